@@ -1,0 +1,40 @@
+# Dongne — `make run` serves the API on DynamoDB Local; `make test` runs every suite.
+PYTHON ?= python3.13
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast test-ddblocal setup package bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (pyenv install 3.13)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(PY) -m devtools.ddblocal install
+
+run: setup
+	$(PY) -m devtools.run
+
+test: setup
+	@echo "=== unit + API suite on moto ==="
+	$(PY) -m pytest -q tests
+	@echo "=== API suite on DynamoDB Local ==="
+	DONGNE_TEST_BACKEND=ddblocal $(PY) -m pytest -q tests/api tests/integration
+	@echo "=== all suites passed ==="
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x tests/unit tests/api
+
+package: $(STAMP)
+	$(PY) -m deploy.template --stage $(or $(STAGE),prod) -o build/resources-$(or $(STAGE),prod).json
+	$(VENV)/bin/chalice package --stage $(or $(STAGE),prod) --merge-template build/resources-$(or $(STAGE),prod).json build/$(or $(STAGE),prod)
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

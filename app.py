@@ -1,0 +1,19 @@
+"""Dongne's Lambda entry point: the Chalice app and its blueprints. No routes or logic here."""
+
+from chalice import Chalice
+
+from chalicelib.api.accounts import accounts_blueprint
+from chalicelib.api.auth import auth_blueprint
+from chalicelib.api.service import service_blueprint
+from chalicelib.api.shops import shops_blueprint
+from chalicelib.events import events_blueprint
+from chalicelib.logs import configure_logging
+
+app = Chalice(app_name="dongne")
+configure_logging(app)
+
+app.register_blueprint(auth_blueprint)
+app.register_blueprint(service_blueprint)
+app.register_blueprint(accounts_blueprint)
+app.register_blueprint(shops_blueprint)
+app.register_blueprint(events_blueprint)

@@ -1,0 +1,1 @@
+"""Dongne: the corner store, online. Application package deployed with the Lambda functions."""

@@ -1,0 +1,76 @@
+"""The objects a request needs, built once per warm Lambda container, on first use.
+
+Nothing here runs at import time: no environment reads, no clients. Tests call
+``reset()`` after changing the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from chalicelib.settings import Settings, get_settings, reset_settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+
+    @cached_property
+    def accounts(self):
+        from chalicelib.storage.accounts import AccountsRepository
+
+        self._bind()
+        return AccountsRepository()
+
+    @cached_property
+    def shops(self):
+        from chalicelib.storage.shops import ShopsRepository
+
+        self._bind()
+        return ShopsRepository()
+
+    @cached_property
+    def tokens(self):
+        from chalicelib.services.signing import TokenService
+
+        return TokenService(self.settings.secret_key, self.settings.token_ttl_seconds)
+
+    @cached_property
+    def cursors(self):
+        from chalicelib.services.signing import CursorCodec
+
+        return CursorCodec(self.settings.secret_key)
+
+    @cached_property
+    def passwords(self):
+        from chalicelib.services.passwords import Passwords
+
+        return Passwords(self.settings.argon2_memory_kib, self.settings.argon2_time_cost)
+
+    @cached_property
+    def _bound(self) -> bool:
+        from chalicelib.storage.base import bind
+
+        bind(self.settings)
+        return True
+
+    def _bind(self) -> None:
+        assert self._bound
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        _container = Container(get_settings())
+    return _container
+
+
+def reset() -> None:
+    """Drop the cached settings and objects (tests switch between moto and DynamoDB Local)."""
+    global _container
+    reset_settings()
+    _container = None

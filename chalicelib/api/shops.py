@@ -1,0 +1,33 @@
+"""Shops: open, read, edit."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.auth import bearer
+from chalicelib.api.edge import Ctx, Router
+from chalicelib.schemas.shops import ShopCreate, ShopPublic, ShopUpdate
+from chalicelib.services import shops
+
+shops_blueprint = Blueprint(__name__)
+route = Router(shops_blueprint, "shops", bearer)
+
+
+@route.route("POST", "/shops", status=201, body=ShopCreate, response=ShopPublic, errors=(409,),
+             summary="Open the user's shop (one per account; the handle must be free)")
+def open_shop(ctx: Ctx, body: ShopCreate) -> ShopPublic:
+    shop = shops.open_shop(ctx.deps.shops, ctx.user, name=body.name, handle=body.handle, bio=body.bio,
+                           region=body.region, now=ctx.now)
+    return ShopPublic.model_validate(shop)
+
+
+@route.route("GET", "/shops/{shop_id}", auth=False, response=ShopPublic, summary="A shop's public profile")
+def get_shop(ctx: Ctx, shop_id: str) -> ShopPublic:
+    return ShopPublic.model_validate(shops.get_shop(ctx.deps.shops, shop_id))
+
+
+@route.route("PATCH", "/shops/{shop_id}", body=ShopUpdate, response=ShopPublic, errors=(403, 409),
+             summary="Edit the shop (owner only)")
+def edit_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopPublic:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return ShopPublic.model_validate(shops.edit_shop(ctx.deps.shops, ctx.user, shop_id, changes, ctx.now))

@@ -1,0 +1,32 @@
+"""Identifiers and time.
+
+Ids are ULIDs: 26 characters, opaque to clients, and sorting by creation time, so a
+sort key made of an id lists things newest-first without a separate timestamp.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from ulid import ULID
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+def id_at(epoch_seconds: float) -> str:
+    """A fresh id whose time part is ``epoch_seconds`` (used by demo data and benchmarks)."""
+    return str(ULID.from_timestamp(epoch_seconds))
+
+
+def now() -> float:
+    """Epoch seconds; the one clock the services use (tests may patch it)."""
+    return time.time()
+
+
+def iso(epoch_seconds: float) -> str:
+    """ISO 8601 in UTC with millisecond precision, e.g. ``2026-11-23T04:31:00.123Z``."""
+    dt = datetime.fromtimestamp(epoch_seconds, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -1,0 +1,37 @@
+"""Plain records passed between storage and services (no framework types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    name: str
+    email: str | None
+    phone: str | None
+    shop_id: str | None
+    created_at: float
+    password_hash: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Shop:
+    shop_id: str
+    owner_id: str
+    name: str
+    handle: str
+    bio: str
+    region: str
+    follower_count: int
+    post_count: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: the items and the DynamoDB key to continue from (or None)."""
+
+    items: list
+    last_key: dict | None

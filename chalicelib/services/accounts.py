@@ -1,0 +1,65 @@
+"""Accounts: sign-up, login and the profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chalicelib.errors import NotFound, Unauthorized
+from chalicelib.ids import new_id
+from chalicelib.records import User
+from chalicelib.services.passwords import Passwords
+from chalicelib.services.signing import TokenService
+
+
+class AccountsStore(Protocol):
+    def create_user(self, user: User) -> None: ...
+    def get_user(self, user_id: str) -> User | None: ...
+    def find_user_id(self, kind: str, value: str) -> str | None: ...
+    def update_user(self, current: User, *, name: str | None, email: str | None, phone: str | None,
+                    now: float) -> User: ...
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    token: str
+    expires_at: float
+
+
+def _session(user: User, tokens: TokenService, now: float) -> Session:
+    return Session(user=user, token=tokens.issue(user.user_id, now), expires_at=int(now) + tokens.ttl_seconds)
+
+
+def signup(store: AccountsStore, passwords: Passwords, tokens: TokenService, *, name: str,
+           email: str | None, phone: str | None, password: str, now: float) -> Session:
+    user = User(user_id=new_id(), name=name, email=email, phone=phone, shop_id=None,
+                created_at=now, password_hash=passwords.hash(password))
+    store.create_user(user)  # Conflict when the e-mail or phone is taken
+    return _session(user, tokens, now)
+
+
+WRONG_CREDENTIALS = "Wrong e-mail/phone or password."
+
+
+def login(store: AccountsStore, passwords: Passwords, tokens: TokenService, *, kind: str, value: str,
+          password: str, now: float) -> Session:
+    """Unknown account and wrong password give the same answer, after the same work."""
+    user_id = store.find_user_id(kind, value)
+    user = store.get_user(user_id) if user_id else None
+    if not passwords.verify(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized(WRONG_CREDENTIALS)
+    return _session(user, tokens, now)
+
+
+def get_user(store: AccountsStore, user_id: str) -> User:
+    user = store.get_user(user_id)
+    if user is None:
+        raise NotFound("The account no longer exists.")
+    return user
+
+
+def update_profile(store: AccountsStore, user_id: str, *, name: str | None, email: str | None,
+                   phone: str | None, now: float) -> User:
+    current = get_user(store, user_id)
+    return store.update_user(current, name=name, email=email, phone=phone, now=now)

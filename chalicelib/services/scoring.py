@@ -1,0 +1,621 @@
+"""Relationship strength for a (customer, shop) pair: pure, deterministic domain logic.
+
+The corner-store owner's memory as arithmetic. Nothing here reads a clock, a table or the
+environment: every function takes the times it needs (epoch seconds) and returns plain data, so
+storage can run it inside one conditional write and tests can run it on plain values.
+
+Model
+-----
+Each signal ``i`` (a follow, a like, an order ...) at time ``t_i`` carries a weight ``w_i``.
+The strength at time ``T`` is
+
+    S(T) = Σ_i w_i · 2^(−(T − t_i) / H)            H = half-life
+
+so with no events it halves every ``H``, and an event at ``t ≥ updated_at`` is the O(1) update
+
+    S' = S · 2^(−Δt / H) + w                        Δt = t − updated_at
+
+The state keeps ``S`` at ``updated_at`` (the latest event time seen) split into *parts* that all
+decay at the same rate, so the breakdown sums to the score at every moment (``score`` is defined
+as the sum of the parts, so this holds exactly, not just approximately). An event older than
+``updated_at`` (delivered out of order) adds ``w · 2^(−(updated_at − t)/H)`` and leaves
+``updated_at`` alone; the sum above does not depend on the order of its terms, so neither does
+the result.
+
+Reversals (``unlike``, ``order_cancelled``, ``referral_cancelled``) remove the original term:
+they subtract ``w`` decayed from the *original* event's time (``reverses_at``), which is exactly
+what that event added. Parts never go below zero (clamped part by part), so the total cannot
+either and the breakdown still sums to it. ``unfollow`` resets the follow part to zero.
+
+Ranking uses forward decay (Cormode, Shkapenyuk, Srivastava and Xu, ICDE 2009):
+
+    rank_key = log2(S(u)) + u / H                   for the stored u = updated_at
+
+``log2(S(T)) + T/H`` is the same number for every ``T ≥ updated_at``, so for any later common
+time ``T`` two pairs compare by key exactly as they compare by ``S(T)``. A DynamoDB GSI sorted by
+``encode_rank_key(rank_key)`` therefore lists "strongest first, right now" with one Query and no
+batch recompute; a pair's key changes only when one of its own events is written.
+
+Purchases are scored RFM-style: recency through the decay, frequency through a fixed weight per
+order, money through a concave (logarithmic) weight, so ten small loyal orders outweigh one big
+one. Tiers (potential, first_time, regular, lapsed) come from order counts and order times; see
+``tier_at``.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import insort
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, Context, Decimal
+from enum import StrEnum
+from typing import Any
+
+DAY_SECONDS = 86_400.0
+
+
+class Signal(StrEnum):
+    """What a customer did that tells us about the relationship with one shop."""
+
+    FOLLOW = "follow"
+    UNFOLLOW = "unfollow"
+    LIKE = "like"
+    UNLIKE = "unlike"
+    COMMENT = "comment"
+    SHARE = "share"
+    ORDER = "order"  # placed (or paid: send exactly one of the two per order)
+    ORDER_CANCELLED = "order_cancelled"
+    REVIEW = "review"
+    REFERRAL = "referral"  # a friend ordered through this customer's store link
+    REFERRAL_CANCELLED = "referral_cancelled"  # that friend's order was cancelled
+
+
+class Tier(StrEnum):
+    POTENTIAL = "potential"
+    FIRST_TIME = "first_time"
+    REGULAR = "regular"
+    LAPSED = "lapsed"
+
+
+# The parts of the score, in display order. Likes, comments and shares share one
+# "engagement" part: the customer card shows how the customer relates to the shop, and
+# three tiny engagement numbers would say less than one.
+PARTS: tuple[str, ...] = ("follow", "engagement", "orders", "money", "reviews", "referrals")
+
+# Reversals remove an earlier event's term; these name the time of that earlier event.
+REVERSALS = frozenset({Signal.UNLIKE, Signal.ORDER_CANCELLED, Signal.REFERRAL_CANCELLED})
+
+# Forward-decay key of a pair with zero strength: log2(0) is −inf, which neither DynamoDB nor
+# JSON can hold. −1e9 is far below any real key (log2 of the smallest positive float is −1074)
+# and is also the lowest value encode_rank_key can represent, so such pairs sort last.
+RANK_KEY_FLOOR = -1e9
+
+# After a subtraction, a remainder this small relative to what was subtracted is float noise
+# from decaying the same term along two paths; snapping it to zero makes an exactly reversed
+# history score exactly 0 (and sort last) instead of 1e-16.
+_DUST = 1e-9
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoringConfig:
+    """Weights, half-life and tier thresholds. Weights are in "points"; a like is 1 point.
+
+    Every default has its reason next to it. All weights except ``review_weights`` must be
+    non-negative: negative effects are expressed as reversals, which keeps the score a sum of
+    decayed terms (and so order-independent and rankable by forward decay).
+    """
+
+    # Neighbourhood shopping runs on a weekly-to-monthly cadence: a month-old interaction should
+    # count half, a season-old one about an eighth, and a year-old one almost nothing.
+    half_life_days: float = 30.0
+
+    # Following is a deliberate opt-in to hear from the shop: more than a like, far less than
+    # paying. It counts from the latest follow and resets on unfollow.
+    w_follow: float = 3.0
+    # The cheapest engagement signal; it is the unit of the scale.
+    w_like: float = 1.0
+    # Words cost more than a tap, and a comment starts the two-way talk of the corner store.
+    w_comment: float = 2.0
+    # Sharing puts the customer's own name behind the shop ("relationships beget relationships").
+    w_share: float = 3.0
+
+    # Frequency (the F of RFM): every order adds the same weight, whatever its size, so the
+    # decayed sum of these is "how often, lately". A purchase is the strongest proof of a
+    # relationship: worth ten likes.
+    w_order: float = 10.0
+    # Money (the M of RFM) with diminishing returns: w_money · log2(1 + amount / money_unit_won).
+    # 10,000 won adds 2, 30,000 adds 4, 1,000,000 adds about 13.3 — a big one-off order cannot
+    # swamp a habit of small ones (ten 100,000 won orders add about 69 here, plus 100 in w_order).
+    w_money: float = 2.0
+    # About one small everyday basket (tofu, eggs, a loaf); the scale where the log bends.
+    money_unit_won: int = 10_000
+
+    # Weight of a review by its rating, 1★ to 5★. 5★ is a strong public endorsement; 3★ is a
+    # mild, engaged customer. 1★ and 2★ add nothing rather than subtract: the score measures
+    # closeness, not satisfaction, and an unhappy customer who took the time to say so is one the
+    # owner should see and look after (aftercare), not one to bury at the bottom of the list.
+    review_weights: tuple[float, float, float, float, float] = (0.0, 0.0, 1.0, 3.0, 6.0)
+
+    # A friend bought through this customer's store link: the customer brought the shop a new
+    # customer, nearly an order's worth. Flat, not scaled by the friend's basket: one level of
+    # recommendation, not a sales commission (rewards live in the reward ledger).
+    w_referral: float = 8.0
+
+    # "Regular" (단골) is earned with regular_min_orders orders inside regular_window_days: two
+    # orders within about two months is the shortest pattern that says "came back on purpose"
+    # for both weekly essentials and monthly treats.
+    regular_min_orders: int = 2
+    regular_window_days: float = 60.0
+    # A regular with no order for this long has lapsed: two missed monthly cycles. Equal to the
+    # window on purpose — the gap that is too long to earn "regular" is also too long to keep it.
+    lapsed_after_days: float = 60.0
+
+    # How many recent order times the state remembers (for tiers, cancellations and "you usually
+    # buy every N days"). A year of monthly orders; the item stays small.
+    order_memory: int = 12
+
+    def __post_init__(self) -> None:
+        positive = {"half_life_days": self.half_life_days, "money_unit_won": self.money_unit_won,
+                    "regular_window_days": self.regular_window_days,
+                    "lapsed_after_days": self.lapsed_after_days}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        weights = {"w_follow": self.w_follow, "w_like": self.w_like, "w_comment": self.w_comment,
+                   "w_share": self.w_share, "w_order": self.w_order, "w_money": self.w_money,
+                   "w_referral": self.w_referral}
+        for name, value in weights.items():
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if len(self.review_weights) != 5 or not all(math.isfinite(w) for w in self.review_weights):
+            raise ValueError("review_weights needs five finite weights, for 1 to 5 stars")
+        if self.regular_min_orders < 2:
+            raise ValueError("regular_min_orders must be at least 2: a regular comes back")
+        if self.order_memory < self.regular_min_orders:
+            raise ValueError("order_memory must hold at least regular_min_orders order times")
+
+    @property
+    def half_life_seconds(self) -> float:
+        return self.half_life_days * DAY_SECONDS
+
+    @property
+    def regular_window_seconds(self) -> float:
+        return self.regular_window_days * DAY_SECONDS
+
+    @property
+    def lapsed_after_seconds(self) -> float:
+        return self.lapsed_after_days * DAY_SECONDS
+
+
+DEFAULT_CONFIG = ScoringConfig()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelationshipState:
+    """Everything scoring knows about one (customer, shop) pair, as of ``updated_at``.
+
+    ``parts`` holds each part's decayed value at ``updated_at`` (every name in ``PARTS`` is
+    present); ``score`` is computed as their exact sum (``math.fsum``) and is not passed in.
+    Treat ``parts`` as read-only. ``tier`` is the tier at ``updated_at``: tiers also change with
+    time alone (a regular lapses), so read paths call ``tier_at(state, now)``.
+
+    Which events were already applied is not stored here: storage makes each event write
+    conditional on an event marker (see ``event_id``), so a replay never reaches ``apply``.
+    """
+
+    parts: Mapping[str, float] = field(default_factory=dict)
+    updated_at: float = 0.0
+    following: bool = False
+    follow_changed_at: float | None = None  # time of the latest follow/unfollow applied
+    order_count: int = 0  # orders not cancelled
+    total_spent: int = 0  # won, orders not cancelled
+    first_order_at: float | None = None
+    order_times: tuple[float, ...] = ()  # the latest `order_memory` order times, ascending
+    became_regular_at: float | None = None  # first time the "regular" pattern was met
+    tier: Tier = Tier.POTENTIAL
+    score: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.parts) - set(PARTS)
+        if unknown:
+            raise ValueError(f"unknown score parts: {sorted(unknown)}")
+        parts = {name: float(self.parts.get(name, 0.0)) for name in PARTS}
+        object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "order_times", tuple(sorted(self.order_times)))
+        object.__setattr__(self, "tier", Tier(self.tier))
+        object.__setattr__(self, "score", math.fsum(parts.values()))
+
+    @property
+    def last_order_at(self) -> float | None:
+        return self.order_times[-1] if self.order_times else self.first_order_at
+
+    @property
+    def previous_order_at(self) -> float | None:
+        return self.order_times[-2] if len(self.order_times) >= 2 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for storage. ``score``, ``last_order_at`` and ``previous_order_at`` are
+        included for readers (and for a numeric attribute to index) but ignored by ``from_dict``."""
+        return {"score": self.score, "updated_at": self.updated_at, "parts": dict(self.parts),
+                "following": self.following, "follow_changed_at": self.follow_changed_at,
+                "order_count": self.order_count, "total_spent": self.total_spent,
+                "first_order_at": self.first_order_at, "last_order_at": self.last_order_at,
+                "previous_order_at": self.previous_order_at, "order_times": list(self.order_times),
+                "became_regular_at": self.became_regular_at, "tier": self.tier.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RelationshipState:
+        """Inverse of ``to_dict``; accepts DynamoDB's Decimal numbers and missing keys."""
+
+        def opt(name: str) -> float | None:
+            value = data.get(name)
+            return None if value is None else float(value)
+
+        return cls(parts={k: float(v) for k, v in (data.get("parts") or {}).items()},
+                   updated_at=float(data.get("updated_at", 0.0)),
+                   following=bool(data.get("following", False)),
+                   follow_changed_at=opt("follow_changed_at"),
+                   order_count=int(data.get("order_count", 0)),
+                   total_spent=int(data.get("total_spent", 0)),
+                   first_order_at=opt("first_order_at"),
+                   order_times=tuple(float(t) for t in data.get("order_times") or ()),
+                   became_regular_at=opt("became_regular_at"),
+                   tier=Tier(data.get("tier", Tier.POTENTIAL)))
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A tier change caused by one event, e.g. first_time → regular."""
+
+    from_tier: Tier
+    to_tier: Tier
+    at: float
+
+    @property
+    def milestone(self) -> str | None:
+        """The name of the moment worth a warm message, or None for a quiet change."""
+        return _MILESTONES.get((self.from_tier, self.to_tier))
+
+
+_MILESTONES: dict[tuple[Tier, Tier], str] = {
+    (Tier.POTENTIAL, Tier.FIRST_TIME): "first_order",
+    (Tier.FIRST_TIME, Tier.REGULAR): "became_regular",
+    (Tier.LAPSED, Tier.REGULAR): "came_back",
+    (Tier.LAPSED, Tier.FIRST_TIME): "came_back",
+}
+
+
+# --- decay and strength -------------------------------------------------------------------
+
+
+def decay(value: float, dt_seconds: float, half_life_seconds: float) -> float:
+    """``value · 2^(−dt/H)``. A negative ``dt`` is read as 0: decay never increases a value.
+
+    Reading at a time before ``updated_at`` happens with clock skew between writers; the state
+    then reads as it was stored rather than growing into the past.
+    """
+    if not half_life_seconds > 0:
+        raise ValueError("half_life_seconds must be positive")
+    if dt_seconds <= 0:
+        return value
+    return value * 2.0 ** (-dt_seconds / half_life_seconds)
+
+
+def breakdown_at(state: RelationshipState, now: float,
+                 config: ScoringConfig = DEFAULT_CONFIG) -> dict[str, float]:
+    """Each part decayed to ``now``; the values sum to ``strength_at(state, now)``."""
+    dt, half_life = now - state.updated_at, config.half_life_seconds
+    return {name: decay(value, dt, half_life) for name, value in state.parts.items()}
+
+
+def strength_at(state: RelationshipState, now: float, config: ScoringConfig = DEFAULT_CONFIG) -> float:
+    """The strength at ``now`` with no further events; non-increasing in ``now``."""
+    return math.fsum(breakdown_at(state, now, config).values())
+
+
+def money_weight(amount_won: int, config: ScoringConfig = DEFAULT_CONFIG) -> float:
+    """``w_money · log2(1 + amount / money_unit_won)``: concave, 0 for 0 won."""
+    return config.w_money * math.log2(1 + amount_won / config.money_unit_won)
+
+
+def review_weight(rating: int, config: ScoringConfig = DEFAULT_CONFIG) -> float:
+    return config.review_weights[rating - 1]
+
+
+# --- applying one event -------------------------------------------------------------------
+
+
+def apply(state: RelationshipState, signal: Signal | str, at: float, *, amount: int | None = None,
+          rating: int | None = None, reverses_at: float | None = None,
+          config: ScoringConfig = DEFAULT_CONFIG) -> tuple[RelationshipState, Transition | None]:
+    """Apply one event at time ``at``; return the new state and the tier change, if any.
+
+    - ``amount`` (integer won) is required for ``order`` and ``order_cancelled``.
+    - ``rating`` (1..5) is required for ``review``.
+    - ``reverses_at`` is the time of the event a reversal undoes: required for
+      ``order_cancelled`` (the order's own time, exactly as passed to its ``order`` event) and
+      ``referral_cancelled``; optional for ``unlike`` (without it the like is assumed fresh, which
+      over-subtracts at worst, and the clamp keeps the part at or above zero).
+
+    The new state is decayed to ``max(updated_at, at)``. The tier change is judged at that time,
+    so a regular who had silently lapsed and orders again reports lapsed → regular.
+    """
+    signal = Signal(signal)
+    _check_arguments(signal, at, amount, rating, reverses_at)
+    ref = max(state.updated_at, at)
+    parts = breakdown_at(state, ref, config)
+    facts: dict[str, Any] = {}
+    if signal in (Signal.FOLLOW, Signal.UNFOLLOW):
+        facts = _apply_follow(state, parts, signal is Signal.FOLLOW, at, ref, config)
+    else:
+        event_at = reverses_at if reverses_at is not None else at
+        for part, weight in _weights(signal, amount, rating, config):
+            _add(parts, part, decay(weight, ref - event_at, config.half_life_seconds))
+        if signal is Signal.ORDER:
+            facts = _order_placed(state, at, amount or 0, config)
+        elif signal is Signal.ORDER_CANCELLED:
+            facts = _order_cancelled(state, event_at, amount or 0, config)
+    new = replace(state, parts=parts, updated_at=ref, **facts)
+    new = replace(new, tier=tier_at(new, ref, config))
+    old_tier = tier_at(state, ref, config)
+    transition = Transition(old_tier, new.tier, ref) if new.tier is not old_tier else None
+    return new, transition
+
+
+def _check_arguments(signal: Signal, at: float, amount: int | None, rating: int | None,
+                     reverses_at: float | None) -> None:
+    if not math.isfinite(at):
+        raise ValueError("at must be a finite time")
+    money_signal = signal in (Signal.ORDER, Signal.ORDER_CANCELLED)
+    if money_signal != (amount is not None):
+        raise ValueError(f"amount is required for order and order_cancelled only, not {signal}")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
+        raise ValueError("amount must be a non-negative integer number of won")
+    if (signal is Signal.REVIEW) != (rating is not None):
+        raise ValueError(f"rating is required for review only, not {signal}")
+    if rating is not None and rating not in (1, 2, 3, 4, 5):
+        raise ValueError("rating must be an integer from 1 to 5")
+    if reverses_at is not None:
+        if signal not in REVERSALS:
+            raise ValueError(f"reverses_at is for reversals only, not {signal}")
+        if not (math.isfinite(reverses_at) and reverses_at <= at):
+            raise ValueError("reverses_at must be a finite time no later than at")
+    elif signal in (Signal.ORDER_CANCELLED, Signal.REFERRAL_CANCELLED):
+        raise ValueError(f"{signal} needs reverses_at, the time of the event it reverses")
+
+
+def _weights(signal: Signal, amount: int | None, rating: int | None,
+             config: ScoringConfig) -> list[tuple[str, float]]:
+    """(part, signed weight) pairs a signal adds at its own time."""
+    if signal in (Signal.ORDER, Signal.ORDER_CANCELLED):
+        sign = 1.0 if signal is Signal.ORDER else -1.0
+        return [("orders", sign * config.w_order), ("money", sign * money_weight(amount or 0, config))]
+    if signal is Signal.REVIEW:
+        return [("reviews", review_weight(rating or 0, config))]
+    return [{
+        Signal.LIKE: ("engagement", config.w_like),
+        Signal.UNLIKE: ("engagement", -config.w_like),
+        Signal.COMMENT: ("engagement", config.w_comment),
+        Signal.SHARE: ("engagement", config.w_share),
+        Signal.REFERRAL: ("referrals", config.w_referral),
+        Signal.REFERRAL_CANCELLED: ("referrals", -config.w_referral),
+    }[signal]]
+
+
+def _add(parts: dict[str, float], part: str, delta: float) -> None:
+    """Add ``delta`` to one part, never below zero; noise left by a subtraction becomes 0."""
+    value = parts[part] + delta
+    if delta < 0 and value <= _DUST * -delta:
+        value = 0.0
+    parts[part] = value
+
+
+def _apply_follow(state: RelationshipState, parts: dict[str, float], follow: bool, at: float,
+                  ref: float, config: ScoringConfig) -> dict[str, Any]:
+    """Follow state is last-writer-wins by event time, so arrival order does not matter.
+
+    The follow part is ``w_follow`` decayed from the latest follow while following, else 0:
+    unfollowing resets it (it does not go negative), and a re-follow starts it afresh. An event
+    older than the latest follow/unfollow already applied is stale and changes nothing; at equal
+    times unfollow wins, so ties resolve the same way in any order.
+    """
+    changed = state.follow_changed_at
+    stale = changed is not None and (at < changed or (at == changed and (follow or not state.following)))
+    if stale:
+        return {}
+    parts["follow"] = decay(config.w_follow, ref - at, config.half_life_seconds) if follow else 0.0
+    return {"following": follow, "follow_changed_at": at}
+
+
+def _order_placed(state: RelationshipState, at: float, amount: int, config: ScoringConfig) -> dict[str, Any]:
+    times = list(state.order_times)
+    insort(times, at)
+    remembered = tuple(times[-config.order_memory:])
+    earned = _first_regular_at(remembered, config)
+    return {"order_count": state.order_count + 1, "total_spent": state.total_spent + amount,
+            "first_order_at": _min_opt(state.first_order_at, at), "order_times": remembered,
+            "became_regular_at": _min_opt(state.became_regular_at, earned)}
+
+
+def _order_cancelled(state: RelationshipState, order_at: float, amount: int,
+                     config: ScoringConfig) -> dict[str, Any]:
+    """Undo one order's facts. With the whole history remembered this is exact; when older
+    orders have been forgotten, ``first_order_at`` and ``became_regular_at`` are kept (the best
+    knowledge left) unless too few orders remain to be a regular at all."""
+    times = list(state.order_times)
+    if order_at in times:
+        times.remove(order_at)
+    count = max(state.order_count - 1, 0)
+    whole_history = count <= len(times)
+    first, became = state.first_order_at, state.became_regular_at
+    if count == 0:
+        first = None
+    elif whole_history:
+        first = times[0]
+    if count < config.regular_min_orders:
+        became = None
+    elif whole_history:
+        became = _first_regular_at(times, config)
+    return {"order_count": count, "total_spent": max(state.total_spent - amount, 0),
+            "first_order_at": first, "order_times": tuple(times), "became_regular_at": became}
+
+
+def _first_regular_at(times: Sequence[float], config: ScoringConfig) -> float | None:
+    """The earliest order time completing ``regular_min_orders`` orders within the window."""
+    k, window = config.regular_min_orders, config.regular_window_seconds
+    for i in range(k - 1, len(times)):
+        if times[i] - times[i - k + 1] <= window:
+            return times[i]
+    return None
+
+
+def _min_opt(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
+# --- tiers ---------------------------------------------------------------------------------
+
+
+def tier_at(state: RelationshipState, now: float, config: ScoringConfig = DEFAULT_CONFIG) -> Tier:
+    """The customer's tier at ``now`` (for ``now ≥ updated_at``).
+
+    - potential:  no order (that was not cancelled); may follow and engage.
+    - regular:    has earned it — at some point placed ``regular_min_orders`` orders within
+                  ``regular_window_days`` of each other (the span from the first to the last of
+                  them) — and has ordered within the last ``lapsed_after_days``. "Earned" is
+                  sticky, so a lapsed regular who comes back is a regular again at once.
+    - lapsed:     two or more orders (or an earned regular) but no order for more than
+                  ``lapsed_after_days``.
+    - first_time: has bought but is not a regular (yet): one order, of any age, or repeat
+                  orders spread too far apart to earn "regular" while still active.
+
+    The window is measured between orders, not back from ``now``: a customer who buys every
+    50 days is a regular even though at most one order ever falls inside the last 50 days.
+    """
+    if state.order_count == 0:
+        return Tier.POTENTIAL
+    last = state.last_order_at
+    idle = math.inf if last is None else now - last
+    earned = state.became_regular_at is not None and state.order_count >= config.regular_min_orders
+    if idle > config.lapsed_after_seconds:
+        return Tier.LAPSED if (earned or state.order_count >= 2) else Tier.FIRST_TIME
+    return Tier.REGULAR if earned else Tier.FIRST_TIME
+
+
+def lapses_at(state: RelationshipState, config: ScoringConfig = DEFAULT_CONFIG) -> float | None:
+    """When the pair turns lapsed if no order comes (lapsed for any ``now`` after this), or None.
+
+    Time alone never changes a tier otherwise, so this is the only moment storage needs to
+    schedule (or index) to keep a stored tier filter honest.
+    """
+    last = state.last_order_at
+    could_lapse = state.order_count >= 2 or state.became_regular_at is not None
+    if last is None or state.order_count == 0 or not could_lapse:
+        return None
+    return last + config.lapsed_after_seconds
+
+
+# --- ranking -------------------------------------------------------------------------------
+
+
+def rank_key(state: RelationshipState, config: ScoringConfig = DEFAULT_CONFIG) -> float:
+    """Forward-decay key ``log2(S) + updated_at / H``; ``RANK_KEY_FLOOR`` when ``S`` is 0.
+
+    For any ``T`` at or after both pairs' ``updated_at``, ``rank_key(a) > rank_key(b)`` exactly
+    when ``strength_at(a, T) > strength_at(b, T)``.
+    """
+    if state.score <= 0:
+        return RANK_KEY_FLOOR
+    return max(math.log2(state.score) + state.updated_at / config.half_life_seconds, RANK_KEY_FLOOR)
+
+
+# encode_rank_key: key + 1e9, floored to 12 decimals, zero-padded to 10 integer digits:
+# "0000000000.000000000000" (the floor) to "9999999999.999999999999". Non-negative,
+# fixed-width decimals sort as strings exactly as they sort as numbers. 12 decimals resolve
+# keys below a double's own precision near today's keys (~700, ulp ~1e-13 to 1e-10), and the
+# arithmetic is exact decimal (no float addition of 1e9, which would blur keys to ~1e-7).
+_RANK_OFFSET = Decimal(1_000_000_000)
+_RANK_QUANTUM = Decimal("1e-12")
+_RANK_LIMIT = Decimal(10) ** 10
+_RANK_CONTEXT = Context(prec=60)  # exact for every float key in range; round-half-even keeps 0 unsigned
+RANK_KEY_WIDTH = 23
+
+
+def encode_rank_key(key: float) -> str:
+    """A fixed-width string that sorts lexicographically as ``key`` sorts numerically.
+
+    Keys below ``RANK_KEY_FLOOR`` encode as the floor; keys at or above 9e9 or NaN are rejected.
+    """
+    if math.isnan(key):
+        raise ValueError("rank key is NaN")
+    shifted = _RANK_CONTEXT.add(Decimal(max(key, RANK_KEY_FLOOR)), _RANK_OFFSET)
+    if shifted >= _RANK_LIMIT:
+        raise ValueError(f"rank key {key!r} is too large to encode")
+    text = f"{shifted.quantize(_RANK_QUANTUM, rounding=ROUND_FLOOR, context=_RANK_CONTEXT):f}"
+    return text.zfill(RANK_KEY_WIDTH)
+
+
+def decode_rank_key(text: str) -> float:
+    """Inverse of ``encode_rank_key`` up to its 1e-12 resolution."""
+    if len(text) != RANK_KEY_WIDTH or text[10] != "." or not (text[:10] + text[11:]).isdigit():
+        raise ValueError(f"not an encoded rank key: {text!r}")
+    return float(_RANK_CONTEXT.subtract(Decimal(text), _RANK_OFFSET))
+
+
+# --- essentials and idempotency ------------------------------------------------------------
+
+
+def reorder_due_at(last_bought_at: float, reorder_days: float) -> float:
+    """When an essential bought at ``last_bought_at`` is expected to run out."""
+    return last_bought_at + reorder_days * DAY_SECONDS
+
+
+def reorder_due(last_bought_at: float | None, reorder_days: float | None, now: float, *,
+                lead_days: float = 0.0) -> bool:
+    """Whether to offer the one-tap reorder: "you usually buy tofu every week".
+
+    ``reorder_days`` is the product's cycle (None or ≤ 0 for treats, which are never "due");
+    ``lead_days`` offers it that many days before the expected run-out.
+    """
+    if last_bought_at is None or reorder_days is None or reorder_days <= 0:
+        return False
+    return now >= reorder_due_at(last_bought_at, reorder_days) - lead_days * DAY_SECONDS
+
+
+def usual_interval_days(order_times: Sequence[float]) -> float | None:
+    """The median gap between consecutive orders, in days (None with fewer than two orders).
+
+    The median, not the mean, so one long holiday does not stretch "you usually buy every ...".
+    """
+    times = sorted(order_times)
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    if not gaps:
+        return None
+    mid = len(gaps) // 2
+    median = gaps[mid] if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2
+    return median / DAY_SECONDS
+
+
+def event_id(signal: Signal | str, source_id: str) -> str:
+    """The idempotency id of the scoring event ``signal`` caused by ``source_id``.
+
+    Storage writes a marker with this id in the same conditional transaction as the new state,
+    so a replayed request or stream record applies nothing twice. ``source_id`` must name the
+    occurrence (an order id, a like's own id), not just the post it is on: like, unlike and
+    like again are three events.
+    """
+    if not source_id:
+        raise ValueError("source_id must not be empty")
+    return f"{Signal(signal).value}#{source_id}"
+
+
+__all__ = [
+    "DAY_SECONDS", "DEFAULT_CONFIG", "PARTS", "RANK_KEY_FLOOR", "RANK_KEY_WIDTH", "REVERSALS",
+    "RelationshipState", "ScoringConfig", "Signal", "Tier", "Transition", "apply", "breakdown_at",
+    "decay", "decode_rank_key", "encode_rank_key", "event_id", "lapses_at", "money_weight",
+    "rank_key", "reorder_due", "reorder_due_at", "review_weight", "strength_at", "tier_at",
+    "usual_interval_days",
+]

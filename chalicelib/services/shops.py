@@ -1,0 +1,46 @@
+"""Shops: opening one, reading it, and owner-only edits."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chalicelib.errors import Forbidden, NotFound
+from chalicelib.ids import new_id
+from chalicelib.records import Shop
+
+
+class ShopsStore(Protocol):
+    def create_shop(self, shop: Shop) -> None: ...
+    def get_shop(self, shop_id: str) -> Shop | None: ...
+    def update_shop(self, current: Shop, changes: dict, now: float) -> Shop: ...
+
+
+def open_shop(store: ShopsStore, owner_id: str, *, name: str, handle: str, bio: str, region: str,
+              now: float) -> Shop:
+    """One transaction decides: a second shop for the owner or a taken handle is a 409."""
+    shop = Shop(shop_id=new_id(), owner_id=owner_id, name=name, handle=handle, bio=bio, region=region,
+                follower_count=0, post_count=0, created_at=now)
+    store.create_shop(shop)
+    return shop
+
+
+def get_shop(store: ShopsStore, shop_id: str) -> Shop:
+    shop = store.get_shop(shop_id)
+    if shop is None:
+        raise NotFound("No such shop.")
+    return shop
+
+
+def owned_shop(store: ShopsStore, user_id: str, shop_id: str) -> Shop:
+    """The shop, if ``user_id`` owns it: ``NotFound`` when missing, ``Forbidden`` otherwise."""
+    shop = get_shop(store, shop_id)
+    if shop.owner_id != user_id:
+        raise Forbidden("Only the shop's owner can do this.")
+    return shop
+
+
+def edit_shop(store: ShopsStore, user_id: str, shop_id: str, changes: dict, now: float) -> Shop:
+    shop = owned_shop(store, user_id, shop_id)
+    if not changes:
+        return shop
+    return store.update_shop(shop, changes, now)

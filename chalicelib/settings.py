@@ -1,0 +1,65 @@
+"""Configuration: one validated object, the only reader of ``os.environ``.
+
+Every setting is an environment variable prefixed ``DONGNE_`` (``DONGNE_TABLE_NAME``...).
+``.chalice/config.json`` sets them per stage; the local runner and the tests set them
+for DynamoDB Local or moto. ``get_settings()`` builds the object once per process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The development secret: fine on a laptop, refused anywhere else (see the validator).
+DEFAULT_SECRET = "dongne-local-development-secret-change-me"
+LOCAL_STAGES = frozenset({"local", "test"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DONGNE_", frozen=True, extra="ignore")
+
+    stage: Literal["local", "test", "dev", "prod"] = "local"
+    region: str = "ap-northeast-2"
+    table_name: str = "dongne-local"
+    feed_table_name: str = "dongne-local-feed"
+    media_bucket: str = "dongne-local-media"
+    # Set for DynamoDB Local (http://127.0.0.1:8001); unset on AWS.
+    dynamodb_endpoint: str | None = None
+    s3_endpoint: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    secret_key: str = Field(DEFAULT_SECRET, min_length=32)
+    token_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
+    # argon2id cost. RFC 9106's second recommended option is 64 MiB / t=3; Lambda at
+    # 1 GB handles that in ~50 ms. Tests lower it through the environment.
+    argon2_memory_kib: int = Field(64 * 1024, ge=8, le=1024 * 1024)
+    argon2_time_cost: int = Field(3, ge=1, le=10)
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> "Settings":
+        if self.stage not in LOCAL_STAGES and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                f"DONGNE_SECRET_KEY must be set to a private value on stage {self.stage!r}; "
+                "the development default is only accepted on 'local' and 'test'"
+            )
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between runs)."""
+    get_settings.cache_clear()

@@ -1,0 +1,3 @@
+"""All PynamoDB models, one module per domain. Importing this package registers them."""
+
+from chalicelib.storage.models import accounts, feed  # noqa: F401

@@ -1,0 +1,69 @@
+"""Users, shops and the uniqueness guards of e-mail, phone and shop handle."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+from chalicelib.storage.base import MainItem
+
+
+def user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def shop_pk(shop_id: str) -> str:
+    return f"SHOP#{shop_id}"
+
+
+def unique_pk(kind: str, value: str) -> str:
+    return f"UNIQUE#{kind}#{value}"
+
+
+class UserItem(MainItem, discriminator="user"):
+    """A person with an account.
+
+    Key design: ``pk = USER#<user_id>``, ``sk = PROFILE``. Found by e-mail or phone through
+    the ``UniqueItem`` guards (GetItem, strongly consistent), never through an index.
+    """
+
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute()
+    shop_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class UniqueItem(MainItem, discriminator="unique"):
+    """A uniqueness guard: exists while its value (e-mail, phone, shop handle) is taken.
+
+    Key design: ``pk = UNIQUE#<kind>#<value>``, ``sk = UNIQUE``; written in the same
+    transaction as its owner with ``attribute_not_exists(pk)``, so two racing sign-ups
+    (or two racing shops with one handle) cannot both win.
+    """
+
+    kind = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+
+
+class ShopItem(MainItem, discriminator="shop"):
+    """A shop, owned by exactly one user.
+
+    Key design: ``pk = SHOP#<shop_id>``, ``sk = PROFILE``. The shop's partition also holds
+    its follower edges (``FOLLOWER#<user_id>``), so fan-out reads them with one Query.
+    Counters (``follower_count``, ``post_count``) change only inside the transaction that
+    writes the edge or the post, so they stay exact.
+    """
+
+    shop_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    handle = UnicodeAttribute()
+    bio = UnicodeAttribute(default="")
+    region = UnicodeAttribute(default="")
+    follower_count = NumberAttribute(default=0)
+    post_count = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()

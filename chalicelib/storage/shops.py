@@ -1,0 +1,92 @@
+"""Shops and their unique handles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.records import Shop
+from chalicelib.storage.accounts import PROFILE, _connection, guard
+from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, shop_pk, user_pk
+from chalicelib.storage.retry import cancellation_codes, with_retries
+
+HANDLE = "handle"
+
+
+def to_shop(item: ShopItem) -> Shop:
+    return Shop(
+        shop_id=item.shop_id, owner_id=item.owner_id, name=item.name, handle=item.handle,
+        bio=item.bio, region=item.region, follower_count=int(item.follower_count),
+        post_count=int(item.post_count), created_at=item.created_at,
+    )
+
+
+class ShopsRepository:
+    def create_shop(self, shop: Shop) -> None:
+        """Shop, handle guard and the owner's ``shop_id`` in one conditional transaction.
+
+        Two requests racing for one handle, or one user opening two shops at once: exactly
+        one transaction commits; the other is cancelled and answered 409.
+        """
+        item = ShopItem(
+            shop_pk(shop.shop_id), PROFILE,
+            shop_id=shop.shop_id, owner_id=shop.owner_id, name=shop.name, handle=shop.handle,
+            bio=shop.bio, region=shop.region, follower_count=0, post_count=0,
+            created_at=shop.created_at, updated_at=shop.created_at,
+        )
+        owner = UserItem(user_pk(shop.owner_id), PROFILE)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(item, condition=ShopItem.pk.does_not_exist())
+                tx.save(guard(HANDLE, shop.handle, shop.shop_id), condition=UniqueItem.pk.does_not_exist())
+                tx.update(owner, actions=[UserItem.shop_id.set(shop.shop_id)],
+                          condition=UserItem.pk.exists() & UserItem.shop_id.does_not_exist())
+
+        try:
+            with_retries(write)
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if len(codes) == 3 and codes[2] == "ConditionalCheckFailed":
+                raise Conflict("You already have a shop; one account opens one shop.") from error
+            if len(codes) == 3 and codes[1] == "ConditionalCheckFailed":
+                raise Conflict(f"The handle '{shop.handle}' is taken.") from error
+            raise
+
+    def get_shop(self, shop_id: str) -> Shop | None:
+        try:
+            return to_shop(ShopItem.get(shop_pk(shop_id), PROFILE))
+        except ShopItem.DoesNotExist:
+            return None
+
+    def update_shop(self, current: Shop, changes: dict, now: float) -> Shop:
+        """Apply allow-listed ``changes``; a new handle swaps its guard atomically."""
+        actions = [ShopItem.updated_at.set(now)]
+        for field in ("name", "bio", "region", "handle"):
+            if field in changes:
+                actions.append(getattr(ShopItem, field).set(changes[field]))
+        new_handle = changes.get("handle")
+        swap = new_handle is not None and new_handle != current.handle
+        item = ShopItem(shop_pk(current.shop_id), PROFILE)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.update(item, actions=actions, condition=ShopItem.pk.exists())
+                if swap:
+                    tx.save(guard(HANDLE, new_handle, current.shop_id), condition=UniqueItem.pk.does_not_exist())
+                    tx.delete(guard(HANDLE, current.handle, current.shop_id),
+                              condition=UniqueItem.owner_id == current.shop_id)
+
+        try:
+            with_retries(write)
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise NotFound("The shop no longer exists.") from error
+            if swap and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Conflict(f"The handle '{new_handle}' is taken.") from error
+            raise
+        return replace(current, **{k: v for k, v in changes.items() if k in ("name", "bio", "region", "handle")})

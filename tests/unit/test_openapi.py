@@ -1,0 +1,282 @@
+"""The generated OpenAPI document and the docs page that renders it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Generic, Literal, TypeVar
+
+import pytest
+from openapi_spec_validator import validate
+from pydantic import BaseModel, Field, computed_field
+
+from chalicelib.api.docs_page import render_docs_html
+from chalicelib.api.openapi import Problem, ProblemField, build_openapi
+from chalicelib.api.spec import RouteSpec
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class ShopCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=40, description="가게 이름")
+    handle: str = Field(pattern=r"^[a-z0-9_]{3,20}$")
+    bio: str = Field("", max_length=300)
+
+
+class ShopPublic(BaseModel):
+    shop_id: str
+    name: str
+    handle: str
+    follower_count: int = Field(ge=0)
+
+
+class ShopPatch(BaseModel):
+    """Used as a request body and as a response, so both schema modes appear."""
+
+    name: str | None = Field(None, min_length=1, max_length=40)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display(self) -> str:
+        return self.name or ""
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(20, ge=1, le=100, description="Page size.")
+    cursor: str | None = Field(None, description="Opaque cursor from the previous page.")
+
+
+class FeedQuery(ListQuery):
+    order: Literal["recent", "ranked"] = "recent"
+
+
+class OrderLine(BaseModel):
+    product_id: str
+    quantity: int = Field(ge=1, le=99)
+
+
+class OrderCreate(BaseModel):
+    shop_id: str
+    items: list[OrderLine] = Field(min_length=1)
+
+
+class Order(BaseModel):
+    order_id: str
+    items: list[OrderLine]
+    total: int
+
+
+IDEMPOTENCY = ("Idempotency-Key", True, "Retries with the same key return the first answer.")
+
+SPECS = (
+    RouteSpec("POST", "/shops", "Open a shop", "shops", True, 201,
+              body=ShopCreate, response=ShopPublic, errors=(409,)),
+    RouteSpec("GET", "/shops/{shop_id}", "Get a shop", "shops", False, 200,
+              response=ShopPublic, errors=(404,)),
+    RouteSpec("PATCH", "/shops/{shop_id}", "Edit a shop", "shops", True, 200,
+              body=ShopPatch, response=ShopPatch, errors=(403, 404)),
+    RouteSpec("GET", "/shops/{shop_id}/followers", "Followers", "shops", True, 200,
+              query=ListQuery, response=Page[ShopPublic], errors=(403, 404)),
+    RouteSpec("DELETE", "/shops/{shop_id}/follow", "Unfollow", "shops", True, 204, errors=(404,)),
+    RouteSpec("GET", "/feed", "Feed", "feed", True, 200, query=FeedQuery, response=Page[ShopPublic]),
+    RouteSpec("POST", "/orders", "Place an order", "orders", True, 201, body=OrderCreate,
+              response=Order, errors=(409,), headers=(IDEMPOTENCY,),
+              description="Needs an `Idempotency-Key`; 주문 생성."),
+    RouteSpec("GET", "/health", "Health", "service", False, 200),
+)
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict[str, Any]:
+    return build_openapi(SPECS, title="Dongne API", version="1.0.0", description="동네 가게 API")
+
+
+def op(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    return doc["paths"][path][method.lower()]
+
+
+def params(operation: dict[str, Any], where: str) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in operation.get("parameters", ()) if p["in"] == where}
+
+
+def test_validates_as_openapi_31(doc: dict[str, Any]) -> None:
+    assert doc["openapi"] == "3.1.0"
+    validate(doc)
+    json.dumps(doc)  # JSON-ready, no stray Python objects
+
+
+def test_every_spec_appears_once_with_its_method_and_path(doc: dict[str, Any]) -> None:
+    found = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
+    assert found == {(s.method, s.path) for s in SPECS}
+    assert list(doc["paths"]) == sorted(doc["paths"])
+    for spec in SPECS:
+        operation = op(doc, spec.method, spec.path)
+        assert operation["tags"] == [spec.tag]
+        assert operation["summary"] == spec.summary
+        assert str(spec.status) in operation["responses"]
+    assert {t["name"] for t in doc["tags"]} == {s.tag for s in SPECS}
+
+
+def test_operation_ids_are_unique_and_derived_from_method_and_path(doc: dict[str, Any]) -> None:
+    ids = [o["operationId"] for item in doc["paths"].values() for o in item.values()]
+    assert len(ids) == len(set(ids)) == len(SPECS)
+    assert op(doc, "DELETE", "/shops/{shop_id}/follow")["operationId"] == "delete_shops_shop_id_follow"
+    assert op(doc, "POST", "/orders")["operationId"] == "post_orders"
+
+
+def test_path_parameters_are_required_strings(doc: dict[str, Any]) -> None:
+    for spec in SPECS:
+        path_params = params(op(doc, spec.method, spec.path), "path")
+        assert sorted(path_params) == sorted(re.findall(r"\{(\w+)\}", spec.path))
+        for p in path_params.values():
+            assert p["required"] is True and p["schema"] == {"type": "string"}
+
+
+def test_query_parameters_carry_constraints_defaults_and_descriptions(doc: dict[str, Any]) -> None:
+    query = params(op(doc, "GET", "/shops/{shop_id}/followers"), "query")
+    assert set(query) == {"limit", "cursor"}
+    limit = query["limit"]
+    assert limit["required"] is False
+    assert limit["description"] == "Page size."
+    assert limit["schema"]["type"] == "integer"
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"], limit["schema"]["default"]) == (1, 100, 20)
+    assert {"type": "null"} in query["cursor"]["schema"]["anyOf"]
+
+    feed = params(op(doc, "GET", "/feed"), "query")
+    assert feed["order"]["schema"]["enum"] == ["recent", "ranked"]
+    # query models are flattened into parameters, not published as components
+    assert "ListQuery" not in doc["components"]["schemas"]
+    assert "FeedQuery" not in doc["components"]["schemas"]
+
+
+def test_auth_routes_declare_bearer_security_and_401(doc: dict[str, Any]) -> None:
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    for spec in SPECS:
+        operation = op(doc, spec.method, spec.path)
+        if spec.auth:
+            assert operation["security"] == [{"bearerAuth": []}]
+            assert "401" in operation["responses"]
+        else:
+            assert "security" not in operation
+            assert "401" not in operation["responses"]
+
+
+def test_idempotency_header_is_a_required_header_parameter(doc: dict[str, Any]) -> None:
+    header = params(op(doc, "POST", "/orders"), "header")["Idempotency-Key"]
+    assert header["required"] is True
+    assert header["schema"] == {"type": "string"}
+    assert "same key" in header["description"]
+    assert op(doc, "POST", "/orders")["description"].endswith("주문 생성.")
+
+
+def test_errors_are_problem_json_with_implied_statuses(doc: dict[str, Any]) -> None:
+    problem = {"$ref": "#/components/schemas/Problem"}
+    create = op(doc, "POST", "/shops")["responses"]
+    assert set(create) == {"201", "400", "401", "409", "413", "415", "422"}
+    followers = op(doc, "GET", "/shops/{shop_id}/followers")["responses"]
+    assert set(followers) == {"200", "400", "401", "403", "404", "422"}  # query, no body: no 413/415
+    assert set(op(doc, "GET", "/shops/{shop_id}")["responses"]) == {"200", "404"}
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for code, response in operation["responses"].items():
+                if int(code) >= 400:
+                    assert response["content"] == {"application/problem+json": {"schema": problem}}
+
+    schema = doc["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "errors"} <= set(schema["properties"])
+    item_ref = schema["properties"]["errors"]["items"]["$ref"]
+    field_schema = doc["components"]["schemas"][item_ref.rsplit("/", 1)[1]]
+    assert set(field_schema["properties"]) == {"field", "message"}
+
+
+def test_success_bodies_reference_components(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    unfollow = op(doc, "DELETE", "/shops/{shop_id}/follow")["responses"]["204"]
+    assert "content" not in unfollow
+    assert "content" not in op(doc, "GET", "/health")["responses"]["200"]
+
+    body = op(doc, "POST", "/shops")["requestBody"]
+    assert body["required"] is True
+    create = schemas[body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert create["properties"]["name"]["maxLength"] == 40
+    assert create["properties"]["handle"]["pattern"] == r"^[a-z0-9_]{3,20}$"
+
+    ref = op(doc, "GET", "/feed")["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = schemas[ref.rsplit("/", 1)[1]]
+    assert set(page["properties"]) == {"items", "next_cursor"}
+    assert page["properties"]["items"]["items"] == {"$ref": "#/components/schemas/ShopPublic"}
+    # nested models are hoisted: the order line is its own component, not a nested $defs
+    assert "OrderLine" in schemas
+    assert "$defs" not in json.dumps(doc)
+
+
+def test_component_names_are_valid_and_every_ref_resolves(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    for name in schemas:
+        assert re.fullmatch(r"[a-zA-Z0-9._-]+", name), name
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(doc)))
+    assert refs <= set(schemas)
+    assert set(schemas) <= refs  # nothing unreachable is published
+
+
+def test_validation_and_serialization_variants_do_not_clash(doc: dict[str, Any]) -> None:
+    patch = op(doc, "PATCH", "/shops/{shop_id}")
+    body_ref = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    out_ref = patch["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert body_ref != out_ref
+    schemas = doc["components"]["schemas"]
+    assert "display" not in schemas[body_ref.rsplit("/", 1)[1]]["properties"]
+    assert "display" in schemas[out_ref.rsplit("/", 1)[1]]["properties"]
+
+
+def test_output_is_deterministic() -> None:
+    first = build_openapi(SPECS, title="t", version="1")
+    second = build_openapi(reversed(SPECS), title="t", version="1")
+    assert json.dumps(first) == json.dumps(second)
+
+
+def test_duplicate_routes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="duplicate route"):
+        build_openapi([SPECS[0], SPECS[0]], title="t", version="1")
+
+
+def test_route_spec_rejects_inconsistent_metadata() -> None:
+    with pytest.raises(ValueError):
+        RouteSpec("get", "/x", "lower-case method", "t", False, 200)
+    with pytest.raises(ValueError):
+        RouteSpec("DELETE", "/x", "204 with a body", "t", False, 204, response=ShopPublic)
+    spec = RouteSpec("POST", "/shops/{shop_id}/posts", "Post", "posts", True, 201, body=ShopCreate)
+    assert spec.operation_id == "post_shops_shop_id_posts"
+    assert spec.path_params == ("shop_id",)
+    assert spec.error_statuses == (400, 401, 413, 415, 422)
+
+
+def test_problem_models_round_trip() -> None:
+    problem = Problem(title="Invalid", status=422, errors=[ProblemField(field="body.price", message="too low")])
+    assert problem.model_dump()["errors"] == [{"field": "body.price", "message": "too low"}]
+    assert problem.type == "about:blank"
+    # problem types may carry their own members (RFC 9457 extensions)
+    extended = Problem.model_validate({"title": "Out of stock", "status": 409, "product_id": "p1"})
+    assert extended.model_dump()["product_id"] == "p1"
+
+
+def test_docs_page_is_self_contained() -> None:
+    page = render_docs_html()
+    assert page.lstrip().lower().startswith("<!doctype html>")
+    assert '<meta charset="utf-8">' in page
+    assert '"/openapi.json"' in page
+    assert "http://" not in page and "https://" not in page
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", page, re.I)
+
+
+def test_docs_page_escapes_its_inputs() -> None:
+    page = render_docs_html(spec_url="/spec.json?a=1&b=</script>", title="동네 <API>")
+    assert "<title>동네 &lt;API&gt;</title>" in page
+    assert page.count("</script>") == 1
+    assert '"/spec.json?a=1\\u0026b=\\u003c/script\\u003e"' in page
