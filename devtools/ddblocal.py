@@ -137,7 +137,7 @@ def wait_for_endpoint(endpoint: str, timeout: float = 30, alive: Callable[[], No
         except BotoCoreError as exc:  # connection refused/reset while the JVM boots
             if time.monotonic() >= deadline:
                 raise DynamoDBLocalTimeout(
-                    f"DynamoDB Local at {endpoint} did not answer within {timeout}s: {exc}"
+                    f"DynamoDB Local at {endpoint} did not answer within {timeout:.1f}s: {exc}"
                 ) from exc
         time.sleep(0.2)
 
@@ -212,15 +212,15 @@ class DynamoDBLocal:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             log = open(self.log_path, "ab")
         try:
-            # start_new_session: the JVM gets its own process group, so a terminal's
-            # Ctrl-C reaches only us and stop() can kill the group as a whole.
+            # Its own process group: a terminal's Ctrl-C reaches only us (we then
+            # stop it in order), and stop() can kill the group as a whole.
             self._proc = subprocess.Popen(
                 cmd,
                 cwd=jar.parent,
                 stdin=subprocess.DEVNULL,
                 stdout=log if log is not None else subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                process_group=0,
             )
         finally:
             if log is not None:

@@ -149,6 +149,9 @@ class StreamPoller:
                     log.warning("polling the %s stream failed, will retry: %s", self.table_name, exc,
                                 exc_info=not isinstance(exc, (ClientError, StreamPollerError)))
                     last_error = str(exc)
+                # Iterators may be void now (e.g. DynamoDB Local restarted); our positions are not.
+                for shard in self._shards.values():
+                    shard.iterator = None
             if count == 0:  # sleep only when idle so a backlog drains at full speed
                 stop.wait(interval)
 
@@ -215,7 +218,8 @@ class StreamPoller:
                     shard.iterator = None  # iterators live 15 minutes; resume from our position
                     continue
                 if code == "TrimmedDataAccessException":
-                    log.warning("%s: records past the 24h retention were lost; resuming at the oldest", shard.shard_id)
+                    log.warning("%s: records past the 24h retention were lost; resuming at the oldest",
+                                shard.shard_id)
                     shard.resume, shard.iterator = ("TRIM_HORIZON", None), None
                     continue
                 if code == "ResourceNotFoundException":
