@@ -114,8 +114,16 @@ Ctrl-C stops the API, the stream poller and DynamoDB Local.
 """, flush=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # SIGTERM (kill, timeout, a supervisor) stops everything just as Ctrl-C does; a shell's
+    # background job may also start with SIGINT ignored.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     port = int(os.environ.get("PORT", "8000"))
     ddb_port = int(os.environ.get("DDB_PORT", "8001"))
     if shutil.which("java") is None:
@@ -138,7 +146,7 @@ def main() -> int:
         start_poller(settings, stop)
         token = prepare_data(settings)
         chalice = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local",
+            [sys.executable, "-m", "devtools.chalice_local", "--stage", "local",
              "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=os.environ.copy(), start_new_session=True,
         )
@@ -159,6 +167,9 @@ def main() -> int:
         print(f"make run failed: {error}", file=sys.stderr)
         return 1
     finally:
+        # Cleanup must finish even if a second Ctrl-C/SIGTERM arrives meanwhile.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop.set()
         if chalice is not None and chalice.poll() is None:
             os.killpg(chalice.pid, signal.SIGTERM)

@@ -116,9 +116,22 @@ def _json_body(request: Request, limit: int) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise BadRequest(f"The request body is not valid JSON: {error}.") from None
+        payload = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        # JSON may escape lone UTF-16 surrogates ("\ud800") that no UTF-8 store accepts.
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError) as error:
+        raise BadRequest(f"The request body is not valid JSON text: {error}.") from None
+    return payload
+
+
+def _query(request: Request) -> dict[str, str]:
+    params = dict(request.query_params or {})
+    for value in params.values():
+        try:
+            value.encode("utf-8")
+        except UnicodeError:
+            raise BadRequest("The query string is not valid UTF-8.") from None
+    return params
 
 
 def _reject_constant(name: str) -> Any:
@@ -186,7 +199,7 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
             raise PayloadTooLarge(f"The request body is larger than {deps.settings.max_body_bytes} bytes.")
         if spec.query is not None:
             try:
-                kwargs["query"] = spec.query.model_validate(dict(request.query_params or {}))
+                kwargs["query"] = spec.query.model_validate(_query(request))
             except ValidationError as error:
                 return _log(request, _validation_problem(error, "query"), started, user_id)
         result = view(Ctx(request=request, user_id=user_id, now=now, deps=deps), **kwargs)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.records import User
 from chalicelib.storage.models.accounts import UniqueItem, UserItem, unique_pk, user_pk
-from chalicelib.storage.retry import cancellation_codes, with_retries
+from chalicelib.storage.transactions import Cancelled, Transaction
 
 PROFILE = "PROFILE"
 UNIQUE = "UNIQUE"
@@ -48,22 +46,14 @@ class AccountsRepository:
             user_id=user.user_id, name=user.name, email=user.email, phone=user.phone,
             password_hash=user.password_hash, created_at=user.created_at, updated_at=user.created_at,
         )
-        guards = [(k, v) for k, v in (("email", user.email), ("phone", user.phone)) if v]
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(item, condition=UserItem.pk.does_not_exist())
-                for kind, value in guards:
-                    tx.save(guard(kind, value, user.user_id), condition=UniqueItem.pk.does_not_exist())
-
+        tx = Transaction(_connection()).put(item, condition=UserItem.pk.does_not_exist(), label="user")
+        for kind, value in (("email", user.email), ("phone", user.phone)):
+            if value:
+                tx.put(guard(kind, value, user.user_id), condition=UniqueItem.pk.does_not_exist(), label=kind)
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            for (kind, _), code in zip(guards, codes[1:]):
-                if code == "ConditionalCheckFailed":
-                    raise Conflict(f"An account with this {kind} already exists.") from error
-            raise
+            tx.commit()
+        except Cancelled as cancelled:
+            raise Conflict(f"An account with this {_taken(cancelled)} already exists.") from None
 
     def get_user(self, user_id: str) -> User | None:
         try:
@@ -81,41 +71,30 @@ class AccountsRepository:
                     now: float) -> User:
         """Change the profile; a new e-mail/phone swaps its guard in the same transaction."""
         actions = [UserItem.updated_at.set(now)]
+        changes: dict[str, str] = {}
         if name is not None:
             actions.append(UserItem.name.set(name))
-        swaps = []
-        for kind, new, old in (("email", email, current.email), ("phone", phone, current.phone)):
-            if new is not None and new != old:
-                actions.append(getattr(UserItem, kind).set(new))
-                swaps.append((kind, new, old))
-        item = UserItem(user_pk(current.user_id), PROFILE)
-
-        new_guard_at: dict[int, str] = {}  # transaction position of each new guard -> its kind
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.update(item, actions=actions, condition=UserItem.pk.exists())
-                position = 1
-                for kind, new, old in swaps:
-                    tx.save(guard(kind, new, current.user_id), condition=UniqueItem.pk.does_not_exist())
-                    new_guard_at[position] = kind
-                    position += 1
-                    if old:
-                        tx.delete(guard(kind, old, current.user_id),
-                                  condition=UniqueItem.owner_id == current.user_id)
-                        position += 1
-
-        try:
-            with_retries(write)
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise NotFound("The account no longer exists.") from error
-            for position, kind in new_guard_at.items():
-                if position < len(codes) and codes[position] == "ConditionalCheckFailed":
-                    raise Conflict(f"An account with this {kind} already exists.") from error
-            raise
-        changes = {kind: new for kind, new, _ in swaps}
-        if name is not None:
             changes["name"] = name
+        tx = Transaction(_connection())
+        for kind, new, old in (("email", email, current.email), ("phone", phone, current.phone)):
+            if new is None or new == old:
+                continue
+            actions.append(getattr(UserItem, kind).set(new))
+            changes[kind] = new
+            tx.put(guard(kind, new, current.user_id), condition=UniqueItem.pk.does_not_exist(), label=kind)
+            if old:
+                tx.delete(guard(kind, old, current.user_id), condition=UniqueItem.owner_id == current.user_id,
+                          label=f"old-{kind}")
+        tx.update(UserItem(user_pk(current.user_id), PROFILE), actions, condition=UserItem.pk.exists(),
+                  label="user")
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            if "user" in cancelled:
+                raise NotFound("The account no longer exists.") from None
+            raise Conflict(f"An account with this {_taken(cancelled)} already exists.") from None
         return replace(current, **changes)
+
+
+def _taken(cancelled: Cancelled) -> str:
+    return " and ".join(k for k in ("email", "phone") if k in cancelled) or "login"

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.records import Shop
 from chalicelib.storage.accounts import PROFILE, _connection, guard
 from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, shop_pk, user_pk
-from chalicelib.storage.retry import cancellation_codes, with_retries
+from chalicelib.storage.transactions import Cancelled, Transaction
 
 HANDLE = "handle"
+EDITABLE = ("name", "bio", "region", "handle")
 
 
 def to_shop(item: ShopItem) -> Shop:
@@ -37,24 +35,17 @@ class ShopsRepository:
             bio=shop.bio, region=shop.region, follower_count=0, post_count=0,
             created_at=shop.created_at, updated_at=shop.created_at,
         )
-        owner = UserItem(user_pk(shop.owner_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(item, condition=ShopItem.pk.does_not_exist())
-                tx.save(guard(HANDLE, shop.handle, shop.shop_id), condition=UniqueItem.pk.does_not_exist())
-                tx.update(owner, actions=[UserItem.shop_id.set(shop.shop_id)],
-                          condition=UserItem.pk.exists() & UserItem.shop_id.does_not_exist())
-
+        tx = (Transaction(_connection())
+              .put(item, condition=ShopItem.pk.does_not_exist(), label="shop")
+              .put(guard(HANDLE, shop.handle, shop.shop_id), condition=UniqueItem.pk.does_not_exist(), label=HANDLE)
+              .update(UserItem(user_pk(shop.owner_id), PROFILE), [UserItem.shop_id.set(shop.shop_id)],
+                      condition=UserItem.pk.exists() & UserItem.shop_id.does_not_exist(), label="owner"))
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if len(codes) == 3 and codes[2] == "ConditionalCheckFailed":
-                raise Conflict("You already have a shop; one account opens one shop.") from error
-            if len(codes) == 3 and codes[1] == "ConditionalCheckFailed":
-                raise Conflict(f"The handle '{shop.handle}' is taken.") from error
-            raise
+            tx.commit()
+        except Cancelled as cancelled:
+            if "owner" in cancelled:
+                raise Conflict("You already have a shop; one account opens one shop.") from None
+            raise Conflict(f"The handle '{shop.handle}' is taken.") from None
 
     def get_shop(self, shop_id: str) -> Shop | None:
         try:
@@ -64,29 +55,19 @@ class ShopsRepository:
 
     def update_shop(self, current: Shop, changes: dict, now: float) -> Shop:
         """Apply allow-listed ``changes``; a new handle swaps its guard atomically."""
-        actions = [ShopItem.updated_at.set(now)]
-        for field in ("name", "bio", "region", "handle"):
-            if field in changes:
-                actions.append(getattr(ShopItem, field).set(changes[field]))
+        changes = {k: v for k, v in changes.items() if k in EDITABLE}
+        actions = [ShopItem.updated_at.set(now), *(getattr(ShopItem, k).set(v) for k, v in changes.items())]
+        tx = Transaction(_connection()).update(ShopItem(shop_pk(current.shop_id), PROFILE), actions,
+                                               condition=ShopItem.pk.exists(), label="shop")
         new_handle = changes.get("handle")
-        swap = new_handle is not None and new_handle != current.handle
-        item = ShopItem(shop_pk(current.shop_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.update(item, actions=actions, condition=ShopItem.pk.exists())
-                if swap:
-                    tx.save(guard(HANDLE, new_handle, current.shop_id), condition=UniqueItem.pk.does_not_exist())
-                    tx.delete(guard(HANDLE, current.handle, current.shop_id),
-                              condition=UniqueItem.owner_id == current.shop_id)
-
+        if new_handle is not None and new_handle != current.handle:
+            tx.put(guard(HANDLE, new_handle, current.shop_id), condition=UniqueItem.pk.does_not_exist(), label=HANDLE)
+            tx.delete(guard(HANDLE, current.handle, current.shop_id),
+                      condition=UniqueItem.owner_id == current.shop_id, label="old-handle")
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise NotFound("The shop no longer exists.") from error
-            if swap and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise Conflict(f"The handle '{new_handle}' is taken.") from error
-            raise
-        return replace(current, **{k: v for k, v in changes.items() if k in ("name", "bio", "region", "handle")})
+            tx.commit()
+        except Cancelled as cancelled:
+            if "shop" in cancelled:
+                raise NotFound("The shop no longer exists.") from None
+            raise Conflict(f"The handle '{new_handle}' is taken.") from None
+        return replace(current, **changes)

@@ -86,3 +86,14 @@ def test_patch_me_rejects_unknown_fields(api):
     answer = api.patch("/me", {"shop_id": "01HXXXXXXXXXXXXXXXXXXXXXXX"}, token=account["token"])
     problem = assert_problem(answer, 422)
     assert problem["errors"][0]["field"] == "body.shop_id"
+
+
+def test_patch_me_with_a_taken_phone_and_a_new_email_is_409_not_500(api):
+    """Mixed deletes and puts in one transaction: the failing guard must be named right."""
+    taken = api.post("/auth/signup", {"name": "a", "phone": "010-7777-0001", "password": "password-1"})
+    assert taken.status == 201
+    me = api.signup()
+    answer = api.patch("/me", {"email": "brand-new@example.kr", "phone": "01077770001"}, token=me["token"])
+    problem = assert_problem(answer, 409)
+    assert "phone" in problem["detail"]
+    assert api.get("/me", token=me["token"]).body["email"] == me["email"]

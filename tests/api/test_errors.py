@@ -68,3 +68,9 @@ def test_unknown_route_is_not_a_500(api):
 def test_overlong_path_param_is_404_not_500(api):
     assert_problem(api.get("/shops/" + "A" * 3000), 404)
     assert_problem(api.get("/shops/%F0%9F%98%80"), 404)
+
+
+def test_lone_surrogates_are_400_not_500(api, user):
+    answer = api.call("PATCH", "/me", raw='{"name": "\\ud981abc"}', token=user["token"])
+    assert_problem(answer, 400)
+    assert api.get("/me", token=user["token"]).body["name"] == user["user"]["name"]
