@@ -66,7 +66,7 @@ def prepare_data(settings) -> str:
     created = ensure_tables(client, settings.table_name, settings.feed_table_name)
     if created:
         print(f"  created tables: {', '.join(created)}")
-    with Client(app) as test_client:
+    with Client(app, stage_name="local") as test_client:
         call = demo.Caller(test_client)
         if demo.already_seeded():
             print("  demo data: already loaded (kept on disk)")

@@ -83,7 +83,9 @@ def chalice_app(aws_backend):
 
 @pytest.fixture
 def api(chalice_app):
-    with Client(chalice_app) as client:
+    # The "test" stage sets no environment variables: chalice's test client swaps os.environ
+    # per request, which concurrent requests would otherwise leave pointing at another stage.
+    with Client(chalice_app, stage_name="test") as client:
         yield Api(client)
 
 
