@@ -80,3 +80,10 @@ class OutOfStock(Conflict):
     """An order asked for more than is left; ``extra`` names the product and what is left."""
 
     status, title, slug = 409, "Out of stock", "out-of-stock"
+
+
+class StaleCatalog(Conflict):
+    """Products changed between reading them and ordering them (the order path re-prices and
+    retries; this reaches a client only if they keep changing)."""
+
+    status, title, slug = 409, "Products changed", "catalog-changed"

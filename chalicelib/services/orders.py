@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from chalicelib.commerce_records import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
-from chalicelib.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
+from chalicelib.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, StaleCatalog
 from chalicelib.ids import new_id
 from chalicelib.records import Page, Shop
 from chalicelib.services.shops import ShopsStore, owned_shop
@@ -61,11 +61,14 @@ RESTOCKING = frozenset({Status.CANCELLED})
 MAX_PRODUCTS = 40
 MAX_LINES = 100  # lines as sent, before lines naming the same product are merged
 MAX_QUANTITY = 999
+# How many times an order is priced again when its products keep being edited meanwhile.
+CATALOG_ATTEMPTS = 3
 
 
 class OrdersStore(Protocol):
     def load_catalog(self, shop_id: str, product_ids: Sequence[str]) -> tuple[Shop | None, dict[str, Product]]: ...
-    def place(self, order: Order, record: IdempotencyRecord) -> IdempotencyRecord: ...
+    def place(self, order: Order, record: IdempotencyRecord,
+              versions: Mapping[str, float]) -> IdempotencyRecord: ...
     def get_order(self, order_id: str) -> Order | None: ...
     def move(self, order: Order, change: StatusChange, restock: bool) -> Order: ...
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page: ...
@@ -156,28 +159,36 @@ def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: f
 
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
            now: float, *, via_post_id: str | None = None, reorder_of: str | None = None) -> tuple[Order, bool]:
-    shop, products = store.load_catalog(shop_id, list(quantities))
-    if shop is None:
-        raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop")])
-    if shop.owner_id == buyer_id:
-        raise Forbidden("A shop's owner cannot order from their own shop.")
-    lines, subtotal = price_lines(shop_id, products, quantities)
-    discount = 0  # store-link discounts arrive with step 5
-    order = Order(order_id=new_id(), shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
-                  buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount, total=subtotal - discount,
-                  status=Status.PENDING_PAYMENT.value,
-                  history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
-                  created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
-                  currency=CURRENCY)
-    # Stock is not checked against the read: the transaction's conditions decide, and a retry
-    # of an order that emptied the shelf must still get its order back rather than a 409.
-    stored = store.place(order, IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order))
-    if stored.order is not None and stored.order.order_id == order.order_id:
-        return order, False
-    if stored.request_hash != digest or stored.order is None:
-        raise Conflict("This Idempotency-Key was already used for a different request; use a new key.",
-                       extra={"idempotency_key": key})
-    return stored.order, True
+    for attempt in range(CATALOG_ATTEMPTS):
+        shop, products = store.load_catalog(shop_id, list(quantities))
+        if shop is None:
+            raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop")])
+        if shop.owner_id == buyer_id:
+            raise Forbidden("A shop's owner cannot order from their own shop.")
+        lines, subtotal = price_lines(shop_id, products, quantities)
+        discount = 0  # store-link discounts arrive with step 5
+        order = Order(order_id=new_id(), shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
+                      buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount,
+                      total=subtotal - discount, status=Status.PENDING_PAYMENT.value,
+                      history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
+                      created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
+                      currency=CURRENCY)
+        # Stock is not checked against the read: the transaction's conditions decide, and a retry
+        # of an order that emptied the shelf must still get its order back rather than a 409.
+        record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)
+        try:
+            stored = store.place(order, record, versions={pid: products[pid].updated_at for pid in quantities})
+        except StaleCatalog:
+            if attempt + 1 == CATALOG_ATTEMPTS:
+                raise
+            continue  # an owner edited a product since it was read: price the order again
+        if stored.order is not None and stored.order.order_id == order.order_id:
+            return order, False
+        if stored.request_hash != digest or stored.order is None:
+            raise Conflict("This Idempotency-Key was already used for a different request; use a new key.",
+                           extra={"idempotency_key": key})
+        return stored.order, True
+    raise AssertionError("unreachable")
 
 
 def get_order(store: OrdersStore, user_id: str, order_id: str) -> Order:

@@ -102,8 +102,19 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> N
 def live_api(aws_backend):
     if BACKEND != "ddblocal":
         pytest.skip("the running API is tested on DynamoDB Local (DONGNE_TEST_BACKEND=ddblocal)")
+    from chalicelib.api.deps import container
+
+    settings = container().settings
     port = _free_port()
-    env = {**os.environ, "DONGNE_DYNAMODB_ENDPOINT": aws_backend, "PYTHONUNBUFFERED": "1"}
+    # The suite's settings, spelled out: chalice.test.Client swaps os.environ for a copy with the
+    # config's "dev" stage variables during each request, and requests racing on threads can
+    # leave that copy behind (its restore is not thread-safe), so os.environ may name dev tables.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DONGNE_DYNAMODB_ENDPOINT": aws_backend,
+           "DONGNE_TABLE_NAME": settings.table_name, "DONGNE_FEED_TABLE_NAME": settings.feed_table_name,
+           "DONGNE_REGION": settings.region, "DONGNE_MEDIA_BUCKET": settings.media_bucket,
+           "DONGNE_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+           "DONGNE_ARGON2_TIME_COST": str(settings.argon2_time_cost)}
+    env.pop("DONGNE_LOG_LEVEL", None)
     log = Path(tempfile.mkstemp(prefix="chalice-local-", suffix=".log")[1])
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", _LAUNCH, "local", "--stage", "local", "--host", "127.0.0.1",

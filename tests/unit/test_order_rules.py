@@ -99,3 +99,46 @@ def test_request_hash_is_about_meaning_not_spelling():
     assert a == b
     assert a != orders.request_hash("order", {"shop_id": "S", "items": [("a", 2)], "via_post_id": None})
     assert a != orders.request_hash("reorder", {"shop_id": "S", "items": [("a", 1)], "via_post_id": None})
+
+
+class FakeOrdersStore:
+    """Serves a catalogue whose price changes under the order ``stale_times`` times."""
+
+    def __init__(self, stale_times: int) -> None:
+        self.stale_times = stale_times
+        self.price = 1000
+        self.placed: list = []
+
+    def load_catalog(self, shop_id, product_ids):
+        from chalicelib.records import Shop
+
+        shop = Shop(shop_id="S1", owner_id="O", name="가게", handle="h", bio="", region="", follower_count=0,
+                    post_count=0, created_at=0.0)
+        return shop, {"a": _product("a", price=self.price)}
+
+    def place(self, order, record, versions):
+        from chalicelib.errors import StaleCatalog
+
+        assert versions == {"a": 0.0}
+        if self.stale_times:
+            self.stale_times -= 1
+            self.price += 500  # an owner's edit the transaction's version check caught
+            raise StaleCatalog("changed")
+        self.placed.append(order)
+        return record
+
+
+def test_an_order_is_priced_again_after_a_stale_read():
+    store = FakeOrdersStore(stale_times=2)
+    order, replayed = orders.place_order(store, "U", shop_id="S1", lines=[("a", 2)], via_post_id=None, key="k",
+                                         now=1.0)
+    assert not replayed and order.total == 2 * 2000 and store.placed == [order]
+
+
+def test_a_catalogue_that_keeps_changing_is_a_409():
+    from chalicelib.errors import StaleCatalog
+
+    store = FakeOrdersStore(stale_times=orders.CATALOG_ATTEMPTS)
+    with pytest.raises(StaleCatalog) as error:
+        orders.place_order(store, "U", shop_id="S1", lines=[("a", 1)], via_post_id=None, key="k", now=1.0)
+    assert error.value.status == 409 and store.placed == []
