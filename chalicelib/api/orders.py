@@ -88,7 +88,7 @@ def change_status(ctx: Ctx, order_id: str, body: OrderStatusIn) -> OrderPublic:
     return OrderPublic.model_validate(order)
 
 
-@route.route("POST", "/orders/{order_id}/reorder", status=201, response=OrderPublic, errors=(403, 409),
+@route.route("POST", "/orders/{order_id}/reorder", status=201, response=OrderPublic, errors=(400, 403, 409),
              headers=(IDEMPOTENCY_HEADER,),
              summary="Order the same items again at today's prices (buyer only; stock-checked, idempotent)")
 def reorder(ctx: Ctx, order_id: str) -> Response:

@@ -8,7 +8,8 @@ from chalicelib.storage.orders import order_from_json, order_to_json, request_to
 
 def test_first_answer_round_trips_through_json():
     order = Order(order_id="O1", shop_id="S1", shop_name="망원동 두부가게", owner_id="U0", buyer_id="U1",
-                  items=(OrderLine("P1", "손두부", 4500, 2, "essential", 7), OrderLine("P2", "꽃", 20000, 1, "treat", None)),
+                  items=(OrderLine("P1", "손두부", 4500, 2, "essential", 7),
+                         OrderLine("P2", "꽃", 20000, 1, "treat", None)),
                   subtotal=29000, discount=0, total=29000, status="pending_payment",
                   history=(StatusChange("pending_payment", 1.5, "U1"),), created_at=1.5, updated_at=1.5,
                   via_post_id="P9")
