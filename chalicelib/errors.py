@@ -74,3 +74,16 @@ class Unavailable(DomainError):
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class OutOfStock(Conflict):
+    """An order asked for more than is left; ``extra`` names the product and what is left."""
+
+    status, title, slug = 409, "Out of stock", "out-of-stock"
+
+
+class StaleCatalog(Conflict):
+    """Products changed between reading them and ordering them (the order path re-prices and
+    retries; this reaches a client only if they keep changing)."""
+
+    status, title, slug = 409, "Products changed", "catalog-changed"

@@ -31,10 +31,41 @@ CUSTOMERS = [
 ]
 
 
+# Each demo shop's products (step 3). Essentials carry how many days one purchase lasts.
+PRODUCTS = {
+    "mangwon_tofu": [
+        {"name": "손두부 (500g)", "price": 4500, "stock": 40, "kind": "essential", "reorder_days": 7,
+         "description": "국산콩 100%, 매일 새벽 4시에 만드는 손두부."},
+        {"name": "콩물 (1L)", "price": 6000, "stock": 20, "kind": "essential", "reorder_days": 3,
+         "description": "여름 한정 진한 콩물. 냉장 3일."},
+        {"name": "순두부 (400g)", "price": 3500, "stock": 25, "kind": "essential", "reorder_days": 5},
+        {"name": "들기름 (350ml)", "price": 18000, "stock": 8, "kind": "treat",
+         "description": "저온 압착 들기름, 선물용 포장 가능."},
+    ],
+    "yeonnam_flowers": [
+        {"name": "오늘의 꽃다발 (S)", "price": 25000, "stock": 6, "kind": "treat",
+         "description": "그날 들어온 꽃으로 만드는 작은 다발."},
+        {"name": "계절 꽃 한 단", "price": 15000, "stock": 10, "kind": "treat"},
+        {"name": "유칼립투스 화병 리필", "price": 9000, "stock": 12, "kind": "essential", "reorder_days": 14,
+         "description": "2주마다 바꿔 주면 좋아요."},
+    ],
+    "seongsu_roasters": [
+        {"name": "원두 200g (하우스 블렌드)", "price": 14000, "stock": 30, "kind": "essential", "reorder_days": 14,
+         "description": "매주 화요일 로스팅. 고소하고 단맛이 좋은 블렌드."},
+        {"name": "원두 200g (에티오피아 예가체프)", "price": 17000, "stock": 15, "kind": "essential",
+         "reorder_days": 14},
+        {"name": "드립백 10개입", "price": 12000, "stock": 20, "kind": "essential", "reorder_days": 10},
+        {"name": "성수 머그컵", "price": 22000, "stock": 5, "kind": "treat"},
+    ],
+}
+
+
 @dataclass
 class Demo:
     tokens: dict[str, str] = field(default_factory=dict)  # email -> token
     shops: dict[str, dict] = field(default_factory=dict)  # handle -> shop
+    products: dict[str, list[dict]] = field(default_factory=dict)  # handle -> products
+    orders: list[dict] = field(default_factory=list)
 
 
 class Caller:
@@ -70,7 +101,45 @@ def seed(call: Caller) -> Demo:
     for customer in CUSTOMERS:
         session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
         demo.tokens[customer["email"]] = session["token"]
+    seed_commerce(call, demo)
     return demo
+
+
+def seed_commerce(call: Caller, demo: Demo) -> None:
+    """Products for every shop, and orders of the demo customers in every state."""
+    owner_of = {o["shop"]["handle"]: o["email"] for o in OWNERS}
+    for handle, products in PRODUCTS.items():
+        token = demo.tokens[owner_of[handle]]
+        shop_id = demo.shops[handle]["shop_id"]
+        demo.products[handle] = [call("POST", f"/shops/{shop_id}/products", p, token=token) for p in products]
+
+    def order(email: str, handle: str, lines: list[tuple[int, int]], moves: tuple[str, ...] = (),
+              review: dict | None = None) -> dict:
+        products = demo.products[handle]
+        body = {"shop_id": demo.shops[handle]["shop_id"],
+                "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines]}
+        placed = call("POST", "/orders", body, token=demo.tokens[email],
+                      headers={"Idempotency-Key": f"demo-order-{len(demo.orders) + 1}"})
+        for status in moves:
+            by = demo.tokens[email] if status == "cancelled" and not moves[:-1] else demo.tokens[owner_of[handle]]
+            placed = call("POST", f"/orders/{placed['order_id']}/status", {"status": status}, token=by)
+        if review:
+            call("POST", f"/orders/{placed['order_id']}/review", review, token=demo.tokens[email])
+        demo.orders.append(placed)
+        return placed
+
+    minji, seoyeon, jiho = (c["email"] for c in CUSTOMERS)
+    delivered = order(minji, "mangwon_tofu", [(0, 2), (1, 1)], ("paid", "shipped", "delivered"),
+                      review={"rating": 5, "text": "두부가 정말 고소해요. 콩물은 아침마다 한 잔씩!"})
+    order(seoyeon, "mangwon_tofu", [(0, 1), (2, 1)], ("paid", "shipped", "delivered"),
+          review={"rating": 4, "text": "순두부찌개 끓였는데 부드러워요."})
+    order(seoyeon, "yeonnam_flowers", [(0, 1)], ("paid",))
+    order(jiho, "seongsu_roasters", [(0, 1), (2, 1)])  # waiting for payment
+    order(minji, "seongsu_roasters", [(1, 1)], ("paid", "shipped"))
+    order(jiho, "mangwon_tofu", [(3, 1)], ("cancelled",))  # the buyer changed their mind
+    again = call("POST", f"/orders/{delivered['order_id']}/reorder", token=demo.tokens[minji],
+                 headers={"Idempotency-Key": "demo-reorder-1"})
+    demo.orders.append(again)
 
 
 def already_seeded() -> bool:

@@ -146,8 +146,11 @@ def main() -> int:
         start_poller(settings, stop)
         token = prepare_data(settings)
         chalice = subprocess.Popen(
+            # No autoreload: chalice's reloader restarts the server when any file under the
+            # project changes, and DynamoDB Local's database lives in .local/, so every write
+            # restarted the server and reset the requests in flight.
             [sys.executable, "-m", "devtools.chalice_local", "--stage", "local",
-             "--host", "127.0.0.1", "--port", str(port)],
+             "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"],
             cwd=ROOT, env=os.environ.copy(), start_new_session=True,
         )
 

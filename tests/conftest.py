@@ -55,6 +55,9 @@ def aws_backend():
     else:
         from moto import mock_aws
 
+        from tests import moto_transactions
+
+        moto_transactions.install()  # moto's transactions copy the whole table per item; see the module
         local, endpoint, mock = None, None, mock_aws()
     mock.start()
     try:

@@ -31,6 +31,27 @@ class Container:
         return ShopsRepository()
 
     @cached_property
+    def products(self):
+        from chalicelib.storage.products import ProductsRepository
+
+        self._bind()
+        return ProductsRepository()
+
+    @cached_property
+    def orders(self):
+        from chalicelib.storage.orders import OrdersRepository
+
+        self._bind()
+        return OrdersRepository()
+
+    @cached_property
+    def reviews(self):
+        from chalicelib.storage.reviews import ReviewsRepository
+
+        self._bind()
+        return ReviewsRepository()
+
+    @cached_property
     def tokens(self):
         from chalicelib.services.signing import TokenService
 

@@ -50,8 +50,8 @@ def problem(status: int, title: str, detail: str, *, slug: str = "error", errors
     body = {"type": f"https://dongne.app/problems/{slug}", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    if extra:
-        body.update(extra)
+    if extra:  # type-specific members; they never replace the standard ones
+        body.update({key: value for key, value in extra.items() if key not in body})
     return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
                     headers={"Content-Type": PROBLEM_JSON, **(headers or {})})
 

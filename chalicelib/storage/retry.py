@@ -24,6 +24,7 @@ _RETRYABLE = {
     "ThrottlingException",
     "RequestLimitExceeded",
     "InternalServerError",
+    "TransactionInProgressException",  # the same ClientRequestToken is still being processed
 }
 
 

@@ -1,0 +1,359 @@
+"""Benchmark: placing an order on DynamoDB Local, side by side with its floor.
+
+    /work/main/.venv/bin/python -m bench.orders [--orders 200] [--threads 16] [--seconds 6]
+
+One run, one in-memory DynamoDB Local, everything measured together:
+
+1. **Calls and capacity on the order path**: the DynamoDB operations one ``POST /orders``
+   sends (counted on botocore's events) on a cold container (empty catalogue cache) and on a
+   warm one, and the capacity DynamoDB Local reports with ``ReturnConsumedCapacity=TOTAL``,
+   next to what DynamoDB's pricing rules say the same items cost. DynamoDB Local's figures for
+   transactions are not DynamoDB's: it prices a transaction by its total size (a transaction
+   of three tiny items reports 2 WCU where DynamoDB charges 6), reports the same figure again
+   for a replayed ClientRequestToken (DynamoDB reports read units) and nothing for a cancelled
+   transaction. Reads are reported as DynamoDB would (0.5 RCU per eventually consistent item).
+2. **Latency**: ``POST /orders`` through the whole app in-process (HTTP edge, validation,
+   service, storage, response), warm and cold, against a bare ``TransactWriteItems`` sending
+   the very request the app sends (captured from it; fresh order id, key and token each
+   time), and against the floor of the cold path (a bare BatchGetItem of the same keys, then
+   that bare transaction); all interleaved so every series sees the same machine. The budget
+   is ≤ 1.5× the bare transaction; baskets of 1, 3 and 10 lines.
+3. **Throughput** of concurrent orders (threads calling the order service): every thread
+   buying its own product versus all threads buying one hot product.
+
+Prints a markdown table with the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Any
+
+BASKET = 3  # lines in the order whose calls and capacity are shown: a typical neighbourhood basket
+LATENCY_BASKETS = (1, 3, 10)
+
+
+def _environment(endpoint: str) -> None:
+    os.environ.update({
+        "DONGNE_STAGE": "test", "DONGNE_REGION": "us-east-1", "DONGNE_TABLE_NAME": "bench-orders",
+        "DONGNE_FEED_TABLE_NAME": "bench-orders-feed", "DONGNE_DYNAMODB_ENDPOINT": endpoint,
+        "DONGNE_ARGON2_MEMORY_KIB": "8", "DONGNE_ARGON2_TIME_COST": "1",
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+    })
+
+
+class Http:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __call__(self, method: str, path: str, body: Any = None, token: str | None = None,
+                 headers: dict | None = None, expect: int | None = None) -> dict:
+        h = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        response = self.client.http.request(method, path, headers=h,
+                                            body=json.dumps(body, ensure_ascii=False) if body is not None else b"")
+        if expect is not None and response.status_code != expect:
+            raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.body[:300]!r}")
+        return json.loads(response.body) if response.body else {}
+
+
+@contextmanager
+def consumed_capacity():
+    """Ask every DynamoDB call for ReturnConsumedCapacity=TOTAL and collect what comes back."""
+    from devtools.callcount import _clients
+
+    seen: list[tuple[str, float]] = []
+
+    def ask(params, model, **_):
+        if model.name in ("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"):
+            params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def read(parsed, model, **_):
+        consumed = parsed.get("ConsumedCapacity")
+        entries = consumed if isinstance(consumed, list) else ([consumed] if consumed else [])
+        seen.append((model.name, sum(float(e.get("CapacityUnits") or 0) for e in entries)))
+
+    clients = _clients()
+    for c in clients:
+        c.meta.events.register("provide-client-params.dynamodb.*", ask, unique_id="bench-ask")
+        c.meta.events.register("after-call.dynamodb.*", read, unique_id="bench-read")
+    try:
+        yield seen
+    finally:
+        for c in clients:
+            c.meta.events.unregister("provide-client-params.dynamodb.*", unique_id="bench-ask")
+            c.meta.events.unregister("after-call.dynamodb.*", unique_id="bench-read")
+
+
+@contextmanager
+def captured_transaction():
+    """The TransactWriteItems request the app sends, as sent (every parameter)."""
+    from devtools.callcount import _clients
+
+    box: dict[str, Any] = {}
+
+    def grab(params, model, **_):
+        if model.name == "TransactWriteItems":
+            box["params"] = json.loads(json.dumps(params))
+            box["items"] = box["params"]["TransactItems"]
+
+    clients = _clients()
+    for c in clients:
+        c.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", grab, unique_id="bench-grab")
+    try:
+        yield box
+    finally:
+        for c in clients:
+            c.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="bench-grab")
+
+
+def item_size(attrs: dict) -> int:
+    """An item's size by DynamoDB's rules: attribute names plus values (UTF-8 strings, numbers
+    at about one byte per two digits plus one, 3 bytes plus one per element for lists and maps)."""
+    def value_size(value: dict) -> int:
+        (kind, inner), = value.items()
+        if kind == "S":
+            return len(inner.encode())
+        if kind == "N":
+            digits = inner.lstrip("-").replace(".", "").strip("0") or "0"
+            return (len(digits) + 1) // 2 + 1
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "L":
+            return 3 + sum(1 + value_size(v) for v in inner)
+        if kind == "M":
+            return 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in inner.items())
+        return len(str(inner))
+    return sum(len(name.encode()) + value_size(value) for name, value in attrs.items())
+
+
+def pricing_rule_capacity(items: list[dict], stored: dict[str, int]) -> tuple[float, int]:
+    """(RCU of the eventually consistent BatchGetItem, WCU of the transaction) by DynamoDB's rules:
+    an eventually consistent read is 0.5 RCU per 4 KB per item; a transactional write is 2 WCU per
+    1 KB of the larger of the item before and after, per item. ``stored`` has the sizes of the
+    items the updates touch."""
+    wcu = 0
+    for entry in items:
+        (kind, op), = entry.items()
+        size = item_size(op["Item"]) if kind == "Put" else stored[op["Key"]["pk"]["S"]]
+        wcu += 2 * max(1, -(-size // 1024))
+    return 0.5 * (1 + BASKET), wcu
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run(orders: int, threads: int, seconds: float) -> str:
+    from devtools.ddblocal import DynamoDBLocal
+
+    ddb = DynamoDBLocal()
+    endpoint = ddb.start(in_memory=True)
+    try:
+        ddb.wait_ready()
+        _environment(endpoint)
+        return _measure(endpoint, orders, threads, seconds)
+    finally:
+        ddb.stop()
+
+
+def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> str:
+    import boto3
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.api import deps
+    from chalicelib.services import orders as order_service
+    from chalicelib.storage.tables import ensure_tables
+    from devtools.callcount import dynamodb_calls
+
+    deps.reset()
+    settings = deps.container().settings
+    raw = boto3.client("dynamodb", region_name=settings.region, endpoint_url=endpoint)
+    ensure_tables(raw, settings.table_name, settings.feed_table_name)
+    rows: list[tuple[str, str, str, str]] = []
+
+    with Client(app) as client:
+        http = Http(client)
+        owner = http("POST", "/auth/signup", {"name": "박두부", "email": "bench-owner@dongne.kr",
+                                               "password": "bench-pass-1"}, expect=201)
+        shop = http("POST", "/shops", {"name": "벤치 두부가게", "handle": "bench_tofu"}, token=owner["token"],
+                    expect=201)
+        buyer = http("POST", "/auth/signup", {"name": "김민지", "email": "bench-buyer@dongne.kr",
+                                               "password": "bench-pass-1"}, expect=201)
+
+        def product(name: str, stock: int = 1_000_000) -> str:
+            body = {"name": name, "price": 4500, "stock": stock, "kind": "essential", "reorder_days": 7,
+                    "description": "국산콩 100%, 매일 새벽에 만드는 손두부."}
+            return http("POST", f"/shops/{shop['shop_id']}/products", body, token=owner["token"],
+                        expect=201)["product_id"]
+
+        def orderer(basket: list[str]):
+            body = {"shop_id": shop["shop_id"], "items": [{"product_id": p, "quantity": 1} for p in basket]}
+            return lambda key: http("POST", "/orders", body, token=buyer["token"],
+                                    headers={"Idempotency-Key": key}, expect=201)
+
+        # 1. calls and capacity of one order: on a cold container (the catalogue cache empty)
+        # and on a warm one (the same basket ordered before).
+        cache = deps.container().orders.cache
+        basket = [product(f"손두부 {i}") for i in range(BASKET)]
+        place = orderer(basket)
+        place(str(uuid.uuid4()))
+        cache.clear()
+        with dynamodb_calls() as calls, consumed_capacity() as capacity:
+            place(str(uuid.uuid4()))
+        with dynamodb_calls() as warm_calls:
+            place(str(uuid.uuid4()))
+        by_op = {name: units for name, units in capacity}
+        with captured_transaction() as tx:
+            place(str(uuid.uuid4()))
+        stored = {}
+        for pid in basket:
+            item = raw.get_item(TableName=settings.table_name,
+                                Key={"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": "PRODUCT"}})["Item"]
+            stored[f"PRODUCT#{pid}"] = item_size(item)
+        rcu_rule, wcu_rule = pricing_rule_capacity(tx["items"], stored)
+        rows += [
+            ("DynamoDB calls per order, cold container", " + ".join(calls.operations), f"{calls.count}",
+             "budget: 1 read + 1 TransactWriteItems"),
+            ("DynamoDB calls per order, warm container", " + ".join(warm_calls.operations), f"{warm_calls.count}",
+             "shop and products cached, checked by the transaction"),
+            (f"capacity reported by DynamoDB Local ({BASKET} lines)", f"BatchGetItem {by_op.get('BatchGetItem', 0):g} "
+             f"RCU + TransactWriteItems {by_op.get('TransactWriteItems', 0):g} WCU", "",
+             "ReturnConsumedCapacity=TOTAL"),
+            ("capacity by DynamoDB's pricing rules", f"{rcu_rule:g} RCU + {wcu_rule} WCU", "",
+             f"{len(tx['items'])} transaction items: order, idempotency record, {BASKET} stock updates"),
+        ]
+
+        # 2. latency per basket size, interleaved: the app's order path; a bare
+        # TransactWriteItems of the same request (captured from the app, fresh order id, key
+        # and token each time); and the floor of the path, a bare BatchGetItem of the same keys
+        # followed by that bare transaction.
+        for size in LATENCY_BASKETS:
+            lines = [product(f"장바구니 {size}-{i}") for i in range(size)]
+            place = orderer(lines)
+            with captured_transaction() as tx:
+                key = str(uuid.uuid4())
+                place(key)
+            template_text = json.dumps(tx["params"], ensure_ascii=False)
+            placed_order_id = tx["items"][0]["Put"]["Item"]["order_id"]["S"]
+            read_keys = [{"pk": {"S": f"SHOP#{shop['shop_id']}"}, "sk": {"S": "PROFILE"}}] + [
+                {"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": "PRODUCT"}} for pid in lines]
+
+            def bare_write(text=template_text, order_id=placed_order_id, used=key) -> None:
+                params = json.loads(text.replace(order_id, uuid.uuid4().hex[:26].upper())
+                                    .replace(used, str(uuid.uuid4())))
+                if "ClientRequestToken" in params:
+                    params["ClientRequestToken"] = uuid.uuid4().hex
+                raw.transact_write_items(**params)
+
+            def floor(keys=read_keys, write=bare_write) -> None:
+                raw.batch_get_item(RequestItems={settings.table_name: {"Keys": keys}})
+                write()
+
+            def cold(p=place) -> None:
+                p(str(uuid.uuid4()))
+
+            series: dict[str, list[float]] = {"app": [], "cold": [], "bare": [], "floor": []}
+            runs = {"app": lambda p=place: p(str(uuid.uuid4())), "cold": cold, "bare": bare_write, "floor": floor}
+            warmup = 40
+            for i in range(n_orders + warmup):
+                for name in (list(runs) if i % 2 else list(runs)[::-1]):
+                    if name == "cold":
+                        cache.clear()  # every cold order reads the shop and products
+                    started = time.perf_counter()
+                    runs[name]()
+                    if i >= warmup:
+                        series[name].append((time.perf_counter() - started) * 1000)
+            p50 = {name: statistics.median(values) for name, values in series.items()}
+            p95 = {name: percentile(values, .95) for name, values in series.items()}
+            label = f"{size} line{'s' if size > 1 else ''}"
+            rows += [
+                (f"order latency, {label}, warm, p50 (n={n_orders})",
+                 f"POST /orders {p50['app']:.2f} ms vs bare TransactWriteItems {p50['bare']:.2f} ms",
+                 f"{p50['app'] / p50['bare']:.2f}×", "budget ≤ 1.5×"),
+                (f"order latency, {label}, warm, p95",
+                 f"{p95['app']:.2f} ms vs {p95['bare']:.2f} ms", f"{p95['app'] / p95['bare']:.2f}×", ""),
+                (f"order latency, {label}, cold, p50",
+                 f"POST /orders {p50['cold']:.2f} ms vs bare TransactWriteItems {p50['bare']:.2f} ms",
+                 f"{p50['cold'] / p50['bare']:.2f}×", "with the read: see the floor"),
+                (f"floor of the cold path, {label}, p50",
+                 f"bare BatchGetItem + TransactWriteItems {p50['floor']:.2f} ms vs bare TransactWriteItems",
+                 f"{p50['floor'] / p50['bare']:.2f}×", f"cold POST /orders is {p50['cold'] / p50['floor']:.2f}× this"),
+            ]
+
+    # 3. throughput: concurrent orders, distinct products vs one hot product.
+    container = deps.container()
+    hot = product("핫딜 두부")
+    distinct = [product(f"동네 두부 {i}") for i in range(n_threads)]
+
+    def throughput(pick) -> tuple[float, int, int, int]:
+        done, failed = [0] * n_threads, [0] * n_threads
+        deadline = [0.0]
+        barrier = threading.Barrier(n_threads + 1)
+
+        def worker(i: int) -> None:
+            barrier.wait()
+            while time.perf_counter() < deadline[0]:
+                try:
+                    order_service.place_order(container.orders, buyer["user"]["user_id"], shop_id=shop["shop_id"],
+                                              lines=[(pick(i), 1)], via_post_id=None, key=str(uuid.uuid4()),
+                                              now=time.time())
+                    done[i] += 1
+                except Exception:  # noqa: BLE001 — counted (a 503 after retries would land here)
+                    failed[i] += 1
+
+        workers = [threading.Thread(target=worker, args=(i,)) for i in range(n_threads)]
+        for w in workers:
+            w.start()
+        with dynamodb_calls() as counted:
+            deadline[0] = time.perf_counter() + seconds
+            started = time.perf_counter()
+            barrier.wait()
+            for w in workers:
+                w.join()
+            elapsed = time.perf_counter() - started
+        transactions = counted.by_operation()["TransactWriteItems"]
+        return sum(done) / elapsed, sum(done), sum(failed), transactions - sum(done) - sum(failed)
+
+    spread = throughput(lambda i: distinct[i])
+    hot_run = throughput(lambda i: hot)
+    remaining = container.products.get_product(hot).stock
+    rows += [
+        (f"throughput, {n_threads} threads, distinct products",
+         f"{spread[0]:.0f} orders/s ({spread[1]} orders, {spread[2]} failed, {spread[3]} retried)", "1.00×", ""),
+        (f"throughput, {n_threads} threads, one hot product",
+         f"{hot_run[0]:.0f} orders/s ({hot_run[1]} orders, {hot_run[2]} failed, {hot_run[3]} retried)",
+         f"{hot_run[0] / spread[0]:.2f}×", f"sold + left = initial: {1_000_000 - remaining == hot_run[1]}"),
+    ]
+    lines = ["| measure | figures | ratio | notes |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=200, help="orders per latency series")
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of each throughput run")
+    args = parser.parse_args()
+    import logging
+
+    logging.disable(logging.INFO)  # the app logs every request; the table is the output
+    started = time.perf_counter()
+    table = run(args.orders, args.threads, args.seconds)
+    print(table)
+    print(f"\n(DynamoDB Local in memory, {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Products: a shop's catalogue (owner writes, anyone reads) and each product's reviews."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.auth import bearer
+from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.paging import page_out, start_key
+from chalicelib.schemas.common import ListQuery, Page
+from chalicelib.schemas.orders import ReviewPage, ReviewPublic
+from chalicelib.schemas.products import ProductCreate, ProductPublic, ProductUpdate
+from chalicelib.services import products, reviews
+
+products_blueprint = Blueprint(__name__)
+route = Router(products_blueprint, "products", bearer)
+
+
+def _product(product) -> dict:
+    return ProductPublic.model_validate(product).model_dump()
+
+
+@route.route("POST", "/shops/{shop_id}/products", status=201, body=ProductCreate, response=ProductPublic,
+             errors=(403,), summary="Add a product to the shop (owner only)")
+def create_product(ctx: Ctx, shop_id: str, body: ProductCreate) -> ProductPublic:
+    product = products.create_product(ctx.deps.shops, ctx.deps.products, ctx.user, shop_id, name=body.name,
+                                      description=body.description, price=body.price, stock=body.stock,
+                                      kind=body.kind, reorder_days=body.reorder_days, photos=body.photos,
+                                      now=ctx.now)
+    return ProductPublic.model_validate(product)
+
+
+@route.route("GET", "/shops/{shop_id}/products", auth=False, query=ListQuery, response=Page[ProductPublic],
+             summary="A shop's products, newest first")
+def list_products(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+    scope = f"shop-products:{shop_id}"
+    page = products.list_products(ctx.deps.shops, ctx.deps.products, shop_id,
+                                  start_key(ctx, query.cursor, scope), query.limit)
+    return page_out(ctx, page, scope, _product)
+
+
+@route.route("GET", "/products/{product_id}", auth=False, response=ProductPublic, summary="A product")
+def get_product(ctx: Ctx, product_id: str) -> ProductPublic:
+    return ProductPublic.model_validate(products.get_product(ctx.deps.products, product_id))
+
+
+@route.route("PATCH", "/products/{product_id}", body=ProductUpdate, response=ProductPublic, errors=(403, 409),
+             summary="Edit a product (owner only); a stock edit that raced an order is a 409")
+def edit_product(ctx: Ctx, product_id: str, body: ProductUpdate) -> ProductPublic:
+    changes = body.model_dump(exclude_unset=True)
+    return ProductPublic.model_validate(products.edit_product(ctx.deps.products, ctx.user, product_id, changes,
+                                                              ctx.now))
+
+
+@route.route("GET", "/products/{product_id}/reviews", auth=False, query=ListQuery, response=ReviewPage,
+             summary="A product's reviews, newest first, with its exact rating count and average")
+def list_reviews(ctx: Ctx, product_id: str, query: ListQuery) -> dict:
+    scope = f"product-reviews:{product_id}"
+    product, page = reviews.list_reviews(ctx.deps.products, ctx.deps.reviews, product_id,
+                                         start_key(ctx, query.cursor, scope), query.limit)
+    out = page_out(ctx, page, scope, lambda review: ReviewPublic.model_validate(review).model_dump())
+    return {**out, "product_id": product.product_id, "rating_count": product.rating_count,
+            "rating_average": product.rating_average}

@@ -1,0 +1,113 @@
+"""Plain records of commerce: products, orders, reviews (no framework types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CURRENCY = "KRW"
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    shop_id: str
+    owner_id: str
+    name: str
+    description: str
+    price: int  # won
+    stock: int
+    kind: str  # essential | treat
+    reorder_days: int | None
+    photos: tuple[str, ...]
+    created_at: float
+    updated_at: float
+    rating_sum: int = 0
+    rating_count: int = 0
+    currency: str = CURRENCY
+
+    @property
+    def rating_average(self) -> float | None:
+        """Exact sum / count, rounded for display only (two decimals); None before any review."""
+        if self.rating_count <= 0:
+            return None
+        return round(self.rating_sum / self.rating_count, 2)
+
+
+@dataclass(frozen=True)
+class ProductSummary:
+    """What a post or a feed entry shows of a tagged product."""
+
+    product_id: str
+    name: str
+    price: int
+    currency: str
+    kind: str
+    photo: str | None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One product of an order, with the name and price it had when the order was placed."""
+
+    product_id: str
+    name: str
+    price: int
+    quantity: int
+    kind: str
+    reorder_days: int | None
+
+    @property
+    def line_total(self) -> int:
+        return self.price * self.quantity
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: str
+    at: float
+    by: str
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    shop_id: str
+    shop_name: str
+    owner_id: str  # the shop's owner when the order was placed (shops do not change hands)
+    buyer_id: str
+    items: tuple[OrderLine, ...]
+    subtotal: int
+    discount: int
+    total: int
+    status: str
+    history: tuple[StatusChange, ...]
+    created_at: float
+    updated_at: float
+    via_post_id: str | None = None
+    via_store_link: str | None = None
+    reorder_of: str | None = None
+    review_id: str | None = None
+    currency: str = CURRENCY
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A client's ``Idempotency-Key`` for one money-moving request, stored with its first answer."""
+
+    user_id: str
+    key: str
+    request_hash: str
+    order: Order | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str
+    order_id: str
+    shop_id: str
+    user_id: str
+    author_name: str
+    product_ids: tuple[str, ...]
+    rating: int
+    text: str
+    created_at: float

@@ -1,0 +1,93 @@
+"""Product requests and responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from chalicelib.schemas.common import Id, Out, Schema, Timestamp
+
+# Money and counts are strict integers: "1000", 1000.0 and true are refused, not coerced.
+Price = Annotated[int, Field(strict=True, ge=1, le=10_000_000, description="Integer won, 1..10,000,000.",
+                             examples=[4500])]
+Stock = Annotated[int, Field(strict=True, ge=0, le=1_000_000, description="Units on the shelf.", examples=[20])]
+ReorderDays = Annotated[int, Field(strict=True, ge=1, le=365,
+                                   description="Essentials: days one purchase usually lasts.", examples=[7])]
+ProductName = Annotated[str, Field(min_length=1, max_length=100, examples=["손두부 (500g)"])]
+Description = Annotated[str, Field(max_length=2000, examples=["국산콩 100%, 매일 새벽에 만듭니다."])]
+Kind = Literal["essential", "treat"]
+
+
+def _no_parent_segments(value: str) -> str:
+    if ".." in value:
+        raise ValueError("must not contain '..'")
+    return value
+
+
+PhotoKey = Annotated[
+    str,
+    Field(max_length=300, pattern=r"^uploads/[0-9A-Za-z_-]{1,64}/[0-9A-Za-z_./-]{1,200}$",
+          description="Key of an image you uploaded (POST /uploads): uploads/<your user id>/...",
+          examples=["uploads/01JDQ7ZK3M8X2V5N4P6R9T0W1Y/01JDQ80A1B2C3D4E5F6G7H8J9K.jpg"]),
+    AfterValidator(_no_parent_segments),
+]
+Photos = Annotated[list[PhotoKey], Field(max_length=10)]
+
+
+class ProductCreate(Schema):
+    name: ProductName
+    description: Description = ""
+    price: Price
+    currency: Literal["KRW"] = "KRW"
+    stock: Stock
+    kind: Kind
+    reorder_days: ReorderDays | None = None
+    photos: Photos = []
+
+
+class ProductUpdate(Schema):
+    """Only the fields sent change. ``null`` is accepted for ``reorder_days`` only (a treat has none)."""
+
+    name: ProductName | None = None
+    description: Description | None = None
+    price: Price | None = None
+    stock: Stock | None = None
+    kind: Kind | None = None
+    reorder_days: ReorderDays | None = None
+    photos: Photos | None = None
+
+    @model_validator(mode="after")
+    def _only_reorder_days_may_be_null(self) -> "ProductUpdate":
+        nulls = sorted(name for name in self.model_fields_set if name != "reorder_days" and getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
+
+
+class ProductPublic(Out):
+    product_id: Id
+    shop_id: str
+    name: str
+    description: str
+    price: int
+    currency: str
+    stock: int
+    kind: Kind
+    reorder_days: int | None
+    photos: list[str]
+    rating_count: int
+    rating_average: float | None = Field(description="Average rating (1..5, two decimals); null before any review.")
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ProductSummaryPublic(Out):
+    """A tagged product as a post or feed entry shows it."""
+
+    product_id: Id
+    name: str
+    price: int
+    currency: str
+    kind: Kind
+    photo: str | None

@@ -1,0 +1,285 @@
+"""Orders: the placing transaction, status moves, and the buyer's and shop's lists."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.commerce_records import IdempotencyRecord, Order, OrderLine, Product, StatusChange
+from chalicelib.errors import Conflict, NotFound, OutOfStock, StaleCatalog
+from chalicelib.records import Page, Shop
+from chalicelib.storage.accounts import PROFILE, _connection
+from chalicelib.storage.base import MainItem
+from chalicelib.storage.catalog_cache import CatalogCache
+from chalicelib.storage.models.accounts import ShopItem, shop_pk
+from chalicelib.storage.models.orders import (IDEMPOTENCY, ORDER, HistoryMap, IdempotencyItem, LineMap, OrderItem,
+                                              buyer_orders_pk, idempotency_pk, order_pk, shop_orders_pk,
+                                              shop_status_pk)
+from chalicelib.storage.models.products import ProductItem
+from chalicelib.storage.paging import page_of
+from chalicelib.storage.products import CONDITION_FAILED, product_key, to_product
+from chalicelib.storage.retry import with_retries
+from chalicelib.storage.shops import to_shop
+
+CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason code (no "Exception" suffix)
+
+# How long a stored Idempotency-Key answers retries. Far beyond DynamoDB's 10-minute
+# ClientRequestToken window: a phone that lost its connection may retry hours later.
+# TTL deletion is lazy, so records live at least this long.
+IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 3600
+
+# Positions in the placing transaction: PynamoDB sends puts before updates.
+_ORDER_AT, _RECORD_AT, _FIRST_STOCK_AT = 0, 1, 2
+
+
+# --- conversions ------------------------------------------------------------------------------
+
+
+def to_order(item: OrderItem) -> Order:
+    return Order(
+        order_id=item.order_id, shop_id=item.shop_id, shop_name=item.shop_name, owner_id=item.owner_id,
+        buyer_id=item.buyer_id,
+        items=tuple(OrderLine(product_id=line.product_id, name=line.name, price=int(line.price),
+                              quantity=int(line.quantity), kind=line.kind,
+                              reorder_days=None if line.reorder_days is None else int(line.reorder_days))
+                    for line in item.items),
+        subtotal=int(item.subtotal), discount=int(item.discount), total=int(item.total), status=item.status,
+        history=tuple(StatusChange(status=h.status, at=h.at, by=h.by) for h in item.history or ()),
+        created_at=item.created_at, updated_at=item.updated_at, via_post_id=item.via_post_id,
+        via_store_link=item.via_store_link, reorder_of=item.reorder_of, review_id=item.review_id,
+        currency=item.currency,
+    )
+
+
+def order_item(order: Order) -> OrderItem:
+    return OrderItem(
+        order_pk(order.order_id), ORDER,
+        order_id=order.order_id, shop_id=order.shop_id, shop_name=order.shop_name, owner_id=order.owner_id,
+        buyer_id=order.buyer_id, status=order.status,
+        items=[LineMap(product_id=line.product_id, name=line.name, price=line.price, quantity=line.quantity,
+                       kind=line.kind, reorder_days=line.reorder_days) for line in order.items],
+        subtotal=order.subtotal, discount=order.discount, total=order.total, currency=order.currency,
+        via_post_id=order.via_post_id, via_store_link=order.via_store_link, reorder_of=order.reorder_of,
+        review_id=order.review_id,
+        history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
+        created_at=order.created_at, updated_at=order.updated_at,
+        gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
+        gsi2pk=shop_orders_pk(order.shop_id), gsi2sk=order.order_id,
+        gsi3pk=shop_status_pk(order.shop_id, order.status), gsi3sk=order.order_id,
+    )
+
+
+def order_to_json(order: Order) -> str:
+    return json.dumps(asdict(order), ensure_ascii=False, separators=(",", ":"))
+
+
+def order_from_json(text: str) -> Order:
+    data = json.loads(text)
+    data["items"] = tuple(OrderLine(**line) for line in data["items"])
+    data["history"] = tuple(StatusChange(**change) for change in data["history"])
+    return Order(**data)
+
+
+def to_record(item: IdempotencyItem) -> IdempotencyRecord:
+    return IdempotencyRecord(user_id=item.user_id, key=item.key, request_hash=item.request_hash,
+                             order=order_from_json(item.response))
+
+
+def request_token(user_id: str, key: str, order_id: str, attempt: int) -> str:
+    """The transaction's ClientRequestToken (≤ 36 characters).
+
+    Derived from the user's Idempotency-Key and this request's order: a network-level resend of
+    the very same transaction (a lost response, retried by botocore) is then a no-op success
+    inside DynamoDB's 10-minute window. A client's retry is a new request with a new order id,
+    so it gets a new token and is answered from the idempotency record instead (a token shared
+    by all requests of one key would make every such retry an IdempotentParameterMismatch).
+    ``attempt`` changes when we resend on purpose after a definite cancellation (a transaction
+    conflict), so a remembered cancellation can never be replayed at us.
+    """
+    seed = "\x00".join((user_id, key, order_id, str(attempt)))
+    return hashlib.sha256(seed.encode()).hexdigest()[:36]
+
+
+def shop_key(shop_id: str) -> tuple[str, str]:
+    return shop_pk(shop_id), PROFILE
+
+
+class OrdersRepository:
+    def __init__(self, cache: CatalogCache | None = None) -> None:
+        self.cache = cache if cache is not None else CatalogCache()
+
+    def load_catalog(self, shop_id: str, product_ids: Sequence[str]) -> tuple[Shop | None, dict[str, Product]]:
+        """The shop and the products: from the container's cache, the rest in one BatchGetItem.
+
+        Eventually consistent, on purpose (half the read capacity, a faster read): nothing
+        here is trusted at commit. Stock is decided by the transaction's conditions, and the
+        transaction also checks each product's ``updated_at`` against this copy, so a price
+        or name from a stale read (or a stale cache entry) cancels it and is priced again.
+        """
+        wanted = list(dict.fromkeys(product_ids))
+        shop = self.cache.get(f"shop#{shop_id}")
+        products = {pid: cached for pid in wanted if (cached := self.cache.get(f"product#{pid}")) is not None}
+        keys = ([] if shop is not None else [shop_key(shop_id)]) + [
+            product_key(pid) for pid in wanted if pid not in products]
+        if keys:
+            for item in with_retries(lambda: list(MainItem.batch_get(keys))):
+                if isinstance(item, ShopItem):
+                    shop = to_shop(item)
+                    self.cache.put(f"shop#{shop.shop_id}", shop)
+                elif isinstance(item, ProductItem):
+                    products[item.product_id] = self._remember(to_product(item))
+        return shop, products
+
+    def _remember(self, product: Product) -> Product:
+        self.cache.put(f"product#{product.product_id}", product)
+        return product
+
+    def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float]) -> IdempotencyRecord:
+        """One TransactWriteItems: the order, the idempotency record and, per line, a stock
+        decrement conditional on enough stock and on the product being the version it was
+        priced from (``versions``: product id → ``updated_at``).
+
+        Returns ``record`` when this order was written, or the record already stored under
+        the key (its ``order`` is the first answer). Not enough stock → ``OutOfStock``; a
+        product edited since it was read → ``StaleCatalog`` (the cache now holds the current
+        product, taken from the cancellation)."""
+        item = order_item(order)
+        stored_record = IdempotencyItem(
+            idempotency_pk(record.user_id, record.key), IDEMPOTENCY,
+            user_id=record.user_id, key=record.key, request_hash=record.request_hash, order_id=order.order_id,
+            response=order_to_json(order), created_at=order.created_at,
+            expires_at=datetime.fromtimestamp(order.created_at + IDEMPOTENCY_RETENTION_SECONDS, UTC),
+        )
+        attempts = itertools.count()
+
+        def write() -> None:
+            token = request_token(record.user_id, record.key, order.order_id, next(attempts))
+            # PynamoDB asks for ReturnConsumedCapacity=TOTAL unless told otherwise; nothing reads it
+            # here, and it costs DynamoDB Local ~0.8 ms per transaction.
+            with TransactWrite(connection=_connection(), client_request_token=token,
+                               return_consumed_capacity="NONE") as tx:
+                tx.save(item, condition=OrderItem.pk.does_not_exist())
+                tx.save(stored_record, condition=IdempotencyItem.pk.does_not_exist(), return_values="ALL_OLD")
+                for line in order.items:
+                    tx.update(ProductItem(*product_key(line.product_id)),
+                              actions=[ProductItem.stock.add(-line.quantity)],
+                              condition=(ProductItem.stock >= line.quantity)
+                              & (ProductItem.updated_at == versions[line.product_id]),
+                              return_values="ALL_OLD")
+
+        try:
+            with_retries(write)
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons
+            if len(reasons) != _FIRST_STOCK_AT + len(order.items):
+                raise
+            first = reasons[_RECORD_AT]
+            if first is not None and first.code == CHECK_FAILED:
+                return self._stored_record(record, first.raw_item)
+            short, stale = [], False
+            for line, reason in zip(order.items, reasons[_FIRST_STOCK_AT:]):
+                if reason is None or reason.code != CHECK_FAILED:
+                    continue
+                current = self._remember(to_product(ProductItem.from_raw_data(reason.raw_item))) \
+                    if reason.raw_item else None
+                if current is None or current.stock < line.quantity:
+                    short.append((line, current))
+                else:
+                    stale = True
+            if short:
+                raise _out_of_stock(short) from error
+            if stale:
+                raise StaleCatalog("The products changed while you were ordering; check the prices and order "
+                                   "again.") from error
+            raise
+        return record
+
+    def _stored_record(self, record: IdempotencyRecord, raw: dict | None) -> IdempotencyRecord:
+        if raw:
+            return to_record(IdempotencyItem.from_raw_data(raw))
+        key = (idempotency_pk(record.user_id, record.key), IDEMPOTENCY)
+        return to_record(with_retries(lambda: IdempotencyItem.get(*key, consistent_read=True)))
+
+    def get_order(self, order_id: str) -> Order | None:
+        try:
+            return to_order(with_retries(lambda: OrderItem.get(order_pk(order_id), ORDER, consistent_read=True)))
+        except OrderItem.DoesNotExist:
+            return None
+
+    def move(self, order: Order, change: StatusChange, restock: bool) -> Order:
+        """Write the new status if the order is still in the status it was read in; with
+        ``restock`` the quantities go back to the products in the same transaction."""
+        target = OrderItem(order_pk(order.order_id), ORDER)
+        actions = [
+            OrderItem.status.set(change.status),
+            OrderItem.updated_at.set(change.at),
+            OrderItem.gsi3pk.set(shop_status_pk(order.shop_id, change.status)),
+            OrderItem.history.set(OrderItem.history.append([HistoryMap(status=change.status, at=change.at,
+                                                                       by=change.by)])),
+        ]
+        condition = OrderItem.status == order.status
+
+        def write() -> None:
+            if not restock:
+                target.update(actions=actions, condition=condition)
+                return
+            with TransactWrite(connection=_connection()) as tx:
+                tx.update(target, actions=actions, condition=condition)
+                for line in order.items:
+                    tx.update(ProductItem(*product_key(line.product_id)),
+                              actions=[ProductItem.stock.add(line.quantity)], condition=ProductItem.pk.exists())
+
+        try:
+            with_retries(write)
+        except UpdateError as error:
+            if error.cause_response_code != CONDITION_FAILED:
+                raise
+            self._raise_moved(order, change, error)
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons
+            if not reasons or reasons[0] is None or reasons[0].code != CHECK_FAILED:
+                raise
+            self._raise_moved(order, change, error)
+        return replace(order, status=change.status, updated_at=change.at, history=order.history + (change,))
+
+    def _raise_moved(self, order: Order, change: StatusChange, error: Exception) -> None:
+        latest = self.get_order(order.order_id)
+        if latest is None:
+            raise NotFound("No such order.") from error
+        raise Conflict(f"The order became {latest.status} meanwhile; it cannot become {change.status} now.",
+                       extra={"order_status": latest.status, "requested": change.status}) from error
+
+    def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page:
+        """My orders, newest first: one Query on gsi1."""
+        return self._page(OrderItem.gsi1, buyer_orders_pk(user_id), start_key, limit)
+
+    def list_shop_orders(self, shop_id: str, status: str | None, start_key: dict | None, limit: int) -> Page:
+        """A shop's orders, newest first: one Query on gsi2, or on gsi3 for one status."""
+        if status is None:
+            return self._page(OrderItem.gsi2, shop_orders_pk(shop_id), start_key, limit)
+        return self._page(OrderItem.gsi3, shop_status_pk(shop_id, status), start_key, limit)
+
+    @staticmethod
+    def _page(index, hash_key: str, start_key: dict | None, limit: int) -> Page:
+        def read() -> Page:
+            results = index.query(hash_key, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
+            return page_of(results, limit, to_order)
+
+        return with_retries(read)
+
+
+def _out_of_stock(short: list[tuple[OrderLine, Product | None]]) -> OutOfStock:
+    """409 naming each product there is not enough of, and how many are left."""
+    shortages = [{"product_id": line.product_id, "name": current.name if current else line.name,
+                  "requested": line.quantity, "available": max(current.stock, 0) if current else 0}
+                 for line, current in short]
+    first = shortages[0]
+    return OutOfStock(f"Not enough '{first['name']}': {first['available']} left, {first['requested']} requested.",
+                      extra={**first, "shortages": shortages})
