@@ -17,3 +17,13 @@ app.register_blueprint(service_blueprint)
 app.register_blueprint(accounts_blueprint)
 app.register_blueprint(shops_blueprint)
 app.register_blueprint(events_blueprint)
+
+from chalicelib.api.follows import follows_blueprint  # noqa: E402
+from chalicelib.api.posts import posts_blueprint  # noqa: E402
+from chalicelib.api.feed import feed_blueprint  # noqa: E402
+from chalicelib.api.uploads import uploads_blueprint  # noqa: E402
+
+app.register_blueprint(follows_blueprint)
+app.register_blueprint(posts_blueprint)
+app.register_blueprint(feed_blueprint)
+app.register_blueprint(uploads_blueprint)
