@@ -6,10 +6,14 @@ warm), pointed at ``s3_endpoint`` when set (the local S3 of ``make run``).
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chalicelib.errors import Unavailable
 from chalicelib.social_records import StoredObject, Upload
+
+log = logging.getLogger("dongne.media")
 
 
 class S3Media:
@@ -49,14 +53,20 @@ class S3Media:
                       max_bytes=max_bytes, expires_at=now + expires_in)
 
     def stat(self, key: str) -> StoredObject | None:
-        from botocore.exceptions import ClientError
+        """What S3 has under ``key``, or None. A missing key is a 404 because the role may
+        list the bucket (without that, S3 answers 403 and says nothing about existence)."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise
+            log.warning("HeadObject %s failed: %s", key, error)
+            raise Unavailable("The photo store did not answer; retry shortly.") from error
+        except BotoCoreError as error:
+            log.warning("HeadObject %s failed: %s", key, error)
+            raise Unavailable("The photo store did not answer; retry shortly.") from error
         return StoredObject(key=key, size=int(head.get("ContentLength", 0)), content_type=head.get("ContentType"))
 
     def stat_many(self, keys: list[str]) -> dict[str, StoredObject | None]:

@@ -9,7 +9,6 @@ from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.feed import FeedItemPublic, FeedQuery
-from chalicelib.services import feed
 
 feed_blueprint = Blueprint(__name__)
 route = Router(feed_blueprint, "feed", bearer)
@@ -18,6 +17,8 @@ route = Router(feed_blueprint, "feed", bearer)
 @route.route("GET", "/feed", query=FeedQuery, response=Page[FeedItemPublic],
              summary="Posts from the shops I follow, newest first; each item is self-contained")
 def my_feed(ctx: Ctx, query: FeedQuery) -> dict:
+    from chalicelib.services import feed
+
     scope = f"feed:{ctx.user}"
     page = feed.page(ctx.deps.feed, ctx.user, query.order, query.limit, start_key(ctx, query.cursor, scope))
     url = ctx.deps.media.url

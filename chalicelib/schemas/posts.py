@@ -8,9 +8,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator
 
 from chalicelib.schemas.common import Id, Out, Schema, Timestamp
-from chalicelib.services.engagement import MAX_COMMENT_CHARS
-from chalicelib.services.posts import MAX_PRODUCTS, MAX_TEXT_CHARS
-from chalicelib.services.uploads import KEY_PATTERN, MAX_PHOTOS
+from chalicelib.services.limits import KEY_PATTERN, MAX_COMMENT_CHARS, MAX_PHOTOS, MAX_PRODUCTS, MAX_TEXT_CHARS
 
 
 def _nfc(value: Any) -> Any:

@@ -10,8 +10,6 @@ from chalicelib.records import Page
 from chalicelib.services.posts import PostsStore, get_post
 from chalicelib.social_records import Comment, Like, Post, Share
 
-MAX_COMMENT_CHARS = 500
-
 
 class EngagementStore(Protocol):
     def like(self, post: Post, user_id: str, now: float) -> bool: ...

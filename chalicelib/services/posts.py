@@ -8,17 +8,11 @@ from typing import Protocol
 from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records import Page
+from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.services.uploads import MediaStore, check_photos
 from chalicelib.social_records import Post
 
-# Text limit in characters (Unicode code points after NFC), not bytes: 2,000 Korean
-# syllables are 6,000 bytes of UTF-8. Instagram's caption limit is 2,200; a shop's post
-# is a caption, and the feed entry copies the whole text, so it stays bounded.
-MAX_TEXT_CHARS = 2000
-MAX_PRODUCTS = 20
-MAX_HASHTAGS = 30
-MAX_HASHTAG_CHARS = 50
 # A hashtag is '#' and word characters (Hangul included), not preceded by a word
 # character, '&' (an HTML entity) or another '#'.
 HASHTAG = re.compile(r"(?<![\w&#])#(\w+)")

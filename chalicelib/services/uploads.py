@@ -5,28 +5,13 @@ The rules live here, in plain Python; ``chalicelib.media`` talks to S3.
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 from chalicelib.errors import FieldProblem, Invalid
 from chalicelib.ids import new_id
+from chalicelib.services import limits
+from chalicelib.services.limits import ALLOWED_TYPES, KEY_PATTERN, UPLOAD_EXPIRES_SECONDS
 from chalicelib.social_records import StoredObject, Upload
-
-# The allow-list: content type -> file extension of the stored key.
-ALLOWED_TYPES: dict[str, str] = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "image/heic": "heic",
-}
-# 10 MB: a 12-megapixel phone photo is 2-5 MB as JPEG/HEIC; anything larger is not a photo
-# the app should be sending (it resizes before upload).
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# Long enough for a slow mobile upload, short enough that a leaked form is soon useless.
-UPLOAD_EXPIRES_SECONDS = 600
-MAX_PHOTOS = 10
-
-KEY_PATTERN = re.compile(r"^uploads/(?P<user>[0-9A-Za-z_-]{1,64})/(?P<id>[0-9A-HJKMNP-TV-Z]{26})\.(?P<ext>jpg|png|webp|heic)$")
 
 
 class MediaStore(Protocol):
@@ -43,7 +28,7 @@ def presign(media: MediaStore, user_id: str, content_type: str, now: float) -> U
     if content_type not in ALLOWED_TYPES:
         raise Invalid("This type of file cannot be uploaded.",
                       errors=[FieldProblem("body.content_type", f"one of {', '.join(ALLOWED_TYPES)}")])
-    return media.presign_post(upload_key(user_id, content_type), content_type, MAX_UPLOAD_BYTES,
+    return media.presign_post(upload_key(user_id, content_type), content_type, limits.MAX_UPLOAD_BYTES,
                               UPLOAD_EXPIRES_SECONDS, now)
 
 
@@ -73,8 +58,9 @@ def check_photos(media: MediaStore, user_id: str, keys: list[str], already: list
         stored = found.get(key)
         if stored is None:
             problems.append(FieldProblem(f"{field}.{index}", "not uploaded yet (or the upload expired)"))
-        elif stored.size > MAX_UPLOAD_BYTES or stored.size <= 0:
-            problems.append(FieldProblem(f"{field}.{index}", f"the file must be 1 byte to {MAX_UPLOAD_BYTES} bytes"))
+        elif stored.size > limits.MAX_UPLOAD_BYTES or stored.size <= 0:
+            problems.append(FieldProblem(f"{field}.{index}",
+                                         f"the file must be 1 byte to {limits.MAX_UPLOAD_BYTES} bytes"))
         elif (stored.content_type or "").split(";")[0].strip().lower() not in ALLOWED_TYPES:
             problems.append(FieldProblem(f"{field}.{index}", "not an allowed image type"))
     if problems:

@@ -104,11 +104,11 @@ def test_a_key_never_uploaded_is_refused(api, owner):
 
 def test_an_upload_over_the_cap_or_of_another_type_is_refused(api, owner, monkeypatch):
     # moto does not enforce POST policies (S3 does), so the post re-checks what was stored.
-    import chalicelib.services.uploads as uploads
+    import chalicelib.services.limits as limits
 
     wrong_type = upload_photo(api, owner["token"], content_type="image/png", sent_type="text/html")
     big = upload_photo(api, owner["token"], content=JPEG * 4)
-    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", len(JPEG) * 2)
+    monkeypatch.setattr(limits, "MAX_UPLOAD_BYTES", len(JPEG) * 2)
     shop_id = owner["shop"]["shop_id"]
     for key in (wrong_type, big):
         assert_problem(api.post(f"/shops/{shop_id}/posts", {"photos": [key]}, token=owner["token"]), 422)

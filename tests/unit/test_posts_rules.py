@@ -47,3 +47,31 @@ def test_keys_are_the_users_own_and_checked_once():
         check_photos(bucket, "u2", [mine])
     with pytest.raises(Invalid):
         check_photos(bucket, "u1", [upload_key("u1", "image/png")])  # never uploaded
+
+
+def test_s3_trouble_is_503_not_500():
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from chalicelib.errors import Unavailable
+    from chalicelib.media import S3Media
+
+    class Failing:
+        def __init__(self, error):
+            self.error = error
+
+        def head_object(self, **_):
+            raise self.error
+
+    missing = ClientError({"Error": {"Code": "404"}}, "HeadObject")
+    assert S3Media("b", "r", client=Failing(missing)).stat("k") is None
+    for error in (ClientError({"Error": {"Code": "403"}}, "HeadObject"), EndpointConnectionError(endpoint_url="x")):
+        with pytest.raises(Unavailable):
+            S3Media("b", "r", client=Failing(error)).stat("k")
+
+
+def test_photo_urls_come_from_the_cdn_when_configured():
+    from chalicelib.media import S3Media
+
+    assert S3Media("b", "ap-northeast-2", public_base_url="https://d1.cloudfront.net/").url("uploads/u/x.jpg") == \
+        "https://d1.cloudfront.net/uploads/u/x.jpg"
+    assert S3Media("b", "r", endpoint="http://127.0.0.1:8202").url("k") == "http://127.0.0.1:8202/b/k"
