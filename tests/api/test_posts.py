@@ -188,3 +188,16 @@ def test_shop_posts_page_and_unknown_shop(api, owner):
 def test_unknown_post_is_404(api, user):
     assert_problem(api.get("/posts/01JUNKNOWNPOST00000000000"), 404)
     assert_problem(api.patch("/posts/01JUNKNOWNPOST00000000000", {"text": "x"}, token=user["token"]), 404)
+
+
+def test_an_edit_based_on_a_stale_read_is_409(api, owner):
+    from chalicelib.api.deps import container
+    from chalicelib.errors import Conflict
+
+    post = create_post(api, owner, "처음")
+    repo = container().posts
+    stale = repo.get_post(post["post_id"], consistent=True)
+    repo.update_post(stale, {"text": "먼저 고친 글"}, stale.updated_at + 1)
+    with pytest.raises(Conflict):
+        repo.update_post(stale, {"text": "늦게 고친 글"}, stale.updated_at + 2)
+    assert api.get(f"/posts/{post['post_id']}").body["text"] == "먼저 고친 글"

@@ -68,8 +68,9 @@ class MemoryPosts:
 
 def make_post(shop_id: str, n: int, text: str = "글") -> Post:
     at = 1795400000.0 + n
-    return Post(post_id=id_at(at), shop_id=shop_id, author_id="owner", shop_name="가게", shop_handle="shop",
-                text=f"{text} {n}", photos=[], product_ids=[], hashtags=[], like_count=0, comment_count=0,
+    # Fixed ids, so the trim sampling (a hash of reader and post) is the same on every run.
+    return Post(post_id=f"01J{shop_id}{n:020d}", shop_id=shop_id, author_id="owner", shop_name="가게",
+                shop_handle="shop", text=f"{text} {n}", photos=[], product_ids=[], hashtags=[], like_count=0, comment_count=0,
                 share_count=0, version=1, created_at=at, updated_at=at)
 
 
