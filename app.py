@@ -4,12 +4,16 @@ from chalice import Chalice
 
 from chalicelib.api.accounts import accounts_blueprint
 from chalicelib.api.auth import auth_blueprint
+from chalicelib.api.feed import feed_blueprint
+from chalicelib.api.follows import follows_blueprint
+from chalicelib.api.orders import orders_blueprint
+from chalicelib.api.posts import posts_blueprint
+from chalicelib.api.products import products_blueprint
 from chalicelib.api.service import service_blueprint
 from chalicelib.api.shops import shops_blueprint
+from chalicelib.api.uploads import uploads_blueprint
 from chalicelib.events import events_blueprint
 from chalicelib.logs import configure_logging
-from chalicelib.api.orders import orders_blueprint
-from chalicelib.api.products import products_blueprint
 
 app = Chalice(app_name="dongne")
 configure_logging(app)
@@ -18,6 +22,10 @@ app.register_blueprint(auth_blueprint)
 app.register_blueprint(service_blueprint)
 app.register_blueprint(accounts_blueprint)
 app.register_blueprint(shops_blueprint)
-app.register_blueprint(events_blueprint)
+app.register_blueprint(follows_blueprint)
+app.register_blueprint(posts_blueprint)
+app.register_blueprint(feed_blueprint)
+app.register_blueprint(uploads_blueprint)
 app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
+app.register_blueprint(events_blueprint)

@@ -14,6 +14,7 @@ class User:
     shop_id: str | None
     created_at: float
     password_hash: str = field(default="", repr=False)
+    following_count: int = 0
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Settings(BaseModel):
     dynamodb_endpoint: str | None = None
     s3_endpoint: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    # Where photos are served from (a CDN in front of the bucket); derived when unset.
+    media_base_url: str | None = None
 
     secret_key: str = Field(DEFAULT_SECRET, min_length=32)
     token_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=90 * 24 * 3600)

@@ -86,6 +86,45 @@ def build(stage: str) -> dict[str, Any]:
                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]},
             },
         },
+        # Photos are served through CloudFront; the bucket stays private and only this
+        # distribution may read it (origin access control). DONGNE_MEDIA_BASE_URL points here.
+        "MediaOriginAccess": {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {"OriginAccessControlConfig": {
+                "Name": {"Fn::Sub": f"dongne-{stage}-media-${{AWS::AccountId}}"},
+                "OriginAccessControlOriginType": "s3", "SigningBehavior": "always", "SigningProtocol": "sigv4"}},
+        },
+        "MediaCdn": {
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {"DistributionConfig": {
+                "Enabled": True,
+                "Comment": f"Dongne {stage} photos",
+                "HttpVersion": "http2and3",
+                "PriceClass": "PriceClass_200",
+                "Origins": [{
+                    "Id": "media",
+                    "DomainName": {"Fn::GetAtt": ["MediaBucket", "RegionalDomainName"]},
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    "OriginAccessControlId": {"Fn::GetAtt": ["MediaOriginAccess", "Id"]},
+                }],
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "media", "ViewerProtocolPolicy": "redirect-to-https",
+                    "AllowedMethods": ["GET", "HEAD"], "Compress": True,
+                    # AWS managed policy "CachingOptimized": uploads are immutable (a new key per upload).
+                    "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+                },
+            }},
+        },
+        "MediaBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {"Bucket": {"Ref": "MediaBucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "PhotosThroughCloudFrontOnly", "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": "${MediaBucket.Arn}/uploads/*"},
+                "Condition": {"StringEquals": {"AWS:SourceArn": {
+                    "Fn::Sub": "arn:aws:cloudfront::${AWS::AccountId}:distribution/${MediaCdn}"}}},
+            }]}},
+        },
         "SigningSecret": {
             "Type": "AWS::SecretsManager::Secret",
             "Properties": {
@@ -114,6 +153,7 @@ def build(stage: str) -> dict[str, Any]:
     for function in FUNCTIONS:
         resources[function] = {"Properties": {"Environment": {"Variables": {
             "DONGNE_MEDIA_BUCKET": {"Ref": "MediaBucket"},
+            "DONGNE_MEDIA_BASE_URL": {"Fn::Sub": "https://${MediaCdn.DomainName}"},
             "DONGNE_REGION": {"Ref": "AWS::Region"},
             "DONGNE_SECRET_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${SigningSecret}:SecretString}}"},
         }}}}
@@ -130,6 +170,7 @@ def build(stage: str) -> dict[str, Any]:
             "MainTableName": {"Value": {"Ref": "MainTable"}},
             "FeedTableName": {"Value": {"Ref": "FeedTable"}},
             "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},
+            "MediaBaseUrl": {"Value": {"Fn::Sub": "https://${MediaCdn.DomainName}"}},
         },
     }
 

@@ -66,6 +66,7 @@ class Demo:
     shops: dict[str, dict] = field(default_factory=dict)  # handle -> shop
     products: dict[str, list[dict]] = field(default_factory=dict)  # handle -> products
     orders: list[dict] = field(default_factory=list)
+    posts: dict[str, list[dict]] = field(default_factory=dict)  # handle -> posts, oldest first
 
 
 class Caller:
@@ -102,6 +103,7 @@ def seed(call: Caller) -> Demo:
         session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
         demo.tokens[customer["email"]] = session["token"]
     seed_commerce(call, demo)
+    seed_social(call, demo)
     return demo
 
 
@@ -140,6 +142,67 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
     again = call("POST", f"/orders/{delivered['order_id']}/reorder", token=demo.tokens[minji],
                  headers={"Idempotency-Key": "demo-reorder-1"})
     demo.orders.append(again)
+
+
+# Each shop's posts, oldest first; the first ones are written before anyone follows (a
+# follow merges them into the follower's feed), the rest after (fan-out on write).
+POSTS = {
+    "mangwon_tofu": [
+        "새벽 5시에 만든 손두부 나왔습니다. 오늘은 검은콩 두부도 있어요! #손두부 #망원동 #검은콩",
+        "여름 한정 콩물 시작합니다. 500ml 한 병 4,000원, 얼음 동동 띄워 드세요 #콩물 #여름한정",
+        "내일(수)은 재료 준비로 하루 쉽니다. 목요일에 뵐게요 #휴무안내",
+    ],
+    "yeonnam_flowers": [
+        "오늘 들어온 작약, 딱 열 단 있어요. 봉오리 상태라 일주일은 즐기실 수 있어요 #작약 #연남동꽃집",
+        "비 오는 날엔 유칼립투스 다발 20% 할인해요 #유칼립투스 #비오는날",
+    ],
+    "seongsu_roasters": [
+        "이번 주 화요일 로스팅: 에티오피아 예가체프 G1, 꽃향과 산미가 좋아요 #원두 #성수동카페",
+        "200g 소분 원두 정기배송 신청 받습니다. 2주마다 문 앞까지 #정기배송 #원두",
+    ],
+}
+FOLLOWS = {  # customer -> shops they follow
+    "minji@dongne.kr": ["mangwon_tofu", "yeonnam_flowers", "seongsu_roasters"],
+    "seoyeon@dongne.kr": ["mangwon_tofu", "yeonnam_flowers"],
+    "jiho@dongne.kr": ["seongsu_roasters"],
+}
+LIKES = {  # customer -> (shop, post index)
+    "minji@dongne.kr": [("mangwon_tofu", 0), ("yeonnam_flowers", 0), ("seongsu_roasters", 1)],
+    "seoyeon@dongne.kr": [("mangwon_tofu", 0), ("mangwon_tofu", 1)],
+    "jiho@dongne.kr": [("seongsu_roasters", 0)],
+}
+CONVERSATIONS = [  # (shop, post index, customer, question, the owner's reply)
+    ("mangwon_tofu", 0, "minji@dongne.kr", "검은콩 두부는 몇 시까지 있나요?",
+     "보통 오후 2시면 다 나가요. 미리 말씀 주시면 한 모 빼 둘게요!"),
+    ("seongsu_roasters", 0, "jiho@dongne.kr", "산미 있는 편인가요? 라떼로 마셔도 괜찮을까요?",
+     "산미가 밝은 편이라 라떼보다는 핸드드립을 추천드려요."),
+]
+
+
+def seed_social(call: Caller, demo: Demo) -> None:
+    """Follows, posts (hashtags, Korean text), likes, comments and the owners' replies."""
+    owner_token = {o["shop"]["handle"]: demo.tokens[o["email"]] for o in OWNERS}
+
+    def post(handle: str, text: str) -> None:
+        shop_id = demo.shops[handle]["shop_id"]
+        made = call("POST", f"/shops/{shop_id}/posts", {"text": text}, token=owner_token[handle])
+        demo.posts.setdefault(handle, []).append(made)
+
+    for handle, texts in POSTS.items():
+        post(handle, texts[0])
+    for email, handles in FOLLOWS.items():
+        for handle in handles:
+            call("PUT", f"/shops/{demo.shops[handle]['shop_id']}/follow", token=demo.tokens[email])
+    for handle, texts in POSTS.items():
+        for text in texts[1:]:
+            post(handle, text)
+    for email, targets in LIKES.items():
+        for handle, index in targets:
+            call("PUT", f"/posts/{demo.posts[handle][index]['post_id']}/like", token=demo.tokens[email])
+    for handle, index, email, question, reply in CONVERSATIONS:
+        post_id = demo.posts[handle][index]["post_id"]
+        call("POST", f"/posts/{post_id}/comments", {"text": question}, token=demo.tokens[email])
+        call("POST", f"/posts/{post_id}/comments", {"text": reply}, token=owner_token[handle])
 
 
 def already_seeded() -> bool:

@@ -1,7 +1,8 @@
 """`make run`: DynamoDB Local (data kept on disk), tables, demo data, the stream poller and
 `chalice local`, with ready-to-paste curl examples. Ctrl-C stops everything it started.
 
-Ports: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001).
+Ports: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001), S3_PORT (local S3
+for photo uploads, default DDB_PORT + 1).
 """
 
 from __future__ import annotations
@@ -77,6 +78,38 @@ def prepare_data(settings) -> str:
         return demo.login(call, demo.CUSTOMERS[0]["email"])["token"]
 
 
+def start_local_s3(port: int, bucket: str, region: str):
+    """moto's S3 server on ``port`` with the media bucket: presigned POST uploads work locally.
+
+    Photos live in memory until Ctrl-C (DynamoDB Local's data is kept on disk). The local
+    bucket is readable without signing so the ``photo_urls`` the API answers open in a
+    browser; the deployed bucket is private (see the README).
+    """
+    import json
+
+    import boto3
+    from botocore.config import Config
+    from moto.server import ThreadedMotoServer
+
+    import socket
+
+    with socket.socket() as probe:  # the server thread would wait forever on a taken port
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is taken: set S3_PORT to a free port for the local S3")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region,
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["POST", "GET"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"]}]})
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    return server, endpoint
+
+
 def start_poller(settings, stop: threading.Event) -> threading.Thread:
     import boto3
 
@@ -110,7 +143,13 @@ shop owners {', '.join(o['email'] for o in demo.OWNERS)}
   curl -s -X POST {base}/auth/signup -H 'Content-Type: application/json' \\
        -d '{{"name": "동네주민", "email": "me@example.kr", "password": "secret-pass-1"}}'
 
-Ctrl-C stops the API, the stream poller and DynamoDB Local.
+Feed (a customer's; new posts arrive within a second or two through the stream poller):
+  curl -s "{base}/feed?limit=5" -H "Authorization: Bearer $TOKEN"
+  curl -s {base}/me/following -H "Authorization: Bearer $TOKEN"
+  curl -s "{base}/shops/<shop_id>/posts"
+The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_social.sh {base}
+
+Ctrl-C stops the API, the stream poller, the local S3 and DynamoDB Local.
 """, flush=True)
 
 
@@ -126,6 +165,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, _interrupt)
     port = int(os.environ.get("PORT", "8000"))
     ddb_port = int(os.environ.get("DDB_PORT", "8001"))
+    s3_port = int(os.environ.get("S3_PORT", str(ddb_port + 1)))
     if shutil.which("java") is None:
         print("Java 17+ is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless", file=sys.stderr)
         return 1
@@ -133,12 +173,16 @@ def main() -> int:
     install()
     ddb = DynamoDBLocal(log_path=LOG_FILE)
     chalice: subprocess.Popen | None = None
+    s3_server = None
     stop = threading.Event()
     try:
         endpoint = ddb.start(port=ddb_port, db_path=DEFAULT_DB_PATH)
         ddb.wait_ready()
         print(f"DynamoDB Local on {endpoint}, data in {DEFAULT_DB_PATH.relative_to(ROOT)}/", flush=True)
         os.environ.update(local_environment(endpoint, port))
+        s3_server, s3_endpoint = start_local_s3(s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
+        os.environ["DONGNE_S3_ENDPOINT"] = s3_endpoint
+        print(f"Local S3 (moto) on {s3_endpoint}, bucket {os.environ['DONGNE_MEDIA_BUCKET']}", flush=True)
         from chalicelib.api import deps
 
         deps.reset()
@@ -180,6 +224,8 @@ def main() -> int:
                 chalice.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(chalice.pid, signal.SIGKILL)
+        if s3_server is not None:
+            s3_server.stop()
         ddb.stop()
 
 

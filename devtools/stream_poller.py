@@ -131,6 +131,15 @@ class StreamPoller:
         """
         return self._drain(strict=True)
 
+    def reacquire(self) -> None:
+        """Drop the shard iterators; the next read gets fresh ones from the recorded positions.
+
+        For moto, whose failed transactions restore a deep copy of its tables, stream
+        included, which leaves iterators pointing at a shard nobody writes to any more.
+        """
+        for shard in self._shards.values():
+            shard.iterator = None
+
     def run_forever(self, interval: float = 0.5, stop_event: threading.Event | None = None) -> None:
         """Poll until ``stop_event`` is set, surviving handler and connection errors.
 

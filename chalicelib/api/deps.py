@@ -70,6 +70,47 @@ class Container:
         return Passwords(self.settings.argon2_memory_kib, self.settings.argon2_time_cost)
 
     @cached_property
+    def follows(self):
+        from chalicelib.storage.follows import FollowsRepository
+
+        self._bind()
+        return FollowsRepository()
+
+    @cached_property
+    def posts(self):
+        from chalicelib.storage.posts import PostsRepository
+
+        self._bind()
+        return PostsRepository()
+
+    @cached_property
+    def engagement(self):
+        from chalicelib.storage.engagement import EngagementRepository
+
+        self._bind()
+        return EngagementRepository()
+
+    @cached_property
+    def feed(self):
+        from chalicelib.storage.feed import FeedRepository
+
+        self._bind()
+        return FeedRepository()
+
+    @cached_property
+    def feed_manager(self):
+        from chalicelib.services.feed import FeedManager
+
+        return FeedManager(self.feed, self.follows, self.posts)
+
+    @cached_property
+    def media(self):
+        from chalicelib.media import S3Media
+
+        s = self.settings
+        return S3Media(s.media_bucket, s.region, endpoint=s.s3_endpoint, public_base_url=s.media_base_url)
+
+    @cached_property
     def _bound(self) -> bool:
         from chalicelib.storage.base import bind
 

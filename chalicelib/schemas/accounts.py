@@ -72,6 +72,7 @@ class UserPublic(Out):
     phone: str | None
     shop_id: str | None
     created_at: Timestamp
+    following_count: int = 0
 
 
 class AuthOut(Out):

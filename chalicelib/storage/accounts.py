@@ -24,6 +24,7 @@ def to_user(item: UserItem) -> User:
         shop_id=item.shop_id,
         created_at=item.created_at,
         password_hash=item.password_hash,
+        following_count=int(item.following_count or 0),
     )
 
 

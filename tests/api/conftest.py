@@ -74,6 +74,28 @@ class Api:
         return answer.body
 
 
+@pytest.fixture(autouse=True)
+def _fresh_moto_tables(aws_backend):
+    """On moto, every API test starts from empty tables.
+
+    moto deep-copies a whole table for every transaction (so it can roll back), stream
+    included: with every earlier test's items kept, each transaction grows slower and the
+    suite goes quadratic. DynamoDB Local keeps one table for the whole run.
+    """
+    if aws_backend is None:
+        import boto3
+
+        from chalicelib.api import deps
+        from chalicelib.storage.tables import ensure_tables
+
+        settings = deps.container().settings
+        client = boto3.client("dynamodb", region_name=settings.region)
+        for name in (settings.table_name, settings.feed_table_name):
+            client.delete_table(TableName=name)
+        ensure_tables(client, settings.table_name, settings.feed_table_name)
+    yield
+
+
 @pytest.fixture(scope="session")
 def chalice_app(aws_backend):
     from app import app
@@ -114,3 +136,65 @@ def assert_problem(answer: Answer, status: int) -> dict:
 from tests.conftest import BACKEND  # noqa: E402
 
 real_dynamodb_only = pytest.mark.skipif(BACKEND != "ddblocal", reason="concurrency needs real DynamoDB semantics")
+
+
+# --- the social core: photos, posts and the stream --------------------------------------
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(256)) * 8 + b"\xff\xd9"
+
+
+def upload_photo(api: Api, token: str, content: bytes = JPEG, content_type: str = "image/jpeg",
+                 sent_type: str | None = None) -> str:
+    """Ask for a presigned POST and upload through it, as the app does; returns the key.
+
+    ``sent_type`` replaces the form's Content-Type (S3 refuses that by policy; moto does not).
+    """
+    import requests
+
+    answer = api.post("/uploads", {"content_type": content_type}, token=token)
+    assert answer.status == 201, answer.body
+    form = answer.body
+    fields = {**form["fields"], **({"Content-Type": sent_type} if sent_type else {})}
+    sent = requests.post(form["upload_url"], data=fields,
+                         files={"file": ("photo", content, sent_type or content_type)}, timeout=10)
+    assert sent.status_code in (200, 201, 204), (sent.status_code, sent.text[:300])
+    return form["key"]
+
+
+def create_post(api: Api, owner: dict, text: str = "오늘 아침 손두부 나왔어요 #망원동 #두부", **extra) -> dict:
+    answer = api.post(f"/shops/{owner['shop']['shop_id']}/posts", {"text": text, **extra}, token=owner["token"])
+    assert answer.status == 201, answer.body
+    return answer.body
+
+
+@pytest.fixture(scope="session")
+def _stream_poller(aws_backend):
+    """Reads the test table's stream (moto's or DynamoDB Local's) into the real handler."""
+    import boto3
+
+    from chalicelib.api import deps
+    from chalicelib.events import stream
+    from devtools.stream_poller import StreamPoller
+
+    settings = deps.container().settings
+    region = settings.region
+    # botocore derives an account-specific Streams host from the stream ARN, which moto
+    # does not intercept; the classic regional host it does.
+    streams_url = aws_backend or f"https://streams.dynamodb.{region}.amazonaws.com"
+    # Skip what earlier tests wrote (read it with a no-op handler), then deliver the rest.
+    poller = StreamPoller(boto3.client("dynamodb", region_name=region, endpoint_url=aws_backend),
+                          boto3.client("dynamodbstreams", region_name=region, endpoint_url=streams_url),
+                          settings.table_name, lambda event, context: None, start_at="TRIM_HORIZON")
+    poller.drain()
+    poller.handler = stream
+    return poller
+
+
+@pytest.fixture
+def drain_stream(_stream_poller):
+    """``drain_stream()`` runs the stream handler on everything written so far; returns the count."""
+
+    def drain() -> int:
+        _stream_poller.reacquire()  # moto replaces its stream on every failed transaction
+        return _stream_poller.drain()
+
+    return drain

@@ -74,6 +74,17 @@ def test_stream_bucket_and_secret_are_wired(packaged):
         assert variables["DONGNE_MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
         assert "SigningSecret" in json.dumps(variables["DONGNE_SECRET_KEY"])
         assert variables["DONGNE_STAGE"] == "prod"
+        assert "MediaCdn.DomainName" in json.dumps(variables["DONGNE_MEDIA_BASE_URL"])
+
+
+def test_photos_are_served_through_cloudfront_from_a_private_bucket(packaged):
+    resources = template(packaged)["Resources"]
+    block = resources["MediaBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    origin = resources["MediaCdn"]["Properties"]["DistributionConfig"]["Origins"][0]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["MediaOriginAccess", "Id"]}
+    [statement] = resources["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"} and statement["Action"] == "s3:GetObject"
 
 
 def test_deployment_zip_is_within_budget(packaged):

@@ -34,6 +34,8 @@ class UserItem(MainItem, discriminator="user"):
     shop_id = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    # How many shops the user follows: changes only in the follow/unfollow transaction.
+    following_count = NumberAttribute(default=0)
 
 
 class UniqueItem(MainItem, discriminator="unique"):

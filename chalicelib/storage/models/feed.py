@@ -26,3 +26,5 @@ class FeedEntryItem(FeedItem):
     like_count = NumberAttribute(default=0)
     comment_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
+    # The post's content version this entry was copied from (edits re-copy it).
+    version = NumberAttribute(default=1)

@@ -1,0 +1,57 @@
+"""Following shops: follow, unfollow, a shop's followers (owner), the shops I follow.
+
+Services are imported inside the views: the Lambda's cold start registers every route,
+and only the route being called needs its domain code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from chalice import Blueprint
+
+from chalicelib.api.auth import bearer
+from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.paging import page_out, start_key
+from chalicelib.schemas.common import ListQuery, Page
+from chalicelib.schemas.follows import FollowedShop, FollowerPublic, FollowOut
+
+follows_blueprint = Blueprint(__name__)
+route = Router(follows_blueprint, "follows", bearer)
+
+
+@route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(409,),
+             summary="Follow a shop (idempotent: following twice changes nothing)")
+def follow(ctx: Ctx, shop_id: str) -> FollowOut:
+    from chalicelib.services import follows
+
+    follows.follow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id, ctx.now)
+    return FollowOut(shop_id=shop_id, following=True)
+
+
+@route.route("DELETE", "/shops/{shop_id}/follow", status=204, summary="Unfollow a shop (idempotent)")
+def unfollow(ctx: Ctx, shop_id: str) -> None:
+    from chalicelib.services import follows
+
+    follows.unfollow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id)
+
+
+@route.route("GET", "/shops/{shop_id}/followers", query=ListQuery, response=Page[FollowerPublic], errors=(403,),
+             summary="The shop's followers, newest first (owner only)")
+def followers(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+    from chalicelib.services import follows
+
+    scope = f"followers:{shop_id}:{ctx.user}"
+    page = follows.followers(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id, query.limit,
+                             start_key(ctx, query.cursor, scope))
+    return page_out(ctx, page, scope)
+
+
+@route.route("GET", "/me/following", query=ListQuery, response=Page[FollowedShop],
+             summary="The shops I follow, most recently followed first")
+def following(ctx: Ctx, query: ListQuery) -> dict:
+    from chalicelib.services import follows
+
+    scope = f"following:{ctx.user}"
+    page = follows.following(ctx.deps.follows, ctx.user, query.limit, start_key(ctx, query.cursor, scope))
+    return page_out(ctx, page, scope, lambda row: {**asdict(row[0]), "followed_at": row[1]})

@@ -1,0 +1,127 @@
+"""Posts and engagement: create/read/edit/delete, a shop's posts, likes, comments, shares.
+
+Services are imported inside the views (cold start: see ``chalicelib.api.follows``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalice import Blueprint
+
+from chalicelib.api.auth import bearer
+from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.paging import page_out, start_key
+from chalicelib.schemas.common import ListQuery, Page
+from chalicelib.schemas.posts import (
+    CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, ShareOut,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.social_records import Post
+
+posts_blueprint = Blueprint(__name__)
+route = Router(posts_blueprint, "posts", bearer)
+
+
+def post_out(ctx: Ctx, post: Post) -> PostPublic:
+    media = ctx.deps.media
+    return PostPublic.model_validate({**post.__dict__, "photo_urls": [media.url(key) for key in post.photos]})
+
+
+@route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostPublic, errors=(403,),
+             summary="Post as the shop (owner only): text, up to 10 uploaded photos, tagged products")
+def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostPublic:
+    from chalicelib.services import posts
+
+    d = ctx.deps
+    post = posts.create_post(d.posts, d.shops, d.media, ctx.user, shop_id, text=body.text, photos=body.photos,
+                             product_ids=body.product_ids, now=ctx.now)
+    return post_out(ctx, post)
+
+
+@route.route("GET", "/posts/{post_id}", auth=False, response=PostPublic, summary="A post, with live counts")
+def get_post(ctx: Ctx, post_id: str) -> PostPublic:
+    from chalicelib.services import posts
+
+    return post_out(ctx, posts.get_post(ctx.deps.posts, post_id))
+
+
+@route.route("PATCH", "/posts/{post_id}", body=PostUpdate, response=PostPublic, errors=(403, 409),
+             summary="Edit a post (the shop's owner); feeds are updated")
+def edit_post(ctx: Ctx, post_id: str, body: PostUpdate) -> PostPublic:
+    from chalicelib.services import posts
+
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return post_out(ctx, posts.edit_post(ctx.deps.posts, ctx.deps.media, ctx.user, post_id, changes, ctx.now))
+
+
+@route.route("DELETE", "/posts/{post_id}", status=204, errors=(403,),
+             summary="Delete a post (the shop's owner); it leaves every feed")
+def delete_post(ctx: Ctx, post_id: str) -> None:
+    from chalicelib.services import posts
+
+    posts.delete_post(ctx.deps.posts, ctx.user, post_id)
+
+
+@route.route("GET", "/shops/{shop_id}/posts", auth=False, query=ListQuery, response=Page[PostPublic],
+             summary="A shop's posts, newest first")
+def shop_posts(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+    from chalicelib.services import posts
+
+    scope = f"shop-posts:{shop_id}"
+    page = posts.shop_posts(ctx.deps.posts, ctx.deps.shops, shop_id, query.limit,
+                            start_key(ctx, query.cursor, scope))
+    return page_out(ctx, page, scope, lambda post: post_out(ctx, post))
+
+
+@route.route("PUT", "/posts/{post_id}/like", response=LikeOut, summary="Like a post (idempotent)")
+def like(ctx: Ctx, post_id: str) -> LikeOut:
+    from chalicelib.services import engagement
+
+    return LikeOut.model_validate(engagement.like(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id, ctx.now))
+
+
+@route.route("DELETE", "/posts/{post_id}/like", status=204, summary="Take a like back (idempotent)")
+def unlike(ctx: Ctx, post_id: str) -> None:
+    from chalicelib.services import engagement
+
+    engagement.unlike(ctx.deps.engagement, ctx.user, post_id)
+
+
+@route.route("POST", "/posts/{post_id}/comments", status=201, body=CommentCreate, response=CommentPublic,
+             summary="Comment on a post; the shop owner's comment is the shop's reply")
+def add_comment(ctx: Ctx, post_id: str, body: CommentCreate) -> CommentPublic:
+    from chalicelib.services import engagement
+
+    item = engagement.comment(ctx.deps.engagement, ctx.user, post_id, body.text, ctx.now)
+    return CommentPublic.model_validate(item)
+
+
+@route.route("GET", "/posts/{post_id}/comments", auth=False, query=ListQuery, response=Page[CommentPublic],
+             summary="A post's comments, oldest first")
+def comments(ctx: Ctx, post_id: str, query: ListQuery) -> dict:
+    from chalicelib.services import engagement
+
+    scope = f"comments:{post_id}"
+    page = engagement.comments(ctx.deps.posts, ctx.deps.engagement, post_id, query.limit,
+                               start_key(ctx, query.cursor, scope))
+    return page_out(ctx, page, scope)
+
+
+@route.route("DELETE", "/comments/{comment_id}", status=204, errors=(403,),
+             summary="Delete a comment (its author, or the owner of the shop it was written on)")
+def delete_comment(ctx: Ctx, comment_id: str) -> None:
+    from chalicelib.services import engagement
+
+    engagement.delete_comment(ctx.deps.engagement, ctx.user, comment_id)
+
+
+@route.route("POST", "/posts/{post_id}/shares", status=201, response=ShareOut,
+             summary="Record a share; answers the link to share")
+def share(ctx: Ctx, post_id: str) -> ShareOut:
+    from chalicelib.services import engagement
+
+    item = engagement.share(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id,
+                            ctx.deps.settings.public_base_url, ctx.now)
+    return ShareOut.model_validate(item)

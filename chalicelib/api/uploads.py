@@ -1,0 +1,20 @@
+"""Photo uploads: a presigned S3 POST for one image."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.auth import bearer
+from chalicelib.api.edge import Ctx, Router
+from chalicelib.schemas.uploads import UploadCreate, UploadOut
+
+uploads_blueprint = Blueprint(__name__)
+route = Router(uploads_blueprint, "uploads", bearer)
+
+
+@route.route("POST", "/uploads", status=201, body=UploadCreate, response=UploadOut,
+             summary="A presigned S3 POST for one image (jpeg/png/webp/heic, at most 10 MB, 10 minutes)")
+def create_upload(ctx: Ctx, body: UploadCreate) -> UploadOut:
+    from chalicelib.services import uploads
+
+    return UploadOut.model_validate(uploads.presign(ctx.deps.media, ctx.user, body.content_type, ctx.now))

@@ -1,0 +1,35 @@
+"""Feed requests and responses."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.schemas.common import Id, ListQuery, Out, Timestamp
+
+
+class FeedQuery(ListQuery):
+    order: Literal["recent", "ranked"] = Field(
+        "recent", description="`recent`: newest first. `ranked` is answered 400 until relationship scores exist.")
+
+
+class FeedItemPublic(Out):
+    """A post as the feed shows it: self-contained, no second call needed.
+
+    Counts are as of when the post reached this feed (or was last edited); the post
+    itself (`GET /posts/{post_id}`) has the live counts.
+    """
+
+    post_id: Id
+    shop_id: Id
+    shop_name: str
+    shop_handle: str
+    text: str
+    photos: list[str]
+    photo_urls: list[str]
+    product_ids: list[str]
+    hashtags: list[str]
+    like_count: int
+    comment_count: int
+    created_at: Timestamp

@@ -1,0 +1,23 @@
+"""Upload requests and responses."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.schemas.common import Out, Schema, Timestamp
+
+
+class UploadCreate(Schema):
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic"] = Field(
+        description="The image's type; the upload must be sent with exactly this Content-Type.")
+
+
+class UploadOut(Out):
+    upload_url: str = Field(description="POST a multipart form here: every `fields` entry, then `file` last.")
+    fields: dict[str, str]
+    key: str = Field(description="Pass it in a post's `photos` once uploaded.")
+    content_type: str
+    max_bytes: int = Field(description="The size cap the upload policy enforces.")
+    expires_at: Timestamp

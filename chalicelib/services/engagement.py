@@ -1,0 +1,80 @@
+"""Likes, comments and shares on posts."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chalicelib.errors import Forbidden, NotFound
+from chalicelib.ids import new_id
+from chalicelib.records import Page
+from chalicelib.services.posts import PostsStore, get_post
+from chalicelib.social_records import Comment, Like, Post, Share
+
+
+class EngagementStore(Protocol):
+    def like(self, post: Post, user_id: str, now: float) -> bool: ...
+    def unlike(self, post_id: str, user_id: str) -> str: ...
+    def post_and_author(self, post_id: str, user_id: str) -> tuple[Post | None, str | None]: ...
+    def add_comment(self, comment: Comment) -> None: ...
+    def find_comment(self, comment_id: str) -> Comment | None: ...
+    def delete_comment(self, comment: Comment) -> None: ...
+    def comments(self, post_id: str, limit: int, start_key: dict | None) -> Page: ...
+    def add_share(self, share: Share) -> None: ...
+
+
+def like(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, now: float) -> Like:
+    """Idempotent. One GetItem (existence, and the shop id the "like" event carries) and one
+    transaction (the like + the post's counter). ``like_count`` is as seen by this call."""
+    post = get_post(posts, post_id)
+    added = store.like(post, user_id, now)
+    return Like(post_id=post_id, liked=True, like_count=post.like_count + (1 if added else 0))
+
+
+def unlike(store: EngagementStore, user_id: str, post_id: str) -> None:
+    """Idempotent; one transaction."""
+    if store.unlike(post_id, user_id) == "no_post":
+        raise NotFound("No such post.")
+
+
+def comment(store: EngagementStore, user_id: str, post_id: str, text: str, now: float) -> Comment:
+    """The shop owner's comment is the shop's reply: flagged, and signed with the shop's name."""
+    post, author_name = store.post_and_author(post_id, user_id)
+    if post is None:
+        raise NotFound("No such post.")
+    if author_name is None:
+        raise NotFound("Your account no longer exists.")
+    is_reply = post.author_id == user_id
+    item = Comment(comment_id=new_id(), post_id=post_id, shop_id=post.shop_id, author_id=user_id,
+                   author_name=post.shop_name if is_reply else author_name, text=text, is_shop_reply=is_reply,
+                   shop_owner_id=post.author_id, created_at=now)
+    store.add_comment(item)
+    return item
+
+
+def comments(posts: PostsStore, store: EngagementStore, post_id: str, limit: int, start_key: dict | None) -> Page:
+    """Oldest first, one Query; an empty first page checks that the post exists (404)."""
+    page = store.comments(post_id, limit, start_key)
+    if not page.items and start_key is None:
+        get_post(posts, post_id)
+    return page
+
+
+def delete_comment(store: EngagementStore, user_id: str, comment_id: str) -> None:
+    """The author, or the owner of the shop whose post it is; anyone else 403."""
+    found = store.find_comment(comment_id)
+    if found is None:
+        raise NotFound("No such comment.")
+    if user_id not in (found.author_id, found.shop_owner_id):
+        raise Forbidden("Only the comment's author or the shop's owner can delete it.")
+    store.delete_comment(found)
+
+
+def share(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, public_base_url: str,
+          now: float) -> Share:
+    """Record the share. The link is the shop's public page for now; the user's own store
+    link for that shop replaces it once store links exist."""
+    post = get_post(posts, post_id)
+    item = Share(share_id=new_id(), post_id=post_id, shop_id=post.shop_id, user_id=user_id,
+                 share_url=f"{public_base_url.rstrip('/')}/shops/{post.shop_id}", created_at=now)
+    store.add_share(item)
+    return item

@@ -1,0 +1,187 @@
+"""The feed: fan-out on write, one Query per page.
+
+This module owns the feed's rules and limits, after Mastodon's ``FeedManager``: paired
+verbs (``push``/``unpush`` a post to/from every follower's feed, ``merge``/``unmerge`` a
+shop into/out of one reader's feed, ``trim``), and the stream reactions that call them.
+
+The reactions run from the main table's stream, off the request path, and must be safe
+to run twice or out of order (Lambda retries whole batches; ``make run`` replays the
+stream from its start). They never trust the stream image alone — they re-read what
+decides the outcome (does the post still exist, at which version; does the follow edge
+still exist), so a replayed INSERT after a REMOVE writes nothing, and whichever record of
+a post is processed last leaves its current content in the feeds.
+
+Known window: a post's fan-out reads the follower list, then writes. A reader who
+unfollows in between (and whose unfollow is handled in between) can keep that one entry
+until it is trimmed or expires. Closing it would cost a re-read per reader per post.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chalicelib.errors import BadRequest
+from chalicelib.records import Page
+from chalicelib.social_records import FeedEntry, Follow, Post, WriteStats
+
+# Mastodon keeps 400 items per home feed (FeedManager::MAX_ITEMS): people read the top of
+# a feed and almost nobody scrolls past a few hundred items; older posts stay reachable on
+# each shop's page. A bounded partition also bounds what unfollow and trim read.
+MAX_ITEMS = 400
+# A new follow copies the shop's newest posts in, like Mastodon's merge_into_home
+# (MAX_ITEMS / 4): the feed fills at once, and a follow costs at most four batch writes.
+MERGE_ITEMS = MAX_ITEMS // 4
+# Trimming reads the reader's whole feed (keys), so a post's fan-out trims each reader
+# about once per TRIM_EVERY entries written to them, chosen by a hash of (reader, post)
+# so that a replay trims the same feeds. Between trims a feed can run past MAX_ITEMS by
+# about that much; a merge always trims.
+TRIM_EVERY = 25
+# Entries expire after 90 days (TTL): readers who stop coming back stop costing storage,
+# and the TTL is a backstop, not the cap (that is MAX_ITEMS).
+ENTRY_TTL_SECONDS = 90 * 24 * 3600
+
+ORDERS = ("recent", "ranked")
+
+
+class FeedStore(Protocol):
+    def page(self, reader_id: str, limit: int, start_key: dict | None) -> Page: ...
+    def put_entries(self, entries: list[FeedEntry]) -> WriteStats: ...
+    def delete_entries(self, keys: list[tuple[str, str]]) -> WriteStats: ...
+    def readers_having(self, post_id: str, reader_ids: list[str]) -> tuple[set[str], int]: ...
+    def post_ids_of_shop(self, reader_id: str, shop_id: str) -> list[str]: ...
+    def trim(self, reader_id: str, keep: int) -> WriteStats: ...
+
+
+class FollowGraph(Protocol):
+    def follower_ids(self, shop_id: str) -> Iterable[str]: ...
+    def get_edge(self, shop_id: str, user_id: str) -> Follow | None: ...
+
+
+class PostSource(Protocol):
+    def get_post(self, post_id: str, consistent: bool = False) -> Post | None: ...
+    def recent_posts(self, shop_id: str, count: int) -> list[Post]: ...
+
+
+def entry_for(reader_id: str, post: Post) -> FeedEntry:
+    """The compact copy of ``post`` for one reader: everything a feed item shows.
+
+    Counts are as of this copy: likes and comments do not rewrite thousands of feed
+    entries; an edit re-copies them, and the post itself (``GET /posts/{id}``) is exact.
+    """
+    return FeedEntry(
+        reader_id=reader_id, post_id=post.post_id, shop_id=post.shop_id, shop_name=post.shop_name,
+        shop_handle=post.shop_handle, text=post.text, photos=list(post.photos),
+        product_ids=list(post.product_ids), hashtags=list(post.hashtags), like_count=post.like_count,
+        comment_count=post.comment_count, created_at=post.created_at, version=post.version,
+        expires_at=post.created_at + ENTRY_TTL_SECONDS,
+    )
+
+
+def due_for_trim(reader_id: str, post_id: str, every: int = TRIM_EVERY) -> bool:
+    return every <= 1 or zlib.crc32(f"{reader_id}:{post_id}".encode()) % every == 0
+
+
+@dataclass
+class Outcome:
+    """What a stream reaction did (logged, and read by tests and the benchmark)."""
+
+    action: str
+    readers: int = 0
+    writes: WriteStats = field(default_factory=WriteStats)
+    trims: int = 0
+
+
+def page(store: FeedStore, reader_id: str, order: str, limit: int, start_key: dict | None) -> Page:
+    """One Query. ``ranked`` needs relationship strength, which does not exist yet."""
+    if order == "ranked":
+        raise BadRequest("order=ranked is not available yet; use order=recent.")
+    return store.page(reader_id, limit, start_key)
+
+
+class FeedManager:
+    def __init__(self, feed: FeedStore, follows: FollowGraph, posts: PostSource, *, max_items: int = MAX_ITEMS,
+                 merge_items: int = MERGE_ITEMS, trim_every: int = TRIM_EVERY) -> None:
+        self.feed = feed
+        self.follows = follows
+        self.posts = posts
+        self.max_items = max_items
+        self.merge_items = merge_items
+        self.trim_every = trim_every
+
+    # -- verbs ---------------------------------------------------------------------------
+    def push(self, post: Post) -> Outcome:
+        """Copy ``post`` into every follower's feed (25 entries per BatchWriteItem)."""
+        readers = list(self.follows.follower_ids(post.shop_id))
+        outcome = Outcome("push", readers=len(readers))
+        if readers:
+            outcome.writes = self.feed.put_entries([entry_for(reader, post) for reader in readers])
+        for reader in readers:
+            if due_for_trim(reader, post.post_id, self.trim_every):
+                outcome.writes.add(self.feed.trim(reader, self.max_items))
+                outcome.trims += 1
+        return outcome
+
+    def refresh(self, post: Post) -> Outcome:
+        """Re-copy an edited post where it is (not where it was trimmed or never went)."""
+        readers = list(self.follows.follower_ids(post.shop_id))
+        having, _ = self.feed.readers_having(post.post_id, readers) if readers else (set(), 0)
+        outcome = Outcome("refresh", readers=len(having))
+        if having:
+            outcome.writes = self.feed.put_entries([entry_for(reader, post) for reader in sorted(having)])
+        return outcome
+
+    def unpush(self, post_id: str, shop_id: str) -> Outcome:
+        """Remove a post from every follower's feed."""
+        readers = list(self.follows.follower_ids(shop_id))
+        outcome = Outcome("unpush", readers=len(readers))
+        if readers:
+            outcome.writes = self.feed.delete_entries([(reader, post_id) for reader in readers])
+        return outcome
+
+    def merge(self, shop_id: str, reader_id: str) -> Outcome:
+        """Copy the shop's newest posts into one reader's feed, then trim it."""
+        posts = self.posts.recent_posts(shop_id, self.merge_items)
+        outcome = Outcome("merge", readers=1)
+        if posts:
+            outcome.writes = self.feed.put_entries([entry_for(reader_id, post) for post in posts])
+            outcome.writes.add(self.feed.trim(reader_id, self.max_items))
+            outcome.trims = 1
+        return outcome
+
+    def unmerge(self, shop_id: str, reader_id: str) -> Outcome:
+        """Remove one shop's entries from one reader's feed (a Query of the by_shop index)."""
+        post_ids = self.feed.post_ids_of_shop(reader_id, shop_id)
+        outcome = Outcome("unmerge", readers=1)
+        if post_ids:
+            outcome.writes = self.feed.delete_entries([(reader_id, pid) for pid in post_ids])
+        return outcome
+
+    # -- stream reactions ----------------------------------------------------------------
+    def post_written(self, written: Post, previous: Post | None) -> Outcome:
+        """INSERT (``previous`` None) or MODIFY of a post."""
+        if previous is not None and previous.version == written.version:
+            return Outcome("skip: counters only")  # a like/comment/share count changed
+        current = self.posts.get_post(written.post_id, consistent=True)
+        if current is None:
+            return Outcome("skip: post gone")  # deleted since; its REMOVE cleans up
+        if previous is None:
+            return self.push(current)  # the current content, even if edited since
+        if current.version != written.version:
+            return Outcome("skip: stale edit")  # a later record carries the newer content
+        return self.refresh(current)
+
+    def post_removed(self, removed: Post) -> Outcome:
+        return self.unpush(removed.post_id, removed.shop_id)
+
+    def follow_added(self, edge: Follow) -> Outcome:
+        if self.follows.get_edge(edge.shop_id, edge.user_id) is None:
+            return Outcome("skip: unfollowed since")
+        return self.merge(edge.shop_id, edge.user_id)
+
+    def follow_removed(self, edge: Follow) -> Outcome:
+        if self.follows.get_edge(edge.shop_id, edge.user_id) is not None:
+            return Outcome("skip: followed again")
+        return self.unmerge(edge.shop_id, edge.user_id)

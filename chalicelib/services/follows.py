@@ -1,0 +1,53 @@
+"""Following shops: the edge and both counters change together; lists are paged."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.records import Page
+from chalicelib.services.shops import ShopsStore, owned_shop
+from chalicelib.social_records import Follow
+
+
+class FollowsStore(Protocol):
+    def follow(self, edge: Follow) -> str: ...
+    def unfollow(self, shop_id: str, user_id: str) -> bool: ...
+    def followers(self, shop_id: str, limit: int, start_key: dict | None) -> Page: ...
+    def following(self, user_id: str, limit: int, start_key: dict | None) -> Page: ...
+
+
+def follow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, now: float) -> bool:
+    """Follow a shop; following twice changes nothing. ``True`` if this call added the edge.
+
+    The happy path is one transaction; only a refusal reads the shop to say why.
+    """
+    outcome = store.follow(Follow(shop_id=shop_id, user_id=user_id, created_at=now))
+    if outcome == "refused":
+        shop = shops.get_shop(shop_id)
+        if shop is None:
+            raise NotFound("No such shop.")
+        if shop.owner_id == user_id:
+            raise Conflict("You cannot follow your own shop.")
+        raise NotFound("Your account no longer exists.")
+    return outcome == "followed"
+
+
+def unfollow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str) -> bool:
+    """Unfollow; unfollowing a shop you do not follow changes nothing (but an unknown shop is 404)."""
+    if store.unfollow(shop_id, user_id):
+        return True
+    if shops.get_shop(shop_id) is None:
+        raise NotFound("No such shop.")
+    return False
+
+
+def followers(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, limit: int,
+              start_key: dict | None) -> Page:
+    """The shop's followers, newest first: the owner's list only."""
+    owned_shop(shops, user_id, shop_id)
+    return store.followers(shop_id, limit, start_key)
+
+
+def following(store: FollowsStore, user_id: str, limit: int, start_key: dict | None) -> Page:
+    return store.following(user_id, limit, start_key)

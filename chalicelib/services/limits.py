@@ -1,0 +1,32 @@
+"""The social core's limits, in one small module the schemas can import at cold start
+without pulling in the services themselves."""
+
+from __future__ import annotations
+
+import re
+
+# Text limit in characters (Unicode code points after NFC), not bytes: 2,000 Korean
+# syllables are 6,000 bytes of UTF-8. Instagram's caption limit is 2,200; a shop's post
+# is a caption, and the feed entry copies the whole text, so it stays bounded.
+MAX_TEXT_CHARS = 2000
+MAX_PRODUCTS = 20
+MAX_HASHTAGS = 30
+MAX_HASHTAG_CHARS = 50
+MAX_COMMENT_CHARS = 500
+MAX_PHOTOS = 10
+
+# Uploads. The allow-list: content type -> file extension of the stored key.
+ALLOWED_TYPES: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+}
+# 10 MB: a 12-megapixel phone photo is 2-5 MB as JPEG/HEIC; anything larger is not a photo
+# the app should be sending (it resizes before upload).
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Long enough for a slow mobile upload, short enough that a leaked form is soon useless.
+UPLOAD_EXPIRES_SECONDS = 600
+# uploads/<user_id>/<ULID>.<ext>: the user's own prefix, a fresh id per upload.
+KEY_PATTERN = re.compile(
+    r"^uploads/(?P<user>[0-9A-Za-z_-]{1,64})/(?P<id>[0-9A-HJKMNP-TV-Z]{26})\.(?P<ext>jpg|png|webp|heic)$")

@@ -1,0 +1,125 @@
+"""Posts: owner-only writes, public reads, hashtags, photos that must be the poster's uploads."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
+from chalicelib.ids import new_id
+from chalicelib.records import Page
+from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS
+from chalicelib.services.shops import ShopsStore, owned_shop
+from chalicelib.services.uploads import MediaStore, check_photos
+from chalicelib.social_records import Post
+
+# A hashtag is '#' and word characters (Hangul included), not preceded by a word
+# character, '&' (an HTML entity) or another '#'.
+HASHTAG = re.compile(r"(?<![\w&#])#(\w+)")
+
+
+class PostsStore(Protocol):
+    def create_post(self, post: Post) -> None: ...
+    def get_post(self, post_id: str, consistent: bool = False) -> Post | None: ...
+    def update_post(self, current: Post, changes: dict, now: float) -> Post: ...
+    def delete_post(self, post: Post) -> bool: ...
+    def shop_posts(self, shop_id: str, limit: int, start_key: dict | None) -> Page: ...
+
+
+class ShopProducts(Protocol):
+    """Which of ``product_ids`` are not the shop's own products (the products domain answers)."""
+
+    def foreign_products(self, shop_id: str, product_ids: list[str]) -> list[str]: ...
+
+
+def extract_hashtags(text: str) -> list[str]:
+    """Hashtags in order of first use, case-folded, without duplicates, at most 30."""
+    tags: list[str] = []
+    for match in HASHTAG.finditer(text):
+        tag = match.group(1).casefold()
+        if len(tag) <= MAX_HASHTAG_CHARS and not tag.isdigit() and tag not in tags:
+            tags.append(tag)
+            if len(tags) == MAX_HASHTAGS:
+                break
+    return tags
+
+
+def _check_products(products: ShopProducts | None, shop_id: str, product_ids: list[str]) -> None:
+    # Ids are shape-checked by the schema. Ownership is checked once the shop's products
+    # are stored (the products domain supplies ``products``); until then shape is all.
+    if products is None or not product_ids:
+        return
+    foreign = set(products.foreign_products(shop_id, product_ids))
+    if foreign:
+        raise Invalid("Only the shop's own products can be tagged.", errors=[
+            FieldProblem(f"body.product_ids.{i}", "not a product of this shop")
+            for i, pid in enumerate(product_ids) if pid in foreign])
+
+
+def _require_content(text: str, photos: list[str]) -> None:
+    if not text.strip() and not photos:
+        raise Invalid("A post needs text or at least one photo.",
+                      errors=[FieldProblem("body.text", "write something or add a photo")])
+
+
+def create_post(posts: PostsStore, shops: ShopsStore, media: MediaStore, user_id: str, shop_id: str, *,
+                text: str, photos: list[str], product_ids: list[str], now: float,
+                products: ShopProducts | None = None) -> Post:
+    """Two DynamoDB calls: the shop (ownership, name) and one transaction (post + post_count).
+
+    Each new photo costs one S3 HeadObject (in parallel) to prove it was uploaded.
+    """
+    _require_content(text, photos)
+    shop = owned_shop(shops, user_id, shop_id)
+    check_photos(media, user_id, photos)
+    _check_products(products, shop_id, product_ids)
+    post = Post(post_id=new_id(), shop_id=shop.shop_id, author_id=user_id, shop_name=shop.name,
+                shop_handle=shop.handle, text=text, photos=list(photos), product_ids=list(product_ids),
+                hashtags=extract_hashtags(text), like_count=0, comment_count=0, share_count=0, version=1,
+                created_at=now, updated_at=now)
+    posts.create_post(post)
+    return post
+
+
+def get_post(posts: PostsStore, post_id: str) -> Post:
+    post = posts.get_post(post_id)
+    if post is None:
+        raise NotFound("No such post.")
+    return post
+
+
+def _own_post(posts: PostsStore, user_id: str, post_id: str) -> Post:
+    post = get_post(posts, post_id)
+    if post.author_id != user_id:
+        raise Forbidden("Only the shop's owner can change its posts.")
+    return post
+
+
+def edit_post(posts: PostsStore, media: MediaStore, user_id: str, post_id: str, changes: dict, now: float,
+              products: ShopProducts | None = None) -> Post:
+    """Owner-only; new photos are checked like at creation; hashtags follow the text."""
+    post = _own_post(posts, user_id, post_id)
+    if not changes:
+        return post
+    _require_content(changes.get("text", post.text), changes.get("photos", post.photos))
+    if "photos" in changes:
+        check_photos(media, user_id, changes["photos"], already=post.photos)
+    if "product_ids" in changes:
+        _check_products(products, post.shop_id, changes["product_ids"])
+    if "text" in changes:
+        changes = {**changes, "hashtags": extract_hashtags(changes["text"])}
+    return posts.update_post(post, changes, now)
+
+
+def delete_post(posts: PostsStore, user_id: str, post_id: str) -> None:
+    post = _own_post(posts, user_id, post_id)
+    if not posts.delete_post(post):
+        raise NotFound("No such post.")
+
+
+def shop_posts(posts: PostsStore, shops: ShopsStore, shop_id: str, limit: int, start_key: dict | None) -> Page:
+    """Newest first, one Query; an empty first page checks that the shop exists (404)."""
+    page = posts.shop_posts(shop_id, limit, start_key)
+    if not page.items and start_key is None and shops.get_shop(shop_id) is None:
+        raise NotFound("No such shop.")
+    return page

@@ -1,0 +1,131 @@
+"""Plain records of the social core: follows, posts, engagement and feed entries.
+
+Passed between storage and services; no framework types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Follow:
+    """The edge "``user_id`` follows ``shop_id``"."""
+
+    shop_id: str
+    user_id: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Follower:
+    """One row of a shop's follower list (owner only): no contact details."""
+
+    user_id: str
+    name: str
+    followed_at: float
+
+
+@dataclass(frozen=True)
+class Post:
+    post_id: str
+    shop_id: str
+    author_id: str
+    shop_name: str
+    shop_handle: str
+    text: str
+    photos: list[str]
+    product_ids: list[str]
+    hashtags: list[str]
+    like_count: int
+    comment_count: int
+    share_count: int
+    version: int
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Comment:
+    comment_id: str
+    post_id: str
+    shop_id: str
+    author_id: str
+    author_name: str
+    text: str
+    is_shop_reply: bool
+    shop_owner_id: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Share:
+    share_id: str
+    post_id: str
+    shop_id: str
+    user_id: str
+    share_url: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Like:
+    post_id: str
+    liked: bool
+    like_count: int
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One post in one reader's feed: everything a feed item shows, so a page needs no hydration."""
+
+    reader_id: str
+    post_id: str
+    shop_id: str
+    shop_name: str
+    shop_handle: str
+    text: str
+    photos: list[str]
+    product_ids: list[str]
+    hashtags: list[str]
+    like_count: int
+    comment_count: int
+    created_at: float
+    version: int
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A presigned S3 POST for one image."""
+
+    upload_url: str
+    fields: dict[str, str]
+    key: str
+    content_type: str
+    max_bytes: int
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What S3 says about an uploaded object."""
+
+    key: str
+    size: int
+    content_type: str | None
+
+
+@dataclass
+class WriteStats:
+    """What a batch of feed writes cost: calls, items and retried (unprocessed) items."""
+
+    calls: int = 0
+    items: int = 0
+    retried: int = 0
+
+    def add(self, other: "WriteStats") -> "WriteStats":
+        self.calls += other.calls
+        self.items += other.items
+        self.retried += other.retried
+        return self

@@ -1,0 +1,163 @@
+"""Likes, comments and shares, each written with the post's counter in one transaction."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import NotFound
+from chalicelib.records import Page
+from chalicelib.social_records import Comment, Post, Share
+from chalicelib.storage.accounts import PROFILE, _connection
+from chalicelib.storage.base import MainItem
+from chalicelib.storage.models.accounts import UserItem, user_pk
+from chalicelib.storage.models.social import (
+    COMMENT_GSI_SK, COMMENT_PREFIX, POST_SK, CommentItem, LikeItem, PostItem, ShareItem, comment_gsi, comment_sk,
+    like_sk, post_pk, share_sk,
+)
+from chalicelib.storage.paging import page_of
+from chalicelib.storage.posts import to_post
+from chalicelib.storage.retry import cancellation_codes, with_retries
+
+CHECK_FAILED = "ConditionalCheckFailed"
+# A popular post's counter is one hot item: give racing likes room to retry.
+LIKE_ATTEMPTS = 8
+
+
+def to_comment(item: CommentItem) -> Comment:
+    return Comment(
+        comment_id=item.comment_id, post_id=item.post_id, shop_id=item.shop_id, author_id=item.author_id,
+        author_name=item.author_name, text=item.text, is_shop_reply=bool(item.is_shop_reply),
+        shop_owner_id=item.shop_owner_id, created_at=item.created_at,
+    )
+
+
+def _post_gone(error: TransactWriteError, position: int) -> bool:
+    codes = cancellation_codes(error)
+    return len(codes) > position and codes[position] == CHECK_FAILED
+
+
+class EngagementRepository:
+    # -- likes --------------------------------------------------------------------------
+    def like(self, post: Post, user_id: str, now: float) -> bool:
+        """``True`` if this call added the like, ``False`` if it was already there."""
+        like = LikeItem(post_pk(post.post_id), like_sk(user_id), post_id=post.post_id, shop_id=post.shop_id,
+                        user_id=user_id, created_at=now)
+        target = PostItem(post_pk(post.post_id), POST_SK)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(like, condition=LikeItem.pk.does_not_exist())
+                tx.update(target, actions=[PostItem.like_count.add(1)], condition=PostItem.pk.exists())
+
+        try:
+            with_retries(write, attempts=LIKE_ATTEMPTS)
+        except TransactWriteError as error:
+            if _post_gone(error, 1):
+                raise NotFound("No such post.") from error
+            if _post_gone(error, 0):
+                return False
+            raise
+        return True
+
+    def unlike(self, post_id: str, user_id: str) -> str:
+        """``"unliked"``, ``"not_liked"`` (nothing to do) or ``"no_post"``."""
+        like = LikeItem(post_pk(post_id), like_sk(user_id))
+        target = PostItem(post_pk(post_id), POST_SK)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.delete(like, condition=LikeItem.pk.exists())
+                tx.update(target, actions=[PostItem.like_count.add(-1)], condition=PostItem.pk.exists())
+
+        try:
+            with_retries(write, attempts=LIKE_ATTEMPTS)
+        except TransactWriteError as error:
+            if _post_gone(error, 1):
+                return "no_post"
+            if _post_gone(error, 0):
+                return "not_liked"
+            raise
+        return "unliked"
+
+    # -- comments -----------------------------------------------------------------------
+    def post_and_author(self, post_id: str, user_id: str) -> tuple[Post | None, str | None]:
+        """The post and the user's display name, in one BatchGetItem."""
+        post, name = None, None
+        for item in MainItem.batch_get([(post_pk(post_id), POST_SK), (user_pk(user_id), PROFILE)]):
+            if isinstance(item, PostItem):
+                post = to_post(item)
+            elif isinstance(item, UserItem):
+                name = item.name
+        return post, name
+
+    def add_comment(self, comment: Comment) -> None:
+        item = CommentItem(
+            post_pk(comment.post_id), comment_sk(comment.comment_id), comment_id=comment.comment_id,
+            post_id=comment.post_id, shop_id=comment.shop_id, author_id=comment.author_id,
+            author_name=comment.author_name, text=comment.text, is_shop_reply=comment.is_shop_reply,
+            shop_owner_id=comment.shop_owner_id, created_at=comment.created_at,
+            gsi1pk=comment_gsi(comment.comment_id), gsi1sk=COMMENT_GSI_SK,
+        )
+        target = PostItem(post_pk(comment.post_id), POST_SK)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(item, condition=CommentItem.pk.does_not_exist())
+                tx.update(target, actions=[PostItem.comment_count.add(1)], condition=PostItem.pk.exists())
+
+        try:
+            with_retries(write, attempts=LIKE_ATTEMPTS)
+        except TransactWriteError as error:
+            if _post_gone(error, 1):
+                raise NotFound("No such post.") from error
+            raise
+
+    def find_comment(self, comment_id: str) -> Comment | None:
+        for item in CommentItem.gsi1.query(comment_gsi(comment_id), CommentItem.gsi1sk == COMMENT_GSI_SK, limit=1):
+            return to_comment(item)
+        return None
+
+    def delete_comment(self, comment: Comment) -> None:
+        """Delete the comment and lower the post's count (just the comment if the post is gone)."""
+        item = CommentItem(post_pk(comment.post_id), comment_sk(comment.comment_id))
+        target = PostItem(post_pk(comment.post_id), POST_SK)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.delete(item, condition=CommentItem.pk.exists())
+                tx.update(target, actions=[PostItem.comment_count.add(-1)], condition=PostItem.pk.exists())
+
+        try:
+            with_retries(write, attempts=LIKE_ATTEMPTS)
+        except TransactWriteError as error:
+            if _post_gone(error, 0):
+                return  # already deleted
+            if _post_gone(error, 1):
+                with_retries(lambda: item.delete())
+                return
+            raise
+
+    def comments(self, post_id: str, limit: int, start_key: dict | None) -> Page:
+        results = CommentItem.query(post_pk(post_id), CommentItem.sk.startswith(COMMENT_PREFIX),
+                                    scan_index_forward=True, limit=limit, last_evaluated_key=start_key)
+        return page_of(results, limit, to_comment)
+
+    # -- shares -------------------------------------------------------------------------
+    def add_share(self, share: Share) -> None:
+        item = ShareItem(post_pk(share.post_id), share_sk(share.share_id), share_id=share.share_id,
+                         post_id=share.post_id, shop_id=share.shop_id, user_id=share.user_id,
+                         share_url=share.share_url, created_at=share.created_at)
+        target = PostItem(post_pk(share.post_id), POST_SK)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(item, condition=ShareItem.pk.does_not_exist())
+                tx.update(target, actions=[PostItem.share_count.add(1)], condition=PostItem.pk.exists())
+
+        try:
+            with_retries(write, attempts=LIKE_ATTEMPTS)
+        except TransactWriteError as error:
+            if _post_gone(error, 1):
+                raise NotFound("No such post.") from error
+            raise

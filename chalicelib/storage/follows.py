@@ -1,0 +1,128 @@
+"""Follow edges and the two counters they keep exact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.records import Page, Shop
+from chalicelib.social_records import Follow, Follower
+from chalicelib.storage.accounts import PROFILE, _connection
+from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
+from chalicelib.storage.models.social import (
+    FOLLOWER_PREFIX, FollowItem, follower_sk, followers_gsi, following_gsi, time_key,
+)
+from chalicelib.storage.paging import page_of
+from chalicelib.storage.retry import cancellation_codes, with_retries
+from chalicelib.storage.shops import to_shop
+
+CHECK_FAILED = "ConditionalCheckFailed"
+# Many users following one shop at once all update the shop's counter: transactions on
+# one item conflict and are retried. Eight jittered attempts (≈ 5 s worst case) absorb a
+# burst of a few dozen simultaneous follows before answering 503.
+FOLLOW_ATTEMPTS = 8
+
+
+def to_follow(item: FollowItem) -> Follow:
+    return Follow(shop_id=item.shop_id, user_id=item.user_id, created_at=item.created_at)
+
+
+def follow_from_image(image: dict) -> Follow:
+    """A follow edge from a raw DynamoDB image (a stream record's NewImage/OldImage)."""
+    return to_follow(FollowItem.from_raw_data(image))
+
+
+class FollowsRepository:
+    def follow(self, edge: Follow) -> str:
+        """Write the edge and bump both counters in one transaction.
+
+        Returns ``"followed"``, ``"already"`` (the edge existed: nothing changed) or
+        ``"refused"`` (no such shop, or the user owns it).
+        """
+        item = FollowItem(
+            shop_pk(edge.shop_id), follower_sk(edge.user_id), shop_id=edge.shop_id, user_id=edge.user_id,
+            created_at=edge.created_at,
+            gsi1pk=followers_gsi(edge.shop_id), gsi1sk=time_key(edge.created_at, edge.user_id),
+            gsi2pk=following_gsi(edge.user_id), gsi2sk=time_key(edge.created_at, edge.shop_id),
+        )
+        shop = ShopItem(shop_pk(edge.shop_id), PROFILE)
+        user = UserItem(user_pk(edge.user_id), PROFILE)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:  # order sent: puts, then updates
+                tx.save(item, condition=FollowItem.pk.does_not_exist())
+                tx.update(shop, actions=[ShopItem.follower_count.add(1)],
+                          condition=ShopItem.pk.exists() & (ShopItem.owner_id != edge.user_id))
+                tx.update(user, actions=[UserItem.following_count.add(1)], condition=UserItem.pk.exists())
+
+        try:
+            with_retries(write, attempts=FOLLOW_ATTEMPTS)
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if codes and codes[0] == CHECK_FAILED:
+                return "already"
+            if CHECK_FAILED in codes[1:]:
+                return "refused"
+            raise
+        return "followed"
+
+    def unfollow(self, shop_id: str, user_id: str) -> bool:
+        """Delete the edge and lower both counters; ``False`` when there was no edge."""
+        item = FollowItem(shop_pk(shop_id), follower_sk(user_id))
+        shop = ShopItem(shop_pk(shop_id), PROFILE)
+        user = UserItem(user_pk(user_id), PROFILE)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:  # order sent: deletes, then updates
+                tx.delete(item, condition=FollowItem.pk.exists())
+                tx.update(shop, actions=[ShopItem.follower_count.add(-1)], condition=ShopItem.pk.exists())
+                tx.update(user, actions=[UserItem.following_count.add(-1)], condition=UserItem.pk.exists())
+
+        try:
+            with_retries(write, attempts=FOLLOW_ATTEMPTS)
+        except TransactWriteError as error:
+            if CHECK_FAILED in cancellation_codes(error):
+                return False
+            raise
+        return True
+
+    def get_edge(self, shop_id: str, user_id: str) -> Follow | None:
+        """Strongly consistent: the stream handlers ask whether an edge still exists."""
+        try:
+            return to_follow(FollowItem.get(shop_pk(shop_id), follower_sk(user_id), consistent_read=True))
+        except FollowItem.DoesNotExist:
+            return None
+
+    def followers(self, shop_id: str, limit: int, start_key: dict | None) -> Page:
+        """A page of the shop's followers, newest first, with their display names."""
+        results = FollowItem.gsi1.query(followers_gsi(shop_id), scan_index_forward=False, limit=limit,
+                                        last_evaluated_key=start_key)
+        page = page_of(results, limit, to_follow)
+        names = {}
+        if page.items:
+            keys = [(user_pk(edge.user_id), PROFILE) for edge in page.items]
+            names = {u.user_id: u.name for u in UserItem.batch_get(keys, attributes_to_get=["user_id", "name"])}
+        rows = [Follower(user_id=e.user_id, name=names.get(e.user_id, ""), followed_at=e.created_at)
+                for e in page.items]
+        return Page(items=rows, last_key=page.last_key)
+
+    def following(self, user_id: str, limit: int, start_key: dict | None) -> Page:
+        """A page of ``(shop, followed_at)`` the user follows, newest first."""
+        results = FollowItem.gsi2.query(following_gsi(user_id), scan_index_forward=False, limit=limit,
+                                        last_evaluated_key=start_key)
+        page = page_of(results, limit, to_follow)
+        shops: dict[str, Shop] = {}
+        if page.items:
+            keys = [(shop_pk(edge.shop_id), PROFILE) for edge in page.items]
+            shops = {s.shop_id: to_shop(s) for s in ShopItem.batch_get(keys)}
+        rows = [(shops[e.shop_id], e.created_at) for e in page.items if e.shop_id in shops]
+        return Page(items=rows, last_key=page.last_key)
+
+    def follower_ids(self, shop_id: str) -> Iterator[str]:
+        """Every follower's user id, for fan-out: one Query of the shop's partition, paged."""
+        results = FollowItem.query(shop_pk(shop_id), FollowItem.sk.startswith(FOLLOWER_PREFIX),
+                                   attributes_to_get=["pk", "sk", "entity"])
+        for item in results:
+            yield item.sk[len(FOLLOWER_PREFIX):]

@@ -1,0 +1,127 @@
+"""Posts, with the shop's ``post_count`` kept exact."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.records import Page
+from chalicelib.social_records import Post
+from chalicelib.storage.accounts import PROFILE, _connection
+from chalicelib.storage.batch import BATCH_GET_LIMIT, chunks
+from chalicelib.storage.models.accounts import ShopItem, shop_pk
+from chalicelib.storage.models.social import POST_SK, PostItem, post_pk, shop_posts_gsi
+from chalicelib.storage.paging import page_of
+from chalicelib.storage.retry import cancellation_codes, with_retries
+
+CHECK_FAILED = "ConditionalCheckFailed"
+EDITABLE = ("text", "photos", "product_ids", "hashtags")
+
+
+def to_post(item: PostItem) -> Post:
+    return Post(
+        post_id=item.post_id, shop_id=item.shop_id, author_id=item.author_id, shop_name=item.shop_name,
+        shop_handle=item.shop_handle, text=item.text or "", photos=list(item.photos or []),
+        product_ids=list(item.product_ids or []), hashtags=list(item.hashtags or []),
+        like_count=int(item.like_count or 0), comment_count=int(item.comment_count or 0),
+        share_count=int(item.share_count or 0), version=int(item.version or 1),
+        created_at=item.created_at, updated_at=item.updated_at,
+    )
+
+
+def post_from_image(image: dict) -> Post:
+    """A post from a raw DynamoDB image (a stream record's NewImage/OldImage)."""
+    return to_post(PostItem.from_raw_data(image))
+
+
+class PostsRepository:
+    def create_post(self, post: Post) -> None:
+        """The post and the shop's ``post_count`` in one transaction (owner re-checked)."""
+        item = PostItem(
+            post_pk(post.post_id), POST_SK, post_id=post.post_id, shop_id=post.shop_id, author_id=post.author_id,
+            shop_name=post.shop_name, shop_handle=post.shop_handle, text=post.text, photos=post.photos,
+            product_ids=post.product_ids, hashtags=post.hashtags, like_count=0, comment_count=0, share_count=0,
+            version=post.version, created_at=post.created_at, updated_at=post.updated_at,
+            gsi1pk=shop_posts_gsi(post.shop_id), gsi1sk=post.post_id,
+        )
+        shop = ShopItem(shop_pk(post.shop_id), PROFILE)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(item, condition=PostItem.pk.does_not_exist())
+                tx.update(shop, actions=[ShopItem.post_count.add(1)],
+                          condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id))
+
+        try:
+            with_retries(write)
+        except TransactWriteError as error:
+            if CHECK_FAILED in cancellation_codes(error)[1:]:
+                raise NotFound("The shop no longer exists.") from error
+            raise
+
+    def get_post(self, post_id: str, consistent: bool = False) -> Post | None:
+        try:
+            return to_post(PostItem.get(post_pk(post_id), POST_SK, consistent_read=consistent))
+        except PostItem.DoesNotExist:
+            return None
+
+    def get_posts(self, post_ids: list[str], consistent: bool = False) -> dict[str, Post]:
+        found: dict[str, Post] = {}
+        for chunk in chunks(sorted(set(post_ids)), BATCH_GET_LIMIT):
+            for item in PostItem.batch_get([(post_pk(pid), POST_SK) for pid in chunk], consistent_read=consistent):
+                found[item.post_id] = to_post(item)
+        return found
+
+    def update_post(self, current: Post, changes: dict, now: float) -> Post:
+        """Apply content ``changes`` if nobody edited the post since ``current`` was read.
+
+        ``version`` grows by one, which is how the stream handler recognises an edit.
+        """
+        actions = [PostItem.updated_at.set(now), PostItem.version.add(1)]
+        actions += [getattr(PostItem, name).set(changes[name]) for name in EDITABLE if name in changes]
+        item = PostItem(post_pk(current.post_id), POST_SK)
+        try:
+            with_retries(lambda: item.update(actions=actions,
+                                             condition=PostItem.pk.exists() & (PostItem.version == current.version)))
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict("The post was changed or deleted meanwhile; reload it and try again.") from error
+            raise
+        return to_post(item)
+
+    def delete_post(self, post: Post) -> bool:
+        """Delete the post and lower the shop's ``post_count``; ``False`` if it was already gone."""
+        item = PostItem(post_pk(post.post_id), POST_SK)
+        shop = ShopItem(shop_pk(post.shop_id), PROFILE)
+
+        def write() -> None:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.delete(item, condition=PostItem.pk.exists())
+                tx.update(shop, actions=[ShopItem.post_count.add(-1)], condition=ShopItem.pk.exists())
+
+        try:
+            with_retries(write)
+        except TransactWriteError as error:
+            if CHECK_FAILED in cancellation_codes(error):
+                return False
+            raise
+        return True
+
+    def shop_posts(self, shop_id: str, limit: int, start_key: dict | None) -> Page:
+        results = PostItem.gsi1.query(shop_posts_gsi(shop_id), scan_index_forward=False, limit=limit,
+                                      last_evaluated_key=start_key)
+        return page_of(results, limit, to_post)
+
+    def recent_posts(self, shop_id: str, count: int) -> list[Post]:
+        """The shop's newest ``count`` posts, confirmed by a strongly consistent read.
+
+        The index is eventually consistent: a post deleted a moment ago may still be
+        listed there, so the ids are re-read from the table (one BatchGetItem), and only
+        posts that exist now are returned, newest first.
+        """
+        ids = [item.post_id for item in PostItem.gsi1.query(
+            shop_posts_gsi(shop_id), scan_index_forward=False, limit=count, page_size=count,
+            attributes_to_get=["pk", "sk", "post_id", "entity"])]
+        found = self.get_posts(ids, consistent=True)
+        return [found[pid] for pid in sorted(found, reverse=True)]
