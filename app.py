@@ -8,6 +8,8 @@ from chalicelib.api.service import service_blueprint
 from chalicelib.api.shops import shops_blueprint
 from chalicelib.events import events_blueprint
 from chalicelib.logs import configure_logging
+from chalicelib.api.relationships import relationships_blueprint
+from chalicelib.schedules import schedules_blueprint
 
 app = Chalice(app_name="dongne")
 configure_logging(app)
@@ -17,3 +19,5 @@ app.register_blueprint(service_blueprint)
 app.register_blueprint(accounts_blueprint)
 app.register_blueprint(shops_blueprint)
 app.register_blueprint(events_blueprint)
+app.register_blueprint(relationships_blueprint)
+app.register_blueprint(schedules_blueprint)

@@ -30,7 +30,9 @@ STREAM_ARN_PLACEHOLDER = (
     "arn:aws:dynamodb:ap-northeast-2:000000000000:table/dongne-main/stream/1970-01-01T00:00:00.000"
 )
 # Modules that register handlers; imported on the first batch, not at cold start of the API.
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = (
+    "chalicelib.relationship_events",
+)
 
 
 @dataclass(frozen=True)
