@@ -86,9 +86,9 @@ APPLIED, REPLAYED, SKIPPED = "applied", "replayed", "skipped"
 
 class PairStore(Protocol):
     def get_pair(self, shop_id: str, user_id: str) -> Pair | None: ...
-    def put_pair(self, pair: Pair, change: TierChange | None, now: float) -> None:
+    def put_pair(self, pair: Pair, changes: Sequence[TierChange], now: float) -> None:
         """Write ``pair`` if its stored version is still ``pair.version`` (absent when None),
-        with ``change`` in the same write; ``StaleWrite`` otherwise."""
+        with ``changes`` in the same write; ``StaleWrite`` otherwise."""
     def shop_info(self, shop_id: str) -> ShopInfo | None: ...
     def user_name(self, user_id: str) -> str | None: ...
 
@@ -149,9 +149,9 @@ def record(store: PairStore, event: SignalEvent, now: float, config: ScoringConf
             pair = new_pair(shop, event.user_id, name, now)
         if key in pair.seen:
             return REPLAYED
-        updated, change = advance(pair, event, now, config)
+        updated, changes = advance(pair, event, now, config)
         try:
-            store.put_pair(updated, change, now)
+            store.put_pair(updated, changes, now)
             return APPLIED
         except StaleWrite:
             continue
@@ -159,9 +159,18 @@ def record(store: PairStore, event: SignalEvent, now: float, config: ScoringConf
 
 
 def advance(pair: Pair, event: SignalEvent, now: float,
-            config: ScoringConfig = CONFIG) -> tuple[Pair, TierChange | None]:
-    """The pair after ``event`` (pure): new score and facts, product memory, tier as of now."""
-    state, _ = apply(pair.state, event.signal, event.at, amount=event.amount, rating=event.rating,
+            config: ScoringConfig = CONFIG) -> tuple[Pair, tuple[TierChange, ...]]:
+    """The pair after ``event`` (pure): new score and facts, product memory, tier as of now.
+
+    Returns the tier changes to record, oldest first. Two when time alone had moved the pair
+    before the event and the sweep has not recorded it yet: a regular who lapsed last week and
+    orders today is recorded as regular → lapsed, then lapsed → regular ("came_back").
+    """
+    before = max(event.at, pair.state.updated_at)
+    lapsed, gone = settle(pair, before, config=config)
+    if gone is None or gone.to_tier is not Tier.LAPSED:
+        lapsed, gone = pair, None  # only time's own change (to lapsed) is recorded before the event
+    state, _ = apply(lapsed.state, event.signal, event.at, amount=event.amount, rating=event.rating,
                      reverses_at=event.reverses_at, config=config)
     favourites, essentials = pair.favourites, pair.essentials
     if event.signal is Signal.ORDER:
@@ -172,8 +181,9 @@ def advance(pair: Pair, event: SignalEvent, now: float,
         essentials = remove_essentials(essentials, event.lines, event.reverses_at)
     seen = (*pair.seen, digest(event.event_id))[-SEEN_MAX:]
     since = pair.since if event.is_reversal else min(event.at, pair.since if pair.since is not None else math.inf)
-    moved = replace(pair, state=state, favourites=favourites, essentials=essentials, seen=seen, since=since)
-    return settle(moved, now, cause_at=event.at, config=config)
+    moved = replace(lapsed, state=state, favourites=favourites, essentials=essentials, seen=seen, since=since)
+    settled, change = settle(moved, now, cause_at=event.at, config=config)
+    return settled, tuple(c for c in (gone, change) if c is not None)
 
 
 def settle(pair: Pair, now: float, *, cause_at: float | None = None,
@@ -328,7 +338,7 @@ def _lapse_one(store: PairStore, shop_id: str, user_id: str, now: float, config:
         if change is None and settled.lapse_at == pair.lapse_at:
             return False
         try:
-            store.put_pair(settled, change, now)
+            store.put_pair(settled, (change,) if change else (), now)
             return change is not None and change.to_tier is Tier.LAPSED
         except StaleWrite:
             continue

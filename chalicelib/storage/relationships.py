@@ -144,18 +144,21 @@ class RelationshipsRepository:
         except RelationshipItem.DoesNotExist:
             return None
 
-    def put_pair(self, pair: Pair, change: TierChange | None, now: float) -> None:
+    def put_pair(self, pair: Pair, changes: Sequence[TierChange], now: float) -> None:
+        """One conditional PutItem; one transaction with the transition items when the tier
+        changed. ``StaleWrite`` when the pair's version moved since it was read."""
         item = to_item(pair, now)
-        if change is None:
+        if not changes:
             def write() -> None:
                 item.save()  # conditional on the version read (VersionAttribute)
         else:
-            extra = transition_item(pair, change, now)
+            extras = [transition_item(pair, change, now) for change in changes]
 
             def write() -> None:
                 with TransactWrite(connection=_connection()) as tx:
                     tx.save(item)
-                    tx.save(extra)
+                    for extra in extras:
+                        tx.save(extra)
         try:
             with_retries(write)
         except PutError as error:
