@@ -70,6 +70,9 @@ def seed(call: Caller) -> Demo:
     for customer in CUSTOMERS:
         session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
         demo.tokens[customer["email"]] = session["token"]
+    from devtools.demo_signals import seed_signals  # customers' history, as stream records
+
+    seed_signals(call, demo)
     return demo
 
 
