@@ -20,6 +20,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -41,7 +43,6 @@ from chalicelib.relationship_records import (
 from chalicelib.services.scoring import (
     DAY_SECONDS,
     DEFAULT_CONFIG,
-    PARTS,
     RelationshipState,
     ScoringConfig,
     Signal,
@@ -76,9 +77,11 @@ FAVOURITES_MAX = 20
 FAVOURITES_SHOWN = 5
 ESSENTIALS_MAX = 20
 ESSENTIAL_TIMES = 6
-# A write that loses a race re-reads and re-applies; beyond this the batch fails and Lambda
-# retries it later (every step is idempotent).
-MAX_ATTEMPTS = 8
+# A write that loses a race re-reads and re-applies after a short jittered pause (doubling,
+# from 10 ms); beyond this many attempts (~5 s) the batch fails and Lambda retries it later
+# (every step is idempotent). Races need two shards writing one pair at the same moment.
+MAX_ATTEMPTS = 10
+RETRY_BASE_SECONDS = 0.01
 NOTE_MAX = 1000
 
 APPLIED, REPLAYED, SKIPPED = "applied", "replayed", "skipped"
@@ -135,7 +138,9 @@ def record(store: PairStore, event: SignalEvent, now: float, config: ScoringConf
     user profiles once, when the pair is new).
     """
     key = digest(event.event_id)
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            _pause(attempt)
         pair = store.get_pair(event.shop_id, event.user_id)
         if pair is None:
             if event.is_reversal:
@@ -156,6 +161,10 @@ def record(store: PairStore, event: SignalEvent, now: float, config: ScoringConf
         except StaleWrite:
             continue
     raise Unavailable("The relationship is being updated concurrently; retry shortly.")
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0, RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
 
 
 def advance(pair: Pair, event: SignalEvent, now: float,
@@ -330,7 +339,9 @@ def sweep_lapses(store: LapseStore, now: float, config: ScoringConfig = CONFIG) 
 
 
 def _lapse_one(store: PairStore, shop_id: str, user_id: str, now: float, config: ScoringConfig) -> bool:
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            _pause(attempt)
         pair = store.get_pair(shop_id, user_id)
         if pair is None:
             return False
@@ -552,6 +563,6 @@ def reader_strengths(reads: RelationshipReads, user_id: str, shop_ids: Iterable[
     return {shop_id: found.get(shop_id, 0.0) for shop_id in wanted}
 
 
-__all__ = ["APPLIED", "CONFIG", "PARTS", "REPLAYED", "SKIPPED", "StaleWrite", "advance", "customer_card",
+__all__ = ["APPLIED", "CONFIG", "REPLAYED", "SKIPPED", "StaleWrite", "advance", "customer_card",
            "customers_page", "digest", "listed", "my_shops_page", "reader_strengths", "record", "set_note",
            "settle", "sweep_lapses"]

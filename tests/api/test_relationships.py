@@ -14,7 +14,7 @@ import pytest
 from chalicelib.api.deps import container
 from chalicelib.storage.models.relationships import RelationshipItem, rel_pk, rel_sk
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, real_dynamodb_only
 from tests.api.relationships_kit import DAY, JOURNEY, NOW, make_world
 
 
@@ -438,3 +438,61 @@ def test_reader_strengths_for_the_ranked_feed(world):
     assert list(strengths) == [world.shop_id, "01NOSUCHSHOP0000000000000"]
     assert strengths["01NOSUCHSHOP0000000000000"] == 0.0
     assert strengths[world.shop_id] == pytest.approx(world.card().body["strength"], abs=0.01)
+
+
+# --- through the table's real stream, and under concurrency ------------------------------------
+
+
+@real_dynamodb_only  # moto does not implement DescribeStream for this table's stream
+def test_a_follow_written_to_the_table_reaches_the_pair_through_its_stream(world, aws_backend):
+    """End to end: an item in the contract's shape, the table's stream, the poller, the handler."""
+    import boto3
+
+    from chalicelib.events import stream
+    from devtools.stream_poller import StreamPoller
+
+    settings = container().settings
+    kwargs = {"region_name": settings.region, "endpoint_url": aws_backend}
+    client = boto3.client("dynamodb", **kwargs)
+    poller = StreamPoller(client, boto3.client("dynamodbstreams", **kwargs), settings.table_name, stream,
+                          start_at="LATEST")
+    poller.drain()  # pin the stream's tip: earlier tests' records are not this test's
+    user_id = world.customer["user"]["user_id"]
+    client.put_item(TableName=settings.table_name, Item={
+        "pk": {"S": f"SHOP#{world.shop_id}"}, "sk": {"S": f"FOLLOWER#{user_id}"}, "entity": {"S": "follow"},
+        "shop_id": {"S": world.shop_id}, "user_id": {"S": user_id}, "created_at": {"N": str(NOW - DAY)}})
+    assert poller.drain() >= 1
+    card = world.card().body
+    assert card["following"] is True and card["breakdown"]["follow"] == pytest.approx(3 * 2 ** (-1 / 30), abs=0.01)
+    client.delete_item(TableName=settings.table_name,
+                       Key={"pk": {"S": f"SHOP#{world.shop_id}"}, "sk": {"S": f"FOLLOWER#{user_id}"}})
+    poller.drain()
+    assert world.card().body["following"] is False
+
+
+@real_dynamodb_only
+def test_concurrent_signals_on_one_pair_are_each_applied_once(world):
+    """Stream shards run in parallel: likes, a comment and an order racing on one pair, some
+    delivered twice. Conditional writes make the losers re-read; nothing is lost or doubled."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.events import dispatch
+    from tests.api.relationships_kit import records
+
+    world.send("follow")
+    batches = []
+    for n in range(12):
+        batch = records("like", world.ids)
+        image = batch[0]["dynamodb"]["NewImage"]
+        image["post_id"]["S"] = f"01POST{n:020d}"
+        batches.append(batch)
+    batches += [records("comment", world.ids), records("order_placed", world.ids)]
+    batches += batches[:4]  # re-deliveries racing their originals
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(dispatch, batches))
+    card = world.card().body
+    like_part = 2 ** (-(NOW - (1793610000 + 0.25)) / (30 * DAY))
+    comment_part = 2 * 2 ** (-(NOW - 1793610600) / (30 * DAY))
+    assert card["breakdown"]["engagement"] == pytest.approx(12 * like_part + comment_part, abs=0.01)
+    assert card["order_count"] == 1 and card["total_spent"] == 18000
+    assert len(stored(world).seen) == 1 + 12 + 1 + 1

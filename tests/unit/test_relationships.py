@@ -33,6 +33,11 @@ T0 = 1_793_523_600.0  # 2026-11-01 09:00 UTC
 SHOP = ShopInfo("S1", "OWNER", "망원동 두부가게", "mangwon_tofu")
 
 
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch):
+    monkeypatch.setattr(rel, "_pause", lambda attempt: None)
+
+
 class MemoryStore:
     """Pairs in a dict; writes conditional on the version, like the DynamoDB repository."""
 
