@@ -16,7 +16,7 @@ from chalicelib.schemas.relationships import (
     NoteIn,
     NoteOut,
 )
-from chalicelib.services import relationships
+from chalicelib.services import relationship_reads
 from chalicelib.services.scoring import Tier
 
 relationships_blueprint = Blueprint(__name__)
@@ -27,7 +27,7 @@ route = Router(relationships_blueprint, "relationships", bearer)
              summary="My shops, strongest relationship first")
 def my_shops(ctx: Ctx, query: ListQuery) -> Page[MyShop]:
     scope = f"my-shops:{ctx.user}"
-    page = relationships.my_shops_page(ctx.deps.relationships, ctx.user, limit=query.limit,
+    page = relationship_reads.my_shops_page(ctx.deps.relationships, ctx.user, limit=query.limit,
                                        start_key=start_key(ctx, query.cursor, scope), now=ctx.now)
     return Page[MyShop].model_validate(page_out(ctx, page, scope))
 
@@ -36,7 +36,7 @@ def my_shops(ctx: Ctx, query: ListQuery) -> Page[MyShop]:
              errors=(403,), summary="The shop's customers, strongest relationship first (owner only)")
 def customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[CustomerListItem]:
     scope = f"customers:{shop_id}:{query.tier or '*'}"
-    page = relationships.customers_page(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id,
+    page = relationship_reads.customers_page(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id,
                                         tier=Tier(query.tier) if query.tier else None, limit=query.limit,
                                         start_key=start_key(ctx, query.cursor, scope), now=ctx.now)
     return Page[CustomerListItem].model_validate(page_out(ctx, page, scope))
@@ -45,13 +45,13 @@ def customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[CustomerLis
 @route.route("GET", "/shops/{shop_id}/customers/{user_id}", response=CustomerCard, errors=(403,),
              summary="The customer card: tier, strength and why, orders, favourites, reorders due, note (owner only)")
 def customer_card(ctx: Ctx, shop_id: str, user_id: str) -> CustomerCard:
-    card = relationships.customer_card(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id, ctx.now)
+    card = relationship_reads.customer_card(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id, ctx.now)
     return CustomerCard.model_validate(card)
 
 
 @route.route("PUT", "/shops/{shop_id}/customers/{user_id}/note", body=NoteIn, response=NoteOut, errors=(403,),
              summary="Write the owner's private note about a customer (owner only)")
 def put_note(ctx: Ctx, shop_id: str, user_id: str, body: NoteIn) -> NoteOut:
-    note = relationships.set_note(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id, body.note,
+    note = relationship_reads.set_note(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id, body.note,
                                   ctx.now)
     return NoteOut(note=note.text, updated_at=note.updated_at)

@@ -120,7 +120,8 @@ def to_pair(item: RelationshipItem) -> Pair:
         history=tuple(TierChange(Tier(c["from"]), Tier(c["to"]), float(c["at"]), c.get("milestone"))
                       for c in item.history or ()),
         lapse_at=None if item.lapse_at is None else float(item.lapse_at),
-        since=None if item.since is None else float(item.since), created_at=float(item.created_at), version=item.version,
+        since=None if item.since is None else float(item.since), created_at=float(item.created_at),
+        version=item.version,
     )
 
 

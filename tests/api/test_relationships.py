@@ -205,7 +205,8 @@ def test_tier_changes_are_written_for_notifications(world):
 
     world.send(*JOURNEY)
     user_id = world.customer["user"]["user_id"]
-    items = list(TierTransitionItem.query(rel_pk(world.shop_id), TierTransitionItem.sk.startswith(f"TRANSITION#{user_id}#")))
+    prefix = TierTransitionItem.sk.startswith(f"TRANSITION#{user_id}#")
+    items = list(TierTransitionItem.query(rel_pk(world.shop_id), prefix))
     assert [(t.from_tier, t.to_tier, t.milestone) for t in items] == [
         ("potential", "first_time", "first_order"), ("first_time", "regular", "became_regular")]
 
@@ -427,7 +428,7 @@ def test_call_budgets(world):
 
 
 def test_reader_strengths_for_the_ranked_feed(world):
-    from chalicelib.services.relationships import reader_strengths
+    from chalicelib.services.relationship_reads import reader_strengths
 
     world.send(*JOURNEY)
     store = container().relationships

@@ -70,7 +70,8 @@ def test_status_changes_other_than_cancelling_mean_nothing():
 def test_cancelling_reverses_the_order_at_its_placement_time():
     (placed,) = translate("order_second")
     (cancelled,) = translate("order_cancelled")
-    assert cancelled.signal is Signal.ORDER_CANCELLED and cancelled.event_id == "order_cancelled#01ORDER0000000000000000002"
+    assert cancelled.signal is Signal.ORDER_CANCELLED
+    assert cancelled.event_id == "order_cancelled#01ORDER0000000000000000002"
     assert cancelled.reverses_at == placed.at and cancelled.at == T["11-11"]  # the history entry
     assert cancelled.amount == placed.amount and cancelled.lines == placed.lines
 
