@@ -14,6 +14,8 @@ from chalicelib.api.shops import shops_blueprint
 from chalicelib.api.uploads import uploads_blueprint
 from chalicelib.events import events_blueprint
 from chalicelib.logs import configure_logging
+from chalicelib.api.relationships import relationships_blueprint
+from chalicelib.schedules import schedules_blueprint
 
 app = Chalice(app_name="dongne")
 configure_logging(app)
@@ -29,3 +31,5 @@ app.register_blueprint(uploads_blueprint)
 app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
 app.register_blueprint(events_blueprint)
+app.register_blueprint(relationships_blueprint)
+app.register_blueprint(schedules_blueprint)

@@ -32,6 +32,7 @@ STREAM_ARN_PLACEHOLDER = (
 # Modules that register handlers; imported on the first batch, not at cold start of the API.
 HANDLER_MODULES: tuple[str, ...] = (
     "chalicelib.feed_events",
+    "chalicelib.relationship_events",
 )
 
 

@@ -19,7 +19,22 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("APIHandler", "Bearer", "Stream")
+
+
+def functions() -> tuple[str, ...]:
+    """The logical ids of every Lambda function ``chalice package`` makes of the app: the API
+    handler, each built-in authorizer and each event handler (stream, schedules), named the
+    way Chalice names them. Derived from the app, so a new handler gets its environment."""
+    sys.path.insert(0, str(ROOT))
+    from chalice.utils import to_cfn_resource_name
+
+    from app import app
+
+    names = ["APIHandler"] if app.routes else []
+    names += [to_cfn_resource_name(auth.name) for auth in app.builtin_auth_handlers]
+    names += [to_cfn_resource_name(source.name) for source in app.event_sources]
+    names += [to_cfn_resource_name(function.name) for function in app.pure_lambda_functions]
+    return tuple(names)
 
 
 def stage_env(stage: str) -> dict[str, str]:
@@ -150,7 +165,7 @@ def build(stage: str) -> dict[str, Any]:
                 "Resource": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}]},
         }]}},
     }
-    for function in FUNCTIONS:
+    for function in functions():
         resources[function] = {"Properties": {"Environment": {"Variables": {
             "DONGNE_MEDIA_BUCKET": {"Ref": "MediaBucket"},
             "DONGNE_MEDIA_BASE_URL": {"Fn::Sub": "https://${MediaCdn.DomainName}"},

@@ -28,6 +28,7 @@ CUSTOMERS = [
     {"name": "김민지", "email": "minji@dongne.kr"},
     {"name": "최서연", "email": "seoyeon@dongne.kr"},
     {"name": "한지호", "email": "jiho@dongne.kr"},
+    {"name": "박하늘", "email": "haneul@dongne.kr"},  # follows the tofu shop, nothing more yet
 ]
 
 
@@ -130,7 +131,7 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
         demo.orders.append(placed)
         return placed
 
-    minji, seoyeon, jiho = (c["email"] for c in CUSTOMERS)
+    minji, seoyeon, jiho = (c["email"] for c in CUSTOMERS[:3])
     delivered = order(minji, "mangwon_tofu", [(0, 2), (1, 1)], ("paid", "shipped", "delivered"),
                       review={"rating": 5, "text": "두부가 정말 고소해요. 콩물은 아침마다 한 잔씩!"})
     order(seoyeon, "mangwon_tofu", [(0, 1), (2, 1)], ("paid", "shipped", "delivered"),
@@ -165,6 +166,7 @@ FOLLOWS = {  # customer -> shops they follow
     "minji@dongne.kr": ["mangwon_tofu", "yeonnam_flowers", "seongsu_roasters"],
     "seoyeon@dongne.kr": ["mangwon_tofu", "yeonnam_flowers"],
     "jiho@dongne.kr": ["seongsu_roasters"],
+    "haneul@dongne.kr": ["mangwon_tofu"],
 }
 LIKES = {  # customer -> (shop, post index)
     "minji@dongne.kr": [("mangwon_tofu", 0), ("yeonnam_flowers", 0), ("seongsu_roasters", 1)],

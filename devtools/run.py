@@ -125,6 +125,25 @@ def start_poller(settings, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def start_sweeper(stop: threading.Event, every: float = 300.0) -> threading.Thread:
+    """Run the hourly lapse sweep at start and every ``every`` seconds (Lambda schedules it)."""
+    log = logging.getLogger("dongne.schedules")
+
+    def loop() -> None:
+        from chalicelib.schedules import run_lapse_sweep
+
+        while not stop.is_set():
+            try:
+                run_lapse_sweep()
+            except Exception as error:  # keep the local server alive; the next round retries
+                log.warning("lapse sweep failed, will retry: %s", error)
+            stop.wait(every)
+
+    thread = threading.Thread(target=loop, name="lapse-sweep", daemon=True)
+    thread.start()
+    return thread
+
+
 def print_examples(port: int, token: str) -> None:
     base = f"http://127.0.0.1:{port}"
     from devtools import demo
@@ -148,6 +167,18 @@ Feed (a customer's; new posts arrive within a second or two through the stream p
   curl -s {base}/me/following -H "Authorization: Bearer $TOKEN"
   curl -s "{base}/shops/<shop_id>/posts"
 The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_social.sh {base}
+
+  # Relationships: my shops (strongest first); a shop owner's customers, one card, a note
+  curl -s {base}/me/shops -H "Authorization: Bearer $TOKEN"
+  OWNER=$(curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' \\
+       -d '{{"email": "{demo.OWNERS[0]['email']}", "password": "{demo.PASSWORD}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  SHOP=$(curl -s {base}/me -H "Authorization: Bearer $OWNER" | python3 -c 'import json,sys; print(json.load(sys.stdin)["shop_id"])')
+  curl -s "{base}/shops/$SHOP/customers" -H "Authorization: Bearer $OWNER"
+  curl -s "{base}/shops/$SHOP/customers?tier=lapsed" -H "Authorization: Bearer $OWNER"
+  CUSTOMER=$(curl -s "{base}/shops/$SHOP/customers?limit=1" -H "Authorization: Bearer $OWNER" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["user_id"])')
+  curl -s "{base}/shops/$SHOP/customers/$CUSTOMER" -H "Authorization: Bearer $OWNER"
+  curl -s -X PUT "{base}/shops/$SHOP/customers/$CUSTOMER/note" -H "Authorization: Bearer $OWNER" \\
+       -H 'Content-Type: application/json' -d '{{"note": "두부는 부드러운 것만. 화요일 오후에 주로 들름."}}'
 
 Ctrl-C stops the API, the stream poller, the local S3 and DynamoDB Local.
 """, flush=True)
@@ -189,6 +220,7 @@ def main() -> int:
         settings = deps.container().settings
         start_poller(settings, stop)
         token = prepare_data(settings)
+        start_sweeper(stop)
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the
             # project changes, and DynamoDB Local's database lives in .local/, so every write

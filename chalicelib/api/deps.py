@@ -52,6 +52,13 @@ class Container:
         return ReviewsRepository()
 
     @cached_property
+    def relationships(self):
+        from chalicelib.storage.relationships import RelationshipsRepository
+
+        self._bind()
+        return RelationshipsRepository()
+
+    @cached_property
     def tokens(self):
         from chalicelib.services.signing import TokenService
 

@@ -2,8 +2,8 @@
 
 Key design (single-table, see the README's access-pattern table):
 
-* **main** table: every entity, keyed by overloaded ``pk`` / ``sk`` strings, with three
-  overloaded, sparse global secondary indexes ``gsi1``..``gsi3`` (string keys). Its stream
+* **main** table: every entity, keyed by overloaded ``pk`` / ``sk`` strings, with four
+  overloaded, sparse global secondary indexes ``gsi1``..``gsi4`` (string keys). Its stream
   (NEW_AND_OLD_IMAGES) drives feed fan-out, scoring and notifications.
 * **feed** table: one partition per reader (``pk`` = user id, ``sk`` = post id, newest
   last), a local secondary index ``by_shop`` (``lsi1sk`` = ``<shop_id>#<post_id>``) so an
@@ -51,12 +51,13 @@ def _gsi(n: int) -> type[GlobalSecondaryIndex]:
 GSI1 = _gsi(1)
 GSI2 = _gsi(2)
 GSI3 = _gsi(3)
+GSI4 = _gsi(4)
 
 
 class MainItem(Model):
     """Abstract base of every item of the main table.
 
-    It declares the three overloaded indexes, so every entity can opt into any of them
+    It declares the overloaded indexes, so every entity can opt into any of them
     by setting ``gsiNpk``/``gsiNsk`` (items that leave them unset stay out: sparse), and
     every model of the table shares one schema and therefore one connection.
     """
@@ -79,6 +80,11 @@ class MainItem(Model):
     gsi1 = GSI1()
     gsi2 = GSI2()
     gsi3 = GSI3()
+    # Sparse "due at" index for time-driven changes (a regular who has not come back turns
+    # lapsed): a scheduled job queries one due bucket instead of scanning.
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    gsi4 = GSI4()
 
 
 class FeedByShop(LocalSecondaryIndex):

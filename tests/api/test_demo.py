@@ -5,7 +5,7 @@ from __future__ import annotations
 from devtools import demo
 
 
-def test_seed_fills_feeds_with_korean_posts_likes_and_replies(api, drain_stream):
+def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_stream):
     seeded = demo.seed(demo.Caller(api.client))
     drain_stream()
     minji = seeded.tokens["minji@dongne.kr"]
@@ -19,4 +19,23 @@ def test_seed_fills_feeds_with_korean_posts_likes_and_replies(api, drain_stream)
     comments = api.get(f"/posts/{tofu['post_id']}/comments").body["items"]
     assert [c["is_shop_reply"] for c in comments] == [False, True]
     shop = api.get(f"/shops/{tofu['shop_id']}").body
-    assert (shop["follower_count"], shop["post_count"]) == (2, 3)
+    assert (shop["follower_count"], shop["post_count"]) == (3, 3)
+    # (One test: the seed's fixed e-mails can be loaded once per database.)
+
+    # The corner-store memory. Minji follows, likes, comments, buys twice and reviews: the
+    # tofu shop's first regular. Haneul only follows: potential. The card explains why.
+    owner = seeded.tokens["tofu@dongne.kr"]
+    tofu = seeded.shops["mangwon_tofu"]["shop_id"]
+    customers = api.get(f"/shops/{tofu}/customers", token=owner).body["items"]
+    by_name = {c["name"]: c for c in customers}
+    assert customers[0]["name"] == "김민지" and customers[0]["tier"] == "regular"
+    assert by_name["박하늘"]["tier"] == "potential"
+    assert by_name["최서연"]["tier"] == "first_time"
+    assert customers[-1]["name"] == "박하늘"
+    card = api.get(f"/shops/{tofu}/customers/{customers[0]['user_id']}", token=owner).body
+    assert card["order_count"] == 2 and card["tier"] == "regular"
+    assert abs(sum(card["breakdown"].values()) - card["strength"]) < 1e-6
+    assert all(card["breakdown"][part] > 0 for part in ("follow", "engagement", "orders", "money", "reviews"))
+    assert card["favourite_products"][0]["name"].startswith("손두부")
+    minji_shops = api.get("/me/shops", token=seeded.tokens["minji@dongne.kr"]).body["items"]
+    assert minji_shops[0]["handle"] == "mangwon_tofu"

@@ -43,7 +43,7 @@ def test_cfn_lint_passes(packaged):
 def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
-    assert len(functions) == 3  # API, authorizer, stream
+    assert len(functions) == 4  # API, authorizer, stream, lapse sweep
 
 
 def test_tables_match_the_models(packaged):
@@ -60,7 +60,7 @@ def test_tables_match_the_models(packaged):
             assert props.get(key) == spec.get(key), (logical, key)
     assert resources["MainTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert [g["IndexName"] for g in resources["MainTable"]["Properties"]["GlobalSecondaryIndexes"]] == \
-        ["gsi1", "gsi2", "gsi3"]
+        ["gsi1", "gsi2", "gsi3", "gsi4"]
 
 
 def test_stream_bucket_and_secret_are_wired(packaged):
@@ -69,7 +69,7 @@ def test_stream_bucket_and_secret_are_wired(packaged):
     assert source["Stream"] == {"Fn::GetAtt": ["MainTable", "StreamArn"]}
     assert source["BisectBatchOnFunctionError"] is True
     assert resources["MediaBucket"]["Type"] == "AWS::S3::Bucket"
-    for name in ("APIHandler", "Bearer", "Stream"):
+    for name in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
         variables = resources[name]["Properties"]["Environment"]["Variables"]
         assert variables["DONGNE_MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
         assert "SigningSecret" in json.dumps(variables["DONGNE_SECRET_KEY"])
@@ -90,3 +90,18 @@ def test_photos_are_served_through_cloudfront_from_a_private_bucket(packaged):
 def test_deployment_zip_is_within_budget(packaged):
     size = (packaged / "deployment.zip").stat().st_size
     assert size <= ZIP_BUDGET_BYTES, f"deployment.zip is {size / 1e6:.1f} MB"
+
+
+def test_functions_are_derived_from_the_app(packaged):
+    from deploy.template import functions
+
+    resources = template(packaged)["Resources"]
+    packaged_functions = {name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert set(functions()) == packaged_functions
+
+
+def test_lapse_sweep_runs_on_a_schedule(packaged):
+    resources = template(packaged)["Resources"]
+    events = resources["LapseSweep"]["Properties"]["Events"]
+    (schedule,) = [e for e in events.values() if e["Type"] == "Schedule"]
+    assert schedule["Properties"]["Schedule"] == "rate(1 hour)"

@@ -1,0 +1,54 @@
+"""Stream handlers that keep relationship strength up to date.
+
+Registered for the entities of the event contract that carry a customer's signal to a shop
+(follow, like, comment, share, order, review). Each record becomes zero or more scoring
+events (``services.signals``), each recorded with one read and one conditional write
+(``services.relationships.record``); replays and out-of-order records are safe by design.
+
+A record that breaks the contract is logged and skipped rather than failing the batch:
+retrying it could never succeed, and it would hold up every record behind it in its shard.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from chalicelib.events import Change, on_entity
+from chalicelib.ids import now as clock
+from chalicelib.services import relationships
+from chalicelib.services.signals import ENTITIES, Malformed, signals_from
+
+log = logging.getLogger("dongne.relationships")
+
+_deserializer = TypeDeserializer()
+
+
+def plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A raw stream image ({"S": ...} values) as plain Python (numbers as Decimal)."""
+    if image is None:
+        return None
+    return {name: _deserializer.deserialize(value) for name, value in image.items()}
+
+
+def _store():
+    from chalicelib.api.deps import container
+
+    return container().relationships
+
+
+@on_entity(*ENTITIES)
+def score_change(change: Change) -> None:
+    try:
+        events = signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at)
+    except Malformed as error:
+        log.warning("skipping a %s record that breaks the event contract: %s (eventID %s)",
+                    change.entity, error, change.event_id)
+        return
+    if not events:
+        return
+    store = _store()
+    for event in events:
+        relationships.record(store, event, clock())

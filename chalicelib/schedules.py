@@ -1,0 +1,35 @@
+"""Scheduled jobs: time-driven changes that no stream record announces.
+
+``lapse_sweep`` moves customers whose regular cadence has run out to ``lapsed`` (a regular
+with no order for longer than the window). It reads only the day buckets of a sparse index
+that each pair's last write filled in, so it costs one Query per day since its last run plus
+one read and one write per pair actually due — never a Scan. Hourly, so the ``?tier=lapsed``
+list trails the exact moment by at most an hour (the tier shown on every read is exact).
+``make run`` calls the same function every few minutes (``devtools/run.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalice import Blueprint, Rate
+
+log = logging.getLogger("dongne.schedules")
+
+schedules_blueprint = Blueprint(__name__)
+
+
+def run_lapse_sweep():
+    from chalicelib.api.deps import container
+    from chalicelib.ids import now
+    from chalicelib.services.relationships import sweep_lapses
+
+    report = sweep_lapses(container().relationships, now())
+    log.info("lapse sweep: %d day bucket(s), %d due, %d lapsed", report.days, report.due, report.lapsed)
+    return report
+
+
+@schedules_blueprint.schedule(Rate(1, unit=Rate.HOURS), name="lapse_sweep",
+                              description="Move customers whose regular cadence ran out to 'lapsed'")
+def lapse_sweep(event) -> None:
+    run_lapse_sweep()

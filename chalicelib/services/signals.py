@@ -1,0 +1,193 @@
+"""From the main table's stream to scoring events: which change means which signal.
+
+Reads the items of other features only through the stream event contract (entity names and
+attributes, see the README): images arrive deserialised (plain dicts, numbers as Decimal).
+
+| entity  | change                                  | signal                       | at                      |
+|---------|-----------------------------------------|------------------------------|-------------------------|
+| follow  | INSERT / REMOVE                         | follow / unfollow            | created_at / removal    |
+| like    | INSERT / REMOVE                         | like / unlike (its own time) | created_at / removal    |
+| comment | INSERT, not the shop's own reply        | comment                      | created_at              |
+| share   | INSERT                                  | share                        | created_at              |
+| order   | INSERT                                  | order (total, lines)         | created_at (placement)  |
+| order   | MODIFY to status ``cancelled``          | order_cancelled              | the cancellation        |
+| review  | INSERT                                  | review (rating)              | created_at              |
+
+Event ids name the occurrence from the source item (``like#<post>#<user>#<created_at>``,
+``order#<order_id>``), never the stream record's own id, so an equivalent record delivered
+again is recognised. Removal times come from the record (``ApproximateCreationDateTime``),
+never earlier than the item's creation. Deleting a comment, share or review takes nothing
+back: the customer did engage; the score measures closeness, not current content.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.relationship_records import OrderLine, SignalEvent
+from chalicelib.services.scoring import Signal, event_id
+
+CANCELLED = "cancelled"
+
+
+class Malformed(ValueError):
+    """A stream image that breaks the event contract (missing or mistyped attribute)."""
+
+
+def _str(image: Mapping[str, Any], name: str) -> str:
+    value = image.get(name)
+    if not isinstance(value, str) or not value:
+        raise Malformed(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _time(image: Mapping[str, Any], name: str) -> float:
+    value = image.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise Malformed(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise Malformed(f"{name} must be a finite time, got {value!r}")
+    return number
+
+
+def _int(image: Mapping[str, Any], name: str, default: int | None = None) -> int:
+    value = image.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or value != int(value) or value < 0:
+        raise Malformed(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _stamp(t: float) -> str:
+    return repr(t)
+
+
+def _removed_at(created_at: float, record_at: float) -> float:
+    return max(created_at, record_at)
+
+
+def _lines(image: Mapping[str, Any]) -> tuple[OrderLine, ...]:
+    raw = image.get("items") or []
+    if not isinstance(raw, list):
+        raise Malformed("items must be a list")
+    lines = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            raise Malformed("items must hold maps")
+        reorder = item.get("reorder_days")
+        lines.append(OrderLine(product_id=_str(item, "product_id"), name=str(item.get("name") or ""),
+                               quantity=_int(item, "quantity", 1), kind=str(item.get("kind") or "treat"),
+                               reorder_days=None if reorder is None else _int(item, "reorder_days")))
+    return tuple(lines)
+
+
+def _cancelled_at(new: Mapping[str, Any], created_at: float, record_at: float) -> float:
+    """When the order was cancelled: its history entry, else updated_at, else the record time."""
+    for entry in reversed(new.get("history") or []):
+        if isinstance(entry, Mapping) and entry.get("status") == CANCELLED and entry.get("at") is not None:
+            return max(created_at, _time(entry, "at"))
+    if new.get("updated_at") is not None:
+        return max(created_at, _time(new, "updated_at"))
+    return _removed_at(created_at, record_at)
+
+
+def _follow(name: str, new, old, record_at: float) -> list[SignalEvent]:
+    image = new if name == "INSERT" else old
+    if name not in ("INSERT", "REMOVE") or image is None:
+        return []
+    shop_id, user_id, created = _str(image, "shop_id"), _str(image, "user_id"), _time(image, "created_at")
+    source = f"{shop_id}#{user_id}#{_stamp(created)}"
+    if name == "INSERT":
+        return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.FOLLOW, at=created,
+                            event_id=event_id(Signal.FOLLOW, source))]
+    return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.UNFOLLOW,
+                        at=_removed_at(created, record_at), event_id=event_id(Signal.UNFOLLOW, source))]
+
+
+def _like(name: str, new, old, record_at: float) -> list[SignalEvent]:
+    image = new if name == "INSERT" else old
+    if name not in ("INSERT", "REMOVE") or image is None:
+        return []
+    post_id, shop_id = _str(image, "post_id"), _str(image, "shop_id")
+    user_id, created = _str(image, "user_id"), _time(image, "created_at")
+    source = f"{post_id}#{user_id}#{_stamp(created)}"
+    if name == "INSERT":
+        return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.LIKE, at=created,
+                            event_id=event_id(Signal.LIKE, source))]
+    return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.UNLIKE, at=_removed_at(created, record_at),
+                        reverses_at=created, event_id=event_id(Signal.UNLIKE, source))]
+
+
+def _comment(name: str, new, old, record_at: float) -> list[SignalEvent]:
+    if name != "INSERT" or new is None or new.get("is_shop_reply") is True:
+        return []
+    return [SignalEvent(shop_id=_str(new, "shop_id"), user_id=_str(new, "author_id"), signal=Signal.COMMENT,
+                        at=_time(new, "created_at"), event_id=event_id(Signal.COMMENT, _str(new, "comment_id")))]
+
+
+def _share(name: str, new, old, record_at: float) -> list[SignalEvent]:
+    if name != "INSERT" or new is None:
+        return []
+    return [SignalEvent(shop_id=_str(new, "shop_id"), user_id=_str(new, "user_id"), signal=Signal.SHARE,
+                        at=_time(new, "created_at"), event_id=event_id(Signal.SHARE, _str(new, "share_id")))]
+
+
+def _order(name: str, new, old, record_at: float) -> list[SignalEvent]:
+    if new is None:
+        return []
+    status = new.get("status")
+    if name == "INSERT" and status != CANCELLED:
+        signal = Signal.ORDER
+    elif name == "MODIFY" and status == CANCELLED and (old is None or old.get("status") != CANCELLED):
+        signal = Signal.ORDER_CANCELLED
+    else:
+        return []
+    order_id, created = _str(new, "order_id"), _time(new, "created_at")
+    common = dict(shop_id=_str(new, "shop_id"), user_id=_str(new, "buyer_id"), amount=_int(new, "total"),
+                  lines=_lines(new), event_id=event_id(signal, order_id))
+    if signal is Signal.ORDER:
+        return [SignalEvent(signal=signal, at=created, **common)]
+    return [SignalEvent(signal=signal, at=_cancelled_at(new, created, record_at), reverses_at=created, **common)]
+
+
+def _review(name: str, new, old, record_at: float) -> list[SignalEvent]:
+    if name != "INSERT" or new is None:
+        return []
+    rating = _int(new, "rating")
+    if rating not in (1, 2, 3, 4, 5):
+        raise Malformed(f"rating must be 1..5, got {rating}")
+    return [SignalEvent(shop_id=_str(new, "shop_id"), user_id=_str(new, "user_id"), signal=Signal.REVIEW,
+                        at=_time(new, "created_at"), rating=rating,
+                        event_id=event_id(Signal.REVIEW, _str(new, "review_id")))]
+
+
+TRANSLATORS = {"follow": _follow, "like": _like, "comment": _comment, "share": _share, "order": _order,
+               "review": _review}
+ENTITIES = tuple(TRANSLATORS)
+
+
+def signals_from(entity: str, event_name: str, new: Mapping[str, Any] | None, old: Mapping[str, Any] | None,
+                 record_at: float) -> list[SignalEvent]:
+    """The scoring events one stream record means (often none); ``Malformed`` on a broken image."""
+    translate = TRANSLATORS.get(entity)
+    return translate(event_name, new, old, float(record_at or 0)) if translate else []
+
+
+# --- referrals (store links, step 5, call these) -------------------------------------------
+
+
+def referral(shop_id: str, referrer_id: str, order_id: str, order_at: float) -> SignalEvent:
+    """A friend's order ``order_id`` came through ``referrer_id``'s store link for ``shop_id``."""
+    return SignalEvent(shop_id=shop_id, user_id=referrer_id, signal=Signal.REFERRAL, at=order_at,
+                       event_id=event_id(Signal.REFERRAL, order_id))
+
+
+def referral_cancelled(shop_id: str, referrer_id: str, order_id: str, order_at: float,
+                       cancelled_at: float) -> SignalEvent:
+    """That friend's order was cancelled: the referral's points go again."""
+    return SignalEvent(shop_id=shop_id, user_id=referrer_id, signal=Signal.REFERRAL_CANCELLED,
+                       at=max(order_at, cancelled_at), reverses_at=order_at,
+                       event_id=event_id(Signal.REFERRAL_CANCELLED, order_id))

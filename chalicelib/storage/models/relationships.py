@@ -1,0 +1,123 @@
+"""Relationship strength: one item per (customer, shop) pair, the owner's notes about the
+customer, tier changes and the lapse sweep's watermark."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+
+from chalicelib.storage.base import MainItem
+
+
+def rel_pk(shop_id: str) -> str:
+    return f"REL#{shop_id}"
+
+
+def rel_sk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def note_sk(user_id: str) -> str:
+    return f"NOTE#{user_id}"
+
+
+def customers_pk(shop_id: str) -> str:
+    return f"SHOP#{shop_id}#CUSTOMERS"
+
+
+def tier_pk(shop_id: str, tier: str) -> str:
+    return f"SHOP#{shop_id}#TIER#{tier}"
+
+
+def my_shops_pk(user_id: str) -> str:
+    return f"USER#{user_id}#SHOPS"
+
+
+def lapse_pk(day: str) -> str:
+    return f"LAPSE#{day}"
+
+
+class RelationshipItem(MainItem, discriminator="relationship"):
+    """How strong one customer's relationship with one shop is, and what the shop remembers.
+
+    Key design: ``pk = REL#<shop_id>``, ``sk = USER#<user_id>`` (the customer card is one
+    GetItem). Ranked lists use the forward-decay key ``rank`` (``scoring.encode_rank_key``: a
+    fixed-width string that sorts as ``log2(S) + t/H``), so each is one Query, strongest first
+    (``ScanIndexForward=False``):
+
+    * gsi1 ``SHOP#<shop_id>#CUSTOMERS`` / ``rank`` — a shop's customers;
+    * gsi2 ``SHOP#<shop_id>#TIER#<tier>`` / ``rank`` — one tier of them;
+    * gsi3 ``USER#<user_id>#SHOPS`` / ``rank`` — a customer's shops.
+
+    The three are sparse: a pair with nothing left (unfollowed, every like taken back, no
+    order) leaves the lists but keeps its card. gsi4 ``LAPSE#<yyyy-mm-dd>`` /
+    ``<ISO time>#<shop_id>#<user_id>`` is set only while a pair will turn lapsed with no
+    further event, so the lapse sweep finds due pairs with one Query per day instead of a
+    Scan. Every write is one conditional PutItem (``version``), or one transaction with a
+    ``TierTransitionItem`` when the tier changes.
+    """
+
+    shop_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    customer_name = UnicodeAttribute(default="")
+    shop_name = UnicodeAttribute(default="")
+    shop_handle = UnicodeAttribute(default="")
+    # scoring.RelationshipState.to_dict(): decayed parts at updated_at, order facts, tier.
+    state = MapAttribute()
+    tier = UnicodeAttribute()  # what gsi2 lists it under
+    rank = UnicodeAttribute()
+    favourites = ListAttribute(default=list)  # maps {product_id, name, orders, quantity, last_at}
+    essentials = ListAttribute(default=list)  # maps {product_id, name, reorder_days, times}
+    seen = ListAttribute(of=UnicodeAttribute, default=list)  # digests of the latest event ids
+    history = ListAttribute(default=list)  # maps {from, to, at, milestone}, latest last
+    lapse_at = NumberAttribute(null=True)
+    since = NumberAttribute(null=True)  # the earliest signal's time
+    created_at = NumberAttribute()
+    written_at = NumberAttribute()
+    version = VersionAttribute()
+
+
+class CustomerNoteItem(MainItem, discriminator="customer_note"):
+    """The shop owner's private memo about one customer.
+
+    Key design: ``pk = REL#<shop_id>``, ``sk = NOTE#<user_id>``: next to the pair (the card
+    reads both with one BatchGetItem) but a separate item, so the stream-driven score writes
+    never race the owner's edits.
+    """
+
+    shop_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    note = UnicodeAttribute(default="")
+    updated_at = NumberAttribute()
+
+
+class TierTransitionItem(MainItem, discriminator="tier_transition"):
+    """A customer moved between tiers (e.g. first_time → regular: "became_regular").
+
+    Key design: ``pk = REL#<shop_id>``, ``sk = TRANSITION#<user_id>#<ISO time>#<to_tier>``;
+    written in the same transaction as the pair's new state. Its INSERT on the stream is what
+    notifications react to; nothing reads it by key.
+    """
+
+    shop_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    from_tier = UnicodeAttribute()
+    to_tier = UnicodeAttribute()
+    milestone = UnicodeAttribute(null=True)
+    at = NumberAttribute()
+    created_at = NumberAttribute()
+
+
+class JobStateItem(MainItem, discriminator="job_state"):
+    """Progress of a scheduled job (the lapse sweep's last fully swept day).
+
+    Key design: ``pk = JOB#<name>``, ``sk = STATE``.
+    """
+
+    day = UnicodeAttribute()
+    updated_at = NumberAttribute()

@@ -1,0 +1,111 @@
+"""Which stream change means which scoring signal (the event contract → scoring events)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.events import to_change
+from chalicelib.relationship_events import plain
+from chalicelib.services.scoring import Signal
+from chalicelib.services.signals import Malformed, signals_from
+from tests.api.relationships_kit import records
+
+IDS = {"$SHOP": "S1", "$USER": "U1", "$OTHER": "U2", "$OWNER": "OWNER"}
+T = {"11-01": 1793523600.0, "11-02": 1793610000.0, "11-03": 1793696400.0, "11-10": 1794301200.0,
+     "11-11": 1794387600.0, "11-12": 1794474000.0, "11-20": 1795165200.0}
+
+
+def translate(name: str):
+    events = []
+    for record in records(name, IDS):
+        change = to_change(record)
+        events += signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at)
+    return events
+
+
+def test_follow_and_unfollow():
+    (follow,) = translate("follow")
+    assert (follow.shop_id, follow.user_id, follow.signal, follow.at) == ("S1", "U1", Signal.FOLLOW, T["11-01"])
+    (unfollow,) = translate("unfollow")
+    assert (unfollow.signal, unfollow.at) == (Signal.UNFOLLOW, T["11-20"])  # the removal's record time
+    assert follow.event_id == f"follow#S1#U1#{T['11-01']!r}"
+    assert unfollow.event_id == f"unfollow#S1#U1#{T['11-01']!r}"
+
+
+def test_like_and_unlike_undo_exactly_that_like():
+    (like,) = translate("like")
+    (unlike,) = translate("unlike")
+    assert like.signal is Signal.LIKE and like.at == T["11-02"] + 0.25
+    assert unlike.signal is Signal.UNLIKE and unlike.reverses_at == like.at and unlike.at == T["11-02"] + 3600
+    assert like.event_id.startswith("like#01POST") and unlike.event_id.startswith("unlike#01POST")
+
+
+def test_comments_count_but_not_the_shops_own_replies():
+    (comment,) = translate("comment")
+    assert (comment.user_id, comment.signal, comment.event_id) == ("U1", Signal.COMMENT,
+                                                                    "comment#01COMMENT000000000000000A")
+
+
+def test_share_and_review():
+    (share,) = translate("share")
+    assert share.signal is Signal.SHARE and share.event_id == "share#01SHARE00000000000000000A"
+    (review,) = translate("review")
+    assert (review.signal, review.rating, review.at) == (Signal.REVIEW, 5, T["11-12"])
+
+
+def test_an_order_carries_its_total_and_lines():
+    (placed,) = translate("order_placed")
+    assert (placed.signal, placed.user_id, placed.amount, placed.at) == (Signal.ORDER, "U1", 18000,
+                                                                           T["11-03"] + 0.5)
+    assert placed.event_id == "order#01ORDER0000000000000000001"
+    tofu, kimchi = placed.lines
+    assert (tofu.name, tofu.quantity, tofu.kind, tofu.reorder_days) == ("손두부", 2, "essential", 7)
+    assert (kimchi.kind, kimchi.reorder_days) == ("treat", None)
+
+
+def test_status_changes_other_than_cancelling_mean_nothing():
+    assert translate("order_paid") == []
+
+
+def test_cancelling_reverses_the_order_at_its_placement_time():
+    (placed,) = translate("order_second")
+    (cancelled,) = translate("order_cancelled")
+    assert cancelled.signal is Signal.ORDER_CANCELLED
+    assert cancelled.event_id == "order_cancelled#01ORDER0000000000000000002"
+    assert cancelled.reverses_at == placed.at and cancelled.at == T["11-11"]  # the history entry
+    assert cancelled.amount == placed.amount and cancelled.lines == placed.lines
+
+
+def test_a_cancelled_order_modified_again_is_not_cancelled_twice():
+    record = records("order_cancelled", IDS)[0]
+    record["dynamodb"]["OldImage"] = record["dynamodb"]["NewImage"]
+    change = to_change(record)
+    assert signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at) == []
+
+
+def test_a_removal_is_never_dated_before_its_item():
+    record = records("unlike", IDS)[0]
+    record["dynamodb"]["ApproximateCreationDateTime"] = 0
+    change = to_change(record)
+    (unlike,) = signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at)
+    assert unlike.at == unlike.reverses_at
+
+
+def test_other_entities_mean_nothing():
+    assert signals_from("post", "INSERT", {"post_id": "P"}, None, 0) == []
+    assert signals_from("relationship", "MODIFY", {}, {}, 0) == []
+
+
+@pytest.mark.parametrize("entity, image", [
+    ("like", {"post_id": "P", "shop_id": "S", "created_at": "yesterday", "user_id": "U"}),
+    ("like", {"post_id": "P", "shop_id": "S", "created_at": 1.0}),
+    ("follow", {"shop_id": "S", "user_id": "", "created_at": 1.0}),
+    ("order", {"order_id": "O", "shop_id": "S", "buyer_id": "U", "status": "paid", "total": -5, "created_at": 1.0}),
+    ("order", {"order_id": "O", "shop_id": "S", "buyer_id": "U", "status": "paid", "total": 5, "created_at": 1.0,
+               "items": "tofu"}),
+    ("review", {"review_id": "R", "shop_id": "S", "user_id": "U", "rating": 9, "created_at": 1.0}),
+    ("share", {"share_id": "X", "shop_id": "S", "user_id": "U", "created_at": float("inf")}),
+])
+def test_images_breaking_the_contract_are_reported(entity, image):
+    with pytest.raises(Malformed):
+        signals_from(entity, "INSERT", image, None, 0)
