@@ -15,11 +15,27 @@ route = Router(feed_blueprint, "feed", bearer)
 
 
 @route.route("GET", "/feed", query=FeedQuery, response=Page[FeedItemPublic],
-             summary="Posts from the shops I follow, newest first; each item is self-contained")
+             summary="Posts from the shops I follow, newest first or ranked; each item is self-contained",
+             description="`order=recent` (default): newest first, one Query per page. `order=ranked`: "
+                         "recency blended with my relationship to each shop and the post's engagement; "
+                         "pages never repeat or skip a post while you page (see the README).")
 def my_feed(ctx: Ctx, query: FeedQuery) -> dict:
     from chalicelib.services import feed
 
-    scope = f"feed:{ctx.user}"
-    page = feed.page(ctx.deps.feed, ctx.user, query.order, query.limit, start_key(ctx, query.cursor, scope))
     url = ctx.deps.media.url
-    return page_out(ctx, page, scope, lambda e: {**e.__dict__, "photo_urls": [url(key) for key in e.photos]})
+
+    def item(entry) -> dict:
+        return {**entry.__dict__, "photo_urls": [url(key) for key in entry.photos]}
+
+    scope = f"feed-{query.order}:{ctx.user}"
+    if query.order == "recent":
+        page = feed.page(ctx.deps.feed, ctx.user, query.limit, start_key(ctx, query.cursor, scope))
+        return page_out(ctx, page, scope, item)
+    from chalicelib.services.relationship_reads import reader_strengths
+
+    def strengths(shop_ids: list[str]) -> dict[str, float]:
+        return reader_strengths(ctx.deps.relationships, ctx.user, shop_ids, ctx.now)
+
+    entries, state = feed.ranked_page(ctx.deps.feed, strengths, ctx.user, query.limit,
+                                      start_key(ctx, query.cursor, scope))
+    return {"items": [item(e) for e in entries], "next_cursor": ctx.deps.cursors.encode(state, scope)}

@@ -10,8 +10,11 @@ from chalicelib.schemas.common import Id, ListQuery, Out, Timestamp
 
 
 class FeedQuery(ListQuery):
+    # A ranked cursor carries the posts already shown (5 bytes each, up to the window's 200).
+    cursor: str | None = Field(None, max_length=4096, description="Opaque cursor from the previous page.")
     order: Literal["recent", "ranked"] = Field(
-        "recent", description="`recent`: newest first. `ranked` is answered 400 until relationship scores exist.")
+        "recent", description="`recent`: newest first. `ranked`: recency × my relationship to the shop × "
+                              "the post's engagement (EdgeRank-style), stable while paging.")
 
 
 class FeedItemPublic(Out):

@@ -19,12 +19,13 @@ until it is trimmed or expires. Closing it would cost a re-read per reader per p
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from chalicelib.errors import BadRequest
 from chalicelib.records import Page
+from chalicelib.services import ranking
 from chalicelib.social_records import FeedEntry, Follow, Post, WriteStats
 
 # Mastodon keeps 400 items per home feed (FeedManager::MAX_ITEMS): people read the top of
@@ -43,11 +44,11 @@ TRIM_EVERY = 25
 # and the TTL is a backstop, not the cap (that is MAX_ITEMS).
 ENTRY_TTL_SECONDS = 90 * 24 * 3600
 
-ORDERS = ("recent", "ranked")
 
 
 class FeedStore(Protocol):
     def page(self, reader_id: str, limit: int, start_key: dict | None) -> Page: ...
+    def window(self, reader_id: str, top_post_id: str | None, size: int) -> list[FeedEntry]: ...
     def put_entries(self, entries: list[FeedEntry]) -> WriteStats: ...
     def delete_entries(self, keys: list[tuple[str, str]]) -> WriteStats: ...
     def readers_having(self, post_id: str, reader_ids: list[str]) -> tuple[set[str], int]: ...
@@ -94,11 +95,42 @@ class Outcome:
     trims: int = 0
 
 
-def page(store: FeedStore, reader_id: str, order: str, limit: int, start_key: dict | None) -> Page:
-    """One Query. ``ranked`` needs relationship strength, which does not exist yet."""
-    if order == "ranked":
-        raise BadRequest("order=ranked is not available yet; use order=recent.")
+def page(store: FeedStore, reader_id: str, limit: int, start_key: dict | None) -> Page:
+    """Newest first: one Query."""
     return store.page(reader_id, limit, start_key)
+
+
+# Strengths are read for at most this many distinct shops of a ranked window (one
+# BatchGetItem); a post of any further shop ranks as if there were no relationship.
+MAX_RANKED_SHOPS = 100
+
+
+def ranked_page(store: FeedStore, strengths: Callable[[list[str]], dict[str, float]], reader_id: str,
+                limit: int, state: dict | None) -> tuple[list[FeedEntry], dict | None]:
+    """One page of the ranked feed: 1 Query (the window) + 1 strengths read.
+
+    ``state`` is what the previous page's cursor carried: the window's pinned top and the
+    posts already shown (see ``services.ranking``). Returns the page and the next state,
+    or None at the end.
+    """
+    top = state.get("top") if state else None
+    try:
+        shown = ranking.decode_shown(state.get("shown", "")) if state else set()
+    except ValueError:
+        raise BadRequest("The cursor is not valid for this list.") from None
+    if state is not None and not isinstance(top, str):
+        raise BadRequest("The cursor is not valid for this list.")
+    window = store.window(reader_id, top, ranking.RANKED_WINDOW)
+    if not window:
+        return [], None
+    shops = list(dict.fromkeys(e.shop_id for e in window))[:MAX_RANKED_SHOPS]
+    affinity = strengths(shops)
+    by_id = {e.post_id: e for e in window}
+    candidates = [ranking.Candidate(e.post_id, e.shop_id, e.created_at, e.like_count, e.comment_count)
+                  for e in window]
+    chosen, shown, more = ranking.rank_page(candidates, affinity, shown, limit)
+    next_state = {"top": top or window[0].post_id, "shown": ranking.encode_shown(shown)} if more else None
+    return [by_id[c.post_id] for c in chosen], next_state
 
 
 class FeedManager:

@@ -74,6 +74,19 @@ class FeedRepository:
         items = [entry_from_raw(raw) for raw in response.get("Items", [])]
         return Page(items=items, last_key=response.get("LastEvaluatedKey") if len(items) == limit else None)
 
+    def window(self, reader_id: str, top_post_id: str | None, size: int) -> list[FeedEntry]:
+        """The reader's newest ``size`` entries at or below ``top_post_id``: one Query.
+
+        The ranked feed ranks this window; pinning its top keeps posts that arrive while
+        someone pages from shifting the pages already served.
+        """
+        condition = "pk = :reader" + (" AND sk <= :top" if top_post_id else "")
+        values = {":reader": {"S": reader_id}, **({":top": {"S": top_post_id}} if top_post_id else {})}
+        request = {"TableName": self._table(), "KeyConditionExpression": condition,
+                   "ExpressionAttributeValues": values, "ScanIndexForward": False, "Limit": size}
+        response = self._connection().dispatch("Query", request)
+        return [entry_from_raw(raw) for raw in response.get("Items", [])]
+
     def put_entries(self, entries: list[FeedEntry]) -> WriteStats:
         requests = [{"PutRequest": {"Item": to_item(e).serialize()}} for e in entries]
         return batch_write(self._connection().dispatch, self._table(), requests)

@@ -108,11 +108,5 @@ def test_feed_pages_with_a_cursor_bound_to_the_reader(api, owner, user, drain_st
     assert_problem(api.get("/feed?cursor=eyJrIjp7fX0.AAAA", token=user["token"]), 400)
 
 
-def test_ranked_order_is_400_until_it_exists(api, user):
-    assert_problem(api.get("/feed?order=ranked", token=user["token"]), 400)
-    assert_problem(api.get("/feed?order=popular", token=user["token"]), 422)
-    assert api.get("/feed?order=recent", token=user["token"]).status == 200
-
-
 def test_feed_needs_a_token(api):
     assert_problem(api.get("/feed", token="garbage"), 401)
