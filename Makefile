@@ -31,9 +31,9 @@ test-fast: $(STAMP)
 
 package: $(STAMP)
 	$(PY) -m deploy.template --stage $(or $(STAGE),prod) -o build/resources-$(or $(STAGE),prod).json
-	$(VENV)/bin/chalice package --stage $(or $(STAGE),prod) --merge-template build/resources-$(or $(STAGE),prod).json build/$(or $(STAGE),prod)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2} $(VENV)/bin/chalice package --stage $(or $(STAGE),prod) --merge-template build/resources-$(or $(STAGE),prod).json build/$(or $(STAGE),prod)
 
-bench: setup
+bench: setup package
 	$(PY) -m bench.run
 
 clean:

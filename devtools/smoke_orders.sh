@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Buying as a new customer would, against `make run` (default http://127.0.0.1:8300):
+# Buying as a new customer would, against `make run` (default http://127.0.0.1:8000):
 # sign up, find the demo tofu shop's products, buy, retry the same request (same order
 # back), owner moves it to delivered, review it, reorder it. Exits non-zero on any
 # unexpected answer.
 #
-#   PORT=8300 DDB_PORT=8301 make run      # in another terminal
-#   devtools/smoke_orders.sh              # or BASE=http://127.0.0.1:8300 devtools/smoke_orders.sh
+#   make run                              # in another terminal
+#   devtools/smoke_orders.sh [BASE_URL]   # or BASE=http://127.0.0.1:8000 devtools/smoke_orders.sh
 set -euo pipefail
 
-BASE="${BASE:-http://127.0.0.1:${PORT:-8300}}"
+BASE="${1:-${BASE:-http://127.0.0.1:${PORT:-8000}}}"
 OWNER_EMAIL="${OWNER_EMAIL:-tofu@dongne.kr}"
 PASSWORD="${PASSWORD:-dongne1234}"
 for tool in curl jq; do
