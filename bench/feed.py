@@ -35,22 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-REGION = "us-east-1"
+from bench.common import REGION, configure
 PAGE = 20
-
-
-def configure(endpoint: str) -> None:
-    os.environ.update({
-        "DONGNE_STAGE": "local",
-        "DONGNE_REGION": REGION,
-        "DONGNE_TABLE_NAME": "dongne-bench",
-        "DONGNE_FEED_TABLE_NAME": "dongne-bench-feed",
-        "DONGNE_MEDIA_BUCKET": "dongne-bench-media",
-        "DONGNE_DYNAMODB_ENDPOINT": endpoint,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION,
-    })
 
 
 def median_ms(samples: list[float]) -> float:

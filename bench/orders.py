@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import threading
 import time
@@ -36,17 +35,10 @@ import uuid
 from contextlib import contextmanager
 from typing import Any
 
+from bench.common import configure
+
 BASKET = 3  # lines in the order whose calls and capacity are shown: a typical neighbourhood basket
 LATENCY_BASKETS = (1, 3, 10)
-
-
-def _environment(endpoint: str) -> None:
-    os.environ.update({
-        "DONGNE_STAGE": "test", "DONGNE_REGION": "us-east-1", "DONGNE_TABLE_NAME": "bench-orders",
-        "DONGNE_FEED_TABLE_NAME": "bench-orders-feed", "DONGNE_DYNAMODB_ENDPOINT": endpoint,
-        "DONGNE_ARGON2_MEMORY_KIB": "8", "DONGNE_ARGON2_TIME_COST": "1",
-        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-    })
 
 
 class Http:
@@ -160,7 +152,7 @@ def run(orders: int, threads: int, seconds: float) -> str:
     endpoint = ddb.start(in_memory=True)
     try:
         ddb.wait_ready()
-        _environment(endpoint)
+        configure(endpoint, tables="bench-orders", stage="test", argon2_memory_kib="8", argon2_time_cost="1")
         return _measure(endpoint, orders, threads, seconds)
     finally:
         ddb.stop()

@@ -19,7 +19,6 @@ Prints a markdown table. DynamoDB Local's latencies are not AWS's; compare the r
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -33,23 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-REGION = "us-east-1"
+from bench.common import REGION, configure
 NOW = 1795424400.0  # 2026-11-23 09:00 UTC
 DAY = 86_400.0
-
-
-def configure(endpoint: str) -> None:
-    os.environ.update({
-        "DONGNE_STAGE": "local",
-        "DONGNE_REGION": REGION,
-        "DONGNE_TABLE_NAME": "dongne-bench",
-        "DONGNE_FEED_TABLE_NAME": "dongne-bench-feed",
-        "DONGNE_MEDIA_BUCKET": "dongne-bench-media",
-        "DONGNE_DYNAMODB_ENDPOINT": endpoint,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION,
-    })
 
 
 @contextmanager
