@@ -13,7 +13,7 @@ from chalicelib.schemas.common import Out
 service_blueprint = Blueprint(__name__)
 route = Router(service_blueprint, "service")
 
-API_VERSION = "0.1.0"
+API_VERSION = "0.5.0"
 
 
 class Health(Out):
