@@ -164,6 +164,7 @@ shop owners {', '.join(o['email'] for o in demo.OWNERS)}
 
 Feed (a customer's; new posts arrive within a second or two through the stream poller):
   curl -s "{base}/feed?limit=5" -H "Authorization: Bearer $TOKEN"
+  curl -s "{base}/feed?order=ranked&limit=5" -H "Authorization: Bearer $TOKEN"   # my regular shops first
   curl -s {base}/me/following -H "Authorization: Bearer $TOKEN"
   curl -s "{base}/shops/<shop_id>/posts"
 The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_social.sh {base}
