@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.records import Page
@@ -13,9 +12,9 @@ from chalicelib.storage.batch import BATCH_GET_LIMIT, chunks
 from chalicelib.storage.models.accounts import ShopItem, shop_pk
 from chalicelib.storage.models.social import POST_SK, PostItem, post_pk, shop_posts_gsi
 from chalicelib.storage.paging import page_of
-from chalicelib.storage.retry import cancellation_codes, with_retries
+from chalicelib.storage.retry import with_retries
+from chalicelib.storage.transactions import Cancelled, Transaction
 
-CHECK_FAILED = "ConditionalCheckFailed"
 EDITABLE = ("text", "photos", "product_ids", "hashtags")
 
 
@@ -45,19 +44,15 @@ class PostsRepository:
             version=post.version, created_at=post.created_at, updated_at=post.updated_at,
             gsi1pk=shop_posts_gsi(post.shop_id), gsi1sk=post.post_id,
         )
-        shop = ShopItem(shop_pk(post.shop_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(item, condition=PostItem.pk.does_not_exist())
-                tx.update(shop, actions=[ShopItem.post_count.add(1)],
-                          condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id))
-
+        tx = (Transaction(_connection())
+              .put(item, condition=PostItem.pk.does_not_exist(), label="post")
+              .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(1)],
+                      condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id), label="shop"))
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            if CHECK_FAILED in cancellation_codes(error)[1:]:
-                raise NotFound("The shop no longer exists.") from error
+            tx.commit()
+        except Cancelled as cancelled:
+            if "shop" in cancelled:
+                raise NotFound("The shop no longer exists.") from None
             raise
 
     def get_post(self, post_id: str, consistent: bool = False) -> Post | None:
@@ -92,20 +87,14 @@ class PostsRepository:
 
     def delete_post(self, post: Post) -> bool:
         """Delete the post and lower the shop's ``post_count``; ``False`` if it was already gone."""
-        item = PostItem(post_pk(post.post_id), POST_SK)
-        shop = ShopItem(shop_pk(post.shop_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.delete(item, condition=PostItem.pk.exists())
-                tx.update(shop, actions=[ShopItem.post_count.add(-1)], condition=ShopItem.pk.exists())
-
+        tx = (Transaction(_connection())
+              .delete(PostItem(post_pk(post.post_id), POST_SK), condition=PostItem.pk.exists(), label="post")
+              .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(-1)],
+                      condition=ShopItem.pk.exists(), label="shop"))
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            if CHECK_FAILED in cancellation_codes(error):
-                return False
-            raise
+            tx.commit()
+        except Cancelled:
+            return False  # the post was gone already (or, impossibly, the shop)
         return True
 
     def shop_posts(self, shop_id: str, limit: int, start_key: dict | None) -> Page:
