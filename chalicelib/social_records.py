@@ -105,6 +105,7 @@ class FeedEntry:
     created_at: float
     version: int
     expires_at: float
+    products: tuple[TaggedProduct, ...] = ()  # copied from the post: name and price as of posting/editing
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,48 @@ def test_edit_post_calls_without_and_with_products(api, owner):
     with dynamodb_calls() as calls:
         assert api.patch(f"/posts/{tagged['post_id']}", {"text": "고침"}, token=owner["token"]).status == 200
     assert calls.operations == ["GetItem", "BatchGetItem", "UpdateItem"]
+
+
+# --- the feed ---------------------------------------------------------------------------------
+
+def feed_items(api, token) -> list[dict]:
+    answer = api.get("/feed?limit=100", token=token)
+    assert answer.status == 200, answer.body
+    return answer.body["items"]
+
+
+def test_a_feed_item_shows_the_tagged_products_and_the_page_stays_one_query(api, owner, user, drain_stream):
+    shop_id = owner["shop"]["shop_id"]
+    tofu = make_product(api, owner, name="손두부 (500g)", price=4500)
+    milk = make_product(api, owner, name="콩물 (1L)", price=6000)
+    before = create_post(api, owner, "팔로우 전 글: 콩물", product_ids=[milk["product_id"]])
+    assert api.put(f"/shops/{shop_id}/follow", token=user["token"]).status == 200
+    drain_stream()  # the follow merges the earlier post
+    after = create_post(api, owner, "오늘 손두부와 콩물", product_ids=[tofu["product_id"], milk["product_id"]])
+    plain = create_post(api, owner, "태그 없는 글")
+    drain_stream()  # the new posts fan out
+    with dynamodb_calls() as calls:
+        items = feed_items(api, user["token"])
+    assert calls.operations == ["Query"]
+    by_id = {item["post_id"]: item for item in items}
+    assert by_id[before["post_id"]]["products"] == [summary(milk)]
+    assert by_id[after["post_id"]]["products"] == [summary(tofu), summary(milk)] == after["products"]
+    assert by_id[plain["post_id"]]["products"] == []
+
+
+def test_an_edit_refreshes_the_products_in_the_feed(api, owner, user, drain_stream):
+    shop_id = owner["shop"]["shop_id"]
+    tofu = make_product(api, owner, price=4500)
+    milk = make_product(api, owner, price=6000)
+    api.put(f"/shops/{shop_id}/follow", token=user["token"])
+    post = create_post(api, owner, "손두부", product_ids=[tofu["product_id"]])
+    drain_stream()
+    api.patch(f"/products/{tofu['product_id']}", {"price": 5000}, token=owner["token"])
+    drain_stream()
+    assert feed_items(api, user["token"])[0]["products"][0]["price"] == 4500  # as of posting
+    api.patch(f"/posts/{post['post_id']}", {"text": "손두부 5,000원"}, token=owner["token"])
+    drain_stream()
+    assert feed_items(api, user["token"])[0]["products"] == [{**summary(tofu), "price": 5000}]
+    api.patch(f"/posts/{post['post_id']}", {"product_ids": [milk["product_id"]]}, token=owner["token"])
+    drain_stream()
+    assert feed_items(api, user["token"])[0]["products"] == [summary(milk)]
