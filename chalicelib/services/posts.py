@@ -1,4 +1,5 @@
-"""Posts: owner-only writes, public reads, hashtags, photos that must be the poster's uploads."""
+"""Posts: owner-only writes, public reads, hashtags, photos that must be the poster's uploads, products
+that must be the shop's own (their name and price kept on the post)."""
 
 from __future__ import annotations
 
