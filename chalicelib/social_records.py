@@ -9,6 +9,17 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class TaggedProduct:
+    """A product a post tags, as the post and its feed entries show it: the name and price
+    when the post was written or last edited (the product and orders have the live price)."""
+
+    product_id: str
+    name: str
+    price: int  # won
+    currency: str
+
+
+@dataclass(frozen=True)
 class Follow:
     """The edge "``user_id`` follows ``shop_id``"."""
 
@@ -43,6 +54,7 @@ class Post:
     version: int
     created_at: float
     updated_at: float
+    products: tuple[TaggedProduct, ...] = ()  # summaries of ``product_ids``, in the same order
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ class FeedEntry:
     created_at: float
     version: int
     expires_at: float
+    products: tuple[TaggedProduct, ...] = ()  # copied from the post: name and price as of posting/editing
 
 
 @dataclass(frozen=True)

@@ -103,24 +103,33 @@ def seed(call: Caller) -> Demo:
     for customer in CUSTOMERS:
         session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
         demo.tokens[customer["email"]] = session["token"]
-    seed_commerce(call, demo)
-    seed_social(call, demo)
+    seed_products(call, demo)
+    seed_social(call, demo)  # the posts tag products, so they come after them
+    seed_commerce(call, demo)  # an order is placed from a post, so it comes after the posts
     return demo
 
 
-def seed_commerce(call: Caller, demo: Demo) -> None:
-    """Products for every shop, and orders of the demo customers in every state."""
+def seed_products(call: Caller, demo: Demo) -> None:
+    """Products for every shop."""
     owner_of = {o["shop"]["handle"]: o["email"] for o in OWNERS}
     for handle, products in PRODUCTS.items():
         token = demo.tokens[owner_of[handle]]
         shop_id = demo.shops[handle]["shop_id"]
         demo.products[handle] = [call("POST", f"/shops/{shop_id}/products", p, token=token) for p in products]
 
+
+def seed_commerce(call: Caller, demo: Demo) -> None:
+    """Orders of the demo customers in every state; Minji's first tofu order is placed from
+    the shop's 손두부 post in her feed."""
+    owner_of = {o["shop"]["handle"]: o["email"] for o in OWNERS}
+
     def order(email: str, handle: str, lines: list[tuple[int, int]], moves: tuple[str, ...] = (),
-              review: dict | None = None) -> dict:
+              review: dict | None = None, via_post: int | None = None) -> dict:
         products = demo.products[handle]
         body = {"shop_id": demo.shops[handle]["shop_id"],
                 "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines]}
+        if via_post is not None:
+            body["via_post_id"] = demo.posts[handle][via_post]["post_id"]
         placed = call("POST", "/orders", body, token=demo.tokens[email],
                       headers={"Idempotency-Key": f"demo-order-{len(demo.orders) + 1}"})
         for status in moves:
@@ -133,7 +142,7 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
 
     minji, seoyeon, jiho = (c["email"] for c in CUSTOMERS[:3])
     delivered = order(minji, "mangwon_tofu", [(0, 2), (1, 1)], ("paid", "shipped", "delivered"),
-                      review={"rating": 5, "text": "두부가 정말 고소해요. 콩물은 아침마다 한 잔씩!"})
+                      review={"rating": 5, "text": "두부가 정말 고소해요. 콩물은 아침마다 한 잔씩!"}, via_post=0)
     order(seoyeon, "mangwon_tofu", [(0, 1), (2, 1)], ("paid", "shipped", "delivered"),
           review={"rating": 4, "text": "순두부찌개 끓였는데 부드러워요."})
     order(seoyeon, "yeonnam_flowers", [(0, 1)], ("paid",))
@@ -150,7 +159,7 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
 POSTS = {
     "mangwon_tofu": [
         "새벽 5시에 만든 손두부 나왔습니다. 오늘은 검은콩 두부도 있어요! #손두부 #망원동 #검은콩",
-        "여름 한정 콩물 시작합니다. 500ml 한 병 4,000원, 얼음 동동 띄워 드세요 #콩물 #여름한정",
+        "여름 한정 콩물 시작합니다. 1L 한 병 6,000원, 얼음 동동 띄워 드세요 #콩물 #여름한정",
         "내일(수)은 재료 준비로 하루 쉽니다. 목요일에 뵐게요 #휴무안내",
     ],
     "yeonnam_flowers": [
@@ -161,6 +170,13 @@ POSTS = {
         "이번 주 화요일 로스팅: 에티오피아 예가체프 G1, 꽃향과 산미가 좋아요 #원두 #성수동카페",
         "200g 소분 원두 정기배송 신청 받습니다. 2주마다 문 앞까지 #정기배송 #원두",
     ],
+}
+POST_PRODUCTS = {  # (shop, post index) -> indexes into PRODUCTS[shop] the post tags
+    ("mangwon_tofu", 0): [0],  # 손두부
+    ("mangwon_tofu", 1): [1],  # 콩물
+    ("yeonnam_flowers", 1): [2],  # 유칼립투스
+    ("seongsu_roasters", 0): [1],  # 예가체프
+    ("seongsu_roasters", 1): [0, 1],  # 정기배송: both beans
 }
 FOLLOWS = {  # customer -> shops they follow
     "minji@dongne.kr": ["mangwon_tofu", "yeonnam_flowers", "seongsu_roasters"],
@@ -182,12 +198,14 @@ CONVERSATIONS = [  # (shop, post index, customer, question, the owner's reply)
 
 
 def seed_social(call: Caller, demo: Demo) -> None:
-    """Follows, posts (hashtags, Korean text), likes, comments and the owners' replies."""
+    """Follows, posts (hashtags, Korean text, tagged products), likes, comments and the owners' replies."""
     owner_token = {o["shop"]["handle"]: demo.tokens[o["email"]] for o in OWNERS}
 
     def post(handle: str, text: str) -> None:
         shop_id = demo.shops[handle]["shop_id"]
-        made = call("POST", f"/shops/{shop_id}/posts", {"text": text}, token=owner_token[handle])
+        tagged = POST_PRODUCTS.get((handle, len(demo.posts.get(handle, []))), [])
+        body = {"text": text, "product_ids": [demo.products[handle][i]["product_id"] for i in tagged]}
+        made = call("POST", f"/shops/{shop_id}/posts", body, token=owner_token[handle])
         demo.posts.setdefault(handle, []).append(made)
 
     for handle, texts in POSTS.items():

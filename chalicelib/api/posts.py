@@ -30,13 +30,15 @@ def post_out(ctx: Ctx, post: Post) -> PostPublic:
 
 
 @route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostPublic, errors=(403,),
-             summary="Post as the shop (owner only): text, up to 10 uploaded photos, tagged products")
+             summary="Post as the shop (owner only): text, up to 10 uploaded photos, tagged products",
+             description="Tagged products must be the shop's own (422 names each other one as "
+                         "`body.product_ids.<i>`); the post keeps their name and price as of now.")
 def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostPublic:
     from chalicelib.services import posts
 
     d = ctx.deps
-    post = posts.create_post(d.posts, d.shops, d.media, ctx.user, shop_id, text=body.text, photos=body.photos,
-                             product_ids=body.product_ids, now=ctx.now)
+    post = posts.create_post(d.posts, d.shops, d.media, d.products, ctx.user, shop_id, text=body.text,
+                             photos=body.photos, product_ids=body.product_ids, now=ctx.now)
     return post_out(ctx, post)
 
 
@@ -53,7 +55,8 @@ def edit_post(ctx: Ctx, post_id: str, body: PostUpdate) -> PostPublic:
     from chalicelib.services import posts
 
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return post_out(ctx, posts.edit_post(ctx.deps.posts, ctx.deps.media, ctx.user, post_id, changes, ctx.now))
+    d = ctx.deps
+    return post_out(ctx, posts.edit_post(d.posts, d.media, d.products, ctx.user, post_id, changes, ctx.now))
 
 
 @route.route("DELETE", "/posts/{post_id}", status=204, errors=(403,),

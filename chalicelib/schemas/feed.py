@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.schemas.common import Id, ListQuery, Out, Timestamp
+from chalicelib.schemas.posts import TaggedProductPublic
 
 
 class FeedQuery(ListQuery):
@@ -32,6 +33,9 @@ class FeedItemPublic(Out):
     photos: list[str]
     photo_urls: list[str]
     product_ids: list[str]
+    products: list[TaggedProductPublic] = Field(
+        description="The tagged products' name and price as of the post's creation or last edit; "
+                    "`GET /products/{product_id}` has today's price, which is what an order charges.")
     hashtags: list[str]
     like_count: int
     comment_count: int

@@ -22,7 +22,8 @@ class OrderCreate(Schema):
     shop_id: Id
     items: list[OrderLineIn] = Field(min_length=1, max_length=100,
                                      description="Lines naming the same product are merged; at most 40 products.")
-    via_post_id: Id | None = Field(None, description="The post the order was placed from, if any.")
+    via_post_id: Id | None = Field(None, description="The post the order was placed from, if any: a post of the "
+                                                  "order's shop (422 otherwise).")
 
 
 class OrderStatusIn(Schema):

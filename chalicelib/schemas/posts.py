@@ -49,6 +49,16 @@ class PostUpdate(Schema):
     _unique_ids = field_validator("photos", "product_ids")(_unique)
 
 
+class TaggedProductPublic(Out):
+    """A product the post tags, with its name and price when the post was written or last
+    edited. The product itself (`GET /products/{product_id}`) and an order have today's price."""
+
+    product_id: Id
+    name: str
+    price: int = Field(description="Integer won, as of the post's creation or last edit.")
+    currency: str
+
+
 class PostPublic(Out):
     post_id: Id
     shop_id: Id
@@ -58,6 +68,7 @@ class PostPublic(Out):
     photos: list[str] = Field(description="Upload keys, as sent.")
     photo_urls: list[str] = Field(description="Where to load each photo from, in the same order.")
     product_ids: list[str]
+    products: list[TaggedProductPublic] = Field(description="The tagged products, in `product_ids` order.")
     hashtags: list[str]
     like_count: int
     comment_count: int

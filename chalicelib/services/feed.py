@@ -71,13 +71,15 @@ def entry_for(reader_id: str, post: Post) -> FeedEntry:
 
     Counts are as of this copy: likes and comments do not rewrite thousands of feed
     entries; an edit re-copies them, and the post itself (``GET /posts/{id}``) is exact.
+    The tagged products' name and price come from the post (as of posting or its last
+    edit), so a feed item shows them with no read of the products.
     """
     return FeedEntry(
         reader_id=reader_id, post_id=post.post_id, shop_id=post.shop_id, shop_name=post.shop_name,
         shop_handle=post.shop_handle, text=post.text, photos=list(post.photos),
         product_ids=list(post.product_ids), hashtags=list(post.hashtags), like_count=post.like_count,
         comment_count=post.comment_count, created_at=post.created_at, version=post.version,
-        expires_at=post.created_at + ENTRY_TTL_SECONDS,
+        expires_at=post.created_at + ENTRY_TTL_SECONDS, products=tuple(post.products),
     )
 
 

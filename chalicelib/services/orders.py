@@ -3,7 +3,8 @@
 Placing an order costs one read and one write on the request path: storage reads the shop
 and the products in one BatchGetItem (prices are read here, never taken from the client),
 then writes, in one TransactWriteItems, a conditional stock decrement per product
-(``stock >= quantity``), the order and the idempotency record. Either all of it happens or
+(``stock >= quantity``), the order and the idempotency record, and with ``via_post_id`` a
+condition check that the post is the shop's (a 422 otherwise). Either all of it happens or
 none of it, so stock can never go below zero however many buyers race, and the idempotency
 record exists exactly when its order does (which is why no "in progress" lock is needed).
 
@@ -53,11 +54,11 @@ TRANSITIONS: dict[tuple[Status, Status], frozenset[str]] = {
 # Moves that put the order's quantities back on the shelf.
 RESTOCKING = frozenset({Status.CANCELLED})
 
-# Limits of one order. DynamoDB's TransactWriteItems takes at most 100 items. Placing writes
-# 2 + n (order, idempotency record, one stock decrement per product), cancelling 1 + n and
-# reviewing 1 + 2n (the order, then per product a review entry and its rating counters).
-# 40 products keep the largest of these at 81 and leave room for the relationship and
-# store-link writes later steps add to the placing transaction.
+# Limits of one order. DynamoDB's TransactWriteItems takes at most 100 items. Placing holds
+# 2 + n (order, idempotency record, one stock decrement per product), plus a condition check
+# on the post with ``via_post_id``; cancelling 1 + n and reviewing 1 + 2n (the order, then per
+# product a review entry and its rating counters). 40 products keep the largest of these at 81
+# and leave room for the store-link writes step 5 adds to the placing transaction.
 MAX_PRODUCTS = 40
 MAX_LINES = 100  # lines as sent, before lines naming the same product are merged
 MAX_QUANTITY = 999

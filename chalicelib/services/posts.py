@@ -1,4 +1,5 @@
-"""Posts: owner-only writes, public reads, hashtags, photos that must be the poster's uploads."""
+"""Posts: owner-only writes, public reads, hashtags, photos that must be the poster's uploads, products
+that must be the shop's own (their name and price kept on the post)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records import Page
 from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS
+from chalicelib.services.products import ProductsStore, resolve_products
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.services.uploads import MediaStore, check_photos
-from chalicelib.social_records import Post
+from chalicelib.social_records import Post, TaggedProduct
 
 # A hashtag is '#' and word characters (Hangul included), not preceded by a word
 # character, '&' (an HTML entity) or another '#'.
@@ -26,12 +28,6 @@ class PostsStore(Protocol):
     def shop_posts(self, shop_id: str, limit: int, start_key: dict | None) -> Page: ...
 
 
-class ShopProducts(Protocol):
-    """Which of ``product_ids`` are not the shop's own products (the products domain answers)."""
-
-    def foreign_products(self, shop_id: str, product_ids: list[str]) -> list[str]: ...
-
-
 def extract_hashtags(text: str) -> list[str]:
     """Hashtags in order of first use, case-folded, without duplicates, at most 30."""
     tags: list[str] = []
@@ -44,16 +40,14 @@ def extract_hashtags(text: str) -> list[str]:
     return tags
 
 
-def _check_products(products: ShopProducts | None, shop_id: str, product_ids: list[str]) -> None:
-    # Ids are shape-checked by the schema. Ownership is checked once the shop's products
-    # are stored (the products domain supplies ``products``); until then shape is all.
-    if products is None or not product_ids:
-        return
-    foreign = set(products.foreign_products(shop_id, product_ids))
-    if foreign:
-        raise Invalid("Only the shop's own products can be tagged.", errors=[
-            FieldProblem(f"body.product_ids.{i}", "not a product of this shop")
-            for i, pid in enumerate(product_ids) if pid in foreign])
+def tag_products(products: ProductsStore, shop_id: str, product_ids: list[str]) -> tuple[TaggedProduct, ...]:
+    """What the post shows of each tagged product, as of now. Ids are shape-checked by the
+    schema; here each must be one of the shop's own products (``Invalid`` names every other
+    one as ``body.product_ids.<i>``). One BatchGetItem; none when nothing is tagged."""
+    if not product_ids:
+        return ()
+    return tuple(TaggedProduct(product_id=s.product_id, name=s.name, price=s.price, currency=s.currency)
+                 for s in resolve_products(products, shop_id, product_ids))
 
 
 def _require_content(text: str, photos: list[str]) -> None:
@@ -62,21 +56,21 @@ def _require_content(text: str, photos: list[str]) -> None:
                       errors=[FieldProblem("body.text", "write something or add a photo")])
 
 
-def create_post(posts: PostsStore, shops: ShopsStore, media: MediaStore, user_id: str, shop_id: str, *,
-                text: str, photos: list[str], product_ids: list[str], now: float,
-                products: ShopProducts | None = None) -> Post:
-    """Two DynamoDB calls: the shop (ownership, name) and one transaction (post + post_count).
+def create_post(posts: PostsStore, shops: ShopsStore, media: MediaStore, products: ProductsStore, user_id: str,
+                shop_id: str, *, text: str, photos: list[str], product_ids: list[str], now: float) -> Post:
+    """Two DynamoDB calls: the shop (ownership, name) and one transaction (post + post_count);
+    a third, one BatchGetItem, when the post tags products.
 
     Each new photo costs one S3 HeadObject (in parallel) to prove it was uploaded.
     """
     _require_content(text, photos)
     shop = owned_shop(shops, user_id, shop_id)
     check_photos(media, user_id, photos)
-    _check_products(products, shop_id, product_ids)
+    tagged = tag_products(products, shop.shop_id, product_ids)
     post = Post(post_id=new_id(), shop_id=shop.shop_id, author_id=user_id, shop_name=shop.name,
                 shop_handle=shop.handle, text=text, photos=list(photos), product_ids=list(product_ids),
                 hashtags=extract_hashtags(text), like_count=0, comment_count=0, share_count=0, version=1,
-                created_at=now, updated_at=now)
+                created_at=now, updated_at=now, products=tagged)
     posts.create_post(post)
     return post
 
@@ -95,17 +89,24 @@ def _own_post(posts: PostsStore, user_id: str, post_id: str) -> Post:
     return post
 
 
-def edit_post(posts: PostsStore, media: MediaStore, user_id: str, post_id: str, changes: dict, now: float,
-              products: ShopProducts | None = None) -> Post:
-    """Owner-only; new photos are checked like at creation; hashtags follow the text."""
+def edit_post(posts: PostsStore, media: MediaStore, products: ProductsStore, user_id: str, post_id: str,
+              changes: dict, now: float) -> Post:
+    """Owner-only; new photos are checked like at creation; hashtags follow the text.
+
+    The tagged products' summaries are read again on every edit of a post that tags any
+    (one BatchGetItem): an edit re-copies the post into its feed entries anyway, so this is
+    how an owner brings a changed price to the feed. New ``product_ids`` are checked like at
+    creation.
+    """
     post = _own_post(posts, user_id, post_id)
     if not changes:
         return post
     _require_content(changes.get("text", post.text), changes.get("photos", post.photos))
     if "photos" in changes:
         check_photos(media, user_id, changes["photos"], already=post.photos)
-    if "product_ids" in changes:
-        _check_products(products, post.shop_id, changes["product_ids"])
+    product_ids = changes.get("product_ids", post.product_ids)
+    if product_ids or post.products:
+        changes = {**changes, "products": tag_products(products, post.shop_id, product_ids)}
     if "text" in changes:
         changes = {**changes, "hashtags": extract_hashtags(changes["text"])}
     return posts.update_post(post, changes, now)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.errors import NotFound
 from chalicelib.records import Page
 from chalicelib.social_records import Comment, Post, Share
@@ -17,9 +14,9 @@ from chalicelib.storage.models.social import (
 )
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.posts import to_post
-from chalicelib.storage.retry import cancellation_codes, with_retries
+from chalicelib.storage.retry import with_retries
+from chalicelib.storage.transactions import Cancelled, Transaction
 
-CHECK_FAILED = "ConditionalCheckFailed"
 # A popular post's counter is one hot item: give racing likes room to retry.
 LIKE_ATTEMPTS = 8
 
@@ -32,9 +29,10 @@ def to_comment(item: CommentItem) -> Comment:
     )
 
 
-def _post_gone(error: TransactWriteError, position: int) -> bool:
-    codes = cancellation_codes(error)
-    return len(codes) > position and codes[position] == CHECK_FAILED
+def _with_counter(post_id: str, counter, step: int) -> Transaction:
+    """A transaction that moves one of the post's counters, on condition the post exists."""
+    return Transaction(_connection()).update(PostItem(post_pk(post_id), POST_SK), [counter.add(step)],
+                                             condition=PostItem.pk.exists(), label="post")
 
 
 class EngagementRepository:
@@ -43,41 +41,24 @@ class EngagementRepository:
         """``True`` if this call added the like, ``False`` if it was already there."""
         like = LikeItem(post_pk(post.post_id), like_sk(user_id), post_id=post.post_id, shop_id=post.shop_id,
                         user_id=user_id, created_at=now)
-        target = PostItem(post_pk(post.post_id), POST_SK)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(like, condition=LikeItem.pk.does_not_exist())
-                tx.update(target, actions=[PostItem.like_count.add(1)], condition=PostItem.pk.exists())
-
+        tx = _with_counter(post.post_id, PostItem.like_count, 1).put(
+            like, condition=LikeItem.pk.does_not_exist(), label="like")
         try:
-            with_retries(write, attempts=LIKE_ATTEMPTS)
-        except TransactWriteError as error:
-            if _post_gone(error, 1):
-                raise NotFound("No such post.") from error
-            if _post_gone(error, 0):
-                return False
-            raise
+            tx.commit(attempts=LIKE_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "post" in cancelled:
+                raise NotFound("No such post.") from None
+            return False  # "like": already liked
         return True
 
     def unlike(self, post_id: str, user_id: str) -> str:
         """``"unliked"``, ``"not_liked"`` (nothing to do) or ``"no_post"``."""
-        like = LikeItem(post_pk(post_id), like_sk(user_id))
-        target = PostItem(post_pk(post_id), POST_SK)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.delete(like, condition=LikeItem.pk.exists())
-                tx.update(target, actions=[PostItem.like_count.add(-1)], condition=PostItem.pk.exists())
-
+        tx = _with_counter(post_id, PostItem.like_count, -1).delete(
+            LikeItem(post_pk(post_id), like_sk(user_id)), condition=LikeItem.pk.exists(), label="like")
         try:
-            with_retries(write, attempts=LIKE_ATTEMPTS)
-        except TransactWriteError as error:
-            if _post_gone(error, 1):
-                return "no_post"
-            if _post_gone(error, 0):
-                return "not_liked"
-            raise
+            tx.commit(attempts=LIKE_ATTEMPTS)
+        except Cancelled as cancelled:
+            return "no_post" if "post" in cancelled else "not_liked"
         return "unliked"
 
     # -- comments -----------------------------------------------------------------------
@@ -99,18 +80,13 @@ class EngagementRepository:
             shop_owner_id=comment.shop_owner_id, created_at=comment.created_at,
             gsi1pk=comment_gsi(comment.comment_id), gsi1sk=COMMENT_GSI_SK,
         )
-        target = PostItem(post_pk(comment.post_id), POST_SK)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(item, condition=CommentItem.pk.does_not_exist())
-                tx.update(target, actions=[PostItem.comment_count.add(1)], condition=PostItem.pk.exists())
-
+        tx = _with_counter(comment.post_id, PostItem.comment_count, 1).put(
+            item, condition=CommentItem.pk.does_not_exist(), label="comment")
         try:
-            with_retries(write, attempts=LIKE_ATTEMPTS)
-        except TransactWriteError as error:
-            if _post_gone(error, 1):
-                raise NotFound("No such post.") from error
+            tx.commit(attempts=LIKE_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "post" in cancelled:
+                raise NotFound("No such post.") from None
             raise
 
     def find_comment(self, comment_id: str) -> Comment | None:
@@ -121,22 +97,14 @@ class EngagementRepository:
     def delete_comment(self, comment: Comment) -> None:
         """Delete the comment and lower the post's count (just the comment if the post is gone)."""
         item = CommentItem(post_pk(comment.post_id), comment_sk(comment.comment_id))
-        target = PostItem(post_pk(comment.post_id), POST_SK)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.delete(item, condition=CommentItem.pk.exists())
-                tx.update(target, actions=[PostItem.comment_count.add(-1)], condition=PostItem.pk.exists())
-
+        tx = _with_counter(comment.post_id, PostItem.comment_count, -1).delete(
+            item, condition=CommentItem.pk.exists(), label="comment")
         try:
-            with_retries(write, attempts=LIKE_ATTEMPTS)
-        except TransactWriteError as error:
-            if _post_gone(error, 0):
+            tx.commit(attempts=LIKE_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "comment" in cancelled:
                 return  # already deleted
-            if _post_gone(error, 1):
-                with_retries(lambda: item.delete())
-                return
-            raise
+            with_retries(lambda: item.delete())  # the post is gone: no counter to lower
 
     def comments(self, post_id: str, limit: int, start_key: dict | None) -> Page:
         results = CommentItem.query(post_pk(post_id), CommentItem.sk.startswith(COMMENT_PREFIX),
@@ -148,16 +116,11 @@ class EngagementRepository:
         item = ShareItem(post_pk(share.post_id), share_sk(share.share_id), share_id=share.share_id,
                          post_id=share.post_id, shop_id=share.shop_id, user_id=share.user_id,
                          share_url=share.share_url, created_at=share.created_at)
-        target = PostItem(post_pk(share.post_id), POST_SK)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(item, condition=ShareItem.pk.does_not_exist())
-                tx.update(target, actions=[PostItem.share_count.add(1)], condition=PostItem.pk.exists())
-
+        tx = _with_counter(share.post_id, PostItem.share_count, 1).put(
+            item, condition=ShareItem.pk.does_not_exist(), label="share")
         try:
-            with_retries(write, attempts=LIKE_ATTEMPTS)
-        except TransactWriteError as error:
-            if _post_gone(error, 1):
-                raise NotFound("No such post.") from error
+            tx.commit(attempts=LIKE_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "post" in cancelled:
+                raise NotFound("No such post.") from None
             raise

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.records import Page
-from chalicelib.social_records import FeedEntry, WriteStats
+from chalicelib.social_records import FeedEntry, TaggedProduct, WriteStats
 from chalicelib.storage.base import FeedItem
 from chalicelib.storage.batch import BATCH_GET_LIMIT, batch_write, chunks
 from chalicelib.storage.models.feed import FeedEntryItem
+from chalicelib.storage.posts import tagged_maps
 
 
 def by_shop_key(shop_id: str, post_id: str) -> str:
@@ -20,7 +21,8 @@ def to_item(entry: FeedEntry) -> FeedEntryItem:
         entry.reader_id, entry.post_id, lsi1sk=by_shop_key(entry.shop_id, entry.post_id),
         expires_at=datetime.fromtimestamp(entry.expires_at, tz=UTC), post_id=entry.post_id,
         shop_id=entry.shop_id, shop_name=entry.shop_name, shop_handle=entry.shop_handle, text=entry.text,
-        photos=entry.photos, product_ids=entry.product_ids, hashtags=entry.hashtags,
+        photos=entry.photos, product_ids=entry.product_ids, products=tagged_maps(entry.products),
+        hashtags=entry.hashtags,
         like_count=entry.like_count, comment_count=entry.comment_count, created_at=entry.created_at,
         version=entry.version,
     )
@@ -29,6 +31,14 @@ def to_item(entry: FeedEntry) -> FeedEntryItem:
 def _strings(raw: dict, name: str) -> list[str]:
     value = raw.get(name)
     return [v["S"] for v in value["L"]] if value else []
+
+
+def _products(raw: dict) -> tuple[TaggedProduct, ...]:
+    value = raw.get("products")
+    if not value:
+        return ()
+    return tuple(TaggedProduct(product_id=m["product_id"]["S"], name=m["name"]["S"], price=int(m["price"]["N"]),
+                               currency=m["currency"]["S"]) for m in (v["M"] for v in value["L"]))
 
 
 def entry_from_raw(raw: dict) -> FeedEntry:
@@ -48,7 +58,7 @@ def entry_from_raw(raw: dict) -> FeedEntry:
         like_count=int(raw["like_count"]["N"]) if "like_count" in raw else 0,
         comment_count=int(raw["comment_count"]["N"]) if "comment_count" in raw else 0,
         created_at=float(raw["created_at"]["N"]), version=int(raw["version"]["N"]) if "version" in raw else 1,
-        expires_at=float(expires["N"]) if expires else 0.0,
+        expires_at=float(expires["N"]) if expires else 0.0, products=_products(raw),
     )
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.records import Page, Shop
 from chalicelib.social_records import Follow, Follower
 from chalicelib.storage.accounts import PROFILE, _connection
@@ -15,10 +12,9 @@ from chalicelib.storage.models.social import (
     FOLLOWER_PREFIX, FollowItem, follower_sk, followers_gsi, following_gsi, time_key,
 )
 from chalicelib.storage.paging import page_of
-from chalicelib.storage.retry import cancellation_codes, with_retries
 from chalicelib.storage.shops import to_shop
+from chalicelib.storage.transactions import Cancelled, Transaction
 
-CHECK_FAILED = "ConditionalCheckFailed"
 # Many users following one shop at once all update the shop's counter: transactions on
 # one item conflict and are retried. Eight jittered attempts (≈ 5 s worst case) absorb a
 # burst of a few dozen simultaneous follows before answering 503.
@@ -47,45 +43,31 @@ class FollowsRepository:
             gsi1pk=followers_gsi(edge.shop_id), gsi1sk=time_key(edge.created_at, edge.user_id),
             gsi2pk=following_gsi(edge.user_id), gsi2sk=time_key(edge.created_at, edge.shop_id),
         )
-        shop = ShopItem(shop_pk(edge.shop_id), PROFILE)
-        user = UserItem(user_pk(edge.user_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:  # order sent: puts, then updates
-                tx.save(item, condition=FollowItem.pk.does_not_exist())
-                tx.update(shop, actions=[ShopItem.follower_count.add(1)],
-                          condition=ShopItem.pk.exists() & (ShopItem.owner_id != edge.user_id))
-                tx.update(user, actions=[UserItem.following_count.add(1)], condition=UserItem.pk.exists())
-
+        tx = (Transaction(_connection())
+              .put(item, condition=FollowItem.pk.does_not_exist(), label="edge")
+              .update(ShopItem(shop_pk(edge.shop_id), PROFILE), [ShopItem.follower_count.add(1)],
+                      condition=ShopItem.pk.exists() & (ShopItem.owner_id != edge.user_id), label="shop")
+              .update(UserItem(user_pk(edge.user_id), PROFILE), [UserItem.following_count.add(1)],
+                      condition=UserItem.pk.exists(), label="user"))
         try:
-            with_retries(write, attempts=FOLLOW_ATTEMPTS)
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == CHECK_FAILED:
-                return "already"
-            if CHECK_FAILED in codes[1:]:
-                return "refused"
-            raise
+            tx.commit(attempts=FOLLOW_ATTEMPTS)
+        except Cancelled as cancelled:
+            return "already" if "edge" in cancelled else "refused"
         return "followed"
 
     def unfollow(self, shop_id: str, user_id: str) -> bool:
         """Delete the edge and lower both counters; ``False`` when there was no edge."""
-        item = FollowItem(shop_pk(shop_id), follower_sk(user_id))
-        shop = ShopItem(shop_pk(shop_id), PROFILE)
-        user = UserItem(user_pk(user_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:  # order sent: deletes, then updates
-                tx.delete(item, condition=FollowItem.pk.exists())
-                tx.update(shop, actions=[ShopItem.follower_count.add(-1)], condition=ShopItem.pk.exists())
-                tx.update(user, actions=[UserItem.following_count.add(-1)], condition=UserItem.pk.exists())
-
+        tx = (Transaction(_connection())
+              .delete(FollowItem(shop_pk(shop_id), follower_sk(user_id)), condition=FollowItem.pk.exists(),
+                      label="edge")
+              .update(ShopItem(shop_pk(shop_id), PROFILE), [ShopItem.follower_count.add(-1)],
+                      condition=ShopItem.pk.exists(), label="shop")
+              .update(UserItem(user_pk(user_id), PROFILE), [UserItem.following_count.add(-1)],
+                      condition=UserItem.pk.exists(), label="user"))
         try:
-            with_retries(write, attempts=FOLLOW_ATTEMPTS)
-        except TransactWriteError as error:
-            if CHECK_FAILED in cancellation_codes(error):
-                return False
-            raise
+            tx.commit(attempts=FOLLOW_ATTEMPTS)
+        except Cancelled:
+            return False  # no edge (or, impossibly, no shop or user): nothing changed
         return True
 
     def get_edge(self, shop_id: str, user_id: str) -> Follow | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
@@ -13,7 +12,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.commerce_records import IdempotencyRecord, Order, OrderLine, Product, StatusChange
-from chalicelib.errors import Conflict, NotFound, OutOfStock, StaleCatalog
+from chalicelib.errors import Conflict, FieldProblem, Invalid, NotFound, OutOfStock, StaleCatalog
 from chalicelib.records import Page, Shop
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
@@ -23,10 +22,12 @@ from chalicelib.storage.models.orders import (IDEMPOTENCY, ORDER, HistoryMap, Id
                                               buyer_orders_pk, idempotency_pk, order_pk, shop_orders_pk,
                                               shop_status_pk)
 from chalicelib.storage.models.products import ProductItem
+from chalicelib.storage.models.social import POST_SK, PostItem, post_pk
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.products import CONDITION_FAILED, product_key, to_product
 from chalicelib.storage.retry import with_retries
 from chalicelib.storage.shops import to_shop
+from chalicelib.storage.transactions import Cancelled, Transaction
 
 CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason code (no "Exception" suffix)
 
@@ -35,8 +36,14 @@ CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason code (no "Excep
 # TTL deletion is lazy, so records live at least this long.
 IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 3600
 
-# Positions in the placing transaction: PynamoDB sends puts before updates.
-_ORDER_AT, _RECORD_AT, _FIRST_STOCK_AT = 0, 1, 2
+# Labels of the placing transaction's items. DynamoDB reports a cancellation by position and
+# PynamoDB sends condition checks first, then puts, then updates — not in the order they were
+# added — so the reasons are read by label (``storage.transactions``).
+VIA_POST, ORDER_PUT, RECORD_PUT = "via-post", "order", "idempotency-record"
+
+
+def stock_label(product_id: str) -> str:
+    return f"stock:{product_id}"
 
 
 # --- conversions ------------------------------------------------------------------------------
@@ -144,11 +151,13 @@ class OrdersRepository:
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float]) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
-        priced from (``versions``: product id → ``updated_at``).
+        priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
+        condition check that the post exists and is the order's shop's (no extra call).
 
         Returns ``record`` when this order was written, or the record already stored under
-        the key (its ``order`` is the first answer). Not enough stock → ``OutOfStock``; a
-        product edited since it was read → ``StaleCatalog`` (the cache now holds the current
+        the key (its ``order`` is the first answer). A post that is not the shop's →
+        ``Invalid`` on ``body.via_post_id``; not enough stock → ``OutOfStock``; a product
+        edited since it was read → ``StaleCatalog`` (the cache now holds the current
         product, taken from the cancellation)."""
         item = order_item(order)
         stored_record = IdempotencyItem(
@@ -157,47 +166,46 @@ class OrdersRepository:
             response=order_to_json(order), created_at=order.created_at,
             expires_at=datetime.fromtimestamp(order.created_at + IDEMPOTENCY_RETENTION_SECONDS, UTC),
         )
-        attempts = itertools.count()
-
-        def write() -> None:
-            token = request_token(record.user_id, record.key, order.order_id, next(attempts))
-            # PynamoDB asks for ReturnConsumedCapacity=TOTAL unless told otherwise; nothing reads it
-            # here, and it costs DynamoDB Local ~0.8 ms per transaction.
-            with TransactWrite(connection=_connection(), client_request_token=token,
-                               return_consumed_capacity="NONE") as tx:
-                tx.save(item, condition=OrderItem.pk.does_not_exist())
-                tx.save(stored_record, condition=IdempotencyItem.pk.does_not_exist(), return_values="ALL_OLD")
-                for line in order.items:
-                    tx.update(ProductItem(*product_key(line.product_id)),
-                              actions=[ProductItem.stock.add(-line.quantity)],
-                              condition=(ProductItem.stock >= line.quantity)
-                              & (ProductItem.updated_at == versions[line.product_id]),
-                              return_values="ALL_OLD")
-
+        # PynamoDB asks for ReturnConsumedCapacity=TOTAL unless told otherwise; nothing reads it
+        # here, and it costs DynamoDB Local ~0.8 ms per transaction.
+        tx = Transaction(_connection(), return_consumed_capacity="NONE",
+                         client_request_token=lambda attempt: request_token(record.user_id, record.key,
+                                                                            order.order_id, attempt))
+        if order.via_post_id is not None:
+            tx.check(PostItem, post_pk(order.via_post_id), POST_SK,
+                     condition=PostItem.pk.exists() & (PostItem.shop_id == order.shop_id), label=VIA_POST)
+        tx.put(item, condition=OrderItem.pk.does_not_exist(), label=ORDER_PUT)
+        tx.put(stored_record, condition=IdempotencyItem.pk.does_not_exist(), label=RECORD_PUT, return_old=True)
+        for line in order.items:
+            tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(-line.quantity)],
+                      condition=(ProductItem.stock >= line.quantity)
+                      & (ProductItem.updated_at == versions[line.product_id]),
+                      label=stock_label(line.product_id), return_old=True)
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            if len(reasons) != _FIRST_STOCK_AT + len(order.items):
-                raise
-            first = reasons[_RECORD_AT]
-            if first is not None and first.code == CHECK_FAILED:
-                return self._stored_record(record, first.raw_item)
+            tx.commit()
+        except Cancelled as cancelled:
+            # A retry finds its first answer even if the post or the stock has gone since.
+            if RECORD_PUT in cancelled:
+                return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
+            if VIA_POST in cancelled:
+                raise Invalid("The post this order comes from is not a post of the order's shop.",
+                              errors=[FieldProblem("body.via_post_id", "no such post of this shop")]) from None
             short, stale = [], False
-            for line, reason in zip(order.items, reasons[_FIRST_STOCK_AT:]):
-                if reason is None or reason.code != CHECK_FAILED:
+            for line in order.items:
+                label = stock_label(line.product_id)
+                if label not in cancelled:
                     continue
-                current = self._remember(to_product(ProductItem.from_raw_data(reason.raw_item))) \
-                    if reason.raw_item else None
+                raw = cancelled.old_items.get(label)
+                current = self._remember(to_product(ProductItem.from_raw_data(raw))) if raw else None
                 if current is None or current.stock < line.quantity:
                     short.append((line, current))
                 else:
                     stale = True
             if short:
-                raise _out_of_stock(short) from error
+                raise _out_of_stock(short) from None
             if stale:
                 raise StaleCatalog("The products changed while you were ordering; check the prices and order "
-                                   "again.") from error
+                                   "again.") from None
             raise
         return record
 

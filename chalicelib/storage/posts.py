@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from collections.abc import Sequence
+
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.records import Page
-from chalicelib.social_records import Post
+from chalicelib.social_records import Post, TaggedProduct
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.batch import BATCH_GET_LIMIT, chunks
 from chalicelib.storage.models.accounts import ShopItem, shop_pk
-from chalicelib.storage.models.social import POST_SK, PostItem, post_pk, shop_posts_gsi
+from chalicelib.storage.models.social import POST_SK, PostItem, TaggedProductMap, post_pk, shop_posts_gsi
 from chalicelib.storage.paging import page_of
-from chalicelib.storage.retry import cancellation_codes, with_retries
+from chalicelib.storage.retry import with_retries
+from chalicelib.storage.transactions import Cancelled, Transaction
 
-CHECK_FAILED = "ConditionalCheckFailed"
-EDITABLE = ("text", "photos", "product_ids", "hashtags")
+EDITABLE = ("text", "photos", "product_ids", "products", "hashtags")
+
+
+def to_tagged(maps) -> tuple[TaggedProduct, ...]:
+    return tuple(TaggedProduct(product_id=m.product_id, name=m.name, price=int(m.price), currency=m.currency)
+                 for m in maps or ())
+
+
+def tagged_maps(products: Sequence[TaggedProduct]) -> list[TaggedProductMap]:
+    return [TaggedProductMap(product_id=p.product_id, name=p.name, price=p.price, currency=p.currency)
+            for p in products]
 
 
 def to_post(item: PostItem) -> Post:
@@ -26,7 +37,7 @@ def to_post(item: PostItem) -> Post:
         product_ids=list(item.product_ids or []), hashtags=list(item.hashtags or []),
         like_count=int(item.like_count or 0), comment_count=int(item.comment_count or 0),
         share_count=int(item.share_count or 0), version=int(item.version or 1),
-        created_at=item.created_at, updated_at=item.updated_at,
+        created_at=item.created_at, updated_at=item.updated_at, products=to_tagged(item.products),
     )
 
 
@@ -41,23 +52,19 @@ class PostsRepository:
         item = PostItem(
             post_pk(post.post_id), POST_SK, post_id=post.post_id, shop_id=post.shop_id, author_id=post.author_id,
             shop_name=post.shop_name, shop_handle=post.shop_handle, text=post.text, photos=post.photos,
-            product_ids=post.product_ids, hashtags=post.hashtags, like_count=0, comment_count=0, share_count=0,
+            product_ids=post.product_ids, products=tagged_maps(post.products), hashtags=post.hashtags, like_count=0, comment_count=0, share_count=0,
             version=post.version, created_at=post.created_at, updated_at=post.updated_at,
             gsi1pk=shop_posts_gsi(post.shop_id), gsi1sk=post.post_id,
         )
-        shop = ShopItem(shop_pk(post.shop_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(item, condition=PostItem.pk.does_not_exist())
-                tx.update(shop, actions=[ShopItem.post_count.add(1)],
-                          condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id))
-
+        tx = (Transaction(_connection())
+              .put(item, condition=PostItem.pk.does_not_exist(), label="post")
+              .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(1)],
+                      condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id), label="shop"))
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            if CHECK_FAILED in cancellation_codes(error)[1:]:
-                raise NotFound("The shop no longer exists.") from error
+            tx.commit()
+        except Cancelled as cancelled:
+            if "shop" in cancelled:
+                raise NotFound("The shop no longer exists.") from None
             raise
 
     def get_post(self, post_id: str, consistent: bool = False) -> Post | None:
@@ -79,7 +86,8 @@ class PostsRepository:
         ``version`` grows by one, which is how the stream handler recognises an edit.
         """
         actions = [PostItem.updated_at.set(now), PostItem.version.add(1)]
-        actions += [getattr(PostItem, name).set(changes[name]) for name in EDITABLE if name in changes]
+        stored = {**changes, "products": tagged_maps(changes["products"])} if "products" in changes else changes
+        actions += [getattr(PostItem, name).set(stored[name]) for name in EDITABLE if name in stored]
         item = PostItem(post_pk(current.post_id), POST_SK)
         try:
             with_retries(lambda: item.update(actions=actions,
@@ -92,20 +100,14 @@ class PostsRepository:
 
     def delete_post(self, post: Post) -> bool:
         """Delete the post and lower the shop's ``post_count``; ``False`` if it was already gone."""
-        item = PostItem(post_pk(post.post_id), POST_SK)
-        shop = ShopItem(shop_pk(post.shop_id), PROFILE)
-
-        def write() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.delete(item, condition=PostItem.pk.exists())
-                tx.update(shop, actions=[ShopItem.post_count.add(-1)], condition=ShopItem.pk.exists())
-
+        tx = (Transaction(_connection())
+              .delete(PostItem(post_pk(post.post_id), POST_SK), condition=PostItem.pk.exists(), label="post")
+              .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(-1)],
+                      condition=ShopItem.pk.exists(), label="shop"))
         try:
-            with_retries(write)
-        except TransactWriteError as error:
-            if CHECK_FAILED in cancellation_codes(error):
-                return False
-            raise
+            tx.commit()
+        except Cancelled:
+            return False  # the post was gone already (or, impossibly, the shop)
         return True
 
     def shop_posts(self, shop_id: str, limit: int, start_key: dict | None) -> Page:

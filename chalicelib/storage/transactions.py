@@ -10,6 +10,7 @@ a failed condition raises ``Cancelled``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -39,9 +40,19 @@ class Cancelled(Exception):
 
 
 class Transaction:
-    def __init__(self, connection: Any, client_request_token: str | None = None) -> None:
+    """Labelled transaction items, sent in PynamoDB's order and reported back by label.
+
+    ``client_request_token`` is a string, or a function of the attempt number (0, 1, ...)
+    for callers that resend on purpose after a definite cancellation (a conflict) and must
+    not have a remembered cancellation replayed at them. ``return_consumed_capacity`` is
+    passed to DynamoDB as is (``"NONE"`` saves DynamoDB Local the accounting).
+    """
+
+    def __init__(self, connection: Any, client_request_token: str | Callable[[int], str] | None = None,
+                 return_consumed_capacity: str | None = None) -> None:
         self._connection = connection
         self._token = client_request_token
+        self._capacity = return_consumed_capacity
         self._ops: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {k: [] for k in _SEND_ORDER}
 
     def __len__(self) -> int:
@@ -72,15 +83,23 @@ class Transaction:
         """Labels in the order DynamoDB receives (and reports on) the items."""
         return [label for kind in _SEND_ORDER for label, _ in self._ops[kind]]
 
-    def commit(self) -> None:
+    def commit(self, attempts: int = 5) -> None:
+        """Send the items (transaction conflicts retried up to ``attempts`` times).
+
+        Raises ``Cancelled`` naming the labels whose condition failed.
+        """
+        sent = itertools.count()
+
         def attempt() -> None:
-            with TransactWrite(connection=self._connection, client_request_token=self._token) as tx:
+            token = self._token(next(sent)) if callable(self._token) else self._token
+            options = {} if self._capacity is None else {"return_consumed_capacity": self._capacity}
+            with TransactWrite(connection=self._connection, client_request_token=token, **options) as tx:
                 for kind in _SEND_ORDER:
                     for _, add in self._ops[kind]:
                         add(tx)
 
         try:
-            with_retries(attempt)
+            with_retries(attempt, attempts=attempts)
         except TransactWriteError as error:
             reasons = error.cancellation_reasons or []
             failed, old_items = [], {}

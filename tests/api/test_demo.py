@@ -20,6 +20,16 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     assert [c["is_shop_reply"] for c in comments] == [False, True]
     shop = api.get(f"/shops/{tofu['shop_id']}").body
     assert (shop["follower_count"], shop["post_count"]) == (3, 3)
+    # The tofu shop's posts tag its products; the feed shows their name and price, and
+    # Minji's first tofu order was placed from the 손두부 post.
+    tofu_items = {item["post_id"]: item for item in feed if item["shop_handle"] == "mangwon_tofu"}
+    first, second = (tofu_items[p["post_id"]] for p in seeded.posts["mangwon_tofu"][:2])
+    assert [(p["name"], p["price"]) for p in first["products"]] == [("손두부 (500g)", 4500)]
+    assert [(p["name"], p["price"]) for p in second["products"]] == [("콩물 (1L)", 6000)]
+    minji_orders = api.get("/me/orders?limit=100", token=minji).body["items"]
+    from_post = [o for o in minji_orders if o["via_post_id"]]
+    assert [(o["shop_id"], o["via_post_id"]) for o in from_post] == [(tofu["shop_id"], tofu["post_id"])]
+    assert first["products"][0]["product_id"] in {line["product_id"] for line in from_post[0]["items"]}
     # (One test: the seed's fixed e-mails can be loaded once per database.)
 
     # The corner-store memory. Minji follows, likes, comments, buys twice and reviews: the

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.commerce import advance, make_product, placed
-from tests.api.conftest import real_dynamodb_only
+from tests.api.conftest import create_post, real_dynamodb_only
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ORDER_CONTRACT = {"order_id", "shop_id", "buyer_id", "status", "subtotal", "discount", "total", "created_at",
@@ -89,8 +89,8 @@ def story(api, owner, user):
     shop_id = owner["shop"]["shop_id"]
     tofu = make_product(api, owner, name="손두부", kind="essential", reorder_days=7)
     oil = make_product(api, owner, name="들기름", kind="treat", reorder_days=None, price=12000)
-    order = placed(api, user, shop_id, (tofu["product_id"], 2), (oil["product_id"], 1),
-                   via_post_id="01JDQ7ZK3M8X2V5N4P6R9T0W1Y")
+    post = create_post(api, owner, "손두부와 들기름", product_ids=[tofu["product_id"], oil["product_id"]])
+    order = placed(api, user, shop_id, (tofu["product_id"], 2), (oil["product_id"], 1), via_post_id=post["post_id"])
     return {"owner": owner, "user": user, "order": order, "tofu": tofu, "oil": oil}
 
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.api.commerce import advance, buy, make_product, order_body, placed, stock
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, create_post
 
 
 @pytest.fixture
@@ -52,8 +52,9 @@ def test_two_lines_of_one_product_are_checked_against_stock_together(api, shop, 
 
 
 def test_via_post_id_is_recorded(api, shop, user):
-    order = placed(api, user, shop["id"], (shop["tofu"], 1), via_post_id="01JDQ7ZK3M8X2V5N4P6R9T0W1Y")
-    assert order["via_post_id"] == "01JDQ7ZK3M8X2V5N4P6R9T0W1Y"
+    post = create_post(api, shop, "손두부 나왔어요", product_ids=[shop["tofu"]])
+    order = placed(api, user, shop["id"], (shop["tofu"], 1), via_post_id=post["post_id"])
+    assert order["via_post_id"] == post["post_id"]
     assert api.get(f"/orders/{order['order_id']}", token=user["token"]).body["via_post_id"] == order["via_post_id"]
 
 

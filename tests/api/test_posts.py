@@ -8,6 +8,7 @@ import json
 import pytest
 
 from devtools.callcount import dynamodb_calls
+from tests.api.commerce import make_product
 from tests.api.conftest import JPEG, assert_problem, create_post, upload_photo
 
 PRODUCT = "01JDQ3ZK8X9V5W4T3S2R1P0N9M"
@@ -18,9 +19,10 @@ def shop_posts(api, shop_id: str) -> list[dict]:
 
 
 def test_create_read_list_newest_first(api, owner):
-    first = create_post(api, owner, "첫 글 #시작", product_ids=[PRODUCT])
+    tofu = make_product(api, owner)["product_id"]
+    first = create_post(api, owner, "첫 글 #시작", product_ids=[tofu])
     second = create_post(api, owner, "두 번째 글")
-    assert first["shop_name"] == owner["shop"]["name"] and first["product_ids"] == [PRODUCT]
+    assert first["shop_name"] == owner["shop"]["name"] and first["product_ids"] == [tofu]
     assert first["like_count"] == first["comment_count"] == first["share_count"] == 0
     assert api.get(f"/posts/{first['post_id']}").body == first
     assert [p["post_id"] for p in shop_posts(api, owner["shop"]["shop_id"])] == [second["post_id"], first["post_id"]]
@@ -144,12 +146,13 @@ def test_owner_edits_text_photos_and_products(api, owner):
     photo = upload_photo(api, owner["token"])
     post = create_post(api, owner, "원래 글 #원래", photos=[photo])
     second = upload_photo(api, owner["token"], content_type="image/heic")
+    tofu = make_product(api, owner)["product_id"]
     answer = api.patch(f"/posts/{post['post_id']}", {"text": "고친 글 #고침", "photos": [second, photo],
-                                                     "product_ids": [PRODUCT]}, token=owner["token"])
+                                                     "product_ids": [tofu]}, token=owner["token"])
     assert answer.status == 200
     edited = answer.body
     assert edited["text"] == "고친 글 #고침" and edited["hashtags"] == ["고침"]
-    assert edited["photos"] == [second, photo] and edited["product_ids"] == [PRODUCT]
+    assert edited["photos"] == [second, photo] and edited["product_ids"] == [tofu]
     assert edited["created_at"] == post["created_at"] and edited["updated_at"] >= post["updated_at"]
     assert api.get(f"/posts/{post['post_id']}").body == edited
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import FeedItem
+from chalicelib.storage.models.social import TaggedProductMap
 
 
 class FeedEntryItem(FeedItem):
@@ -22,6 +23,8 @@ class FeedEntryItem(FeedItem):
     text = UnicodeAttribute(default="")
     photos = ListAttribute(of=UnicodeAttribute, default=list)
     product_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # The tagged products' name and price, copied from the post (no read at page time).
+    products = ListAttribute(of=TaggedProductMap, default=list)
     hashtags = ListAttribute(of=UnicodeAttribute, default=list)
     like_count = NumberAttribute(default=0)
     comment_count = NumberAttribute(default=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
 
@@ -71,6 +71,15 @@ class FollowItem(MainItem, discriminator="follow"):
     created_at = NumberAttribute()
 
 
+class TaggedProductMap(MapAttribute):
+    """A tagged product's summary, copied onto the post (and from it into feed entries)."""
+
+    product_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    price = NumberAttribute()
+    currency = UnicodeAttribute()
+
+
 class PostItem(MainItem, discriminator="post"):
     """A shop's post.
 
@@ -78,7 +87,8 @@ class PostItem(MainItem, discriminator="post"):
     likes, comments and shares. ``gsi1`` = ``SHOP#<shop_id>#POSTS`` / ``<post_id>`` (a
     shop's posts, newest first: ULIDs sort by time). ``version`` grows on every edit of
     the content (not on counter changes), so the stream handler tells an edit from a like.
-    ``shop_name``/``shop_handle`` are copied at creation for the feed entries.
+    ``shop_name``/``shop_handle`` are copied at creation for the feed entries, and
+    ``products`` (the tagged products' name and price) at creation and on every edit.
     """
 
     post_id = UnicodeAttribute()
@@ -89,6 +99,7 @@ class PostItem(MainItem, discriminator="post"):
     text = UnicodeAttribute(default="")
     photos = ListAttribute(of=UnicodeAttribute, default=list)
     product_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    products = ListAttribute(of=TaggedProductMap, default=list)
     hashtags = ListAttribute(of=UnicodeAttribute, default=list)
     like_count = NumberAttribute(default=0)
     comment_count = NumberAttribute(default=0)
