@@ -54,19 +54,25 @@ def wait_http(url: str, timeout: float = 60.0, alive=None) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def prepare_data(settings) -> str:
-    """Tables (idempotent) and demo data (once). Returns a demo customer's token."""
+def prepare_tables(settings) -> None:
+    """Create the missing tables (idempotent), before the stream poller looks for them."""
     import boto3
-    from chalice.test import Client
 
-    from app import app
     from chalicelib.storage.tables import ensure_tables
-    from devtools import demo
 
     client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
     created = ensure_tables(client, settings.table_name, settings.feed_table_name)
     if created:
         print(f"  created tables: {', '.join(created)}")
+
+
+def prepare_data() -> str:
+    """Demo data (once, through the API). Returns a demo customer's token."""
+    from chalice.test import Client
+
+    from app import app
+    from devtools import demo
+
     with Client(app, stage_name="local") as test_client:
         call = demo.Caller(test_client)
         if demo.already_seeded():
@@ -219,8 +225,9 @@ def main() -> int:
 
         deps.reset()
         settings = deps.container().settings
+        prepare_tables(settings)
         start_poller(settings, stop)
-        token = prepare_data(settings)
+        token = prepare_data()
         start_sweeper(stop)
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the

@@ -35,6 +35,17 @@ def _with_counter(post_id: str, counter, step: int) -> Transaction:
                                              condition=PostItem.pk.exists(), label="post")
 
 
+def _add_to_post(post_id: str, counter, item, *, condition, label: str) -> None:
+    """Write ``item`` and raise the post's ``counter`` in one transaction (404 if the post is gone)."""
+    tx = _with_counter(post_id, counter, 1).put(item, condition=condition, label=label)
+    try:
+        tx.commit(attempts=LIKE_ATTEMPTS)
+    except Cancelled as cancelled:
+        if "post" in cancelled:
+            raise NotFound("No such post.") from None
+        raise
+
+
 class EngagementRepository:
     # -- likes --------------------------------------------------------------------------
     def like(self, post: Post, user_id: str, now: float) -> bool:
@@ -80,14 +91,8 @@ class EngagementRepository:
             shop_owner_id=comment.shop_owner_id, created_at=comment.created_at,
             gsi1pk=comment_gsi(comment.comment_id), gsi1sk=COMMENT_GSI_SK,
         )
-        tx = _with_counter(comment.post_id, PostItem.comment_count, 1).put(
-            item, condition=CommentItem.pk.does_not_exist(), label="comment")
-        try:
-            tx.commit(attempts=LIKE_ATTEMPTS)
-        except Cancelled as cancelled:
-            if "post" in cancelled:
-                raise NotFound("No such post.") from None
-            raise
+        _add_to_post(comment.post_id, PostItem.comment_count, item, condition=CommentItem.pk.does_not_exist(),
+                     label="comment")
 
     def find_comment(self, comment_id: str) -> Comment | None:
         for item in CommentItem.gsi1.query(comment_gsi(comment_id), CommentItem.gsi1sk == COMMENT_GSI_SK, limit=1):
@@ -116,11 +121,5 @@ class EngagementRepository:
         item = ShareItem(post_pk(share.post_id), share_sk(share.share_id), share_id=share.share_id,
                          post_id=share.post_id, shop_id=share.shop_id, user_id=share.user_id,
                          share_url=share.share_url, created_at=share.created_at)
-        tx = _with_counter(share.post_id, PostItem.share_count, 1).put(
-            item, condition=ShareItem.pk.does_not_exist(), label="share")
-        try:
-            tx.commit(attempts=LIKE_ATTEMPTS)
-        except Cancelled as cancelled:
-            if "post" in cancelled:
-                raise NotFound("No such post.") from None
-            raise
+        _add_to_post(share.post_id, PostItem.share_count, item, condition=ShareItem.pk.does_not_exist(),
+                     label="share")
