@@ -33,8 +33,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import REGION, configure
+from devtools.histories import random_state
 NOW = 1795424400.0  # 2026-11-23 09:00 UTC
-DAY = 86_400.0
 
 
 @contextmanager
@@ -89,21 +89,6 @@ class Measured:
         return statistics.mean(self.capacity)
 
 
-def random_state(rng: random.Random):
-    from chalicelib.services.scoring import RelationshipState, Signal, apply
-
-    state = RelationshipState()
-    events = [(Signal.FOLLOW, {})] if rng.random() < 0.7 else [(Signal.LIKE, {})]
-    events += [(rng.choice([Signal.LIKE, Signal.LIKE, Signal.COMMENT, Signal.SHARE]), {})
-               for _ in range(rng.randint(0, 8))]
-    events += [(Signal.ORDER, {"amount": rng.randint(3, 150) * 1000}) for _ in range(rng.choice([0, 0, 1, 2, 3, 6]))]
-    if rng.random() < 0.2:
-        events.append((Signal.REVIEW, {"rating": rng.randint(1, 5)}))
-    for signal, kwargs in events:
-        state, _ = apply(state, signal, NOW - rng.uniform(0, 200) * DAY, **kwargs)
-    return state
-
-
 def build(pairs: int, new_customers: int):
     """One owner and shop, ``pairs`` customers with states, ``new_customers`` accounts with none."""
     from chalicelib.api.deps import container
@@ -123,7 +108,7 @@ def build(pairs: int, new_customers: int):
     built = []
     for n in range(pairs):
         pair = Pair(shop_id=shop.shop_id, user_id=id_at(NOW - 1000 - n), customer_name=f"손님{n:04d}",
-                    shop_name=shop.name, shop_handle=shop.handle, state=random_state(rng), created_at=NOW)
+                    shop_name=shop.name, shop_handle=shop.handle, state=random_state(rng, NOW), created_at=NOW)
         built.append(rel.settle(pair, NOW)[0])
     deps.relationships.load(built, NOW)
     newcomers = []

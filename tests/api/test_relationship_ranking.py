@@ -14,11 +14,12 @@ import pytest
 from chalicelib.ids import id_at
 from chalicelib.relationship_records import Pair
 from chalicelib.services import relationships as rel
-from chalicelib.services.scoring import DAY_SECONDS, RelationshipState, Signal, apply, strength_at, tier_at
+from chalicelib.services.scoring import DAY_SECONDS, strength_at, tier_at
 from chalice.test import Client
 
 from chalicelib.api.deps import container
 from devtools.callcount import dynamodb_calls
+from devtools.histories import random_state
 from tests.api.conftest import Api
 from tests.api.relationships_kit import NOW, Clock
 from tests.conftest import BACKEND
@@ -27,21 +28,6 @@ from tests.conftest import BACKEND
 # transaction, so a big load slows every later test there: the full size runs on DynamoDB Local.
 PAIRS = 2000 if BACKEND == "ddblocal" else 100
 PAGE = 100 if BACKEND == "ddblocal" else 10
-
-
-def random_state(rng: random.Random) -> RelationshipState:
-    """A plausible history: follows, likes, comments, orders of various sizes, reviews."""
-    state = RelationshipState()
-    events = [(Signal.FOLLOW, {})] if rng.random() < 0.7 else [(Signal.LIKE, {})]
-    events += [(rng.choice([Signal.LIKE, Signal.LIKE, Signal.COMMENT, Signal.SHARE]), {})
-               for _ in range(rng.randint(0, 8))]
-    events += [(Signal.ORDER, {"amount": rng.randint(3, 150) * 1000}) for _ in range(rng.choice([0, 0, 1, 2, 3, 6]))]
-    if rng.random() < 0.2:
-        events.append((Signal.REVIEW, {"rating": rng.randint(1, 5)}))
-    for signal, kwargs in events:
-        at = NOW - rng.uniform(0, 200) * DAY_SECONDS
-        state, _ = apply(state, signal, at, **kwargs)
-    return state
 
 
 def _scope(fixture_name: str, config) -> str:
@@ -62,7 +48,7 @@ def big_shop(chalice_app):
     for n in range(PAIRS):
         user_id = id_at(NOW - n)
         pair = Pair(shop_id=shop["shop_id"], user_id=user_id, customer_name=f"손님{n:04d}", shop_name=shop["name"],
-                    shop_handle=shop["handle"], state=random_state(rng), created_at=NOW)
+                    shop_handle=shop["handle"], state=random_state(rng, NOW), created_at=NOW)
         pair, _ = rel.settle(pair, NOW)
         pairs.append(pair)
     container().relationships.load(pairs, NOW)
