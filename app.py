@@ -12,10 +12,10 @@ from chalicelib.api.products import products_blueprint
 from chalicelib.api.service import service_blueprint
 from chalicelib.api.shops import shops_blueprint
 from chalicelib.api.uploads import uploads_blueprint
-from chalicelib.events import events_blueprint
+from chalicelib.events.schedules import schedules_blueprint
+from chalicelib.events.stream import stream_blueprint
 from chalicelib.logs import configure_logging
 from chalicelib.api.relationships import relationships_blueprint
-from chalicelib.schedules import schedules_blueprint
 
 app = Chalice(app_name="dongne")
 configure_logging(app)
@@ -30,6 +30,6 @@ app.register_blueprint(feed_blueprint)
 app.register_blueprint(uploads_blueprint)
 app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
-app.register_blueprint(events_blueprint)
+app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(schedules_blueprint)

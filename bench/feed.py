@@ -84,11 +84,11 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
     from chalice.test import Client
 
     from app import app
-    from chalicelib.api import deps
-    from chalicelib.events import stream
+    from chalicelib import wiring as deps
+    from chalicelib.events.stream import stream
     from chalicelib.ids import id_at, new_id
-    from chalicelib.records import Shop
-    from chalicelib.social_records import Follow
+    from chalicelib.records.accounts import Shop
+    from chalicelib.records.social import Follow
     from chalicelib.storage.accounts import PROFILE
     from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
     from chalicelib.storage.models.feed import FeedEntryItem

@@ -163,7 +163,7 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
     from chalice.test import Client
 
     from app import app
-    from chalicelib.api import deps
+    from chalicelib import wiring as deps
     from chalicelib.services import orders as order_service
     from chalicelib.storage.tables import ensure_tables
     from devtools.callcount import dynamodb_calls

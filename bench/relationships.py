@@ -91,10 +91,10 @@ class Measured:
 
 def build(pairs: int, new_customers: int):
     """One owner and shop, ``pairs`` customers with states, ``new_customers`` accounts with none."""
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
     from chalicelib.ids import id_at, new_id
-    from chalicelib.records import Shop, User
-    from chalicelib.relationship_records import Pair
+    from chalicelib.records.accounts import Shop, User
+    from chalicelib.records.relationships import Pair
     from chalicelib.services import relationships as rel
 
     deps = container()
@@ -110,7 +110,7 @@ def build(pairs: int, new_customers: int):
         pair = Pair(shop_id=shop.shop_id, user_id=id_at(NOW - 1000 - n), customer_name=f"손님{n:04d}",
                     shop_name=shop.name, shop_handle=shop.handle, state=random_state(rng, NOW), created_at=NOW)
         built.append(rel.settle(pair, NOW)[0])
-    deps.relationships.load(built, NOW)
+    deps.relationships.load([(p, rel.list_rank(p)) for p in built], NOW)
     newcomers = []
     for n in range(new_customers):
         user = User(user_id=new_id(), name=f"새손님{n}", email=f"new{n}@bench.kr", phone=None, shop_id=None,
@@ -124,7 +124,7 @@ def item_sizes(shop_id: str) -> tuple[float, int]:
     """Mean and max stored size of the shop's pair items, in bytes (as DynamoDB counts, roughly)."""
     import boto3
 
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     settings = container().settings
     client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         local.wait_ready()
         configure(endpoint)
-        from chalicelib.api import deps
+        from chalicelib import wiring as deps
 
         deps.reset()
         import boto3
@@ -204,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(args, shop, pairs, newcomers):
-    from chalicelib.api.deps import container
-    from chalicelib.relationship_records import SignalEvent
+    from chalicelib.wiring import container
+    from chalicelib.records.relationships import SignalEvent
     from chalicelib.services import relationships as rel
     from chalicelib.services.scoring import Signal, Tier, event_id
 

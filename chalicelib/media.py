@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.errors import Unavailable
-from chalicelib.social_records import StoredObject, Upload
+from chalicelib.records.social import StoredObject, Upload
 
 log = logging.getLogger("dongne.media")
 

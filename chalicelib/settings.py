@@ -48,6 +48,9 @@ class Settings(BaseModel):
     argon2_time_cost: int = Field(3, ge=1, le=10)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Seconds one stream invocation spends before long work (a big shop's fan-out) hands the
+    # rest on to a work item; the function's timeout is the outer bound (see events.stream).
+    stream_budget_seconds: float = Field(3.0, gt=0, le=60)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

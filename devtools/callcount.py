@@ -26,7 +26,7 @@ class Calls:
 
 
 def _clients() -> list[Any]:
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
     from chalicelib.storage.base import FeedItem, MainItem
 
     container().accounts  # binds the models

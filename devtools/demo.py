@@ -226,13 +226,13 @@ def seed_social(call: Caller, demo: Demo) -> None:
 
 
 def already_seeded() -> bool:
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     return container().accounts.find_user_id("demo", SEED_VERSION) is not None
 
 
 def mark_seeded() -> None:
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
     from chalicelib.storage.accounts import guard
 
     container().accounts  # binds the models to the configured tables

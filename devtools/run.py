@@ -119,7 +119,7 @@ def start_local_s3(port: int, bucket: str, region: str):
 def start_poller(settings, stop: threading.Event) -> threading.Thread:
     import boto3
 
-    from chalicelib.events import stream
+    from chalicelib.events.stream import stream
     from devtools.stream_poller import StreamPoller
 
     kwargs = {"region_name": settings.region, "endpoint_url": settings.dynamodb_endpoint}
@@ -136,7 +136,7 @@ def start_sweeper(stop: threading.Event, every: float = 300.0) -> threading.Thre
     log = logging.getLogger("dongne.schedules")
 
     def loop() -> None:
-        from chalicelib.schedules import run_lapse_sweep
+        from chalicelib.events.schedules import run_lapse_sweep
 
         while not stop.is_set():
             try:
@@ -221,7 +221,7 @@ def main() -> int:
         s3_server, s3_endpoint = start_local_s3(s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
         os.environ["DONGNE_S3_ENDPOINT"] = s3_endpoint
         print(f"Local S3 (moto) on {s3_endpoint}, bucket {os.environ['DONGNE_MEDIA_BUCKET']}", flush=True)
-        from chalicelib.api import deps
+        from chalicelib import wiring as deps
 
         deps.reset()
         settings = deps.container().settings

@@ -38,7 +38,7 @@ def aws_backend():
     """Yields the DynamoDB endpoint (None for moto) with the tables and bucket created."""
     import boto3
 
-    from chalicelib.api import deps
+    from chalicelib import wiring as deps
     from chalicelib.storage.tables import ensure_tables
 
     if BACKEND == "ddblocal":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from chalice import AuthResponse, Blueprint
 
-from chalicelib.api.deps import container
+from chalicelib.wiring import container
 from chalicelib.errors import Unauthorized
 from chalicelib.ids import now
 

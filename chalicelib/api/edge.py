@@ -27,7 +27,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.api.deps import Container, container
+from chalicelib.wiring import Container, container
 from chalicelib.api.spec import RouteSpec
 from chalicelib.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, Unauthorized, Unavailable
 from chalicelib.ids import now as clock

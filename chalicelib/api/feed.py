@@ -25,7 +25,8 @@ def my_feed(ctx: Ctx, query: FeedQuery) -> dict:
     url = ctx.deps.media.url
 
     def item(entry) -> dict:
-        return {**entry.__dict__, "photo_urls": [url(key) for key in entry.photos]}
+        photos = [entry.photo] if entry.photo else []
+        return {**entry.__dict__, "text": entry.excerpt, "photos": photos, "photo_urls": [url(key) for key in photos]}
 
     scope = f"feed-{query.order}:{ctx.user}"
     if query.order == "recent":

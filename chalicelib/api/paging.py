@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.api.edge import Ctx
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 
 
 def start_key(ctx: Ctx, cursor: str | None, scope: str) -> dict | None:

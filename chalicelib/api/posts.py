@@ -18,7 +18,7 @@ from chalicelib.schemas.posts import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib.social_records import Post
+    from chalicelib.records.social import Post
 
 posts_blueprint = Blueprint(__name__)
 route = Router(posts_blueprint, "posts", bearer)

@@ -29,9 +29,12 @@ class FeedItemPublic(Out):
     shop_id: Id
     shop_name: str
     shop_handle: str
-    text: str
-    photos: list[str]
-    photo_urls: list[str]
+    text: str = Field(description="The start of the post's text (about 140 characters); `more` says there is more, "
+                                  "and `GET /posts/{post_id}` has all of it.")
+    more: bool = Field(description="True when `text` is an excerpt of a longer post.")
+    photos: list[str] = Field(max_length=1, description="The post's first photo (upload key), if it has any.")
+    photo_urls: list[str] = Field(max_length=1, description="Where to load `photos` from.")
+    photo_count: int = Field(ge=0, description="How many photos the post has.")
     product_ids: list[str]
     products: list[TaggedProductPublic] = Field(
         description="The tagged products' name and price as of the post's creation or last edit; "

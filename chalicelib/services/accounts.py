@@ -7,7 +7,7 @@ from typing import Protocol
 
 from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.ids import new_id
-from chalicelib.records import User
+from chalicelib.records.accounts import User
 from chalicelib.services.passwords import Passwords
 from chalicelib.services.signing import TokenService
 

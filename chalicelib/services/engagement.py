@@ -6,9 +6,9 @@ from typing import Protocol
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.services.posts import PostsStore, get_post
-from chalicelib.social_records import Comment, Like, Post, Share
+from chalicelib.records.social import Comment, Like, Post, Share
 
 
 class EngagementStore(Protocol):

@@ -1,32 +1,46 @@
-"""The feed: fan-out on write, one Query per page.
+"""The feed: fan-out on write in bounded chunks, one Query per page.
 
 This module owns the feed's rules and limits, after Mastodon's ``FeedManager``: paired
 verbs (``push``/``unpush`` a post to/from every follower's feed, ``merge``/``unmerge`` a
 shop into/out of one reader's feed, ``trim``), and the stream reactions that call them.
 
-The reactions run from the main table's stream, off the request path, and must be safe
-to run twice or out of order (Lambda retries whole batches; ``make run`` replays the
-stream from its start). They never trust the stream image alone — they re-read what
-decides the outcome (does the post still exist, at which version; does the follow edge
-still exist), so a replayed INSERT after a REMOVE writes nothing, and whichever record of
-a post is processed last leaves its current content in the feeds.
+Bounded work. A post reaches its followers ``CHUNK_FOLLOWERS`` at a time: the post's own
+stream record delivers the first chunk, and when there are more followers it writes a
+``FanoutWork`` item for the next one to the main table; that item's stream record runs the
+next chunk, and so on, in follower order. One record therefore costs at most one chunk
+(≈ 40 BatchWriteItem calls), and a chunk also stops early, handing its remainder to the
+next work item, when the invocation's time budget (``deadline``) runs out. A chunk item is
+written with ``attribute_not_exists``, so a replayed or duplicated chunk runs its
+successor once; every write a chunk makes is idempotent (a Put of the same entry, a Delete
+of a key), so running a chunk twice changes nothing. Edits (``refresh``) and deletions
+(``unpush``) travel the same way.
 
-Known window: a post's fan-out reads the follower list, then writes. A reader who
-unfollows in between (and whose unfollow is handled in between) can keep that one entry
-until it is trimmed or expires. Closing it would cost a re-read per reader per post.
+The reactions run from the main table's stream, off the request path, and must be safe
+to run twice or out of order (Lambda retries records). They never trust the stream image
+alone — they re-read what decides the outcome (does the post still exist, at which
+version; does the follow edge still exist), so a replayed INSERT after a REMOVE writes
+nothing, and whichever record of a post is processed last leaves its current content in
+the feeds. A push chunk re-reads the post after writing: if it was deleted meanwhile, the
+chunk deletes what it just wrote (the deletion's own fan-out may already have passed those
+followers), and every later chunk stops; if it was edited, the chunk re-copies it.
+
+Known window: a chunk reads its followers, then writes. A reader who unfollows in between
+(and whose unfollow is handled in between) can keep that one entry until it is trimmed or
+expires. Closing it would cost a re-read per reader per post.
 """
 
 from __future__ import annotations
 
+import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from chalicelib.errors import BadRequest
-from chalicelib.records import Page
+from chalicelib.records.common import Page
+from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, WriteStats
 from chalicelib.services import ranking
-from chalicelib.social_records import FeedEntry, Follow, Post, WriteStats
 
 # Mastodon keeps 400 items per home feed (FeedManager::MAX_ITEMS): people read the top of
 # a feed and almost nobody scrolls past a few hundred items; older posts stay reachable on
@@ -43,7 +57,16 @@ TRIM_EVERY = 25
 # Entries expire after 90 days (TTL): readers who stop coming back stop costing storage,
 # and the TTL is a backstop, not the cap (that is MAX_ITEMS).
 ENTRY_TTL_SECONDS = 90 * 24 * 3600
-
+# Followers per fan-out chunk: one Query of follower ids (keys only) and 40 BatchWriteItem
+# calls, well under a second on DynamoDB; a 1,000,000-follower shop is 1,000 chunks.
+CHUNK_FOLLOWERS = 1000
+# Within a chunk, followers are written this many at a time, checking the deadline between
+# steps: 4 BatchWriteItem calls, the smallest unit of progress.
+STEP_FOLLOWERS = 100
+# The feed item shows the first characters of the text; the post has the rest ("more").
+EXCERPT_CHARS = 140
+# At most this many hashtags ride along in an entry (the post has them all).
+ENTRY_HASHTAGS = 5
 
 
 class FeedStore(Protocol):
@@ -57,13 +80,28 @@ class FeedStore(Protocol):
 
 
 class FollowGraph(Protocol):
-    def follower_ids(self, shop_id: str) -> Iterable[str]: ...
+    def follower_page(self, shop_id: str, after: str | None, limit: int) -> tuple[list[str], str | None]: ...
     def get_edge(self, shop_id: str, user_id: str) -> Follow | None: ...
 
 
 class PostSource(Protocol):
     def get_post(self, post_id: str, consistent: bool = False) -> Post | None: ...
     def recent_posts(self, shop_id: str, count: int) -> list[Post]: ...
+
+
+class WorkQueue(Protocol):
+    def enqueue(self, work: FanoutWork) -> bool:
+        """Write the chunk once; False when it exists already (a replay)."""
+
+
+def excerpt_of(text: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
+    """The first ``limit`` characters, cut at a space when one is near the end; and whether
+    anything was left out."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = cut.rfind(" ", limit * 3 // 4)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…", True
 
 
 def entry_for(reader_id: str, post: Post) -> FeedEntry:
@@ -74,12 +112,13 @@ def entry_for(reader_id: str, post: Post) -> FeedEntry:
     The tagged products' name and price come from the post (as of posting or its last
     edit), so a feed item shows them with no read of the products.
     """
+    excerpt, more = excerpt_of(post.text)
     return FeedEntry(
         reader_id=reader_id, post_id=post.post_id, shop_id=post.shop_id, shop_name=post.shop_name,
-        shop_handle=post.shop_handle, text=post.text, photos=list(post.photos),
-        product_ids=list(post.product_ids), hashtags=list(post.hashtags), like_count=post.like_count,
-        comment_count=post.comment_count, created_at=post.created_at, version=post.version,
-        expires_at=post.created_at + ENTRY_TTL_SECONDS, products=tuple(post.products),
+        shop_handle=post.shop_handle, excerpt=excerpt, more=more, photo=post.photos[0] if post.photos else None,
+        photo_count=len(post.photos), product_ids=list(post.product_ids), hashtags=list(post.hashtags[:ENTRY_HASHTAGS]),
+        like_count=post.like_count, comment_count=post.comment_count, created_at=post.created_at,
+        version=post.version, expires_at=post.created_at + ENTRY_TTL_SECONDS, products=tuple(post.products),
     )
 
 
@@ -95,6 +134,7 @@ class Outcome:
     readers: int = 0
     writes: WriteStats = field(default_factory=WriteStats)
     trims: int = 0
+    continued: bool = False  # a work item for the next chunk was written
 
 
 def page(store: FeedStore, reader_id: str, limit: int, start_key: dict | None) -> Page:
@@ -136,45 +176,99 @@ def ranked_page(store: FeedStore, strengths: Callable[[list[str]], dict[str, flo
 
 
 class FeedManager:
-    def __init__(self, feed: FeedStore, follows: FollowGraph, posts: PostSource, *, max_items: int = MAX_ITEMS,
-                 merge_items: int = MERGE_ITEMS, trim_every: int = TRIM_EVERY) -> None:
+    def __init__(self, feed: FeedStore, follows: FollowGraph, posts: PostSource, queue: WorkQueue, *,
+                 max_items: int = MAX_ITEMS, merge_items: int = MERGE_ITEMS, trim_every: int = TRIM_EVERY,
+                 chunk: int = CHUNK_FOLLOWERS, step: int = STEP_FOLLOWERS,
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time) -> None:
         self.feed = feed
         self.follows = follows
         self.posts = posts
+        self.queue = queue
         self.max_items = max_items
         self.merge_items = merge_items
         self.trim_every = trim_every
+        self.chunk = chunk
+        self.step = step
+        self.clock = clock
+        self.now = now
 
-    # -- verbs ---------------------------------------------------------------------------
-    def push(self, post: Post) -> Outcome:
-        """Copy ``post`` into every follower's feed (25 entries per BatchWriteItem)."""
-        readers = list(self.follows.follower_ids(post.shop_id))
-        outcome = Outcome("push", readers=len(readers))
-        if readers:
-            outcome.writes = self.feed.put_entries([entry_for(reader, post) for reader in readers])
-        for reader in readers:
-            if due_for_trim(reader, post.post_id, self.trim_every):
-                outcome.writes.add(self.feed.trim(reader, self.max_items))
-                outcome.trims += 1
+    # -- post fan-out, one chunk at a time -----------------------------------------------
+    def run(self, work: FanoutWork, deadline: float | None = None) -> Outcome:
+        """Deliver one chunk of ``work``; enqueue the next chunk when followers remain.
+
+        Stops early (and hands the rest on) when ``deadline`` (``clock()`` time) passes;
+        a chunk that starts past its deadline only hands itself on.
+        """
+        post = None
+        if work.action in ("push", "refresh"):
+            post = self.posts.get_post(work.post_id, consistent=True)
+            if post is None:
+                return Outcome(f"{work.action}: stopped, post gone")
+            if work.action == "refresh" and post.version != work.version:
+                return Outcome("refresh: stopped, edited again")  # the newer edit's run takes over
+        outcome = Outcome(work.action)
+        if deadline is not None and self.clock() >= deadline:
+            outcome.continued = self.queue.enqueue(work.next(work.after, self.now()))
+            outcome.action += ": deferred"
+            return outcome
+        readers, after = self.follows.follower_page(work.shop_id, work.after, self.chunk)
+        done: list[str] = []
+        for start in range(0, len(readers), self.step):
+            if done and deadline is not None and self.clock() >= deadline:
+                after = done[-1]  # hand the rest of this chunk on
+                break
+            step = readers[start:start + self.step]
+            self._deliver(work, post, step, outcome)
+            done.extend(step)
+        outcome.readers = len(done)
+        if after is not None:
+            outcome.continued = self.queue.enqueue(work.next(after, self.now()))
+        if work.action == "push" and done:
+            self._settle_push(work, post, done, outcome)
         return outcome
 
-    def refresh(self, post: Post) -> Outcome:
+    def _deliver(self, work: FanoutWork, post: Post | None, readers: list[str], outcome: Outcome) -> None:
+        if work.action == "push":
+            outcome.writes.add(self.feed.put_entries([entry_for(reader, post) for reader in readers]))
+            for reader in readers:
+                if due_for_trim(reader, post.post_id, self.trim_every):
+                    outcome.writes.add(self.feed.trim(reader, self.max_items))
+                    outcome.trims += 1
+        elif work.action == "refresh":
+            having, _ = self.feed.readers_having(post.post_id, readers)
+            if having:
+                outcome.writes.add(self.feed.put_entries([entry_for(reader, post) for reader in sorted(having)]))
+        else:
+            outcome.writes.add(self.feed.delete_entries([(reader, work.post_id) for reader in readers]))
+
+    def _settle_push(self, work: FanoutWork, post: Post, readers: list[str], outcome: Outcome) -> None:
+        """After writing, look again: a post deleted meanwhile is taken back out of these
+        feeds (its deletion's fan-out may already have passed them); an edited one re-copied."""
+        current = self.posts.get_post(work.post_id, consistent=True)
+        if current is None:
+            outcome.writes.add(self.feed.delete_entries([(reader, work.post_id) for reader in readers]))
+            outcome.action += ": undone, post deleted meanwhile"
+        elif current.version != post.version:
+            outcome.writes.add(self.feed.put_entries([entry_for(reader, current) for reader in readers]))
+            outcome.action += ": re-copied, post edited meanwhile"
+
+    def push(self, post: Post, deadline: float | None = None) -> Outcome:
+        """Copy ``post`` into its followers' feeds, the first chunk now."""
+        return self.run(self._work(post.post_id, post.shop_id, "push", post.version), deadline)
+
+    def refresh(self, post: Post, deadline: float | None = None) -> Outcome:
         """Re-copy an edited post where it is (not where it was trimmed or never went)."""
-        readers = list(self.follows.follower_ids(post.shop_id))
-        having, _ = self.feed.readers_having(post.post_id, readers) if readers else (set(), 0)
-        outcome = Outcome("refresh", readers=len(having))
-        if having:
-            outcome.writes = self.feed.put_entries([entry_for(reader, post) for reader in sorted(having)])
-        return outcome
+        return self.run(self._work(post.post_id, post.shop_id, "refresh", post.version), deadline)
 
-    def unpush(self, post_id: str, shop_id: str) -> Outcome:
+    def unpush(self, post: Post, deadline: float | None = None) -> Outcome:
         """Remove a post from every follower's feed."""
-        readers = list(self.follows.follower_ids(shop_id))
-        outcome = Outcome("unpush", readers=len(readers))
-        if readers:
-            outcome.writes = self.feed.delete_entries([(reader, post_id) for reader in readers])
-        return outcome
+        return self.run(self._work(post.post_id, post.shop_id, "unpush", post.version), deadline)
 
+    def _work(self, post_id: str, shop_id: str, action: str, version: int) -> FanoutWork:
+        return FanoutWork(post_id=post_id, shop_id=shop_id, action=action, version=version, seq=0, after=None,
+                          created_at=self.now())
+
+    # -- one reader ----------------------------------------------------------------------
     def merge(self, shop_id: str, reader_id: str) -> Outcome:
         """Copy the shop's newest posts into one reader's feed, then trim it."""
         posts = self.posts.recent_posts(shop_id, self.merge_items)
@@ -186,7 +280,7 @@ class FeedManager:
         return outcome
 
     def unmerge(self, shop_id: str, reader_id: str) -> Outcome:
-        """Remove one shop's entries from one reader's feed (a Query of the by_shop index)."""
+        """Remove one shop's entries from one reader's feed."""
         post_ids = self.feed.post_ids_of_shop(reader_id, shop_id)
         outcome = Outcome("unmerge", readers=1)
         if post_ids:
@@ -194,7 +288,7 @@ class FeedManager:
         return outcome
 
     # -- stream reactions ----------------------------------------------------------------
-    def post_written(self, written: Post, previous: Post | None) -> Outcome:
+    def post_written(self, written: Post, previous: Post | None, deadline: float | None = None) -> Outcome:
         """INSERT (``previous`` None) or MODIFY of a post."""
         if previous is not None and previous.version == written.version:
             return Outcome("skip: counters only")  # a like/comment/share count changed
@@ -202,13 +296,13 @@ class FeedManager:
         if current is None:
             return Outcome("skip: post gone")  # deleted since; its REMOVE cleans up
         if previous is None:
-            return self.push(current)  # the current content, even if edited since
+            return self.push(current, deadline)  # the current content, even if edited since
         if current.version != written.version:
             return Outcome("skip: stale edit")  # a later record carries the newer content
-        return self.refresh(current)
+        return self.refresh(current, deadline)
 
-    def post_removed(self, removed: Post) -> Outcome:
-        return self.unpush(removed.post_id, removed.shop_id)
+    def post_removed(self, removed: Post, deadline: float | None = None) -> Outcome:
+        return self.unpush(removed, deadline)
 
     def follow_added(self, edge: Follow) -> Outcome:
         if self.follows.get_edge(edge.shop_id, edge.user_id) is None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, owned_shop
-from chalicelib.social_records import Follow
+from chalicelib.records.social import Follow
 
 
 class FollowsStore(Protocol):

@@ -26,10 +26,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol
 
-from chalicelib.commerce_records import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
+from chalicelib.records.commerce import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
 from chalicelib.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, StaleCatalog
 from chalicelib.ids import new_id
-from chalicelib.records import Page, Shop
+from chalicelib.records.accounts import Shop
+from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, owned_shop
 
 

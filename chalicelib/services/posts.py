@@ -8,12 +8,12 @@ from typing import Protocol
 
 from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS
 from chalicelib.services.products import ProductsStore, resolve_products
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.services.uploads import MediaStore, check_photos
-from chalicelib.social_records import Post, TaggedProduct
+from chalicelib.records.social import Post, TaggedProduct
 
 # A hashtag is '#' and word characters (Hangul included), not preceded by a word
 # character, '&' (an HTML entity) or another '#'.

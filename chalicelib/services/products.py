@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from chalicelib.commerce_records import CURRENCY, Product, ProductSummary
+from chalicelib.records.commerce import CURRENCY, Product, ProductSummary
 from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, get_shop, owned_shop
 
 ESSENTIAL, TREAT = "essential", "treat"

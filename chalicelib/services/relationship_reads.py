@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
-from chalicelib.records import Page, Shop
-from chalicelib.relationship_records import Essential, Note, Pair, TierChange
+from chalicelib.records.accounts import Shop
+from chalicelib.records.common import Page
+from chalicelib.records.relationships import Essential, Note, Pair, TierChange
 from chalicelib.services.relationships import CONFIG, favourite_rank
 from chalicelib.services.scoring import (
     DAY_SECONDS,

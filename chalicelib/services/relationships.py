@@ -28,10 +28,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from chalicelib.errors import Unavailable
-from chalicelib.relationship_records import (
+from chalicelib.records.commerce import OrderLine
+from chalicelib.records.relationships import (
     Essential,
     Favourite,
-    OrderLine,
     Pair,
     ShopInfo,
     SignalEvent,
@@ -47,6 +47,7 @@ from chalicelib.services.scoring import (
     Transition,
     apply,
     lapses_at,
+    rank_key,
     tier_at,
 )
 
@@ -78,9 +79,10 @@ APPLIED, REPLAYED, SKIPPED = "applied", "replayed", "skipped"
 
 class PairStore(Protocol):
     def get_pair(self, shop_id: str, user_id: str) -> Pair | None: ...
-    def put_pair(self, pair: Pair, changes: Sequence[TierChange], now: float) -> None:
+    def put_pair(self, pair: Pair, changes: Sequence[TierChange], now: float, rank: float | None) -> None:
         """Write ``pair`` if its stored version is still ``pair.version`` (absent when None),
-        with ``changes`` in the same write; ``StaleWrite`` otherwise."""
+        with ``changes`` in the same write; ``StaleWrite`` otherwise. ``rank`` is the
+        forward-decay key the ranked lists sort by, None when they leave the pair out."""
     def shop_info(self, shop_id: str) -> ShopInfo | None: ...
     def user_name(self, user_id: str) -> str | None: ...
 
@@ -110,6 +112,11 @@ def listed(pair: Pair) -> bool:
     return pair.state.score > 0 or pair.state.order_count > 0
 
 
+def list_rank(pair: Pair, config: ScoringConfig = CONFIG) -> float | None:
+    """The pair's key in the ranked lists (forward decay), or None when they leave it out."""
+    return rank_key(pair.state, config) if listed(pair) else None
+
+
 def record(store: PairStore, event: SignalEvent, now: float, config: ScoringConfig = CONFIG) -> str:
     """Apply one event to its pair: ``applied``, ``replayed`` (already applied) or ``skipped``.
 
@@ -137,7 +144,7 @@ def record(store: PairStore, event: SignalEvent, now: float, config: ScoringConf
             return REPLAYED
         updated, changes = advance(pair, event, now, config)
         try:
-            store.put_pair(updated, changes, now)
+            store.put_pair(updated, changes, now, list_rank(updated, config))
             return APPLIED
         except StaleWrite:
             continue
@@ -330,7 +337,7 @@ def _lapse_one(store: PairStore, shop_id: str, user_id: str, now: float, config:
         if change is None and settled.lapse_at == pair.lapse_at:
             return False
         try:
-            store.put_pair(settled, (change,) if change else (), now)
+            store.put_pair(settled, (change,) if change else (), now, list_rank(settled, config))
             return change is not None and change.to_tier is Tier.LAPSED
         except StaleWrite:
             continue

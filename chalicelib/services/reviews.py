@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from chalicelib.commerce_records import Order, Product, Review
+from chalicelib.records.commerce import Order, Product, Review
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.ids import new_id
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.services.accounts import AccountsStore, get_user
 from chalicelib.services.orders import OrdersStore, Status, get_order
 from chalicelib.services.products import ProductsStore, get_product

@@ -33,7 +33,7 @@ Ranking uses forward decay (Cormode, Shkapenyuk, Srivastava and Xu, ICDE 2009):
 
 ``log2(S(T)) + T/H`` is the same number for every ``T ≥ updated_at``, so for any later common
 time ``T`` two pairs compare by key exactly as they compare by ``S(T)``. A DynamoDB GSI sorted by
-``encode_rank_key(rank_key)`` therefore lists "strongest first, right now" with one Query and no
+``storage.rank_keys.encode_rank_key(rank_key)`` therefore lists "strongest first, right now" with one Query and no
 batch recompute; a pair's key changes only when one of its own events is written.
 
 Purchases are scored RFM-style: recency through the decay, frequency through a fixed weight per
@@ -48,48 +48,17 @@ import math
 from bisect import insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_FLOOR, Context, Decimal
 from enum import StrEnum
 from typing import Any
+
+from chalicelib.records.relationships import PARTS, RANK_KEY_FLOOR, RelationshipState, Signal, Tier
 
 DAY_SECONDS = 86_400.0
 
 
-class Signal(StrEnum):
-    """What a customer did that tells us about the relationship with one shop."""
-
-    FOLLOW = "follow"
-    UNFOLLOW = "unfollow"
-    LIKE = "like"
-    UNLIKE = "unlike"
-    COMMENT = "comment"
-    SHARE = "share"
-    ORDER = "order"  # placed (or paid: send exactly one of the two per order)
-    ORDER_CANCELLED = "order_cancelled"
-    REVIEW = "review"
-    REFERRAL = "referral"  # a friend ordered through this customer's store link
-    REFERRAL_CANCELLED = "referral_cancelled"  # that friend's order was cancelled
-
-
-class Tier(StrEnum):
-    POTENTIAL = "potential"
-    FIRST_TIME = "first_time"
-    REGULAR = "regular"
-    LAPSED = "lapsed"
-
-
-# The parts of the score, in display order. Likes, comments and shares share one
-# "engagement" part: the customer card shows how the customer relates to the shop, and
-# three tiny engagement numbers would say less than one.
-PARTS: tuple[str, ...] = ("follow", "engagement", "orders", "money", "reviews", "referrals")
-
 # Reversals remove an earlier event's term; these name the time of that earlier event.
 REVERSALS = frozenset({Signal.UNLIKE, Signal.ORDER_CANCELLED, Signal.REFERRAL_CANCELLED})
 
-# Forward-decay key of a pair with zero strength: log2(0) is −inf, which neither DynamoDB nor
-# JSON can hold. −1e9 is far below any real key (log2 of the smallest positive float is −1074)
-# and is also the lowest value encode_rank_key can represent, so such pairs sort last.
-RANK_KEY_FLOOR = -1e9
 
 # After a subtraction, a remainder this small relative to what was subtracted is float noise
 # from decaying the same term along two paths; snapping it to zero makes an exactly reversed
@@ -189,79 +158,6 @@ class ScoringConfig:
 
 
 DEFAULT_CONFIG = ScoringConfig()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RelationshipState:
-    """Everything scoring knows about one (customer, shop) pair, as of ``updated_at``.
-
-    ``parts`` holds each part's decayed value at ``updated_at`` (every name in ``PARTS`` is
-    present); ``score`` is computed as their exact sum (``math.fsum``) and is not passed in.
-    Treat ``parts`` as read-only. ``tier`` is the tier at ``updated_at``: tiers also change with
-    time alone (a regular lapses), so read paths call ``tier_at(state, now)``.
-
-    Which events were already applied is not stored here: storage makes each event write
-    conditional on an event marker (see ``event_id``), so a replay never reaches ``apply``.
-    """
-
-    parts: Mapping[str, float] = field(default_factory=dict)
-    updated_at: float = 0.0
-    following: bool = False
-    follow_changed_at: float | None = None  # time of the latest follow/unfollow applied
-    order_count: int = 0  # orders not cancelled
-    total_spent: int = 0  # won, orders not cancelled
-    first_order_at: float | None = None
-    order_times: tuple[float, ...] = ()  # the latest `order_memory` order times, ascending
-    became_regular_at: float | None = None  # first time the "regular" pattern was met
-    tier: Tier = Tier.POTENTIAL
-    score: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        unknown = set(self.parts) - set(PARTS)
-        if unknown:
-            raise ValueError(f"unknown score parts: {sorted(unknown)}")
-        parts = {name: float(self.parts.get(name, 0.0)) for name in PARTS}
-        object.__setattr__(self, "parts", parts)
-        object.__setattr__(self, "order_times", tuple(sorted(self.order_times)))
-        object.__setattr__(self, "tier", Tier(self.tier))
-        object.__setattr__(self, "score", math.fsum(parts.values()))
-
-    @property
-    def last_order_at(self) -> float | None:
-        return self.order_times[-1] if self.order_times else self.first_order_at
-
-    @property
-    def previous_order_at(self) -> float | None:
-        return self.order_times[-2] if len(self.order_times) >= 2 else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for storage. ``score``, ``last_order_at`` and ``previous_order_at`` are
-        included for readers (and for a numeric attribute to index) but ignored by ``from_dict``."""
-        return {"score": self.score, "updated_at": self.updated_at, "parts": dict(self.parts),
-                "following": self.following, "follow_changed_at": self.follow_changed_at,
-                "order_count": self.order_count, "total_spent": self.total_spent,
-                "first_order_at": self.first_order_at, "last_order_at": self.last_order_at,
-                "previous_order_at": self.previous_order_at, "order_times": list(self.order_times),
-                "became_regular_at": self.became_regular_at, "tier": self.tier.value}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RelationshipState:
-        """Inverse of ``to_dict``; accepts DynamoDB's Decimal numbers and missing keys."""
-
-        def opt(name: str) -> float | None:
-            value = data.get(name)
-            return None if value is None else float(value)
-
-        return cls(parts={k: float(v) for k, v in (data.get("parts") or {}).items()},
-                   updated_at=float(data.get("updated_at", 0.0)),
-                   following=bool(data.get("following", False)),
-                   follow_changed_at=opt("follow_changed_at"),
-                   order_count=int(data.get("order_count", 0)),
-                   total_spent=int(data.get("total_spent", 0)),
-                   first_order_at=opt("first_order_at"),
-                   order_times=tuple(float(t) for t in data.get("order_times") or ()),
-                   became_regular_at=opt("became_regular_at"),
-                   tier=Tier(data.get("tier", Tier.POTENTIAL)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,39 +428,6 @@ def rank_key(state: RelationshipState, config: ScoringConfig = DEFAULT_CONFIG) -
     return max(math.log2(state.score) + state.updated_at / config.half_life_seconds, RANK_KEY_FLOOR)
 
 
-# encode_rank_key: key + 1e9, floored to 12 decimals, zero-padded to 10 integer digits:
-# "0000000000.000000000000" (the floor) to "9999999999.999999999999". Non-negative,
-# fixed-width decimals sort as strings exactly as they sort as numbers. 12 decimals resolve
-# keys below a double's own precision near today's keys (~700, ulp ~1e-13 to 1e-10), and the
-# arithmetic is exact decimal (no float addition of 1e9, which would blur keys to ~1e-7).
-_RANK_OFFSET = Decimal(1_000_000_000)
-_RANK_QUANTUM = Decimal("1e-12")
-_RANK_LIMIT = Decimal(10) ** 10
-_RANK_CONTEXT = Context(prec=60)  # exact for every float key in range; round-half-even keeps 0 unsigned
-RANK_KEY_WIDTH = 23
-
-
-def encode_rank_key(key: float) -> str:
-    """A fixed-width string that sorts lexicographically as ``key`` sorts numerically.
-
-    Keys below ``RANK_KEY_FLOOR`` encode as the floor; keys at or above 9e9 or NaN are rejected.
-    """
-    if math.isnan(key):
-        raise ValueError("rank key is NaN")
-    shifted = _RANK_CONTEXT.add(Decimal(max(key, RANK_KEY_FLOOR)), _RANK_OFFSET)
-    if shifted >= _RANK_LIMIT:
-        raise ValueError(f"rank key {key!r} is too large to encode")
-    text = f"{shifted.quantize(_RANK_QUANTUM, rounding=ROUND_FLOOR, context=_RANK_CONTEXT):f}"
-    return text.zfill(RANK_KEY_WIDTH)
-
-
-def decode_rank_key(text: str) -> float:
-    """Inverse of ``encode_rank_key`` up to its 1e-12 resolution."""
-    if len(text) != RANK_KEY_WIDTH or text[10] != "." or not (text[:10] + text[11:]).isdigit():
-        raise ValueError(f"not an encoded rank key: {text!r}")
-    return float(_RANK_CONTEXT.subtract(Decimal(text), _RANK_OFFSET))
-
-
 # --- essentials and idempotency ------------------------------------------------------------
 
 
@@ -613,9 +476,9 @@ def event_id(signal: Signal | str, source_id: str) -> str:
 
 
 __all__ = [
-    "DAY_SECONDS", "DEFAULT_CONFIG", "PARTS", "RANK_KEY_FLOOR", "RANK_KEY_WIDTH", "REVERSALS",
+    "DAY_SECONDS", "DEFAULT_CONFIG", "PARTS", "RANK_KEY_FLOOR", "REVERSALS",
     "RelationshipState", "ScoringConfig", "Signal", "Tier", "Transition", "apply", "breakdown_at",
-    "decay", "decode_rank_key", "encode_rank_key", "event_id", "lapses_at", "money_weight",
+    "decay", "event_id", "lapses_at", "money_weight",
     "rank_key", "reorder_due", "reorder_due_at", "review_weight", "strength_at", "tier_at",
     "usual_interval_days",
 ]

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records import Shop
+from chalicelib.records.accounts import Shop
 
 
 class ShopsStore(Protocol):

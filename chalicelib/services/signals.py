@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.relationship_records import OrderLine, SignalEvent
+from chalicelib.records.commerce import OrderLine
+from chalicelib.records.relationships import SignalEvent
 from chalicelib.services.scoring import Signal, event_id
 
 CANCELLED = "cancelled"
@@ -79,7 +80,7 @@ def _lines(image: Mapping[str, Any]) -> tuple[OrderLine, ...]:
             raise Malformed("items must hold maps")
         reorder = item.get("reorder_days")
         lines.append(OrderLine(product_id=_str(item, "product_id"), name=str(item.get("name") or ""),
-                               quantity=_int(item, "quantity", 1), kind=str(item.get("kind") or "treat"),
+                               price=_int(item, "price", 0), quantity=_int(item, "quantity", 1), kind=str(item.get("kind") or "treat"),
                                reorder_days=None if reorder is None else _int(item, "reorder_days")))
     return tuple(lines)
 

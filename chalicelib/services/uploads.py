@@ -11,7 +11,7 @@ from chalicelib.errors import FieldProblem, Invalid
 from chalicelib.ids import new_id
 from chalicelib.services import limits
 from chalicelib.services.limits import ALLOWED_TYPES, KEY_PATTERN, UPLOAD_EXPIRES_SECONDS
-from chalicelib.social_records import StoredObject, Upload
+from chalicelib.records.social import StoredObject, Upload
 
 
 class MediaStore(Protocol):

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pynamodb.connection import Connection
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.records import User
+from chalicelib.records.accounts import User
 from chalicelib.storage.models.accounts import UniqueItem, UserItem, unique_pk, user_pk
 from chalicelib.storage.transactions import Cancelled, Transaction
 

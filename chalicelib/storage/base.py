@@ -6,8 +6,7 @@ Key design (single-table, see the README's access-pattern table):
   overloaded, sparse global secondary indexes ``gsi1``..``gsi4`` (string keys). Its stream
   (NEW_AND_OLD_IMAGES) drives feed fan-out, scoring and notifications.
 * **feed** table: one partition per reader (``pk`` = user id, ``sk`` = post id, newest
-  last), a local secondary index ``by_shop`` (``lsi1sk`` = ``<shop_id>#<post_id>``) so an
-  unfollow removes one shop's entries with one Query, and a TTL. It has no stream: fan-out
+  last) and a TTL; no index, so an entry costs one write unit. It has no stream: fan-out
   writes thousands of items that nothing needs to react to.
 
 Models never read the environment: ``bind(settings)`` points every model at the stage's
@@ -21,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pynamodb.attributes import DiscriminatorAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 if TYPE_CHECKING:
@@ -87,17 +86,6 @@ class MainItem(Model):
     gsi4 = GSI4()
 
 
-class FeedByShop(LocalSecondaryIndex):
-    """Feed entries of one reader, grouped by shop: ``lsi1sk`` = ``<shop_id>#<post_id>``."""
-
-    class Meta:
-        index_name = "by_shop"
-        projection = AllProjection()
-
-    pk = UnicodeAttribute(hash_key=True)
-    lsi1sk = UnicodeAttribute(range_key=True)
-
-
 class FeedItem(Model):
     """Abstract base of the feed table's items."""
 
@@ -106,9 +94,7 @@ class FeedItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    lsi1sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
-    by_shop = FeedByShop()
 
 
 def _concrete(base: type[Model]) -> list[type[Model]]:

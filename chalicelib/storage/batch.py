@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from chalicelib.social_records import WriteStats
+from chalicelib.records.social import WriteStats
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's maximum number of requests in one BatchWriteItem
 BATCH_GET_LIMIT = 100  # ... and of keys in one BatchGetItem

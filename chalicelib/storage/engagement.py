@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chalicelib.errors import NotFound
-from chalicelib.records import Page
-from chalicelib.social_records import Comment, Post, Share
+from chalicelib.records.common import Page
+from chalicelib.records.social import Comment, Post, Share
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.models.accounts import UserItem, user_pk

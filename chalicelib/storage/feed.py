@@ -4,28 +4,67 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.records import Page
-from chalicelib.social_records import FeedEntry, TaggedProduct, WriteStats
+from chalicelib.records.common import Page
+from chalicelib.records.social import FeedEntry, TaggedProduct, WriteStats
 from chalicelib.storage.base import FeedItem
 from chalicelib.storage.batch import BATCH_GET_LIMIT, batch_write, chunks
 from chalicelib.storage.models.feed import FeedEntryItem
 from chalicelib.storage.posts import tagged_maps
 
 
-def by_shop_key(shop_id: str, post_id: str) -> str:
-    return f"{shop_id}#{post_id}"
+# An entry must fit one write unit (1 KB). DynamoDB counts attribute names and values in
+# UTF-8; the excerpt is what gives way when an entry would be larger (long product names,
+# many hashtags), shortened until the item fits.
+MAX_ENTRY_BYTES = 1024
+
+
+def _value_bytes(value: dict) -> int:
+    """DynamoDB's size of one attribute value in wire format (a safe upper bound for numbers)."""
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return 1 + (len(inner.lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_bytes(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_bytes(v) for k, v in inner.items())
+    if kind == "SS":
+        return sum(len(v.encode()) for v in inner)
+    raise ValueError(f"unsized attribute type {kind}")
+
+
+def item_bytes(attributes: dict) -> int:
+    """The stored size of an item given as DynamoDB attribute values."""
+    return sum(len(name.encode()) + _value_bytes(value) for name, value in attributes.items())
 
 
 def to_item(entry: FeedEntry) -> FeedEntryItem:
     return FeedEntryItem(
-        entry.reader_id, entry.post_id, lsi1sk=by_shop_key(entry.shop_id, entry.post_id),
-        expires_at=datetime.fromtimestamp(entry.expires_at, tz=UTC), post_id=entry.post_id,
-        shop_id=entry.shop_id, shop_name=entry.shop_name, shop_handle=entry.shop_handle, text=entry.text,
-        photos=entry.photos, product_ids=entry.product_ids, products=tagged_maps(entry.products),
-        hashtags=entry.hashtags,
-        like_count=entry.like_count, comment_count=entry.comment_count, created_at=entry.created_at,
-        version=entry.version,
+        entry.reader_id, entry.post_id, expires_at=datetime.fromtimestamp(entry.expires_at, tz=UTC),
+        shop_id=entry.shop_id, shop_name=entry.shop_name, shop_handle=entry.shop_handle, excerpt=entry.excerpt,
+        more=entry.more, photo=entry.photo, photo_count=entry.photo_count, products=tagged_maps(entry.products),
+        hashtags=entry.hashtags, like_count=entry.like_count, comment_count=entry.comment_count,
+        created_at=entry.created_at, version=entry.version,
     )
+
+
+def compact_item(entry: FeedEntry) -> dict:
+    """The entry serialized for a write, its excerpt shortened until it fits ``MAX_ENTRY_BYTES``."""
+    attributes = to_item(entry).serialize()
+    excerpt = entry.excerpt
+    while item_bytes(attributes) > MAX_ENTRY_BYTES:
+        if excerpt:
+            excerpt = excerpt[:max(0, len(excerpt) - 8 - (item_bytes(attributes) - MAX_ENTRY_BYTES) // 3)]
+            attributes["excerpt"] = {"S": excerpt.rstrip() + "…"} if excerpt else {"S": ""}
+            attributes["more"] = {"BOOL": True}
+        elif len(attributes.get("hashtags", {}).get("L", [])) > 0:
+            attributes["hashtags"] = {"L": attributes["hashtags"]["L"][:-1]}
+        else:
+            raise ValueError(f"feed entry {entry.post_id} does not fit {MAX_ENTRY_BYTES} bytes")
+    return attributes
 
 
 def _strings(raw: dict, name: str) -> list[str]:
@@ -50,15 +89,18 @@ def entry_from_raw(raw: dict) -> FeedEntry:
     defines the stored shape (writes go through it).
     """
     expires = raw.get("expires_at")
+    products = _products(raw)
     return FeedEntry(
-        reader_id=raw["pk"]["S"], post_id=raw["post_id"]["S"], shop_id=raw["shop_id"]["S"],
+        reader_id=raw["pk"]["S"], post_id=raw["sk"]["S"], shop_id=raw["shop_id"]["S"],
         shop_name=raw["shop_name"]["S"], shop_handle=raw["shop_handle"]["S"],
-        text=raw["text"]["S"] if "text" in raw else "", photos=_strings(raw, "photos"),
-        product_ids=_strings(raw, "product_ids"), hashtags=_strings(raw, "hashtags"),
+        excerpt=raw["excerpt"]["S"] if "excerpt" in raw else "", more=raw.get("more", {}).get("BOOL", False),
+        photo=raw["photo"]["S"] if "S" in raw.get("photo", {}) else None,
+        photo_count=int(raw["photo_count"]["N"]) if "photo_count" in raw else 0,
+        product_ids=[p.product_id for p in products], hashtags=_strings(raw, "hashtags"),
         like_count=int(raw["like_count"]["N"]) if "like_count" in raw else 0,
         comment_count=int(raw["comment_count"]["N"]) if "comment_count" in raw else 0,
         created_at=float(raw["created_at"]["N"]), version=int(raw["version"]["N"]) if "version" in raw else 1,
-        expires_at=float(expires["N"]) if expires else 0.0, products=_products(raw),
+        expires_at=float(expires["N"]) if expires else 0.0, products=products,
     )
 
 
@@ -98,7 +140,7 @@ class FeedRepository:
         return [entry_from_raw(raw) for raw in response.get("Items", [])]
 
     def put_entries(self, entries: list[FeedEntry]) -> WriteStats:
-        requests = [{"PutRequest": {"Item": to_item(e).serialize()}} for e in entries]
+        requests = [{"PutRequest": {"Item": compact_item(e)}} for e in entries]
         return batch_write(self._connection().dispatch, self._table(), requests)
 
     def delete_entries(self, keys: list[tuple[str, str]]) -> WriteStats:
@@ -121,10 +163,18 @@ class FeedRepository:
         return found, calls
 
     def post_ids_of_shop(self, reader_id: str, shop_id: str) -> list[str]:
-        """The reader's entries from one shop: a Query of the ``by_shop`` index."""
-        results = FeedEntryItem.by_shop.query(reader_id, FeedEntryItem.lsi1sk.startswith(f"{shop_id}#"),
-                                              attributes_to_get=["pk", "sk"])
-        return [item.sk for item in results]
+        """The reader's entries from one shop: the reader's partition read once (the cap keeps
+        it to a few hundred entries of ≤ 1 KB), matched on ``shop_id`` here."""
+        request = {"TableName": self._table(), "KeyConditionExpression": "pk = :reader",
+                   "ExpressionAttributeValues": {":reader": {"S": reader_id}},
+                   "ProjectionExpression": "sk, shop_id"}
+        found: list[str] = []
+        while True:
+            response = self._connection().dispatch("Query", request)
+            found.extend(raw["sk"]["S"] for raw in response.get("Items", []) if raw["shop_id"]["S"] == shop_id)
+            if not response.get("LastEvaluatedKey"):
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def trim(self, reader_id: str, keep: int) -> WriteStats:
         """Delete all but the newest ``keep`` entries of the reader's feed."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from chalicelib.records import Page, Shop
-from chalicelib.social_records import Follow, Follower
+from chalicelib.records.accounts import Shop
+from chalicelib.records.common import Page
+from chalicelib.records.social import Follow, Follower
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
 from chalicelib.storage.models.social import (
@@ -23,11 +22,6 @@ FOLLOW_ATTEMPTS = 8
 
 def to_follow(item: FollowItem) -> Follow:
     return Follow(shop_id=item.shop_id, user_id=item.user_id, created_at=item.created_at)
-
-
-def follow_from_image(image: dict) -> Follow:
-    """A follow edge from a raw DynamoDB image (a stream record's NewImage/OldImage)."""
-    return to_follow(FollowItem.from_raw_data(image))
 
 
 class FollowsRepository:
@@ -102,9 +96,13 @@ class FollowsRepository:
         rows = [(shops[e.shop_id], e.created_at) for e in page.items if e.shop_id in shops]
         return Page(items=rows, last_key=page.last_key)
 
-    def follower_ids(self, shop_id: str) -> Iterator[str]:
-        """Every follower's user id, for fan-out: one Query of the shop's partition, paged."""
-        results = FollowItem.query(shop_pk(shop_id), FollowItem.sk.startswith(FOLLOWER_PREFIX),
-                                   attributes_to_get=["pk", "sk", "entity"])
-        for item in results:
-            yield item.sk[len(FOLLOWER_PREFIX):]
+    def follower_page(self, shop_id: str, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """Up to ``limit`` follower ids after ``after`` (in id order) and where to go on from,
+        or None at the end: one Query of the shop's partition (keys only, so ~1 KB reads
+        cover ~25 followers)."""
+        start = {"pk": {"S": shop_pk(shop_id)}, "sk": {"S": follower_sk(after)}} if after else None
+        results = FollowItem.query(shop_pk(shop_id), FollowItem.sk.startswith(FOLLOWER_PREFIX), limit=limit,
+                                   page_size=limit, last_evaluated_key=start, attributes_to_get=["pk", "sk", "entity"])
+        ids = [item.sk[len(FOLLOWER_PREFIX):] for item in results]
+        more = results.last_evaluated_key is not None and len(ids) == limit
+        return ids, (ids[-1] if more and ids else None)

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.commerce_records import IdempotencyRecord, Order, OrderLine, Product, StatusChange
+from chalicelib.records.commerce import IdempotencyRecord, Order, OrderLine, Product, StatusChange
 from chalicelib.errors import Conflict, FieldProblem, Invalid, NotFound, OutOfStock, StaleCatalog
-from chalicelib.records import Page, Shop
+from chalicelib.records.accounts import Shop
+from chalicelib.records.common import Page
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.catalog_cache import CatalogCache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 
 
 def page_of(results: Any, limit: int, convert=lambda item: item) -> Page:

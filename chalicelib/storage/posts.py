@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.records import Page
-from chalicelib.social_records import Post, TaggedProduct
+from chalicelib.records.common import Page
+from chalicelib.records.social import Post, TaggedProduct
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.batch import BATCH_GET_LIMIT, chunks
 from chalicelib.storage.models.accounts import ShopItem, shop_pk
@@ -39,11 +39,6 @@ def to_post(item: PostItem) -> Post:
         share_count=int(item.share_count or 0), version=int(item.version or 1),
         created_at=item.created_at, updated_at=item.updated_at, products=to_tagged(item.products),
     )
-
-
-def post_from_image(image: dict) -> Post:
-    """A post from a raw DynamoDB image (a stream record's NewImage/OldImage)."""
-    return to_post(PostItem.from_raw_data(image))
 
 
 class PostsRepository:

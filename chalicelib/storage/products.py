@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.commerce_records import Product
+from chalicelib.records.commerce import Product
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.storage.models.products import PRODUCT, ProductItem, product_pk, shop_products_pk
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.retry import with_retries

@@ -22,8 +22,9 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import NotFound
 from chalicelib.ids import iso
-from chalicelib.records import Page, Shop
-from chalicelib.relationship_records import (
+from chalicelib.records.accounts import Shop
+from chalicelib.records.common import Page
+from chalicelib.records.relationships import (
     Essential,
     Favourite,
     Note,
@@ -32,7 +33,8 @@ from chalicelib.relationship_records import (
     StaleWrite,
     TierChange,
 )
-from chalicelib.services.scoring import RelationshipState, Tier, encode_rank_key, rank_key
+from chalicelib.records.relationships import RANK_KEY_FLOOR, RelationshipState, Tier
+from chalicelib.storage.rank_keys import encode_rank_key
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
@@ -72,19 +74,16 @@ def _state_out(state: RelationshipState) -> dict[str, Any]:
     return data
 
 
-def is_listed(state: RelationshipState) -> bool:
-    """Same rule as ``services.relationships.listed``: anything left of the relationship."""
-    return state.score > 0 or state.order_count > 0
-
-
-def to_item(pair: Pair, now: float) -> RelationshipItem:
+def to_item(pair: Pair, now: float, rank: float | None) -> RelationshipItem:
+    """``rank`` is the pair's forward-decay key, or None when the ranked lists leave it out."""
     state = pair.state
-    rank = encode_rank_key(rank_key(state))
+    encoded = encode_rank_key(rank) if rank is not None else None
+    # An unlisted pair has no strength left: its key is the floor (it sorts last).
     item = RelationshipItem(
         rel_pk(pair.shop_id), rel_sk(pair.user_id),
         shop_id=pair.shop_id, user_id=pair.user_id, customer_name=pair.customer_name,
         shop_name=pair.shop_name, shop_handle=pair.shop_handle, state=_state_out(state), tier=pair.tier.value,
-        rank=rank,
+        rank=encoded or encode_rank_key(RANK_KEY_FLOOR),
         favourites=[{"product_id": f.product_id, "name": f.name, "orders": f.orders, "quantity": f.quantity,
                      "last_at": f.last_at} for f in pair.favourites],
         essentials=[{"product_id": e.product_id, "name": e.name, "reorder_days": e.reorder_days,
@@ -96,10 +95,10 @@ def to_item(pair: Pair, now: float) -> RelationshipItem:
     )
     if pair.version is not None:
         item.version = pair.version  # the write is conditional on it (absent: a new pair)
-    if is_listed(state):
-        item.gsi1pk, item.gsi1sk = customers_pk(pair.shop_id), rank
-        item.gsi2pk, item.gsi2sk = tier_pk(pair.shop_id, pair.tier.value), rank
-        item.gsi3pk, item.gsi3sk = my_shops_pk(pair.user_id), rank
+    if encoded is not None:
+        item.gsi1pk, item.gsi1sk = customers_pk(pair.shop_id), encoded
+        item.gsi2pk, item.gsi2sk = tier_pk(pair.shop_id, pair.tier.value), encoded
+        item.gsi3pk, item.gsi3sk = my_shops_pk(pair.user_id), encoded
     if pair.lapse_at is not None:
         item.gsi4pk = lapse_pk(iso(pair.lapse_at)[:10])
         item.gsi4sk = f"{iso(pair.lapse_at)}#{pair.shop_id}#{pair.user_id}"
@@ -145,10 +144,10 @@ class RelationshipsRepository:
         except RelationshipItem.DoesNotExist:
             return None
 
-    def put_pair(self, pair: Pair, changes: Sequence[TierChange], now: float) -> None:
+    def put_pair(self, pair: Pair, changes: Sequence[TierChange], now: float, rank: float | None) -> None:
         """One conditional PutItem; one transaction with the transition items when the tier
         changed. ``StaleWrite`` when the pair's version moved since it was read."""
-        item = to_item(pair, now)
+        item = to_item(pair, now, rank)
         if not changes:
             def write() -> None:
                 item.save()  # conditional on the version read (VersionAttribute)
@@ -260,11 +259,11 @@ class RelationshipsRepository:
 
     # --- bulk loading (demo data, tests and benchmarks only) --------------------------------
 
-    def load(self, pairs: Iterable[Pair], now: float) -> None:
-        """Write many pairs unconditionally with BatchWriteItem: for building test data fast,
-        never on a live path (it bypasses the version check)."""
+    def load(self, pairs: Iterable[tuple[Pair, float | None]], now: float) -> None:
+        """Write many ``(pair, rank)`` unconditionally with BatchWriteItem: for building test
+        data fast, never on a live path (it bypasses the version check)."""
         with RelationshipItem.batch_write() as batch:
-            for pair in pairs:
-                item = to_item(pair, now)
+            for pair, rank in pairs:
+                item = to_item(pair, now, rank)
                 item.version = (pair.version or 0) + 1
                 batch.save(item)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.commerce_records import Order, Review
+from chalicelib.records.commerce import Order, Review
 from chalicelib.errors import Conflict
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.storage.accounts import _connection
 from chalicelib.storage.models.orders import ORDER, OrderItem, order_pk
 from chalicelib.storage.models.products import REVIEW_PREFIX, ProductItem, ReviewItem, product_pk, review_sk

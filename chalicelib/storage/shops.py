@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.records import Shop
+from chalicelib.records.accounts import Shop
 from chalicelib.storage.accounts import PROFILE, _connection, guard
 from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, shop_pk, user_pk
 from chalicelib.storage.transactions import Cancelled, Transaction

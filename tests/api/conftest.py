@@ -85,7 +85,7 @@ def _fresh_moto_tables(aws_backend):
     if aws_backend is None:
         import boto3
 
-        from chalicelib.api import deps
+        from chalicelib import wiring as deps
         from chalicelib.storage.tables import ensure_tables
 
         settings = deps.container().settings
@@ -171,8 +171,8 @@ def _stream_poller(aws_backend):
     """Reads the test table's stream (moto's or DynamoDB Local's) into the real handler."""
     import boto3
 
-    from chalicelib.api import deps
-    from chalicelib.events import stream
+    from chalicelib import wiring as deps
+    from chalicelib.events.stream import stream
     from devtools.stream_poller import StreamPoller
 
     settings = deps.container().settings

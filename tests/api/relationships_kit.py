@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.events import dispatch
+from chalicelib.events.stream import dispatch
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "relationships"
 DAY = 86_400.0
@@ -36,7 +36,7 @@ class Clock:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, now: float = NOW) -> None:
         self.now = now
         monkeypatch.setattr("chalicelib.api.edge.clock", lambda: self.now)
-        monkeypatch.setattr("chalicelib.relationship_events.clock", lambda: self.now)
+        monkeypatch.setattr("chalicelib.events.relationships.clock", lambda: self.now)
         monkeypatch.setattr("chalicelib.ids.now", lambda: self.now)
 
 
@@ -68,9 +68,10 @@ class World:
             assert answer.status == 200, answer.body
             account["token"] = answer.body["token"]
 
-    def send(self, *names: str) -> int:
-        """Deliver fixtures to the stream handler, as Lambda would; returns handler calls."""
-        return sum(dispatch(records(name, self.ids)) for name in names)
+    def send(self, *names: str) -> None:
+        """Deliver fixtures to the stream handler, as Lambda would; every record must succeed."""
+        for name in names:
+            assert dispatch(records(name, self.ids)) == []
 
     def customers(self, query: str = "", token: str | None = None):
         return self.api.get(f"/shops/{self.shop_id}/customers{query}", token=token or self.owner["token"])

@@ -56,7 +56,7 @@ def test_garbage_and_forged_tokens_are_401_problems(api):
 
 
 def test_expired_token_is_401(api, monkeypatch):
-    from chalicelib.api import deps
+    from chalicelib import wiring as deps
 
     account = api.signup()
     tokens = deps.container().tokens

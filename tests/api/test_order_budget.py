@@ -10,7 +10,7 @@ from tests.api.commerce import advance, buy, make_product, placed
 
 @pytest.fixture
 def catalog_cache():
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     cache = container().orders.cache
     yield cache
@@ -46,7 +46,7 @@ def test_a_product_edited_elsewhere_is_priced_again_never_charged_stale(api, aws
     fails the transaction's version check and the order is priced from the current item."""
     import boto3
 
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     shop_id = owner["shop"]["shop_id"]
     pid = make_product(api, owner, price=4500)["product_id"]

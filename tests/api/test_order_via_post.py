@@ -31,7 +31,7 @@ def shop(api, owner):
 
 @pytest.fixture
 def catalog_cache():
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     cache = container().orders.cache
     cache.clear()
@@ -111,7 +111,7 @@ def test_a_retry_gets_its_first_answer_even_after_the_post_is_deleted(api, shop,
 
 def test_a_product_edited_meanwhile_is_priced_again_with_the_post_check(api, aws_backend, shop, user,
                                                                         catalog_cache):
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     placed(api, user, shop["id"], (shop["tofu"], 1), via_post_id=shop["post"])  # caches the tofu at 4,500
     settings = container().settings

@@ -194,7 +194,7 @@ def test_unknown_post_is_404(api, user):
 
 
 def test_an_edit_based_on_a_stale_read_is_409(api, owner):
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
     from chalicelib.errors import Conflict
 
     post = create_post(api, owner, "처음")

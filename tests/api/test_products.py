@@ -122,7 +122,7 @@ def test_stock_edit_that_raced_an_order_is_409(api, owner, monkeypatch):
 
 def test_resolve_products_for_posts(api, owner):
     """The service step 2's posts call: the shop's own products only, as a feed shows them."""
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
     from chalicelib.errors import Invalid
     from chalicelib.services.products import resolve_products
 

@@ -12,12 +12,12 @@ import random
 import pytest
 
 from chalicelib.ids import id_at
-from chalicelib.relationship_records import Pair
+from chalicelib.records.relationships import Pair
 from chalicelib.services import relationships as rel
 from chalicelib.services.scoring import DAY_SECONDS, strength_at, tier_at
 from chalice.test import Client
 
-from chalicelib.api.deps import container
+from chalicelib.wiring import container
 from devtools.callcount import dynamodb_calls
 from devtools.histories import random_state
 from tests.api.conftest import Api
@@ -51,7 +51,7 @@ def big_shop(chalice_app):
                     shop_handle=shop["handle"], state=random_state(rng, NOW), created_at=NOW)
         pair, _ = rel.settle(pair, NOW)
         pairs.append(pair)
-    container().relationships.load(pairs, NOW)
+    container().relationships.load([(p, rel.list_rank(p)) for p in pairs], NOW)
     yield owner, shop, pairs
     if BACKEND == "moto":
         # moto copies the whole table for every transaction: a big table slows every later test.

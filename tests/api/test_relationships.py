@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from chalicelib.api.deps import container
+from chalicelib.wiring import container
 from chalicelib.storage.models.relationships import RelationshipItem, rel_pk, rel_sk
 from devtools.callcount import dynamodb_calls
 from tests.api.conftest import assert_problem, real_dynamodb_only
@@ -220,7 +220,7 @@ def sweep_progress_at(when: float) -> None:
 
 
 def test_the_sweep_moves_a_regular_who_stopped_coming_to_lapsed(world):
-    from chalicelib.schedules import run_lapse_sweep
+    from chalicelib.events.schedules import run_lapse_sweep
 
     world.send(*JOURNEY)
     lapses_at = stored(world).lapse_at
@@ -249,7 +249,7 @@ def test_the_sweep_moves_a_regular_who_stopped_coming_to_lapsed(world):
 
 
 def test_a_lapsed_regular_who_orders_again_comes_back(world):
-    from chalicelib.schedules import run_lapse_sweep
+    from chalicelib.events.schedules import run_lapse_sweep
 
     world.send("order_placed", "order_second")
     sweep_progress_at(NOW + 40 * DAY)
@@ -259,7 +259,7 @@ def test_a_lapsed_regular_who_orders_again_comes_back(world):
     assert world.customers("?tier=lapsed").body["items"][0]["name"] == "김민지"
     # A new order (a fixture re-dated: orders are identified by id, so this is a new one).
     from tests.api.relationships_kit import records
-    from chalicelib.events import dispatch
+    from chalicelib.events.stream import dispatch
 
     batch = records("order_placed", world.ids)
     image = batch[0]["dynamodb"]["NewImage"]
@@ -272,7 +272,7 @@ def test_a_lapsed_regular_who_orders_again_comes_back(world):
 
 
 def test_a_lapse_the_sweep_has_not_seen_yet_is_recorded_with_the_comeback(world):
-    from chalicelib.events import dispatch
+    from chalicelib.events.stream import dispatch
     from tests.api.relationships_kit import records
 
     world.send("order_placed", "order_second")  # regular, lapses on 2027-01-09
@@ -372,7 +372,7 @@ def test_a_cursor_only_continues_the_list_it_came_from(api, monkeypatch):
 def test_pages_list_every_customer_once_strongest_first(api, monkeypatch):
     world = make_world(api, monkeypatch)
     people = [world.customer, world.other] + [api.signup(name=f"손님{n}") for n in range(5)]
-    from chalicelib.events import dispatch
+    from chalicelib.events.stream import dispatch
     from tests.api.relationships_kit import records
 
     for n, person in enumerate(people):  # n + 1 likes each, on different days
@@ -449,7 +449,7 @@ def test_a_follow_written_to_the_table_reaches_the_pair_through_its_stream(world
     """End to end: an item in the contract's shape, the table's stream, the poller, the handler."""
     import boto3
 
-    from chalicelib.events import stream
+    from chalicelib.events.stream import stream
     from devtools.stream_poller import StreamPoller
 
     settings = container().settings
@@ -477,7 +477,7 @@ def test_concurrent_signals_on_one_pair_are_each_applied_once(world):
     delivered twice. Conditional writes make the losers re-read; nothing is lost or doubled."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib.events import dispatch
+    from chalicelib.events.stream import dispatch
     from tests.api.relationships_kit import records
 
     world.send("follow")

@@ -16,12 +16,12 @@ import pytest
 
 from chalicelib.errors import NotFound
 from chalicelib.ids import new_id
-from chalicelib.social_records import Comment, Follow, Share
+from chalicelib.records.social import Comment, Follow, Share
 from tests.api.conftest import create_post
 
 
 def _deps():
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     return container()
 

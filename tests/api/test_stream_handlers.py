@@ -13,11 +13,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib.events import dispatch
+from chalicelib.events.stream import dispatch
 from chalicelib.ids import new_id
-from chalicelib.records import Shop, User
+from chalicelib.records.accounts import Shop, User
 from chalicelib.services.feed import entry_for
-from chalicelib.social_records import Follow, Post
+from chalicelib.records.social import Follow, Post
 from devtools.callcount import dynamodb_calls
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -33,7 +33,7 @@ def records(name: str, world) -> list[dict]:
 
 @pytest.fixture
 def world(aws_backend):
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     d = container()
     now = 1795400000.0
@@ -69,9 +69,9 @@ def edit_to_v2(world) -> None:
 
 
 def test_insert_copies_the_post_into_followers_feeds(world):
-    assert dispatch(records("post_insert.json", world)) == 1
+    assert dispatch(records("post_insert.json", world)) == []
     [entry] = feed(world, world.follower)
-    assert (entry.post_id, entry.text, entry.shop_name, entry.shop_handle, entry.version) == \
+    assert (entry.post_id, entry.excerpt, entry.shop_name, entry.shop_handle, entry.version) == \
         (world.post.post_id, V1_TEXT, "망원동 두부가게", world.shop.handle, 1)
     assert entry.hashtags == ["두부"] and entry.expires_at > entry.created_at
     assert feed(world, world.newcomer) == []  # not a follower
@@ -89,7 +89,7 @@ def test_edit_updates_the_entries(world):
     edit_to_v2(world)
     dispatch(records("post_modify_edit.json", world))
     [entry] = feed(world, world.follower)
-    assert (entry.text, entry.hashtags, entry.version) == (V2_TEXT, ["품절"], 2)
+    assert (entry.excerpt, entry.hashtags, entry.version) == (V2_TEXT, ["품절"], 2)
 
 
 def test_a_counter_only_modify_writes_nothing(world):
@@ -104,7 +104,7 @@ def test_out_of_order_edit_then_insert_leaves_the_newest_content(world):
     edit_to_v2(world)
     dispatch(records("post_modify_edit.json", world) + records("post_insert.json", world))
     [entry] = feed(world, world.follower)
-    assert (entry.text, entry.version) == (V2_TEXT, 2)
+    assert (entry.excerpt, entry.version) == (V2_TEXT, 2)
 
 
 def test_a_stale_edit_record_does_not_roll_content_back(world):
@@ -113,12 +113,12 @@ def test_a_stale_edit_record_does_not_roll_content_back(world):
     current = world.d.posts.get_post(world.post.post_id, consistent=True)
     world.d.posts.update_post(current, {"text": "세 번째 버전", "hashtags": []}, 1795400700.0)  # v3
     dispatch(records("post_modify_edit.json", world))  # the v1 -> v2 record arrives late
-    assert feed(world, world.follower)[0].text == V1_TEXT  # skipped: the v3 record carries v3
+    assert feed(world, world.follower)[0].excerpt == V1_TEXT  # skipped: the v3 record carries v3
     newest = records("post_modify_edit.json", world)
     newest[0]["dynamodb"]["NewImage"]["version"] = {"N": "3"}
     newest[0]["dynamodb"]["OldImage"]["version"] = {"N": "2"}
     dispatch(newest)
-    assert feed(world, world.follower)[0].text == "세 번째 버전"
+    assert feed(world, world.follower)[0].excerpt == "세 번째 버전"
 
 
 def test_remove_takes_the_post_out_of_every_feed(world):
@@ -173,7 +173,7 @@ def test_a_late_follow_remove_after_following_again_keeps_the_feed(world):
 
 
 def test_the_lambda_entry_point_takes_a_whole_batch(world):
-    from chalicelib.events import stream
+    from chalicelib.events.stream import stream
 
     batch = records("post_insert.json", world) + records("post_modify_counts.json", world)
     stream({"Records": batch}, None)

@@ -102,7 +102,7 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> N
 def live_api(aws_backend):
     if BACKEND != "ddblocal":
         pytest.skip("the running API is tested on DynamoDB Local (DONGNE_TEST_BACKEND=ddblocal)")
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     settings = container().settings
     port = _free_port()

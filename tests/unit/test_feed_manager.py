@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.ids import id_at
-from chalicelib.records import Page
+from chalicelib.records.common import Page
 from chalicelib.services.feed import (
     ENTRY_TTL_SECONDS, MAX_ITEMS, MERGE_ITEMS, FeedManager, due_for_trim, entry_for,
 )
-from chalicelib.social_records import FeedEntry, Follow, Post, WriteStats
+from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, WriteStats
 
 
 class MemoryFeed:
@@ -47,8 +47,9 @@ class MemoryGraph:
     def __init__(self) -> None:
         self.edges: set[tuple[str, str]] = set()
 
-    def follower_ids(self, shop_id):
-        return sorted(u for s, u in self.edges if s == shop_id)
+    def follower_page(self, shop_id, after, limit):
+        ids = sorted(u for s, u in self.edges if s == shop_id and (after is None or u > after))
+        return ids[:limit], (ids[limit - 1] if len(ids) > limit else None)
 
     def get_edge(self, shop_id, user_id):
         return Follow(shop_id, user_id, 0.0) if (shop_id, user_id) in self.edges else None
@@ -66,6 +67,28 @@ class MemoryPosts:
                       reverse=True)[:count]
 
 
+class MemoryQueue:
+    """Work items as the table would hold them: written once, run when ``drain`` says so."""
+
+    def __init__(self) -> None:
+        self.written: dict[tuple, FanoutWork] = {}
+        self.pending: list[FanoutWork] = []
+
+    def enqueue(self, work):
+        key = (work.post_id, work.action, work.version, work.seq)
+        if key in self.written:
+            return False
+        self.written[key] = work
+        self.pending.append(work)
+        return True
+
+    def drain(self, manager, deadline=None) -> list:
+        outcomes = []
+        while self.pending:
+            outcomes.append(manager.run(self.pending.pop(0), deadline))
+        return outcomes
+
+
 def make_post(shop_id: str, n: int, text: str = "글") -> Post:
     at = 1795400000.0 + n
     # Fixed ids, so the trim sampling (a hash of reader and post) is the same on every run.
@@ -75,8 +98,10 @@ def make_post(shop_id: str, n: int, text: str = "글") -> Post:
 
 
 def world(**limits):
-    feed, graph, posts = MemoryFeed(), MemoryGraph(), MemoryPosts()
-    return FeedManager(feed, graph, posts, **limits), feed, graph, posts
+    feed, graph, posts, queue = MemoryFeed(), MemoryGraph(), MemoryPosts(), MemoryQueue()
+    manager = FeedManager(feed, graph, posts, queue, **limits)
+    manager.queue_for_tests = queue
+    return manager, feed, graph, posts
 
 
 def test_the_limits_are_mastodons():
@@ -100,7 +125,7 @@ def test_the_cap_holds_after_trims():
         post = make_post("s1", n)
         posts.posts[post.post_id] = post
         manager.post_written(post, None)
-    kept = [e.text for e in feed.page("reader", 100, None).items]
+    kept = [e.excerpt for e in feed.page("reader", 100, None).items]
     assert kept == [f"글 {n}" for n in range(11, 6, -1)]
 
 
@@ -132,7 +157,7 @@ def test_merge_is_bounded_and_trims():
     graph.edges.add(("s1", "reader"))
     outcome = manager.follow_added(Follow("s1", "reader", 0.0))
     assert outcome.action == "merge" and feed.trimmed == ["reader"]
-    assert [e.text for e in feed.page("reader", 100, None).items] == [f"글 {n}" for n in range(24, 14, -1)]
+    assert [e.excerpt for e in feed.page("reader", 100, None).items] == [f"글 {n}" for n in range(24, 14, -1)]
 
 
 def test_unmerge_removes_one_shop_only():
@@ -151,10 +176,10 @@ def test_entries_carry_what_the_feed_shows():
     post = replace(make_post("s1", 3), photos=["uploads/o/01JDQ3ZK8X9V5W4T3S2R1P0N9M.jpg"], product_ids=["p1"],
                    hashtags=["두부"], like_count=4, comment_count=2, version=3)
     entry = entry_for("reader", post)
-    assert (entry.reader_id, entry.post_id, entry.shop_name, entry.shop_handle, entry.text) == \
-        ("reader", post.post_id, "가게", "shop", "글 3")
-    assert (entry.photos, entry.product_ids, entry.hashtags, entry.like_count, entry.comment_count) == \
-        (post.photos, ["p1"], ["두부"], 4, 2)
+    assert (entry.reader_id, entry.post_id, entry.shop_name, entry.shop_handle, entry.excerpt, entry.more) == \
+        ("reader", post.post_id, "가게", "shop", "글 3", False)
+    assert (entry.photo, entry.photo_count, entry.product_ids, entry.hashtags, entry.like_count,
+            entry.comment_count) == (post.photos[0], 1, ["p1"], ["두부"], 4, 2)
     assert entry.version == 3 and entry.expires_at == post.created_at + ENTRY_TTL_SECONDS
 
 
@@ -168,5 +193,128 @@ def test_edit_refreshes_only_where_the_entry_is():
     edited = replace(post, text="고침", version=2)
     posts.posts[post.post_id] = edited
     outcome = manager.post_written(edited, post)
-    assert outcome.action == "refresh" and outcome.readers == 1
-    assert feed.feeds["a"][post.post_id].text == "고침" and feed.feeds["b"] == {}
+    assert outcome.action == "refresh" and outcome.readers == 2 and outcome.writes.items == 1
+    assert feed.feeds["a"][post.post_id].excerpt == "고침" and feed.feeds["b"] == {}
+
+
+# -- bounded fan-out: chunks, deadlines, replays ------------------------------------------
+
+
+def big_world(followers: int, chunk: int = 10, step: int = 5, **limits):
+    manager, feed, graph, posts = world(chunk=chunk, step=step, **limits)
+    graph.edges |= {("s1", f"u{i:05d}") for i in range(followers)}
+    post = make_post("s1", 1)
+    posts.posts[post.post_id] = post
+    return manager, feed, graph, posts, post
+
+
+def holders(feed, post_id) -> set[str]:
+    return {reader for reader, entries in feed.feeds.items() if post_id in entries}
+
+
+def test_a_post_reaches_every_follower_one_chunk_per_record():
+    manager, feed, graph, posts, post = big_world(45)
+    first = manager.post_written(post, None)
+    assert first.readers == 10 and first.continued  # the post's own record: one chunk, then hand on
+    outcomes = manager.queue_for_tests.drain(manager)
+    assert [o.readers for o in outcomes] == [10, 10, 10, 5] and not outcomes[-1].continued
+    assert holders(feed, post.post_id) == {f"u{i:05d}" for i in range(45)}
+    assert max(o.writes.items for o in [first, *outcomes]) <= 10 + 10  # entries + trims' deletes, bounded
+
+
+def test_a_small_shop_needs_no_work_item():
+    manager, feed, graph, posts, post = big_world(7)
+    outcome = manager.post_written(post, None)
+    assert outcome.readers == 7 and not outcome.continued and manager.queue_for_tests.written == {}
+
+
+def test_chunks_go_in_follower_order():
+    manager, feed, graph, posts, post = big_world(30)
+    manager.post_written(post, None)
+    afters = [w.after for w in manager.queue_for_tests.pending]
+    manager.queue_for_tests.drain(manager)
+    afters += [w.after for w in manager.queue_for_tests.written.values()]
+    ordered = [a for a in dict.fromkeys(afters) if a]
+    assert ordered == sorted(ordered)
+
+
+def test_a_replayed_chunk_writes_the_same_entries_and_enqueues_nothing_new():
+    manager, feed, graph, posts, post = big_world(25)
+    manager.post_written(post, None)
+    work = manager.queue_for_tests.pending[0]
+    manager.queue_for_tests.drain(manager)
+    written = dict(manager.queue_for_tests.written)
+    before = {r: dict(e) for r, e in feed.feeds.items()}
+    again = manager.run(work)  # the same chunk record delivered again
+    assert not again.continued and manager.queue_for_tests.written == written
+    assert feed.feeds == before
+
+
+def test_a_replayed_post_record_starts_no_second_chain():
+    manager, feed, graph, posts, post = big_world(25)
+    manager.post_written(post, None)
+    manager.post_written(post, None)
+    assert len(manager.queue_for_tests.pending) == 1
+
+
+def test_a_chunk_past_its_deadline_hands_the_rest_on():
+    ticks = iter(range(1000))
+    manager, feed, graph, posts, post = big_world(40, chunk=20, step=5)
+    manager.clock = lambda: next(ticks)
+    outcome = manager.run(FanoutWork(post.post_id, "s1", "push", 1, 0, None, 0.0), deadline=2)
+    assert 0 < outcome.readers < 20 and outcome.continued
+    manager.clock = lambda: 0
+    manager.queue_for_tests.drain(manager, deadline=None)
+    assert holders(feed, post.post_id) == {f"u{i:05d}" for i in range(40)}
+
+
+def test_a_chunk_starting_after_its_deadline_only_defers():
+    manager, feed, graph, posts, post = big_world(40)
+    manager.clock = lambda: 10.0
+    outcome = manager.run(FanoutWork(post.post_id, "s1", "push", 1, 0, None, 0.0), deadline=5.0)
+    assert outcome.readers == 0 and outcome.continued and feed.feeds == {}
+    manager.clock = lambda: 0.0
+    manager.queue_for_tests.drain(manager)
+    assert len(holders(feed, post.post_id)) == 40
+
+
+def test_a_post_deleted_while_its_chunks_run_stops_them_and_leaves_nothing():
+    manager, feed, graph, posts, post = big_world(45)
+    manager.post_written(post, None)  # chunk 1 delivered
+    del posts.posts[post.post_id]
+    manager.post_removed(post)  # the REMOVE's own fan-out (chunked too)
+    outcomes = manager.queue_for_tests.drain(manager)
+    assert any("post gone" in o.action for o in outcomes)
+    assert holders(feed, post.post_id) == set()
+
+
+def test_a_chunk_that_raced_the_deletion_takes_its_entries_back():
+    manager, feed, graph, posts, post = big_world(8)
+
+    class Vanishing(MemoryPosts):
+        calls = 0
+
+        def get_post(self, post_id, consistent=False):
+            self.calls += 1
+            return post if self.calls == 1 else None  # deleted between the chunk's read and its re-check
+
+    manager.posts = Vanishing()
+    outcome = manager.run(FanoutWork(post.post_id, "s1", "push", 1, 0, None, 0.0))
+    assert "undone" in outcome.action and holders(feed, post.post_id) == set()
+
+
+def test_an_edit_while_chunks_run_leaves_the_new_text_everywhere():
+    manager, feed, graph, posts, post = big_world(45)
+    manager.post_written(post, None)
+    edited = replace(post, text="고침", version=2)
+    posts.posts[post.post_id] = edited
+    manager.post_written(edited, post)  # the edit's refresh chain, racing the push chain
+    manager.queue_for_tests.drain(manager)
+    assert {feed.feeds[r][post.post_id].excerpt for r in holders(feed, post.post_id)} == {"고침"}
+    assert len(holders(feed, post.post_id)) == 45
+
+
+def test_long_text_becomes_an_excerpt_with_more():
+    long = replace(make_post("s1", 1), text="두부 " * 500)
+    entry = entry_for("reader", long)
+    assert entry.more and len(entry.excerpt) <= 141 and entry.excerpt.endswith("…")

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from chalicelib.commerce_records import Product
+from chalicelib.records.commerce import Product
 from chalicelib.errors import Conflict, Forbidden, Invalid
 from chalicelib.services import orders
 from chalicelib.services.orders import BUYER, OWNER, Status
@@ -110,7 +110,7 @@ class FakeOrdersStore:
         self.placed: list = []
 
     def load_catalog(self, shop_id, product_ids):
-        from chalicelib.records import Shop
+        from chalicelib.records.accounts import Shop
 
         shop = Shop(shop_id="S1", owner_id="O", name="가게", handle="h", bio="", region="", follower_count=0,
                     post_count=0, created_at=0.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.commerce_records import Order, OrderLine, StatusChange
+from chalicelib.records.commerce import Order, OrderLine, StatusChange
 from chalicelib.storage.orders import order_from_json, order_to_json, request_token
 
 

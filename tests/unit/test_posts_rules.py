@@ -7,7 +7,7 @@ import pytest
 from chalicelib.errors import Invalid
 from chalicelib.services.posts import extract_hashtags
 from chalicelib.services.uploads import check_photos, upload_key
-from chalicelib.social_records import StoredObject
+from chalicelib.records.social import StoredObject
 
 
 @pytest.mark.parametrize("text, tags", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.commerce_records import Product
+from chalicelib.records.commerce import Product
 from chalicelib.errors import Invalid
 from chalicelib.services import products
 

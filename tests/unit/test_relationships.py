@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.errors import Unavailable
-from chalicelib.relationship_records import OrderLine, Pair, ShopInfo, SignalEvent, StaleWrite, TierChange
+from chalicelib.records.commerce import OrderLine
+from chalicelib.records.relationships import Pair, ShopInfo, SignalEvent, StaleWrite, TierChange
 from chalicelib.services import relationship_reads as reads
 from chalicelib.services import relationships as rel
 from chalicelib.services.scoring import (
@@ -52,7 +53,7 @@ class MemoryStore:
     def get_pair(self, shop_id, user_id):
         return self.pairs.get((shop_id, user_id))
 
-    def put_pair(self, pair, changes, now):
+    def put_pair(self, pair, changes, now, rank=None):
         key = (pair.shop_id, pair.user_id)
         current = self.pairs.get(key)
         if self.conflicts:
@@ -85,8 +86,8 @@ class MemoryStore:
         self.watermark = day
 
 
-TOFU = OrderLine("P-TOFU", "손두부", 2, "essential", 7)
-KIMCHI = OrderLine("P-KIMCHI", "묵은지", 1, "treat", None)
+TOFU = OrderLine("P-TOFU", "손두부", 4500, 2, "essential", 7)
+KIMCHI = OrderLine("P-KIMCHI", "묵은지", 9000, 1, "treat", None)
 
 
 def order(n: int, at: float, amount: int = 12000, lines=(TOFU, KIMCHI), user: str = "U1") -> SignalEvent:
@@ -270,7 +271,7 @@ def test_favourites_count_orders_and_cancellation_takes_them_back():
 
 
 def test_product_memory_is_bounded():
-    lines = [OrderLine(f"P{n:03d}", f"상품{n}", 1, "essential", 7) for n in range(60)]
+    lines = [OrderLine(f"P{n:03d}", f"상품{n}", 1000, 1, "essential", 7) for n in range(60)]
     favourites = rel.add_favourites((), lines, T0)
     essentials = rel.add_essentials((), lines, T0)
     assert len(favourites) == rel.FAVOURITES_MAX and len(essentials) == rel.ESSENTIALS_MAX

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.storage.rank_keys import RANK_KEY_WIDTH, decode_rank_key, encode_rank_key
 from chalicelib.services.scoring import (
     DAY_SECONDS,
     DEFAULT_CONFIG,
     PARTS,
     RANK_KEY_FLOOR,
-    RANK_KEY_WIDTH,
     RelationshipState,
     ScoringConfig,
     Signal,
@@ -23,8 +23,6 @@ from chalicelib.services.scoring import (
     apply,
     breakdown_at,
     decay,
-    decode_rank_key,
-    encode_rank_key,
     event_id,
     lapses_at,
     money_weight,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.events import to_change
-from chalicelib.relationship_events import plain
+from chalicelib.storage.stream import decode as to_change
 from chalicelib.services.scoring import Signal
 from chalicelib.services.signals import Malformed, signals_from
 from tests.api.relationships_kit import records
@@ -19,7 +18,7 @@ def translate(name: str):
     events = []
     for record in records(name, IDS):
         change = to_change(record)
-        events += signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at)
+        events += signals_from(change.entity, change.event_name, change.new, change.old, change.at)
     return events
 
 
@@ -80,14 +79,14 @@ def test_a_cancelled_order_modified_again_is_not_cancelled_twice():
     record = records("order_cancelled", IDS)[0]
     record["dynamodb"]["OldImage"] = record["dynamodb"]["NewImage"]
     change = to_change(record)
-    assert signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at) == []
+    assert signals_from(change.entity, change.event_name, change.new, change.old, change.at) == []
 
 
 def test_a_removal_is_never_dated_before_its_item():
     record = records("unlike", IDS)[0]
     record["dynamodb"]["ApproximateCreationDateTime"] = 0
     change = to_change(record)
-    (unlike,) = signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at)
+    (unlike,) = signals_from(change.entity, change.event_name, change.new, change.old, change.at)
     assert unlike.at == unlike.reverses_at
 
 

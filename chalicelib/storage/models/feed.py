@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import FeedItem
 from chalicelib.storage.models.social import TaggedProductMap
 
 
 class FeedEntryItem(FeedItem):
-    """One post in one reader's feed.
+    """One post in one reader's feed, at most 1 KB (one write unit).
 
     Key design: ``pk = <reader user_id>``, ``sk = <post_id>`` (ULIDs sort by time, so a page
-    is one Query, newest first); ``lsi1sk = <shop_id>#<post_id>`` for unfollow;
-    ``expires_at`` (TTL) lets DynamoDB drop old entries for free.
+    is one Query, newest first); ``expires_at`` (TTL) lets DynamoDB drop old entries for
+    free. No index: every index write would cost another unit per entry, for every
+    follower of every post; unfollow finds one shop's entries by reading the reader's own
+    partition, which the cap keeps to a few hundred small items.
     """
 
-    post_id = UnicodeAttribute()
     shop_id = UnicodeAttribute()
     shop_name = UnicodeAttribute()
     shop_handle = UnicodeAttribute()
-    text = UnicodeAttribute(default="")
-    photos = ListAttribute(of=UnicodeAttribute, default=list)
-    product_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    # The tagged products' name and price, copied from the post (no read at page time).
+    excerpt = UnicodeAttribute(default="")
+    more = BooleanAttribute(default=False)
+    photo = UnicodeAttribute(null=True)
+    photo_count = NumberAttribute(default=0)
+    # The tagged products' id, name and price, copied from the post (no read at page time).
     products = ListAttribute(of=TaggedProductMap, default=list)
     hashtags = ListAttribute(of=UnicodeAttribute, default=list)
     like_count = NumberAttribute(default=0)

@@ -20,7 +20,7 @@ schedules_blueprint = Blueprint(__name__)
 
 
 def run_lapse_sweep():
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
     from chalicelib.ids import now
     from chalicelib.services.relationships import sweep_lapses
 

@@ -1,6 +1,9 @@
-"""The objects a request needs, built once per warm Lambda container, on first use.
+"""The composition root: services' stores and helpers, built once per warm Lambda container.
 
-Nothing here runs at import time: no environment reads, no clients. Tests call
+Both the HTTP edge (``chalicelib.api``) and the stream and schedule handlers
+(``chalicelib.events``) get their objects here; neither imports the other. Everything is
+built on first use and cached: nothing runs at import time (no environment reads, no
+clients), so a cold start pays only for what its first request or record needs. Tests call
 ``reset()`` after changing the environment.
 """
 
@@ -108,7 +111,14 @@ class Container:
     def feed_manager(self):
         from chalicelib.services.feed import FeedManager
 
-        return FeedManager(self.feed, self.follows, self.posts)
+        return FeedManager(self.feed, self.follows, self.posts, self.fanout)
+
+    @cached_property
+    def fanout(self):
+        from chalicelib.storage.fanout import FanoutQueue
+
+        self._bind()
+        return FanoutQueue()
 
     @cached_property
     def media(self):

@@ -89,15 +89,22 @@ class Like:
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One post in one reader's feed: everything a feed item shows, so a page needs no hydration."""
+    """One post in one reader's feed: everything a feed item shows, so a page needs no hydration.
+
+    Compact by design (one write unit, ≤ 1 KB stored): the text is an excerpt (``more`` says
+    the post has more), only the first photo is kept (``photo_count`` says how many there are),
+    and the tagged products carry their name and price as of posting or editing.
+    """
 
     reader_id: str
     post_id: str
     shop_id: str
     shop_name: str
     shop_handle: str
-    text: str
-    photos: list[str]
+    excerpt: str
+    more: bool
+    photo: str | None
+    photo_count: int
     product_ids: list[str]
     hashtags: list[str]
     like_count: int
@@ -106,6 +113,29 @@ class FeedEntry:
     version: int
     expires_at: float
     products: tuple[TaggedProduct, ...] = ()  # copied from the post: name and price as of posting/editing
+
+
+@dataclass(frozen=True)
+class FanoutWork:
+    """One chunk of a post's fan-out still to do: continue after follower ``after``.
+
+    ``action`` is ``push`` (a new post), ``refresh`` (an edit: re-copy where it is) or
+    ``unpush`` (a deleted post). ``version`` is the post's content version the work is for;
+    ``seq`` numbers the chunks of one run, so each chunk is written (and runs) once.
+    """
+
+    post_id: str
+    shop_id: str
+    action: str
+    version: int
+    seq: int
+    after: str | None
+    created_at: float
+
+    def next(self, after: str | None, at: float) -> "FanoutWork":
+        """The work item that continues this one after follower ``after``."""
+        return FanoutWork(post_id=self.post_id, shop_id=self.shop_id, action=self.action, version=self.version,
+                          seq=self.seq + 1, after=after, created_at=at)
 
 
 @dataclass(frozen=True)

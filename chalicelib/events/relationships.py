@@ -12,37 +12,24 @@ retrying it could never succeed, and it would hold up every record behind it in 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
-from chalicelib.events import Change, on_entity
 from chalicelib.ids import now as clock
 from chalicelib.services import relationships
 from chalicelib.services.signals import ENTITIES, Malformed, signals_from
+from chalicelib.storage.stream import Change
 
 log = logging.getLogger("dongne.relationships")
 
-_deserializer = TypeDeserializer()
-
-
-def plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A raw stream image ({"S": ...} values) as plain Python (numbers as Decimal)."""
-    if image is None:
-        return None
-    return {name: _deserializer.deserialize(value) for name, value in image.items()}
-
 
 def _store():
-    from chalicelib.api.deps import container
+    from chalicelib.wiring import container
 
     return container().relationships
 
 
-@on_entity(*ENTITIES)
-def score_change(change: Change) -> None:
+def score_change(change: Change, deadline: float | None = None) -> None:
     try:
-        events = signals_from(change.entity, change.event_name, plain(change.new), plain(change.old), change.at)
+        events = signals_from(change.entity, change.event_name, change.new, change.old, change.at)
     except Malformed as error:
         log.warning("skipping a %s record that breaks the event contract: %s (eventID %s)",
                     change.entity, error, change.event_id)
@@ -52,3 +39,6 @@ def score_change(change: Change) -> None:
     store = _store()
     for event in events:
         relationships.record(store, event, clock())
+
+
+HANDLERS = tuple((entity, score_change) for entity in ENTITIES)

@@ -1,4 +1,4 @@
-"""Plain records passed between storage and services (no framework types)."""
+"""Accounts and shops, as services and storage pass them (no framework types)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,3 @@ class Shop:
     follower_count: int
     post_count: int
     created_at: float
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list: the items and the DynamoDB key to continue from (or None)."""
-
-    items: list
-    last_key: dict | None
