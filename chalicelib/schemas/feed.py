@@ -35,11 +35,14 @@ class FeedItemPublic(Out):
     photos: list[str] = Field(max_length=1, description="The post's first photo (upload key), if it has any.")
     photo_urls: list[str] = Field(max_length=1, description="Where to load `photos` from.")
     photo_count: int = Field(ge=0, description="How many photos the post has.")
-    product_ids: list[str]
+    product_ids: list[str] = Field(max_length=3, description="The first (up to three) products the post tags.")
     products: list[TaggedProductPublic] = Field(
-        description="The tagged products' name and price as of the post's creation or last edit; "
-                    "`GET /products/{product_id}` has today's price, which is what an order charges.")
-    hashtags: list[str]
+        max_length=3,
+        description="Those products' name and price as of the post's creation or last edit (a very long name "
+                    "may be shortened); `GET /products/{product_id}` has today's price, which is what an order "
+                    "charges.")
+    product_count: int = Field(ge=0, description="How many products the post tags (`GET /posts/{post_id}` lists all).")
+    hashtags: list[str] = Field(max_length=5, description="The post's first (up to five) hashtags.")
     like_count: int
     comment_count: int
     created_at: Timestamp

@@ -74,8 +74,9 @@ CHUNK_FOLLOWERS = 1000
 STEP_FOLLOWERS = 100
 # The feed item shows the first characters of the text; the post has the rest ("more").
 EXCERPT_CHARS = 140
-# At most this many hashtags ride along in an entry (the post has them all).
+# At most this many hashtags and tagged products ride along in an entry (the post has them all).
 ENTRY_HASHTAGS = 5
+ENTRY_PRODUCTS = 3
 
 
 class FeedStore(Protocol):
@@ -125,9 +126,11 @@ def entry_for(reader_id: str, post: Post) -> FeedEntry:
     return FeedEntry(
         reader_id=reader_id, post_id=post.post_id, shop_id=post.shop_id, shop_name=post.shop_name,
         shop_handle=post.shop_handle, excerpt=excerpt, more=more, photo=post.photos[0] if post.photos else None,
-        photo_count=len(post.photos), product_ids=list(post.product_ids), hashtags=list(post.hashtags[:ENTRY_HASHTAGS]),
+        photo_count=len(post.photos), product_ids=[p.product_id for p in post.products[:ENTRY_PRODUCTS]],
+        hashtags=list(post.hashtags[:ENTRY_HASHTAGS]), product_count=len(post.product_ids),
         like_count=post.like_count, comment_count=post.comment_count, created_at=post.created_at,
-        version=post.version, expires_at=post.created_at + ENTRY_TTL_SECONDS, products=tuple(post.products),
+        version=post.version, expires_at=post.created_at + ENTRY_TTL_SECONDS,
+        products=tuple(post.products[:ENTRY_PRODUCTS]),
     )
 
 
