@@ -4,10 +4,9 @@
 DynamoDB tables (key schemas and indexes generated from the PynamoDB models, the main
 table's stream, TTL, point-in-time recovery), the S3 media bucket (private, encrypted,
 CORS for presigned POST uploads from the app), the stream function wired to the table's
-real stream (bisecting failed batches, bounded retries, failures kept in an SQS queue),
-the bucket name and a generated signing secret (Secrets Manager) in every function's
-environment, and API Gateway's own error answers
-as problem+json. ``make package`` then merges it into Chalice's template.
+real stream (partial batch responses, bisecting failed batches, bounded retries, failures
+kept in an SQS queue), the bucket name and a generated signing secret (Secrets Manager) in
+every function's environment, and API Gateway's own error answers as problem+json. ``make package`` then merges it into Chalice's template.
 """
 
 from __future__ import annotations
@@ -174,6 +173,9 @@ def build(stage: str) -> dict[str, Any]:
         }}}}
     resources["Stream"]["Properties"]["Events"] = {"StreamDynamodbEventSource": {"Properties": {
         "Stream": {"Fn::GetAtt": ["MainTable", "StreamArn"]},
+        # The handler answers {"batchItemFailures": [...]} (events.stream): Lambda retries from
+        # the failed record on instead of the whole batch.
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": 10,
         "MaximumRecordAgeInSeconds": 86400,

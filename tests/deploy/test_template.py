@@ -68,6 +68,9 @@ def test_stream_bucket_and_secret_are_wired(packaged):
     source = resources["Stream"]["Properties"]["Events"]["StreamDynamodbEventSource"]["Properties"]
     assert source["Stream"] == {"Fn::GetAtt": ["MainTable", "StreamArn"]}
     assert source["BisectBatchOnFunctionError"] is True
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # events.stream answers per record
+    assert source["MaximumRetryAttempts"] == 10 and source["MaximumRecordAgeInSeconds"] == 86400
+    assert source["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}}
     assert resources["MediaBucket"]["Type"] == "AWS::S3::Bucket"
     for name in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
         variables = resources[name]["Properties"]["Environment"]["Variables"]
