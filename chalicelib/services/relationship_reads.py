@@ -236,6 +236,23 @@ def set_note(shops: ShopsStore, reads: RelationshipReads, owner_id: str, shop_id
 # --- for the ranked feed -------------------------------------------------------------------
 
 
+def reader_strongest_shops(reads: RelationshipReads, user_id: str, count: int, now: float,
+                           config: ScoringConfig = CONFIG) -> tuple[dict[str, float], bool]:
+    """The reader's ``count`` strongest shops with their strength right now (unrounded, for
+    ranking), strongest first, and whether those are all the shops the reader has any
+    strength with.
+
+    One Query on "my shops" (gsi3), eventually consistent: its forward-decay key orders pairs
+    as their strengths compare at any time after their last events, so the first ``count``
+    by key are the ``count`` strongest now, and every other shop is at most as strong as the
+    last of them. ``count`` pairs of ≈ 1 KB: 16 cost ≈ 2 RCU (a BatchGetItem of 100 named
+    pairs cost ≈ 50).
+    """
+    page = reads.my_shops(user_id, count, None)
+    strengths = {p.shop_id: strength_at(p.state, now, config) for p in page.items}
+    return strengths, len(page.items) < count
+
+
 def reader_strengths(reads: RelationshipReads, user_id: str, shop_ids: Iterable[str], now: float,
                      config: ScoringConfig = CONFIG) -> dict[str, float]:
     """The reader's strength to each shop right now, 0.0 where there is no relationship.
