@@ -42,6 +42,7 @@ class RelationshipReads(Protocol):
     def card(self, shop_id: str, user_id: str) -> tuple[Shop | None, Pair | None, Note | None]: ...
     def put_note(self, shop_id: str, user_id: str, text: str, now: float) -> Note: ...
     def pairs_of_reader(self, user_id: str, shop_ids: Sequence[str]) -> list[Pair]: ...
+    def strongest_shops(self, user_id: str, count: int) -> list[tuple[str, RelationshipState]]: ...
 
 
 @dataclass(frozen=True)
@@ -248,9 +249,9 @@ def reader_strongest_shops(reads: RelationshipReads, user_id: str, count: int, n
     last of them. ``count`` pairs of ≈ 1 KB: 16 cost ≈ 2 RCU (a BatchGetItem of 100 named
     pairs cost ≈ 50).
     """
-    page = reads.my_shops(user_id, count, None)
-    strengths = {p.shop_id: strength_at(p.state, now, config) for p in page.items}
-    return strengths, len(page.items) < count
+    strongest = reads.strongest_shops(user_id, count)
+    strengths = {shop_id: strength_at(state, now, config) for shop_id, state in strongest}
+    return strengths, len(strongest) < count
 
 
 def reader_strengths(reads: RelationshipReads, user_id: str, shop_ids: Iterable[str], now: float,

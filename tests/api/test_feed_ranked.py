@@ -173,9 +173,9 @@ def test_an_empty_feed_ranks_to_an_empty_page_with_one_query(api, user):
 # --- what a page costs, with the largest entries -------------------------------------------------
 
 
-def fill_feed_and_relationships(reader_id: str, posts: int, shops: int, now: float) -> None:
+def fill_feed_and_relationships(reader_id: str, posts: int, shops: int, now: float) -> list:
     """``posts`` feed entries of about 1 KB each (the most an entry may be) from ``shops`` shops,
-    and a relationship with each shop, written straight through the repositories."""
+    and a relationship with each shop, written straight through the repositories; returns the pairs."""
     from chalicelib.ids import id_at
     from chalicelib.records.relationships import Pair
     from chalicelib.records.social import FeedEntry, TaggedProduct
@@ -204,6 +204,7 @@ def fill_feed_and_relationships(reader_id: str, posts: int, shops: int, now: flo
                     shop_handle=f"shop_{n}", state=random_state(rng, now), created_at=now)
         pairs.append(rel.settle(pair, now)[0])
     deps.relationships.load([(p, rel.list_rank(p)) for p in pairs], now)
+    return pairs
 
 
 @real_dynamodb_only  # moto's consumed capacity is a constant, not a measurement
@@ -230,3 +231,24 @@ def test_a_ranked_page_of_20_costs_at_most_10_read_units_even_with_1_kb_entries(
     assert all(rcu <= 10 for _, rcu in costs), costs
     assert [rcu for _, rcu in costs][1:3] == [10.0, 10.0]  # 20 items by key, 0.5 RCU each
     assert sorted(seen) == sorted(e.post_id for e in entries) and len(seen) == 130
+
+
+def test_the_readers_strongest_shops_are_one_query_and_bound_every_other_shop(user):
+    import time
+
+    from chalicelib.services import relationships as rel
+    from chalicelib.services.relationship_reads import reader_strongest_shops
+    from chalicelib.services.scoring import strength_at
+
+    now = time.time()
+    reader_id = user["user"]["user_id"]
+    pairs = fill_feed_and_relationships(reader_id, posts=0, shops=30, now=now)
+    truth = {p.shop_id: strength_at(p.state, now) for p in pairs if rel.list_rank(p) is not None}
+    with dynamodb_calls() as calls:
+        strengths, complete = reader_strongest_shops(container().relationships, reader_id, 16, now)
+    assert calls.operations == ["Query"] and not complete
+    assert list(strengths) == sorted(truth, key=truth.get, reverse=True)[:16]  # strongest first, now
+    assert all(strengths[shop] == pytest.approx(truth[shop]) for shop in strengths)
+    assert min(strengths.values()) >= max(v for shop, v in truth.items() if shop not in strengths)
+    everything, complete = reader_strongest_shops(container().relationships, reader_id, 100, now)
+    assert complete and set(everything) == set(truth)
