@@ -17,38 +17,46 @@ first. A window is the next ``window_size(limit)`` entries (60 for pages of 20) 
 previous window, read with one Query; it is ranked once, and its pages are served best
 first: the first page straight from the Query, the later ones by key (BatchGetItem). The
 cursor carries what is left of the window, in ranked order, and where the window ended;
-when the window is used up the next page reads the window below it. No window is read
-twice, and windows never overlap, so paging never repeats or skips a post whatever
-happens between two page requests: likes and purchases do not re-rank a window being
-paged (its order is fixed when it is read, which is what makes pages stable), and new posts
-land above the first window, out of this paging session (a fresh first page shows them).
-A post deleted or unfollowed meanwhile is simply missing from its page (a page can then
-be shorter than ``limit``; ``next_cursor`` says whether there is more). A strong shop's
-post competes with the 59 entries around it, not with the whole feed: the price of a
-bounded first page.
+when the window is used up the next page reads the window below it. No entry is read by
+two windows, so paging never repeats or skips a post whatever happens between two page
+requests:
+
+* likes and purchases do not re-rank a window being paged: its order is fixed when it is
+  read (with the strengths and counts of that moment), which is what makes pages stable;
+* new posts land above the first window, outside this paging session (a fresh first page
+  shows them); a follow's merge copies older posts in, and those below the current window
+  come in a later window, as on the recent feed;
+* a post deleted or unfollowed meanwhile is missing from its page, which is then shorter
+  than ``limit`` (so is the last page of a window that ends the feed, and a feed that ends
+  exactly at a window's edge ends with an empty page): ``next_cursor`` says whether there
+  is more.
+
+A strong shop's post competes with the other posts of its window, not with the whole feed:
+the price of a bounded window page. Pages larger than the window are a window each.
 
 Affinity. ``A`` comes from one Query of the reader's ``AFFINITY_SHOPS`` strongest shops on
 the "my shops" index (forward-decay key, so the top N by key are the top N by strength
 now). A shop outside them is at most as strong as the weakest of them, and is ranked as
-if it were exactly that strong (``Affinities.rest``): the order between shops is never
-inverted, and with ``AFFINITY_SHOPS`` relationships or fewer every strength is exact (the
-rest then have none: 0).
+if it were exactly that strong (``Affinities.rest``): the order between two shops is never
+inverted, and when the reader has fewer listed relationships than that every strength is
+exact (any other shop has none: 0).
 
-Cost (eventually consistent reads; DynamoDB Local reports the same numbers):
+Cost, at 20 posts a page, eventually consistent reads, as DynamoDB Local's ConsumedCapacity
+reports it (``bench/feed.py``; the 1 KB case in ``tests/api/test_feed_ranked.py``):
 
-* a window page: 1 Query of ≤ 60 feed entries (≤ 1 KB each by construction, so ≤ 60 KB,
-  ≤ 7.5 RCU; 2.5–4 RCU for typical entries) + 1 Query of 16 relationship pairs (≈ 1 KB
-  each, ≈ 2 RCU) — at most about 10 RCU with the largest entries;
+* a window page: 1 Query of ≤ 60 feed entries (each ≤ 1 KB by construction: ≤ 7.5 RCU;
+  2.5 RCU for the benchmark's short posts) + 1 Query of 16 relationship pairs (≈ 1 KB each:
+  2–2.5 RCU). 5 RCU in the benchmark, 9.5 RCU when every entry is a full kilobyte;
 * a later page: 1 BatchGetItem of its ``limit`` keys. DynamoDB rounds every item of a
   batch read up to 4 KB, so this is 0.5 RCU a post whatever its size: 10 RCU for 20;
 * the design before this one re-read a 200-entry window and BatchGot up to 100 pairs on
-  every page: 57–60 RCU a page. A recent page (``order=recent``) is ≈ 1 RCU.
+  every page: 58 RCU a page in the benchmark. A recent page (``order=recent``) is 1 RCU.
 
 Cursor. ``RankedCursor`` is the page state: the remaining post ids as 16-byte binary
 ULIDs (base64url) and the window's last id. It is signed and scoped to the reader and to
 ``ranked`` at the edge (``api.paging``), so it cannot be forged or replayed on another
-feed; at most ``RANKED_WINDOW - 1`` ids, so a cursor stays under 2 KB. This module is
-pure: no I/O.
+feed. It holds at most ``RANKED_WINDOW - 1`` ids: 1.3 KB after a first page of 20, 1.85 KB
+at worst (pages of 1), under the 2 KB the query accepts. This module is pure: no I/O.
 """
 
 from __future__ import annotations
