@@ -195,7 +195,7 @@ def fill_feed_and_relationships(reader_id: str, posts: int, shops: int, now: flo
             shop_handle="mangwon_tofu", excerpt=text[:140], more=True, photo=f"uploads/{reader_id}/{n:04d}.jpg",
             photo_count=3, product_ids=[p.product_id for p in products], hashtags=["망원동", "두부", "콩물", "국산콩", "아침"],
             like_count=rng.randint(0, 40), comment_count=rng.randint(0, 5), created_at=at, version=1,
-            expires_at=at + 90 * 86400, products=products))
+            expires_at=at + 90 * 86400, products=products, product_count=len(products)))
     deps = container()
     deps.feed.put_entries(entries)
     pairs = []
