@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib.records.store_links import RewardSetting
+
 
 @dataclass(frozen=True)
 class User:
@@ -28,3 +30,5 @@ class Shop:
     follower_count: int
     post_count: int
     created_at: float
+    # What the shop pays the owner of a store link for a friend's order (None: no reward).
+    referral_reward: RewardSetting | None = None
