@@ -388,3 +388,43 @@ def test_routes_are_in_the_served_document_with_their_problems(api):
     order = doc["components"]["schemas"]
     assert "via_store_link" in json.dumps(doc["paths"]["/orders"]["post"]["requestBody"]) or any(
         "via_store_link" in json.dumps(schema) for name, schema in order.items() if name.startswith("OrderCreate"))
+
+
+def test_call_budgets(api, shop, alice):
+    """An order through a link is one read + one TransactWriteItems cold, one transaction warm;
+    every store-link read is a GetItem, a BatchGetItem or a Query."""
+    from chalicelib.wiring import container
+    from devtools.callcount import dynamodb_calls
+
+    friend = api.signup()
+    container().orders.cache.clear()
+    with dynamodb_calls() as calls:
+        placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
+    assert calls.operations == ["BatchGetItem", "TransactWriteItems"]  # shop, product and link in one read
+    with dynamodb_calls() as calls:
+        placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
+    assert calls.operations == ["TransactWriteItems"]
+    api.post(f"/store-links/{alice['code']}/visits", token=friend["token"])
+    with dynamodb_calls() as calls:  # the remembered link: the check cancels, its item is read, then the order
+        placed(api, friend, shop["id"], (shop["oil"], 1))
+    assert calls.operations == ["TransactWriteItems", "GetItem", "TransactWriteItems"]
+    budgets = [
+        (lambda: api.get(f"/store-links/{alice['code']}"), ["GetItem", "BatchGetItem"]),
+        (lambda: api.post(f"/store-links/{alice['code']}/visits"), ["GetItem", "TransactWriteItems"]),
+        (lambda: api.post(f"/store-links/{alice['code']}/visits", token=friend["token"]),
+         ["GetItem", "TransactWriteItems", "PutItem"]),
+        (lambda: api.get("/me/store-links", token=alice["token"]), ["Query"]),
+        (lambda: api.get("/me/rewards", token=alice["token"]), ["GetItem", "Query"]),
+        (lambda: api.get(f"/shops/{shop['id']}/referrals", token=shop["token"]), ["GetItem", "Query"]),
+        (lambda: api.patch(f"/me/store-links/{alice['code']}", {"give_reward_to_friend": True},
+                           token=alice["token"]), ["GetItem", "UpdateItem"]),
+    ]
+    for call, operations in budgets:
+        with dynamodb_calls() as calls:
+            assert call().status in (200, 204)
+        assert calls.operations == operations
+    order = placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
+    advance(api, shop, order["order_id"], "paid", "shipped")
+    with dynamodb_calls() as calls:  # the status and the ledger entry together
+        advance(api, shop, order["order_id"], "delivered")
+    assert calls.operations == ["GetItem", "TransactWriteItems"]
