@@ -63,9 +63,8 @@ def review_written(change: Change, deadline: float | None = None) -> None:
         log.warning("skipping a review record that breaks the event contract: %s (eventID %s)", error,
                     change.event_id)
         return
-    links, accounts = _deps()
-    store_links.remember_review(links, accounts, user_id, shop_id, product_id, rating, str(new.get("text") or ""),
-                                clock())
+    links, _ = _deps()
+    store_links.remember_review(links, user_id, shop_id, product_id, rating, str(new.get("text") or ""))
 
 
 HANDLERS = (("order", order_placed), ("review", review_written))

@@ -288,12 +288,16 @@ def ensure_link(store: StoreLinksStore, accounts: Accounts, user_id: str, shop_i
     raise RuntimeError(f"no free store-link code in {CODE_ATTEMPTS} draws")
 
 
-def remember_review(store: StoreLinksStore, accounts: Accounts, user_id: str, shop_id: str, product_id: str,
-                    rating: int, text: str, now: float) -> None:
+def remember_review(store: StoreLinksStore, user_id: str, shop_id: str, product_id: str, rating: int,
+                    text: str) -> None:
     """A 4- or 5-star review recommends the product on the reviewer's landing (with a line of
-    the review); a 1- or 2-star review takes the recommendation back."""
+    the review); a 1- or 2-star review takes the recommendation back. A review follows a
+    delivered order, whose record issued the link long before; without a link there is nothing
+    to recommend on."""
     if UNRECOMMEND_AT < rating < RECOMMEND_AT:
         return
-    code = ensure_link(store, accounts, user_id, shop_id, "", (product_id,), now)
+    code = store.code_for(user_id, shop_id)
+    if code is None:
+        return
     note = text.strip()[:NOTE_MAX] or None
     store.recommend(code, product_id, note, recommended=rating >= RECOMMEND_AT)
