@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chalicelib.records.store_links import RewardSetting
-
 
 @dataclass(frozen=True)
 class User:
@@ -32,3 +30,11 @@ class Shop:
     created_at: float
     # What the shop pays the owner of a store link for a friend's order (None: no reward).
     referral_reward: RewardSetting | None = None
+
+
+@dataclass(frozen=True)
+class RewardSetting:
+    """A shop's store-link reward: ``percent`` of the subtotal or a ``fixed`` sum (won)."""
+
+    kind: str  # percent | fixed
+    value: int

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib.records.accounts import RewardSetting
+
+__all__ = ["RewardSetting"]  # (a shop's setting, kept with the Shop record)
+
 PERCENT, FIXED = "percent", "fixed"
 
 # Ledger entry statuses and reasons. An entry is never rewritten: a state change is a new entry.
@@ -12,14 +16,6 @@ REASON_REFERRAL = "referral"  # a friend ordered through the link (pending)
 REASON_DELIVERED = "delivered"  # that order was delivered (confirmed)
 REASON_CANCELLED = "order_cancelled"  # that order was cancelled (cancelled)
 REASON_GIVEN = "given_to_friend"  # the reward became the friend's discount: a zero entry
-
-
-@dataclass(frozen=True)
-class RewardSetting:
-    """What a shop pays for a referred order: ``percent`` of the subtotal or a ``fixed`` sum (won)."""
-
-    kind: str  # percent | fixed
-    value: int
 
 
 @dataclass(frozen=True)

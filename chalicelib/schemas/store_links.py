@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from chalicelib.schemas.common import Id, Out, Page, Schema, Timestamp
-from chalicelib.services.store_links import (CODE_LENGTH, FIXED_MAX, FIXED_MIN, PERCENT_MAX, PERCENT_MIN,
-                                             setting_problem)
+from chalicelib.services.limits import LINK_CODE_LENGTH, REWARD_FIXED, REWARD_PERCENT
+
+PERCENT_MIN, PERCENT_MAX = REWARD_PERCENT
+FIXED_MIN, FIXED_MAX = REWARD_FIXED
 
 LinkCode = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[0-9A-Za-z_-]+$",
-                                description=f"A store link's code ({CODE_LENGTH} characters).",
+                                description=f"A store link's code ({LINK_CODE_LENGTH} characters).",
                                 examples=["k7m2x9qa4t"])]
 
 
@@ -25,9 +27,10 @@ class RewardSettingIn(Schema):
 
     @model_validator(mode="after")
     def _in_bounds(self) -> "RewardSettingIn":
-        problem = setting_problem(self.kind, self.value)
-        if problem:
-            raise ValueError(problem)
+        low, high = REWARD_PERCENT if self.kind == "percent" else REWARD_FIXED
+        if not low <= self.value <= high:
+            unit = "" if self.kind == "percent" else " won"
+            raise ValueError(f"a {self.kind} reward is {low:,}-{high:,}{unit}")
         return self
 
 

@@ -28,16 +28,17 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.records.commerce import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
 from chalicelib.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, StaleCatalog
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
-from chalicelib.records.store_links import LinkRemembered, Referral, Remembered, Settlement, StoreLink
-from chalicelib.services import store_links
 from chalicelib.services.shops import ShopsStore, owned_shop
+
+if TYPE_CHECKING:  # store links are imported on the first order, off the API's cold start
+    from chalicelib.records.store_links import Referral, Remembered, Settlement, StoreLink
 
 
 class Status(StrEnum):
@@ -178,6 +179,8 @@ def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: f
 def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool) -> StoreLink | None:
     """The link an order goes through. A code the order names must be a link of the order's
     shop (422 on ``body.via_store_link``); a remembered one that is not is simply not used."""
+    from chalicelib.services import store_links
+
     if code is None:
         return None
     if link is None or link.shop_id != shop_id:
@@ -192,6 +195,9 @@ def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
            now: float, *, via_post_id: str | None = None, via_store_link: str | None = None,
            reorder_of: str | None = None) -> tuple[Order, bool]:
+    from chalicelib.records.store_links import LinkRemembered
+    from chalicelib.services import store_links
+
     remembered: Remembered | None = None  # the buyer's remembered link, once a transaction found one
     stale = hops = 0
     while True:
@@ -261,6 +267,8 @@ def change_status(store: OrdersStore, user_id: str, order_id: str, target: str, 
     order = get_order(store, user_id, order_id)
     role = OWNER if user_id == order.owner_id else BUYER
     check_transition(order.status, target, role)
+    from chalicelib.services import store_links
+
     return store.move(order, StatusChange(target, now, user_id), restock=Status(target) in RESTOCKING,
                       settlement=store_links.settlement_for(order, target, now))
 

@@ -6,8 +6,7 @@ from typing import Protocol
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records.accounts import Shop
-from chalicelib.records.store_links import RewardSetting
+from chalicelib.records.accounts import RewardSetting, Shop
 
 
 class ShopsStore(Protocol):

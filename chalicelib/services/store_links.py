@@ -15,7 +15,8 @@
   must be the order's shop's (422 otherwise); its owner is credited, nobody above them; the
   owner's own orders are never credited. ``referral_for`` decides what the order earns.
 * **Rewards.** The shop's setting: ``percent`` of the subtotal (1-30, rounded down) or a
-  ``fixed`` sum (100-50,000 won, at most the subtotal). No setting, no reward: the link
+  ``fixed`` sum (100-50,000 won, at most the subtotal; bounds in ``services.limits``, checked
+  by the request schema). No setting, no reward: the link
   still counts the order. With ``give_reward_to_friend`` the reward is the friend's
   ``discount`` and the owner's entry is 0 with reason ``given_to_friend``.
 * **The ledger** is append-only: the placing transaction writes the pending entry; delivery
@@ -42,22 +43,23 @@ from chalicelib.records.accounts import Shop, User
 from chalicelib.records.commerce import Order, Product
 from chalicelib.records.common import Page
 from chalicelib.records.store_links import (
-    CANCELLED, CONFIRMED, FIXED, PENDING, PERCENT, REASON_CANCELLED, REASON_DELIVERED, REASON_GIVEN,
+    CANCELLED, CONFIRMED, PENDING, PERCENT, REASON_CANCELLED, REASON_DELIVERED, REASON_GIVEN,
     REASON_REFERRAL, Landing, LandingProduct, LedgerEntry, Referral, Remembered, RewardSetting, RewardsSummary,
     Settlement, StoreLink,
 )
+from chalicelib.services.limits import LINK_CODE_LENGTH, REWARD_FIXED, REWARD_PERCENT
 from chalicelib.services.shops import ShopsStore, owned_shop
 
 CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
-CODE_LENGTH = 10
+CODE_LENGTH = LINK_CODE_LENGTH
 # Attempts at drawing a free code: with 31^10 codes a second draw is already a curiosity.
 CODE_ATTEMPTS = 5
 DAY_SECONDS = 24 * 3600
 REMEMBER_SECONDS = 14 * DAY_SECONDS
 # A visit guard is needed for its day only; TTL tidies it up a day later.
 VISIT_GUARD_SECONDS = 2 * DAY_SECONDS
-PERCENT_MIN, PERCENT_MAX = 1, 30
-FIXED_MIN, FIXED_MAX = 100, 50_000
+PERCENT_MIN, PERCENT_MAX = REWARD_PERCENT
+FIXED_MIN, FIXED_MAX = REWARD_FIXED
 # A landing shows at most this many products (recommended first, then the most recent buys);
 # a link remembers at most PRODUCTS_MAX bought products (the item stays small).
 LANDING_PRODUCTS = 12
@@ -99,17 +101,6 @@ def new_code() -> str:
 
 def link_url(public_base_url: str, code: str) -> str:
     return f"{public_base_url.rstrip('/')}/store-links/{code}"
-
-
-def setting_problem(kind: str, value: int) -> str | None:
-    """Why a reward setting is out of bounds, or None."""
-    if kind == PERCENT and not PERCENT_MIN <= value <= PERCENT_MAX:
-        return f"a percent reward is {PERCENT_MIN}-{PERCENT_MAX}"
-    if kind == FIXED and not FIXED_MIN <= value <= FIXED_MAX:
-        return f"a fixed reward is {FIXED_MIN:,}-{FIXED_MAX:,} won"
-    if kind not in (PERCENT, FIXED):
-        return "kind is percent or fixed"
-    return None
 
 
 def reward_amount(setting: RewardSetting, subtotal: int) -> int:

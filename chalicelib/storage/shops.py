@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.records.accounts import Shop
-from chalicelib.records.store_links import RewardSetting
+from chalicelib.records.accounts import RewardSetting, Shop
 from chalicelib.storage.accounts import PROFILE, _connection, guard
 from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, shop_pk, user_pk
 from chalicelib.storage.transactions import Cancelled, Transaction

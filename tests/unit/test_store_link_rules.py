@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.records.accounts import Shop
+from chalicelib.records.accounts import RewardSetting, Shop
 from chalicelib.records.commerce import Order, OrderLine, StatusChange
-from chalicelib.records.store_links import RewardSetting, StoreLink
+from chalicelib.records.store_links import StoreLink
 from chalicelib.services import store_links as sl
 from chalicelib.services.scoring import Signal
 from chalicelib.services.signals import signals_from
@@ -44,9 +44,18 @@ def test_codes_are_ten_unambiguous_characters_and_do_not_repeat():
 @pytest.mark.parametrize(("kind", "value", "ok"), [
     ("percent", 1, True), ("percent", 30, True), ("percent", 0, False), ("percent", 31, False),
     ("fixed", 100, True), ("fixed", 50_000, True), ("fixed", 99, False), ("fixed", 50_001, False),
-    ("gift", 5, False)])
+    ("gift", 5, False), ("percent", True, False), ("fixed", 1000.0, False)])
 def test_setting_bounds(kind, value, ok):
-    assert (sl.setting_problem(kind, value) is None) == ok
+    from pydantic import ValidationError
+
+    from chalicelib.schemas.store_links import RewardSettingIn
+
+    try:
+        RewardSettingIn.model_validate({"kind": kind, "value": value})
+    except ValidationError:
+        assert not ok
+    else:
+        assert ok
 
 
 SETTINGS = st.one_of(st.tuples(st.just("percent"), st.integers(sl.PERCENT_MIN, sl.PERCENT_MAX)),
