@@ -280,8 +280,13 @@ class StoreLinksRepository:
 
     def set_give(self, link: StoreLink, give: bool) -> StoreLink:
         target = StoreLinkItem(*link_key(link.code))
-        with_retries(lambda: target.update(actions=[StoreLinkItem.give_to_friend.set(give)],
-                                           condition=StoreLinkItem.owner_id == link.owner_id))
+        try:
+            with_retries(lambda: target.update(actions=[StoreLinkItem.give_to_friend.set(give)],
+                                               condition=StoreLinkItem.owner_id == link.owner_id))
+        except UpdateError as error:
+            if not _failed(error):
+                raise
+            raise NotFound("No such store link.") from None  # gone meanwhile
         return to_link(target)
 
     def list_links(self, user_id: str, start_key: dict | None, limit: int) -> Page:
