@@ -19,7 +19,7 @@ route = Router(feed_blueprint, "feed", bearer)
              description="`order=recent` (default): newest first, one Query per page. `order=ranked`: "
                          "recency blended with my relationship to each shop and the post's engagement; "
                          "pages never repeat or skip a post while you page (see the README).")
-def my_feed(ctx: Ctx, query: FeedQuery) -> dict:
+def get_feed(ctx: Ctx, query: FeedQuery) -> dict:
     from chalicelib.services import feed
 
     url = ctx.deps.media.url

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
 from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp
+from chalicelib.schemas.products import ProductKind
 
-OrderStatus = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled"]
+
+class OrderStatus(StrEnum):
+    """`pending_payment → paid → shipped → delivered`; `cancelled` before shipping."""
+
+    pending_payment = "pending_payment"
+    paid = "paid"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+
 Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up).")]
 
 
@@ -40,7 +51,7 @@ class OrderLineOut(Out):
     price: int
     quantity: int
     line_total: int
-    kind: str
+    kind: ProductKind
     reorder_days: int | None
 
 
