@@ -390,3 +390,73 @@ def field_message(code: str, lang: str, params: dict[str, Any]) -> str:
     if lang == "ko":
         return _fill(text.ko, text.generic_ko or FIELD_CODES["invalid"].ko, params)
     return _fill(text.en, text.generic_en or FIELD_CODES["invalid"].en, params)
+
+
+FIELD_WHEN = {
+    "required": "A required field is missing.",
+    "unknown_field": "A field the request does not have (bodies refuse unknown fields).",
+    "wrong_type": "A value of the wrong JSON type.",
+    "not_null": "`null` for an optional field that cannot be null (leave it out instead).",
+    "empty": "An empty string where text is required.",
+    "too_short": "A string shorter than its minimum.",
+    "too_long": "A string longer than its maximum.",
+    "too_few": "A list with fewer items than its minimum.",
+    "too_many": "A list with more items than its maximum.",
+    "pattern": "A string not in the declared form (an e-mail address, a handle, an id...).",
+    "too_small": "A number below its minimum.",
+    "too_large": "A number above its maximum.",
+    "not_allowed": "A value outside the allowed ones (an enum).",
+    "duplicate": "A list naming the same item twice (`photos`, `product_ids`).",
+    "repeated": "A query parameter given more than once.",
+    "email_or_phone": "Signing up with neither an e-mail address nor a phone number.",
+    "email_xor_phone": "Logging in with both, or neither, of e-mail address and phone number.",
+    "parent_segment": "A photo key with `..` in it.",
+    "not_uploaded": "A photo key that is not the user's own upload, or was never uploaded.",
+    "not_image": "An uploaded file that is not an allowed image, or too large.",
+    "not_shop_product": "A product of another shop (or none) in a post or an order.",
+    "not_shop_post": "`via_post_id` naming a post of another shop (or none).",
+    "no_such_shop": "An order for a shop that does not exist.",
+    "too_many_products": "An order naming more different products than allowed (40).",
+    "quantity_over": "An order asking for more than 999 of one product (its lines added up).",
+    "required_for_essential": "An essential product without `reorder_days`.",
+    "not_for_treat": "A treat with `reorder_days`.",
+    "text_or_photo": "A post with neither text nor a photo.",
+    "invalid": "Any other invalid value.",
+}
+
+
+def errors_markdown() -> str:
+    """``docs/errors.md``: every problem code and field code, from this catalogue."""
+    lines = [
+        "# Problem codes",
+        "",
+        "Every error answer is `application/problem+json` with a stable `code` (the app switches on it, never "
+        "on prose)",
+        "and a `type` URI per code (`https://dongne.app/problems/<code with dashes>`). `title`, `detail` and field",
+        "messages are Korean with `Accept-Language: ko` (or `ko-KR`), English otherwise; `Content-Language` says "
+        "which.",
+        "429 and 503 always carry `Retry-After` (seconds); 405 carries `Allow`. Each operation in `/openapi.json` "
+        "lists",
+        "the codes each of its statuses can carry (`x-problem-codes`).",
+        "",
+        "Generated from `chalicelib/messages.py` (a test keeps this file equal to it).",
+        "",
+        "| code | status | when | title (en / ko) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for code, text in sorted(PROBLEMS.items(), key=lambda item: (item[1].status, item[0])):
+        lines.append(f"| `{code}` | {text.status} | {text.when} | {text.title_en} / {text.title_ko} |")
+    lines += [
+        "",
+        "## Field codes",
+        "",
+        "A `validation_failed` problem lists each field in `errors`: `{field, code, message}`, where `field` is "
+        "where",
+        "(`body.price`, `query.limit`, `body.items.0.quantity`) and `code` is one of:",
+        "",
+        "| code | when | message (en / ko) |",
+        "| --- | --- | --- |",
+    ]
+    for code, text in FIELD_CODES.items():
+        lines.append(f"| `{code}` | {FIELD_WHEN[code]} | {text.generic_en or text.en} / {text.generic_ko or text.ko} |")
+    return "\n".join(lines) + "\n"
