@@ -28,6 +28,8 @@ def test_every_kind_has_its_own_code_and_words():
     # nothing in the catalogue that no kind (or the edge's own 500) can answer
     assert set(messages.PROBLEMS) == set(codes) | {"internal_error"}
     assert set(messages.FIELD_WHEN) == set(messages.FIELD_CODES)
+    for code, text in messages.PROBLEMS.items():  # the fallbacks need no values
+        assert "{" not in text.generic_en + text.generic_ko, code
 
 
 def test_docs_errors_md_is_the_catalogue():
