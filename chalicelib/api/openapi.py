@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
+from chalicelib.schemas.orders import OrderStatus
 from chalicelib.api.spec import ETAG, HTTP_METHODS, IF_MATCH, IF_NONE_MATCH, RETRY_AFTER, Header, RouteSpec
 
 __all__ = ["OPENAPI_VERSION", "Problem", "ProblemField", "Shortage", "build_openapi"]
@@ -104,9 +105,9 @@ class Problem(BaseModel):
     name: str | None = Field(default=None, description="`out_of_stock`: its name.")
     requested: int | None = Field(default=None, description="`out_of_stock`: how many were asked for.")
     available: int | None = Field(default=None, description="`out_of_stock`: how many are left.")
-    order_status: str | None = Field(
+    order_status: OrderStatus | None = Field(
         default=None, description="`illegal_transition`, `order_changed`, `order_not_delivered`: the order's status.")
-    requested_status: str | None = Field(
+    requested_status: OrderStatus | None = Field(
         default=None, description="`illegal_transition`, `order_changed`: the status asked for.")
     review_id: str | None = Field(default=None, description="`already_reviewed`: the existing review.")
     idempotency_key: str | None = Field(default=None, description="`idempotency_key_reused`: the key.")

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.messages import describe_pattern
-from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed
+from chalicelib.schemas.common import NOT_BLANK, SPACE, Id, Out, Schema, Timestamp, Trimmed
 
 
 def normalize_email(value: str) -> str:
@@ -25,7 +25,7 @@ Name = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK, desc
                  Trimmed]
 Email = Annotated[
     str,
-    Field(max_length=254, pattern=describe_pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    Field(max_length=254, pattern=describe_pattern(f"^[^@{SPACE}]+@[^@{SPACE}]+\\.[^@{SPACE}]+$",
                                                    "an e-mail address like minji@example.kr",
                                                    "minji@example.kr 같은 이메일 주소"),
           examples=["minji@example.kr"]),

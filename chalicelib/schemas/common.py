@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from chalicelib.ids import iso
@@ -52,12 +52,26 @@ Id = Annotated[str, Field(min_length=1, max_length=64,
                                                    "id (영문자, 숫자, '_', '-')"))]
 
 
+# White space, spelled out: what `\s` means differs between the document's regex dialect
+# (ECMA-262), the server's (Rust's regex crate) and Python's, so patterns never say `\s`.
+SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 # Text that must say something: not empty, not only spaces. Checked as sent (so the document
 # declares exactly what is accepted), then stored without surrounding spaces.
-# (\x1c-\x1f too: Python counts them as spaces, the validator's regex engine does not.)
-NOT_BLANK = describe_pattern(r"[^\s\x1c-\x1f]", "text that is not only spaces", "공백만이 아닌 글")
-BLANK = r"^[\s\x1c-\x1f]*$"
+NOT_BLANK = describe_pattern(f"[^{SPACE}]", "text that is not only spaces", "공백만이 아닌 글")
+BLANK = f"^[{SPACE}]*$"
 Trimmed = AfterValidator(str.strip)
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one number type: ``2.0`` is the integer 2 (JSON Schema agrees), ``2.5`` is not.
+    Strings and booleans stay refused by the strict ``int`` that follows."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+# Money and counts: an integer by value, never "1000" or true (strict), never 1000.5.
+WholeNumber = BeforeValidator(_whole_number)
 
 
 def unique(values: list[Any] | None) -> list[Any] | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp
+from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp, WholeNumber
 from chalicelib.schemas.products import ProductKind
 
 
@@ -20,7 +20,8 @@ class OrderStatus(StrEnum):
     delivered = "delivered"
     cancelled = "cancelled"
 
-Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up).")]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up)."),
+                     WholeNumber]
 
 
 class OrderLineIn(Schema):
@@ -82,7 +83,7 @@ class OrderPublic(Out):
 
 
 class ReviewCreate(Schema):
-    rating: Annotated[int, Field(strict=True, ge=1, le=5)]
+    rating: Annotated[int, Field(strict=True, ge=1, le=5), WholeNumber]
     text: Annotated[str, Field(max_length=1000)] = ""
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.messages import describe_pattern
-from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, not_null
+from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, not_null
 
-# Money and counts are strict integers: "1000", 1000.0 and true are refused, not coerced.
+# Money and counts are integers: "1000", true and 1000.5 are refused, not coerced (1000.0 is 1000).
 Price = Annotated[int, Field(strict=True, ge=1, le=10_000_000, description="Integer won, 1..10,000,000.",
-                             examples=[4500])]
-Stock = Annotated[int, Field(strict=True, ge=0, le=1_000_000, description="Units on the shelf.", examples=[20])]
+                             examples=[4500]), WholeNumber]
+Stock = Annotated[int, Field(strict=True, ge=0, le=1_000_000, description="Units on the shelf.", examples=[20]),
+                  WholeNumber]
 ReorderDays = Annotated[int, Field(strict=True, ge=1, le=365,
-                                   description="Essentials: days one purchase usually lasts.", examples=[7])]
+                                   description="Essentials: days one purchase usually lasts.", examples=[7]),
+                      WholeNumber]
 ProductName = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK, examples=["손두부 (500g)"]), Trimmed]
 Description = Annotated[str, Field(max_length=2000, examples=["국산콩 100%, 매일 새벽에 만듭니다."]), Trimmed]
 
@@ -49,7 +51,20 @@ PhotoKey = Annotated[
 Photos = Annotated[list[PhotoKey], Field(max_length=10)]
 
 
+# An essential has reorder_days (an integer); a treat has none (absent or null). As `not` so that
+# generators still see one plain object.
+_KIND_RULE = {"not": {"anyOf": [
+    {"required": ["kind"], "properties": {"kind": {"const": "essential"}, "reorder_days": {"not": {"type": "integer"}}}},
+    {"required": ["kind", "reorder_days"],
+     "properties": {"kind": {"const": "treat"}, "reorder_days": {"type": "integer"}}},
+]}}
+
+
 class ProductCreate(Schema):
+    """An `essential` needs `reorder_days`; a `treat` has none."""
+
+    model_config = ConfigDict(json_schema_extra=_KIND_RULE)
+
     name: ProductName
     description: Description = ""
     price: Price

@@ -166,3 +166,21 @@ def test_every_declared_code_has_its_words_in_both_languages(doc):
             for status, response in op["responses"].items():
                 for code in response.get("x-problem-codes", []):
                     assert kinds[code] == int(status), (code, status)
+
+
+def test_constraints_are_json_schema_keywords(doc):
+    # pydantic writes a constraint it cannot place as its own name ("ge": 1): a validator would
+    # ignore it, so the document would promise less than the server enforces
+    unknown = {"ge", "gt", "le", "lt", "min_length", "max_length", "strict", "multiple_of"}
+    for node in walk(doc["components"]):
+        assert not unknown & set(node), node
+    rating = schema(doc, "ReviewCreate")["properties"]["rating"]
+    assert (rating["minimum"], rating["maximum"]) == (1, 5)
+
+
+def test_patterns_never_say_backslash_s(doc):
+    # `\s` is not the same set in ECMA-262 (the document's dialect), Rust (the server's) and Python
+    for node in walk(doc):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str):
+            assert "\\s" not in pattern and "\\S" not in pattern, pattern
