@@ -231,7 +231,7 @@ FIELD_CODES: dict[str, FieldText] = {
                          "Has characters or a form not allowed here.", "쓸 수 없는 문자나 형식이 들어 있어요."),
     "too_small": FieldText("Must be at least {limit}.", "{limit} 이상이어야 해요."),
     "too_large": FieldText("Must be at most {limit}.", "{limit} 이하여야 해요."),
-    "not_allowed": FieldText("Must be one of {expected}.", "{expected} 중 하나여야 해요.",
+    "not_allowed": FieldText("Must be one of {expected}.", "{expected_ko} 중 하나여야 해요.",
                              "Not an allowed value.", "허용되지 않는 값이에요."),
     "duplicate": FieldText("Lists an item more than once.", "같은 항목이 두 번 이상 들어 있어요."),
     "repeated": FieldText("Given more than once.", "두 번 이상 주어졌어요."),
@@ -383,8 +383,9 @@ def field_problem(pydantic_type: str, ctx: dict[str, Any] | None, lang: str) -> 
         described = _PATTERNS.get(str(ctx.get("pattern")))
         if described:
             params.update(noun=described[0], noun_ko=described[1])
-    elif code == "not_allowed":
-        params["expected"] = ctx.get("expected")
+    elif code == "not_allowed" and ctx.get("expected"):
+        params["expected"] = ctx["expected"]
+        params["expected_ko"] = str(ctx["expected"]).replace(" or ", ", ")
     params = {key: value for key, value in params.items() if value is not None}
     return code, field_message(code, lang, params)
 

@@ -28,7 +28,8 @@ def presign(media: MediaStore, user_id: str, content_type: str, now: float) -> U
     if content_type not in ALLOWED_TYPES:
         raise Invalid("This type of file cannot be uploaded.",
                       errors=[FieldProblem("body.content_type", f"one of {', '.join(ALLOWED_TYPES)}", code="not_allowed",
-                                           params={"expected": ", ".join(ALLOWED_TYPES)})])
+                                           params={"expected": ", ".join(ALLOWED_TYPES),
+                                                   "expected_ko": ", ".join(ALLOWED_TYPES)})])
     return media.presign_post(upload_key(user_id, content_type), content_type, limits.MAX_UPLOAD_BYTES,
                               UPLOAD_EXPIRES_SECONDS, now)
 

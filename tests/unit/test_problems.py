@@ -90,7 +90,7 @@ def test_english_detail_from_the_raise_site_or_the_catalogue():
     ("string_too_long", {"max_length": 60}, "too_long", "At most 60 characters.", "60자 이하여야 해요."),
     ("greater_than_equal", {"ge": 1}, "too_small", "Must be at least 1.", "1 이상이어야 해요."),
     ("literal_error", {"expected": "'recent' or 'ranked'"}, "not_allowed",
-     "Must be one of 'recent' or 'ranked'.", "'recent' or 'ranked' 중 하나여야 해요."),
+     "Must be one of 'recent' or 'ranked'.", "'recent', 'ranked' 중 하나여야 해요."),
     ("string_pattern_mismatch", {"pattern": "^no-such-pattern$"}, "pattern",
      "Has characters or a form not allowed here.", "쓸 수 없는 문자나 형식이 들어 있어요."),
     ("some_new_pydantic_type", {}, "invalid", "Not a valid value.", "올바른 값이 아니에요."),
