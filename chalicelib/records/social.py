@@ -93,7 +93,8 @@ class FeedEntry:
 
     Compact by design (one write unit, ≤ 1 KB stored): the text is an excerpt (``more`` says
     the post has more), only the first photo is kept (``photo_count`` says how many there are),
-    and the tagged products carry their name and price as of posting or editing.
+    and the first few tagged products carry their name and price as of posting or editing
+    (``product_count`` says how many the post tags).
     """
 
     reader_id: str
@@ -112,7 +113,8 @@ class FeedEntry:
     created_at: float
     version: int
     expires_at: float
-    products: tuple[TaggedProduct, ...] = ()  # copied from the post: name and price as of posting/editing
+    products: tuple[TaggedProduct, ...] = ()  # the first few, copied from the post: name and price as of posting/editing
+    product_count: int = 0  # how many products the post tags
 
 
 @dataclass(frozen=True)

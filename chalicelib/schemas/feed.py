@@ -11,11 +11,13 @@ from chalicelib.schemas.posts import TaggedProductPublic
 
 
 class FeedQuery(ListQuery):
-    # A ranked cursor carries the posts already shown (5 bytes each, up to the window's 200).
-    cursor: str | None = Field(None, max_length=4096, description="Opaque cursor from the previous page.")
+    # A ranked cursor carries the rest of its window as binary ids (16 bytes each, at most 59
+    # with pages of 1): about 1.85 KB at worst, signed (tests/unit/test_ranking.py checks it).
+    cursor: str | None = Field(None, max_length=2048, description="Opaque cursor from the previous page.")
     order: Literal["recent", "ranked"] = Field(
         "recent", description="`recent`: newest first. `ranked`: recency × my relationship to the shop × "
-                              "the post's engagement (EdgeRank-style), stable while paging.")
+                              "the post's engagement (EdgeRank-style), ranked in windows of about 60 posts, "
+                              "stable while paging.")
 
 
 class FeedItemPublic(Out):
@@ -35,11 +37,14 @@ class FeedItemPublic(Out):
     photos: list[str] = Field(max_length=1, description="The post's first photo (upload key), if it has any.")
     photo_urls: list[str] = Field(max_length=1, description="Where to load `photos` from.")
     photo_count: int = Field(ge=0, description="How many photos the post has.")
-    product_ids: list[str]
+    product_ids: list[str] = Field(max_length=3, description="The first (up to three) products the post tags.")
     products: list[TaggedProductPublic] = Field(
-        description="The tagged products' name and price as of the post's creation or last edit; "
-                    "`GET /products/{product_id}` has today's price, which is what an order charges.")
-    hashtags: list[str]
+        max_length=3,
+        description="Those products' name and price as of the post's creation or last edit (a very long name "
+                    "may be shortened); `GET /products/{product_id}` has today's price, which is what an order "
+                    "charges.")
+    product_count: int = Field(ge=0, description="How many products the post tags (`GET /posts/{post_id}` lists all).")
+    hashtags: list[str] = Field(max_length=5, description="The post's first (up to five) hashtags.")
     like_count: int
     comment_count: int
     created_at: Timestamp

@@ -1,9 +1,15 @@
-"""The feed table: pages (one Query), batched fan-out writes, per-shop removal and trimming."""
+"""The feed table: pages (one Query), ranked-feed windows and look-ups by key, batched fan-out
+writes, per-shop removal and trimming."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from chalicelib.errors import Unavailable
 from chalicelib.records.common import Page
 from chalicelib.records.social import FeedEntry, TaggedProduct, WriteStats
 from chalicelib.storage.base import FeedItem
@@ -46,24 +52,42 @@ def to_item(entry: FeedEntry) -> FeedEntryItem:
         entry.reader_id, entry.post_id, expires_at=datetime.fromtimestamp(entry.expires_at, tz=UTC),
         shop_id=entry.shop_id, shop_name=entry.shop_name, shop_handle=entry.shop_handle, excerpt=entry.excerpt,
         more=entry.more, photo=entry.photo, photo_count=entry.photo_count, products=tagged_maps(entry.products),
+        product_count=entry.product_count,
         hashtags=entry.hashtags, like_count=entry.like_count, comment_count=entry.comment_count,
         created_at=entry.created_at, version=entry.version,
     )
 
 
+# A product name cut to this many characters still says what it is.
+SHORT_NAME_CHARS = 20
+
+
+def _shorter(entry: FeedEntry) -> FeedEntry | None:
+    """The entry with one thing given way, least missed first, or None when nothing is left
+    to give: the excerpt shrinks (it is only a preview), then hashtags go, then product names
+    are shortened, then the last products go (the post has all of them)."""
+    if entry.excerpt:
+        cut = max(0, len(entry.excerpt) - max(8, len(entry.excerpt) // 4))
+        return replace(entry, excerpt=entry.excerpt[:cut].rstrip() + "…" if cut else "", more=True)
+    if entry.hashtags:
+        return replace(entry, hashtags=entry.hashtags[:-1])
+    if any(len(p.name) > SHORT_NAME_CHARS for p in entry.products):
+        return replace(entry, products=tuple(replace(p, name=p.name[:SHORT_NAME_CHARS - 1] + "…")
+                                             if len(p.name) > SHORT_NAME_CHARS else p for p in entry.products))
+    if entry.products:
+        return replace(entry, products=entry.products[:-1], product_ids=entry.product_ids[:-1])
+    return None
+
+
 def compact_item(entry: FeedEntry) -> dict:
-    """The entry serialized for a write, its excerpt shortened until it fits ``MAX_ENTRY_BYTES``."""
+    """The entry serialized for a write, made to fit ``MAX_ENTRY_BYTES`` (see ``_shorter``)."""
     attributes = to_item(entry).serialize()
-    excerpt = entry.excerpt
     while item_bytes(attributes) > MAX_ENTRY_BYTES:
-        if excerpt:
-            excerpt = excerpt[:max(0, len(excerpt) - 8 - (item_bytes(attributes) - MAX_ENTRY_BYTES) // 3)]
-            attributes["excerpt"] = {"S": excerpt.rstrip() + "…"} if excerpt else {"S": ""}
-            attributes["more"] = {"BOOL": True}
-        elif len(attributes.get("hashtags", {}).get("L", [])) > 0:
-            attributes["hashtags"] = {"L": attributes["hashtags"]["L"][:-1]}
-        else:
+        smaller = _shorter(entry)
+        if smaller is None:
             raise ValueError(f"feed entry {entry.post_id} does not fit {MAX_ENTRY_BYTES} bytes")
+        entry = smaller
+        attributes = to_item(entry).serialize()
     return attributes
 
 
@@ -97,6 +121,7 @@ def entry_from_raw(raw: dict) -> FeedEntry:
         photo=raw["photo"]["S"] if "S" in raw.get("photo", {}) else None,
         photo_count=int(raw["photo_count"]["N"]) if "photo_count" in raw else 0,
         product_ids=[p.product_id for p in products], hashtags=_strings(raw, "hashtags"),
+        product_count=int(raw["product_count"]["N"]) if "product_count" in raw else len(products),
         like_count=int(raw["like_count"]["N"]) if "like_count" in raw else 0,
         comment_count=int(raw["comment_count"]["N"]) if "comment_count" in raw else 0,
         created_at=float(raw["created_at"]["N"]), version=int(raw["version"]["N"]) if "version" in raw else 1,
@@ -126,18 +151,45 @@ class FeedRepository:
         items = [entry_from_raw(raw) for raw in response.get("Items", [])]
         return Page(items=items, last_key=response.get("LastEvaluatedKey") if len(items) == limit else None)
 
-    def window(self, reader_id: str, top_post_id: str | None, size: int) -> list[FeedEntry]:
-        """The reader's newest ``size`` entries at or below ``top_post_id``: one Query.
+    def window(self, reader_id: str, below: str | None, size: int) -> list[FeedEntry]:
+        """The reader's newest ``size`` entries strictly below post id ``below`` (all of the
+        feed when None), newest first: one Query, eventually consistent.
 
-        The ranked feed ranks this window; pinning its top keeps posts that arrive while
-        someone pages from shifting the pages already served.
+        The ranked feed ranks such a window once and pages through it; the next window
+        starts below the last entry of this one, so no entry is read twice.
         """
-        condition = "pk = :reader" + (" AND sk <= :top" if top_post_id else "")
-        values = {":reader": {"S": reader_id}, **({":top": {"S": top_post_id}} if top_post_id else {})}
+        condition = "pk = :reader" + (" AND sk < :below" if below else "")
+        values = {":reader": {"S": reader_id}, **({":below": {"S": below}} if below else {})}
         request = {"TableName": self._table(), "KeyConditionExpression": condition,
                    "ExpressionAttributeValues": values, "ScanIndexForward": False, "Limit": size}
         response = self._connection().dispatch("Query", request)
         return [entry_from_raw(raw) for raw in response.get("Items", [])]
+
+    def entries(self, reader_id: str, post_ids: Sequence[str], *, attempts: int = 5,
+                base_delay: float = 0.02) -> list[FeedEntry]:
+        """The reader's entries for these posts, in no particular order; missing ones are
+        left out. One BatchGetItem (eventually consistent) for up to 100 posts.
+
+        Keys DynamoDB leaves unprocessed are asked for again with jittered backoff; when
+        some still are after ``attempts`` calls the read answers ``Unavailable`` (503)
+        rather than a page with holes in it.
+        """
+        wanted = list(dict.fromkeys(post_ids))
+        found: list[FeedEntry] = []
+        for chunk in chunks(wanted, BATCH_GET_LIMIT):
+            keys = [_key(reader_id, post_id) for post_id in chunk]
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(random.uniform(0, base_delay * 2 ** attempt))
+                request = {"RequestItems": {self._table(): {"Keys": keys}}}
+                response = self._connection().dispatch("BatchGetItem", request)
+                found.extend(entry_from_raw(raw) for raw in response.get("Responses", {}).get(self._table(), []))
+                keys = (response.get("UnprocessedKeys") or {}).get(self._table(), {}).get("Keys", [])
+                if not keys:
+                    break
+            else:
+                raise Unavailable("The database is busy; retry shortly.", retry_after=1)
+        return found
 
     def put_entries(self, entries: list[FeedEntry]) -> WriteStats:
         requests = [{"PutRequest": {"Item": compact_item(e)}} for e in entries]

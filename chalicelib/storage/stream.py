@@ -14,15 +14,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
-_deserializer = TypeDeserializer()
+_deserializer = None
 
 
 def plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
     """A raw image as plain Python values (numbers as Decimal), or None."""
+    global _deserializer
     if image is None:
         return None
+    if _deserializer is None:  # boto3 is imported on the first record, off the API's cold start
+        from boto3.dynamodb.types import TypeDeserializer
+
+        _deserializer = TypeDeserializer()
     return {name: _deserializer.deserialize(value) for name, value in image.items()}
 
 

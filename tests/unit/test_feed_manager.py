@@ -9,7 +9,7 @@ from chalicelib.records.common import Page
 from chalicelib.services.feed import (
     ENTRY_TTL_SECONDS, MAX_ITEMS, MERGE_ITEMS, FeedManager, due_for_trim, entry_for,
 )
-from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, WriteStats
+from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, TaggedProduct, WriteStats
 
 
 class MemoryFeed:
@@ -174,13 +174,14 @@ def test_unmerge_removes_one_shop_only():
 
 def test_entries_carry_what_the_feed_shows():
     post = replace(make_post("s1", 3), photos=["uploads/o/01JDQ3ZK8X9V5W4T3S2R1P0N9M.jpg"], product_ids=["p1"],
+                   products=(TaggedProduct("p1", "손두부", 4500, "KRW"),),
                    hashtags=["두부"], like_count=4, comment_count=2, version=3)
     entry = entry_for("reader", post)
     assert (entry.reader_id, entry.post_id, entry.shop_name, entry.shop_handle, entry.excerpt, entry.more) == \
         ("reader", post.post_id, "가게", "shop", "글 3", False)
     assert (entry.photo, entry.photo_count, entry.product_ids, entry.hashtags, entry.like_count,
             entry.comment_count) == (post.photos[0], 1, ["p1"], ["두부"], 4, 2)
-    assert entry.version == 3 and entry.expires_at == post.created_at + ENTRY_TTL_SECONDS
+    assert entry.product_count == 1 and entry.version == 3 and entry.expires_at == post.created_at + ENTRY_TTL_SECONDS
 
 
 def test_edit_refreshes_only_where_the_entry_is():
@@ -318,3 +319,28 @@ def test_long_text_becomes_an_excerpt_with_more():
     long = replace(make_post("s1", 1), text="두부 " * 500)
     entry = entry_for("reader", long)
     assert entry.more and len(entry.excerpt) <= 141 and entry.excerpt.endswith("…")
+
+
+def test_the_largest_post_there_can_be_still_makes_a_one_unit_entry():
+    from chalicelib.records.social import TaggedProduct
+    from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS, MAX_PRODUCTS, MAX_TEXT_CHARS
+    from chalicelib.storage.feed import MAX_ENTRY_BYTES, compact_item, entry_from_raw, item_bytes
+
+    products = tuple(TaggedProduct(f"01J{n:023d}", "가" * 100, 50_000_000, "KRW") for n in range(MAX_PRODUCTS))
+    post = replace(make_post("s1", 1), shop_name="망" * 60, shop_handle="h" * 30, text="두" * MAX_TEXT_CHARS,
+                   photos=["uploads/" + "u" * 64 + "/" + "p" * 200] * 10, product_ids=[p.product_id for p in products],
+                   products=products, hashtags=["태" * MAX_HASHTAG_CHARS] * MAX_HASHTAGS, like_count=10**9,
+                   comment_count=10**9)
+    raw = compact_item(entry_for("01J" + "R" * 23, post))
+    assert item_bytes(raw) <= MAX_ENTRY_BYTES
+    back = entry_from_raw(raw)
+    assert back.more and back.product_count == MAX_PRODUCTS and back.photo_count == 10
+    assert 1 <= len(back.products) <= 3 and back.product_ids == [p.product_id for p in back.products]
+
+
+def test_an_ordinary_post_keeps_its_excerpt_whole():
+    from chalicelib.storage.feed import compact_item, entry_from_raw
+
+    post = replace(make_post("s1", 1), text="오늘 아침 손두부 나왔어요 #두부", hashtags=["두부"])
+    back = entry_from_raw(compact_item(entry_for("reader", post)))
+    assert (back.excerpt, back.more, back.hashtags) == (post.text, False, ["두부"])

@@ -27,6 +27,7 @@ class FeedEntryItem(FeedItem):
     photo_count = NumberAttribute(default=0)
     # The tagged products' id, name and price, copied from the post (no read at page time).
     products = ListAttribute(of=TaggedProductMap, default=list)
+    product_count = NumberAttribute(default=0)  # how many products the post tags
     hashtags = ListAttribute(of=UnicodeAttribute, default=list)
     like_count = NumberAttribute(default=0)
     comment_count = NumberAttribute(default=0)
