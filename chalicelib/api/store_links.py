@@ -13,7 +13,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import Forbidden, Unauthorized
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.store_links import (ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic,
                                             StoreLinkUpdate)
@@ -62,7 +62,7 @@ def optional_user(ctx: Ctx) -> str | None:
 @route.route("GET", "/me/store-links", query=ListQuery, response=Page[StoreLinkPublic],
              summary="My store links, one per shop I bought from, with visits, orders and rewards",
              description="A link is issued by my first order from a shop (a moment after it is placed).")
-def my_links(ctx: Ctx, query: ListQuery) -> dict:
+def list_my_store_links(ctx: Ctx, query: ListQuery) -> dict:
     from chalicelib.services import store_links
 
     scope = f"my-store-links:{ctx.user}"
@@ -70,9 +70,9 @@ def my_links(ctx: Ctx, query: ListQuery) -> dict:
     return page_out(ctx, page, scope, lambda link: link_out(ctx, link))
 
 
-@route.route("PATCH", "/me/store-links/{code}", body=StoreLinkUpdate, response=StoreLinkPublic, errors=(403,),
+@route.route("PATCH", "/me/store-links/{code}", body=StoreLinkUpdate, response=StoreLinkPublic, errors=(Forbidden,),
              summary="Give my reward to the friend as a discount, or keep it (the link's owner)")
-def edit_link(ctx: Ctx, code: str, body: StoreLinkUpdate) -> StoreLinkPublic:
+def update_my_store_link(ctx: Ctx, code: str, body: StoreLinkUpdate) -> StoreLinkPublic:
     from chalicelib.services import store_links
 
     link = store_links.set_give_reward(ctx.deps.store_links, ctx.user, code, body.give_reward_to_friend)
@@ -81,19 +81,19 @@ def edit_link(ctx: Ctx, code: str, body: StoreLinkUpdate) -> StoreLinkPublic:
 
 @route.route("GET", "/store-links/{code}", auth=False, response=StoreLinkLanding,
              summary="A store link's public page: whose store, which shop, what they bought and recommend")
-def landing(ctx: Ctx, code: str) -> StoreLinkLanding:
+def get_store_link_landing(ctx: Ctx, code: str) -> StoreLinkLanding:
     from chalicelib.services import store_links
 
     return landing_out(ctx, store_links.landing(ctx.deps.store_links, code))
 
 
-@route.route("POST", "/store-links/{code}/visits", status=204, auth=False, errors=(401,),
+@route.route("POST", "/store-links/{code}/visits", status=204, auth=False, errors=(Unauthorized,),
              summary="Count a visit of a link; signed in, remember it for my next order from the shop",
              description="Visits are counted once per visitor, link and UTC day (signed in: the account; "
                          "otherwise the client's address and user agent). With a bearer token the link is "
                          "remembered for 14 days, so my next order from that shop is credited to it without "
                          "`via_store_link` (the first link wins). A token that is sent must be valid.")
-def visit(ctx: Ctx, code: str) -> None:
+def add_store_link_visit(ctx: Ctx, code: str) -> None:
     from chalicelib.services import store_links
 
     user_id = optional_user(ctx)
@@ -105,7 +105,7 @@ def visit(ctx: Ctx, code: str) -> None:
 
 @route.route("GET", "/me/rewards", query=ListQuery, response=RewardsPage,
              summary="My reward ledger: confirmed balance, pending apart, entries newest first")
-def my_rewards(ctx: Ctx, query: ListQuery) -> dict:
+def get_my_rewards(ctx: Ctx, query: ListQuery) -> dict:
     from chalicelib.services import store_links
 
     scope = f"my-rewards:{ctx.user}"
@@ -114,9 +114,9 @@ def my_rewards(ctx: Ctx, query: ListQuery) -> dict:
     return {**page_out(ctx, page, scope), "balance": summary.balance, "pending": summary.pending}
 
 
-@route.route("GET", "/shops/{shop_id}/referrals", query=ListQuery, response=Page[ReferralOut], errors=(403,),
+@route.route("GET", "/shops/{shop_id}/referrals", query=ListQuery, response=Page[ReferralOut], errors=(Forbidden,),
              summary="Which store links brought which orders, with reward and status (owner only)")
-def referrals(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+def list_shop_referrals(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
     from chalicelib.services import store_links
 
     scope = f"referrals:{shop_id}"

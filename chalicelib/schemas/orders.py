@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
-from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp
+from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp, WholeNumber
+from chalicelib.schemas.products import ProductKind
 from chalicelib.schemas.store_links import LinkCode
 
-OrderStatus = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled"]
-Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up).")]
+
+class OrderStatus(StrEnum):
+    """`pending_payment → paid → shipped → delivered`; `cancelled` before shipping."""
+
+    pending_payment = "pending_payment"
+    paid = "paid"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+
+Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up)."),
+                     WholeNumber]
 
 
 class OrderLineIn(Schema):
@@ -44,7 +56,7 @@ class OrderLineOut(Out):
     price: int
     quantity: int
     line_total: int
-    kind: str
+    kind: ProductKind
     reorder_days: int | None
 
 
@@ -75,7 +87,7 @@ class OrderPublic(Out):
 
 
 class ReviewCreate(Schema):
-    rating: Annotated[int, Field(strict=True, ge=1, le=5)]
+    rating: Annotated[int, Field(strict=True, ge=1, le=5), WholeNumber]
     text: Annotated[str, Field(max_length=1000)] = ""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from chalicelib.errors import Forbidden, NotFound
+from chalicelib.errors import AccountClosed, Forbidden, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
 from chalicelib.services import store_links
@@ -44,7 +44,7 @@ def comment(store: EngagementStore, user_id: str, post_id: str, text: str, now: 
     if post is None:
         raise NotFound("No such post.")
     if author_name is None:
-        raise NotFound("Your account no longer exists.")
+        raise AccountClosed("Your account no longer exists.")
     is_reply = post.author_id == user_id
     item = Comment(comment_id=new_id(), post_id=post_id, shop_id=post.shop_id, author_id=user_id,
                    author_name=post.shop_name if is_reply else author_name, text=text, is_shop_reply=is_reply,

@@ -31,7 +31,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.records.commerce import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
-from chalicelib.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, StaleCatalog
+from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, IllegalTransition, Invalid, NotFound,
+                               OwnShopOrder, StaleCatalog)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
@@ -94,12 +95,12 @@ class OrdersStore(Protocol):
 
 
 def check_transition(current: str, target: str, role: str) -> None:
-    """Raise ``Conflict`` for a move nobody may make from ``current``, ``Forbidden`` for a legal
+    """Raise ``IllegalTransition`` for a move nobody may make from ``current``, ``Forbidden`` for a legal
     move this role may not make."""
     allowed = TRANSITIONS.get((Status(current), Status(target)))
     if allowed is None:
-        raise Conflict(f"An order that is {current} cannot become {target}.",
-                       extra={"order_status": current, "requested": target})
+        raise IllegalTransition(f"An order that is {current} cannot become {target}.",
+                                extra={"order_status": current, "requested_status": target})
     if role not in allowed:
         who = "the shop" if allowed == {OWNER} else "the buyer or the shop"
         raise Forbidden(f"Only {who} can move an order from {current} to {target}.")
@@ -115,15 +116,19 @@ def aggregate(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
     for product_id, quantity in lines:
         quantities[product_id] = quantities.get(product_id, 0) + quantity
     if not quantities:
-        raise Invalid("An order needs at least one item.", errors=[FieldProblem("body.items", "empty")])
+        raise Invalid("An order needs at least one item.",
+                      errors=[FieldProblem("body.items", "empty", code="too_few", params={"min_length": 1})])
     if len(quantities) > MAX_PRODUCTS:
         raise Invalid(f"An order can hold at most {MAX_PRODUCTS} different products.",
                       errors=[FieldProblem("body.items", f"{len(quantities)} different products; at most "
-                                                         f"{MAX_PRODUCTS}")])
+                                                         f"{MAX_PRODUCTS}", code="too_many_products",
+                                           params={"count": len(quantities), "limit": MAX_PRODUCTS})])
     over = [pid for pid, q in quantities.items() if q > MAX_QUANTITY]
     if over:
         raise Invalid(f"At most {MAX_QUANTITY} of one product per order.",
-                      errors=[FieldProblem("body.items", f"{pid}: {quantities[pid]} in total") for pid in over])
+                      errors=[FieldProblem("body.items", f"{pid}: {quantities[pid]} in total", code="quantity_over",
+                                           params={"id": pid, "quantity": quantities[pid], "limit": MAX_QUANTITY})
+                              for pid in over])
     return quantities
 
 
@@ -133,7 +138,8 @@ def price_lines(shop_id: str, products: Mapping[str, Product], quantities: Mappi
 
     ``Invalid`` names every product that does not exist or belongs to another shop.
     """
-    problems = [FieldProblem("body.items", f"{pid}: not a product of this shop")
+    problems = [FieldProblem("body.items", f"{pid}: not a product of this shop", code="not_shop_product",
+                             params={"id": pid})
                 for pid in quantities if pid not in products or products[pid].shop_id != shop_id]
     if problems:
         raise Invalid("Every item must be a product of the order's shop.", errors=problems)
@@ -187,8 +193,10 @@ def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool
         if not named:
             return None
         if link is None:
-            raise store_links.unknown_link("There is no store link with this code.", "no such store link")
-        raise store_links.unknown_link("The store link is another shop's link.", "a store link of another shop")
+            raise store_links.unknown_link("There is no store link with this code.", "no such store link",
+                                           "no_such_store_link")
+        raise store_links.unknown_link("The store link is another shop's link.", "a store link of another shop",
+                                       "foreign_store_link")
     return link
 
 
@@ -204,9 +212,9 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         code = via_store_link if via_store_link is not None else (remembered.code if remembered else None)
         shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
         if shop is None:
-            raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop")])
+            raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
         if shop.owner_id == buyer_id:
-            raise Forbidden("A shop's owner cannot order from their own shop.")
+            raise OwnShopOrder("A shop's owner cannot order from their own shop.")
         link = _link_of(shop_id, code, found, named=via_store_link is not None)
         if via_store_link is not None and link is not None and link.owner_id == buyer_id:
             via_store_link = link = None  # the buyer's own link earns nothing: as if it named none
@@ -240,8 +248,8 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         if stored.order is not None and stored.order.order_id == order.order_id:
             return order, False
         if stored.request_hash != digest or stored.order is None:
-            raise Conflict("This Idempotency-Key was already used for a different request; use a new key.",
-                           extra={"idempotency_key": key})
+            raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request; use a new "
+                                       "key.", extra={"idempotency_key": key})
         return stored.order, True
 
 

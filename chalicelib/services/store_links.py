@@ -249,8 +249,8 @@ def share_code(store: StoreLinksStore, user_id: str, shop_id: str) -> str | None
     return store.code_for(user_id, shop_id)
 
 
-def unknown_link(detail: str, message: str) -> Invalid:
-    return Invalid(detail, errors=[FieldProblem("body.via_store_link", message)])
+def unknown_link(detail: str, message: str, code: str) -> Invalid:
+    return Invalid(detail, errors=[FieldProblem("body.via_store_link", message, code=code)])
 
 
 # --- stream use cases ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.records.commerce import IdempotencyRecord, Order, OrderLine, Product, StatusChange
-from chalicelib.errors import Conflict, FieldProblem, Invalid, NotFound, OutOfStock, StaleCatalog
+from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
 from chalicelib.records.store_links import LinkRemembered, Referral, Remembered, Settlement, StoreLink
@@ -217,7 +217,8 @@ class OrdersRepository:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
             if VIA_POST in cancelled:
                 raise Invalid("The post this order comes from is not a post of the order's shop.",
-                              errors=[FieldProblem("body.via_post_id", "no such post of this shop")]) from None
+                              errors=[FieldProblem("body.via_post_id", "no such post of this shop",
+                                                   code="not_shop_post")]) from None
             short, stale = [], False
             for line in order.items:
                 label = stock_label(line.product_id)
@@ -317,8 +318,8 @@ class OrdersRepository:
         latest = self.get_order(order.order_id)
         if latest is None:
             raise NotFound("No such order.") from error
-        raise Conflict(f"The order became {latest.status} meanwhile; it cannot become {change.status} now.",
-                       extra={"order_status": latest.status, "requested": change.status}) from error
+        raise OrderChanged(f"The order became {latest.status} meanwhile; it cannot become {change.status} now.",
+                           extra={"order_status": latest.status, "requested_status": change.status}) from error
 
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page:
         """My orders, newest first: one Query on gsi1."""

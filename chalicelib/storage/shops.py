@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import HandleTaken, NotFound, ShopAlreadyOpen
 from chalicelib.records.accounts import RewardSetting, Shop
 from chalicelib.storage.accounts import PROFILE, _connection, guard
 from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, shop_pk, user_pk
@@ -56,8 +56,8 @@ class ShopsRepository:
             tx.commit()
         except Cancelled as cancelled:
             if "owner" in cancelled:
-                raise Conflict("You already have a shop; one account opens one shop.") from None
-            raise Conflict(f"The handle '{shop.handle}' is taken.") from None
+                raise ShopAlreadyOpen("You already have a shop; one account opens one shop.") from None
+            raise HandleTaken(f"The handle '{shop.handle}' is taken.", params={"handle": shop.handle}) from None
 
     def get_shop(self, shop_id: str) -> Shop | None:
         try:
@@ -81,5 +81,5 @@ class ShopsRepository:
         except Cancelled as cancelled:
             if "shop" in cancelled:
                 raise NotFound("The shop no longer exists.") from None
-            raise Conflict(f"The handle '{new_handle}' is taken.") from None
+            raise HandleTaken(f"The handle '{new_handle}' is taken.", params={"handle": new_handle}) from None
         return replace(current, **changes)

@@ -195,9 +195,10 @@ def test_an_unknown_code_or_another_shops_link_is_a_422_that_changes_nothing(api
     drain_stream()
     foreign = link_of(api, alice, other_shop["shop_id"])["code"]
     friend = api.signup()
-    for code, message in ((foreign, "a store link of another shop"), ("madeupcode", "no such store link")):
+    for code, why, message in ((foreign, "foreign_store_link", "a store link of another shop"),
+                               ("madeupcode", "no_such_store_link", "no such store link")):
         problem = assert_problem(buy(api, friend, shop["id"], (shop["tofu"], 3), via_store_link=code), 422)
-        assert problem["errors"] == [{"field": "body.via_store_link", "message": message}]
+        assert problem["errors"] == [{"field": "body.via_store_link", "code": why, "message": message}]
     problem = assert_problem(buy(api, friend, shop["id"], (shop["tofu"], 3), via_store_link="no spaces!"), 422)
     assert [e["field"] for e in problem["errors"]] == ["body.via_store_link"]
     assert stock(api, shop["tofu"]) == 48  # alice's two only
