@@ -16,6 +16,7 @@ from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
 from chalicelib.logs import configure_logging
 from chalicelib.api.relationships import relationships_blueprint
+from chalicelib.api.notifications import notifications_blueprint
 
 app = Chalice(app_name="dongne")
 configure_logging(app)
@@ -33,3 +34,4 @@ app.register_blueprint(orders_blueprint)
 app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(schedules_blueprint)
+app.register_blueprint(notifications_blueprint)
