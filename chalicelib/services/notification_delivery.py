@@ -169,11 +169,22 @@ def deliver(store: PreferencesStore, push: Push, sms: Sms, mail: Mail, notificat
         else:
             outcomes.append(_attempt("email", "email", lambda: mail.email(contact.email, title, body)))
     if "sms" in wanted:
-        if contact is None or not contact.phone:
-            outcomes.append(Outcome("sms", "sms", "skipped", "no phone number"))
+        phone = e164(contact.phone) if contact is not None and contact.phone else None
+        if phone is None:
+            outcomes.append(Outcome("sms", "sms", "skipped", "no phone number SNS can reach"))
         else:
-            outcomes.append(_attempt("sms", "sms", lambda: sms.sms(contact.phone, sms_text(title, body))))
+            outcomes.append(_attempt("sms", "sms", lambda: sms.sms(phone, sms_text(title, body))))
     return outcomes
+
+
+def e164(phone: str) -> str | None:
+    """The number as SNS wants it: ``+8210...`` for a Korean ``010...`` number."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if phone.strip().startswith("+"):
+        return "+" + digits if 8 <= len(digits) <= 15 else None
+    if digits.startswith("0") and 9 <= len(digits) <= 11:
+        return "+82" + digits[1:]
+    return None
 
 
 def sms_text(title: str, body: str) -> str:

@@ -340,3 +340,36 @@ def test_a_replayed_record_adds_nothing(api, owner, user, drain_stream, monkeypa
     for _ in range(3):
         assert real(seen) == []
     assert inbox(api, owner["token"]) == before
+
+
+# --- nobody reads or marks another person's notifications ------------------------------------------
+
+
+def test_every_id_taking_route_refuses_another_persons_notifications_and_devices(api, owner, user, drain_stream):
+    from chalicelib.api.edge import ROUTES
+
+    mine = [s for s in ROUTES if s.tag == "notifications"]
+    id_taking = {f"{s.method} {s.path}" for s in mine if "{" in s.path or s.path.endswith("/read")}
+    assert id_taking == {"POST /me/notifications/read", "PUT /me/devices/{device_id}",
+                         "DELETE /me/devices/{device_id}"}
+    api.put(f"/shops/{owner['shop']['shop_id']}/follow", token=user["token"])
+    api.put("/me/devices/owner-phone", {"platform": "ios", "token": "a" * 64}, token=owner["token"])
+    drain_stream()
+    before = inbox(api, owner["token"])
+    ids = [n["notification_id"] for n in before["items"]]
+    assert before["unread_count"] == 2
+
+    intruder = api.signup(name="남의집")
+    # Reading: their inbox is their own; the owner's cursor is refused.
+    assert inbox(api, intruder["token"])["items"] == [] and inbox(api, intruder["token"], "?unread=true")["items"] == []
+    # Marking the owner's ids (or everything) changes nothing of the owner's.
+    assert api.post("/me/notifications/read", {"ids": ids}, token=intruder["token"]).body == {"unread_count": 0}
+    assert api.post("/me/notifications/read", {"all": True}, token=intruder["token"]).body == {"unread_count": 0}
+    # The owner's device id names only the intruder's own (empty) slot.
+    assert api.delete("/me/devices/owner-phone", token=intruder["token"]).status == 204
+    assert [d.device_id for d in container().notifications.devices(owner["user"]["user_id"])] == ["owner-phone"]
+    answer = api.put("/me/devices/owner-phone", {"platform": "ios", "token": "b" * 64}, token=intruder["token"])
+    assert answer.status == 200
+    [owners] = container().notifications.devices(owner["user"]["user_id"])
+    assert owners.token == "a" * 64
+    assert inbox(api, owner["token"]) == before

@@ -397,7 +397,12 @@ def test_pages_list_every_customer_once_strongest_first(api, monkeypatch):
 # --- cost ----------------------------------------------------------------------------------------
 
 
-def test_call_budgets(world):
+def test_call_budgets(world, monkeypatch):
+    from chalicelib.events import relationships as scoring_handlers
+    from chalicelib.events import stream as stream_module
+
+    # The scoring handlers' own calls (the notifications' are budgeted in their own tests).
+    monkeypatch.setattr(stream_module, "_ROUTES", {entity: (handler,) for entity, handler in scoring_handlers.HANDLERS})
     world.send("follow")
     user_id = world.customer["user"]["user_id"]
     with dynamodb_calls() as calls:
