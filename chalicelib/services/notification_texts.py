@@ -48,12 +48,10 @@ def excerpt(text: Any, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def who(actors: Sequence[Mapping[str, Any]], count: int, honorific: bool = True) -> str:
+def who(actors: Sequence[Mapping[str, Any]], count: int) -> str:
     """"김민지님" / "김민지 외 3명": the first actor and how many more."""
     first = str(actors[0].get("name") or "고객") if actors else "고객"
-    if count <= 1:
-        return f"{first}님" if honorific else first
-    return f"{first} 외 {count - 1}명"
+    return f"{first}님" if count <= 1 else f"{first} 외 {count - 1}명"
 
 
 def items_phrase(data: Mapping[str, Any]) -> str:
@@ -90,7 +88,7 @@ def render(type_: str, data: Mapping[str, Any], count: int | None = None,
     if type_ == "new_follower":
         return "고객님이 팔로잉 하셨습니다", f"{who(actors, n)}이 {josa(shop, '을/를')} 팔로잉 하셨습니다."
     if type_ == "like":
-        return f"{who(actors, n, honorific=False)}이 좋아해요", f"게시물에 좋아요가 {n}개 모였어요."
+        return f"{who(actors, n)}이 좋아해요", f"게시물에 좋아요가 {n}개 모였어요."
     if type_ == "new_order":
         return "새 주문이 들어왔어요", f"{name}님이 {josa(items_phrase(data), '을/를')} 주문했어요 · {won(data.get('total'))}"
     if type_ == "order_status":
