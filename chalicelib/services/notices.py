@@ -44,6 +44,9 @@ REPLY_LOOKBACK = 20
 REMIND_LEAD_DAYS = 1.0
 # With no watermark yet (first run), look back this far for due reminders.
 REMIND_FIRST_LOOKBACK_DAYS = 14
+# An essential that ran out longer ago than this is not "about to run out": no reminder (the
+# customer's essentials list and the owner's card still show it).
+REMIND_WITHIN_DAYS = 7
 
 
 class Malformed(ValueError):
@@ -328,6 +331,8 @@ def _remind(ctx: Context, watch: ReorderWatch, now: float) -> bool:
                                             lead_days=REMIND_LEAD_DAYS):
         return False  # cancelled, or bought again (that purchase set its own reminder)
     due_at = reorder_due_at(essential.last_bought_at, essential.reorder_days)
+    if now - due_at > REMIND_WITHIN_DAYS * DAY_SECONDS:
+        return False  # long run out: a reminder now would be noise
     data = {"shop_id": watch.shop_id, "shop_name": pair.shop_name, "product_id": watch.product_id,
             "product_name": essential.name, "reorder_days": essential.reorder_days,
             "last_bought_at": essential.last_bought_at, "due_at": due_at, "last_order_id": watch.order_id}
