@@ -59,6 +59,16 @@ def endpoint_of(user_id: str, device_id: str) -> str | None:
     return next(d.endpoint_arn for d in container().notifications.devices(user_id) if d.device_id == device_id)
 
 
+def a_phone(api, account) -> str:
+    """Give ``account`` a phone number no other test's account has (DynamoDB Local keeps them all)."""
+    import random
+
+    local = f"010{random.randrange(10**8):08d}"
+    answer = api.patch("/me", {"phone": local}, token=account["token"])
+    assert answer.status == 200, answer.body
+    return "+82" + local[1:]
+
+
 def turn_on(api, token, **channels):
     answer = api.put("/me/notification-settings", {"channels": channels}, token=token)
     assert answer.status == 200, answer.body
@@ -156,6 +166,7 @@ def test_with_push_on_an_order_is_one_publish_to_the_owners_endpoint(api, owner,
     assert api.put("/me/devices/owner-phone", {"platform": "ios", "token": "e" * 64}, token=owner["token"]).status == 200
     endpoint = sns_backend().platform_endpoints[endpoint_of(owner["user"]["user_id"], "owner-phone")]
 
+    sms_before, mail_before = len(sns_backend().sms_messages), len(ses_messages())
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 2))
     drain_stream()
     assert len(endpoint.messages) == 1
@@ -167,7 +178,7 @@ def test_with_push_on_an_order_is_one_publish_to_the_owners_endpoint(api, owner,
     assert apns["aps"]["badge"] == api.get("/me/notifications", token=owner["token"]).body["unread_count"] == 3
     assert json.loads(message["GCM"])["notification"]["body"].startswith("김민지님이 손두부")
     # The customer turned nothing on: nothing went to them.
-    assert sns_backend().sms_messages == {} and ses_messages() == []
+    assert (len(sns_backend().sms_messages), len(ses_messages())) == (sms_before, mail_before)
 
 
 def test_a_type_turned_off_is_not_sent_but_stays_in_the_inbox(api, owner, user, channels, drain_stream):
@@ -184,22 +195,23 @@ def test_a_type_turned_off_is_not_sent_but_stays_in_the_inbox(api, owner, user, 
 
 def test_email_and_sms_reach_the_owner_when_turned_on(api, owner, user, channels, drain_stream):
     tofu = shop_with_a_first_order(api, owner, drain_stream)
-    assert api.patch("/me", {"phone": "010-1234-5678"}, token=owner["token"]).status == 200
+    phone = a_phone(api, owner)
     turn_on(api, owner["token"], email=True, sms=True)
+    sms_before, mail_before = len(sns_backend().sms_messages), len(ses_messages())
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
     drain_stream()
-    [mail] = ses_messages()
+    [mail] = ses_messages()[mail_before:]
     assert mail.source == SENDER and mail.destinations["ToAddresses"] == [owner["email"]]
     assert mail.subject == "새 주문이 들어왔어요" and "김민지님이" in mail.body
-    [(phone, text)] = sns_backend().sms_messages.values()
-    assert phone == "+821012345678" and text.startswith("[동네] 새 주문이 들어왔어요")
+    [(sent_to, text)] = list(sns_backend().sms_messages.values())[sms_before:]
+    assert sent_to == phone and text.startswith("[동네] 새 주문이 들어왔어요")
 
 
 def test_with_sns_failing_the_order_succeeds_and_the_inbox_has_it(api, owner, user, channels, drain_stream,
                                                                   monkeypatch, caplog):
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     turn_on(api, owner["token"], push=True, sms=True)
-    api.patch("/me", {"phone": "010-1234-5678"}, token=owner["token"])
+    a_phone(api, owner)
     api.put("/me/devices/owner-phone", {"platform": "android", "token": "f" * 64}, token=owner["token"])
     calls = []
 
