@@ -19,11 +19,17 @@ setup: $(STAMP)
 run: setup
 	$(PY) -m devtools.run
 
+# Both suites append every AWS call the app makes to build/aws-calls.jsonl (tests/aws_calls.py);
+# the last step checks the packaged roles grant each of them, and nothing more (deploy/iam_check.py).
 test: setup
+	@rm -f build/aws-calls.jsonl
 	@echo "=== unit + API suite on moto ==="
 	$(PY) -m pytest -q tests
 	@echo "=== API suite on DynamoDB Local ==="
 	DONGNE_TEST_BACKEND=ddblocal $(PY) -m pytest -q tests/api tests/integration
+	@echo "=== IAM: each function's role grants the calls its code made ==="
+	@$(MAKE) --no-print-directory package STAGE=prod >/dev/null
+	$(PY) -m deploy.iam_check --template build/prod/sam.json --calls build/aws-calls.jsonl
 	@echo "=== all suites passed ==="
 
 test-fast: $(STAMP)

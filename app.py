@@ -11,6 +11,7 @@ from chalicelib.api.posts import posts_blueprint
 from chalicelib.api.products import products_blueprint
 from chalicelib.api.service import service_blueprint
 from chalicelib.api.shops import shops_blueprint
+from chalicelib.api.store_links import store_links_blueprint
 from chalicelib.api.uploads import uploads_blueprint
 from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
@@ -33,5 +34,6 @@ app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
 app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
+app.register_blueprint(store_links_blueprint)
 app.register_blueprint(schedules_blueprint)
 app.register_blueprint(notifications_blueprint)

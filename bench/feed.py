@@ -11,7 +11,13 @@ then measures, side by side in one run:
     Query, serialization) against a naive read-time merge over the same shops' posts and
     against a bare boto3 / PynamoDB Query of the same page — interleaved, medians;
 (c) a post by a shop with ``--followers`` followers: DynamoDB calls on the request path,
-    and what the fan-out costs off it (calls by operation, retried items, capacity units).
+    and what the fan-out costs off it (calls by operation, retried items, capacity units);
+(d) the ranked feed (``GET /feed?order=ranked``) for the same customer, who also gets a
+    random relationship history with every shop: calls and read units of a window page
+    (the first, and the one after a window is used up) and of a later page, read from
+    DynamoDB Local's ConsumedCapacity (``ReturnConsumedCapacity=TOTAL`` on every request),
+    next to the recent page and to the design before it (a 200-entry window re-read and up
+    to 100 relationship pairs BatchGot on every page, replayed with the same calls).
 
 Prints a markdown table. Latencies are wall-clock on a shared machine: expect a few percent
 of noise between runs; the ratios are what to compare.
@@ -27,15 +33,20 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import REGION, configure
+
+if TYPE_CHECKING:
+    from devtools.callcount import Calls
 PAGE = 20
 
 
@@ -47,6 +58,27 @@ def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+@contextmanager
+def read_units() -> Iterator[Calls]:
+    """Calls and consumed capacity of the app's DynamoDB requests: a ``before-parameter-build``
+    hook asks for ``ReturnConsumedCapacity=TOTAL`` on every request (PynamoDB does by default;
+    this makes sure), an ``after-call`` hook sums what DynamoDB Local reports."""
+    from devtools.callcount import _clients, dynamodb_calls
+
+    def ask(params, **_):
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    clients = _clients()
+    for client in clients:
+        client.meta.events.register("before-parameter-build.dynamodb.*", ask, unique_id="bench-feed-capacity")
+    try:
+        with dynamodb_calls() as calls:
+            yield calls
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build.dynamodb.*", unique_id="bench-feed-capacity")
 
 
 class FeedLog(logging.Handler):
@@ -88,6 +120,9 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
     from chalicelib.events.stream import stream
     from chalicelib.ids import id_at, new_id
     from chalicelib.records.accounts import Shop
+    from chalicelib.records.relationships import Pair
+    from chalicelib.services import ranking
+    from chalicelib.services import relationships as rel
     from chalicelib.records.social import Follow
     from chalicelib.storage.accounts import PROFILE
     from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
@@ -97,6 +132,7 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
     )
     from chalicelib.storage.tables import ensure_tables
     from devtools.callcount import dynamodb_calls
+    from devtools.histories import random_state
     from devtools.stream_poller import StreamPoller
 
     logging.getLogger("devtools.stream_poller").setLevel(logging.WARNING)
@@ -177,6 +213,14 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
     build_seconds = time.monotonic() - t0
     feed_size = sum(1 for _ in FeedEntryItem.query(customer, attributes_to_get=["pk", "sk"]))
 
+    # The customer's relationships: a random history with every shop (orders, likes, reviews
+    # over 200 days), so affinities differ and the pairs have their usual size (≈ 1 KB).
+    history_rng = random.Random(23)
+    pairs = [rel.settle(Pair(shop_id=s.shop_id, user_id=customer, customer_name="김민지", shop_name=s.name,
+                             shop_handle=s.handle, state=random_state(history_rng, now), created_at=now), now)[0]
+             for s in shops]
+    d.relationships.load([(p, rel.list_rank(p)) for p in pairs], now)
+
     token = d.tokens.issue(customer, time.time())
     headers = {"Authorization": f"Bearer {token}"}
     feed_table = settings.feed_table_name
@@ -213,6 +257,35 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
             naive_merge()
         naive_calls = calls.count
 
+        # (d) the ranked feed: one whole window and the first page of the next, read units each
+        def ranked(cursor: str | None = None) -> tuple[list, str | None]:
+            path = f"/feed?order=ranked&limit={PAGE}" + (f"&cursor={cursor}" if cursor else "")
+            response = http.http.get(path, headers=headers)
+            assert response.status_code == 200, response.body
+            body = json.loads(response.body)
+            return body["items"], body["next_cursor"]
+
+        window_pages = ranking.window_size(PAGE) // PAGE
+        ranked_pages, cursor, ranked_seen = [], None, []
+        for _ in range(window_pages + 1):
+            with read_units() as calls:
+                items, cursor = ranked(cursor)
+            ranked_pages.append((calls.by_operation(), calls.capacity, len(items), cursor))
+            ranked_seen += [i["post_id"] for i in items]
+        with read_units() as calls:
+            ours()
+        recent_rcu = calls.capacity
+        with read_units() as calls:  # the design before: every page re-read this and BatchGot the pairs
+            old_window = d.feed.window(customer, None, 200)
+            d.relationships.pairs_of_reader(customer, list(dict.fromkeys(e.shop_id for e in old_window))[:100])
+        old_calls, old_rcu = calls.by_operation(), calls.capacity
+        first_cursor = ranked_pages[0][3]
+        ranked_samples: dict[str, list[float]] = {"recent": [], "window": [], "later": []}
+        for _ in range(max(args.rounds // 4, 5)):  # interleaved, like (b)
+            ranked_samples["recent"].append(timed(ours))
+            ranked_samples["window"].append(timed(ranked))
+            ranked_samples["later"].append(timed(lambda: ranked(first_cursor)))
+
         # (b) latency, interleaved so drift in machine load hits every contender alike
         for fn in (ours, bare_boto3, bare_pynamodb):
             for _ in range(20):
@@ -244,7 +317,10 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
         fan_started = time.perf_counter()
         poller.drain()
         fan_seconds = time.perf_counter() - fan_started
-    [push] = [o for o in feed_log.outcomes if o["action"] == "push"]
+    # One chunk, or more when the invocation's time budget ran out first (a loaded machine):
+    # each chunk logs its own outcome.
+    pushes = [o for o in feed_log.outcomes if o["action"].startswith("push")]
+    push = {"retried": sum(o["retried"] for o in pushes), "trims": sum(o["trims"] for o in pushes)}
     reached = sum(1 for fan in fans if FeedEntryItem.count(fan, FeedEntryItem.sk == post_id) == 1)
     fan_ops = fanout_calls.by_operation()
 
@@ -268,10 +344,30 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
          f"({', '.join(request_calls.operations)})", f"budget ≤ 2; {request_calls.capacity:g} capacity units"),
         ("(c) fan-out to %d followers: BatchWriteItem calls" % args.followers,
          f"**{fan_ops.get('BatchWriteItem', 0)}**", f"⌈{args.followers}/25⌉ = {-(-args.followers // 25)}, "
-         f"{push['retried']} items retried"),
+         f"{push['retried']} items retried, {len(pushes)} chunk(s)"),
         ("(c) fan-out: all calls off the request path", ops(fan_ops),
          f"{fanout_calls.capacity:g} capacity units; {push['trims']} sampled trims"),
         ("(c) fan-out: followers reached / wall time", f"{reached} / {fan_seconds * 1000:.0f} ms", ""),
+    ]
+    window_rows = []
+    for n, (page_ops, rcu, count, _) in enumerate(ranked_pages, start=1):
+        kind = "a window" if "Query" in page_ops else "by key"
+        budget = "budget 1 Query + 1 other read, ≤ 10 RCU"
+        window_rows.append((f"(d) ranked page {n} of {PAGE} ({kind}): calls / read units",
+                            f"{ops(page_ops)} / **{rcu:g} RCU**", f"{count} posts; {budget}"))
+    ranked_rcu = [rcu for _, rcu, _, _ in ranked_pages]
+    ranked_mean = statistics.mean(ranked_rcu)
+    rows += window_rows + [
+        ("(d) recent page of %d (`order=recent`): read units" % PAGE, f"{recent_rcu:g} RCU", "1 Query"),
+        ("(d) the design before: 200-entry window + pairs BatchGet, every page",
+         f"{ops(old_calls)} / {old_rcu:g} RCU",
+         f"{old_rcu / ranked_mean:.1f}× a ranked page now "
+         f"(mean {ranked_mean:.1f} RCU over pages 1–{len(ranked_pages)})"),
+        ("(d) ranked page latency: a window page / a later page (median)",
+         f"{median_ms(ranked_samples['window']):.2f} ms / {median_ms(ranked_samples['later']):.2f} ms",
+         f"recent page {median_ms(ranked_samples['recent']):.2f} ms, interleaved"),
+        ("(d) ranked cursor after page 1", f"{len(first_cursor or '')} characters",
+         f"≤ 2048 (at most {ranking.RANKED_WINDOW - 1} ids of 16 bytes)"),
     ]
     notes = [
         f"data: {args.shops} shops × {args.posts_per_shop} posts, one customer following all "
@@ -283,6 +379,11 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
         + f" — {merge_calls.capacity / max(len(merges), 1):.0f} capacity units, most of it the trim reading the feed",
         f"the feed page and the naive merge's page are {'the same' if same_page else 'DIFFERENT'} posts",
         f"latency: {args.rounds} interleaved pages per contender after a warm-up, {args.naive_rounds} naive merges",
+        f"ranked: {len(set(ranked_seen))} distinct posts over {len(ranked_pages)} pages (no repeats: "
+        f"{len(ranked_seen) == len(set(ranked_seen))}); windows of {ranking.window_size(PAGE)} entries, the "
+        f"reader's {ranking.AFFINITY_SHOPS} strongest shops read on gsi3; read units are DynamoDB Local's "
+        "ConsumedCapacity for eventually consistent reads (a batch read rounds each item up to 4 KB: "
+        "0.5 RCU a post)",
     ]
     return rows, notes
 

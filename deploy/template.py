@@ -4,10 +4,42 @@
 DynamoDB tables (key schemas and indexes generated from the PynamoDB models, the main
 table's stream, TTL, point-in-time recovery), the S3 media bucket (private, encrypted,
 CORS for presigned POST uploads from the app), the stream function wired to the table's
-real stream (bisecting failed batches, bounded retries, failures kept in an SQS queue),
-the bucket name and a generated signing secret (Secrets Manager) in every function's
-environment, and API Gateway's own error answers
-as problem+json. ``make package`` then merges it into Chalice's template.
+real stream (partial batch responses, bisecting failed batches, bounded retries, failures
+kept in an SQS queue), the bucket name and a generated signing secret (Secrets Manager) in
+every function's environment, and API Gateway's own error answers as problem+json.
+``make package`` then merges it into Chalice's template.
+
+IAM: one role per function, its policy in ``.chalice/policy-<function>.json``
+----------------------------------------------------------------------------
+Each Lambda function has its own execution role granting exactly what its code calls
+(``.chalice/config.json`` names one ``iam_policy_file`` per function under
+``lambda_functions``; Chalice then makes one role per function, ``<Function>Role``, with
+that file as its inline policy). The files name their resources with CloudFormation
+references — ``Fn::GetAtt MainTable.Arn``/``StreamArn``, ``Fn::Sub ${MainTable.Arn}/index/gsi1``,
+``${MediaBucket.Arn}/uploads/*``, ``StreamFailures.Arn`` — which ``chalice package`` copies
+into the template as they are, so a policy points at this stack's own table, index, stream,
+bucket and queue whatever the stage, and the same file serves every stage. Why there and not
+in this merge template:
+
+* Chalice's merge goes into dictionaries key by key but replaces lists whole: a role's
+  ``Policies`` list in this file would replace the one Chalice generates. It once did — the
+  stream role was left with ``sqs:SendMessage`` alone — and nothing noticed. With the policies
+  in Chalice's own input this file touches no role at all, and ``tests/deploy`` packages the
+  app with and without it to prove it replaces nothing Chalice generated (``replaced``
+  lists what it would; the one replacement meant is the stream ARN's placeholder).
+* A separate ``AWS::IAM::Policy`` resource attached to a Chalice role would avoid the list,
+  but CloudFormation may create it after the event source mapping, which checks the role's
+  stream permissions when it is created: an inline policy exists as soon as the role does.
+* The price: the policy files hold CloudFormation, not plain IAM, so ``chalice deploy``
+  cannot use them — it cannot deploy this app anyway (its tables, bucket and stream exist
+  only in the packaged stack).
+
+Logs are the one grant not pinned to a single resource: a function's log group is named
+after the function, whose name CloudFormation generates after the role exists (a reference
+would be a cycle), so each role may write to ``/aws/lambda/*`` in its own account and region.
+``deploy.iam_check`` (run by ``make test``) proves the packaged roles grant every AWS call
+the test suites recorded, that every granted action exists, and that every grant is used
+or has a stated reason.
 """
 
 from __future__ import annotations
@@ -158,12 +190,6 @@ def build(stage: str) -> dict[str, Any]:
             "DEFAULT_4XX": _problem_response(400, "Bad request", "The request was rejected by the gateway."),
             "DEFAULT_5XX": _problem_response(503, "Service unavailable", "Retry shortly."),
         }}},
-        "StreamRole": {"Properties": {"Policies": [{
-            "PolicyName": "StreamFailureDestination",
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": ["sqs:SendMessage"],
-                "Resource": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}]},
-        }]}},
     }
     for function in functions():
         resources[function] = {"Properties": {"Environment": {"Variables": {
@@ -174,6 +200,9 @@ def build(stage: str) -> dict[str, Any]:
         }}}}
     resources["Stream"]["Properties"]["Events"] = {"StreamDynamodbEventSource": {"Properties": {
         "Stream": {"Fn::GetAtt": ["MainTable", "StreamArn"]},
+        # The handler answers {"batchItemFailures": [...]} (events.stream): Lambda retries from
+        # the failed record on instead of the whole batch.
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": 10,
         "MaximumRecordAgeInSeconds": 86400,
@@ -188,6 +217,23 @@ def build(stage: str) -> dict[str, Any]:
             "MediaBaseUrl": {"Value": {"Fn::Sub": "https://${MediaCdn.DomainName}"}},
         },
     }
+
+
+# Values this template replaces in Chalice's instead of adding to them, each on purpose.
+INTENDED_REPLACEMENTS = {
+    # the decorator's placeholder ARN → the table's real stream
+    "/Resources/Stream/Properties/Events/StreamDynamodbEventSource/Properties/Stream",
+}
+
+
+def replaced(merge: Any, chalice: Any, path: str = "") -> list[str]:
+    """Where merging ``merge`` into ``chalice`` (``chalice package --merge-template``) would
+    replace a value Chalice generated instead of adding to it: the merge descends into
+    dictionaries key by key, but a list or a scalar replaces whatever Chalice put there."""
+    if isinstance(merge, dict) and isinstance(chalice, dict):
+        return [found for key, value in merge.items() if key in chalice
+                for found in replaced(value, chalice[key], f"{path}/{key}")]
+    return [path] if merge != chalice else []
 
 
 def main(argv: list[str] | None = None) -> int:

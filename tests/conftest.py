@@ -11,6 +11,11 @@ import os
 
 import pytest
 
+from tests import aws_calls
+
+# Every AWS call the app makes during the run, for the IAM check of `make test` (deploy.iam_check).
+aws_calls.install_for_tests()
+
 BACKEND = os.environ.get("DONGNE_TEST_BACKEND", "moto")
 
 os.environ.update({

@@ -1,4 +1,9 @@
-"""The feed: posts of the shops I follow, one Query per page."""
+"""The feed: posts of the shops I follow.
+
+``order=recent``: one Query per page. ``order=ranked``: see ``services.ranking`` — a window
+page is 2 Queries (the window, the reader's strongest shops), a later page 1 BatchGetItem of
+its posts; the cursor carries the rest of the window, signed and scoped to the reader.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,10 @@ route = Router(feed_blueprint, "feed", bearer)
 @route.route("GET", "/feed", query=FeedQuery, response=Page[FeedItemPublic],
              summary="Posts from the shops I follow, newest first or ranked; each item is self-contained",
              description="`order=recent` (default): newest first, one Query per page. `order=ranked`: "
-                         "recency blended with my relationship to each shop and the post's engagement; "
-                         "pages never repeat or skip a post while you page (see the README).")
+                         "recency blended with my relationship to each shop and the post's engagement, ranked "
+                         "in windows of about 60 posts, newest window first; pages never repeat or skip a "
+                         "post while you page, and a page can be shorter than `limit` when posts were "
+                         "deleted meanwhile: `next_cursor` says whether there is more.")
 def my_feed(ctx: Ctx, query: FeedQuery) -> dict:
     from chalicelib.services import feed
 
@@ -32,11 +39,11 @@ def my_feed(ctx: Ctx, query: FeedQuery) -> dict:
     if query.order == "recent":
         page = feed.page(ctx.deps.feed, ctx.user, query.limit, start_key(ctx, query.cursor, scope))
         return page_out(ctx, page, scope, item)
-    from chalicelib.services.relationship_reads import reader_strengths
+    from chalicelib.services.relationship_reads import reader_strongest_shops
 
-    def strengths(shop_ids: list[str]) -> dict[str, float]:
-        return reader_strengths(ctx.deps.relationships, ctx.user, shop_ids, ctx.now)
+    def strongest(count: int) -> tuple[dict[str, float], bool]:
+        return reader_strongest_shops(ctx.deps.relationships, ctx.user, count, ctx.now)
 
-    entries, state = feed.ranked_page(ctx.deps.feed, strengths, ctx.user, query.limit,
+    entries, state = feed.ranked_page(ctx.deps.feed, strongest, ctx.user, query.limit,
                                       start_key(ctx, query.cursor, scope))
     return {"items": [item(e) for e in entries], "next_cursor": ctx.deps.cursors.encode(state, scope)}

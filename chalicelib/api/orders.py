@@ -48,12 +48,16 @@ def _order(order) -> dict:
 @route.route("POST", "/orders", status=201, body=OrderCreate, response=OrderPublic, errors=(403, 409),
              headers=(IDEMPOTENCY_HEADER,),
              summary="Buy products of one shop (stock-checked, idempotent); 409 names what ran out",
-             description="Prices are read on the server; a price sent with an item is ignored.")
+             description="Prices are read on the server; a price sent with an item is ignored. Through a "
+                         "store link (`via_store_link`, or the link the buyer last visited signed in, for 14 days) "
+                         "the link's owner earns the shop's reward, or the buyer gets it as `discount` when the "
+                         "owner gives it away; an unknown code or another shop's link is a 422.")
 def place_order(ctx: Ctx, body: OrderCreate) -> Response:
     key = idempotency_key(ctx)
     order, replayed = orders.place_order(ctx.deps.orders, ctx.user, shop_id=body.shop_id,
                                          lines=[(line.product_id, line.quantity) for line in body.items],
-                                         via_post_id=body.via_post_id, key=key, now=ctx.now)
+                                         via_post_id=body.via_post_id, key=key, now=ctx.now,
+                                         via_store_link=body.via_store_link)
     return _created(order, replayed)
 
 

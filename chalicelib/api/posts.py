@@ -121,10 +121,10 @@ def delete_comment(ctx: Ctx, comment_id: str) -> None:
 
 
 @route.route("POST", "/posts/{post_id}/shares", status=201, response=ShareOut,
-             summary="Record a share; answers the link to share")
+             summary="Record a share; answers the link to share: my own store link for the shop if I have one")
 def share(ctx: Ctx, post_id: str) -> ShareOut:
     from chalicelib.services import engagement
 
     item = engagement.share(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id,
-                            ctx.deps.settings.public_base_url, ctx.now)
+                            ctx.deps.settings.public_base_url, ctx.now, links=ctx.deps.store_links)
     return ShareOut.model_validate(item)

@@ -27,7 +27,9 @@ def get_shop(ctx: Ctx, shop_id: str) -> ShopPublic:
 
 
 @route.route("PATCH", "/shops/{shop_id}", body=ShopUpdate, response=ShopPublic, errors=(403, 409),
-             summary="Edit the shop (owner only)")
+             summary="Edit the shop (owner only); also sets the store-link reward (null: none)")
 def edit_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopPublic:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "referral_reward" in body.model_fields_set:  # null is a value here: no reward
+        changes["referral_reward"] = changes.get("referral_reward")
     return ShopPublic.model_validate(shops.edit_shop(ctx.deps.shops, ctx.user, shop_id, changes, ctx.now))

@@ -7,9 +7,10 @@ one read and one write per pair actually due — never a Scan. Hourly, so the ``
 list trails the exact moment by at most an hour (the tier shown on every read is exact).
 ``make run`` calls the same function every few minutes (``devtools/run.py``).
 
-``reorder_reminders`` sends ``reorder_due`` to customers whose essentials are about to run
-out, reading the day buckets of the reminder index the same way (``services.notices``). The
-lapse sweep's tier changes reach owners as ``regular_lapsed`` through the stream.
+The same hourly function then sends ``reorder_due`` to customers whose essentials are about to
+run out (``run_reorder_reminders``), reading the day buckets of the reminder index the same way
+(``services.notices``). The lapse sweep's tier changes reach owners as ``regular_lapsed``
+through the stream.
 """
 
 from __future__ import annotations
@@ -33,12 +34,6 @@ def run_lapse_sweep():
     return report
 
 
-@schedules_blueprint.schedule(Rate(1, unit=Rate.HOURS), name="lapse_sweep",
-                              description="Move customers whose regular cadence ran out to 'lapsed'")
-def lapse_sweep(event) -> None:
-    run_lapse_sweep()
-
-
 def run_reorder_reminders():
     """``reorder_due`` to customers whose essentials are about to run out (once per due date)."""
     from chalicelib.ids import now
@@ -50,7 +45,11 @@ def run_reorder_reminders():
     return report
 
 
-@schedules_blueprint.schedule(Rate(1, unit=Rate.HOURS), name="reorder_reminders",
-                              description="Remind customers whose essentials are about to run out")
-def reorder_reminders(event) -> None:
+# One hourly function for both jobs (one role, one schedule): the sweep first; if it fails,
+# the reminders wait for the next hour, which catches up from its watermark.
+@schedules_blueprint.schedule(Rate(1, unit=Rate.HOURS), name="lapse_sweep",
+                              description="Move customers whose regular cadence ran out to 'lapsed'; "
+                                          "remind customers whose essentials are about to run out")
+def lapse_sweep(event) -> None:
+    run_lapse_sweep()
     run_reorder_reminders()

@@ -11,11 +11,13 @@ from chalicelib.schemas.posts import TaggedProductPublic
 
 
 class FeedQuery(ListQuery):
-    # A ranked cursor carries the posts already shown (5 bytes each, up to the window's 200).
-    cursor: str | None = Field(None, max_length=4096, description="Opaque cursor from the previous page.")
+    # A ranked cursor carries the rest of its window as binary ids (16 bytes each, at most 59
+    # with pages of 1): about 1.85 KB at worst, signed (tests/unit/test_ranking.py checks it).
+    cursor: str | None = Field(None, max_length=2048, description="Opaque cursor from the previous page.")
     order: Literal["recent", "ranked"] = Field(
         "recent", description="`recent`: newest first. `ranked`: recency × my relationship to the shop × "
-                              "the post's engagement (EdgeRank-style), stable while paging.")
+                              "the post's engagement (EdgeRank-style), ranked in windows of about 60 posts, "
+                              "stable while paging.")
 
 
 class FeedItemPublic(Out):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp
+from chalicelib.schemas.store_links import LinkCode
 
 OrderStatus = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled"]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up).")]
@@ -24,6 +25,9 @@ class OrderCreate(Schema):
                                      description="Lines naming the same product are merged; at most 40 products.")
     via_post_id: Id | None = Field(None, description="The post the order was placed from, if any: a post of the "
                                                   "order's shop (422 otherwise).")
+    via_store_link: LinkCode | None = Field(
+        None, description="The store link the order comes through, if any: a link of the order's shop (422 "
+                          "otherwise). Without one, a link the buyer visited signed in within 14 days is used.")
 
 
 class OrderStatusIn(Schema):
@@ -62,7 +66,7 @@ class OrderPublic(Out):
     currency: str
     status: OrderStatus
     via_post_id: str | None
-    via_store_link: str | None
+    via_store_link: str | None = Field(description="The store link the order is credited to (null: none).")
     reorder_of: str | None = Field(description="The order this one repeats (POST /orders/{id}/reorder).")
     review_id: str | None
     history: list[StatusChangeOut]

@@ -105,5 +105,6 @@ class CommentPublic(Out):
 class ShareOut(Out):
     share_id: Id
     post_id: Id
-    share_url: str = Field(description="The link to share: for now the shop's public page.")
+    share_url: str = Field(description="The link to share: the sharer's own store link for the shop when they "
+                                       "have one, else the shop's public page.")
     created_at: Timestamp

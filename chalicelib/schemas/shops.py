@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from chalicelib.schemas.common import Id, Out, Schema, Timestamp
+from chalicelib.schemas.store_links import RewardSettingIn, RewardSettingOut
 
 ShopName = Annotated[str, Field(min_length=1, max_length=60, examples=["망원동 두부가게"])]
 Handle = Annotated[
@@ -31,6 +32,8 @@ class ShopUpdate(Schema):
     handle: Handle | None = None
     bio: Bio | None = None
     region: Region | None = None
+    referral_reward: RewardSettingIn | None = Field(
+        None, description="What an order through a customer's store link earns them; null for none.")
 
 
 class ShopPublic(Out):
@@ -43,3 +46,4 @@ class ShopPublic(Out):
     follower_count: int
     post_count: int
     created_at: Timestamp
+    referral_reward: RewardSettingOut | None = Field(None, description="The store-link reward; null for none.")

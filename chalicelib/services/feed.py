@@ -81,7 +81,6 @@ ENTRY_PRODUCTS = 3
 
 class FeedStore(Protocol):
     def page(self, reader_id: str, limit: int, start_key: dict | None) -> Page: ...
-    def window(self, reader_id: str, top_post_id: str | None, size: int) -> list[FeedEntry]: ...
     def put_entries(self, entries: list[FeedEntry]) -> WriteStats: ...
     def delete_entries(self, keys: list[tuple[str, str]]) -> WriteStats: ...
     def readers_having(self, post_id: str, reader_ids: list[str]) -> tuple[set[str], int]: ...
@@ -154,37 +153,50 @@ def page(store: FeedStore, reader_id: str, limit: int, start_key: dict | None) -
     return store.page(reader_id, limit, start_key)
 
 
-# Strengths are read for at most this many distinct shops of a ranked window (one
-# BatchGetItem); a post of any further shop ranks as if there were no relationship.
-MAX_RANKED_SHOPS = 100
+class RankedFeedStore(Protocol):
+    def window(self, reader_id: str, below: str | None, size: int) -> list[FeedEntry]: ...
+    def entries(self, reader_id: str, post_ids: Sequence[str]) -> list[FeedEntry]: ...
 
 
-def ranked_page(store: FeedStore, strengths: Callable[[list[str]], dict[str, float]], reader_id: str,
+def ranked_page(store: RankedFeedStore, strongest: Callable[[int], tuple[dict[str, float], bool]], reader_id: str,
                 limit: int, state: dict | None) -> tuple[list[FeedEntry], dict | None]:
-    """One page of the ranked feed: 1 Query (the window) + 1 strengths read.
+    """One page of the ranked feed (see ``services.ranking`` for the order and the cost).
 
-    ``state`` is what the previous page's cursor carried: the window's pinned top and the
-    posts already shown (see ``services.ranking``). Returns the page and the next state,
-    or None at the end.
+    ``state`` is what the previous page's cursor carried (``ranking.RankedCursor``), None
+    for the first page. A page either serves the next ``limit`` posts of the window being
+    paged, by key (1 BatchGetItem), or, when that window is used up, reads the next window
+    below it (1 Query) and the reader's strongest shops (``strongest(n)``: their strengths
+    now and whether that is all of them; 1 Query), ranks the window once and serves its best
+    ``limit`` straight from the Query. Returns the page and the next state, or None at the
+    end of the feed.
     """
-    top = state.get("top") if state else None
     try:
-        shown = ranking.decode_shown(state.get("shown", "")) if state else set()
+        cursor = ranking.RankedCursor.from_state(state) if state is not None else None
     except ValueError:
         raise BadRequest("The cursor is not valid for this list.") from None
-    if state is not None and not isinstance(top, str):
-        raise BadRequest("The cursor is not valid for this list.")
-    window = store.window(reader_id, top, ranking.RANKED_WINDOW)
+    if cursor is not None and cursor.remainder:
+        wanted, rest = cursor.remainder[:limit], cursor.remainder[limit:]
+        found = {e.post_id: e for e in store.entries(reader_id, wanted)}
+        page = [found[post_id] for post_id in wanted if post_id in found]  # gone meanwhile: deleted, unfollowed
+        return page, _ranked_state(rest, cursor.below)
+    size = ranking.window_size(limit)
+    window = store.window(reader_id, cursor.below if cursor else None, size)
     if not window:
         return [], None
-    shops = list(dict.fromkeys(e.shop_id for e in window))[:MAX_RANKED_SHOPS]
-    affinity = strengths(shops)
-    by_id = {e.post_id: e for e in window}
+    strengths, complete = strongest(ranking.AFFINITY_SHOPS)
+    affinities = ranking.Affinities.from_strongest(strengths, complete)
     candidates = [ranking.Candidate(e.post_id, e.shop_id, e.created_at, e.like_count, e.comment_count)
                   for e in window]
-    chosen, shown, more = ranking.rank_page(candidates, affinity, shown, limit)
-    next_state = {"top": top or window[0].post_id, "shown": ranking.encode_shown(shown)} if more else None
-    return [by_id[c.post_id] for c in chosen], next_state
+    ids = [c.post_id for c in ranking.rank(candidates, affinities)]
+    by_id = {e.post_id: e for e in window}
+    below = window[-1].post_id if len(window) == size else None  # a short window is the end of the feed
+    return [by_id[post_id] for post_id in ids[:limit]], _ranked_state(tuple(ids[limit:]), below)
+
+
+def _ranked_state(remainder: tuple[str, ...], below: str | None) -> dict | None:
+    if not remainder and below is None:
+        return None
+    return ranking.RankedCursor(remainder, below).to_state()
 
 
 class FeedManager:

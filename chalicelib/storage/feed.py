@@ -1,10 +1,15 @@
-"""The feed table: pages (one Query), batched fan-out writes, per-shop removal and trimming."""
+"""The feed table: pages (one Query), ranked-feed windows and look-ups by key, batched fan-out
+writes, per-shop removal and trimming."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from chalicelib.errors import Unavailable
 from chalicelib.records.common import Page
 from chalicelib.records.social import FeedEntry, TaggedProduct, WriteStats
 from chalicelib.storage.base import FeedItem
@@ -146,18 +151,45 @@ class FeedRepository:
         items = [entry_from_raw(raw) for raw in response.get("Items", [])]
         return Page(items=items, last_key=response.get("LastEvaluatedKey") if len(items) == limit else None)
 
-    def window(self, reader_id: str, top_post_id: str | None, size: int) -> list[FeedEntry]:
-        """The reader's newest ``size`` entries at or below ``top_post_id``: one Query.
+    def window(self, reader_id: str, below: str | None, size: int) -> list[FeedEntry]:
+        """The reader's newest ``size`` entries strictly below post id ``below`` (all of the
+        feed when None), newest first: one Query, eventually consistent.
 
-        The ranked feed ranks this window; pinning its top keeps posts that arrive while
-        someone pages from shifting the pages already served.
+        The ranked feed ranks such a window once and pages through it; the next window
+        starts below the last entry of this one, so no entry is read twice.
         """
-        condition = "pk = :reader" + (" AND sk <= :top" if top_post_id else "")
-        values = {":reader": {"S": reader_id}, **({":top": {"S": top_post_id}} if top_post_id else {})}
+        condition = "pk = :reader" + (" AND sk < :below" if below else "")
+        values = {":reader": {"S": reader_id}, **({":below": {"S": below}} if below else {})}
         request = {"TableName": self._table(), "KeyConditionExpression": condition,
                    "ExpressionAttributeValues": values, "ScanIndexForward": False, "Limit": size}
         response = self._connection().dispatch("Query", request)
         return [entry_from_raw(raw) for raw in response.get("Items", [])]
+
+    def entries(self, reader_id: str, post_ids: Sequence[str], *, attempts: int = 5,
+                base_delay: float = 0.02) -> list[FeedEntry]:
+        """The reader's entries for these posts, in no particular order; missing ones are
+        left out. One BatchGetItem (eventually consistent) for up to 100 posts.
+
+        Keys DynamoDB leaves unprocessed are asked for again with jittered backoff; when
+        some still are after ``attempts`` calls the read answers ``Unavailable`` (503)
+        rather than a page with holes in it.
+        """
+        wanted = list(dict.fromkeys(post_ids))
+        found: list[FeedEntry] = []
+        for chunk in chunks(wanted, BATCH_GET_LIMIT):
+            keys = [_key(reader_id, post_id) for post_id in chunk]
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(random.uniform(0, base_delay * 2 ** attempt))
+                request = {"RequestItems": {self._table(): {"Keys": keys}}}
+                response = self._connection().dispatch("BatchGetItem", request)
+                found.extend(entry_from_raw(raw) for raw in response.get("Responses", {}).get(self._table(), []))
+                keys = (response.get("UnprocessedKeys") or {}).get(self._table(), {}).get("Keys", [])
+                if not keys:
+                    break
+            else:
+                raise Unavailable("The database is busy; retry shortly.", retry_after=1)
+        return found
 
     def put_entries(self, entries: list[FeedEntry]) -> WriteStats:
         requests = [{"PutRequest": {"Item": compact_item(e)}} for e in entries]

@@ -5,7 +5,8 @@ Every access is a GetItem, a Query on an index, a BatchGetItem or one conditiona
 * an event on a pair: GetItem, then one PutItem conditional on the version read (or one
   TransactWriteItems when the tier changes, with the transition item);
 * a shop's customers / one tier of them / a customer's shops: one Query on gsi1 / gsi2 /
-  gsi3, strongest first by the forward-decay key;
+  gsi3, strongest first by the forward-decay key (the ranked feed reads the customer's
+  strongest shops the same way, projected to shop id and state);
 * the customer card: one BatchGetItem (shop, pair, note);
 * the note: one TransactWriteItems (the pair must exist; the note is its own item);
 * due lapses: one Query per day bucket on gsi4.
@@ -17,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -56,6 +58,7 @@ from chalicelib.storage.retry import cancellation_codes, with_retries
 from chalicelib.storage.shops import to_shop
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+_STATE = MapAttribute()  # decodes a stored state map to plain values
 # Shop profiles change rarely and their owner never: new pairs (the only reason the stream
 # path reads a shop) may use a copy this old.
 SHOP_CACHE_SECONDS = 300.0
@@ -250,6 +253,21 @@ class RelationshipsRepository:
                 raise NotFound("This person is not a customer of the shop.") from error
             raise
         return Note(text, now)
+
+    def strongest_shops(self, user_id: str, count: int) -> list[tuple[str, RelationshipState]]:
+        """The customer's ``count`` strongest shops now, strongest first, as ``(shop_id, state)``:
+        one Query on gsi3 (eventually consistent), decoding only those two attributes of each
+        pair. The capacity is the whole items' (≈ 1 KB each); the projection spares decoding
+        the rest (favourites, history, ...), which is most of the time a ``my_shops`` page takes.
+        """
+        request = {"TableName": RelationshipItem.Meta.table_name, "IndexName": "gsi3",
+                   "KeyConditionExpression": "gsi3pk = :pk", "ExpressionAttributeValues": {
+                       ":pk": {"S": my_shops_pk(user_id)}},
+                   "ProjectionExpression": "shop_id, #state", "ExpressionAttributeNames": {"#state": "state"},
+                   "ScanIndexForward": False, "Limit": count}
+        response = _connection().dispatch("Query", request)
+        return [(raw["shop_id"]["S"], RelationshipState.from_dict(_STATE.deserialize(raw["state"]["M"])))
+                for raw in response.get("Items", [])]
 
     def pairs_of_reader(self, user_id: str, shop_ids: Sequence[str]) -> list[Pair]:
         """The reader's pairs with these shops (missing ones are skipped): one BatchGetItem

@@ -1,7 +1,9 @@
 """The deployment template: what `make package` builds deploys the whole system.
 
 Runs `chalice package` with the generated merge template, lints the result with
-cfn-lint, and checks the tables in it against the PynamoDB models.
+cfn-lint, and checks the tables in it against the PynamoDB models, the stream's event
+source mapping, and each function's own role (``deploy.iam_check`` evaluates the policies;
+``make test`` checks them against every AWS call the suites recorded).
 """
 
 from __future__ import annotations
@@ -27,11 +29,18 @@ def packaged(tmp_path_factory) -> Path:
     chalice = Path(sys.executable).parent / "chalice"
     subprocess.run([str(chalice), "package", "--stage", "prod", "--merge-template", str(out / "merge.json"),
                     str(out / "prod")], cwd=ROOT, check=True, env=env, capture_output=True)
+    # What Chalice makes on its own, to see what the merge changes in it.
+    subprocess.run([str(chalice), "package", "--stage", "prod", str(out / "chalice-only")],
+                   cwd=ROOT, check=True, env=env, capture_output=True)
     return out / "prod"
 
 
 def template(packaged: Path) -> dict:
     return json.loads((packaged / "sam.json").read_text())
+
+
+def chalice_only(packaged: Path) -> dict:
+    return json.loads((packaged.parent / "chalice-only" / "sam.json").read_text())
 
 
 def test_cfn_lint_passes(packaged):
@@ -43,7 +52,7 @@ def test_cfn_lint_passes(packaged):
 def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
-    assert len(functions) == 5  # API, authorizer, stream, lapse sweep, reorder reminders
+    assert len(functions) == 4  # API, authorizer, stream, lapse sweep (and the reorder reminders)
 
 
 def test_tables_match_the_models(packaged):
@@ -68,6 +77,9 @@ def test_stream_bucket_and_secret_are_wired(packaged):
     source = resources["Stream"]["Properties"]["Events"]["StreamDynamodbEventSource"]["Properties"]
     assert source["Stream"] == {"Fn::GetAtt": ["MainTable", "StreamArn"]}
     assert source["BisectBatchOnFunctionError"] is True
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # events.stream answers per record
+    assert source["MaximumRetryAttempts"] == 10 and source["MaximumRecordAgeInSeconds"] == 86400
+    assert source["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}}
     assert resources["MediaBucket"]["Type"] == "AWS::S3::Bucket"
     for name in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
         variables = resources[name]["Properties"]["Environment"]["Variables"]
@@ -105,3 +117,101 @@ def test_lapse_sweep_runs_on_a_schedule(packaged):
     events = resources["LapseSweep"]["Properties"]["Events"]
     (schedule,) = [e for e in events.values() if e["Type"] == "Schedule"]
     assert schedule["Properties"]["Schedule"] == "rate(1 hour)"
+
+
+# --- IAM: one role per function, exactly what its code calls ----------------------------------
+
+def _rules(packaged: Path, function: str):
+    from deploy.iam_check import Resolver, function_statements
+
+    t = template(packaged)
+    return function_statements(t, function, Resolver(t))
+
+
+def _arn(packaged: Path, text: str) -> str:
+    from deploy.iam_check import Resolver
+
+    return Resolver(template(packaged)).sub(text)
+
+
+def test_the_merge_replaces_nothing_chalice_generated(packaged):
+    """Chalice's merge replaces lists and scalars whole: a role's Policies list in the merge
+    template once left the stream role with one permission. Only the meant replacements."""
+    from deploy.template import INTENDED_REPLACEMENTS, replaced
+
+    merge = json.loads((packaged.parent / "merge.json").read_text())
+    assert set(replaced(merge, chalice_only(packaged))) <= INTENDED_REPLACEMENTS
+    assert replaced({"Resources": {"StreamRole": {"Properties": {"Policies": []}}}}, chalice_only(packaged)) == \
+        ["/Resources/StreamRole/Properties/Policies"]
+
+
+def test_each_function_has_its_own_role_with_its_own_policy(packaged):
+    resources = template(packaged)["Resources"]
+    roles = {name: resources[name]["Properties"]["Role"]["Fn::GetAtt"][0] for name in
+             ("APIHandler", "Bearer", "Stream", "LapseSweep")}
+    assert len(set(roles.values())) == 4
+    documents = [json.dumps(resources[role]["Properties"]["Policies"]) for role in roles.values()]
+    assert len(set(documents)) == 4
+    for role in roles.values():
+        assert "ManagedPolicyArns" not in resources[role]["Properties"]
+
+
+def test_the_authorizer_may_only_write_its_logs(packaged):
+    actions = {a for s in _rules(packaged, "Bearer") for a in s.actions}
+    assert actions == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_the_stream_role_reads_its_stream_writes_its_tables_and_keeps_failures(packaged):
+    from deploy.iam_check import allows
+
+    rules = _rules(packaged, "Stream")
+    stream = _arn(packaged, "${MainTable.StreamArn}")
+    for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"):
+        assert allows(rules, f"dynamodb:{action}", stream)
+    assert allows(rules, "dynamodb:BatchWriteItem", _arn(packaged, "${FeedTable.Arn}"))
+    assert allows(rules, "dynamodb:PutItem", _arn(packaged, "${MainTable.Arn}"))
+    assert allows(rules, "sqs:SendMessage", _arn(packaged, "${StreamFailures.Arn}"))
+    assert allows(rules, "logs:PutLogEvents", _arn(
+        packaged, "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/x:log-stream:y"))
+    # nothing it does not do
+    assert not allows(rules, "dynamodb:DeleteItem", _arn(packaged, "${MainTable.Arn}"))
+    assert not allows(rules, "s3:GetObject", _arn(packaged, "${MediaBucket.Arn}/uploads/u/p.jpg"))
+    assert not allows(rules, "dynamodb:GetRecords", "arn:aws:dynamodb:ap-northeast-2:123456789012:table/other/stream/x")
+
+
+def test_the_api_role_reaches_only_its_tables_indexes_and_uploads(packaged):
+    from deploy.iam_check import allows
+
+    rules = _rules(packaged, "APIHandler")
+    assert allows(rules, "dynamodb:Query", _arn(packaged, "${MainTable.Arn}/index/gsi1"))
+    # gsi4 is overloaded: the sweep's due lapses, and a shop's referrals (the orders credited to store links).
+    assert allows(rules, "dynamodb:Query", _arn(packaged, "${MainTable.Arn}/index/gsi4"))
+    assert not allows(rules, "dynamodb:Scan", _arn(packaged, "${MainTable.Arn}"))  # nothing scans
+    assert allows(rules, "s3:GetObject", _arn(packaged, "${MediaBucket.Arn}/uploads/u/p.jpg"))  # HeadObject
+    assert allows(rules, "s3:PutObject", _arn(packaged, "${MediaBucket.Arn}/uploads/u/p.jpg"))  # presigned POST
+    assert not allows(rules, "s3:PutObject", _arn(packaged, "${MediaBucket.Arn}/elsewhere.jpg"))
+    assert not allows(rules, "dynamodb:BatchWriteItem", _arn(packaged, "${FeedTable.Arn}"))  # fan-out is the stream's
+    assert not allows(rules, "dynamodb:GetRecords", _arn(packaged, "${MainTable.StreamArn}"))
+
+
+def test_every_granted_action_exists_in_iam(packaged):
+    from deploy.iam_check import check
+
+    report = check(template(packaged), rows=[])
+    assert report.invalid == []
+
+
+def test_the_check_fails_on_the_packaged_template_when_a_grant_is_removed(packaged):
+    """The real template minus one action its code needs: the check names the missing row."""
+    from deploy.iam_check import check
+
+    t = template(packaged)
+    rows = [{"function": "Stream", "action": "dynamodb:BatchWriteItem", "call": "dynamodb.BatchWriteItem",
+             "resource": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${FeedTable}"}]
+    assert check(t, rows).missing == []
+    for statement in t["Resources"]["StreamRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "dynamodb:BatchWriteItem"]
+    report = check(t, rows)
+    assert [(n.function, n.action, n.resource) for n in report.missing] == [
+        ("Stream", "dynamodb:BatchWriteItem", "arn:aws:dynamodb:ap-northeast-2:123456789012:table/dongne-prod-feed")]
+    assert not report.ok and "NOT GRANTED" in report.render()
