@@ -163,6 +163,9 @@ PROBLEMS: dict[str, ProblemText] = {
     "already_reviewed": _p(409, "Reviewing an order a second time; `review_id` is the first review.",
                            "Already reviewed", "이미 리뷰함",
                            "This order already has a review.", "이 주문에는 이미 리뷰가 있어요."),
+    "too_many_devices": _p(409, "Registering a push device beyond the most one account may have.",
+                           "Too many devices", "기기가 너무 많음",
+                           "Remove a device before registering another.", "다른 기기를 먼저 지워 주세요."),
     # 412 / 413 / 415 / 422
     "precondition_failed": _p(412, "`If-Match` names a version (ETag) that is no longer current.",
                               "Precondition failed", "다른 변경이 먼저 반영됨",

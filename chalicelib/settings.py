@@ -56,6 +56,13 @@ class Settings(BaseModel):
     stream_budget_seconds: float = Field(3.0, gt=0, le=60)
     log_level: str = "INFO"
 
+    # Outbound notifications (docs/notifications.md). Push: the SNS platform applications
+    # (APNs and FCM) device tokens are registered with; unset, devices are kept without an
+    # endpoint and nothing is pushed. E-mail: a sender verified in SES; unset, no e-mail.
+    push_ios_application_arn: str | None = None
+    push_android_application_arn: str | None = None
+    email_sender: str | None = None
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
