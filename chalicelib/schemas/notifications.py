@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
+
+# The types a person can switch off for outbound channels (services.notifications.TYPES).
+NotificationTypeName = Literal["new_follower", "new_order", "order_status", "comment", "shop_reply", "review",
+                               "reward", "reorder_due", "regular_lapsed", "like", "milestone",
+                               "subscription_skipped", "subscription_upcoming"]
 
 NotificationType = Field(description=(
     "new_follower, new_order, order_status, comment, shop_reply, review, reward, reorder_due, regular_lapsed, "
@@ -36,14 +42,23 @@ class InboxPagePublic(Out):
     unread_count: int = Field(description="Exact: every unread notification, a group counted once.")
 
 
+# Exactly one of `ids` and `all`, as the document says it (JSON Schema: neither, nor both).
+_NONE_GIVEN = {"properties": {"ids": {"not": {"type": "array"}}, "all": {"not": {"const": True}}}}
+_BOTH_GIVEN = {"required": ["ids", "all"], "properties": {"ids": {"type": "array"}, "all": {"const": True}}}
+
+
 class ReadIn(Schema):
+    """Exactly one of `ids` and `all: true`."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"anyOf": [_NONE_GIVEN, _BOTH_GIVEN]}})
+
     ids: list[Id] | None = Field(None, min_length=1, max_length=100, description="Notifications to mark read.")
     all: Literal[True] | None = Field(None, description="Mark every notification read.")
 
     @model_validator(mode="after")
     def _one_of(self) -> "ReadIn":
         if (self.ids is None) == (self.all is None):
-            raise ValueError("send either ids or all: true")
+            raise PydanticCustomError("ids_or_all", "send either ids or all: true")
         return self
 
 
@@ -52,14 +67,14 @@ class UnreadOut(Out):
 
 
 class Channels(Schema):
-    push: bool = False
-    email: bool = False
-    sms: bool = False
+    push: StrictBool = False
+    email: StrictBool = False
+    sms: StrictBool = False
 
 
 class PreferencesIn(Schema):
     channels: Channels = Field(default_factory=Channels, description="Outbound channels; off unless turned on.")
-    types: dict[str, bool] = Field(default_factory=dict, max_length=40,
+    types: dict[NotificationTypeName, StrictBool] = Field(default_factory=dict, max_length=40,
                                    description="Per type: false keeps it out of push, e-mail and SMS (the inbox "
                                                "keeps every notification). Types left out are on.")
 

@@ -453,3 +453,12 @@ def test_reminders_follow_the_pair_not_the_watch():
     ctx.inbox.calls.clear()
     ctx.directory.pair = replace(pair, essentials=())
     assert notices.remind_reorders(ctx, NOW).sent == 0 and ctx.inbox.calls == []
+
+
+def test_the_document_names_every_type_a_setting_may_switch():
+    from typing import get_args
+
+    from chalicelib.schemas.notifications import NotificationTypeName
+    from chalicelib.services.notifications import TYPES
+
+    assert set(get_args(NotificationTypeName)) == set(TYPES)
