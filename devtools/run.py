@@ -396,7 +396,9 @@ def main() -> int:
             install()
         check()
         ddb = DynamoDBLocal(log_path=config.ddb_log)
-        endpoint = ddb.start(port=config.ddb_port, db_path=config.data_dir)
+        # die_with_parent: even if we are killed with SIGKILL, DynamoDB Local does not outlive us
+        # (`chalice local` watches for that itself: --exit-with-parent).
+        endpoint = ddb.start(port=config.ddb_port, db_path=config.data_dir, die_with_parent=True)
         ddb.wait_ready(check=check)
         print(f"DynamoDB Local on {endpoint}, data in {config.shown(config.data_dir)}/", flush=True)
         check()

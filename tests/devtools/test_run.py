@@ -411,6 +411,22 @@ def test_ctrl_c_twice_while_serving_leaves_nothing_behind(restarted: Restart) ->
     assert "Traceback" not in second.output()
 
 
+def test_even_sigkill_while_serving_leaves_nothing_behind(restarted: Restart, home: Path) -> None:
+    """Killed outright (no cleanup possible), its children still go: DynamoDB Local is asked by
+    Linux to stop when its parent dies, and `chalice local` watches its parent."""
+    if restarted.second.proc.poll() is None:
+        restarted.second.signal(signal.SIGTERM)
+        restarted.second.wait_exit()
+    third = Run(home, name="third")
+    try:
+        third.start().wait_ready()
+        os.kill(third.proc.pid, signal.SIGKILL)  # the process only, not its group
+        assert third.wait_exit() == -signal.SIGKILL
+        third.assert_gone()
+    finally:
+        third.kill()
+
+
 # --- stopping at any moment -----------------------------------------------------------------------
 
 
