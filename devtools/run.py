@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,7 @@ class RunConfig:
     log_level: int
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | os._Environ = os.environ) -> "RunConfig":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "RunConfig":
         ddb_port = int(environ.get("DDB_PORT", "8001"))
         level = logging.getLevelName(environ.get("LOG_LEVEL", "WARNING").upper())
         return cls(
@@ -95,11 +96,12 @@ class Shutdown:
 
     The handler only records the signal. An exception raised from a signal handler lands
     wherever the main thread happens to be: inside an import, inside a library's callback
-    that swallows it (start-up then went on for another 20 seconds), between starting a
-    child and recording it. Instead ``check()`` raises ``Stopping`` between the start-up
-    steps, on every poll of the waits, before each demo-data call and twice a second while
-    serving. Signals after the first change nothing, so cleanup always runs to its end; the
-    handler stays installed (SIG_IGN would be inherited by children).
+    that swallows it (and start-up carries on), between starting a child and recording it.
+    Instead ``check()`` raises ``Stopping`` between the start-up steps (a stop waits for the
+    demo data to finish loading), on every poll of the waits and five times a second while
+    serving.
+    Signals after the first change nothing, so cleanup always runs to its end; the handler
+    stays installed (SIG_IGN would be inherited by children).
     """
 
     def __init__(self) -> None:
@@ -204,27 +206,26 @@ def prepare_tables(settings, config: RunConfig) -> None:
 def prepare_data(check=None) -> str:
     """Demo data (once, through the API). Returns a demo customer's token.
 
-    ``check`` runs before every call (it raises to stop loading).
+    ``check`` runs before and after loading (it raises to stop), not during: demo data
+    loaded halfway has no "loaded" mark, so the next start would load it again over itself.
     """
     from chalice.test import Client
 
     from app import app
     from devtools import demo
 
-    class Caller(demo.Caller):
-        def __call__(self, *args, **kwargs):
-            if check is not None:
-                check()
-            return super().__call__(*args, **kwargs)
-
     with Client(app, stage_name="local") as test_client:
-        call = Caller(test_client)
+        call = demo.Caller(test_client)
         if demo.already_seeded():
             print("  demo data: already loaded (kept on disk)", flush=True)
         else:
+            if check is not None:
+                check()
             demo.seed(call)
             demo.mark_seeded()
             print("  demo data: loaded", flush=True)
+        if check is not None:
+            check()
         return demo.login(call, demo.CUSTOMERS[0]["email"])["token"]
 
 
