@@ -364,25 +364,32 @@ class StreamPoller:
         while not shard.done:
             if not strict and self._stop.is_set():
                 break
-            try:
-                if shard.iterator is None:
+            if shard.iterator is None:
+                try:
                     self._acquire(shard)
-                response = self.streams.get_records(ShardIterator=shard.iterator,
-                                                    Limit=shard.limit or self.batch_size)
+                except ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code")
+                    if code == "ResourceNotFoundException":
+                        shard.done = True  # shard (or stream) deleted
+                        break
+                    if code in ("TrimmedDataAccessException", "ValidationException") and shard.resume[1]:
+                        self._restart_shard(shard, code)  # the saved position is not in the shard any more
+                        continue
+                    raise
+            try:
+                response = self.streams.get_records(ShardIterator=shard.iterator, Limit=shard.limit or self.batch_size)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
                 if code == "ExpiredIteratorException":
                     shard.iterator = None  # iterators live 15 minutes; resume from our position
                     continue
-                if code == "TrimmedDataAccessException" or (
-                        code == "ValidationException" and shard.resume[0] == "AFTER_SEQUENCE_NUMBER"):
-                    log.warning("%s: position %s is no longer readable (%s); reading the shard from its oldest "
-                                "record", shard.shard_id, shard.resume[1], code)
-                    shard.resume, shard.iterator = ("TRIM_HORIZON", None), None
+                if code == "TrimmedDataAccessException":
+                    self._restart_shard(shard, code)
                     continue
                 if code == "ResourceNotFoundException":
                     shard.done = True  # shard (or stream) deleted
                     break
+                shard.iterator = None  # whatever else: run_forever retries from our position
                 raise
             records = response.get("Records", [])
             if records:
@@ -397,6 +404,12 @@ class StreamPoller:
             elif not records:
                 break  # at the tip of an open shard
         return count
+
+    def _restart_shard(self, shard: _Shard, code: str) -> None:
+        """Our position in ``shard`` cannot be read (past the 24 h retention): go on from its oldest record."""
+        log.warning("%s: position %s in %s is no longer readable (%s); reading the shard from its oldest record",
+                    self.table_name, shard.resume[1], shard.shard_id, code)
+        shard.resume, shard.iterator = ("TRIM_HORIZON", None), None
 
     # -- delivering ----------------------------------------------------------------
 
