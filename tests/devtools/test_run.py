@@ -113,6 +113,8 @@ class Run:
         return f"http://127.0.0.1:{self.ports['PORT']}"
 
     def start(self) -> "Run":
+        # Not the suite's settings (its table names, credentials, nor DONGNE_TEST_AWS_CALLS: make
+        # run's own calls on its own tables are not a deployed function's, see tests/aws_calls.py).
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DONGNE_", "AWS_"))}
         env.update({name: str(port) for name, port in self.ports.items()})
         env.update({"DDB_DATA": str(self.data_dir), "PYTHONUNBUFFERED": "1",
