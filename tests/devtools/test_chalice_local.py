@@ -97,7 +97,7 @@ def test_gateway_answers_are_problems(server) -> None:
     address, _ = server
     status, headers, body = exchange(address, b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status.split()[1] == "404" and headers["content-type"] == "application/problem+json"
-    assert json.loads(body)["title"] == "Not found"
+    assert json.loads(body)["code"] == "route_not_found"
 
 
 def test_the_backlog_holds_fifty_clients_connecting_at_once(server) -> None:
