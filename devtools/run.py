@@ -419,7 +419,7 @@ def main() -> int:
         poller = make_poller(settings, config)
         threads.append(start_thread(poller.run_forever, "stream-poller", interval=0.25, stop_event=stop))
         token = prepare_data(check)
-        threads.append(start_thread(sweep_forever, "lapse-sweep", stop=stop))
+        threads.append(start_thread(sweep_forever, "hourly-jobs", stop=stop))
         check()
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the
