@@ -10,7 +10,9 @@ the very same event shape::
 
 Differences from the raw GetRecords output are the ones Lambda's JSON makes:
 ``ApproximateCreationDateTime`` is epoch seconds and binary attributes are
-base64 strings.
+base64 strings. One repair for DynamoDB Local, whose stream sends an empty map
+attribute as ``{}`` where DynamoDB sends ``{"M": {}}`` (a value no decoder accepts):
+images carry ``{"M": {}}``, as Lambda would.
 
 Like the event source mapping, it reads each shard in order, starts a child
 shard only once its parent is finished, and:
@@ -539,6 +541,9 @@ class StreamPoller:
 
     def _lambda_record(self, raw: dict[str, Any]) -> dict[str, Any]:
         dynamodb = {key: _json_shape(value) for key, value in raw["dynamodb"].items()}
+        for image in ("Keys", "NewImage", "OldImage"):
+            if image in dynamodb:
+                dynamodb[image] = {name: _attribute(value) for name, value in dynamodb[image].items()}
         record = {
             "eventID": raw["eventID"],
             "eventName": raw["eventName"],
@@ -551,6 +556,19 @@ class StreamPoller:
         if "userIdentity" in raw:  # TTL deletions
             record["userIdentity"] = raw["userIdentity"]
         return record
+
+
+def _attribute(value: Any) -> Any:
+    """One attribute value, with DynamoDB Local's empty map (``{}``) as DynamoDB's ``{"M": {}}``."""
+    if not isinstance(value, dict):
+        return value
+    if not value:
+        return {"M": {}}
+    if "M" in value and isinstance(value["M"], dict):
+        return {"M": {name: _attribute(item) for name, item in value["M"].items()}}
+    if "L" in value and isinstance(value["L"], list):
+        return {"L": [_attribute(item) for item in value["L"]]}
+    return value
 
 
 def _sequence(record: dict[str, Any]) -> str:

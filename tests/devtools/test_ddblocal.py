@@ -198,3 +198,28 @@ def test_partial_failures_retry_skip_and_resume_on_the_real_stream(server: Dynam
                            lambda event, context: seen.extend(r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]),
                            positions=positions)
     assert resumed.drain() == 1 and seen == ["e"]
+
+
+@needs_java
+def test_an_empty_map_reaches_the_handler_as_dynamodb_sends_it(server: DynamoDBLocal) -> None:
+    """DynamoDB Local streams an empty map as ``{}``; Lambda, fed by DynamoDB, gets ``{"M": {}}``."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    dynamodb = local_client("dynamodb", server.endpoint)
+    dynamodb.create_table(
+        TableName="ddblocal-empty-map",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    item = {"pk": {"S": "a"}, "data": {"M": {}}, "nested": {"M": {"inner": {"M": {}}}},
+            "listed": {"L": [{"M": {}}]}}
+    dynamodb.put_item(TableName="ddblocal-empty-map", Item=item)
+    events: list[dict[str, Any]] = []
+    poller = StreamPoller(dynamodb, local_client("dynamodbstreams", server.endpoint), "ddblocal-empty-map",
+                          lambda event, context: events.append(event))
+    assert poller.drain() == 1
+    image = events[0]["Records"][0]["dynamodb"]["NewImage"]
+    assert image == item
+    assert {k: TypeDeserializer().deserialize(v) for k, v in image.items()}["data"] == {}
