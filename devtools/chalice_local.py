@@ -5,18 +5,39 @@ answers — no Authorization header (401), unknown route (403 "Missing Authentic
 Token", which we answer 404) — into application/problem+json. `chalice local` emulates
 API Gateway but answers those with its own JSON; this entry point runs the very same
 `chalice local` command with those answers translated, so the local contract is the
-deployed one. Methods Python's HTTP server has no handler for (TRACE, QUERY...), which it
-answers 501, get a 405 problem instead.
+deployed one. Every method reaches the app (which answers 405 with ``Allow`` for one a path
+does not have); requests Python's HTTP server cannot parse itself (a malformed request line,
+a header too long) get its status as a problem too.
 
-    python -m devtools.chalice_local --stage local --port 8000
+Two more differences from the console script:
+
+* a listen backlog of ``BACKLOG`` instead of Python's default 5, so dozens of clients
+  connecting at once queue instead of being reset;
+* ``--quiet`` (for ``make run``): no "Serving on" line and no access-log line per request
+  (the app logs each request itself); errors are still logged.
+
+``--exit-with-parent`` stops the server when the process that started it is gone (even
+killed with SIGKILL), so a crashed ``make run`` cannot leave it holding the port.
+
+    python -m devtools.chalice_local --stage local --port 8000 [--quiet] [--exit-with-parent]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
+import time
 
 from chalice import local
+
+# Connections the kernel queues before the server accepts them. Python's socketserver
+# default is 5: 20-30 clients connecting at once got connection resets. 128 holds several
+# times the 50 concurrent clients the local API is tested with (Linux caps it at somaxconn).
+BACKLOG = 128
+# The largest body we read to discard before answering a request the app never sees.
+_DISCARD_LIMIT = 1024 * 1024
 
 # The gateway's own answers -> (status, problem code), as deploy/template.py's GatewayResponses.
 GATEWAY_PROBLEMS = {
@@ -62,29 +83,91 @@ def _route_every_method(handler: type) -> None:
     handler.__getattr__ = __getattr__
 
 
-_send_error = local.ChaliceRequestHandler.send_error
-
-
 def _send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-    if code != 501:  # 501: a method Python's HTTP server has no handler for (TRACE, QUERY...)
-        _send_error(self, code, message, explain)
+    """The server's own error answers (``BaseHTTPRequestHandler.send_error``) as problems.
+
+    501 (a method name the app is not handed, e.g. with a hyphen) becomes 405, as API Gateway
+    answers it; anything else (400 for a malformed request line, 414, 431...) keeps its
+    status. The connection is closed afterwards, as the stock method does.
+    """
+    from chalicelib.messages import negotiate
+
+    self.log_error("code %d, message %s", code, message or self.responses.get(code, ("Error",))[0])
+    headers = getattr(self, "headers", None)  # not parsed yet when the request line is malformed
+    lang = negotiate(headers.get("Accept-Language")) if headers is not None else "en"
+    if code == 501:
+        _discard_body(self)
+        status = 405
+    else:
+        status = code
+    body = _problem(status, "Bad request", "The request was rejected.", _CODES.get(status, "bad_request"), lang)
+    self.close_connection = True
+    if self.request_version == "HTTP/0.9":  # a request line we could not read: answer with a status line
+        self.request_version = "HTTP/1.0"
+    self.send_response(status)
+    self.send_header("Connection", "close")
+    self.send_header("Content-Type", "application/problem+json")
+    self.send_header("Content-Language", lang)
+    self.send_header("Content-Length", str(len(body)))
+    self.end_headers()
+    if self.command != "HEAD":
+        self.wfile.write(body)
+
+
+def _discard_body(self) -> None:
+    """Read a request body we will not use, so closing the socket does not reset the client."""
+    headers = getattr(self, "headers", None)
+    try:
+        length = int(headers.get("Content-Length", "0")) if headers is not None else 0
+    except ValueError:
         return
-    body = _problem(405, "Method not allowed", "This route does not accept that method.")
-    self._send_http_response(405, {"Content-Type": "application/problem+json"}, body)
+    if 0 < length <= _DISCARD_LIMIT:
+        self.rfile.read(length)
 
 
-def install() -> None:
+def _log_request(self, code: object = "-", size: object = "-") -> None:
+    """Quiet: no access-log line (the app logs every request it answers)."""
+
+
+def _quiet_serve_forever(self) -> None:
+    self.server.serve_forever()
+
+
+def install(quiet: bool = False) -> None:
     handler = local.ChaliceRequestHandler
     handler._send_error_response = _send_error_response
     handler.send_error = _send_error
     _route_every_method(handler)
+    local.ThreadedHTTPServer.request_queue_size = BACKLOG
+    if quiet:
+        handler.log_request = _log_request
+        local.LocalDevServer.serve_forever = _quiet_serve_forever
+
+
+def exit_with_parent(interval: float = 0.5) -> threading.Thread:
+    """End this process as soon as its parent is gone (we are then re-parented)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> int:
     from chalice.cli import cli
 
-    install()
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    quiet = "--quiet" in args
+    watch_parent = "--exit-with-parent" in args
+    args = [arg for arg in args if arg not in ("--quiet", "--exit-with-parent")]
+    install(quiet=quiet)
+    if watch_parent:
+        exit_with_parent()
     # Chalice's auto-reloader restarts the server by running sys.argv: make that this module.
     sys.argv = [sys.executable, "-m", "devtools.chalice_local", *args]
     return cli.main(args=["local", *args], obj={}, standalone_mode=True)

@@ -179,12 +179,15 @@ class DynamoDBLocal:
         """The JVM process while started (None after ``stop``)."""
         return self._proc
 
-    def start(self, port: int | None = None, db_path: Path | str | None = None, in_memory: bool = False) -> str:
+    def start(self, port: int | None = None, db_path: Path | str | None = None, in_memory: bool = False,
+              die_with_parent: bool = False) -> str:
         """Launch the JVM and return the endpoint URL (it may not answer yet: see ``wait_ready``).
 
         Storage: ``in_memory`` → ``-inMemory``; ``db_path`` → ``-dbPath`` (created);
         neither → ``-dbPath .local/ddb-data`` so local data survives restarts
-        instead of landing inside ``node_modules``.
+        instead of landing inside ``node_modules``. ``die_with_parent`` (Linux): the JVM
+        gets SIGTERM when the thread starting it ends, even killed with SIGKILL; call it
+        from the main thread.
         """
         if self._proc is not None and self._proc.poll() is None:
             raise DynamoDBLocalError(f"DynamoDB Local is already running at {self._endpoint}")
@@ -221,6 +224,7 @@ class DynamoDBLocal:
                 stdout=log if log is not None else subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 process_group=0,
+                preexec_fn=_parent_death_signal() if die_with_parent else None,
             )
         finally:
             if log is not None:
@@ -231,10 +235,19 @@ class DynamoDBLocal:
         atexit.register(self.stop)
         return self._endpoint
 
-    def wait_ready(self, timeout: float = 30) -> None:
-        """Block until the server answers; raise with its last output if it exits or times out."""
+    def wait_ready(self, timeout: float = 30, check: Callable[[], None] | None = None) -> None:
+        """Block until the server answers; raise with its last output if it exits or times out.
+
+        ``check`` is called on every poll too (it raises to stop waiting, e.g. on a signal).
+        """
+
+        def alive() -> None:
+            if check is not None:
+                check()
+            self._check_alive()
+
         try:
-            wait_for_endpoint(self.endpoint, timeout, alive=self._check_alive)
+            wait_for_endpoint(self.endpoint, timeout, alive=alive)
         except DynamoDBLocalTimeout as exc:
             raise DynamoDBLocalTimeout(f"{exc}\n{self._output_tail()}") from exc
 
@@ -285,6 +298,24 @@ class DynamoDBLocal:
             time.sleep(0.1)  # let the reader thread catch the last lines of a dying JVM
             lines = list(self._tail)
         return "\n".join(f"  | {line}" for line in lines) or "  (no output)"
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when its parent dies (None elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def _kill_group(pid: int, timeout: float, exited: Callable[[], object]) -> None:

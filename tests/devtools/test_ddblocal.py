@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,9 @@ def _installed() -> None:
         ddblocal.install()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[DynamoDBLocal]:
-    _installed()
-    with DynamoDBLocal() as ddb:
-        yield ddb
+@pytest.fixture
+def server(ddb_server: DynamoDBLocal) -> DynamoDBLocal:
+    return ddb_server
 
 
 def _accepts(endpoint: str) -> bool:
@@ -153,3 +150,76 @@ def test_missing_java_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(DynamoDBLocalError, match="Java 17\\+ is needed"):
         DynamoDBLocal().start(in_memory=True)
     assert ddblocal.main(["start", "--port", "0", "--in-memory"]) == 1
+
+
+@needs_java
+def test_partial_failures_retry_skip_and_resume_on_the_real_stream(server: DynamoDBLocal, tmp_path: Path) -> None:
+    """On DynamoDB Local's stream: re-delivery from the failed record (AT_SEQUENCE_NUMBER),
+    the skip after the last attempt, and a new poller resuming after the saved position."""
+    import json
+    import threading
+    import time
+
+    dynamodb = local_client("dynamodb", server.endpoint)
+    dynamodb.create_table(
+        TableName="ddblocal-partial",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    for pk in "abcd":
+        dynamodb.put_item(TableName="ddblocal-partial", Item={"pk": {"S": pk}})
+    calls: list[list[str]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
+        calls.append(keys)
+        failed = [r["dynamodb"]["SequenceNumber"] for r in event["Records"] if r["dynamodb"]["Keys"]["pk"]["S"] == "b"]
+        return {"batchItemFailures": [{"itemIdentifier": s} for s in failed]}
+
+    positions, failures = tmp_path / "positions.json", tmp_path / "failures.jsonl"
+    poller = StreamPoller(dynamodb, local_client("dynamodbstreams", server.endpoint), "ddblocal-partial", handler,
+                          max_attempts=2, retry_delay=0, positions=positions, failures_path=failures)
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run_forever, kwargs={"interval": 0.01, "stop_event": stop})
+    thread.start()
+    deadline = time.monotonic() + 20
+    while poller.delivered + poller.skipped < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(10)
+    assert calls == [list("abcd"), list("bcd"), list("cd")]
+    assert [json.loads(line)["record"]["Keys"] for line in failures.read_text().splitlines()] == [{"pk": {"S": "b"}}]
+
+    dynamodb.put_item(TableName="ddblocal-partial", Item={"pk": {"S": "e"}})
+    seen: list[str] = []
+    resumed = StreamPoller(dynamodb, local_client("dynamodbstreams", server.endpoint), "ddblocal-partial",
+                           lambda event, context: seen.extend(r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]),
+                           positions=positions)
+    assert resumed.drain() == 1 and seen == ["e"]
+
+
+@needs_java
+def test_an_empty_map_reaches_the_handler_as_dynamodb_sends_it(server: DynamoDBLocal) -> None:
+    """DynamoDB Local streams an empty map as ``{}``; Lambda, fed by DynamoDB, gets ``{"M": {}}``."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    dynamodb = local_client("dynamodb", server.endpoint)
+    dynamodb.create_table(
+        TableName="ddblocal-empty-map",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    item = {"pk": {"S": "a"}, "data": {"M": {}}, "nested": {"M": {"inner": {"M": {}}}},
+            "listed": {"L": [{"M": {}}]}}
+    dynamodb.put_item(TableName="ddblocal-empty-map", Item=item)
+    events: list[dict[str, Any]] = []
+    poller = StreamPoller(dynamodb, local_client("dynamodbstreams", server.endpoint), "ddblocal-empty-map",
+                          lambda event, context: events.append(event))
+    assert poller.drain() == 1
+    image = events[0]["Records"][0]["dynamodb"]["NewImage"]
+    assert image == item
+    assert {k: TypeDeserializer().deserialize(v) for k, v in image.items()}["data"] == {}

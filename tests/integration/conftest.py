@@ -70,14 +70,6 @@ class LiveApi:
         return reply.body
 
 
-# `chalice local` as its console script runs it, with one change: its HTTP server keeps
-# Python's default listen backlog of 5, so 50 clients connecting at once see connection
-# resets before any request reaches the app. A backlog of 128 lets the race tests race the
-# application instead of the kernel's accept queue.
-_LAUNCH = ("import socketserver, sys; socketserver.TCPServer.request_queue_size = 128; "
-           "from chalice.cli import main; sys.exit(main())")
-
-
 def _free_port() -> int:
     from devtools.ddblocal import free_port
 
@@ -117,8 +109,10 @@ def live_api(aws_backend):
     env.pop("DONGNE_LOG_LEVEL", None)
     log = Path(tempfile.mkstemp(prefix="chalice-local-", suffix=".log")[1])
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", _LAUNCH, "local", "--stage", "local", "--host", "127.0.0.1",
-                                 "--port", str(port), "--no-autoreload"],
+        # The same entry point as `make run` (devtools.chalice_local): among others, its listen
+        # backlog lets 50 clients connecting at once race the application, not the accept queue.
+        proc = subprocess.Popen([sys.executable, "-m", "devtools.chalice_local", "--stage", "local",
+                                 "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"],
                                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
