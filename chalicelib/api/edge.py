@@ -225,14 +225,6 @@ def _respond(spec: RouteSpec, result: Any) -> Response:
 
 
 def _log(request: Request, response: Response, started: float, user_id: str | None) -> Response:
-    context = request.context or {}
-    log.info(json.dumps({
-        "msg": "request",
-        "method": request.method,
-        "path": context.get("resourcePath"),
-        "status": response.status_code,
-        "ms": round((time.perf_counter() - started) * 1000, 2),
-        "request_id": context.get("requestId"),
-        "user_id": user_id,
-    }))
+    # request id, route and user id are on every line of the request (chalicelib.observability)
+    log.info("request", extra={"status": response.status_code, "ms": round((time.perf_counter() - started) * 1000, 2)})
     return response
