@@ -206,10 +206,16 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
         response = _respond(spec, result)
     except DomainError as error:
         response = problem_from(error)
-    except Exception:  # a bug, not a client error: log it, answer without internals
-        log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
-        response = problem(500, "Internal error", "Something went wrong on our side; it has been logged.",
-                           slug="internal")
+    except Exception as error:
+        from chalicelib.transient import is_transient
+
+        if is_transient(error):  # a timeout or throttling that escaped the storage retries: 503, not 500
+            log.warning("dependency unavailable: %s", type(error).__name__, exc_info=True)
+            response = problem_from(Unavailable("A service we depend on is busy or did not answer; retry shortly."))
+        else:  # a bug, not a client error: log it, answer without internals
+            log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
+            response = problem(500, "Internal error", "Something went wrong on our side; it has been logged.",
+                               slug="internal")
     return _log(request, response, started, user_id)
 
 
