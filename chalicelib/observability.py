@@ -13,10 +13,13 @@ Chalice middleware for every kind of invocation (HTTP requests, the stream, sche
   authorizer's principal; absent when anonymous);
 * opens a trace subsegment named after the route or the handler (when ``settings.tracing``);
 * counts what the HTTP answer says (orders placed, out of stock, rate limited, unavailable);
+  other ways of ordering (the subscription job) call ``order_placed(source)`` and
+  ``out_of_stock(source)`` themselves;
 * and flushes the metrics gathered during the invocation as one EMF line.
 
 Cold start: nothing here imports Powertools. The first invocation of a container does
-(≈ 20 ms for logs and metrics; the Tracer and boto3 only where they are used), so
+(Logger and Metrics; the Tracer's X-Ray SDK and, for the signing secret, the Parameters
+utility and boto3 only on AWS), so
 ``import app`` stays within its budget (``python -m bench.coldstart``).
 
 Metrics (namespace ``Dongne``, dimensions ``service`` and ``stage``; the helpers below are the
@@ -41,7 +44,6 @@ Locally (stages ``local`` and ``test``) nothing is printed for metrics: the blob
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections import deque
@@ -68,8 +70,6 @@ METRICS = (ORDERS_PLACED, OUT_OF_STOCK, FANOUT_LAG, STREAM_BATCH_FAILURES, NOTIF
 
 # Routes that place an order when they answer 201 (a replay answers 201 too, marked).
 ORDER_ROUTES = frozenset({"POST /orders", "POST /orders/{order_id}/reorder"})
-
-log = logging.getLogger(f"{ROOT_LOGGER}.observability")
 
 _lock = threading.RLock()
 _cold = True

@@ -96,3 +96,45 @@ def test_a_failed_stream_record_is_counted(api, owner, drain_stream, monkeypatch
     mark = len(observability.emitted)
     drain_stream()
     assert sum(metric_values(mark, "StreamBatchFailures")) >= 1
+
+
+def test_with_tracing_each_request_is_a_subsegment_named_after_its_route(api, user, monkeypatch):
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    seen: list[tuple] = []
+
+    class Subsegment:
+        def put_annotation(self, key, value):
+            seen.append((key, value))
+
+        def put_metadata(self, key, value, namespace=None):
+            seen.append((key, namespace))
+
+    @contextmanager
+    def in_subsegment(name):
+        seen.append(("subsegment", name))
+        yield Subsegment()
+
+    monkeypatch.setitem(observability._state, "tracer", SimpleNamespace(provider=SimpleNamespace(
+        in_subsegment=in_subsegment)))
+    assert api.get("/me", token=user["token"]).status == 200
+    assert seen[0] == ("subsegment", "## GET /me")
+    assert ("route", "GET /me") in seen and ("status", 200) in seen and ("cold_start", False) in seen
+
+
+def test_the_powertools_tracer_runs_the_same_path(api, user, monkeypatch):
+    """The real Tracer (X-Ray SDK disabled: nothing to send to here) behind settings.tracing."""
+    from chalicelib import wiring
+
+    monkeypatch.setenv("DONGNE_TRACING", "true")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    wiring.reset()
+    monkeypatch.delitem(observability._state, "tracer", raising=False)
+    try:
+        assert observability.tracer() is not None
+        assert api.get("/me", token=user["token"]).status == 200
+    finally:
+        observability._state.pop("tracer", None)
+        monkeypatch.undo()
+        wiring.reset()
