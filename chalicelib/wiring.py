@@ -62,6 +62,13 @@ class Container:
         return RelationshipsRepository()
 
     @cached_property
+    def store_links(self):
+        from chalicelib.storage.store_links import StoreLinksRepository
+
+        self._bind()
+        return StoreLinksRepository()
+
+    @cached_property
     def tokens(self):
         from chalicelib.services.signing import TokenService
 

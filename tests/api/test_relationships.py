@@ -405,10 +405,12 @@ def test_call_budgets(world):
     assert calls.operations == ["GetItem", "PutItem"]
     with dynamodb_calls() as calls:
         world.send("order_placed")  # potential -> first_time: the pair and its transition
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    # ... then the store-link handler issues the buyer's link: the guard, the buyer's name, the issue.
+    assert calls.operations == ["GetItem", "TransactWriteItems", "GetItem", "GetItem", "TransactWriteItems"]
     with dynamodb_calls() as calls:
         world.send("order_placed")  # a replay: read, recognised, nothing written
-    assert calls.operations == ["GetItem"]
+    # ... the link exists: its bought products are a set, so adding them again changes nothing.
+    assert calls.operations == ["GetItem", "GetItem", "UpdateItem"]
     with dynamodb_calls() as calls:
         assert world.customers().status == 200
     assert calls.operations == ["GetItem", "Query"]  # the shop (ownership), then one Query

@@ -1,3 +1,5 @@
 """All PynamoDB models, one module per domain. Importing this package registers them."""
 
-from chalicelib.storage.models import accounts, fanout, feed, orders, products, relationships, social  # noqa: F401
+from chalicelib.storage.models import (  # noqa: F401
+    accounts, fanout, feed, orders, products, relationships, social, store_links,
+)

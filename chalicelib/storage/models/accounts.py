@@ -69,3 +69,7 @@ class ShopItem(MainItem, discriminator="shop"):
     post_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    # The store-link reward (``percent`` 1-30 or ``fixed`` won), both absent for none. Orders
+    # credited to a link check these in their transaction, so a change applies at once.
+    referral_kind = UnicodeAttribute(null=True)
+    referral_value = NumberAttribute(null=True)
