@@ -7,7 +7,7 @@ that name the hot item — a popular post's item for likes, a popular shop's pro
 — and measures, through the whole app in-process, the share of requests answered (not 503),
 the attempts per request and the latency added at p50 and p95 against the same requests with
 no conflicts. Orders placed from the post are measured twice: naming the post item in their
-condition check (the design before 0.7: the post's likes made them conflict) and naming the
+condition check (the design before the marker item: the post's likes made them conflict) and naming the
 post's immutable marker (now: they do not touch the hot item at all).
 
 What rate is realistic: a transaction takes ~10-20 ms on DynamoDB; with λ other transactions a
