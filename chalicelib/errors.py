@@ -221,6 +221,12 @@ class AlreadyReviewed(Conflict):
     code = "already_reviewed"
 
 
+class TooManyDevices(Conflict):
+    """A user already has as many push devices as one account may register."""
+
+    code = "too_many_devices"
+
+
 # --- 412 / 413 / 415 / 422 ----------------------------------------------------------------------
 class PreconditionFailed(DomainError):
     """``If-Match`` names a version that is no longer current."""

@@ -187,9 +187,10 @@ def notification_sent(channel: str) -> None:
     add(NOTIFICATIONS_SENT, channel=channel)
 
 
-def notification_failed(channel: str, reason: str = "") -> None:
-    """For the notification delivery: ``channel`` refused or failed one outbound message."""
-    add(NOTIFICATIONS_FAILED, channel=channel, reason=reason)
+def notification_failed(channel: str, notification_type: str = "") -> None:
+    """For the notification delivery: ``channel`` refused or failed one outbound message (the
+    reason is in the delivery's log line: it may quote an address, which metrics never carry)."""
+    add(NOTIFICATIONS_FAILED, channel=channel, notification_type=notification_type)
 
 
 def rate_limited(rule: str) -> None:

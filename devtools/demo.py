@@ -97,23 +97,35 @@ def login(call: Caller, email: str) -> dict:
 
 
 def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
-    """Create the demo accounts and shops and their activity.
+    """Create the demo accounts and shops and their activity, spread over the past weeks
+    (``story_timeline``): the stream handlers see each thing at the time it happened.
 
-    ``settle`` lets the stream catch up (store links are issued from the order stream): `make
-    run` has its stream poller running meanwhile, so waiting is enough; tests drain the stream."""
+    The story's timeline runs the stream handlers itself whenever it needs them caught up
+    (store links are issued from the order stream); ``settle`` is called once at the end, so a
+    caller's own stream reader (a test's) catches up too."""
     demo = Demo()
-    for owner in OWNERS:
-        session = call("POST", "/auth/signup", {"name": owner["name"], "email": owner["email"], "password": PASSWORD})
-        demo.tokens[owner["email"]] = session["token"]
-        shop = call("POST", "/shops", owner["shop"], token=session["token"])
-        demo.shops[shop["handle"]] = shop
-    for customer in CUSTOMERS:
-        session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
-        demo.tokens[customer["email"]] = session["token"]
-    seed_products(call, demo)
-    seed_social(call, demo)  # the posts tag products, so they come after them
-    seed_commerce(call, demo)  # an order is placed from a post, so it comes after the posts
-    seed_store_links(call, demo, settle or (lambda: None))  # links are issued by those orders
+    with story_timeline(call) as (timed, timeline):
+        for owner in OWNERS:
+            session = timed("POST", "/auth/signup", {"name": owner["name"], "email": owner["email"],
+                                                     "password": PASSWORD})
+            demo.tokens[owner["email"]] = session["token"]
+            shop = timed("POST", "/shops", owner["shop"], token=session["token"])
+            demo.shops[shop["handle"]] = shop
+        for customer in CUSTOMERS:
+            session = timed("POST", "/auth/signup", {**customer, "password": PASSWORD})
+            demo.tokens[customer["email"]] = session["token"]
+        seed_products(timed, demo)
+        seed_first_regular(timed, demo, timeline)  # the tofu shop's first customer, months ago
+        timeline.go(days_ago=45)
+        seed_social(timed, demo)  # the posts tag products, so they come after them
+        seed_liked_post(timed, demo)
+        timeline.go(days_ago=30)
+        seed_commerce(timed, demo)  # an order is placed from a post, so it comes after the posts
+        seed_store_links(timed, demo, timeline.settle)  # links are issued by those orders
+        seed_routine(timed, demo, timeline)
+    finish_story(call, demo)
+    if settle is not None:
+        settle()
     return demo
 
 
@@ -157,6 +169,7 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
     order(jiho, "seongsu_roasters", [(0, 1), (2, 1)])  # waiting for payment
     order(minji, "seongsu_roasters", [(1, 1)], ("paid", "shipped"))
     order(jiho, "mangwon_tofu", [(3, 1)], ("cancelled",))  # the buyer changed their mind
+    later(call, days=7)  # Minji's tofu lasts a week
     again = call("POST", f"/orders/{delivered['order_id']}/reorder", token=demo.tokens[minji],
                  headers={"Idempotency-Key": "demo-reorder-1"})
     demo.orders.append(again)
@@ -297,3 +310,100 @@ def mark_seeded() -> None:
 
     container().accounts  # binds the models to the configured tables
     guard("demo", SEED_VERSION, "seed").save()
+
+
+# --- the corner store's story over the past weeks (notifications, relationships) --------------
+#
+# 오영수 was the tofu shop's first customer and first regular, and has not been back for two
+# months (a lapsed regular: the owner is nudged). Minji, Seoyeon and Haneul follow the shop on
+# one day and four neighbours like its 손두부 post (grouped: "김민지 외 3명이 좋아해요"); Minji
+# buys tofu every week (her card's usual interval is 7 days) and her 손두부 is about to run out
+# (a reorder reminder). Seoyeon bought once; Haneul only follows.
+
+STORY_CUSTOMERS = [{"name": "오영수", "email": "youngsoo@dongne.kr"}]
+STORY_DAYS = 90  # the story starts this many days ago
+
+
+def story_timeline(call: Caller):
+    """The timeline the demo history is written on (``devtools.timeline``)."""
+    from contextlib import contextmanager
+
+    from devtools.timeline import TimedCaller, Timeline, stream_drainer
+
+    @contextmanager
+    def running():
+        with Timeline(STORY_DAYS, drain=stream_drainer()) as timeline:
+            yield TimedCaller(call, timeline, PASSWORD), timeline
+
+    return running()
+
+
+def later(call: Caller, days: float) -> None:
+    """Let ``days`` pass on the story's timeline (nothing, when the caller has none)."""
+    timeline = getattr(call, "timeline", None)
+    if timeline is not None:
+        timeline.advance(days * 86_400)
+
+
+def _story_order(call: Caller, demo: Demo, email: str, handle: str, lines: list[tuple[int, int]]) -> dict:
+    owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == handle)
+    products = demo.products[handle]
+    body = {"shop_id": demo.shops[handle]["shop_id"],
+            "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines]}
+    placed = call("POST", "/orders", body, token=demo.tokens[email],
+                  headers={"Idempotency-Key": f"demo-story-{len(demo.orders) + 1}"})
+    for status in ("paid", "shipped", "delivered"):
+        placed = call("POST", f"/orders/{placed['order_id']}/status", {"status": status}, token=demo.tokens[owner])
+    demo.orders.append(placed)
+    return placed
+
+
+def seed_first_regular(call: Caller, demo: Demo, timeline) -> None:
+    """오영수: three weekly tofu orders 85 to 71 days ago (the shop's first order, its first
+    regular), then nothing: he lapses 60 days after his last order."""
+    timeline.go(days_ago=86)
+    for customer in STORY_CUSTOMERS:
+        session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
+        demo.tokens[customer["email"]] = session["token"]
+    for days_ago in (85, 78, 71):
+        timeline.go(days_ago=days_ago)
+        _story_order(call, demo, "youngsoo@dongne.kr", "mangwon_tofu", [(0, 2), (2, 1)])
+
+
+def seed_liked_post(call: Caller, demo: Demo) -> None:
+    """Two more neighbours like the 손두부 post on the day it went up: four likes, one notification."""
+    post_id = demo.posts["mangwon_tofu"][0]["post_id"]
+    for email in ("haneul@dongne.kr", "youngsoo@dongne.kr"):
+        call("PUT", f"/posts/{post_id}/like", token=demo.tokens[email])
+
+
+def seed_routine(call: Caller, demo: Demo, timeline) -> None:
+    """Minji's weekly 손두부, 16 and 9 days ago: a real usual interval, and due again now."""
+    for days_ago in (16, 9):
+        timeline.go(days_ago=days_ago, hour_kst=9)
+        _story_order(call, demo, "minji@dongne.kr", "mangwon_tofu", [(0, 2)])
+
+
+def finish_story(call: Caller, demo: Demo) -> None:
+    """Back in the present: the scheduled jobs run over the story's past (the regular who
+    stopped coming lapses; Minji's tofu reminder), their effects go through the stream, and
+    everyone gets a token that is valid now."""
+    import time
+
+    from chalicelib.events.schedules import run_lapse_sweep, run_reorder_reminders
+    from chalicelib.services.notices import day_of
+    from chalicelib.wiring import container
+    from devtools.timeline import stream_drainer
+
+    drain = stream_drainer()
+    now = time.time()
+    start = day_of(now - STORY_DAYS * 86_400)
+    deps = container()
+    deps.relationships.set_sweep_watermark(start, now)  # the jobs have not run during the story
+    deps.notifications.set_reminder_watermark(start, now)
+    run_lapse_sweep()
+    run_reorder_reminders()
+    drain()
+    for email in demo.tokens:
+        demo.tokens[email] = login(call, email)["token"]
+

@@ -226,7 +226,25 @@ def permissions(service: str, operation: str, params: dict[str, Any], names: Nam
         return [(action, resource)]
     if service == "secretsmanager" and "SecretId" in params:
         return [(f"secretsmanager:{operation}", names.secret(params["SecretId"]))]
+    if service == "sns":
+        # SNS authorizes on the ARN the call names: the platform application when creating an
+        # endpoint, the endpoint itself after that; a text to a phone number has no ARN.
+        arn = params.get("PlatformApplicationArn") or params.get("EndpointArn") or params.get("TargetArn") \
+            or params.get("TopicArn")
+        return [(f"sns:{operation}", _regional(arn) if arn else "*")]
+    if service == "sesv2":
+        # The v2 API's SendEmail is authorized as ses:SendEmail on the sending identity.
+        sender = (params.get("FromEmailAddress") or "").rpartition("<")[2].rstrip(">")
+        return [(f"ses:{operation}", f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{sender}")]
     return [(f"{service}:{operation}", "*")]
+
+
+def _regional(arn: str) -> str:
+    """An ARN recorded against moto's region and account, in the template's Fn::Sub terms."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return arn
+    return f"arn:${{AWS::Partition}}:{parts[2]}:${{AWS::Region}}:${{AWS::AccountId}}:{parts[5]}"
 
 
 # --- recording ---------------------------------------------------------------------------

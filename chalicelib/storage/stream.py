@@ -35,8 +35,10 @@ def _converters() -> dict[type, Any]:
     from chalicelib.storage.follows import to_follow
     from chalicelib.storage.models.social import FollowItem, PostItem
     from chalicelib.storage.posts import to_post
+    from chalicelib.storage.models.notifications import NotificationItem
+    from chalicelib.storage.notifications import to_notification
 
-    return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work}
+    return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work, NotificationItem: to_notification}
 
 
 _CONVERTERS: dict[type, Any] | None = None

@@ -13,6 +13,7 @@ from chalicelib import observability
 from tests import log_secrets
 from tests.api.commerce import buy, make_product, placed
 from tests.api.conftest import assert_problem, create_post
+from tests.api.test_notification_channels import a_phone, channels, shop_with_a_first_order, turn_on  # noqa: F401
 
 
 def lines_since(mark: int) -> list[dict]:
@@ -138,3 +139,27 @@ def test_the_powertools_tracer_runs_the_same_path(api, user, monkeypatch):
         observability._state.pop("tracer", None)
         monkeypatch.undo()
         wiring.reset()
+
+
+
+def test_notifications_sent_and_failed_are_counted_per_channel(api, owner, user, channels, drain_stream, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    tofu = shop_with_a_first_order(api, owner, drain_stream)
+    turn_on(api, owner["token"], sms=True)
+    a_phone(api, owner)
+    mark = len(observability.emitted)
+    placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
+    drain_stream()
+    assert [b["channel"] for b in list(observability.emitted)[mark:] if "NotificationsSent" in b] == ["sms"]
+
+    def throttled(**kwargs):
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "Publish")
+
+    monkeypatch.setattr(channels, "publish", throttled)
+    mark = len(observability.emitted)
+    placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
+    drain_stream()
+    failed = [b for b in list(observability.emitted)[mark:] if "NotificationsFailed" in b]
+    assert ("sms", "new_order") in [(b["channel"], b["notification_type"]) for b in failed]  # (and a milestone)
+    assert {b["channel"] for b in failed} == {"sms"}
