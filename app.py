@@ -16,12 +16,12 @@ from chalicelib.api.store_links import store_links_blueprint
 from chalicelib.api.uploads import uploads_blueprint
 from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
-from chalicelib.logs import configure_logging
 from chalicelib.api.relationships import relationships_blueprint
 from chalicelib.api.notifications import notifications_blueprint
+from chalicelib.observability import observe
 
 app = Chalice(app_name="dongne")
-configure_logging(app)
+observe(app)  # logs, metrics and traces for every handler (Powertools, loaded on first use)
 
 app.register_blueprint(auth_blueprint)
 app.register_blueprint(service_blueprint)

@@ -3,8 +3,10 @@
 Each sample is a fresh interpreter (as on a Lambda cold start) timing only the import
 statement; the candidates alternate so machine noise hits them alike. The budget
 (ENGINEERING.md §4) is `import app` ≤ 1.3 × `import pynamodb.models`. "app + first
-request" also imports what the first request of each kind loads lazily (storage,
-validators), so the whole cold path is visible too.
+request" also imports what the first request of each kind loads lazily (storage, signing,
+and Powertools' Logger and Metrics, which the middleware builds on its first invocation), so
+the whole cold path is visible too; "on AWS" adds what only runs there (the X-Ray SDK behind
+the Tracer, the Parameters utility and boto3 for the signing secret).
 
     python -m bench.coldstart [--samples 15]
 """
@@ -25,7 +27,22 @@ CANDIDATES = {
     "app + first request": (
         "import app\n"
         "import chalicelib.storage.accounts, chalicelib.storage.shops, chalicelib.storage.models\n"
-        "import chalicelib.services.signing"
+        "import chalicelib.services.signing\n"
+        # the middleware's first invocation: Powertools' Logger, formatter and Metrics
+        "import aws_lambda_powertools.logging.logger, aws_lambda_powertools.logging.formatter\n"
+        "import aws_lambda_powertools.metrics"
+    ),
+    # On AWS only: the Tracer (X-Ray SDK, botocore patched) and the secret (the Parameters
+    # utility and boto3); measured with Lambda's environment so the SDK takes its Lambda path.
+    "app + first request on AWS": (
+        "import os\n"
+        "os.environ.update(LAMBDA_TASK_ROOT='/var/task', AWS_LAMBDA_FUNCTION_NAME='bench')\n"
+        "import app\n"
+        "import chalicelib.storage.accounts, chalicelib.storage.shops, chalicelib.storage.models\n"
+        "import chalicelib.services.signing\n"
+        "import aws_lambda_powertools.logging.logger, aws_lambda_powertools.logging.formatter\n"
+        "import aws_lambda_powertools.metrics, aws_lambda_powertools.tracing, aws_xray_sdk.core\n"
+        "import aws_lambda_powertools.utilities.parameters"
     ),
 }
 

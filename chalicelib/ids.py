@@ -21,6 +21,14 @@ def id_at(epoch_seconds: float) -> str:
     return str(ULID.from_timestamp(epoch_seconds))
 
 
+def time_of(id_: str) -> float | None:
+    """The epoch seconds an id was made at (its ULID time part), or None if it is not a ULID."""
+    try:
+        return ULID.from_str(id_).timestamp
+    except ValueError:
+        return None
+
+
 def now() -> float:
     """Epoch seconds; the one clock the services use (tests may patch it)."""
     return time.time()

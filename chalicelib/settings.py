@@ -41,6 +41,10 @@ class Settings(BaseModel):
     media_base_url: str | None = None
 
     secret_key: str = Field(DEFAULT_SECRET, min_length=32)
+    # On AWS the signing secret is not in the environment: the functions that sign or verify
+    # tokens and cursors read this Secrets Manager secret at run time (chalicelib.secrets),
+    # cached. Unset locally, where secret_key (the development default) is used.
+    secret_arn: str | None = None
     token_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     # argon2id cost. RFC 9106's second recommended option is 64 MiB / t=3; Lambda at
     # 1 GB handles that in ~50 ms. Tests lower it through the environment.
@@ -54,7 +58,10 @@ class Settings(BaseModel):
     # Seconds one stream invocation spends before long work (a big shop's fan-out) hands the
     # rest on to a work item; the function's timeout is the outer bound (see events.stream).
     stream_budget_seconds: float = Field(3.0, gt=0, le=60)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # X-Ray subsegments for the app's own work and its AWS calls (Powertools Tracer); the
+    # template turns it on together with active tracing. Off locally: nothing receives them.
+    tracing: bool = False
 
     # Outbound notifications (docs/notifications.md). Push: the SNS platform applications
     # (APNs and FCM) device tokens are registered with; unset, devices are kept without an
@@ -72,9 +79,9 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
-        if self.stage not in LOCAL_STAGES and self.secret_key == DEFAULT_SECRET:
+        if self.stage not in LOCAL_STAGES and self.secret_key == DEFAULT_SECRET and not self.secret_arn:
             raise ValueError(
-                f"DONGNE_SECRET_KEY must be set to a private value on stage {self.stage!r}; "
+                f"DONGNE_SECRET_ARN (or DONGNE_SECRET_KEY, a private value) must be set on stage {self.stage!r}; "
                 "the development default is only accepted on 'local' and 'test'"
             )
         return self

@@ -72,13 +72,19 @@ class Container:
     def tokens(self):
         from chalicelib.services.signing import TokenService
 
-        return TokenService(self.settings.secret_key, self.settings.token_ttl_seconds)
+        return TokenService(self._secret, self.settings.token_ttl_seconds)
 
     @cached_property
     def cursors(self):
         from chalicelib.services.signing import CursorCodec
 
-        return CursorCodec(self.settings.secret_key)
+        return CursorCodec(self._secret)
+
+    @cached_property
+    def _secret(self) -> str:
+        from chalicelib.secrets import signing_secret
+
+        return signing_secret(self.settings)
 
     @cached_property
     def passwords(self):

@@ -46,6 +46,10 @@ JUSTIFIED_UNUSED: dict[tuple[str, str], str] = {
     ("Stream", "dynamodb:ListStreams"): "Lambda's check of the event source mapping names it among the "
                                         "stream permissions the role must have (AWS's example policy "
                                         "grants it on the stream ARN); the local poller does not call it",
+    # Active tracing: the Lambda service (and, on a warm function, the X-Ray SDK through the
+    # local daemon endpoint) sends segments with the role; no recorded AWS API call shows them.
+    ("*", "xray:PutTraceSegments"): "active tracing: Lambda sends the function's trace segments with the role",
+    ("*", "xray:PutTelemetryRecords"): "active tracing: Lambda reports X-Ray telemetry with the role",
     # HeadObject of a missing key answers 404 only when the caller may list the bucket; without
     # it S3 answers 403 and media.S3Media.stat reports the photo store unavailable (503).
     ("APIHandler", "s3:ListBucket"): "makes HeadObject of a missing upload a 404 (a 403 otherwise)",
@@ -109,9 +113,13 @@ class Resolver:
         resource = self._resource(name)
         kind, props = resource["Type"], resource.get("Properties", {})
         named = {"AWS::DynamoDB::Table": "TableName", "AWS::S3::Bucket": "BucketName",
-                 "AWS::IAM::Role": "RoleName", "AWS::SQS::Queue": "QueueName"}
+                 "AWS::IAM::Role": "RoleName", "AWS::SQS::Queue": "QueueName",
+                 "AWS::Logs::LogGroup": "LogGroupName", "AWS::SecretsManager::Secret": "Name"}
         physical = self.resolve(props[named[kind]]) if kind in named and named[kind] in props else \
             self._generated_name(name)
+        if kind == "AWS::SecretsManager::Secret":  # Ref of a secret is its ARN (a random suffix ends it)
+            return f"arn:{self.pseudo['AWS::Partition']}:secretsmanager:{self.pseudo['AWS::Region']}:" \
+                   f"{self.pseudo['AWS::AccountId']}:secret:{physical}-AbCdEf"
         if kind == "AWS::SQS::Queue":  # Ref of a queue is its URL
             return f"https://sqs.{self.pseudo['AWS::Region']}.{self.pseudo['AWS::URLSuffix']}/" \
                    f"{self.pseudo['AWS::AccountId']}/{physical}"

@@ -5,9 +5,13 @@ DynamoDB tables (key schemas and indexes generated from the PynamoDB models, the
 table's stream, TTL, point-in-time recovery), the S3 media bucket (private, encrypted,
 CORS for presigned POST uploads from the app), the stream function wired to the table's
 real stream (partial batch responses, bisecting failed batches, bounded retries, failures
-kept in an SQS queue), the bucket name and a generated signing secret (Secrets Manager) in
-every function's environment, and API Gateway's own error answers as problem+json.
-``make package`` then merges it into Chalice's template.
+kept in an SQS queue), the bucket name and the ARN of a generated signing secret (Secrets
+Manager; the value is read at run time, never put in the environment) in every function's
+environment, API Gateway's own error answers as problem+json, and what operations need: a
+log group with a retention per function, X-Ray tracing on the API stage (Chalice's ``xray``
+setting turns it on for the functions), and alarms through an SNS topic (``alarms``). Every
+stateful resource — tables, bucket, secret, failure queue, log groups — is retained when the
+stack deletes or replaces it. ``make package`` then merges it into Chalice's template.
 
 IAM: one role per function, its policy in ``.chalice/policy-<function>.json``
 ----------------------------------------------------------------------------
@@ -34,9 +38,13 @@ in this merge template:
   cannot use them — it cannot deploy this app anyway (its tables, bucket and stream exist
   only in the packaged stack).
 
-Logs are the one grant not pinned to a single resource: a function's log group is named
-after the function, whose name CloudFormation generates after the role exists (a reference
-would be a cycle), so each role may write to ``/aws/lambda/*`` in its own account and region.
+Logs: each function writes to a log group this template makes (``<Function>Logs``, named
+``/aws/lambda/<stack>/<Function>``, given to the function as ``LoggingConfig``), so each role
+may write to its own group only — a group Lambda made on first run would be named after the
+function, whose name CloudFormation generates after the role exists (a reference would be a
+cycle). X-Ray's ``PutTraceSegments``/``PutTelemetryRecords`` take no resource: ``*``. Only
+the API and the authorizer may read the signing secret (``secretsmanager:GetSecretValue`` on
+``Ref SigningSecret``, its ARN).
 ``deploy.iam_check`` (run by ``make test``) proves the packaged roles grant every AWS call
 the test suites recorded, that every granted action exists, and that every grant is used
 or has a stated reason.
@@ -93,6 +101,89 @@ def _problem_response(status: int, code: str) -> dict[str, Any]:
         "ResponseParameters": {"Headers": headers},
         "ResponseTemplates": {"application/json": body},
     }
+
+
+# How long each stage keeps its functions' logs (CloudWatch Logs charges per GB stored).
+LOG_RETENTION_DAYS = {"dev": 14, "prod": 90}
+
+
+def api_name(stage: str) -> str:
+    return f"dongne-{stage}"
+
+
+def log_group(function: str) -> str:
+    return f"{function}Logs"
+
+
+def _alarm(description: str, metric: str, namespace: str, dimensions: dict[str, Any], statistic: str,
+           threshold: float, *, period: int = 300, periods: int = 1) -> dict[str, Any]:
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+        "AlarmDescription": description,
+        "Namespace": namespace, "MetricName": metric,
+        "Dimensions": [{"Name": name, "Value": value} for name, value in dimensions.items()],
+        "Statistic": statistic, "Period": period, "EvaluationPeriods": periods, "DatapointsToAlarm": periods,
+        "Threshold": threshold, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        # no data is no traffic (or no failures), not a fault
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [{"Ref": "AlarmTopic"}], "OKActions": [{"Ref": "AlarmTopic"}],
+    }}
+
+
+def alarms(stage: str) -> dict[str, Any]:
+    """What pages the on-call engineer, through one SNS topic (``docs/operations.md``, Alarms)."""
+    found: dict[str, Any] = {
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": f"Dongne {stage} alarms"}},
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",
+            "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}},
+        },
+        # Records wait in the stream: feeds, scores and notifications fall behind. A healthy
+        # batch is handled within seconds; two minutes of age for three minutes running is not.
+        "StreamIteratorAgeAlarm": _alarm(
+            "The Stream function is more than 2 minutes behind the table's stream (IteratorAge)",
+            "IteratorAge", "AWS/Lambda", {"FunctionName": {"Ref": "Stream"}}, "Maximum", 120_000,
+            period=60, periods=3),
+        # Anything here is a record the stream gave up on after its retries: look at it by hand.
+        "StreamFailuresAlarm": _alarm(
+            "Stream records were given up on and kept in the StreamFailures queue",
+            "ApproximateNumberOfMessagesVisible", "AWS/SQS",
+            {"QueueName": {"Fn::GetAtt": ["StreamFailures", "QueueName"]}}, "Maximum", 1),
+        # Includes our 503s (database busy after retries) and API Gateway's own 5xx.
+        "Api5xxAlarm": _alarm(
+            "The API answered 5 or more 5xx in 5 minutes", "5XXError", "AWS/ApiGateway",
+            {"ApiName": api_name(stage), "Stage": _stage_name(stage)}, "Sum", 5),
+    }
+    for function in functions():
+        found[f"{function}ErrorsAlarm"] = _alarm(
+            f"{function} failed an invocation (an unhandled error, a timeout or out of memory)",
+            "Errors", "AWS/Lambda", {"FunctionName": {"Ref": function}}, "Sum", 1)
+        found[f"{function}ThrottlesAlarm"] = _alarm(
+            f"{function} was throttled (concurrency limit reached)",
+            "Throttles", "AWS/Lambda", {"FunctionName": {"Ref": function}}, "Sum", 1)
+    for table in ("MainTable", "FeedTable"):
+        found[f"{table}ThrottleAlarm"] = {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmDescription": f"DynamoDB throttled reads or writes of {table} (on-demand: a hot partition "
+                                "or a traffic spike past the table's previous peak)",
+            "Metrics": [
+                {"Id": "reads", "ReturnData": False, "MetricStat": {"Stat": "Sum", "Period": 300, "Metric": {
+                    "Namespace": "AWS/DynamoDB", "MetricName": "ReadThrottleEvents",
+                    "Dimensions": [{"Name": "TableName", "Value": {"Ref": table}}]}}},
+                {"Id": "writes", "ReturnData": False, "MetricStat": {"Stat": "Sum", "Period": 300, "Metric": {
+                    "Namespace": "AWS/DynamoDB", "MetricName": "WriteThrottleEvents",
+                    "Dimensions": [{"Name": "TableName", "Value": {"Ref": table}}]}}},
+                {"Id": "throttled", "Expression": "reads + writes", "Label": "throttled requests",
+                 "ReturnData": True},
+            ],
+            "EvaluationPeriods": 1, "DatapointsToAlarm": 1, "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}], "OKActions": [{"Ref": "AlarmTopic"}],
+        }}
+    return found
+
+
+def _stage_name(stage: str) -> str:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return config["stages"][stage].get("api_gateway_stage", "api")
 
 
 # API Gateway's answers that never reach the app -> (status, problem code). A method a path does
@@ -210,6 +301,9 @@ def build(stage: str) -> dict[str, Any]:
         },
         "SigningSecret": {
             "Type": "AWS::SecretsManager::Secret",
+            # Every bearer token and cursor in clients' hands is signed with it.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "Description": f"Dongne {stage}: HMAC key for bearer tokens and list cursors",
                 "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
@@ -217,19 +311,42 @@ def build(stage: str) -> dict[str, Any]:
         },
         "StreamFailures": {
             "Type": "AWS::SQS::Queue",
+            # The records the stream gave up on: the evidence for a replay.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
             "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
         },
-        "RestAPI": {"Properties": {"GatewayResponses": {
-            **gateway_responses(),
-        }}},
+        "RestAPI": {"Properties": {
+            # Named, so the alarms can name it (API Gateway's metrics are per API name and stage).
+            "Name": api_name(stage),
+            "TracingEnabled": True,
+            "GatewayResponses": gateway_responses(),
+        }},
     }
     for function in functions():
-        resources[function] = {"Properties": {"Environment": {"Variables": {
-            "DONGNE_MEDIA_BUCKET": {"Ref": "MediaBucket"},
-            "DONGNE_MEDIA_BASE_URL": {"Fn::Sub": "https://${MediaCdn.DomainName}"},
-            "DONGNE_REGION": {"Ref": "AWS::Region"},
-            "DONGNE_SECRET_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${SigningSecret}:SecretString}}"},
-        }}}}
+        resources[function] = {"Properties": {
+            "Environment": {"Variables": {
+                "DONGNE_MEDIA_BUCKET": {"Ref": "MediaBucket"},
+                "DONGNE_MEDIA_BASE_URL": {"Fn::Sub": "https://${MediaCdn.DomainName}"},
+                "DONGNE_REGION": {"Ref": "AWS::Region"},
+                # The secret's ARN, not its value: the functions that sign or verify read it at run
+                # time (chalicelib.secrets), and only their roles may (.chalice/policy-*.json).
+                "DONGNE_SECRET_ARN": {"Ref": "SigningSecret"},
+                "DONGNE_TRACING": "true",
+            }},
+            # Its own log group, made by the stack with a retention (one Lambda would make on first
+            # run keeps logs forever); the role may write to this group only.
+            "LoggingConfig": {"LogGroup": {"Ref": log_group(function)}, "LogFormat": "Text"},
+        }}
+        resources[log_group(function)] = {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}/{function}"},
+                "RetentionInDays": LOG_RETENTION_DAYS[stage],
+            },
+        }
     resources["Stream"]["Properties"]["Events"] = {"StreamDynamodbEventSource": {"Properties": {
         "Stream": {"Fn::GetAtt": ["MainTable", "StreamArn"]},
         # The handler answers {"batchItemFailures": [...]} (events.stream): Lambda retries from
@@ -240,9 +357,16 @@ def build(stage: str) -> dict[str, Any]:
         "MaximumRecordAgeInSeconds": 86400,
         "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}},
     }}}
+    resources.update(alarms(stage))
     return {
+        "Parameters": {"AlarmEmail": {
+            "Type": "String", "Default": "",
+            "Description": "An address that receives the alarms (confirm the subscription); empty for none",
+        }},
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
         "Resources": resources,
         "Outputs": {
+            "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
             "MainTableName": {"Value": {"Ref": "MainTable"}},
             "FeedTableName": {"Value": {"Ref": "FeedTable"}},
             "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},

@@ -47,6 +47,7 @@ DYNAMODB_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
 S3_ARN = "arn:${AWS::Partition}:s3:::"
 # The template's logical ids of the app's tables and bucket (deploy/template.py).
 MAIN_TABLE, FEED_TABLE, MEDIA_BUCKET = "MainTable", "FeedTable", "MediaBucket"
+SIGNING_SECRET = "SigningSecret"
 
 # DynamoDB's transactions are authorized per item, by the item's own action.
 TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
@@ -176,6 +177,12 @@ class Names:
             return f"${{{MAIN_TABLE}.StreamArn}}"
         return arn
 
+    def secret(self, secret_id: str) -> str:
+        """The signing secret (``DONGNE_SECRET_ARN``) → ``${SigningSecret}`` (its Ref is its ARN)."""
+        from chalicelib.settings import get_settings
+
+        return f"${{{SIGNING_SECRET}}}" if secret_id == get_settings().secret_arn else secret_id
+
     def bucket(self, name: str) -> str:
         logical = self.buckets.get(name)
         return S3_ARN + (f"${{{logical}}}" if logical else name)
@@ -217,6 +224,8 @@ def permissions(service: str, operation: str, params: dict[str, Any], names: Nam
         if "Key" in params and action != "s3:ListBucket":
             resource += "/" + params["Key"]
         return [(action, resource)]
+    if service == "secretsmanager" and "SecretId" in params:
+        return [(f"secretsmanager:{operation}", names.secret(params["SecretId"]))]
     if service == "sns":
         # SNS authorizes on the ARN the call names: the platform application when creating an
         # endpoint, the endpoint itself after that; a text to a phone number has no ARN.

@@ -15,6 +15,8 @@ from tests import aws_calls
 
 # Every AWS call the app makes during the run, for the IAM check of `make test` (deploy.iam_check).
 aws_calls.install_for_tests()
+# Every log line of the run, grepped for tokens, passwords, hashes, e-mail and phone numbers.
+pytest_plugins = ("tests.log_secrets",)
 
 BACKEND = os.environ.get("DONGNE_TEST_BACKEND", "moto")
 
@@ -27,6 +29,8 @@ os.environ.update({
     # argon2 at its cheapest: the tests exercise the flow, not the cost parameters.
     "DONGNE_ARGON2_MEMORY_KIB": "8",
     "DONGNE_ARGON2_TIME_COST": "1",
+    # every line the app can log is produced, and grepped (tests/log_secrets.py)
+    "DONGNE_LOG_LEVEL": "DEBUG",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -44,6 +44,7 @@ from chalicelib.errors import (
     PreconditionFailed,
     RetryLater,
     Unauthorized,
+    Unavailable,
     UnsupportedMediaType,
 )
 from chalicelib.ids import now as clock
@@ -325,9 +326,16 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
             response = _with_etag(request, spec, response)
     except DomainError as error:
         response = problem_from(error, lang)
-    except Exception:  # a bug, not a client error: log it, answer without internals
-        log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
-        response = problem_response("internal_error", 500, lang)
+    except Exception as error:
+        from chalicelib.transient import is_transient
+
+        if is_transient(error):  # a timeout or throttling that escaped the storage retries: 503, not 500
+            log.warning("dependency unavailable: %s", type(error).__name__, exc_info=True)
+            response = problem_from(Unavailable("A service we depend on is busy or did not answer; retry shortly."),
+                                    lang)
+        else:  # a bug, not a client error: log it, answer without internals
+            log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
+            response = problem_response("internal_error", 500, lang)
     return _log(request, spec, response, started, user_id, deps)
 
 
@@ -371,23 +379,14 @@ def _problem_code(response: Response) -> str | None:
 
 def _log(request: Request, spec: RouteSpec, response: Response, started: float, user_id: str | None,
          deps: Container | None) -> Response:
-    context = request.context or {}
     code = _problem_code(response) if response.status_code >= 400 else None
     if code is not None and code != "internal_error" and code not in spec.codes:
         # The document promises which codes each route answers; this one is missing from it.
-        log.error(json.dumps({"msg": "undeclared problem code", "route": f"{spec.method} {spec.path}",
-                              "code": code}))
+        log.error("undeclared problem code", extra={"code": code})
         if deps is not None and deps.settings.stage == "test":
             response = problem_response("internal_error", 500, "en",
                                         detail=f"{spec.method} {spec.path} answered the undeclared code {code!r}.")
-    log.info(json.dumps({
-        "msg": "request",
-        "method": request.method,
-        "path": context.get("resourcePath"),
-        "status": response.status_code,
-        "code": code,
-        "ms": round((time.perf_counter() - started) * 1000, 2),
-        "request_id": context.get("requestId"),
-        "user_id": user_id,
-    }))
+    # request id, route and user id are on every line of the request (chalicelib.observability)
+    log.info("request", extra={"status": response.status_code, "code": code,
+                               "ms": round((time.perf_counter() - started) * 1000, 2)})
     return response

@@ -6,9 +6,11 @@ them safe to replay or reorder lives in ``chalicelib.services.feed``.
 
 from __future__ import annotations
 
-import json
 import logging
 
+from chalicelib import observability
+from chalicelib.ids import now as clock
+from chalicelib.ids import time_of
 from chalicelib.storage.stream import Change
 
 log = logging.getLogger("dongne.feed")
@@ -20,11 +22,21 @@ def _manager():
     return container().feed_manager
 
 
-def _log(change: Change, outcome) -> None:
-    log.info(json.dumps({"msg": "feed", "entity": change.entity, "event": change.event_name,
-                         "action": outcome.action, "readers": outcome.readers, "calls": outcome.writes.calls,
-                         "items": outcome.writes.items, "retried": outcome.writes.retried, "trims": outcome.trims,
-                         "continued": outcome.continued}))
+def _log(change: Change, outcome, post_id: str | None = None, seq: int = 0) -> None:
+    log.info("feed", extra={"entity": change.entity, "event": change.event_name, "action": outcome.action,
+                            "readers": outcome.readers, "calls": outcome.writes.calls, "items": outcome.writes.items,
+                            "retried": outcome.writes.retried, "trims": outcome.trims, "continued": outcome.continued})
+    if post_id is not None and _last_push_chunk(outcome, seq):
+        created = time_of(post_id)
+        if created is not None:
+            observability.fanout_delivered(post_id, clock() - created, chunks=seq + 1)
+
+
+def _last_push_chunk(outcome, seq: int) -> bool:
+    """This chunk ended a post's fan-out: a push (re-copied or not) that handed nothing on and
+    reached someone — or, after earlier chunks, found nobody left (a full last chunk)."""
+    pushed = outcome.action == "push" or outcome.action.startswith("push: re-copied")
+    return pushed and not outcome.continued and (outcome.readers > 0 or seq > 0)
 
 
 def post_changed(change: Change, deadline: float | None) -> None:
@@ -33,6 +45,8 @@ def post_changed(change: Change, deadline: float | None) -> None:
         outcome = manager.post_removed(change.record_old(), deadline)
     else:
         outcome = manager.post_written(change.record_new(), change.record_old(), deadline)
+        _log(change, outcome, post_id=change.record_new().post_id)
+        return
     _log(change, outcome)
 
 
@@ -51,7 +65,8 @@ def follow_changed(change: Change, deadline: float | None) -> None:
 def fanout_chunk(change: Change, deadline: float | None) -> None:
     if change.event_name != "INSERT":
         return  # a chunk item expiring (TTL) is nothing to do
-    _log(change, _manager().run(change.record_new(), deadline))
+    work = change.record_new()
+    _log(change, _manager().run(work, deadline), post_id=work.post_id, seq=work.seq)
 
 
 HANDLERS = (("post", post_changed), ("follow", follow_changed), ("fanout", fanout_chunk))

@@ -9,9 +9,9 @@ it could never succeed. Delivery never raises for a channel: a failure is a log 
 
 from __future__ import annotations
 
-import json
 import logging
 
+from chalicelib import observability
 from chalicelib.storage.stream import Change
 
 log = logging.getLogger("dongne.notifications")
@@ -33,8 +33,7 @@ def notify(change: Change, deadline: float | None = None) -> None:
                     change.entity, error, change.event_id)
         return
     if added:
-        log.info(json.dumps({"msg": "notifications", "entity": change.entity, "event": change.event_name,
-                             "added": added}))
+        log.info("notifications", extra={"entity": change.entity, "event": change.event_name, "added": added})
 
 
 def deliver(change: Change, deadline: float | None = None) -> None:
@@ -51,14 +50,16 @@ def deliver(change: Change, deadline: float | None = None) -> None:
     deps = container()
     notification = change.record_new()
     for outcome in send(deps.notifications, deps.sns, deps.sns, deps.ses, notification):
-        line = json.dumps({"msg": "delivery", "notification_id": notification.notification_id,
-                           "type": notification.type, "recipient_id": notification.recipient_id,
-                           "channel": outcome.channel, "target": outcome.target, "status": outcome.status,
-                           "detail": outcome.detail}, ensure_ascii=False)
+        fields = {"notification_id": notification.notification_id, "type": notification.type,
+                  "recipient_id": notification.recipient_id, "channel": outcome.channel, "target": outcome.target,
+                  "status": outcome.status, "detail": outcome.detail}
         if outcome.status == "failed":
-            log.warning(line)  # dropped: the inbox has it, and the next notification tries again
+            observability.notification_failed(outcome.channel, notification.type)
+            log.warning("delivery", extra=fields)  # dropped: the inbox has it, and the next notification tries again
         else:
-            log.info(line)
+            if outcome.status == "sent":
+                observability.notification_sent(outcome.channel)
+            log.info("delivery", extra=fields)
 
 
 HANDLERS = (("follow", notify), ("like", notify), ("comment", notify), ("order", notify), ("review", notify),

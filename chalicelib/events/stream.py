@@ -108,7 +108,12 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]
     from chalicelib.wiring import container
 
     deadline = deadline_for(context, container().settings.stream_budget_seconds)
-    failed = dispatch(event.get("Records", []), deadline)
+    records = event.get("Records", [])
+    failed = dispatch(records, deadline)
+    if failed:
+        from chalicelib import observability
+
+        observability.stream_batch_failed(len(failed), len(records))
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
 
 

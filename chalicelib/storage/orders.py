@@ -23,8 +23,9 @@ from chalicelib.storage.models.orders import (IDEMPOTENCY, ORDER, HistoryMap, Id
                                               buyer_orders_pk, idempotency_pk, order_pk, shop_orders_pk,
                                               shop_status_pk)
 from chalicelib.storage.models.products import ProductItem
-from chalicelib.storage.models.social import POST_SK, PostItem, post_pk
+from chalicelib.storage.models.social import POST_MARKER_SK, POST_SK, PostItem, PostMarkerItem, post_pk
 from chalicelib.storage.paging import page_of
+from chalicelib.storage.posts import post_marker
 from chalicelib.storage.products import CONDITION_FAILED, product_key, to_product
 from chalicelib.storage.retry import with_retries
 from chalicelib.storage.models.store_links import StoreLinkItem, shop_referrals_pk
@@ -43,6 +44,8 @@ IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 3600
 CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason code (no "Exception" suffix)
 
 VIA_POST, ORDER_PUT, RECORD_PUT, ORDER_MOVE = "via-post", "order", "idempotency-record", "order-move"
+# Token attempts of a transaction sent again after its post got its marker (see ``place``).
+MARKED_ATTEMPTS = 100
 
 
 def stock_label(product_id: str) -> str:
@@ -169,7 +172,8 @@ class OrdersRepository:
         return link
 
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
-              referral: Referral | None = None, remembered: Remembered | None = None) -> IdempotencyRecord:
+              referral: Referral | None = None, remembered: Remembered | None = None, *,
+              post_marked: bool = False) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
@@ -193,12 +197,16 @@ class OrdersRepository:
         )
         # PynamoDB asks for ReturnConsumedCapacity=TOTAL unless told otherwise; nothing reads it
         # here, and it costs DynamoDB Local ~0.8 ms per transaction.
+        # ``post_marked``: sent again once the post got its marker; other tokens, so a remembered
+        # cancellation of the first send cannot come back
+        first = MARKED_ATTEMPTS if post_marked else 0
         tx = Transaction(_connection(), return_consumed_capacity="NONE",
                          client_request_token=lambda attempt: request_token(record.user_id, record.key,
-                                                                            order.order_id, attempt))
+                                                                            order.order_id, first + attempt))
         if order.via_post_id is not None:
-            tx.check(PostItem, post_pk(order.via_post_id), POST_SK,
-                     condition=PostItem.pk.exists() & (PostItem.shop_id == order.shop_id), label=VIA_POST)
+            # the post's immutable marker, not the post item its likes keep updating (see PostMarkerItem)
+            tx.check(PostMarkerItem, post_pk(order.via_post_id), POST_MARKER_SK,
+                     condition=PostMarkerItem.pk.exists() & (PostMarkerItem.shop_id == order.shop_id), label=VIA_POST)
         tx.put(item, condition=OrderItem.pk.does_not_exist(), label=ORDER_PUT)
         tx.put(stored_record, condition=IdempotencyItem.pk.does_not_exist(), label=RECORD_PUT, return_old=True)
         for line in order.items:
@@ -215,6 +223,8 @@ class OrdersRepository:
             # A retry finds its first answer even if the post or the stock has gone since.
             if RECORD_PUT in cancelled:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
+            if VIA_POST in cancelled and not post_marked and self._mark_post(order.via_post_id, order.shop_id):
+                return self.place(order, record, versions, referral, remembered, post_marked=True)
             if VIA_POST in cancelled:
                 raise Invalid("The post this order comes from is not a post of the order's shop.",
                               errors=[FieldProblem("body.via_post_id", "no such post of this shop",
@@ -238,6 +248,20 @@ class OrdersRepository:
                                    "again.") from None
             raise
         return record
+
+    @staticmethod
+    def _mark_post(post_id: str, shop_id: str) -> bool:
+        """Give a post written before markers existed its marker, if it exists now and is the
+        shop's (one transaction: the post checked, the marker written). False when it is not."""
+        tx = (Transaction(_connection(), return_consumed_capacity="NONE")
+              .check(PostItem, post_pk(post_id), POST_SK, condition=PostItem.pk.exists() & (PostItem.shop_id == shop_id),
+                     label="post")
+              .put(post_marker(post_id, shop_id), condition=PostMarkerItem.pk.does_not_exist(), label="marker"))
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            return "post" not in cancelled  # a marker written meanwhile is as good
+        return True
 
     def _store_link_cancellation(self, order: Order, referral: Referral | None, cancelled: Cancelled) -> None:
         """Raise for the store-link items that cancelled the order's transaction, if any."""

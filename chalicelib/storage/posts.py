@@ -12,7 +12,8 @@ from chalicelib.records.social import Post, TaggedProduct
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.batch import BATCH_GET_LIMIT, chunks
 from chalicelib.storage.models.accounts import ShopItem, shop_pk
-from chalicelib.storage.models.social import POST_SK, PostItem, TaggedProductMap, post_pk, shop_posts_gsi
+from chalicelib.storage.models.social import (POST_MARKER_SK, POST_SK, PostItem, PostMarkerItem, TaggedProductMap,
+                                              post_pk, shop_posts_gsi)
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
@@ -41,6 +42,10 @@ def to_post(item: PostItem) -> Post:
     )
 
 
+def post_marker(post_id: str, shop_id: str) -> PostMarkerItem:
+    return PostMarkerItem(post_pk(post_id), POST_MARKER_SK, post_id=post_id, shop_id=shop_id)
+
+
 class PostsRepository:
     def create_post(self, post: Post) -> None:
         """The post and the shop's ``post_count`` in one transaction (owner re-checked)."""
@@ -53,6 +58,7 @@ class PostsRepository:
         )
         tx = (Transaction(_connection())
               .put(item, condition=PostItem.pk.does_not_exist(), label="post")
+              .put(post_marker(post.post_id, post.shop_id), label="marker")
               .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(1)],
                       condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id), label="shop"))
         try:
@@ -97,6 +103,7 @@ class PostsRepository:
         """Delete the post and lower the shop's ``post_count``; ``False`` if it was already gone."""
         tx = (Transaction(_connection())
               .delete(PostItem(post_pk(post.post_id), POST_SK), condition=PostItem.pk.exists(), label="post")
+              .delete(PostMarkerItem(post_pk(post.post_id), POST_MARKER_SK), label="marker")
               .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(-1)],
                       condition=ShopItem.pk.exists(), label="shop"))
         try:

@@ -227,5 +227,5 @@ def test_with_sns_failing_the_order_succeeds_and_the_inbox_has_it(api, owner, us
     body = api.get("/me/notifications", token=owner["token"]).body
     assert [n["data"].get("order_id") for n in body["items"] if n["type"] == "new_order"][0] == order["order_id"]
     assert len(calls) == 2  # push and SMS each tried (botocore retried the throttle) and dropped
-    failed = [r.getMessage() for r in caplog.records if '"status": "failed"' in r.getMessage()]
-    assert len(failed) == 2 and all("Throttling" in line for line in failed)
+    failed = [r for r in caplog.records if r.getMessage() == "delivery" and getattr(r, "status", None) == "failed"]
+    assert len(failed) == 2 and all("Throttling" in r.detail for r in failed)

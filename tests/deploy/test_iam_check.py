@@ -102,8 +102,9 @@ def test_actions_are_checked_against_the_reviewed_list():
     assert iam_check.invalid_actions(["dynamodb:GetItem", "DynamoDB:getitem", "dynamodb:Get*", "logs:PutLogEvents",
                                       "sqs:SendMessage"], valid) == []
     assert iam_check.invalid_actions(["s3:HeadObject", "dynamodb:TransactWriteItems", "dynamodb:Nothing*", "*",
-                                      "xray:PutTraceSegments", "dynamodb"], valid) == \
-        ["s3:HeadObject", "dynamodb:TransactWriteItems", "dynamodb:Nothing*", "*", "xray:PutTraceSegments", "dynamodb"]
+                                      "kinesis:PutRecord", "dynamodb"], valid) == \
+        ["s3:HeadObject", "dynamodb:TransactWriteItems", "dynamodb:Nothing*", "*", "kinesis:PutRecord", "dynamodb"]
+    assert iam_check.invalid_actions(["xray:PutTraceSegments", "secretsmanager:GetSecretValue"], valid) == []
 
 
 def test_the_reviewed_actions_are_all_real(tmp_path):

@@ -43,9 +43,10 @@ def chalice_only(packaged: Path) -> dict:
     return json.loads((packaged.parent / "chalice-only" / "sam.json").read_text())
 
 
-def test_cfn_lint_passes(packaged):
+def test_cfn_lint_passes_including_its_informational_checks(packaged):
     lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(lint), str(packaged / "sam.json")], capture_output=True, text=True)
+    result = subprocess.run([str(lint), "--include-checks", "I", "--", str(packaged / "sam.json")],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -84,7 +85,8 @@ def test_stream_bucket_and_secret_are_wired(packaged):
     for name in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
         variables = resources[name]["Properties"]["Environment"]["Variables"]
         assert variables["DONGNE_MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
-        assert "SigningSecret" in json.dumps(variables["DONGNE_SECRET_KEY"])
+        # the secret's ARN, read at run time: its value is nowhere in the template
+        assert variables["DONGNE_SECRET_ARN"] == {"Ref": "SigningSecret"} and "DONGNE_SECRET_KEY" not in variables
         assert variables["DONGNE_STAGE"] == "prod"
         assert "MediaCdn.DomainName" in json.dumps(variables["DONGNE_MEDIA_BASE_URL"])
 
@@ -156,9 +158,108 @@ def test_each_function_has_its_own_role_with_its_own_policy(packaged):
         assert "ManagedPolicyArns" not in resources[role]["Properties"]
 
 
-def test_the_authorizer_may_only_write_its_logs(packaged):
+def test_the_authorizer_may_only_read_the_secret_and_write_its_logs_and_traces(packaged):
     actions = {a for s in _rules(packaged, "Bearer") for a in s.actions}
-    assert actions == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert actions == {"secretsmanager:GetSecretValue", "logs:CreateLogStream", "logs:PutLogEvents",
+                       "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def test_only_the_functions_that_sign_or_verify_may_read_the_secret(packaged):
+    from deploy.iam_check import allows
+
+    secret = _arn(packaged, "${SigningSecret}")
+    assert secret.startswith("arn:aws:secretsmanager:")
+    for function, may in (("APIHandler", True), ("Bearer", True), ("Stream", False), ("LapseSweep", False)):
+        rules = _rules(packaged, function)
+        assert allows(rules, "secretsmanager:GetSecretValue", secret) is may, function
+        assert not allows(rules, "secretsmanager:GetSecretValue", secret.replace("SigningSecret", "Other")), function
+    assert "resolve:secretsmanager" not in json.dumps(template(packaged))
+
+
+def test_each_function_writes_only_to_its_own_log_group(packaged):
+    from deploy.iam_check import allows
+
+    for function in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
+        rules = _rules(packaged, function)
+        own = _arn(packaged, f"${{{function}Logs.Arn}}").rstrip("*") + "log-stream:2026/11/29/[$LATEST]abc"
+        assert allows(rules, "logs:PutLogEvents", own), function
+        other = "Stream" if function != "Stream" else "Bearer"
+        assert not allows(rules, "logs:PutLogEvents", _arn(packaged, f"${{{other}Logs.Arn}}")), function
+
+
+# --- operations: what survives a deletion, logs, traces, alarms -------------------------------
+
+STATEFUL = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret", "AWS::SQS::Queue",
+            "AWS::Logs::LogGroup")
+
+
+def test_every_stateful_resource_survives_deletion_and_replacement(packaged):
+    resources = template(packaged)["Resources"]
+    stateful = {name: r for name, r in resources.items() if r["Type"] in STATEFUL}
+    assert {"MainTable", "FeedTable", "MediaBucket", "SigningSecret", "StreamFailures"} <= set(stateful)
+    for name, resource in stateful.items():
+        assert resource.get("DeletionPolicy") == "Retain", name
+        assert resource.get("UpdateReplacePolicy") == "Retain", name
+
+
+def test_every_function_has_its_own_log_group_with_a_retention(packaged):
+    resources = template(packaged)["Resources"]
+    functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    groups = {name: r for name, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) == len(functions) == 4
+    for function in functions:
+        config = resources[function]["Properties"]["LoggingConfig"]
+        group = groups[config["LogGroup"]["Ref"]]
+        assert group["Properties"]["RetentionInDays"] == 90
+        assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}/{function}"}
+
+
+def test_tracing_is_on_for_every_function_and_the_api_stage(packaged):
+    resources = template(packaged)["Resources"]
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            assert resource["Properties"]["Tracing"] == "Active", name
+            assert resource["Properties"]["Environment"]["Variables"]["DONGNE_TRACING"] == "true", name
+    assert resources["RestAPI"]["Properties"]["TracingEnabled"] is True
+
+
+def _alarms(packaged) -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in template(packaged)["Resources"].items()
+            if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def _watches(alarm: dict) -> list[tuple[str, str, dict]]:
+    if "MetricName" in alarm:
+        return [(alarm["Namespace"], alarm["MetricName"], {d["Name"]: d["Value"] for d in alarm["Dimensions"]})]
+    return [(m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"],
+             {d["Name"]: d["Value"] for d in m["MetricStat"]["Metric"]["Dimensions"]})
+            for m in alarm["Metrics"] if "MetricStat" in m]
+
+
+def test_the_alarms_watch_the_stream_the_failure_queue_5xx_and_throttles(packaged):
+    alarms = _alarms(packaged)
+    watched = {(ns, metric, json.dumps(dims, sort_keys=True)) for a in alarms.values() for ns, metric, dims in _watches(a)}
+
+    def watches(ns, metric, **dims):
+        return (ns, metric, json.dumps(dims, sort_keys=True)) in watched
+
+    assert watches("AWS/Lambda", "IteratorAge", FunctionName={"Ref": "Stream"})
+    assert watches("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                   QueueName={"Fn::GetAtt": ["StreamFailures", "QueueName"]})
+    assert watches("AWS/ApiGateway", "5XXError", ApiName="dongne-prod", Stage="api")
+    assert template(packaged)["Resources"]["RestAPI"]["Properties"]["Name"] == "dongne-prod"
+    for function in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
+        assert watches("AWS/Lambda", "Errors", FunctionName={"Ref": function}), function
+        assert watches("AWS/Lambda", "Throttles", FunctionName={"Ref": function}), function
+    for table in ("MainTable", "FeedTable"):
+        assert watches("AWS/DynamoDB", "ReadThrottleEvents", TableName={"Ref": table}), table
+        assert watches("AWS/DynamoDB", "WriteThrottleEvents", TableName={"Ref": table}), table
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] == alarm["OKActions"], name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+    resources = template(packaged)["Resources"]
+    assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
 
 
 def test_the_stream_role_reads_its_stream_writes_its_tables_and_keeps_failures(packaged):
@@ -172,6 +273,8 @@ def test_the_stream_role_reads_its_stream_writes_its_tables_and_keeps_failures(p
     assert allows(rules, "dynamodb:PutItem", _arn(packaged, "${MainTable.Arn}"))
     assert allows(rules, "sqs:SendMessage", _arn(packaged, "${StreamFailures.Arn}"))
     assert allows(rules, "logs:PutLogEvents", _arn(
+        packaged, "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/dongne-prod/Stream:log-stream:y"))
+    assert not allows(rules, "logs:PutLogEvents", _arn(
         packaged, "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/x:log-stream:y"))
     # nothing it does not do
     assert not allows(rules, "dynamodb:DeleteItem", _arn(packaged, "${MainTable.Arn}"))

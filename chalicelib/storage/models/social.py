@@ -49,6 +49,7 @@ def time_key(at: float, tiebreak: str) -> str:
 
 
 POST_SK = "POST"
+POST_MARKER_SK = "EXISTS"
 COMMENT_GSI_SK = "COMMENT"
 FOLLOWER_PREFIX = "FOLLOWER#"
 COMMENT_PREFIX = "COMMENT#"
@@ -107,6 +108,22 @@ class PostItem(MainItem, discriminator="post"):
     version = NumberAttribute(default=1)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+
+
+class PostMarkerItem(MainItem, discriminator="post_marker"):
+    """That a post exists, and whose it is: what an order placed from the post checks.
+
+    Key design: ``pk = POST#<post_id>``, ``sk = EXISTS``. Written with the post and deleted
+    with it (one transaction each), and never changed in between: likes, comments and shares
+    keep updating the post item's counters, and a transaction that only condition-checks this
+    item never conflicts with them. (When the order's check named the post item itself, every
+    like in flight on a popular post made the orders placed from it cancel with
+    ``TransactionConflict``: see docs/operations.md, hot items.) Posts written before it
+    existed get theirs the first time an order names them (``OrdersRepository.place``).
+    """
+
+    post_id = UnicodeAttribute()
+    shop_id = UnicodeAttribute()
 
 
 class LikeItem(MainItem, discriminator="like"):
