@@ -88,6 +88,7 @@ class Order:
     reorder_of: str | None = None
     review_id: str | None = None
     currency: str = CURRENCY
+    subscription_id: str | None = None  # the subscription whose period this order is
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol
 
@@ -65,6 +65,10 @@ MAX_LINES = 100  # lines as sent, before lines naming the same product are merge
 MAX_QUANTITY = 999
 # How many times an order is priced again when its products keep being edited meanwhile.
 CATALOG_ATTEMPTS = 3
+
+# (the shop, the lines at today's prices) -> (the lines as charged, the discount in won): how an
+# order path other than the plain one prices (a subscription's period: quoted prices, its discount).
+Pricing = Callable[[Shop, tuple[OrderLine, ...]], tuple[tuple[OrderLine, ...], int]]
 
 
 class OrdersStore(Protocol):
@@ -159,8 +163,25 @@ def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: f
     return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id)
 
 
+def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id: str, quantities: Mapping[str, int],
+                             subscription_id: str, period: int, pricing: Pricing, now: float) -> tuple[Order, bool]:
+    """A subscription's order for one period, through the same transaction as every order.
+
+    Its Idempotency-Key is (subscription, period), so however often the period is attempted
+    (overlapping runs, a retry after a crash) it places one order: a later attempt gets the
+    first one back (``replayed``). The key holds spaces, which a client's header cannot, so no
+    request of the subscriber's can take it. ``store`` may add its own items to the transaction
+    (``services.subscriptions`` moves the subscription to its next period in the same write).
+    """
+    key = f"subscription {subscription_id} {period}"
+    digest = request_hash("subscription-period", {"subscription_id": subscription_id, "period": period})
+    return _place(store, subscriber_id, shop_id, dict(quantities), key, digest, now, pricing=pricing,
+                  subscription_id=subscription_id)
+
+
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
-           now: float, *, via_post_id: str | None = None, reorder_of: str | None = None) -> tuple[Order, bool]:
+           now: float, *, via_post_id: str | None = None, reorder_of: str | None = None,
+           pricing: Pricing | None = None, subscription_id: str | None = None) -> tuple[Order, bool]:
     for attempt in range(CATALOG_ATTEMPTS):
         shop, products = store.load_catalog(shop_id, list(quantities))
         if shop is None:
@@ -169,12 +190,15 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             raise Forbidden("A shop's owner cannot order from their own shop.")
         lines, subtotal = price_lines(shop_id, products, quantities)
         discount = 0  # store-link discounts arrive with step 5
+        if pricing is not None:
+            lines, discount = pricing(shop, lines)
+            subtotal = sum(line.line_total for line in lines)
         order = Order(order_id=new_id(), shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
                       buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount,
                       total=subtotal - discount, status=Status.PENDING_PAYMENT.value,
                       history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
                       created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
-                      currency=CURRENCY)
+                      currency=CURRENCY, subscription_id=subscription_id)
         # Stock is not checked against the read: the transaction's conditions decide, and a retry
         # of an order that emptied the shelf must still get its order back rather than a 409.
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)

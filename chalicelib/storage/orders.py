@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -47,6 +47,21 @@ def stock_label(product_id: str) -> str:
     return f"stock:{product_id}"
 
 
+@dataclass(frozen=True)
+class Rider:
+    """Items another domain adds to an order's placing transaction, so they are written with
+    the order or not at all (a subscription moving on to its next period).
+
+    ``add`` puts them on the transaction (labelled); ``explain`` is handed a cancellation and
+    raises when one of its own conditions failed. It is asked after the idempotency record (a
+    retry still gets its first answer back) and before stock (a change of the rider's item
+    outranks a shortage).
+    """
+
+    add: Callable[[Transaction], None]
+    explain: Callable[[Cancelled], None]
+
+
 # --- conversions ------------------------------------------------------------------------------
 
 
@@ -62,7 +77,7 @@ def to_order(item: OrderItem) -> Order:
         history=tuple(StatusChange(status=h.status, at=h.at, by=h.by) for h in item.history or ()),
         created_at=item.created_at, updated_at=item.updated_at, via_post_id=item.via_post_id,
         via_store_link=item.via_store_link, reorder_of=item.reorder_of, review_id=item.review_id,
-        currency=item.currency,
+        currency=item.currency, subscription_id=item.subscription_id,
     )
 
 
@@ -75,7 +90,7 @@ def order_item(order: Order) -> OrderItem:
                        kind=line.kind, reorder_days=line.reorder_days) for line in order.items],
         subtotal=order.subtotal, discount=order.discount, total=order.total, currency=order.currency,
         via_post_id=order.via_post_id, via_store_link=order.via_store_link, reorder_of=order.reorder_of,
-        review_id=order.review_id,
+        review_id=order.review_id, subscription_id=order.subscription_id,
         history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
         created_at=order.created_at, updated_at=order.updated_at,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
@@ -149,7 +164,8 @@ class OrdersRepository:
         self.cache.put(f"product#{product.product_id}", product)
         return product
 
-    def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float]) -> IdempotencyRecord:
+    def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
+              rider: Rider | None = None) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
@@ -159,7 +175,7 @@ class OrdersRepository:
         the key (its ``order`` is the first answer). A post that is not the shop's →
         ``Invalid`` on ``body.via_post_id``; not enough stock → ``OutOfStock``; a product
         edited since it was read → ``StaleCatalog`` (the cache now holds the current
-        product, taken from the cancellation)."""
+        product, taken from the cancellation). A ``rider``'s items go in the same transaction."""
         item = order_item(order)
         stored_record = IdempotencyItem(
             idempotency_pk(record.user_id, record.key), IDEMPOTENCY,
@@ -182,12 +198,16 @@ class OrdersRepository:
                       condition=(ProductItem.stock >= line.quantity)
                       & (ProductItem.updated_at == versions[line.product_id]),
                       label=stock_label(line.product_id), return_old=True)
+        if rider is not None:
+            rider.add(tx)
         try:
             tx.commit()
         except Cancelled as cancelled:
             # A retry finds its first answer even if the post or the stock has gone since.
             if RECORD_PUT in cancelled:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
+            if rider is not None:
+                rider.explain(cancelled)
             if VIA_POST in cancelled:
                 raise Invalid("The post this order comes from is not a post of the order's shop.",
                               errors=[FieldProblem("body.via_post_id", "no such post of this shop")]) from None

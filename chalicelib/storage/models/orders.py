@@ -81,6 +81,7 @@ class OrderItem(MainItem, discriminator="order"):
     via_store_link = UnicodeAttribute(null=True)
     reorder_of = UnicodeAttribute(null=True)
     review_id = UnicodeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)  # set on a subscription's period order
     history = ListAttribute(of=HistoryMap, default=list)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
