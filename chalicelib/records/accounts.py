@@ -28,3 +28,4 @@ class Shop:
     follower_count: int
     post_count: int
     created_at: float
+    subscription_discount_percent: int = 0  # off every subscription order (0-20)

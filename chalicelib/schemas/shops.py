@@ -17,6 +17,8 @@ Handle = Annotated[
 ]
 Bio = Annotated[str, Field(max_length=500)]
 Region = Annotated[str, Field(max_length=60, examples=["서울 마포구 망원동"])]
+SubscriptionDiscount = Annotated[int, Field(strict=True, ge=0, le=20, examples=[10],
+                                            description="Percent off every subscription (정기배송) order, 0-20.")]
 
 
 class ShopCreate(Schema):
@@ -31,6 +33,7 @@ class ShopUpdate(Schema):
     handle: Handle | None = None
     bio: Bio | None = None
     region: Region | None = None
+    subscription_discount_percent: SubscriptionDiscount | None = None
 
 
 class ShopPublic(Out):
@@ -43,3 +46,4 @@ class ShopPublic(Out):
     follower_count: int
     post_count: int
     created_at: Timestamp
+    subscription_discount_percent: int = Field(0, description="Percent off every subscription order.")

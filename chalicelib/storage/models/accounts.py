@@ -69,3 +69,5 @@ class ShopItem(MainItem, discriminator="shop"):
     post_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    # Percent off every subscription order (정기배송 할인), 0-20; set by the owner.
+    subscription_discount_percent = NumberAttribute(default=0)
