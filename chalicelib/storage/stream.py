@@ -34,9 +34,11 @@ def _converters() -> dict[type, Any]:
     from chalicelib.storage.fanout import FanoutItem, to_work
     from chalicelib.storage.follows import to_follow
     from chalicelib.storage.models.social import FollowItem, PostItem
+    from chalicelib.storage.models.subscriptions import SubscriptionItem
     from chalicelib.storage.posts import to_post
+    from chalicelib.storage.subscriptions import to_subscription
 
-    return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work}
+    return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work, SubscriptionItem: to_subscription}
 
 
 _CONVERTERS: dict[type, Any] | None = None
