@@ -11,6 +11,7 @@ from chalicelib.api.posts import posts_blueprint
 from chalicelib.api.products import products_blueprint
 from chalicelib.api.service import service_blueprint
 from chalicelib.api.shops import shops_blueprint
+from chalicelib.api.subscriptions import subscriptions_blueprint
 from chalicelib.api.uploads import uploads_blueprint
 from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
@@ -33,3 +34,4 @@ app.register_blueprint(orders_blueprint)
 app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(schedules_blueprint)
+app.register_blueprint(subscriptions_blueprint)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
+from chalicelib.schemas.subscriptions import SubscriptionPublic
 
 TierName = Literal["potential", "first_time", "regular", "lapsed"]
 Points = Field(description="Relationship strength now, in points (a like is 1 point; it halves every 30 days "
@@ -93,6 +94,8 @@ class CustomerCard(Out):
     customer_since: Timestamp
     note: str = Field(description="The owner's private memo.")
     note_updated_at: Timestamp | None
+    subscriptions: list[SubscriptionPublic] = Field(default_factory=list,
+                                                    description="The customer's subscriptions (정기배송) at the shop.")
 
 
 class NoteIn(Schema):
