@@ -417,7 +417,8 @@ def test_call_budgets(world):
     assert calls.operations == ["GetItem", "Query"]
     with dynamodb_calls() as calls:
         assert world.card().status == 200
-    assert calls.operations == ["BatchGetItem"]  # shop, pair and note together
+    # Shop, pair and note together; then the customer's subscriptions at the shop (one Query).
+    assert calls.operations == ["BatchGetItem", "Query"]
     with dynamodb_calls() as calls:
         assert world.api.get("/me/shops", token=world.customer["token"]).status == 200
     assert calls.operations == ["Query"]
