@@ -7,8 +7,10 @@ Loaded once per database (a guard item marks it), through the real HTTP API in-p
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 PASSWORD = "dongne1234"
 SEED_VERSION = "v1"
@@ -71,18 +73,29 @@ class Demo:
 
 
 class Caller:
-    """Calls the app in-process and fails loudly on an unexpected answer."""
+    """Calls the app in-process and fails loudly on an unexpected answer.
+
+    ``now`` (epoch seconds), when set, is the time the app sees for each request (see
+    ``travel``): the demo's history happens over the past weeks, not all at once today.
+    """
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.now: float | None = None
+        self.logged_in_at: float | None = None
 
     def __call__(self, method: str, path: str, body: Any = None, token: str | None = None,
                  expect: tuple[int, ...] = (200, 201, 204), headers: dict | None = None) -> Any:
         h = {"Content-Type": "application/json", **(headers or {})}
         if token:
             h["Authorization"] = f"Bearer {token}"
-        response = self.client.http.request(method, path, headers=h,
-                                            body=json.dumps(body, ensure_ascii=False) if body is not None else b"")
+        data = json.dumps(body, ensure_ascii=False) if body is not None else b""
+        if self.now is None:
+            response = self.client.http.request(method, path, headers=h, body=data)
+        else:
+            at = self.now
+            with mock.patch("chalicelib.api.edge.clock", lambda: at), mock.patch("chalicelib.api.auth.now", lambda: at):
+                response = self.client.http.request(method, path, headers=h, body=data)
         if response.status_code not in expect:
             raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.body[:500]!r}")
         return json.loads(response.body) if response.body else None
@@ -95,6 +108,7 @@ def login(call: Caller, email: str) -> dict:
 def seed(call: Caller) -> Demo:
     """Create the demo accounts and shops (and, in later steps, their activity)."""
     demo = Demo()
+    travel(call, demo, days_ago=HISTORY_DAYS)  # so that essentials have come due by today
     for owner in OWNERS:
         session = call("POST", "/auth/signup", {"name": owner["name"], "email": owner["email"], "password": PASSWORD})
         demo.tokens[owner["email"]] = session["token"]
@@ -106,6 +120,7 @@ def seed(call: Caller) -> Demo:
     seed_products(call, demo)
     seed_social(call, demo)  # the posts tag products, so they come after them
     seed_commerce(call, demo)  # an order is placed from a post, so it comes after the posts
+    seed_essentials(call, demo)  # ends today
     return demo
 
 
@@ -237,3 +252,61 @@ def mark_seeded() -> None:
 
     container().accounts  # binds the models to the configured tables
     guard("demo", SEED_VERSION, "seed").save()
+
+
+# --- essentials: a subscription (정기배송) and reorders come due ------------------------------------
+
+# Everything above happens this many days ago, so the essentials bought then are due again by
+# today (the tofu lasts 7 days) and the roaster's subscription has had two periods.
+HISTORY_DAYS = 16
+DAY = 86_400.0
+# Jiho's 200 g house blend from the roaster every 14 days, at the shop's 10% subscription
+# discount: periods 1 and 2 have passed (15 days and 1 day ago), period 3 is 13 days ahead.
+SUBSCRIPTION = {"email": "jiho@dongne.kr", "shop": "seongsu_roasters", "product": 0, "quantity": 1,
+                "every_days": 14, "discount_percent": 10, "started_days_ago": 15}
+
+
+def travel(call: Caller, demo: Demo, *, days_ago: float | None) -> float:
+    """Move the demo's clock to ``days_ago`` days before now (None: back to now) for the requests
+    that follow; everyone logs in again when their tokens (7 days) would have run out."""
+    real = time.time()
+    call.now = None if days_ago is None else real - days_ago * DAY
+    when = real if call.now is None else call.now
+    if call.logged_in_at is not None and when - call.logged_in_at > 6 * DAY:
+        for email in demo.tokens:
+            demo.tokens[email] = login(call, email)["token"]
+    if call.logged_in_at is None or when - call.logged_in_at > 6 * DAY:
+        call.logged_in_at = when
+    return when
+
+
+def seed_essentials(call: Caller, demo: Demo) -> None:
+    """The roaster's subscription with two past periods (placed by the subscription job, as it
+    runs every few minutes), then back to today: Minji's tofu, bought 16 days ago, is due again."""
+    from chalicelib.events.schedules import run_subscription_orders
+
+    spec = SUBSCRIPTION
+    owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == spec["shop"])
+    shop_id = demo.shops[spec["shop"]]["shop_id"]
+    call("PATCH", f"/shops/{shop_id}", {"subscription_discount_percent": spec["discount_percent"]},
+         token=demo.tokens[owner])
+    start = travel(call, demo, days_ago=spec["started_days_ago"])
+    product = demo.products[spec["shop"]][spec["product"]]
+    subscription = call("POST", "/subscriptions", {
+        "shop_id": shop_id, "items": [{"product_id": product["product_id"], "quantity": spec["quantity"]}],
+        "every_days": spec["every_days"]}, token=demo.tokens[spec["email"]],
+        headers={"Idempotency-Key": "demo-subscription-1"})
+    run_subscription_orders(now=start)  # period 1
+    every = spec["every_days"] * DAY
+    run_subscription_orders(now=start + every - DAY)  # period 2 announced a day before
+    run_subscription_orders(now=start + every)  # period 2
+    first, second = sorted(
+        (o for o in call("GET", "/me/orders?limit=100", token=demo.tokens[spec["email"]])["items"]
+         if o.get("subscription_id") == subscription["subscription_id"]), key=lambda o: o["created_at"])
+    travel(call, demo, days_ago=spec["started_days_ago"] - 1)
+    for status in ("paid", "shipped", "delivered"):
+        call("POST", f"/orders/{first['order_id']}/status", {"status": status}, token=demo.tokens[owner])
+    travel(call, demo, days_ago=spec["started_days_ago"] - spec["every_days"])
+    call("POST", f"/orders/{second['order_id']}/status", {"status": "paid"}, token=demo.tokens[owner])
+    demo.orders.extend([first, second])
+    travel(call, demo, days_ago=None)
