@@ -72,8 +72,9 @@ START_TOLERANCE_SECONDS = 300.0
 # A quote refreshed this long after "a day before" was not told a day before: it only lowers
 # prices (the job runs every few minutes; an hour covers a late run, not an outage).
 ANNOUNCE_GRACE_SECONDS = 3600.0
-# Periods remembered on the subscription (its recent history; orders are the full record).
-HISTORY_KEPT = 12
+# Periods remembered on the subscription (its recent history; orders are the full record). The
+# item rides in every period's transaction, which costs by its size: kept small.
+HISTORY_KEPT = 6
 # A change that keeps losing races to the job or another change is answered 503.
 CHANGE_ATTEMPTS = 3
 # The job: due subscriptions read per Query page, and how many days back it looks the first
@@ -332,6 +333,7 @@ def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None
     work twice at worst: every write is conditional, and a period's order is placed once.
     """
     report = RunReport()
+    quotes = Quotes(store)
     today = day_of(now)
     start = store.watermark() or day_of(now - FIRST_LOOKBACK_DAYS * DAY_SECONDS)
     days = days_between(min(start, today), today)
@@ -351,7 +353,7 @@ def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None
                     break
                 report.seen += 1
                 try:
-                    outcome = settle(store, sub, now)
+                    outcome = settle(store, sub, now, quotes)
                 except Exception:  # one bad subscription must not hold up the others
                     log.exception("subscription %s: settling failed; it stays due", sub.subscription_id)
                     outcome = "failed"
@@ -370,14 +372,30 @@ def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None
     return report
 
 
-def settle(store: SubscriptionsStore, sub: Subscription, now: float) -> str:
+class Quotes:
+    """Today's prices for announcements, read fresh once per shop and products in a run (a run
+    lasts seconds; a thousand subscriptions to one roaster's beans cost one read)."""
+
+    def __init__(self, store: SubscriptionsStore) -> None:
+        self.store = store
+        self.read: dict[tuple[str, tuple[str, ...]], tuple[Shop | None, dict[str, Product]]] = {}
+
+    def __call__(self, shop_id: str, product_ids: list[str]) -> tuple[Shop | None, dict[str, Product]]:
+        key = (shop_id, tuple(sorted(product_ids)))
+        if key not in self.read:
+            shop, products, _ = self.store.load_catalog(shop_id, list(key[1]))
+            self.read[key] = (shop, products)
+        return self.read[key]
+
+
+def settle(store: SubscriptionsStore, sub: Subscription, now: float, quotes: Quotes | None = None) -> str:
     """Do what is due for one subscription (found through the index, which may lag behind it)."""
     try:
         if sub.status != ACTIVE:
             return "inactive"
         outcome = "not_due"
         if sub.needs_announcing and sub.next_order_at - ANNOUNCE_LEAD_SECONDS <= now < sub.next_order_at:
-            sub = announce(store, sub, now)
+            sub = announce(store, sub, now, quotes or Quotes(store))
             outcome = "announced"
         if sub.next_order_at <= now:
             return place_period(store, sub, now)
@@ -388,13 +406,13 @@ def settle(store: SubscriptionsStore, sub: Subscription, now: float) -> str:
         return "busy"  # throttled, or products kept changing: the next run tries again
 
 
-def announce(store: SubscriptionsStore, sub: Subscription, now: float) -> Subscription:
+def announce(store: SubscriptionsStore, sub: Subscription, now: float, quotes: Quotes) -> Subscription:
     """Refresh the next period's quote from today's prices and discount, a day before it.
 
     Written conditionally; the stream tells the subscriber (``subscription_upcoming``). Told
     later than a day (plus grace) before, the new quote only lowers prices.
     """
-    shop, products, _ = store.load_catalog(sub.shop_id, [line.product_id for line in sub.items])
+    shop, products = quotes(sub.shop_id, [line.product_id for line in sub.items])
     told_in_time = now <= sub.next_order_at - ANNOUNCE_LEAD_SECONDS + ANNOUNCE_GRACE_SECONDS
     items, percent = sub.items, sub.discount_percent
     if shop is not None:

@@ -84,7 +84,7 @@ def test_history_is_a_bounded_window():
     sub = subscription()
     for _ in range(20):
         sub = apply_change(sub, status=None, every_days=None, skip_next=True, now=T0)
-    assert len(sub.history) == 12 and sub.history[-1].period == 20 and sub.period == 21
+    assert len(sub.history) == 6 and sub.history[-1].period == 20 and sub.period == 21
 
 
 # --- quotes --------------------------------------------------------------------------------------
