@@ -403,12 +403,14 @@ def test_call_budgets(world):
     with dynamodb_calls() as calls:
         world.send("like")  # an existing pair, no tier change
     assert calls.operations == ["GetItem", "PutItem"]
+    # An order record also sets the buyer's reorder items (events.subscriptions): their
+    # BatchGetItem, and a PutItem per essential the first time.
     with dynamodb_calls() as calls:
         world.send("order_placed")  # potential -> first_time: the pair and its transition
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == ["GetItem", "TransactWriteItems", "BatchGetItem", "PutItem"]
     with dynamodb_calls() as calls:
         world.send("order_placed")  # a replay: read, recognised, nothing written
-    assert calls.operations == ["GetItem"]
+    assert calls.operations == ["GetItem", "BatchGetItem"]
     with dynamodb_calls() as calls:
         assert world.customers().status == 200
     assert calls.operations == ["GetItem", "Query"]  # the shop (ownership), then one Query
