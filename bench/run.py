@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("bench.coldstart", "bench.feed", "bench.fanout", "bench.orders", "bench.relationships")
+BENCHES = ("bench.coldstart", "bench.feed", "bench.fanout", "bench.orders", "bench.relationships",
+           "bench.subscriptions")
 
 
 def main() -> int:
