@@ -35,12 +35,14 @@ def _reorders():
 def subscription_changed(change: Change, deadline: float | None) -> None:
     if change.event_name != "MODIFY":
         return  # created: nothing to tell yet; subscriptions are never deleted
-    from chalicelib.services.subscriptions import notify
+    from chalicelib.services.subscriptions import deliver, notices_for
 
-    new, old = change.record_new(), change.record_old()
-    added = notify(_inbox(), old, new)
-    if added:
-        log.info("subscription %s: %d notice(s)", new.subscription_id, added)
+    new = change.record_new()
+    notices = notices_for(change.record_old(), new)
+    if not notices:
+        return  # most changes tell nobody (a period placed, a pause): no inbox needed
+    added = deliver(_inbox(), notices)
+    log.info("subscription %s: %d notice(s), %d new", new.subscription_id, len(notices), added)
 
 
 def order_changed(change: Change, deadline: float | None) -> None:

@@ -502,6 +502,6 @@ def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
     return notices
 
 
-def notify(inbox: Inbox, old: Subscription | None, new: Subscription) -> int:
-    """Hand the change's notices to the inbox; how many were new there."""
-    return sum(1 for notice in notices_for(old, new) if inbox.add(notice))
+def deliver(inbox: Inbox, notices: Iterable[Notice]) -> int:
+    """Hand notices to the inbox; how many were new there (a replay adds none)."""
+    return sum(1 for notice in notices if inbox.add(notice))
