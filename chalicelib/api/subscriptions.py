@@ -1,4 +1,8 @@
-"""Essentials: subscriptions (정기배송) and my reorders."""
+"""Essentials: subscriptions (정기배송) and my reorders.
+
+The services are imported inside the views: their records and rules are not for the API's
+cold start (every other route) to pay.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,6 @@ from chalicelib.schemas.subscriptions import (
     SubscriptionPublic,
     SubscriptionUpdate,
 )
-from chalicelib.services import reorders, subscriptions
-
 subscriptions_blueprint = Blueprint(__name__)
 route = Router(subscriptions_blueprint, "subscriptions", bearer)
 essentials = Router(subscriptions_blueprint, "essentials", bearer)
@@ -38,6 +40,8 @@ def _public(sub) -> dict:
                          "then one order per period at the day's prices (never above the prices the subscriber "
                          "was last told, a day before), with the shop's subscription discount.")
 def subscribe(ctx: Ctx, body: SubscriptionCreate) -> Response:
+    from chalicelib.services import subscriptions
+
     key = idempotency_key(ctx)
     sub, replayed = subscriptions.subscribe(
         ctx.deps.subscriptions, ctx.user, shop_id=body.shop_id,
@@ -52,6 +56,8 @@ def subscribe(ctx: Ctx, body: SubscriptionCreate) -> Response:
 @route.route("GET", "/me/subscriptions", query=ListQuery, response=Page[SubscriptionPublic],
              summary="My subscriptions, newest first")
 def my_subscriptions(ctx: Ctx, query: ListQuery) -> dict:
+    from chalicelib.services import subscriptions
+
     scope = f"my-subscriptions:{ctx.user}"
     page = subscriptions.list_mine(ctx.deps.subscriptions, ctx.user, start_key(ctx, query.cursor, scope), query.limit)
     return page_out(ctx, page, scope, _public)
@@ -60,6 +66,8 @@ def my_subscriptions(ctx: Ctx, query: ListQuery) -> dict:
 @route.route("GET", "/subscriptions/{subscription_id}", response=SubscriptionPublic,
              summary="A subscription (its subscriber and its shop's owner only; anyone else gets 404)")
 def get_subscription(ctx: Ctx, subscription_id: str) -> SubscriptionPublic:
+    from chalicelib.services import subscriptions
+
     return SubscriptionPublic.model_validate(
         subscriptions.get_subscription(ctx.deps.subscriptions, ctx.user, subscription_id))
 
@@ -69,6 +77,8 @@ def get_subscription(ctx: Ctx, subscription_id: str) -> SubscriptionPublic:
                                         "(the subscriber only)",
              description="A cancelled subscription cannot change (409); only an active one can skip (409).")
 def change_subscription(ctx: Ctx, subscription_id: str, body: SubscriptionUpdate) -> SubscriptionPublic:
+    from chalicelib.services import subscriptions
+
     sub = subscriptions.change(ctx.deps.subscriptions, ctx.user, subscription_id, status=body.status,
                                every_days=body.every_days, skip_next=bool(body.skip_next), now=ctx.now)
     return SubscriptionPublic.model_validate(sub)
@@ -78,6 +88,8 @@ def change_subscription(ctx: Ctx, subscription_id: str, body: SubscriptionUpdate
              errors=(403,), summary="The shop's subscriptions, optionally in one status (owner only)",
              description="Without ?status= grouped by customer; with it, newest first.")
 def shop_subscriptions(ctx: Ctx, shop_id: str, query: SubscriptionListQuery) -> dict:
+    from chalicelib.services import subscriptions
+
     scope = f"shop-subscriptions:{shop_id}:{query.status or '*'}"
     page = subscriptions.list_shop(ctx.deps.shops, ctx.deps.subscriptions, ctx.user, shop_id, query.status,
                                    start_key(ctx, query.cursor, scope), query.limit)
@@ -88,6 +100,8 @@ def shop_subscriptions(ctx: Ctx, shop_id: str, query: SubscriptionListQuery) -> 
                   summary="My essentials due or overdue across shops, soonest due first",
                   description="Each item is reordered with one tap: POST /orders/{last_order_id}/reorder.")
 def my_reorders(ctx: Ctx, query: ListQuery) -> dict:
+    from chalicelib.services import reorders
+
     scope = f"my-reorders:{ctx.user}"
     page = reorders.my_reorders(ctx.deps.reorders, ctx.user, ctx.now, start_key(ctx, query.cursor, scope),
                                 query.limit)
