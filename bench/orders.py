@@ -17,11 +17,14 @@ One run, one in-memory DynamoDB Local, everything measured together:
    the very request the app sends (captured from it; fresh order id, key and token each
    time), and against the floor of the cold path (a bare BatchGetItem of the same keys, then
    that bare transaction); all interleaved so every series sees the same machine. The budget
-   is ≤ 1.5× the bare transaction; baskets of 1, 3 and 10 lines.
+   is ≤ 1.5× the bare transaction; baskets of 1, 3 and 10 lines. The same again for an order
+   **through a store link** (the shop pays a 5% reward): the app's warm path against a bare
+   ``TransactWriteItems`` of that order's own items (the link's counters, the pending ledger
+   entry, the owner's totals, the reward-setting check and the remembered-link item added).
 3. **Throughput** of concurrent orders (threads calling the order service): every thread
    buying its own product versus all threads buying one hot product.
 
-Prints a markdown table with the ratios.
+Prints a markdown table with the ratios, headed with today's date.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import configure
@@ -131,13 +135,25 @@ def pricing_rule_capacity(items: list[dict], stored: dict[str, int]) -> tuple[fl
     """(RCU of the eventually consistent BatchGetItem, WCU of the transaction) by DynamoDB's rules:
     an eventually consistent read is 0.5 RCU per 4 KB per item; a transactional write is 2 WCU per
     1 KB of the larger of the item before and after, per item. ``stored`` has the sizes of the
-    items the updates touch."""
+    items the updates touch; an item it does not know (a condition check or delete of an absent
+    item) is counted as 1 KB, and condition checks are counted like writes."""
     wcu = 0
     for entry in items:
         (kind, op), = entry.items()
-        size = item_size(op["Item"]) if kind == "Put" else stored[op["Key"]["pk"]["S"]]
+        size = item_size(op["Item"]) if kind == "Put" else stored.get(op["Key"]["pk"]["S"], 0)
         wcu += 2 * max(1, -(-size // 1024))
     return 0.5 * (1 + BASKET), wcu
+
+
+def order_id_of(items: list[dict]) -> str:
+    """The order id in a captured placing transaction (condition checks come first)."""
+    return next(i["Put"]["Item"]["order_id"]["S"] for i in items
+                if "Put" in i and i["Put"]["Item"].get("entity", {}).get("S") == "order")
+
+
+def entry_ids_of(items: list[dict]) -> list[str]:
+    return [i["Put"]["Item"]["entry_id"]["S"] for i in items
+            if "Put" in i and i["Put"]["Item"].get("entity", {}).get("S") == "reward_entry"]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -165,6 +181,7 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
     from app import app
     from chalicelib import wiring as deps
     from chalicelib.services import orders as order_service
+    from chalicelib.services import store_links
     from chalicelib.storage.tables import ensure_tables
     from devtools.callcount import dynamodb_calls
 
@@ -182,6 +199,15 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
                     expect=201)
         buyer = http("POST", "/auth/signup", {"name": "김민지", "email": "bench-buyer@dongne.kr",
                                                "password": "bench-pass-1"}, expect=201)
+        # A customer whose store link the buyer's link orders go through; the shop pays 5%. (The
+        # link is issued as the order stream's handler issues it, without a stream here.)
+        referrer = http("POST", "/auth/signup", {"name": "최서연", "email": "bench-referrer@dongne.kr",
+                                                  "password": "bench-pass-1"}, expect=201)
+        http("PATCH", f"/shops/{shop['shop_id']}", {"referral_reward": {"kind": "percent", "value": 5}},
+             token=owner["token"], expect=200)
+        c = deps.container()
+        code = store_links.ensure_link(c.store_links, c.accounts, referrer["user"]["user_id"], shop["shop_id"],
+                                       shop["name"], [], time.time())
 
         def product(name: str, stock: int = 1_000_000) -> str:
             body = {"name": name, "price": 4500, "stock": stock, "kind": "essential", "reorder_days": 7,
@@ -189,8 +215,10 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
             return http("POST", f"/shops/{shop['shop_id']}/products", body, token=owner["token"],
                         expect=201)["product_id"]
 
-        def orderer(basket: list[str]):
+        def orderer(basket: list[str], link: str | None = None):
             body = {"shop_id": shop["shop_id"], "items": [{"product_id": p, "quantity": 1} for p in basket]}
+            if link:
+                body["via_store_link"] = link
             return lambda key: http("POST", "/orders", body, token=buyer["token"],
                                     headers={"Idempotency-Key": key}, expect=201)
 
@@ -214,6 +242,21 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
                                 Key={"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": "PRODUCT"}})["Item"]
             stored[f"PRODUCT#{pid}"] = item_size(item)
         rcu_rule, wcu_rule = pricing_rule_capacity(tx["items"], stored)
+        through = orderer(basket, code)
+        through(str(uuid.uuid4()))
+        cache.clear()
+        with dynamodb_calls() as link_cold:
+            through(str(uuid.uuid4()))
+        with dynamodb_calls() as link_warm:
+            through(str(uuid.uuid4()))
+        with captured_transaction() as link_tx:
+            through(str(uuid.uuid4()))
+        link_stored = {**stored, f"LINK#{code}": item_size(raw.get_item(
+            TableName=settings.table_name, Key={"pk": {"S": f"LINK#{code}"}, "sk": {"S": "LINK"}})["Item"]),
+            f"SHOP#{shop['shop_id']}": item_size(raw.get_item(
+                TableName=settings.table_name,
+                Key={"pk": {"S": f"SHOP#{shop['shop_id']}"}, "sk": {"S": "PROFILE"}})["Item"])}
+        _, link_wcu = pricing_rule_capacity(link_tx["items"], link_stored)
         rows += [
             ("DynamoDB calls per order, cold container", " + ".join(calls.operations), f"{calls.count}",
              "budget: 1 read + 1 TransactWriteItems"),
@@ -223,7 +266,15 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
              f"RCU + TransactWriteItems {by_op.get('TransactWriteItems', 0):g} WCU", "",
              "ReturnConsumedCapacity=TOTAL"),
             ("capacity by DynamoDB's pricing rules", f"{rcu_rule:g} RCU + {wcu_rule} WCU", "",
-             f"{len(tx['items'])} transaction items: order, idempotency record, {BASKET} stock updates"),
+             f"{len(tx['items'])} transaction items: order, idempotency record, {BASKET} stock updates, "
+             "the remembered-link check"),
+            ("DynamoDB calls per order through a store link, cold container", " + ".join(link_cold.operations),
+             f"{link_cold.count}", "the link is read in the same BatchGetItem as the products"),
+            ("DynamoDB calls per order through a store link, warm container", " + ".join(link_warm.operations),
+             f"{link_warm.count}", "budget: still 1 TransactWriteItems"),
+            ("capacity of that order by DynamoDB's pricing rules", f"{rcu_rule + 0.5:g} RCU + {link_wcu} WCU", "",
+             f"{len(link_tx['items'])} transaction items: + shop reward check, link counters, ledger entry, "
+             "owner's totals, remembered link dropped"),
         ]
 
         # 2. latency per basket size, interleaved: the app's order path; a bare
@@ -237,16 +288,27 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
                 key = str(uuid.uuid4())
                 place(key)
             template_text = json.dumps(tx["params"], ensure_ascii=False)
-            placed_order_id = tx["items"][0]["Put"]["Item"]["order_id"]["S"]
+            placed_order_id = order_id_of(tx["items"])
+            through = orderer(lines, code)
+            with captured_transaction() as link_tx:
+                link_key = str(uuid.uuid4())
+                through(link_key)
+            link_text = json.dumps(link_tx["params"], ensure_ascii=False)
+            link_ids = [order_id_of(link_tx["items"]), *entry_ids_of(link_tx["items"])]
             read_keys = [{"pk": {"S": f"SHOP#{shop['shop_id']}"}, "sk": {"S": "PROFILE"}}] + [
                 {"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": "PRODUCT"}} for pid in lines]
 
-            def bare_write(text=template_text, order_id=placed_order_id, used=key) -> None:
-                params = json.loads(text.replace(order_id, uuid.uuid4().hex[:26].upper())
-                                    .replace(used, str(uuid.uuid4())))
+            def bare_write(text=template_text, order_id=placed_order_id, used=key, fresh=()) -> None:
+                text = text.replace(order_id, uuid.uuid4().hex[:26].upper()).replace(used, str(uuid.uuid4()))
+                for old in fresh:  # the ledger entry's id
+                    text = text.replace(old, uuid.uuid4().hex[:26].upper())
+                params = json.loads(text)
                 if "ClientRequestToken" in params:
                     params["ClientRequestToken"] = uuid.uuid4().hex
                 raw.transact_write_items(**params)
+
+            def bare_link_write(text=link_text, ids=link_ids, used=link_key) -> None:
+                bare_write(text, ids[0], used, tuple(ids[1:]))
 
             def floor(keys=read_keys, write=bare_write) -> None:
                 raw.batch_get_item(RequestItems={settings.table_name: {"Keys": keys}})
@@ -255,8 +317,10 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
             def cold(p=place) -> None:
                 p(str(uuid.uuid4()))
 
-            series: dict[str, list[float]] = {"app": [], "cold": [], "bare": [], "floor": []}
-            runs = {"app": lambda p=place: p(str(uuid.uuid4())), "cold": cold, "bare": bare_write, "floor": floor}
+            series: dict[str, list[float]] = {"app": [], "cold": [], "bare": [], "floor": [], "link": [],
+                                              "link_bare": []}
+            runs = {"app": lambda p=place: p(str(uuid.uuid4())), "cold": cold, "bare": bare_write, "floor": floor,
+                    "link": lambda p=through: p(str(uuid.uuid4())), "link_bare": bare_link_write}
             warmup = 40
             for i in range(n_orders + warmup):
                 for name in (list(runs) if i % 2 else list(runs)[::-1]):
@@ -281,6 +345,12 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
                 (f"floor of the cold path, {label}, p50",
                  f"bare BatchGetItem + TransactWriteItems {p50['floor']:.2f} ms vs bare TransactWriteItems",
                  f"{p50['floor'] / p50['bare']:.2f}×", f"cold POST /orders is {p50['cold'] / p50['floor']:.2f}× this"),
+                (f"order through a store link, {label}, warm, p50",
+                 f"POST /orders {p50['link']:.2f} ms vs bare TransactWriteItems of its {len(link_tx['items'])} "
+                 f"items {p50['link_bare']:.2f} ms", f"{p50['link'] / p50['link_bare']:.2f}×", "budget ≤ 1.5×"),
+                (f"order through a store link, {label}, warm, p95",
+                 f"{p95['link']:.2f} ms vs {p95['link_bare']:.2f} ms", f"{p95['link'] / p95['link_bare']:.2f}×",
+                 f"the link's items cost {p50['link_bare'] / p50['bare']:.2f}× the plain bare transaction"),
             ]
 
     # 3. throughput: concurrent orders, distinct products vs one hot product.
@@ -327,7 +397,8 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
          f"{hot_run[0]:.0f} orders/s ({hot_run[1]} orders, {hot_run[2]} failed, {hot_run[3]} retried)",
          f"{hot_run[0] / spread[0]:.2f}×", f"sold + left = initial: {1_000_000 - remaining == hot_run[1]}"),
     ]
-    lines = ["| measure | figures | ratio | notes |", "|---|---|---|---|"]
+    today = datetime.now(UTC).date().isoformat()
+    lines = [f"### Orders on DynamoDB Local, {today}", "", "| measure | figures | ratio | notes |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(lines)
 

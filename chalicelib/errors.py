@@ -2,88 +2,280 @@
 
 Services raise these; the HTTP edge (``chalicelib.api.edge``) is the one place that turns
 them into ``application/problem+json`` answers. No HTTP framework is imported here.
+
+Every kind has a stable ``code`` the app switches on (``email_taken``, ``out_of_stock``...)
+and one HTTP ``status``. Two different causes never share a code: a new cause is a new
+subclass with its own code, and its titles (English and Korean) in ``chalicelib.messages``.
+The ``detail`` a raise site passes is the English explanation of this occurrence;
+``params`` fill the Korean one (``chalicelib.messages``); ``extra`` members are published
+in the problem document (which product ran out, the order's status...).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
 class FieldProblem:
+    """One field-level complaint: where (``body.price``), a stable ``code`` and the English
+    message. ``params`` fill the Korean message of that code."""
+
     field: str
     message: str
+    code: str = "invalid"
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class DomainError(Exception):
-    """Base class. ``status`` is the HTTP status the edge answers with."""
+    """Base class. ``status`` is the HTTP status the edge answers with; ``code`` names the
+    kind of problem. Kinds below the base are the only ones raised."""
 
     status = 400
-    title = "Bad request"
-    slug = "bad-request"
+    code = "bad_request"
+    # A base that is never raised itself: it names no kind of problem of its own.
+    abstract: ClassVar[bool] = True
 
     def __init__(
         self,
-        detail: str,
+        detail: str | None = None,
         *,
         errors: list[FieldProblem] | None = None,
         extra: dict | None = None,
+        params: dict | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(detail or self.code)
         self.detail = detail
         self.errors = errors or []
         # Extra members of the problem document (e.g. which product ran out).
         self.extra = extra or {}
+        # Values for the localized detail (never published as such).
+        self.params = {**self.extra, **(params or {})}
+
+    @classmethod
+    def kinds(cls) -> list[type[DomainError]]:
+        """Every kind that can be raised (this class and its subclasses, bases left out)."""
+        found: list[type[DomainError]] = []
+        stack: list[type[DomainError]] = [cls]
+        while stack:
+            kind = stack.pop(0)
+            if not kind.__dict__.get("abstract", False):
+                found.append(kind)
+            stack.extend(kind.__subclasses__())
+        return found
 
 
+# --- 400: the request cannot be read ------------------------------------------------------------
 class BadRequest(DomainError):
-    status, title, slug = 400, "Bad request", "bad-request"
+    """A request that cannot be processed as sent, when no more specific kind says why."""
+
+    status, code = 400, "bad_request"
+    abstract = False
 
 
+class MalformedJson(BadRequest):
+    code = "malformed_json"
+
+
+class JsonTooDeep(BadRequest):
+    code = "json_too_deep"
+
+
+class MalformedQuery(BadRequest):
+    code = "malformed_query"
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+
+
+class IdempotencyKeyMissing(BadRequest):
+    code = "idempotency_key_missing"
+
+
+class IdempotencyKeyInvalid(BadRequest):
+    code = "idempotency_key_invalid"
+
+
+# --- 401 ----------------------------------------------------------------------------------------
 class Unauthorized(DomainError):
-    status, title, slug = 401, "Unauthorized", "unauthorized"
+    """No valid bearer token: missing, malformed, expired or revoked."""
+
+    status, code = 401, "unauthorized"
 
 
+class InvalidCredentials(Unauthorized):
+    """Login failed (the same answer whether the account exists or not)."""
+
+    code = "invalid_credentials"
+
+
+class AccountClosed(Unauthorized):
+    """The token is genuine but its account no longer exists."""
+
+    code = "account_closed"
+
+
+# --- 403 / 404 / 405 ----------------------------------------------------------------------------
 class Forbidden(DomainError):
-    status, title, slug = 403, "Forbidden", "forbidden"
+    """Authenticated, but not the one allowed to do this (the owner, the buyer, the author)."""
+
+    status, code = 403, "forbidden"
+
+
+class OwnShopOrder(Forbidden):
+    code = "own_shop_order"
+
+
+class OwnShopSubscription(Forbidden):
+    code = "own_shop_subscription"
 
 
 class NotFound(DomainError):
-    status, title, slug = 404, "Not found", "not-found"
+    """The thing the path names does not exist (or is not yours to know about)."""
+
+    status, code = 404, "not_found"
 
 
+class RouteNotFound(NotFound):
+    """No route has this path."""
+
+    code = "route_not_found"
+
+
+class MethodNotAllowed(DomainError):
+    status, code = 405, "method_not_allowed"
+
+    def __init__(self, detail: str | None = None, *, allow: tuple[str, ...] = ()) -> None:
+        super().__init__(detail, params={"allow": ", ".join(allow)})
+        self.allow = allow
+
+
+# --- 409: the request conflicts with the current state ------------------------------------------
 class Conflict(DomainError):
-    status, title, slug = 409, "Conflict", "conflict"
+    status, code = 409, "conflict"
+    abstract = True
 
 
-class PayloadTooLarge(DomainError):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
+class EmailTaken(Conflict):
+    code = "email_taken"
 
 
-class Invalid(DomainError):
-    """Well-formed but semantically invalid input (field-level problems)."""
-
-    status, title, slug = 422, "Validation failed", "validation-failed"
+class PhoneTaken(Conflict):
+    code = "phone_taken"
 
 
-class Unavailable(DomainError):
-    """A dependency is overloaded (throttling, transaction conflicts) after retries."""
+class HandleTaken(Conflict):
+    code = "handle_taken"
 
-    status, title, slug = 503, "Service unavailable", "unavailable"
 
-    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
+class ShopAlreadyOpen(Conflict):
+    code = "shop_already_open"
+
+
+class OwnShopFollow(Conflict):
+    code = "own_shop_follow"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class IllegalTransition(Conflict):
+    """No one may move an order from its status to the requested one."""
+
+    code = "illegal_transition"
+
+
+class OrderChanged(Conflict):
+    """The order's status changed between reading and writing it (a racing move won)."""
+
+    code = "order_changed"
 
 
 class OutOfStock(Conflict):
-    """An order asked for more than is left; ``extra`` names the product and what is left."""
+    """An order asked for more than is left; ``extra`` names the products and what is left."""
 
-    status, title, slug = 409, "Out of stock", "out-of-stock"
+    code = "out_of_stock"
 
 
 class StaleCatalog(Conflict):
     """Products changed between reading them and ordering them (the order path re-prices and
     retries; this reaches a client only if they keep changing)."""
 
-    status, title, slug = 409, "Products changed", "catalog-changed"
+    code = "catalog_changed"
+
+
+class StockChanged(Conflict):
+    """A stock edit raced an order: the stock is no longer what the edit was based on."""
+
+    code = "stock_changed"
+
+
+class PostChanged(Conflict):
+    code = "post_changed"
+
+
+class OrderNotDelivered(Conflict):
+    code = "order_not_delivered"
+
+
+class AlreadyReviewed(Conflict):
+    code = "already_reviewed"
+
+
+class SubscriptionCancelled(Conflict):
+    """A change to a cancelled subscription (cancelling is final; subscribe again)."""
+
+    code = "subscription_cancelled"
+
+
+class SubscriptionNotActive(Conflict):
+    """Skipping the next order of a subscription that is not active (a paused one places none)."""
+
+    code = "subscription_not_active"
+
+
+# --- 412 / 413 / 415 / 422 ----------------------------------------------------------------------
+class PreconditionFailed(DomainError):
+    """``If-Match`` names a version that is no longer current."""
+
+    status, code = 412, "precondition_failed"
+
+
+class PayloadTooLarge(DomainError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Invalid(DomainError):
+    """Well-formed but semantically invalid input (field-level problems)."""
+
+    status, code = 422, "validation_failed"
+
+
+# --- 429 / 503: come back later ------------------------------------------------------------------
+class RetryLater(DomainError):
+    """Base of the answers that carry ``Retry-After`` (seconds)."""
+
+    abstract = True
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1, params: dict | None = None) -> None:
+        super().__init__(detail, params={"retry_after": retry_after, **(params or {})})
+        self.retry_after = max(1, int(retry_after))
+
+
+class RateLimited(RetryLater):
+    """Too many requests from this user or address for this action; retry after ``retry_after`` s."""
+
+    status, code = 429, "rate_limited"
+
+
+class Unavailable(RetryLater):
+    """A dependency is overloaded (throttling, transaction conflicts) after retries."""
+
+    status, code = 503, "service_unavailable"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The development secret: fine on a laptop, refused anywhere else (see the validator).
 DEFAULT_SECRET = "dongne-local-development-secret-change-me"
@@ -48,6 +48,9 @@ class Settings(BaseModel):
     argon2_time_cost: int = Field(3, ge=1, le=10)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Browser origins allowed to call the API (a shop owner's web dashboard), e.g.
+    # DONGNE_CORS_ORIGINS="https://shop.dongne.app,http://localhost:5173". Empty: no CORS.
+    cors_origins: tuple[str, ...] = ()
     # Seconds one stream invocation spends before long work (a big shop's fan-out) hands the
     # rest on to a work item; the function's timeout is the outer bound (see events.stream).
     stream_budget_seconds: float = Field(3.0, gt=0, le=60)
@@ -55,6 +58,13 @@ class Settings(BaseModel):
     # for the next run (every 10 minutes); the function's 30 s timeout is the outer bound.
     subscription_budget_seconds: float = Field(20.0, gt=0, le=600)
     log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

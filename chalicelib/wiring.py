@@ -62,6 +62,13 @@ class Container:
         return RelationshipsRepository()
 
     @cached_property
+    def store_links(self):
+        from chalicelib.storage.store_links import StoreLinksRepository
+
+        self._bind()
+        return StoreLinksRepository()
+
+    @cached_property
     def subscriptions(self):
         from chalicelib.storage.subscriptions import SubscriptionsRepository
 

@@ -76,14 +76,50 @@ def stage_env(stage: str) -> dict[str, str]:
     return env
 
 
-def _problem_response(status: int, title: str, detail: str) -> dict[str, Any]:
-    body = json.dumps({"type": "https://dongne.app/problems/gateway", "title": title, "status": status,
-                       "detail": detail})
+def _problem_response(status: int, code: str) -> dict[str, Any]:
+    """One of API Gateway's own answers as the app's problem+json: the same ``code``, ``type``
+    and words (English: a gateway response cannot read ``Accept-Language``); ``Retry-After`` on
+    429 and 503."""
+    from chalicelib.messages import problem_text
+
+    title, detail = problem_text(code, "en", {}, None)
+    body = json.dumps({"type": "https://dongne.app/problems/" + code.replace("_", "-"), "code": code,
+                       "title": title, "status": status, "detail": detail})
+    headers = {"Content-Type": "'application/problem+json'", "Content-Language": "'en'"}
+    if status in (429, 503):
+        headers["Retry-After"] = "'1'"
     return {
         "StatusCode": str(status),
-        "ResponseParameters": {"Headers": {"Content-Type": "'application/problem+json'"}},
+        "ResponseParameters": {"Headers": headers},
         "ResponseTemplates": {"application/json": body},
     }
+
+
+# API Gateway's answers that never reach the app -> (status, problem code). A method a path does
+# not have does reach it (the app routes every method of every path: 405 with Allow), so
+# MISSING_AUTHENTICATION_TOKEN means a path no route has. The authorizer never denies (the app
+# answers 401 itself), so UNAUTHORIZED is a request without an Authorization header.
+GATEWAY_PROBLEMS: dict[str, tuple[int, str]] = {
+    "UNAUTHORIZED": (401, "unauthorized"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "route_not_found"),
+    "RESOURCE_NOT_FOUND": (404, "route_not_found"),
+    "ACCESS_DENIED": (403, "forbidden"),
+    "WAF_FILTERED": (403, "forbidden"),
+    "REQUEST_TOO_LARGE": (413, "payload_too_large"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "unsupported_media_type"),
+    "THROTTLED": (429, "rate_limited"),
+    "AUTHORIZER_FAILURE": (503, "service_unavailable"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (503, "service_unavailable"),
+    "INTEGRATION_FAILURE": (503, "service_unavailable"),
+    "INTEGRATION_TIMEOUT": (503, "service_unavailable"),
+    "API_CONFIGURATION_ERROR": (503, "service_unavailable"),
+    "DEFAULT_4XX": (400, "bad_request"),
+    "DEFAULT_5XX": (503, "service_unavailable"),
+}
+
+
+def gateway_responses() -> dict[str, Any]:
+    return {kind: _problem_response(status, code) for kind, (status, code) in GATEWAY_PROBLEMS.items()}
 
 
 def build(stage: str) -> dict[str, Any]:
@@ -184,11 +220,7 @@ def build(stage: str) -> dict[str, Any]:
             "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
         },
         "RestAPI": {"Properties": {"GatewayResponses": {
-            "UNAUTHORIZED": _problem_response(401, "Unauthorized", "A valid bearer token is required."),
-            "MISSING_AUTHENTICATION_TOKEN": _problem_response(404, "Not found", "No such route."),
-            "ACCESS_DENIED": _problem_response(403, "Forbidden", "Access denied."),
-            "DEFAULT_4XX": _problem_response(400, "Bad request", "The request was rejected by the gateway."),
-            "DEFAULT_5XX": _problem_response(503, "Service unavailable", "Retry shortly."),
+            **gateway_responses(),
         }}},
     }
     for function in functions():

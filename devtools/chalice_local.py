@@ -18,21 +18,48 @@ import sys
 
 from chalice import local
 
+# The gateway's own answers -> (status, problem code), as deploy/template.py's GatewayResponses.
 GATEWAY_PROBLEMS = {
-    401: (401, "Unauthorized", "A valid bearer token is required."),
-    403: (404, "Not found", "No such route."),
+    401: (401, "unauthorized"),      # no Authorization header
+    403: (404, "route_not_found"),   # "Missing Authentication Token": no route has this path
+    500: (503, "service_unavailable"),  # the authorizer failed
 }
+_CODES = {400: "bad_request", 401: "unauthorized", 404: "route_not_found", 405: "method_not_allowed",
+          413: "payload_too_large", 503: "service_unavailable"}
 
 
-def _problem(status: int, title: str, detail: str) -> bytes:
-    return json.dumps({"type": "https://dongne.app/problems/gateway", "title": title, "status": status,
-                       "detail": detail}).encode()
+def _problem(status: int, title: str, detail: str, code: str | None = None, lang: str = "en") -> bytes:
+    """A problem+json body; with a ``code`` from the catalogue, its words (in ``lang``) are used."""
+    code = code or _CODES.get(status, "bad_request")
+    from chalicelib.messages import problem_text
+
+    if code in _CODES.values():
+        title, detail = problem_text(code, lang, {"retry_after": 1}, None)
+    return json.dumps({"type": "https://dongne.app/problems/" + code.replace("_", "-"), "code": code, "title": title,
+                       "status": status, "detail": detail}, ensure_ascii=False).encode()
 
 
 def _send_error_response(self, error: local.LocalGatewayException) -> None:
-    status, title, detail = GATEWAY_PROBLEMS.get(error.CODE, (error.CODE, "Gateway error", "Rejected."))
-    headers = {**(error.headers or {}), "Content-Type": "application/problem+json"}
-    self._send_http_response(status, headers, _problem(status, title, detail))
+    from chalicelib.messages import negotiate
+
+    status, code = GATEWAY_PROBLEMS.get(error.CODE, (error.CODE, "bad_request"))
+    lang = negotiate(self.headers.get("Accept-Language"))
+    headers = {**(error.headers or {}), "Content-Type": "application/problem+json", "Content-Language": lang}
+    if status == 503:
+        headers["Retry-After"] = "1"
+    self._send_http_response(status, headers, _problem(status, "Gateway error", "Rejected.", code, lang))
+
+
+def _route_every_method(handler: type) -> None:
+    """Hand every method to the app (not only those Python's server has a ``do_`` for), which
+    answers one a path does not have with 405 problem+json and ``Allow``, as on AWS."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._generic_handle
+        raise AttributeError(name)
+
+    handler.__getattr__ = __getattr__
 
 
 _send_error = local.ChaliceRequestHandler.send_error
@@ -50,6 +77,7 @@ def install() -> None:
     handler = local.ChaliceRequestHandler
     handler._send_error_response = _send_error_response
     handler.send_error = _send_error
+    _route_every_method(handler)
 
 
 def main(argv: list[str] | None = None) -> int:

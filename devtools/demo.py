@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -31,6 +32,7 @@ CUSTOMERS = [
     {"name": "최서연", "email": "seoyeon@dongne.kr"},
     {"name": "한지호", "email": "jiho@dongne.kr"},
     {"name": "박하늘", "email": "haneul@dongne.kr"},  # follows the tofu shop, nothing more yet
+    {"name": "윤다온", "email": "daon@dongne.kr"},  # Minji's friend: buys through Minji's store link
 ]
 
 
@@ -70,6 +72,7 @@ class Demo:
     products: dict[str, list[dict]] = field(default_factory=dict)  # handle -> products
     orders: list[dict] = field(default_factory=list)
     posts: dict[str, list[dict]] = field(default_factory=dict)  # handle -> posts, oldest first
+    links: dict[tuple[str, str], str] = field(default_factory=dict)  # (email, handle) -> store-link code
 
 
 class Caller:
@@ -105,8 +108,11 @@ def login(call: Caller, email: str) -> dict:
     return call("POST", "/auth/login", {"email": email, "password": PASSWORD})
 
 
-def seed(call: Caller) -> Demo:
-    """Create the demo accounts and shops (and, in later steps, their activity)."""
+def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
+    """Create the demo accounts and shops and their activity.
+
+    ``settle`` lets the stream catch up (store links are issued from the order stream): `make
+    run` has its stream poller running meanwhile, so waiting is enough; tests drain the stream."""
     demo = Demo()
     travel(call, demo, days_ago=HISTORY_DAYS)  # so that essentials have come due by today
     for owner in OWNERS:
@@ -120,6 +126,7 @@ def seed(call: Caller) -> Demo:
     seed_products(call, demo)
     seed_social(call, demo)  # the posts tag products, so they come after them
     seed_commerce(call, demo)  # an order is placed from a post, so it comes after the posts
+    seed_store_links(call, demo, settle or (lambda: None))  # links are issued by those orders
     seed_essentials(call, demo)  # ends today
     return demo
 
@@ -167,6 +174,58 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
     again = call("POST", f"/orders/{delivered['order_id']}/reorder", token=demo.tokens[minji],
                  headers={"Idempotency-Key": "demo-reorder-1"})
     demo.orders.append(again)
+
+
+# What each shop pays the owner of a store link for a friend's order.
+REFERRAL_REWARDS = {"mangwon_tofu": {"kind": "percent", "value": 10},
+                    "yeonnam_flowers": {"kind": "fixed", "value": 2000}}
+
+
+def seed_store_links(call: Caller, demo: Demo, settle: Callable[[], Any], timeout: float = 30.0) -> None:
+    """The one-person store: Minji's tofu link brought Jiho's order (delivered: a confirmed
+    reward) and Daon's (paid: pending; Daon opened the link signed in and ordered without the
+    code). Seoyeon gives her flower-shop reward to friends: Daon's bouquet is cheaper by it."""
+    owner_of = {o["shop"]["handle"]: o["email"] for o in OWNERS}
+    for handle, setting in REFERRAL_REWARDS.items():
+        call("PATCH", f"/shops/{demo.shops[handle]['shop_id']}", {"referral_reward": setting},
+             token=demo.tokens[owner_of[handle]])
+    wanted = [("minji@dongne.kr", "mangwon_tofu"), ("seoyeon@dongne.kr", "yeonnam_flowers")]
+    deadline = time.monotonic() + timeout
+    while True:
+        settle()
+        for email, handle in wanted:
+            for link in call("GET", "/me/store-links", token=demo.tokens[email])["items"]:
+                if link["shop_id"] == demo.shops[handle]["shop_id"]:
+                    demo.links[(email, handle)] = link["code"]
+        if all(key in demo.links for key in wanted):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("store links were not issued: is the stream poller running?")
+        time.sleep(0.25)
+    minji = demo.links[("minji@dongne.kr", "mangwon_tofu")]
+    seoyeon = demo.links[("seoyeon@dongne.kr", "yeonnam_flowers")]
+    tofu, flowers = demo.products["mangwon_tofu"], demo.products["yeonnam_flowers"]
+
+    def order(email: str, handle: str, lines: list[tuple[dict, int]], link: str | None, moves: tuple[str, ...]):
+        body = {"shop_id": demo.shops[handle]["shop_id"],
+                "items": [{"product_id": p["product_id"], "quantity": q} for p, q in lines]}
+        if link:
+            body["via_store_link"] = link
+        placed = call("POST", "/orders", body, token=demo.tokens[email],
+                      headers={"Idempotency-Key": f"demo-link-order-{len(demo.orders) + 1}"})
+        for status in moves:
+            placed = call("POST", f"/orders/{placed['order_id']}/status", {"status": status},
+                          token=demo.tokens[owner_of[handle]])
+        demo.orders.append(placed)
+        return placed
+
+    call("POST", f"/store-links/{minji}/visits")  # Jiho opens Minji's link (not signed in)...
+    order("jiho@dongne.kr", "mangwon_tofu", [(tofu[0], 2), (tofu[1], 1)], minji, ("paid", "shipped", "delivered"))
+    call("POST", f"/store-links/{minji}/visits", token=demo.tokens["daon@dongne.kr"])  # on her phone
+    order("daon@dongne.kr", "mangwon_tofu", [(tofu[2], 2)], None, ("paid",))  # ...and buys on her laptop
+    call("PATCH", f"/me/store-links/{seoyeon}", {"give_reward_to_friend": True},
+         token=demo.tokens["seoyeon@dongne.kr"])
+    order("daon@dongne.kr", "yeonnam_flowers", [(flowers[1], 1)], seoyeon, ())
 
 
 # Each shop's posts, oldest first; the first ones are written before anyone follows (a

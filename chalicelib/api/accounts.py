@@ -6,6 +6,7 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.errors import AccountClosed, EmailTaken, InvalidCredentials, PhoneTaken
 from chalicelib.schemas.accounts import AuthOut, LoginIn, MeUpdate, SignupIn, UserPublic
 from chalicelib.services import accounts
 
@@ -13,18 +14,18 @@ accounts_blueprint = Blueprint(__name__)
 route = Router(accounts_blueprint, "accounts", bearer)
 
 
-@route.route("POST", "/auth/signup", auth=False, status=201, body=SignupIn, response=AuthOut, errors=(409,),
+@route.route("POST", "/auth/signup", auth=False, status=201, body=SignupIn, response=AuthOut, errors=(EmailTaken, PhoneTaken),
              summary="Create an account (name, e-mail or phone, password); returns a token")
-def signup(ctx: Ctx, body: SignupIn) -> AuthOut:
+def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
     deps = ctx.deps
     session = accounts.signup(deps.accounts, deps.passwords, deps.tokens, name=body.name, email=body.email,
                               phone=body.phone, password=body.password, now=ctx.now)
     return AuthOut.model_validate(session)
 
 
-@route.route("POST", "/auth/login", auth=False, body=LoginIn, response=AuthOut, errors=(401,),
+@route.route("POST", "/auth/login", auth=False, body=LoginIn, response=AuthOut, errors=(InvalidCredentials,),
              summary="Log in with e-mail or phone and password; returns a token")
-def login(ctx: Ctx, body: LoginIn) -> AuthOut:
+def log_in(ctx: Ctx, body: LoginIn) -> AuthOut:
     kind, value = ("email", body.email) if body.email else ("phone", body.phone)
     deps = ctx.deps
     session = accounts.login(deps.accounts, deps.passwords, deps.tokens, kind=kind, value=value,
@@ -32,14 +33,15 @@ def login(ctx: Ctx, body: LoginIn) -> AuthOut:
     return AuthOut.model_validate(session)
 
 
-@route.route("GET", "/me", response=UserPublic, errors=(404,), summary="The logged-in user")
-def me(ctx: Ctx) -> UserPublic:
+@route.route("GET", "/me", response=UserPublic, errors=(AccountClosed,), etag=True, summary="The logged-in user")
+def get_me(ctx: Ctx) -> UserPublic:
     return UserPublic.model_validate(accounts.get_user(ctx.deps.accounts, ctx.user))
 
 
-@route.route("PATCH", "/me", body=MeUpdate, response=UserPublic, errors=(404, 409),
-             summary="Edit the logged-in user's name, e-mail or phone")
-def edit_me(ctx: Ctx, body: MeUpdate) -> UserPublic:
+@route.route("PATCH", "/me", body=MeUpdate, response=UserPublic, errors=(AccountClosed, EmailTaken, PhoneTaken),
+             etag=True, current=get_me,
+             summary="Edit the logged-in user's name, e-mail or phone (only the fields sent change)")
+def update_me(ctx: Ctx, body: MeUpdate) -> UserPublic:
     user = accounts.update_profile(ctx.deps.accounts, ctx.user, name=body.name, email=body.email,
                                    phone=body.phone, now=ctx.now)
     return UserPublic.model_validate(user)

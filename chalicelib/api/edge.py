@@ -4,17 +4,20 @@ Every view is declared with ``Router.route``, which
 
 * registers the Chalice route (with the bearer authorizer when ``auth=True``),
 * records a ``RouteSpec`` from which ``/openapi.json`` is generated, so the document
-  describes exactly what is served,
-* parses the body (size limit, malformed JSON → 400) and validates body and query
-  against pydantic models (→ 422 listing the fields),
+  describes exactly what is served (the operationId is the view's name, a verb),
+* parses the body (size limit, malformed or too deeply nested JSON → 400, a body that is
+  not JSON → 415) and validates body and query against pydantic models (→ 422 listing the
+  fields; unknown query parameters are ignored, unknown body fields are not),
 * calls the view with the validated objects and dumps its result through the response
-  model,
-* and is the one place where ``DomainError`` becomes ``application/problem+json``.
+  model, with an ``ETag`` on single resources (``If-None-Match`` → 304, ``If-Match`` → 412),
+* and is the one place where ``DomainError`` becomes ``application/problem+json``, in
+  English or Korean (``Accept-Language``), with the problem's stable ``code``.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -27,49 +30,92 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.wiring import Container, container
-from chalicelib.api.spec import RouteSpec
-from chalicelib.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, Unauthorized, Unavailable
+from chalicelib import messages
+from chalicelib.api.spec import Header, RouteSpec
+from chalicelib.errors import (
+    DomainError,
+    FieldProblem,
+    Invalid,
+    JsonTooDeep,
+    MalformedJson,
+    MalformedQuery,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RetryLater,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from chalicelib.ids import now as clock
+from chalicelib.wiring import Container, container
 
 log = logging.getLogger("dongne.http")
 
 PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"
-# Accepted so that a wrong Content-Type gets our own clear 415 instead of the framework's.
-ACCEPTED_CONTENT_TYPES = [JSON, "application/problem+json", "text/plain", "application/x-www-form-urlencoded",
-                          "multipart/form-data", "application/octet-stream"]
+PROBLEM_BASE = "https://dongne.app/problems/"
+# Every Content-Type reaches the edge, which answers 415 itself (as problem+json) for a body
+# that is not JSON; a request without a body never needs one.
+ANY_CONTENT_TYPE = ["*/*"]
+# Real request bodies nest 3 levels; 32 is generous and keeps every walk over them shallow.
+MAX_JSON_DEPTH = 32
 # Ids are ULIDs; anything else in a path segment cannot name a stored thing.
 _PATH_PARAM = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 ROUTES: list[RouteSpec] = []
+# view function -> its spec, so a PATCH can read the current representation through its GET.
+_VIEW_SPECS: dict[Callable, RouteSpec] = {}
 
 
-def problem(status: int, title: str, detail: str, *, slug: str = "error", errors: list[dict] | None = None,
-            extra: dict | None = None, headers: dict | None = None) -> Response:
-    body = {"type": f"https://dongne.app/problems/{slug}", "title": title, "status": status, "detail": detail}
+# --- problem answers ------------------------------------------------------------------------------------
+
+
+def language(request: Request | None) -> str:
+    headers = getattr(request, "headers", None) or {}
+    return messages.negotiate(headers.get("accept-language"))
+
+
+def problem_response(code: str, status: int, lang: str, *, detail: str | None = None, params: dict | None = None,
+                     errors: list[dict] | None = None, extra: dict | None = None,
+                     headers: dict | None = None) -> Response:
+    """The one builder of ``application/problem+json`` answers."""
+    title, text = messages.problem_text(code, lang, params or {}, detail)
+    body: dict[str, Any] = {"type": PROBLEM_BASE + code.replace("_", "-"), "code": code, "title": title,
+                            "status": status, "detail": text}
     if errors:
         body["errors"] = errors
     if extra:  # type-specific members; they never replace the standard ones
         body.update({key: value for key, value in extra.items() if key not in body})
     return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
-                    headers={"Content-Type": PROBLEM_JSON, **(headers or {})})
+                    headers={"Content-Type": PROBLEM_JSON, "Content-Language": lang, "Vary": "Accept-Language",
+                             **(headers or {})})
 
 
-def problem_from(error: DomainError) -> Response:
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Unavailable) else None
-    errors = [{"field": e.field, "message": e.message} for e in error.errors]
-    return problem(error.status, error.title, error.detail, slug=error.slug, errors=errors,
-                   extra=error.extra, headers=headers)
+def problem_from(error: DomainError, lang: str) -> Response:
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RetryLater) else None
+    if getattr(error, "allow", None):
+        headers = {"Allow": ", ".join(error.allow)}
+    errors = [_field(e, lang) for e in error.errors]
+    return problem_response(error.code, error.status, lang, detail=error.detail, params=error.params,
+                            errors=errors, extra=error.extra, headers=headers)
 
 
-def _validation_problem(error: ValidationError, where: str) -> Response:
+def _field(problem: FieldProblem, lang: str) -> dict:
+    message = problem.message if lang == "en" else messages.field_message(problem.code, lang, problem.params)
+    return {"field": problem.field, "code": problem.code, "message": message}
+
+
+def _validation_problem(error: ValidationError, where: str, lang: str) -> Response:
     fields = []
     for e in error.errors(include_url=False, include_input=False):
         loc = ".".join(str(p) for p in (where, *e["loc"]))
-        fields.append({"field": loc, "message": e["msg"]})
-    return problem(422, "Validation failed", f"The request {where} has invalid fields.",
-                   slug="validation-failed", errors=fields)
+        code, message = messages.field_problem(e["type"], e.get("ctx"), lang)
+        fields.append({"field": loc, "code": code, "message": message})
+    return problem_response(Invalid.code, Invalid.status, lang,
+                            detail=f"The request {where} has invalid fields.", errors=fields)
+
+
+# --- requests ------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -106,43 +152,104 @@ def _authenticated_user(request: Request, deps: Container, now: float) -> str:
     return context["principalId"]
 
 
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is larger than {limit} bytes.", params={"limit": limit})
+
+
 def _json_body(request: Request, limit: int) -> Any:
     raw = request.raw_body or b""
     if len(raw) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    content_type = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
-    if raw.strip() and content_type not in (JSON, PROBLEM_JSON):
-        raise _UnsupportedMediaType()
+        raise _too_large(limit)
     if not raw.strip():
         return {}
+    content_type = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
+    if content_type not in (JSON, PROBLEM_JSON):
+        raise UnsupportedMediaType("Send the request body as application/json (UTF-8).")
     try:
         payload = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         # JSON may escape lone UTF-16 surrogates ("\ud800") that no UTF-8 store accepts.
         json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except RecursionError:  # nested far past any limit: the parser gave up before we could count
+        raise JsonTooDeep(params={"max_depth": MAX_JSON_DEPTH}) from None
     except (UnicodeError, ValueError) as error:
-        raise BadRequest(f"The request body is not valid JSON text: {error}.") from None
+        raise MalformedJson(f"The request body is not valid JSON text: {error}.") from None
+    if _depth(payload) > MAX_JSON_DEPTH:
+        raise JsonTooDeep(params={"max_depth": MAX_JSON_DEPTH})
     return payload
 
 
-def _query(request: Request) -> dict[str, str]:
-    params = dict(request.query_params or {})
-    for value in params.values():
-        try:
-            value.encode("utf-8")
-        except UnicodeError:
-            raise BadRequest("The query string is not valid UTF-8.") from None
-    return params
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-class _UnsupportedMediaType(DomainError):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+def _query(request: Request, model: type[BaseModel]) -> dict[str, str]:
+    """The query parameters the model declares; any other (``utm_*``, cache-busters) is ignored.
+    A declared one given twice is refused rather than guessed at."""
+    params = request.query_params
+    if not params:
+        return {}
+    values: dict[str, str] = {}
+    repeated: list[FieldProblem] = []
+    for name in model.model_fields:
+        given = (params.getlist(name) if hasattr(params, "getlist") else [params[name]]) if name in params else []
+        for value in given:
+            try:
+                value.encode("utf-8")
+            except UnicodeError:
+                raise MalformedQuery("The query string is not valid UTF-8.") from None
+        if len(given) > 1:
+            repeated.append(FieldProblem(f"query.{name}", "Given more than once.", code="repeated"))
+        elif given:
+            values[name] = given[0]
+    if repeated:
+        raise Invalid("The request query has invalid fields.", errors=repeated)
+    return values
 
-    def __init__(self) -> None:
-        super().__init__("Send the request body as application/json (UTF-8).")
+
+# --- ETags -----------------------------------------------------------------------------------------------
+
+
+def etag_of(body: str | bytes) -> str:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` names the current representation (weak comparison)."""
+    if header is None:
+        return False
+    return any(tag == "*" or tag.removeprefix("W/") == etag for tag in _tags(header))
+
+
+def _match(header: str, etag: str) -> bool:
+    """``If-Match`` names the current representation (strong comparison)."""
+    return any(tag == "*" or tag == etag for tag in _tags(header))
+
+
+# --- routes ----------------------------------------------------------------------------------------------
+
+
+def operation_id(name: str) -> str:
+    """``place_order`` → ``placeOrder``."""
+    head, *rest = name.strip("_").split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 class Router:
@@ -155,23 +262,28 @@ class Router:
 
     def route(self, method: str, path: str, *, summary: str, status: int = 200, auth: bool = True,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-              response: Any = None, errors: tuple[int, ...] = (), headers: tuple = (),
-              description: str = "") -> Callable:
-        path_errors = (404,) if "{" in path else ()
-        spec = RouteSpec(method=method, path=path, summary=summary, tag=self.tag, auth=auth, status=status,
-                         body=body, query=query, response=response,
-                         errors=tuple(sorted({*errors, *path_errors, *((401,) if auth else ())})),
-                         headers=headers, description=description)
-        ROUTES.append(spec)
+              response: Any = None, errors: tuple[type[DomainError], ...] = (), headers: tuple[Header, ...] = (),
+              response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
+              current: Callable | None = None, document: bool = True) -> Callable:
+        """Declare a route; the view's name is its operationId, so name views as verbs
+        (``place_order`` → ``placeOrder``). ``etag`` on a GET of a single resource, and on its
+        PATCH with ``current`` = that GET's view (read to check ``If-Match``)."""
         authorizer = self.authorizer if auth else None
 
         def decorator(view: Callable) -> Callable:
+            spec = RouteSpec(method=method, path=path, summary=summary, tag=self.tag, auth=auth, status=status,
+                             body=body, query=query, response=response, errors=errors, headers=headers,
+                             description=description, operation_id=operation_id(view.__name__),
+                             response_headers=response_headers, etag=etag, current=current, document=document)
+            ROUTES.append(spec)
+            _VIEW_SPECS[view] = spec
+
             @functools.wraps(view)
             def handler(**path_params: str) -> Response:
                 return _handle(self.blueprint.current_request, spec, view, path_params)
 
             self.blueprint.route(path, methods=[method], authorizer=authorizer,
-                                 content_types=ACCEPTED_CONTENT_TYPES)(handler)
+                                 content_types=ANY_CONTENT_TYPE)(handler)
             return view
 
         return decorator
@@ -180,7 +292,9 @@ class Router:
 def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str]) -> Response:
     started = time.perf_counter()
     now = clock()
+    lang = language(request)
     user_id = None
+    deps = None
     try:
         deps = container()
         if spec.auth:
@@ -189,28 +303,50 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
             if not _PATH_PARAM.match(value or ""):
                 raise NotFound("No such resource.")
         kwargs: dict[str, Any] = dict(path_params)
+        limit = deps.settings.max_body_bytes
         if spec.body is not None:
-            payload = _json_body(request, deps.settings.max_body_bytes)
+            payload = _json_body(request, limit)
             try:
                 kwargs["body"] = spec.body.model_validate(payload)
             except ValidationError as error:
-                return _log(request, _validation_problem(error, "body"), started, user_id)
-        elif request.raw_body and len(request.raw_body) > deps.settings.max_body_bytes:
-            raise PayloadTooLarge(f"The request body is larger than {deps.settings.max_body_bytes} bytes.")
+                return _log(request, spec, _validation_problem(error, "body", lang), started, user_id, deps)
+        elif request.raw_body and len(request.raw_body) > limit:
+            raise _too_large(limit)
         if spec.query is not None:
             try:
-                kwargs["query"] = spec.query.model_validate(_query(request))
+                kwargs["query"] = spec.query.model_validate(_query(request, spec.query))
             except ValidationError as error:
-                return _log(request, _validation_problem(error, "query"), started, user_id)
-        result = view(Ctx(request=request, user_id=user_id, now=now, deps=deps), **kwargs)
-        response = _respond(spec, result)
+                return _log(request, spec, _validation_problem(error, "query", lang), started, user_id, deps)
+        ctx = Ctx(request=request, user_id=user_id, now=now, deps=deps)
+        if spec.if_match and request.headers.get("if-match") is not None:
+            _check_if_match(ctx, spec, path_params, request.headers["if-match"])
+        response = _respond(spec, view(ctx, **kwargs))
+        if spec.etag and response.status_code == spec.status:
+            response = _with_etag(request, spec, response)
     except DomainError as error:
-        response = problem_from(error)
+        response = problem_from(error, lang)
     except Exception:  # a bug, not a client error: log it, answer without internals
         log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
-        response = problem(500, "Internal error", "Something went wrong on our side; it has been logged.",
-                           slug="internal")
-    return _log(request, response, started, user_id)
+        response = problem_response("internal_error", 500, lang)
+    return _log(request, spec, response, started, user_id, deps)
+
+
+def _check_if_match(ctx: Ctx, spec: RouteSpec, path_params: dict[str, str], header: str) -> None:
+    """412 unless ``If-Match`` names the representation its GET would answer now."""
+    assert spec.current is not None, f"{spec.method} {spec.path}: etag=True needs current="
+    current_spec = _VIEW_SPECS[spec.current]
+    current = _respond(current_spec, spec.current(ctx, **path_params))
+    if not _match(header, etag_of(current.body)):
+        raise PreconditionFailed("The resource changed since you read it (If-Match does not match its ETag); "
+                                 "reload it and try again.")
+
+
+def _with_etag(request: Request, spec: RouteSpec, response: Response) -> Response:
+    etag = etag_of(response.body)
+    response.headers["ETag"] = etag
+    if spec.if_none_match and _none_match(request.headers.get("if-none-match"), etag):
+        return Response(body="", status_code=304, headers={"ETag": etag})
+    return response
 
 
 def _respond(spec: RouteSpec, result: Any) -> Response:
@@ -224,13 +360,32 @@ def _respond(spec: RouteSpec, result: Any) -> Response:
     return Response(body=result.model_dump_json(), status_code=spec.status, headers={"Content-Type": JSON})
 
 
-def _log(request: Request, response: Response, started: float, user_id: str | None) -> Response:
+def _problem_code(response: Response) -> str | None:
+    if (response.headers or {}).get("Content-Type") != PROBLEM_JSON:
+        return None
+    try:
+        return json.loads(response.body).get("code")
+    except (TypeError, ValueError):
+        return None
+
+
+def _log(request: Request, spec: RouteSpec, response: Response, started: float, user_id: str | None,
+         deps: Container | None) -> Response:
     context = request.context or {}
+    code = _problem_code(response) if response.status_code >= 400 else None
+    if code is not None and code != "internal_error" and code not in spec.codes:
+        # The document promises which codes each route answers; this one is missing from it.
+        log.error(json.dumps({"msg": "undeclared problem code", "route": f"{spec.method} {spec.path}",
+                              "code": code}))
+        if deps is not None and deps.settings.stage == "test":
+            response = problem_response("internal_error", 500, "en",
+                                        detail=f"{spec.method} {spec.path} answered the undeclared code {code!r}.")
     log.info(json.dumps({
         "msg": "request",
         "method": request.method,
         "path": context.get("resourcePath"),
         "status": response.status_code,
+        "code": code,
         "ms": round((time.perf_counter() - started) * 1000, 2),
         "request_id": context.get("requestId"),
         "user_id": user_id,

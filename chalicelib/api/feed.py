@@ -26,7 +26,7 @@ route = Router(feed_blueprint, "feed", bearer)
                          "in windows of about 60 posts, newest window first; pages never repeat or skip a "
                          "post while you page, and a page can be shorter than `limit` when posts were "
                          "deleted meanwhile: `next_cursor` says whether there is more.")
-def my_feed(ctx: Ctx, query: FeedQuery) -> dict:
+def get_feed(ctx: Ctx, query: FeedQuery) -> dict:
     from chalicelib.services import feed
 
     url = ctx.deps.media.url

@@ -13,6 +13,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
+from chalicelib.errors import AccountClosed, Forbidden, OwnShopFollow
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.follows import FollowedShop, FollowerPublic, FollowOut
 
@@ -20,9 +21,9 @@ follows_blueprint = Blueprint(__name__)
 route = Router(follows_blueprint, "follows", bearer)
 
 
-@route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(409,),
+@route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(OwnShopFollow, AccountClosed),
              summary="Follow a shop (idempotent: following twice changes nothing)")
-def follow(ctx: Ctx, shop_id: str) -> FollowOut:
+def follow_shop(ctx: Ctx, shop_id: str) -> FollowOut:
     from chalicelib.services import follows
 
     follows.follow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id, ctx.now)
@@ -30,15 +31,15 @@ def follow(ctx: Ctx, shop_id: str) -> FollowOut:
 
 
 @route.route("DELETE", "/shops/{shop_id}/follow", status=204, summary="Unfollow a shop (idempotent)")
-def unfollow(ctx: Ctx, shop_id: str) -> None:
+def unfollow_shop(ctx: Ctx, shop_id: str) -> None:
     from chalicelib.services import follows
 
     follows.unfollow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id)
 
 
-@route.route("GET", "/shops/{shop_id}/followers", query=ListQuery, response=Page[FollowerPublic], errors=(403,),
+@route.route("GET", "/shops/{shop_id}/followers", query=ListQuery, response=Page[FollowerPublic], errors=(Forbidden,),
              summary="The shop's followers, newest first (owner only)")
-def followers(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+def list_followers(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
     from chalicelib.services import follows
 
     scope = f"followers:{shop_id}:{ctx.user}"
@@ -49,7 +50,7 @@ def followers(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
 
 @route.route("GET", "/me/following", query=ListQuery, response=Page[FollowedShop],
              summary="The shops I follow, most recently followed first")
-def following(ctx: Ctx, query: ListQuery) -> dict:
+def list_following(ctx: Ctx, query: ListQuery) -> dict:
     from chalicelib.services import follows
 
     scope = f"following:{ctx.user}"

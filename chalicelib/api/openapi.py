@@ -21,6 +21,7 @@ edge can build its error answers from the very models the document describes.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -29,9 +30,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
-from chalicelib.api.spec import HTTP_METHODS, RouteSpec
+from chalicelib.schemas.orders import OrderStatus
+from chalicelib.api.spec import ETAG, HTTP_METHODS, IF_MATCH, IF_NONE_MATCH, RETRY_AFTER, Header, RouteSpec
 
-__all__ = ["OPENAPI_VERSION", "Problem", "ProblemField", "build_openapi"]
+__all__ = ["OPENAPI_VERSION", "Problem", "ProblemField", "Shortage", "build_openapi"]
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -42,46 +44,96 @@ _SECURITY_SCHEME = "bearerAuth"
 _JSON = "application/json"
 _PROBLEM_JSON = "application/problem+json"
 _METHOD_ORDER = {m: i for i, m in enumerate(HTTP_METHODS)}
+# The edge answers 404 for a path segment outside this (ids are ULIDs).
+PATH_PARAM_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[0-9A-Za-z_-]+$"}
+_CONTENT_LANGUAGE = Header("Content-Language", True, "`ko` with `Accept-Language: ko` (or `ko-KR`), else `en`.",
+                           {"type": "string", "enum": ["en", "ko"]})
 
 
 class ProblemField(BaseModel):
     """One field-level complaint inside a problem answer."""
 
-    field: str = Field(description="Where the problem is, e.g. `body.price` or `query.limit`.")
-    message: str = Field(description="Human-readable explanation for this field.")
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    field: str = Field(description="Where the problem is, e.g. `body.price`, `query.limit` or `body.items.0`.")
+    code: str = Field(description="What is wrong, stable for the app to switch on: `required`, `unknown_field`, "
+                                  "`wrong_type`, `not_null`, `empty`, `too_short`, `too_long`, `too_few`, "
+                                  "`too_many`, `pattern`, `too_small`, `too_large`, `not_allowed`, `duplicate`, "
+                                  "`repeated`, `email_or_phone`, `email_xor_phone`, … (docs/errors.md).",
+                      examples=["pattern"])
+    message: str = Field(description="Human-readable explanation for this field, in the answer's language.")
+
+
+class Shortage(BaseModel):
+    """A product an order asked more of than is left."""
+
+    product_id: str
+    name: str
+    requested: int
+    available: int
+
+
+def _members_never_null(schema: dict[str, Any]) -> None:
+    """Optional members are left out when they do not apply, never sent as null: declare them
+    as their plain type, without the ``None`` default the Python model uses."""
+    for prop in schema.get("properties", {}).values():
+        if prop.pop("default", "absent") is None:
+            alternatives = [alt for alt in prop.pop("anyOf", []) if alt != {"type": "null"}]
+            if len(alternatives) == 1:
+                prop.update(alternatives[0])
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, the body of every error answer. A problem type may add its own members."""
+    """RFC 9457 problem details, the body of every error answer. `code` names the kind of problem (the app
+    switches on it, never on prose; docs/errors.md lists them); `title`, `detail` and field messages follow
+    `Accept-Language` (`ko` or English). Some kinds add their own members, declared below."""
 
-    # The docstring above is published as the schema description; extra members
-    # are allowed because the edge adds type-specific ones (e.g. the out-of-stock
-    # item on a 409), which RFC 9457 permits.
-    model_config = ConfigDict(extra="allow")
+    # Extension members are allowed (RFC 9457); the ones the API sends are declared.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_members_never_null)
 
-    type: str = Field(default="about:blank", description="URI reference identifying the problem type.")
-    title: str = Field(description="Short, human-readable summary of the problem type.")
+    type: str = Field(description="URI identifying the kind of problem, one per `code`.",
+                      examples=["https://dongne.app/problems/out-of-stock"])
+    code: str = Field(description="Stable machine-readable kind of problem.", examples=["out_of_stock"])
+    title: str = Field(description="Short, human-readable summary of the problem kind.")
     status: int = Field(ge=400, le=599, description="HTTP status code, repeated for convenience.")
-    detail: str | None = Field(default=None, description="Explanation specific to this occurrence.")
-    errors: list[ProblemField] = Field(
-        default_factory=list, description="Per-field problems; filled for validation failures (422)."
-    )
+    detail: str = Field(description="Explanation specific to this occurrence.")
+    errors: list[ProblemField] | None = Field(
+        default=None, description="Per-field problems (`validation_failed`), each with its own `code`.")
+    shortages: list[Shortage] | None = Field(
+        default=None, description="`out_of_stock`: every product short, with what is left.")
+    product_id: str | None = Field(default=None, description="`out_of_stock`: the first product short.")
+    name: str | None = Field(default=None, description="`out_of_stock`: its name.")
+    requested: int | None = Field(default=None, description="`out_of_stock`: how many were asked for.")
+    available: int | None = Field(default=None, description="`out_of_stock`: how many are left.")
+    order_status: OrderStatus | None = Field(
+        default=None, description="`illegal_transition`, `order_changed`, `order_not_delivered`: the order's status.")
+    requested_status: OrderStatus | None = Field(
+        default=None, description="`illegal_transition`, `order_changed`: the status asked for.")
+    review_id: str | None = Field(default=None, description="`already_reviewed`: the existing review.")
+    idempotency_key: str | None = Field(default=None, description="`idempotency_key_reused`: the key.")
+    stock: int | None = Field(default=None, description="`stock_changed`: the stock now.")
 
 
 def build_openapi(
-    specs: Iterable[RouteSpec], *, title: str, version: str, description: str = ""
+    specs: Iterable[RouteSpec], *, title: str, version: str, description: str = "",
+    servers: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document for ``specs`` as a JSON-ready dict.
 
     Output is deterministic for a given set of routes (paths sorted, methods in
     OpenAPI order, components sorted by name) so the served document diffs
     cleanly between deploys. Components no operation reaches (e.g. the query
-    models, which are flattened into parameters) are left out.
+    models, which are flattened into parameters) are left out, and so are routes
+    that are not client operations (``document=False``: the document itself, its page).
+
+    Request schemas carry no ``default``: a default is the server's business, and
+    generators read one as "always present" and make the field required. The
+    default is said in the field's description instead.
 
     Raises ``ValueError`` for duplicate routes or colliding operation ids, and
     ``TypeError`` for a query model that is not an object with fields.
     """
-    routes = sorted(specs, key=lambda r: (r.openapi_path, _METHOD_ORDER[r.method]))
+    routes = sorted((s for s in specs if s.document), key=lambda r: (r.openapi_path, _METHOD_ORDER[r.method]))
     _check_unique(routes)
 
     schemas = _SchemaSet()
@@ -105,13 +157,16 @@ def build_openapi(
     if description:
         info["description"] = description
 
-    doc: dict[str, Any] = {
-        "openapi": OPENAPI_VERSION,
-        "info": info,
+    components = _reachable(paths, schemas.definitions)
+    _strip_request_defaults(paths, components)
+    doc: dict[str, Any] = {"openapi": OPENAPI_VERSION, "info": info}
+    if servers:
+        doc["servers"] = servers
+    doc.update({
         "tags": [{"name": tag} for tag in sorted({r.tag for r in routes})],
         "paths": paths,
         "components": {
-            "schemas": _reachable(paths, schemas.definitions),
+            "schemas": components,
             "securitySchemes": {
                 _SECURITY_SCHEME: {
                     "type": "http",
@@ -120,7 +175,7 @@ def build_openapi(
                 }
             },
         },
-    }
+    })
     return doc
 
 
@@ -168,51 +223,89 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
     op: dict[str, Any] = {"tags": [route.tag], "summary": route.summary}
     if route.description:
         op["description"] = route.description
-    op["operationId"] = route.operation_id
+    op["operationId"] = route.operation
     if route.auth:
         op["security"] = [{_SECURITY_SCHEME: []}]
 
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": dict(PATH_PARAM_SCHEMA)}
         for name in route.path_params
     ]
     if route.query is not None:
         parameters.extend(_query_parameters(route, schemas))
-    for name, required, text in route.headers:
-        header: dict[str, Any] = {"name": name, "in": "header", "required": required}
-        if text:
-            header["description"] = text
-        header["schema"] = {"type": "string"}
-        parameters.append(header)
+    headers = list(route.headers)
+    if route.if_none_match:
+        headers.append(IF_NONE_MATCH)
+    if route.if_match:
+        headers.append(IF_MATCH)
+    for header in headers:
+        param: dict[str, Any] = {"name": header.name, "in": "header", "required": header.required}
+        if header.description:
+            param["description"] = header.description
+        param["schema"] = copy.deepcopy(header.schema)
+        parameters.append(param)
     if parameters:
         op["parameters"] = parameters
 
     if route.body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": _body_required(route.body),
             "content": {_JSON: {"schema": schemas.schema_for(route.body, "validation")}},
         }
 
     responses: dict[str, Any] = {}
     success: dict[str, Any] = {"description": _phrase(route.status)}
+    success_headers = list(route.response_headers) + ([ETAG] if route.etag else [])
+    if success_headers:
+        success["headers"] = _headers(success_headers)
     if route.response is not None:
         success["content"] = {_JSON: {"schema": schemas.schema_for(route.response, "serialization")}}
     responses[str(route.status)] = success
-    for code in route.error_statuses:
-        responses[str(code)] = {
-            "description": _phrase(code),
+    if route.if_none_match:
+        responses["304"] = {"description": "Not Modified: the `If-None-Match` ETag is still current; no body.",
+                            "headers": _headers([ETAG])}
+    for status, codes in route.problems.items():
+        problem_headers = [_CONTENT_LANGUAGE] + ([RETRY_AFTER] if status in (429, 503) else [])
+        responses[str(status)] = {
+            "description": f"{_phrase(status)}: " + ", ".join(f"`{code}`" for code in codes) + ".",
+            "headers": _headers(problem_headers),
             "content": {_PROBLEM_JSON: {"schema": copy.deepcopy(problem_ref)}},
+            "x-problem-codes": list(codes),
         }
     op["responses"] = responses
     return op
 
 
+def _headers(headers: Iterable[Header]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for header in headers:
+        entry: dict[str, Any] = {}
+        if header.description:
+            entry["description"] = header.description
+        entry["required"] = header.required
+        entry["schema"] = copy.deepcopy(header.schema)
+        out[header.name] = entry
+    return out
+
+
+def _body_required(model: Any) -> bool:
+    """A body is required exactly when the model refuses an empty one (``{}``), which is what
+    the edge validates when no body is sent."""
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate({})
+    except ValidationError:
+        return True
+    return False
+
+
 def _query_parameters(route: RouteSpec, schemas: _SchemaSet) -> list[dict[str, Any]]:
     """One ``in: query`` parameter per field of the route's query model.
 
-    The field's JSON schema (type, bounds, enum, default) becomes the
-    parameter schema; its description is lifted to the parameter, where
-    documentation tools look for it.
+    The field's JSON schema (type, bounds, enum) becomes the parameter schema;
+    its description is lifted to the parameter, where documentation tools look
+    for it, and its default is said there too.
     """
     assert route.query is not None
     model = schemas.resolve(schemas.schema_for(route.query, "validation"))
@@ -225,8 +318,13 @@ def _query_parameters(route: RouteSpec, schemas: _SchemaSet) -> list[dict[str, A
     for name, field_schema in properties.items():
         schema = copy.deepcopy(field_schema)
         schema.pop("title", None)
+        # A query parameter is sent or not; it is never null.
+        alternatives = [alt for alt in schema.get("anyOf", []) if alt != {"type": "null"}]
+        if "anyOf" in schema and len(alternatives) == 1:
+            del schema["anyOf"]
+            schema = {**alternatives[0], **schema}
         param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
-        text = schema.pop("description", None)
+        text = _with_default(schema.pop("description", None), schema)
         if text:
             param["description"] = text
         if schema.get("deprecated"):
@@ -234,6 +332,36 @@ def _query_parameters(route: RouteSpec, schemas: _SchemaSet) -> list[dict[str, A
         param["schema"] = schema
         params.append(param)
     return params
+
+
+def _with_default(text: str | None, schema: dict[str, Any]) -> str | None:
+    """Take ``default`` out of ``schema``; say it in the description instead (unless null)."""
+    if "default" not in schema:
+        return text
+    default = schema.pop("default")
+    if default is None or default == [] or default == "":
+        return text
+    said = f"Default: `{json.dumps(default, ensure_ascii=False)}`."
+    return f"{text} {said}" if text else said
+
+
+def _strip_request_defaults(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    """No ``default`` in the schemas a request body reaches (see ``build_openapi``)."""
+    request_refs = [op["requestBody"] for item in paths.values() for op in item.values() if "requestBody" in op]
+    seen: set[str] = set()
+    stack = list(_iter_refs(request_refs))
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in components:
+            continue
+        seen.add(name)
+        component = components[name]
+        for prop in (component.get("properties") or {}).values():
+            if isinstance(prop, dict):
+                text = _with_default(prop.get("description"), prop)
+                if text:
+                    prop["description"] = text
+        stack.extend(_iter_refs(component))
 
 
 def _check_unique(routes: list[RouteSpec]) -> None:
@@ -244,10 +372,10 @@ def _check_unique(routes: list[RouteSpec]) -> None:
         if key in seen_routes:
             raise ValueError(f"duplicate route {route.method} {route.path}")
         seen_routes.add(key)
-        other = seen_ids.setdefault(route.operation_id, route)
+        other = seen_ids.setdefault(route.operation, route)
         if other is not route:
             raise ValueError(
-                f"operationId {route.operation_id!r} is shared by "
+                f"operationId {route.operation!r} is shared by "
                 f"{other.method} {other.path} and {route.method} {route.path}"
             )
 
@@ -276,7 +404,17 @@ def _safe_names(definitions: dict[str, Any]) -> dict[str, str]:
     """
     taken = {name for name in definitions if _COMPONENT_NAME.match(name)}
     renames: dict[str, str] = {}
+    for name, schema in definitions.items():
+        # A parametrised generic (``Page_FeedItemPublic_``) takes the name its model gives
+        # itself (``Page.model_parametrized_name``: ``FeedPage``), its schema's title.
+        title = schema.get("title") if isinstance(schema, dict) else None
+        if name.endswith("_") and isinstance(title, str) and _COMPONENT_NAME.match(title) and title not in taken:
+            taken.discard(name)
+            taken.add(title)
+            renames[name] = title
     for name in definitions:
+        if name in renames:
+            continue
         if name in taken:
             continue
         base = re.sub(r"[^a-zA-Z0-9._-]", "_", name) or "Schema"

@@ -12,6 +12,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
+from chalicelib.errors import AccountClosed, Forbidden, PostChanged
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.posts import (
     CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, ShareOut,
@@ -29,7 +30,7 @@ def post_out(ctx: Ctx, post: Post) -> PostPublic:
     return PostPublic.model_validate({**post.__dict__, "photo_urls": [media.url(key) for key in post.photos]})
 
 
-@route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostPublic, errors=(403,),
+@route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostPublic, errors=(Forbidden,),
              summary="Post as the shop (owner only): text, up to 10 uploaded photos, tagged products",
              description="Tagged products must be the shop's own (422 names each other one as "
                          "`body.product_ids.<i>`); the post keeps their name and price as of now.")
@@ -42,16 +43,16 @@ def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostPublic:
     return post_out(ctx, post)
 
 
-@route.route("GET", "/posts/{post_id}", auth=False, response=PostPublic, summary="A post, with live counts")
+@route.route("GET", "/posts/{post_id}", auth=False, response=PostPublic, etag=True, summary="A post, with live counts")
 def get_post(ctx: Ctx, post_id: str) -> PostPublic:
     from chalicelib.services import posts
 
     return post_out(ctx, posts.get_post(ctx.deps.posts, post_id))
 
 
-@route.route("PATCH", "/posts/{post_id}", body=PostUpdate, response=PostPublic, errors=(403, 409),
-             summary="Edit a post (the shop's owner); feeds are updated")
-def edit_post(ctx: Ctx, post_id: str, body: PostUpdate) -> PostPublic:
+@route.route("PATCH", "/posts/{post_id}", body=PostUpdate, response=PostPublic, errors=(Forbidden, PostChanged),
+             etag=True, current=get_post, summary="Edit a post (the shop's owner); feeds are updated")
+def update_post(ctx: Ctx, post_id: str, body: PostUpdate) -> PostPublic:
     from chalicelib.services import posts
 
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -59,7 +60,7 @@ def edit_post(ctx: Ctx, post_id: str, body: PostUpdate) -> PostPublic:
     return post_out(ctx, posts.edit_post(d.posts, d.media, d.products, ctx.user, post_id, changes, ctx.now))
 
 
-@route.route("DELETE", "/posts/{post_id}", status=204, errors=(403,),
+@route.route("DELETE", "/posts/{post_id}", status=204, errors=(Forbidden,),
              summary="Delete a post (the shop's owner); it leaves every feed")
 def delete_post(ctx: Ctx, post_id: str) -> None:
     from chalicelib.services import posts
@@ -69,7 +70,7 @@ def delete_post(ctx: Ctx, post_id: str) -> None:
 
 @route.route("GET", "/shops/{shop_id}/posts", auth=False, query=ListQuery, response=Page[PostPublic],
              summary="A shop's posts, newest first")
-def shop_posts(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+def list_shop_posts(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
     from chalicelib.services import posts
 
     scope = f"shop-posts:{shop_id}"
@@ -79,20 +80,21 @@ def shop_posts(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
 
 
 @route.route("PUT", "/posts/{post_id}/like", response=LikeOut, summary="Like a post (idempotent)")
-def like(ctx: Ctx, post_id: str) -> LikeOut:
+def like_post(ctx: Ctx, post_id: str) -> LikeOut:
     from chalicelib.services import engagement
 
     return LikeOut.model_validate(engagement.like(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id, ctx.now))
 
 
 @route.route("DELETE", "/posts/{post_id}/like", status=204, summary="Take a like back (idempotent)")
-def unlike(ctx: Ctx, post_id: str) -> None:
+def unlike_post(ctx: Ctx, post_id: str) -> None:
     from chalicelib.services import engagement
 
     engagement.unlike(ctx.deps.engagement, ctx.user, post_id)
 
 
 @route.route("POST", "/posts/{post_id}/comments", status=201, body=CommentCreate, response=CommentPublic,
+             errors=(AccountClosed,),
              summary="Comment on a post; the shop owner's comment is the shop's reply")
 def add_comment(ctx: Ctx, post_id: str, body: CommentCreate) -> CommentPublic:
     from chalicelib.services import engagement
@@ -103,7 +105,7 @@ def add_comment(ctx: Ctx, post_id: str, body: CommentCreate) -> CommentPublic:
 
 @route.route("GET", "/posts/{post_id}/comments", auth=False, query=ListQuery, response=Page[CommentPublic],
              summary="A post's comments, oldest first")
-def comments(ctx: Ctx, post_id: str, query: ListQuery) -> dict:
+def list_comments(ctx: Ctx, post_id: str, query: ListQuery) -> dict:
     from chalicelib.services import engagement
 
     scope = f"comments:{post_id}"
@@ -112,7 +114,7 @@ def comments(ctx: Ctx, post_id: str, query: ListQuery) -> dict:
     return page_out(ctx, page, scope)
 
 
-@route.route("DELETE", "/comments/{comment_id}", status=204, errors=(403,),
+@route.route("DELETE", "/comments/{comment_id}", status=204, errors=(Forbidden,),
              summary="Delete a comment (its author, or the owner of the shop it was written on)")
 def delete_comment(ctx: Ctx, comment_id: str) -> None:
     from chalicelib.services import engagement
@@ -121,10 +123,10 @@ def delete_comment(ctx: Ctx, comment_id: str) -> None:
 
 
 @route.route("POST", "/posts/{post_id}/shares", status=201, response=ShareOut,
-             summary="Record a share; answers the link to share")
-def share(ctx: Ctx, post_id: str) -> ShareOut:
+             summary="Record a share; answers the link to share: my own store link for the shop if I have one")
+def share_post(ctx: Ctx, post_id: str) -> ShareOut:
     from chalicelib.services import engagement
 
     item = engagement.share(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id,
-                            ctx.deps.settings.public_base_url, ctx.now)
+                            ctx.deps.settings.public_base_url, ctx.now, links=ctx.deps.store_links)
     return ShareOut.model_validate(item)

@@ -7,6 +7,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
+from chalicelib.errors import Forbidden, StockChanged
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.orders import ReviewPage, ReviewPublic
 from chalicelib.schemas.products import ProductCreate, ProductPublic, ProductUpdate
@@ -21,11 +22,11 @@ def _product(product) -> dict:
 
 
 @route.route("POST", "/shops/{shop_id}/products", status=201, body=ProductCreate, response=ProductPublic,
-             errors=(403,), summary="Add a product to the shop (owner only)")
+             errors=(Forbidden,), summary="Add a product to the shop (owner only)")
 def create_product(ctx: Ctx, shop_id: str, body: ProductCreate) -> ProductPublic:
     product = products.create_product(ctx.deps.shops, ctx.deps.products, ctx.user, shop_id, name=body.name,
                                       description=body.description, price=body.price, stock=body.stock,
-                                      kind=body.kind, reorder_days=body.reorder_days, photos=body.photos,
+                                      kind=body.kind.value, reorder_days=body.reorder_days, photos=body.photos,
                                       now=ctx.now)
     return ProductPublic.model_validate(product)
 
@@ -39,22 +40,23 @@ def list_products(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
     return page_out(ctx, page, scope, _product)
 
 
-@route.route("GET", "/products/{product_id}", auth=False, response=ProductPublic, summary="A product")
+@route.route("GET", "/products/{product_id}", auth=False, response=ProductPublic, etag=True, summary="A product")
 def get_product(ctx: Ctx, product_id: str) -> ProductPublic:
     return ProductPublic.model_validate(products.get_product(ctx.deps.products, product_id))
 
 
-@route.route("PATCH", "/products/{product_id}", body=ProductUpdate, response=ProductPublic, errors=(403, 409),
+@route.route("PATCH", "/products/{product_id}", body=ProductUpdate, response=ProductPublic, errors=(Forbidden, StockChanged),
+             etag=True, current=get_product,
              summary="Edit a product (owner only); a stock edit that raced an order is a 409")
-def edit_product(ctx: Ctx, product_id: str, body: ProductUpdate) -> ProductPublic:
-    changes = body.model_dump(exclude_unset=True)
+def update_product(ctx: Ctx, product_id: str, body: ProductUpdate) -> ProductPublic:
+    changes = body.model_dump(mode="json", exclude_unset=True)
     return ProductPublic.model_validate(products.edit_product(ctx.deps.products, ctx.user, product_id, changes,
                                                               ctx.now))
 
 
 @route.route("GET", "/products/{product_id}/reviews", auth=False, query=ListQuery, response=ReviewPage,
              summary="A product's reviews, newest first, with its exact rating count and average")
-def list_reviews(ctx: Ctx, product_id: str, query: ListQuery) -> dict:
+def list_product_reviews(ctx: Ctx, product_id: str, query: ListQuery) -> dict:
     scope = f"product-reviews:{product_id}"
     product, page = reviews.list_reviews(ctx.deps.products, ctx.deps.reviews, product_id,
                                          start_key(ctx, query.cursor, scope), query.limit)

@@ -11,6 +11,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
+from chalicelib.errors import Forbidden
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.relationships import (
     CustomerCard,
@@ -27,7 +28,7 @@ route = Router(relationships_blueprint, "relationships", bearer)
 
 @route.route("GET", "/me/shops", query=ListQuery, response=Page[MyShop],
              summary="My shops, strongest relationship first")
-def my_shops(ctx: Ctx, query: ListQuery) -> Page[MyShop]:
+def list_my_shops(ctx: Ctx, query: ListQuery) -> Page[MyShop]:
     from chalicelib.services import relationship_reads
 
     scope = f"my-shops:{ctx.user}"
@@ -37,8 +38,8 @@ def my_shops(ctx: Ctx, query: ListQuery) -> Page[MyShop]:
 
 
 @route.route("GET", "/shops/{shop_id}/customers", query=CustomersQuery, response=Page[CustomerListItem],
-             errors=(403,), summary="The shop's customers, strongest relationship first (owner only)")
-def customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[CustomerListItem]:
+             errors=(Forbidden,), summary="The shop's customers, strongest relationship first (owner only)")
+def list_customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[CustomerListItem]:
     from chalicelib.services import relationship_reads
     from chalicelib.services.scoring import Tier
 
@@ -49,15 +50,13 @@ def customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[CustomerLis
     return Page[CustomerListItem].model_validate(page_out(ctx, page, scope))
 
 
-@route.route("GET", "/shops/{shop_id}/customers/{user_id}", response=CustomerCard, errors=(403,),
+@route.route("GET", "/shops/{shop_id}/customers/{user_id}", response=CustomerCard, errors=(Forbidden,),
              summary="The customer card: tier, strength and why, orders, favourites, reorders due, subscriptions, "
                      "note (owner only)")
-def customer_card(ctx: Ctx, shop_id: str, user_id: str) -> CustomerCard:
-    from chalicelib.services import relationship_reads
-
+def get_customer_card(ctx: Ctx, shop_id: str, user_id: str) -> CustomerCard:
     from dataclasses import replace
 
-    from chalicelib.services import subscriptions
+    from chalicelib.services import relationship_reads, subscriptions
 
     card = relationship_reads.customer_card(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id,
                                             ctx.now)
@@ -65,9 +64,9 @@ def customer_card(ctx: Ctx, shop_id: str, user_id: str) -> CustomerCard:
     return CustomerCard.model_validate(replace(card, subscriptions=tuple(subscribed)))
 
 
-@route.route("PUT", "/shops/{shop_id}/customers/{user_id}/note", body=NoteIn, response=NoteOut, errors=(403,),
+@route.route("PUT", "/shops/{shop_id}/customers/{user_id}/note", body=NoteIn, response=NoteOut, errors=(Forbidden,),
              summary="Write the owner's private note about a customer (owner only)")
-def put_note(ctx: Ctx, shop_id: str, user_id: str, body: NoteIn) -> NoteOut:
+def set_customer_note(ctx: Ctx, shop_id: str, user_id: str, body: NoteIn) -> NoteOut:
     from chalicelib.services import relationship_reads
 
     note = relationship_reads.set_note(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id,

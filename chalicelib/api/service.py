@@ -1,10 +1,15 @@
-"""Service routes: health, the OpenAPI document and its HTML page."""
+"""Service routes: health, the OpenAPI document and its HTML page.
+
+The document and its page are not client operations: they are left out of the document.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from chalice import Blueprint, Response
+from chalice.app import Request
 from pydantic import Field
 
 from chalicelib.api.edge import ROUTES, Ctx, Router
@@ -23,8 +28,12 @@ class Health(Out):
 
 
 @route.route("GET", "/health", auth=False, response=Health, summary="Liveness and the table in use")
-def health(ctx: Ctx) -> Health:
+def get_health(ctx: Ctx) -> Health:
     return Health(status="ok", table=ctx.deps.settings.table_name, stage=ctx.deps.settings.stage)
+
+
+_SERVER = "https://server.invalid"
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 
 
 @lru_cache(maxsize=1)
@@ -34,17 +43,41 @@ def _document() -> str:
     from chalicelib.api.openapi import build_openapi
 
     doc = build_openapi(ROUTES, title="Dongne API", version=API_VERSION,
-                        description="Social commerce for neighbourhood shops. Errors are application/problem+json.")
+                        description="Social commerce for neighbourhood shops. Errors are application/problem+json "
+                                    "with a stable `code` (docs/errors.md); `Accept-Language: ko` answers in "
+                                    "Korean.",
+                        servers=[{"url": _SERVER}])
     return json.dumps(doc, ensure_ascii=False)
 
 
-@route.route("GET", "/openapi.json", auth=False, summary="This API's OpenAPI 3.1 document")
-def openapi(ctx: Ctx) -> Response:
-    return Response(body=_document(), status_code=200, headers={"Content-Type": "application/json"})
+def server_url(request: Request, fallback: str) -> str:
+    """Where this API is being reached: scheme and host as the client used them, and the
+    stage prefix API Gateway puts before the route (``/api``); ``fallback`` without a usable Host."""
+    host = request.headers.get("host") or ""
+    if not _HOST.match(host):
+        return fallback.rstrip("/")
+    scheme = (request.headers.get("x-forwarded-proto") or "http").split(",")[0].strip().lower()
+    context = request.context or {}
+    path, resource = context.get("path") or "", context.get("resourcePath") or ""
+    prefix = path[: -len(resource)] if resource and path.endswith(resource) else ""
+    return f"{scheme if scheme in ('http', 'https') else 'http'}://{host}{prefix.rstrip('/')}"
 
 
-@route.route("GET", "/docs", auth=False, summary="HTML page rendering the OpenAPI document")
-def docs(ctx: Ctx) -> Response:
+def document(base_url: str) -> str:
+    """The document with ``servers`` naming ``base_url`` (built once, the server spliced in)."""
+    import json
+
+    return _document().replace(json.dumps(_SERVER), json.dumps(base_url, ensure_ascii=False), 1)
+
+
+@route.route("GET", "/openapi.json", auth=False, document=False, summary="This API's OpenAPI 3.1 document")
+def get_openapi(ctx: Ctx) -> Response:
+    base = server_url(ctx.request, ctx.deps.settings.public_base_url)
+    return Response(body=document(base), status_code=200, headers={"Content-Type": "application/json"})
+
+
+@route.route("GET", "/docs", auth=False, document=False, summary="HTML page rendering the OpenAPI document")
+def get_docs(ctx: Ctx) -> Response:
     from chalicelib.api.docs_page import render_docs_html
 
     return Response(body=render_docs_html("/openapi.json"), status_code=200,

@@ -2,23 +2,42 @@
 
 Every route the edge registers is described once by a :class:`RouteSpec`. The
 same record drives request parsing at the edge and the published
-``/openapi.json``, so the document cannot drift from what is implemented.
+``/openapi.json``, so the document cannot drift from what is implemented:
+which problem ``code`` each status can carry, which headers go in and out.
 
 This module sits on the Lambda cold-start path (the edge imports it for every
 route at module load), so it deliberately imports nothing beyond the standard
-library at runtime; pydantic is referenced in annotations only.
+library and ``chalicelib.errors`` at runtime; pydantic is referenced in
+annotations only.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import (
+    DomainError,
+    InvalidCursor,
+    JsonTooDeep,
+    Invalid,
+    MalformedJson,
+    MalformedQuery,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["HTTP_METHODS", "RouteSpec"]
+__all__ = ["HTTP_METHODS", "Header", "RouteSpec"]
 
 #: Methods a route may use, in the order OpenAPI lists them inside a path item.
 HTTP_METHODS: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
@@ -26,20 +45,49 @@ HTTP_METHODS: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEA
 # Chalice path captures look like ``{shop_id}``; a trailing ``+`` marks a greedy
 # proxy capture, which OpenAPI has no syntax for, so it is stripped from names.
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\+?\}")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+_OPERATION_ID = re.compile(r"^[a-z][A-Za-z0-9]*$")
+
+
+@dataclass(frozen=True)
+class Header:
+    """A request or response header: its name, whether it is always there, what it means,
+    and its JSON schema."""
+
+    name: str
+    required: bool = False
+    description: str = ""
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.required, self.description))
+
+
+# Headers every route of a shape answers with; declared once here.
+RETRY_AFTER = Header("Retry-After", True, "Seconds to wait before retrying.",
+                     {"type": "string", "pattern": "^[0-9]+$"})
+ETAG = Header("ETag", True, "This representation's version: send it back as `If-None-Match` (→ 304) or "
+                            "`If-Match` on PATCH (→ 412 when stale).", {"type": "string"})
+IF_NONE_MATCH = Header("If-None-Match", False, "An `ETag` you have: 304 with no body when it is still current.")
+IF_MATCH = Header("If-Match", False, "The `ETag` you edited from: 412 `precondition_failed` when the resource "
+                                     "changed since.")
 
 
 @dataclass(frozen=True)
 class RouteSpec:
     """Everything the API contract says about one method + path.
 
-    ``errors`` lists only the route-specific problem statuses; the statuses every
-    route of a given shape can produce (401 for auth routes, 400/422 for routes
-    that parse input, 413/415 for routes with a body) are added by
-    :attr:`error_statuses`, so callers cannot forget them.
+    ``errors`` lists the route-specific kinds of problem (``chalicelib.errors``);
+    the kinds every route of a given shape can produce (401 for auth routes,
+    400/415/422 for routes that parse a body, 404 for a path naming something...)
+    are added by :attr:`problems`, so callers cannot forget them.
 
     ``response`` is a pydantic model class or any type ``pydantic.TypeAdapter``
     accepts, e.g. a parametrised generic such as ``Page[ShopPublic]``.
+
+    ``etag``: the success answer carries an ``ETag`` and honours ``If-None-Match``
+    (GET) or ``If-Match`` (PATCH, with ``current`` reading what is there now).
+    ``document``: false for service routes that are not client operations.
     """
 
     method: str
@@ -51,9 +99,14 @@ class RouteSpec:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: Any = None
-    errors: tuple[int, ...] = ()
-    headers: tuple[tuple[str, bool, str], ...] = ()
+    errors: tuple[type[DomainError], ...] = ()
+    headers: tuple[Header, ...] = ()
     description: str = ""
+    operation_id: str = ""
+    response_headers: tuple[Header, ...] = ()
+    etag: bool = False
+    current: Callable[..., Any] | None = field(default=None, compare=False, hash=False)
+    document: bool = True
 
     def __post_init__(self) -> None:
         # Registration mistakes should fail at import time, not as a wrong
@@ -66,9 +119,13 @@ class RouteSpec:
             raise ValueError(f"success status {self.status} is not 2xx")
         if self.status == 204 and self.response is not None:
             raise ValueError(f"{self.method} {self.path}: a 204 route cannot have a response model")
-        for code in self.errors:
-            if not 400 <= code < 600:
-                raise ValueError(f"{self.method} {self.path}: error status {code} is not 4xx/5xx")
+        for kind in self.errors:
+            if not (isinstance(kind, type) and issubclass(kind, DomainError)) or kind.__dict__.get("abstract"):
+                raise ValueError(f"{self.method} {self.path}: {kind!r} is not a kind of DomainError")
+        if self.operation_id and not _OPERATION_ID.match(self.operation_id):
+            raise ValueError(f"{self.method} {self.path}: operationId {self.operation_id!r} is not camelCase")
+        if self.etag and self.method not in ("GET", "PATCH"):
+            raise ValueError(f"{self.method} {self.path}: ETags are for GET and PATCH")
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -81,29 +138,55 @@ class RouteSpec:
         return _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", self.path)
 
     @property
-    def operation_id(self) -> str:
-        """Stable id derived from method and path, e.g. ``post_shops_shop_id_posts``.
+    def operation(self) -> str:
+        """The operationId: as declared (a verb: ``placeOrder``), else derived from method and path."""
+        if self.operation_id:
+            return self.operation_id
+        words = [w for w in _NON_WORD.split(self.path) if w]
+        return self.method.lower() + "".join(w[:1].upper() + w[1:] for w in words)
 
-        Derived rather than hand-written so that it only changes when the
-        contract itself (method or path) changes; client generators key on it.
+    @property
+    def if_none_match(self) -> bool:
+        return self.etag and self.method == "GET"
+
+    @property
+    def if_match(self) -> bool:
+        return self.etag and self.method == "PATCH"
+
+    @property
+    def problems(self) -> dict[int, tuple[str, ...]]:
+        """Every problem+json status this route may answer with, and the ``code``s each can
+        carry, sorted.
+
+        Adds the kinds implied by the route's shape: 401 when it needs a token, 404 when
+        its path names something, 400/415/422 when it parses a body, 400/422 when it reads
+        a query (400 ``invalid_cursor`` when it pages), 412 on a PATCH honouring
+        ``If-Match``; and on every route 413 (bodies are capped everywhere), 429 (throttling)
+        and 503 (a busy dependency, or the gateway's own 5xx).
         """
-        words = _NON_WORD.sub("_", self.path.lower()).strip("_")
-        return f"{self.method.lower()}_{words}" if words else f"{self.method.lower()}_root"
+        kinds: set[type[DomainError]] = {*self.errors, PayloadTooLarge, RateLimited, Unavailable}
+        if self.auth:
+            kinds.add(Unauthorized)
+        if self.path_params:
+            kinds.add(NotFound)
+        if self.body is not None:
+            kinds.update((MalformedJson, JsonTooDeep, UnsupportedMediaType, Invalid))
+        if self.query is not None:
+            kinds.update((MalformedQuery, Invalid))
+            if "cursor" in getattr(self.query, "model_fields", {}):
+                kinds.add(InvalidCursor)
+        if self.if_match:
+            kinds.add(PreconditionFailed)
+        by_status: dict[int, set[str]] = {}
+        for kind in kinds:
+            by_status.setdefault(kind.status, set()).add(kind.code)
+        return {status: tuple(sorted(codes)) for status, codes in sorted(by_status.items())}
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(code for codes in self.problems.values() for code in codes)
 
     @property
     def error_statuses(self) -> tuple[int, ...]:
-        """Every problem+json status this route may answer with, sorted.
-
-        Adds the statuses implied by the route's shape: 401 when it needs a
-        token, 400 (malformed input) and 422 (validation) when it parses a body
-        or query string, and 413 (too large) and 415 (not JSON) when it accepts
-        a body.
-        """
-        codes = set(self.errors)
-        if self.auth:
-            codes.add(401)
-        if self.body is not None or self.query is not None:
-            codes.update((400, 422))
-        if self.body is not None:
-            codes.update((413, 415))
-        return tuple(sorted(codes))
+        """Every problem+json status this route may answer with, sorted."""
+        return tuple(self.problems)

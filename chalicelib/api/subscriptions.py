@@ -12,6 +12,9 @@ from chalicelib.api.auth import bearer
 from chalicelib.api.edge import JSON, Ctx, Router
 from chalicelib.api.orders import idempotency_key
 from chalicelib.api.paging import page_out, start_key
+from chalicelib.api.spec import Header
+from chalicelib.errors import (Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing, IdempotencyKeyReused,
+                               OwnShopSubscription, SubscriptionCancelled, SubscriptionNotActive)
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.subscriptions import (
     ReorderPublic,
@@ -20,13 +23,22 @@ from chalicelib.schemas.subscriptions import (
     SubscriptionPublic,
     SubscriptionUpdate,
 )
+
 subscriptions_blueprint = Blueprint(__name__)
 route = Router(subscriptions_blueprint, "subscriptions", bearer)
 essentials = Router(subscriptions_blueprint, "essentials", bearer)
 
-IDEMPOTENCY_HEADER = ("Idempotency-Key", True,
-                      "A key you choose per subscription (a UUID is ideal; 1-255 visible ASCII characters). "
-                      "Retrying with the same key and body returns the first subscription; another body → 409.")
+IDEMPOTENCY_HEADER = Header(
+    "Idempotency-Key", True,
+    "A key you choose per subscription (a UUID is ideal; 1-255 visible ASCII characters). Retrying with the same "
+    "key and body returns the first subscription (with `Idempotent-Replayed: true`); another body → 409 "
+    "`idempotency_key_reused`. Missing → 400 `idempotency_key_missing`; malformed → 400 `idempotency_key_invalid`.",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"})
+CREATED_HEADERS = (
+    Header("Location", True, "The new subscription's path, `/subscriptions/{subscription_id}`."),
+    Header("Idempotent-Replayed", False, "`true` when this is the first answer to the same key, replayed.",
+           {"type": "string", "enum": ["true"]}),
+)
 
 
 def _public(sub) -> dict:
@@ -34,7 +46,8 @@ def _public(sub) -> dict:
 
 
 @route.route("POST", "/subscriptions", status=201, body=SubscriptionCreate, response=SubscriptionPublic,
-             errors=(400, 403, 409), headers=(IDEMPOTENCY_HEADER,),
+             errors=(OwnShopSubscription, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused),
+             headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS,
              summary="Subscribe to essentials of one shop every 7-90 days (idempotent); a treat → 422",
              description="The first order is placed at first_order_at (default: now) by the subscription job, "
                          "then one order per period at the day's prices (never above the prices the subscriber "
@@ -55,7 +68,7 @@ def subscribe(ctx: Ctx, body: SubscriptionCreate) -> Response:
 
 @route.route("GET", "/me/subscriptions", query=ListQuery, response=Page[SubscriptionPublic],
              summary="My subscriptions, newest first")
-def my_subscriptions(ctx: Ctx, query: ListQuery) -> dict:
+def list_my_subscriptions(ctx: Ctx, query: ListQuery) -> dict:
     from chalicelib.services import subscriptions
 
     scope = f"my-subscriptions:{ctx.user}"
@@ -73,10 +86,12 @@ def get_subscription(ctx: Ctx, subscription_id: str) -> SubscriptionPublic:
 
 
 @route.route("PATCH", "/subscriptions/{subscription_id}", body=SubscriptionUpdate, response=SubscriptionPublic,
-             errors=(403, 409), summary="Pause, resume, cancel, change the interval or skip the next order "
+             errors=(Forbidden, SubscriptionCancelled, SubscriptionNotActive),
+             summary="Pause, resume, cancel, change the interval or skip the next order "
                                         "(the subscriber only)",
-             description="A cancelled subscription cannot change (409); only an active one can skip (409).")
-def change_subscription(ctx: Ctx, subscription_id: str, body: SubscriptionUpdate) -> SubscriptionPublic:
+             description="A cancelled subscription cannot change (409 `subscription_cancelled`); only an active "
+                         "one can skip its next order (409 `subscription_not_active`).")
+def update_subscription(ctx: Ctx, subscription_id: str, body: SubscriptionUpdate) -> SubscriptionPublic:
     from chalicelib.services import subscriptions
 
     sub = subscriptions.change(ctx.deps.subscriptions, ctx.user, subscription_id, status=body.status,
@@ -85,9 +100,9 @@ def change_subscription(ctx: Ctx, subscription_id: str, body: SubscriptionUpdate
 
 
 @route.route("GET", "/shops/{shop_id}/subscriptions", query=SubscriptionListQuery, response=Page[SubscriptionPublic],
-             errors=(403,), summary="The shop's subscriptions, optionally in one status (owner only)",
+             errors=(Forbidden,), summary="The shop's subscriptions, optionally in one status (owner only)",
              description="Without ?status= grouped by customer; with it, newest first.")
-def shop_subscriptions(ctx: Ctx, shop_id: str, query: SubscriptionListQuery) -> dict:
+def list_shop_subscriptions(ctx: Ctx, shop_id: str, query: SubscriptionListQuery) -> dict:
     from chalicelib.services import subscriptions
 
     scope = f"shop-subscriptions:{shop_id}:{query.status or '*'}"
@@ -99,7 +114,7 @@ def shop_subscriptions(ctx: Ctx, shop_id: str, query: SubscriptionListQuery) -> 
 @essentials.route("GET", "/me/reorders", query=ListQuery, response=Page[ReorderPublic],
                   summary="My essentials due or overdue across shops, soonest due first",
                   description="Each item is reordered with one tap: POST /orders/{last_order_id}/reorder.")
-def my_reorders(ctx: Ctx, query: ListQuery) -> dict:
+def list_my_reorders(ctx: Ctx, query: ListQuery) -> dict:
     from chalicelib.services import reorders
 
     scope = f"my-reorders:{ctx.user}"

@@ -17,4 +17,4 @@ route = Router(uploads_blueprint, "uploads", bearer)
 def create_upload(ctx: Ctx, body: UploadCreate) -> UploadOut:
     from chalicelib.services import uploads
 
-    return UploadOut.model_validate(uploads.presign(ctx.deps.media, ctx.user, body.content_type, ctx.now))
+    return UploadOut.model_validate(uploads.presign(ctx.deps.media, ctx.user, body.content_type.value, ctx.now))

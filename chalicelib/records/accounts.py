@@ -29,3 +29,13 @@ class Shop:
     post_count: int
     created_at: float
     subscription_discount_percent: int = 0  # off every subscription order (0-20)
+    # What the shop pays the owner of a store link for a friend's order (None: no reward).
+    referral_reward: RewardSetting | None = None
+
+
+@dataclass(frozen=True)
+class RewardSetting:
+    """A shop's store-link reward: ``percent`` of the subtotal or a ``fixed`` sum (won)."""
+
+    kind: str  # percent | fixed
+    value: int

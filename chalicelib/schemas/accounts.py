@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from chalicelib.schemas.common import Id, Out, Schema, Timestamp
-
+from chalicelib.messages import describe_pattern
+from chalicelib.schemas.common import NOT_BLANK, SPACE, Id, Out, Schema, Timestamp, Trimmed
 
 
 def normalize_email(value: str) -> str:
@@ -20,21 +21,39 @@ def normalize_phone(value: str) -> str:
     return ("+" + digits) if value.strip().startswith("+") else digits
 
 
-Name = Annotated[str, Field(min_length=1, max_length=50, description="Display name (Korean welcome).")]
+Name = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK, description="Display name (Korean welcome)."),
+                 Trimmed]
 Email = Annotated[
     str,
-    Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["minji@example.kr"]),
+    Field(max_length=254, pattern=describe_pattern(f"^[^@{SPACE}]+@[^@{SPACE}]+\\.[^@{SPACE}]+$",
+                                                   "an e-mail address like minji@example.kr",
+                                                   "minji@example.kr 같은 이메일 주소"),
+          examples=["minji@example.kr"]),
     AfterValidator(normalize_email),
 ]
 Phone = Annotated[
     str,
-    Field(max_length=20, pattern=r"^\+?[0-9][0-9 -]{6,18}[0-9]$", examples=["010-1234-5678"]),
+    Field(max_length=20, pattern=describe_pattern(r"^\+?[0-9][0-9 -]{6,18}[0-9]$",
+                                                  "a phone number like 010-1234-5678",
+                                                  "010-1234-5678 같은 전화번호"),
+          examples=["010-1234-5678"]),
     AfterValidator(normalize_phone),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 
+# "email or phone" in JSON Schema, as `not` so generators still see one plain object:
+# NEITHER is "no string e-mail and no string phone" (absent or null), BOTH is "both strings".
+_NEITHER = {"properties": {"email": {"not": {"type": "string"}}, "phone": {"not": {"type": "string"}}}}
+_BOTH = {"required": ["email", "phone"],
+         "properties": {"email": {"type": "string"}, "phone": {"type": "string"}}}
+
+
 class SignupIn(Schema):
+    """An e-mail address or a phone number (or both) to log in with."""
+
+    model_config = ConfigDict(json_schema_extra={"not": _NEITHER})
+
     name: Name
     email: Email | None = None
     phone: Phone | None = None
@@ -43,11 +62,15 @@ class SignupIn(Schema):
     @model_validator(mode="after")
     def _email_or_phone(self) -> "SignupIn":
         if not self.email and not self.phone:
-            raise ValueError("give an email or a phone number")
+            raise PydanticCustomError("email_or_phone", "give an e-mail address or a phone number")
         return self
 
 
 class LoginIn(Schema):
+    """Exactly one of `email` and `phone`."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"anyOf": [_NEITHER, _BOTH]}})
+
     email: Email | None = None
     phone: Phone | None = None
     password: Annotated[str, Field(min_length=1, max_length=128)]
@@ -55,7 +78,7 @@ class LoginIn(Schema):
     @model_validator(mode="after")
     def _email_or_phone(self) -> "LoginIn":
         if bool(self.email) == bool(self.phone):
-            raise ValueError("give either an email or a phone number")
+            raise PydanticCustomError("email_xor_phone", "give either an e-mail address or a phone number")
         return self
 
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
-from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp
+from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp, WholeNumber
+from chalicelib.schemas.products import ProductKind
+from chalicelib.schemas.store_links import LinkCode
 
-OrderStatus = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled"]
-Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up).")]
+
+class OrderStatus(StrEnum):
+    """`pending_payment → paid → shipped → delivered`; `cancelled` before shipping."""
+
+    pending_payment = "pending_payment"
+    paid = "paid"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+
+Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up)."),
+                     WholeNumber]
 
 
 class OrderLineIn(Schema):
@@ -24,6 +37,9 @@ class OrderCreate(Schema):
                                      description="Lines naming the same product are merged; at most 40 products.")
     via_post_id: Id | None = Field(None, description="The post the order was placed from, if any: a post of the "
                                                   "order's shop (422 otherwise).")
+    via_store_link: LinkCode | None = Field(
+        None, description="The store link the order comes through, if any: a link of the order's shop (422 "
+                          "otherwise). Without one, a link the buyer visited signed in within 14 days is used.")
 
 
 class OrderStatusIn(Schema):
@@ -40,7 +56,7 @@ class OrderLineOut(Out):
     price: int
     quantity: int
     line_total: int
-    kind: str
+    kind: ProductKind
     reorder_days: int | None
 
 
@@ -62,7 +78,7 @@ class OrderPublic(Out):
     currency: str
     status: OrderStatus
     via_post_id: str | None
-    via_store_link: str | None
+    via_store_link: str | None = Field(description="The store link the order is credited to (null: none).")
     reorder_of: str | None = Field(description="The order this one repeats (POST /orders/{id}/reorder).")
     review_id: str | None
     subscription_id: str | None = Field(None, description="The subscription (정기배송) this order is a period of.")
@@ -72,7 +88,7 @@ class OrderPublic(Out):
 
 
 class ReviewCreate(Schema):
-    rating: Annotated[int, Field(strict=True, ge=1, le=5)]
+    rating: Annotated[int, Field(strict=True, ge=1, le=5), WholeNumber]
     text: Annotated[str, Field(max_length=1000)] = ""
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
-from chalicelib.schemas.common import Id, Out, Schema, Timestamp
+from chalicelib.messages import describe_pattern
+from chalicelib.schemas.common import BLANK, NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, unique
 from chalicelib.services.limits import KEY_PATTERN, MAX_COMMENT_CHARS, MAX_PHOTOS, MAX_PRODUCTS, MAX_TEXT_CHARS
 
 
@@ -18,22 +19,29 @@ def _nfc(value: Any) -> Any:
 
 PostText = Annotated[str, BeforeValidator(_nfc), Field(
     max_length=MAX_TEXT_CHARS, description=f"Up to {MAX_TEXT_CHARS} characters (not bytes); #hashtags are extracted.",
-    examples=["오늘 아침 손두부 나왔어요 #망원동 #두부"])]
-UploadKey = Annotated[str, Field(max_length=200, pattern=KEY_PATTERN.pattern,
+    examples=["오늘 아침 손두부 나왔어요 #망원동 #두부"]), Trimmed]
+UploadKey = Annotated[str, Field(max_length=200,
+                                 pattern=describe_pattern(KEY_PATTERN.pattern,
+                                                          "the key of an image you uploaded (POST /uploads)",
+                                                          "내가 올린 사진의 키(POST /uploads)"),
                                  description="A key returned by POST /uploads to this user, after the upload.")]
-ProductId = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="A product id (ULID).")]
-Photos = Annotated[list[UploadKey], Field(max_length=MAX_PHOTOS, description=f"At most {MAX_PHOTOS} photos.")]
-ProductIds = Annotated[list[ProductId], Field(max_length=MAX_PRODUCTS,
-                                              description=f"At most {MAX_PRODUCTS} of the shop's products.")]
-
-
-def _unique(values: list[str] | None) -> list[str] | None:
-    if values is not None and len(values) != len(set(values)):
-        raise ValueError("lists each id once")
-    return values
+ProductId = Annotated[str, Field(pattern=describe_pattern(r"^[0-9A-HJKMNP-TV-Z]{26}$", "a product id (a ULID)",
+                                                          "상품 id(ULID)"),
+                                 description="A product id (ULID).")]
+# Each photo and product once: declared (uniqueItems) and checked (``unique``).
+Photos = Annotated[list[UploadKey], Field(max_length=MAX_PHOTOS, json_schema_extra={"uniqueItems": True},
+                                          description=f"At most {MAX_PHOTOS} photos, each once.")]
+ProductIds = Annotated[list[ProductId], Field(max_length=MAX_PRODUCTS, json_schema_extra={"uniqueItems": True},
+                                              description=f"At most {MAX_PRODUCTS} of the shop's products, each once.")]
+_unique = unique
 
 
 class PostCreate(Schema):
+    """Text, photos or both: a post with neither (or only spaces) is refused."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"properties": {"text": {"pattern": BLANK},
+                                                                        "photos": {"maxItems": 0}}}})
+
     text: PostText = ""
     photos: Photos = Field(default_factory=list)
     product_ids: ProductIds = Field(default_factory=list)
@@ -83,8 +91,8 @@ class LikeOut(Out):
     like_count: int = Field(description="As seen by this request.")
 
 
-CommentText = Annotated[str, BeforeValidator(_nfc), Field(min_length=1, max_length=MAX_COMMENT_CHARS,
-                                                          examples=["내일도 콩물 있나요?"])]
+CommentText = Annotated[str, BeforeValidator(_nfc), Field(min_length=1, max_length=MAX_COMMENT_CHARS, pattern=NOT_BLANK,
+                                                          examples=["내일도 콩물 있나요?"]), Trimmed]
 
 
 class CommentCreate(Schema):
@@ -105,5 +113,6 @@ class CommentPublic(Out):
 class ShareOut(Out):
     share_id: Id
     post_id: Id
-    share_url: str = Field(description="The link to share: for now the shop's public page.")
+    share_url: str = Field(description="The link to share: the sharer's own store link for the shop when they "
+                                       "have one, else the shop's public page.")
     created_at: Timestamp

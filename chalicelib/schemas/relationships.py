@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
 from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
 from chalicelib.schemas.subscriptions import SubscriptionPublic
 
-TierName = Literal["potential", "first_time", "regular", "lapsed"]
+
+class Tier(StrEnum):
+    """Where a customer stands with a shop, from order count and recency (thresholds in the README)."""
+
+    potential = "potential"
+    first_time = "first_time"
+    regular = "regular"
+    lapsed = "lapsed"
+
+
+TierName = Tier
 Points = Field(description="Relationship strength now, in points (a like is 1 point; it halves every 30 days "
                            "without new signals).", examples=[23.4])
 

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StrictBool, model_validator
+from pydantic import AwareDatetime, Field, StrictBool, field_validator
 
-from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
+from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp, WholeNumber, not_null
 from chalicelib.schemas.orders import Quantity
 
-SubscriptionStatus = Literal["active", "paused", "cancelled"]
-PeriodOutcomeName = Literal["ordered", "skipped", "out_of_stock", "unavailable"]
-EveryDays = Annotated[int, Field(strict=True, ge=7, le=90, description="Days between orders, 7..90.", examples=[14])]
+
+class SubscriptionStatus(StrEnum):
+    """`active` places an order every period; `paused` lets periods pass; `cancelled` is final."""
+
+    active = "active"
+    paused = "paused"
+    cancelled = "cancelled"
+
+
+class PeriodOutcome(StrEnum):
+    """What became of a period: ordered; skipped by the subscriber; skipped because the stock ran out
+    or the shop or a product is gone (nothing charged, both sides told)."""
+
+    ordered = "ordered"
+    skipped = "skipped"
+    out_of_stock = "out_of_stock"
+    unavailable = "unavailable"
+
+
+EveryDays = Annotated[int, Field(strict=True, ge=7, le=90, description="Days between orders, 7..90.", examples=[14]),
+                      WholeNumber]
 
 
 class SubscriptionLineIn(Schema):
@@ -32,18 +51,15 @@ class SubscriptionCreate(Schema):
 
 class SubscriptionUpdate(Schema):
     """Pause (``paused``), resume (``active``), cancel (``cancelled``, final), change the interval
-    (from the order after the next), or skip the next order (``skip_next: true``)."""
+    (from the order after the next), or skip the next order (``skip_next: true``). Fields left
+    out keep their value; none may be null."""
 
-    status: SubscriptionStatus | None = None
-    every_days: EveryDays | None = None
-    skip_next: StrictBool | None = Field(None, description="true: the next order is not placed.")
+    # Optional but not nullable: the None default only means "not sent" (see not_null).
+    status: SubscriptionStatus = None  # type: ignore[assignment]
+    every_days: EveryDays = None  # type: ignore[assignment]
+    skip_next: StrictBool = Field(None, description="true: the next order is not placed.")  # type: ignore[assignment]
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> "SubscriptionUpdate":
-        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null")
-        return self
+    _not_null = field_validator("status", "every_days", "skip_next", mode="before")(not_null)
 
 
 class SubscriptionListQuery(ListQuery):
@@ -61,7 +77,7 @@ class SubscriptionLineOut(Out):
 
 class PeriodOut(Out):
     period: int
-    outcome: PeriodOutcomeName
+    outcome: PeriodOutcome
     due_at: Timestamp
     at: Timestamp
     order_id: str | None

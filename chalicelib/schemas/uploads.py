@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
 from chalicelib.schemas.common import Out, Schema, Timestamp
 
 
+class ImageType(StrEnum):
+    """The image types that can be uploaded."""
+
+    jpeg = "image/jpeg"
+    png = "image/png"
+    webp = "image/webp"
+    heic = "image/heic"
+
+
 class UploadCreate(Schema):
-    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic"] = Field(
+    content_type: ImageType = Field(
         description="The image's type; the upload must be sent with exactly this Content-Type.")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib.errors import NotFound, Unauthorized
+from chalicelib.errors import AccountClosed, InvalidCredentials
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import User
 from chalicelib.services.passwords import Passwords
@@ -48,14 +48,14 @@ def login(store: AccountsStore, passwords: Passwords, tokens: TokenService, *, k
     user_id = store.find_user_id(kind, value)
     user = store.get_user(user_id) if user_id else None
     if not passwords.verify(user.password_hash if user else None, password) or user is None:
-        raise Unauthorized(WRONG_CREDENTIALS)
+        raise InvalidCredentials(WRONG_CREDENTIALS)
     return _session(user, tokens, now)
 
 
 def get_user(store: AccountsStore, user_id: str) -> User:
     user = store.get_user(user_id)
     if user is None:
-        raise NotFound("The account no longer exists.")
+        raise AccountClosed("The account no longer exists.")
     return user
 
 

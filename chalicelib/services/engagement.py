@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from chalicelib.errors import Forbidden, NotFound
+from chalicelib.errors import AccountClosed, Forbidden, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
+from chalicelib.services import store_links
 from chalicelib.services.posts import PostsStore, get_post
+from chalicelib.services.store_links import StoreLinksStore
 from chalicelib.records.social import Comment, Like, Post, Share
 
 
@@ -42,7 +44,7 @@ def comment(store: EngagementStore, user_id: str, post_id: str, text: str, now: 
     if post is None:
         raise NotFound("No such post.")
     if author_name is None:
-        raise NotFound("Your account no longer exists.")
+        raise AccountClosed("Your account no longer exists.")
     is_reply = post.author_id == user_id
     item = Comment(comment_id=new_id(), post_id=post_id, shop_id=post.shop_id, author_id=user_id,
                    author_name=post.shop_name if is_reply else author_name, text=text, is_shop_reply=is_reply,
@@ -70,11 +72,14 @@ def delete_comment(store: EngagementStore, user_id: str, comment_id: str) -> Non
 
 
 def share(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, public_base_url: str,
-          now: float) -> Share:
-    """Record the share. The link is the shop's public page for now; the user's own store
-    link for that shop replaces it once store links exist."""
+          now: float, links: StoreLinksStore | None = None) -> Share:
+    """Record the share. The link is the sharer's own store link for the post's shop when they
+    have one (they bought there), else the shop's public page."""
     post = get_post(posts, post_id)
+    code = store_links.share_code(links, user_id, post.shop_id) if links is not None else None
+    url = (store_links.link_url(public_base_url, code) if code
+           else f"{public_base_url.rstrip('/')}/shops/{post.shop_id}")
     item = Share(share_id=new_id(), post_id=post_id, shop_id=post.shop_id, user_id=user_id,
-                 share_url=f"{public_base_url.rstrip('/')}/shops/{post.shop_id}", created_at=now)
+                 share_url=url, created_at=now)
     store.add_share(item)
     return item

@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chalicelib.errors import BadRequest
+from chalicelib.errors import InvalidCursor
 from chalicelib.records.common import Page
 from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, WriteStats
 from chalicelib.services import ranking
@@ -173,7 +173,7 @@ def ranked_page(store: RankedFeedStore, strongest: Callable[[int], tuple[dict[st
     try:
         cursor = ranking.RankedCursor.from_state(state) if state is not None else None
     except ValueError:
-        raise BadRequest("The cursor is not valid for this list.") from None
+        raise InvalidCursor("The cursor is not valid for this list.") from None
     if cursor is not None and cursor.remainder:
         wanted, rest = cursor.remainder[:limit], cursor.remainder[limit:]
         found = {e.post_id: e for e in store.entries(reader_id, wanted)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import AccountClosed, NotFound, OwnShopFollow
 from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.records.social import Follow
@@ -28,8 +28,8 @@ def follow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, n
         if shop is None:
             raise NotFound("No such shop.")
         if shop.owner_id == user_id:
-            raise Conflict("You cannot follow your own shop.")
-        raise NotFound("Your account no longer exists.")
+            raise OwnShopFollow("You cannot follow your own shop.")
+        raise AccountClosed("Your account no longer exists.")
     return outcome == "followed"
 
 

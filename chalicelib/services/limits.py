@@ -30,3 +30,8 @@ UPLOAD_EXPIRES_SECONDS = 600
 # uploads/<user_id>/<ULID>.<ext>: the user's own prefix, a fresh id per upload.
 KEY_PATTERN = re.compile(
     r"^uploads/(?P<user>[0-9A-Za-z_-]{1,64})/(?P<id>[0-9A-HJKMNP-TV-Z]{26})\.(?P<ext>jpg|png|webp|heic)$")
+
+# Store links (services.store_links): what a shop may pay per referred order, and a code's length.
+REWARD_PERCENT = (1, 30)  # percent of the subtotal, rounded down
+REWARD_FIXED = (100, 50_000)  # won, and never more than the order's subtotal
+LINK_CODE_LENGTH = 10

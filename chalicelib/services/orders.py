@@ -1,12 +1,15 @@
 """Orders: placing one (idempotent, oversell-proof), its lifecycle, listing, reordering.
 
 Placing an order costs one read and one write on the request path: storage reads the shop
-and the products in one BatchGetItem (prices are read here, never taken from the client),
-then writes, in one TransactWriteItems, a conditional stock decrement per product
-(``stock >= quantity``), the order and the idempotency record, and with ``via_post_id`` a
-condition check that the post is the shop's (a 422 otherwise). Either all of it happens or
-none of it, so stock can never go below zero however many buyers race, and the idempotency
-record exists exactly when its order does (which is why no "in progress" lock is needed).
+and the products (and the store link the order names) in one BatchGetItem (prices are read
+here, never taken from the client), then writes, in one TransactWriteItems, a conditional
+stock decrement per product (``stock >= quantity``), the order and the idempotency record,
+with ``via_post_id`` a condition check that the post is the shop's (a 422 otherwise), and
+the store-link items (``services.store_links``: the link's counters, the pending ledger
+entry, the checks of the shop's reward setting and of the buyer's remembered link). Either
+all of it happens or none of it, so stock can never go below zero however many buyers race,
+and the idempotency record exists exactly when its order does (which is why no "in
+progress" lock is needed).
 
 Lifecycle (``TRANSITIONS`` below is the whole rule set)::
 
@@ -15,7 +18,8 @@ Lifecycle (``TRANSITIONS`` below is the whole rule set)::
           +--owner or buyer-----+--owner--> cancelled   (the stock goes back, same transaction)
 
 Every move is a write conditional on the status it was decided from, so of two racing moves
-(a cancel and a ship) exactly one wins; the other is answered 409.
+(a cancel and a ship) exactly one wins; the other is answered 409. Delivering or cancelling an
+order credited to a store link appends its ledger entry in that same transaction.
 """
 
 from __future__ import annotations
@@ -24,14 +28,18 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.records.commerce import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
-from chalicelib.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, StaleCatalog
+from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, IllegalTransition, Invalid, NotFound,
+                               OwnShopOrder, StaleCatalog)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, owned_shop
+
+if TYPE_CHECKING:  # store links are imported on the first order, off the API's cold start
+    from chalicelib.records.store_links import Referral, Remembered, Settlement, StoreLink
 
 
 class Status(StrEnum):
@@ -58,13 +66,17 @@ RESTOCKING = frozenset({Status.CANCELLED})
 # Limits of one order. DynamoDB's TransactWriteItems takes at most 100 items. Placing holds
 # 2 + n (order, idempotency record, one stock decrement per product), plus a condition check
 # on the post with ``via_post_id``; cancelling 1 + n and reviewing 1 + 2n (the order, then per
-# product a review entry and its rating counters). 40 products keep the largest of these at 81
-# and leave room for the store-link writes step 5 adds to the placing transaction.
+# product a review entry and its rating counters). 40 products keep the largest of these at 81;
+# an order through a store link adds 5 items to placing (shop check, link, ledger entry, the
+# owner's totals, the remembered link) and 3 to cancelling.
 MAX_PRODUCTS = 40
 MAX_LINES = 100  # lines as sent, before lines naming the same product are merged
 MAX_QUANTITY = 999
 # How many times an order is priced again when its products keep being edited meanwhile.
 CATALOG_ATTEMPTS = 3
+# How many times an order follows a remembered store link found at commit (one is the rule; a
+# second means the visitor's memory changed in between).
+REMEMBERED_HOPS = 2
 
 # (the shop, the lines at today's prices) -> (the lines as charged, the discount in won): how an
 # order path other than the plain one prices (a subscription's period: quoted prices, its discount).
@@ -72,11 +84,13 @@ Pricing = Callable[[Shop, tuple[OrderLine, ...]], tuple[tuple[OrderLine, ...], i
 
 
 class OrdersStore(Protocol):
-    def load_catalog(self, shop_id: str, product_ids: Sequence[str]) -> tuple[Shop | None, dict[str, Product]]: ...
-    def place(self, order: Order, record: IdempotencyRecord,
-              versions: Mapping[str, float]) -> IdempotencyRecord: ...
+    def load_catalog(self, shop_id: str, product_ids: Sequence[str], link_code: str | None = None) -> tuple[
+        Shop | None, dict[str, Product], StoreLink | None]: ...
+    def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
+              referral: Referral | None = None, remembered: Remembered | None = None) -> IdempotencyRecord: ...
     def get_order(self, order_id: str) -> Order | None: ...
-    def move(self, order: Order, change: StatusChange, restock: bool) -> Order: ...
+    def move(self, order: Order, change: StatusChange, restock: bool,
+             settlement: Settlement | None = None) -> Order: ...
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page: ...
     def list_shop_orders(self, shop_id: str, status: str | None, start_key: dict | None, limit: int) -> Page: ...
 
@@ -85,12 +99,12 @@ class OrdersStore(Protocol):
 
 
 def check_transition(current: str, target: str, role: str) -> None:
-    """Raise ``Conflict`` for a move nobody may make from ``current``, ``Forbidden`` for a legal
+    """Raise ``IllegalTransition`` for a move nobody may make from ``current``, ``Forbidden`` for a legal
     move this role may not make."""
     allowed = TRANSITIONS.get((Status(current), Status(target)))
     if allowed is None:
-        raise Conflict(f"An order that is {current} cannot become {target}.",
-                       extra={"order_status": current, "requested": target})
+        raise IllegalTransition(f"An order that is {current} cannot become {target}.",
+                                extra={"order_status": current, "requested_status": target})
     if role not in allowed:
         who = "the shop" if allowed == {OWNER} else "the buyer or the shop"
         raise Forbidden(f"Only {who} can move an order from {current} to {target}.")
@@ -106,15 +120,19 @@ def aggregate(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
     for product_id, quantity in lines:
         quantities[product_id] = quantities.get(product_id, 0) + quantity
     if not quantities:
-        raise Invalid("An order needs at least one item.", errors=[FieldProblem("body.items", "empty")])
+        raise Invalid("An order needs at least one item.",
+                      errors=[FieldProblem("body.items", "empty", code="too_few", params={"min_length": 1})])
     if len(quantities) > MAX_PRODUCTS:
         raise Invalid(f"An order can hold at most {MAX_PRODUCTS} different products.",
                       errors=[FieldProblem("body.items", f"{len(quantities)} different products; at most "
-                                                         f"{MAX_PRODUCTS}")])
+                                                         f"{MAX_PRODUCTS}", code="too_many_products",
+                                           params={"count": len(quantities), "limit": MAX_PRODUCTS})])
     over = [pid for pid, q in quantities.items() if q > MAX_QUANTITY]
     if over:
         raise Invalid(f"At most {MAX_QUANTITY} of one product per order.",
-                      errors=[FieldProblem("body.items", f"{pid}: {quantities[pid]} in total") for pid in over])
+                      errors=[FieldProblem("body.items", f"{pid}: {quantities[pid]} in total", code="quantity_over",
+                                           params={"id": pid, "quantity": quantities[pid], "limit": MAX_QUANTITY})
+                              for pid in over])
     return quantities
 
 
@@ -124,7 +142,8 @@ def price_lines(shop_id: str, products: Mapping[str, Product], quantities: Mappi
 
     ``Invalid`` names every product that does not exist or belongs to another shop.
     """
-    problems = [FieldProblem("body.items", f"{pid}: not a product of this shop")
+    problems = [FieldProblem("body.items", f"{pid}: not a product of this shop", code="not_shop_product",
+                             params={"id": pid})
                 for pid in quantities if pid not in products or products[pid].shop_id != shop_id]
     if problems:
         raise Invalid("Every item must be a product of the order's shop.", errors=problems)
@@ -144,13 +163,17 @@ def request_hash(operation: str, payload: Mapping) -> str:
 
 
 def place_order(store: OrdersStore, buyer_id: str, *, shop_id: str, lines: Iterable[tuple[str, int]],
-                via_post_id: str | None, key: str, now: float) -> tuple[Order, bool]:
+                via_post_id: str | None, key: str, now: float,
+                via_store_link: str | None = None) -> tuple[Order, bool]:
     """Place an order; ``(order, replayed)``. A retry with the same key and request returns the
     first order (``replayed`` true); the same key for another request is a 409."""
     quantities = aggregate(lines)
-    digest = request_hash("order", {"shop_id": shop_id, "items": sorted(quantities.items()),
-                                    "via_post_id": via_post_id})
-    return _place(store, buyer_id, shop_id, quantities, key, digest, now, via_post_id=via_post_id)
+    request = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
+    if via_store_link is not None:  # absent when unset, so keys stored before links keep their hash
+        request["via_store_link"] = via_store_link
+    digest = request_hash("order", request)
+    return _place(store, buyer_id, shop_id, quantities, key, digest, now, via_post_id=via_post_id,
+                  via_store_link=via_store_link)
 
 
 def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: float) -> tuple[Order, bool]:
@@ -179,42 +202,90 @@ def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id:
                   subscription_id=subscription_id)
 
 
+def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool) -> StoreLink | None:
+    """The link an order goes through. A code the order names must be a link of the order's
+    shop (422 on ``body.via_store_link``); a remembered one that is not is simply not used."""
+    from chalicelib.services import store_links
+
+    if code is None:
+        return None
+    if link is None or link.shop_id != shop_id:
+        if not named:
+            return None
+        if link is None:
+            raise store_links.unknown_link("There is no store link with this code.", "no such store link",
+                                           "no_such_store_link")
+        raise store_links.unknown_link("The store link is another shop's link.", "a store link of another shop",
+                                       "foreign_store_link")
+    return link
+
+
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
-           now: float, *, via_post_id: str | None = None, reorder_of: str | None = None,
-           pricing: Pricing | None = None, subscription_id: str | None = None) -> tuple[Order, bool]:
-    for attempt in range(CATALOG_ATTEMPTS):
-        shop, products = store.load_catalog(shop_id, list(quantities))
+           now: float, *, via_post_id: str | None = None, via_store_link: str | None = None,
+           reorder_of: str | None = None, pricing: Pricing | None = None,
+           subscription_id: str | None = None) -> tuple[Order, bool]:
+    from chalicelib.records.store_links import LinkRemembered
+    from chalicelib.services import store_links
+
+    remembered: Remembered | None = None  # the buyer's remembered link, once a transaction found one
+    stale = hops = 0
+    while True:
+        code = via_store_link if via_store_link is not None else (remembered.code if remembered else None)
+        shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
         if shop is None:
-            raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop")])
+            raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
         if shop.owner_id == buyer_id:
-            raise Forbidden("A shop's owner cannot order from their own shop.")
+            raise OwnShopOrder("A shop's owner cannot order from their own shop.")
+        link = _link_of(shop_id, code, found, named=via_store_link is not None)
+        if via_store_link is not None and link is not None and link.owner_id == buyer_id:
+            via_store_link = link = None  # the buyer's own link earns nothing: as if it named none
         lines, subtotal = price_lines(shop_id, products, quantities)
-        discount = 0  # store-link discounts arrive with step 5
-        if pricing is not None:
+        discount = 0
+        if pricing is not None:  # a subscription's period: its quoted prices and its discount
             lines, discount = pricing(shop, lines)
             subtotal = sum(line.line_total for line in lines)
-        order = Order(order_id=new_id(), shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
+        order_id = new_id()
+        referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now)
+        if referral is not None:
+            discount = referral.discount
+        order = Order(order_id=order_id, shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
                       buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount,
                       total=subtotal - discount, status=Status.PENDING_PAYMENT.value,
                       history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
                       created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
-                      currency=CURRENCY, subscription_id=subscription_id)
+                      currency=CURRENCY, subscription_id=subscription_id, **_credit(referral))
         # Stock is not checked against the read: the transaction's conditions decide, and a retry
         # of an order that emptied the shelf must still get its order back rather than a 409.
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)
         try:
-            stored = store.place(order, record, versions={pid: products[pid].updated_at for pid in quantities})
+            stored = store.place(order, record, versions={pid: products[pid].updated_at for pid in quantities},
+                                 referral=referral, remembered=remembered if via_store_link is None else None)
         except StaleCatalog:
-            if attempt + 1 == CATALOG_ATTEMPTS:
+            stale += 1
+            if stale == CATALOG_ATTEMPTS:
                 raise
-            continue  # an owner edited a product since it was read: price the order again
+            continue  # a product, the shop's reward or the link changed since it was read: again
+        except LinkRemembered as hit:
+            hops += 1
+            if hops > REMEMBERED_HOPS:
+                raise StaleCatalog("Your store link changed while you were ordering; order again.") from None
+            remembered = hit.remembered  # the buyer visited a link signed in: the order goes through it
+            continue
         if stored.order is not None and stored.order.order_id == order.order_id:
             return order, False
         if stored.request_hash != digest or stored.order is None:
-            raise Conflict("This Idempotency-Key was already used for a different request; use a new key.",
-                           extra={"idempotency_key": key})
+            raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request; use a new "
+                                       "key.", extra={"idempotency_key": key})
         return stored.order, True
-    raise AssertionError("unreachable")
+
+
+def _credit(referral: Referral | None) -> dict:
+    """The order's store-link fields."""
+    if referral is None:
+        return {}
+    return {"via_store_link": referral.code, "referrer_id": referral.owner_id, "referrer_name": referral.owner_name,
+            "referral_reward": referral.reward,
+            "reward_given": referral.setting is not None and referral.give_reward_to_friend}
 
 
 def get_order(store: OrdersStore, user_id: str, order_id: str) -> Order:
@@ -230,7 +301,10 @@ def change_status(store: OrdersStore, user_id: str, order_id: str, target: str, 
     order = get_order(store, user_id, order_id)
     role = OWNER if user_id == order.owner_id else BUYER
     check_transition(order.status, target, role)
-    return store.move(order, StatusChange(target, now, user_id), restock=Status(target) in RESTOCKING)
+    from chalicelib.services import store_links
+
+    return store.move(order, StatusChange(target, now, user_id), restock=Status(target) in RESTOCKING,
+                      settlement=store_links.settlement_for(order, target, now))
 
 
 def list_my_orders(store: OrdersStore, user_id: str, start_key: dict | None, limit: int) -> Page:

@@ -53,7 +53,7 @@ def tag_products(products: ProductsStore, shop_id: str, product_ids: list[str]) 
 def _require_content(text: str, photos: list[str]) -> None:
     if not text.strip() and not photos:
         raise Invalid("A post needs text or at least one photo.",
-                      errors=[FieldProblem("body.text", "write something or add a photo")])
+                      errors=[FieldProblem("body.text", "write something or add a photo", code="text_or_photo")])
 
 
 def create_post(posts: PostsStore, shops: ShopsStore, media: MediaStore, products: ProductsStore, user_id: str,

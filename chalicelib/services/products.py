@@ -45,7 +45,8 @@ def photo_prefix(user_id: str) -> str:
 
 def _check_photos(owner_id: str, photos: Sequence[str]) -> None:
     prefix = photo_prefix(owner_id)
-    problems = [FieldProblem(f"body.photos.{i}", f"must be one of your uploads ('{prefix}...')")
+    problems = [FieldProblem(f"body.photos.{i}", f"must be one of your uploads ('{prefix}...')", code="not_uploaded",
+                             params={"key": key})
                 for i, key in enumerate(photos) if not key.startswith(prefix)]
     if problems:
         raise Invalid("Photos must be keys of images you uploaded.", errors=problems)
@@ -55,10 +56,12 @@ def _check_kind(kind: str, reorder_days: int | None) -> None:
     """Essentials are bought again on a cycle (``reorder_days``); treats have none."""
     if kind == ESSENTIAL and reorder_days is None:
         raise Invalid("An essential needs reorder_days: how many days one purchase usually lasts.",
-                      errors=[FieldProblem("body.reorder_days", "required when kind is 'essential'")])
+                      errors=[FieldProblem("body.reorder_days", "required when kind is 'essential'",
+                                           code="required_for_essential")])
     if kind == TREAT and reorder_days is not None:
         raise Invalid("A treat has no reorder cycle.",
-                      errors=[FieldProblem("body.reorder_days", "must be null when kind is 'treat'")])
+                      errors=[FieldProblem("body.reorder_days", "must be null when kind is 'treat'",
+                                           code="not_for_treat")])
 
 
 def create_product(shops: ShopsStore, store: ProductsStore, user_id: str, shop_id: str, *, name: str,
@@ -123,11 +126,12 @@ def resolve_products(store: ProductsStore, shop_id: str, product_ids: Sequence[s
     """
     wanted = list(dict.fromkeys(product_ids))
     if len(wanted) > MAX_RESOLVE:
-        raise Invalid(f"At most {MAX_RESOLVE} products.", errors=[FieldProblem(field, f"at most {MAX_RESOLVE}")])
+        raise Invalid(f"At most {MAX_RESOLVE} products.", errors=[FieldProblem(field, f"at most {MAX_RESOLVE}", code="too_many",
+                                                                                params={"max_length": MAX_RESOLVE})])
     if not wanted:
         return []
     found = store.get_products(wanted)
-    problems = [FieldProblem(f"{field}.{i}", "not a product of this shop")
+    problems = [FieldProblem(f"{field}.{i}", "not a product of this shop", code="not_shop_product", params={"id": pid})
                 for i, pid in enumerate(product_ids) if pid not in found or found[pid].shop_id != shop_id]
     if problems:
         raise Invalid("Only the shop's own products can be tagged.", errors=problems)

@@ -230,7 +230,8 @@ def set_note(shops: ShopsStore, reads: RelationshipReads, owner_id: str, shop_id
     """The owner's private memo about a customer (owner only; the customer must exist)."""
     if len(text) > NOTE_MAX:
         raise Invalid("The note is too long.",
-                      errors=[FieldProblem("body.note", f"at most {NOTE_MAX} characters")])
+                      errors=[FieldProblem("body.note", f"at most {NOTE_MAX} characters", code="too_long",
+                                           params={"max_length": NOTE_MAX})])
     owned_shop(shops, owner_id, shop_id)
     return reads.put_note(shop_id, user_id, text, now)  # NotFound when the pair does not exist
 

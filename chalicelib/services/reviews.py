@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from chalicelib.records.commerce import Order, Product, Review
-from chalicelib.errors import Conflict, Forbidden
+from chalicelib.errors import AlreadyReviewed, Forbidden, OrderNotDelivered
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
 from chalicelib.services.accounts import AccountsStore, get_user
@@ -27,10 +27,10 @@ def review_order(orders: OrdersStore, reviews: ReviewsStore, accounts: AccountsS
     if order.buyer_id != user_id:
         raise Forbidden("Only the buyer can review an order.")
     if order.status != Status.DELIVERED:
-        raise Conflict(f"Only a delivered order can be reviewed; this one is {order.status}.",
+        raise OrderNotDelivered(f"Only a delivered order can be reviewed; this one is {order.status}.",
                        extra={"order_status": order.status})
     if order.review_id is not None:
-        raise Conflict("This order already has a review.", extra={"review_id": order.review_id})
+        raise AlreadyReviewed("This order already has a review.", extra={"review_id": order.review_id})
     author = get_user(accounts, user_id)
     review = Review(review_id=new_id(), order_id=order.order_id, shop_id=order.shop_id, user_id=user_id,
                     author_name=author.name, product_ids=tuple(dict.fromkeys(line.product_id for line in order.items)),

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records.accounts import Shop
+from chalicelib.records.accounts import RewardSetting, Shop
 
 
 class ShopsStore(Protocol):
@@ -40,7 +40,11 @@ def owned_shop(store: ShopsStore, user_id: str, shop_id: str) -> Shop:
 
 
 def edit_shop(store: ShopsStore, user_id: str, shop_id: str, changes: dict, now: float) -> Shop:
+    """``changes`` may set ``referral_reward`` to ``{kind, value}`` (validated) or None for none."""
     shop = owned_shop(store, user_id, shop_id)
+    if "referral_reward" in changes:
+        reward = changes["referral_reward"]
+        changes = {**changes, "referral_reward": RewardSetting(**reward) if reward else None}
     if not changes:
         return shop
     return store.update_shop(shop, changes, now)

@@ -11,6 +11,7 @@ attributes, see the README): images arrive deserialised (plain dicts, numbers as
 | share   | INSERT                                  | share                        | created_at              |
 | order   | INSERT                                  | order (total, lines)         | created_at (placement)  |
 | order   | MODIFY to status ``cancelled``          | order_cancelled              | the cancellation        |
+| order   | INSERT / cancelled, with ``referrer_id``| referral / referral_cancelled, for the referrer | as above |
 | review  | INSERT                                  | review (rating)              | created_at              |
 
 Event ids name the occurrence from the source item (``like#<post>#<user>#<created_at>``,
@@ -149,9 +150,19 @@ def _order(name: str, new, old, record_at: float) -> list[SignalEvent]:
     order_id, created = _str(new, "order_id"), _time(new, "created_at")
     common = dict(shop_id=_str(new, "shop_id"), user_id=_str(new, "buyer_id"), amount=_int(new, "total"),
                   lines=_lines(new), event_id=event_id(signal, order_id))
+    # An order credited to a store link is also the link owner's referral (one level: only them).
+    referrer = new.get("referrer_id") if new.get("via_store_link") else None
     if signal is Signal.ORDER:
-        return [SignalEvent(signal=signal, at=created, **common)]
-    return [SignalEvent(signal=signal, at=_cancelled_at(new, created, record_at), reverses_at=created, **common)]
+        events = [SignalEvent(signal=signal, at=created, **common)]
+        if referrer:
+            events.append(referral(common["shop_id"], _str(new, "referrer_id"), order_id, created))
+        return events
+    cancelled_at = _cancelled_at(new, created, record_at)
+    events = [SignalEvent(signal=signal, at=cancelled_at, reverses_at=created, **common)]
+    if referrer:
+        events.append(referral_cancelled(common["shop_id"], _str(new, "referrer_id"), order_id, created,
+                                         cancelled_at))
+    return events
 
 
 def _review(name: str, new, old, record_at: float) -> list[SignalEvent]:
@@ -177,7 +188,7 @@ def signals_from(entity: str, event_name: str, new: Mapping[str, Any] | None, ol
     return translate(event_name, new, old, float(record_at or 0)) if translate else []
 
 
-# --- referrals (store links, step 5, call these) -------------------------------------------
+# --- referrals: an order credited to a store link (``_order`` above) ---------------------------
 
 
 def referral(shop_id: str, referrer_id: str, order_id: str, order_at: float) -> SignalEvent:

@@ -14,7 +14,7 @@ import hmac
 import json
 from typing import Any
 
-from chalicelib.errors import BadRequest, Unauthorized
+from chalicelib.errors import InvalidCursor, Unauthorized
 
 
 def _b64(data: bytes) -> str:
@@ -88,5 +88,5 @@ class CursorCodec:
             return None
         payload = self._signer.verify(cursor)
         if payload is None or payload.get("s") != scope or not isinstance(payload.get("k"), dict):
-            raise BadRequest("The cursor is not valid for this list.")
+            raise InvalidCursor("The cursor is not valid for this list.")
         return payload["k"]

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from chalicelib.errors import (Conflict, FieldProblem, Forbidden, Invalid, NotFound, OutOfStock, StaleCatalog,
+from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, Invalid, NotFound, OutOfStock,
+                               OwnShopSubscription, StaleCatalog, SubscriptionCancelled, SubscriptionNotActive,
                                Unavailable)
 from chalicelib.ids import iso, new_id
 from chalicelib.records.accounts import Shop
@@ -90,10 +91,10 @@ class Inbox(Protocol):
 
 
 class OrdersPath(Protocol):
-    """The slice of the order path a subscription's period goes through (``services.orders``)."""
+    """The order path a subscription's period goes through (``services.orders.OrdersStore``)."""
 
-    def load_catalog(self, shop_id: str, product_ids: list[str]) -> tuple[Shop | None, dict[str, Product]]: ...
-    def place(self, order: Order, record, versions) -> object: ...
+    def load_catalog(self, shop_id: str, product_ids: list[str], link_code: str | None = None) -> tuple: ...
+    def place(self, order: Order, record, versions, referral=None, remembered=None) -> object: ...
 
 
 class SubscriptionsStore(Protocol):
@@ -151,12 +152,14 @@ def _moved_on(sub: Subscription, outcome: str, now: float, *, order_id: str | No
 def check_lines(shop_id: str, products: dict[str, Product], quantities: dict[str, int]) -> list[SubscriptionLine]:
     """The subscription's lines at today's prices; ``Invalid`` names every product that is not
     the shop's, and every treat (only essentials can be subscribed to)."""
-    problems = [FieldProblem("body.items", f"{pid}: not a product of this shop")
+    problems = [FieldProblem("body.items", f"{pid}: not a product of this shop", code="not_shop_product",
+                             params={"id": pid})
                 for pid in quantities if pid not in products or products[pid].shop_id != shop_id]
     if problems:
         raise Invalid("Every item must be a product of the subscription's shop.", errors=problems)
     treats = [FieldProblem("body.items", f"{pid}: '{products[pid].name}' is a treat; only essentials can be "
-                                         "subscribed to")
+                                         "subscribed to", code="not_essential",
+                           params={"id": pid, "name": products[pid].name})
               for pid in quantities if products[pid].kind != "essential"]
     if treats:
         raise Invalid("Only essentials can be subscribed to.", errors=treats)
@@ -169,7 +172,8 @@ def check_start(first_order_at: float | None, now: float) -> float:
         return now
     if not now - START_TOLERANCE_SECONDS <= first_order_at <= now + MAX_START_DAYS * DAY_SECONDS:
         raise Invalid("The first order must be between now and 90 days from now.",
-                      errors=[FieldProblem("body.first_order_at", f"between now and {MAX_START_DAYS} days ahead")])
+                      errors=[FieldProblem("body.first_order_at", f"between now and {MAX_START_DAYS} days ahead",
+                                           code="first_order_window", params={"days": MAX_START_DAYS})])
     return max(first_order_at, now)
 
 
@@ -184,14 +188,14 @@ def apply_change(sub: Subscription, *, status: str | None, every_days: int | Non
     * ``skip_next`` lets the next period pass without an order (the subscription must be
       active after the change).
 
-    ``Conflict`` for what cannot be done from the current state; the subscription itself when
-    nothing changes.
+    ``SubscriptionCancelled`` / ``SubscriptionNotActive`` (409) for what cannot be done from the
+    current state; the subscription itself when nothing changes.
     """
     if sub.status == CANCELLED:
         if (status in (None, CANCELLED)) and every_days is None and not skip_next:
             return sub
-        raise Conflict("A cancelled subscription cannot change; subscribe again.",
-                       extra={"subscription_status": sub.status})
+        raise SubscriptionCancelled("A cancelled subscription cannot change; subscribe again.",
+                                    extra={"subscription_status": sub.status})
     changed = sub
     if every_days is not None and every_days != sub.every_days:
         changed = replace(changed, every_days=every_days)
@@ -207,8 +211,8 @@ def apply_change(sub: Subscription, *, status: str | None, every_days: int | Non
             changed = replace(changed, status=CANCELLED)
     if skip_next:
         if changed.status != ACTIVE:
-            raise Conflict("Only an active subscription can skip its next order.",
-                           extra={"subscription_status": changed.status})
+            raise SubscriptionNotActive(f"Only an active subscription can skip its next order; this one is "
+                                        f"{changed.status}.", extra={"subscription_status": changed.status})
         return _moved_on(changed, SKIPPED, now)
     if changed == sub:
         return sub
@@ -229,15 +233,17 @@ def subscribe(store: SubscriptionsStore, user_id: str, *, shop_id: str,
     """
     quantities = order_rules.aggregate(lines)
     if not MIN_EVERY_DAYS <= every_days <= MAX_EVERY_DAYS:  # the schema says so too
-        raise Invalid("Choose an interval of 7 to 90 days.", errors=[FieldProblem("body.every_days", "7..90")])
+        raise Invalid("Choose an interval of 7 to 90 days.",
+                      errors=[FieldProblem("body.every_days", "7..90", code="not_allowed",
+                                           params={"expected": "7..90", "expected_ko": "7~90"})])
     digest = order_rules.request_hash("subscription", {"shop_id": shop_id, "items": sorted(quantities.items()),
                                                        "every_days": every_days, "first_order_at": first_order_at})
     start = check_start(first_order_at, now)
     shop, products, name = store.load_catalog(shop_id, list(quantities), subscriber_id=user_id)
     if shop is None:
-        raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop")])
+        raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
     if shop.owner_id == user_id:
-        raise Forbidden("A shop's owner cannot subscribe to their own shop.")
+        raise OwnShopSubscription("A shop's owner cannot subscribe to their own shop.")
     items = check_lines(shop_id, products, quantities)
     subscription = Subscription(
         subscription_id=new_id(), subscriber_id=user_id, subscriber_name=name or "",
@@ -250,8 +256,8 @@ def subscribe(store: SubscriptionsStore, user_id: str, *, shop_id: str,
     if first is not None and first.subscription_id == subscription.subscription_id:
         return subscription, False
     if stored.request_hash != digest or first is None:
-        raise Conflict("This Idempotency-Key was already used for a different request; use a new key.",
-                       extra={"idempotency_key": key})
+        raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request; use a new key.",
+                                   extra={"idempotency_key": key})
     return first, True
 
 

@@ -27,7 +27,9 @@ def presign(media: MediaStore, user_id: str, content_type: str, now: float) -> U
     """A presigned POST for one image of an allowed type, under the user's own prefix."""
     if content_type not in ALLOWED_TYPES:
         raise Invalid("This type of file cannot be uploaded.",
-                      errors=[FieldProblem("body.content_type", f"one of {', '.join(ALLOWED_TYPES)}")])
+                      errors=[FieldProblem("body.content_type", f"one of {', '.join(ALLOWED_TYPES)}", code="not_allowed",
+                                           params={"expected": ", ".join(ALLOWED_TYPES),
+                                                   "expected_ko": ", ".join(ALLOWED_TYPES)})])
     return media.presign_post(upload_key(user_id, content_type), content_type, limits.MAX_UPLOAD_BYTES,
                               UPLOAD_EXPIRES_SECONDS, now)
 
@@ -41,12 +43,13 @@ def check_photos(media: MediaStore, user_id: str, keys: list[str], already: list
     """
     problems: list[FieldProblem] = []
     if len(keys) != len(set(keys)):
-        problems.append(FieldProblem(field, "the same photo is listed twice"))
+        problems.append(FieldProblem(field, "the same photo is listed twice", code="duplicate"))
     fresh = []
     for index, key in enumerate(keys):
         match = KEY_PATTERN.match(key)
         if match is None or match["user"] != user_id:
-            problems.append(FieldProblem(f"{field}.{index}", "not one of your uploads (use POST /uploads)"))
+            problems.append(FieldProblem(f"{field}.{index}", "not one of your uploads (use POST /uploads)",
+                                         code="not_uploaded", params={"key": key}))
         elif key not in already:
             fresh.append((index, key))
     if problems:
@@ -57,11 +60,14 @@ def check_photos(media: MediaStore, user_id: str, keys: list[str], already: list
     for index, key in fresh:
         stored = found.get(key)
         if stored is None:
-            problems.append(FieldProblem(f"{field}.{index}", "not uploaded yet (or the upload expired)"))
+            problems.append(FieldProblem(f"{field}.{index}", "not uploaded yet (or the upload expired)",
+                                         code="not_uploaded", params={"key": key}))
         elif stored.size > limits.MAX_UPLOAD_BYTES or stored.size <= 0:
             problems.append(FieldProblem(f"{field}.{index}",
-                                         f"the file must be 1 byte to {limits.MAX_UPLOAD_BYTES} bytes"))
+                                         f"the file must be 1 byte to {limits.MAX_UPLOAD_BYTES} bytes",
+                                         code="not_image", params={"key": key}))
         elif (stored.content_type or "").split(";")[0].strip().lower() not in ALLOWED_TYPES:
-            problems.append(FieldProblem(f"{field}.{index}", "not an allowed image type"))
+            problems.append(FieldProblem(f"{field}.{index}", "not an allowed image type", code="not_image",
+                                         params={"key": key}))
     if problems:
         raise Invalid("Some photos cannot be used.", errors=problems)

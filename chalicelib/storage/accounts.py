@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from pynamodb.connection import Connection
 
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import AccountClosed, EmailTaken, PhoneTaken
 from chalicelib.records.accounts import User
 from chalicelib.storage.models.accounts import UniqueItem, UserItem, unique_pk, user_pk
 from chalicelib.storage.transactions import Cancelled, Transaction
@@ -40,7 +40,7 @@ class AccountsRepository:
     def create_user(self, user: User) -> None:
         """Write the user and its e-mail/phone guards in one transaction.
 
-        A taken e-mail or phone cancels the whole transaction: ``Conflict`` names which.
+        A taken e-mail or phone cancels the whole transaction: ``EmailTaken`` or ``PhoneTaken``.
         """
         item = UserItem(
             user_pk(user.user_id), PROFILE,
@@ -54,7 +54,7 @@ class AccountsRepository:
         try:
             tx.commit()
         except Cancelled as cancelled:
-            raise Conflict(f"An account with this {_taken(cancelled)} already exists.") from None
+            raise _taken(cancelled) from None
 
     def get_user(self, user_id: str) -> User | None:
         try:
@@ -92,10 +92,13 @@ class AccountsRepository:
             tx.commit()
         except Cancelled as cancelled:
             if "user" in cancelled:
-                raise NotFound("The account no longer exists.") from None
-            raise Conflict(f"An account with this {_taken(cancelled)} already exists.") from None
+                raise AccountClosed("The account no longer exists.") from None
+            raise _taken(cancelled) from None
         return replace(current, **changes)
 
 
-def _taken(cancelled: Cancelled) -> str:
-    return " and ".join(k for k in ("email", "phone") if k in cancelled) or "login"
+def _taken(cancelled: Cancelled) -> EmailTaken | PhoneTaken:
+    """Which login identifier is taken (the e-mail first when both are)."""
+    taken = " and ".join(k for k in ("email", "phone") if k in cancelled) or "login"
+    kind = PhoneTaken if taken == "phone" else EmailTaken
+    return kind(f"An account with this {taken} already exists.")

@@ -5,7 +5,8 @@ It only ever saves a read: every order's transaction is conditional on each prod
 cancels the transaction, which hands back the current product (``ALL_OLD``); the order is then
 priced again from that. Prices charged are therefore always the prices stored at commit.
 What a stale entry can still show is a shop's renamed ``name`` on new orders, for at most
-``ttl_seconds``.
+``ttl_seconds``. Store links (``link#<code>``) are kept the same way: their owner and shop never
+change, and the transaction checks the give-to-friend flag and the shop's reward setting.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class CatalogCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.records.commerce import IdempotencyRecord, Order, OrderLine, Product, StatusChange
-from chalicelib.errors import Conflict, FieldProblem, Invalid, NotFound, OutOfStock, StaleCatalog
+from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
+from chalicelib.records.store_links import LinkRemembered, Referral, Remembered, Settlement, StoreLink
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.catalog_cache import CatalogCache
@@ -27,10 +27,10 @@ from chalicelib.storage.models.social import POST_SK, PostItem, post_pk
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.products import CONDITION_FAILED, product_key, to_product
 from chalicelib.storage.retry import with_retries
+from chalicelib.storage.models.store_links import StoreLinkItem, shop_referrals_pk
 from chalicelib.storage.shops import to_shop
+from chalicelib.storage import store_links as links
 from chalicelib.storage.transactions import Cancelled, Transaction
-
-CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason code (no "Exception" suffix)
 
 # How long a stored Idempotency-Key answers retries. Far beyond DynamoDB's 10-minute
 # ClientRequestToken window: a phone that lost its connection may retry hours later.
@@ -40,7 +40,9 @@ IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 3600
 # Labels of the placing transaction's items. DynamoDB reports a cancellation by position and
 # PynamoDB sends condition checks first, then puts, then updates — not in the order they were
 # added — so the reasons are read by label (``storage.transactions``).
-VIA_POST, ORDER_PUT, RECORD_PUT = "via-post", "order", "idempotency-record"
+CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason code (no "Exception" suffix)
+
+VIA_POST, ORDER_PUT, RECORD_PUT, ORDER_MOVE = "via-post", "order", "idempotency-record", "order-move"
 
 
 def stock_label(product_id: str) -> str:
@@ -77,11 +79,14 @@ def to_order(item: OrderItem) -> Order:
         history=tuple(StatusChange(status=h.status, at=h.at, by=h.by) for h in item.history or ()),
         created_at=item.created_at, updated_at=item.updated_at, via_post_id=item.via_post_id,
         via_store_link=item.via_store_link, reorder_of=item.reorder_of, review_id=item.review_id,
-        currency=item.currency, subscription_id=item.subscription_id,
+        currency=item.currency, referrer_id=item.referrer_id, referrer_name=item.referrer_name,
+        referral_reward=None if item.referral_reward is None else int(item.referral_reward),
+        reward_given=bool(item.reward_given), subscription_id=item.subscription_id,
     )
 
 
 def order_item(order: Order) -> OrderItem:
+    credited = order.via_store_link is not None and order.referrer_id is not None
     return OrderItem(
         order_pk(order.order_id), ORDER,
         order_id=order.order_id, shop_id=order.shop_id, shop_name=order.shop_name, owner_id=order.owner_id,
@@ -90,12 +95,15 @@ def order_item(order: Order) -> OrderItem:
                        kind=line.kind, reorder_days=line.reorder_days) for line in order.items],
         subtotal=order.subtotal, discount=order.discount, total=order.total, currency=order.currency,
         via_post_id=order.via_post_id, via_store_link=order.via_store_link, reorder_of=order.reorder_of,
-        review_id=order.review_id, subscription_id=order.subscription_id,
+        review_id=order.review_id, referrer_id=order.referrer_id, referrer_name=order.referrer_name,
+        referral_reward=order.referral_reward, reward_given=order.reward_given if credited else None,
+        subscription_id=order.subscription_id,
         history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
         created_at=order.created_at, updated_at=order.updated_at,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
         gsi2pk=shop_orders_pk(order.shop_id), gsi2sk=order.order_id,
         gsi3pk=shop_status_pk(order.shop_id, order.status), gsi3sk=order.order_id,
+        gsi4pk=shop_referrals_pk(order.shop_id) if credited else None, gsi4sk=order.order_id if credited else None,
     )
 
 
@@ -138,19 +146,25 @@ class OrdersRepository:
     def __init__(self, cache: CatalogCache | None = None) -> None:
         self.cache = cache if cache is not None else CatalogCache()
 
-    def load_catalog(self, shop_id: str, product_ids: Sequence[str]) -> tuple[Shop | None, dict[str, Product]]:
-        """The shop and the products: from the container's cache, the rest in one BatchGetItem.
+    def load_catalog(self, shop_id: str, product_ids: Sequence[str], link_code: str | None = None) -> tuple[
+            Shop | None, dict[str, Product], StoreLink | None]:
+        """The shop, the products and the store link named by ``link_code``: from the container's
+        cache, the rest in one BatchGetItem.
 
         Eventually consistent, on purpose (half the read capacity, a faster read): nothing
         here is trusted at commit. Stock is decided by the transaction's conditions, and the
         transaction also checks each product's ``updated_at`` against this copy, so a price
-        or name from a stale read (or a stale cache entry) cancels it and is priced again.
+        or name from a stale read (or a stale cache entry) cancels it and is priced again; the
+        same goes for the shop's reward setting and the link's give-to-friend flag.
         """
         wanted = list(dict.fromkeys(product_ids))
         shop = self.cache.get(f"shop#{shop_id}")
         products = {pid: cached for pid in wanted if (cached := self.cache.get(f"product#{pid}")) is not None}
+        link = self.cache.get(f"link#{link_code}") if link_code else None
         keys = ([] if shop is not None else [shop_key(shop_id)]) + [
             product_key(pid) for pid in wanted if pid not in products]
+        if link_code and link is None:
+            keys.append(links.link_key(link_code))
         if keys:
             for item in with_retries(lambda: list(MainItem.batch_get(keys))):
                 if isinstance(item, ShopItem):
@@ -158,24 +172,36 @@ class OrdersRepository:
                     self.cache.put(f"shop#{shop.shop_id}", shop)
                 elif isinstance(item, ProductItem):
                     products[item.product_id] = self._remember(to_product(item))
-        return shop, products
+                elif isinstance(item, StoreLinkItem):
+                    link = self._remember_link(links.to_link(item))
+        return shop, products, link
 
     def _remember(self, product: Product) -> Product:
         self.cache.put(f"product#{product.product_id}", product)
         return product
 
+    def _remember_link(self, link: StoreLink) -> StoreLink:
+        self.cache.put(f"link#{link.code}", link)
+        return link
+
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
+              referral: Referral | None = None, remembered: Remembered | None = None,
               rider: Rider | None = None) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
-        condition check that the post exists and is the order's shop's (no extra call).
+        condition check that the post exists and is the order's shop's (no extra call); with a
+        ``referral``, the store-link items (``storage.store_links.add_referral``); and always
+        the buyer's remembered link for the shop (``add_remembered``: used, dropped or checked
+        absent).
 
         Returns ``record`` when this order was written, or the record already stored under
         the key (its ``order`` is the first answer). A post that is not the shop's →
-        ``Invalid`` on ``body.via_post_id``; not enough stock → ``OutOfStock``; a product
-        edited since it was read → ``StaleCatalog`` (the cache now holds the current
-        product, taken from the cancellation). A ``rider``'s items go in the same transaction."""
+        ``Invalid`` on ``body.via_post_id``; not enough stock → ``OutOfStock``; a product,
+        the reward setting or the link changed since it was read → ``StaleCatalog`` (the cache
+        now holds the current product or link, or has forgotten the shop); a remembered link
+        the order did not use → ``LinkRemembered``. A ``rider``'s items go in the same
+        transaction."""
         item = order_item(order)
         stored_record = IdempotencyItem(
             idempotency_pk(record.user_id, record.key), IDEMPOTENCY,
@@ -198,6 +224,9 @@ class OrdersRepository:
                       condition=(ProductItem.stock >= line.quantity)
                       & (ProductItem.updated_at == versions[line.product_id]),
                       label=stock_label(line.product_id), return_old=True)
+        if referral is not None:
+            links.add_referral(tx, referral)
+        links.add_remembered(tx, order, remembered)
         if rider is not None:
             rider.add(tx)
         try:
@@ -210,7 +239,8 @@ class OrdersRepository:
                 rider.explain(cancelled)
             if VIA_POST in cancelled:
                 raise Invalid("The post this order comes from is not a post of the order's shop.",
-                              errors=[FieldProblem("body.via_post_id", "no such post of this shop")]) from None
+                              errors=[FieldProblem("body.via_post_id", "no such post of this shop",
+                                                   code="not_shop_post")]) from None
             short, stale = [], False
             for line in order.items:
                 label = stock_label(line.product_id)
@@ -224,11 +254,27 @@ class OrdersRepository:
                     stale = True
             if short:
                 raise _out_of_stock(short) from None
+            self._store_link_cancellation(order, referral, cancelled)
             if stale:
                 raise StaleCatalog("The products changed while you were ordering; check the prices and order "
                                    "again.") from None
             raise
         return record
+
+    def _store_link_cancellation(self, order: Order, referral: Referral | None, cancelled: Cancelled) -> None:
+        """Raise for the store-link items that cancelled the order's transaction, if any."""
+        if links.REMEMBERED_CHECK in cancelled or links.REMEMBERED_USE in cancelled:
+            raise LinkRemembered(links.read_remembered(order.buyer_id, order.shop_id, order.created_at)) from None
+        if referral is not None and links.SHOP_REWARD in cancelled:
+            self.cache.forget(f"shop#{order.shop_id}")
+            raise StaleCatalog("The shop changed its store-link reward meanwhile; order again.") from None
+        if referral is not None and links.LINK in cancelled:
+            current = links.link_from_raw(cancelled.old_items.get(links.LINK))
+            if current is None:
+                self.cache.forget(f"link#{referral.code}")
+            else:
+                self._remember_link(current)
+            raise StaleCatalog("The store link changed meanwhile; order again.") from None
 
     def _stored_record(self, record: IdempotencyRecord, raw: dict | None) -> IdempotencyRecord:
         if raw:
@@ -242,9 +288,11 @@ class OrdersRepository:
         except OrderItem.DoesNotExist:
             return None
 
-    def move(self, order: Order, change: StatusChange, restock: bool) -> Order:
+    def move(self, order: Order, change: StatusChange, restock: bool,
+             settlement: Settlement | None = None) -> Order:
         """Write the new status if the order is still in the status it was read in; with
-        ``restock`` the quantities go back to the products in the same transaction."""
+        ``restock`` the quantities go back to the products, and with a ``settlement`` the
+        store-link ledger entry and totals are written, in the same transaction."""
         target = OrderItem(order_pk(order.order_id), ORDER)
         actions = [
             OrderItem.status.set(change.status),
@@ -255,35 +303,45 @@ class OrdersRepository:
         ]
         condition = OrderItem.status == order.status
 
-        def write() -> None:
-            if not restock:
-                target.update(actions=actions, condition=condition)
-                return
-            with TransactWrite(connection=_connection()) as tx:
-                tx.update(target, actions=actions, condition=condition)
-                for line in order.items:
-                    tx.update(ProductItem(*product_key(line.product_id)),
-                              actions=[ProductItem.stock.add(line.quantity)], condition=ProductItem.pk.exists())
-
-        try:
-            with_retries(write)
-        except UpdateError as error:
-            if error.cause_response_code != CONDITION_FAILED:
-                raise
-            self._raise_moved(order, change, error)
-        except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            if not reasons or reasons[0] is None or reasons[0].code != CHECK_FAILED:
-                raise
-            self._raise_moved(order, change, error)
+        if not restock and settlement is None:
+            try:
+                with_retries(lambda: target.update(actions=actions, condition=condition))
+            except UpdateError as error:
+                if error.cause_response_code != CONDITION_FAILED:
+                    raise
+                self._raise_moved(order, change, error)
+        else:
+            self._move_together(order, change, target, actions, condition, restock, settlement)
         return replace(order, status=change.status, updated_at=change.at, history=order.history + (change,))
+
+    def _move_together(self, order: Order, change: StatusChange, target: OrderItem, actions: list, condition,
+                       restock: bool, settlement: Settlement | None) -> None:
+        with_link = True
+        while True:
+            tx = Transaction(_connection()).update(target, actions, condition=condition, label=ORDER_MOVE)
+            if restock:
+                for line in order.items:
+                    tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(line.quantity)],
+                              condition=ProductItem.pk.exists(), label=stock_label(line.product_id))
+            if settlement is not None:
+                links.add_settlement(tx, settlement, with_link=with_link)
+            try:
+                tx.commit()
+                return
+            except Cancelled as cancelled:
+                if ORDER_MOVE in cancelled:
+                    self._raise_moved(order, change, cancelled)
+                if links.LINK in cancelled and with_link:
+                    with_link = False  # the link is gone (its owner closed the account): the ledger still moves
+                    continue
+                raise
 
     def _raise_moved(self, order: Order, change: StatusChange, error: Exception) -> None:
         latest = self.get_order(order.order_id)
         if latest is None:
             raise NotFound("No such order.") from error
-        raise Conflict(f"The order became {latest.status} meanwhile; it cannot become {change.status} now.",
-                       extra={"order_status": latest.status, "requested": change.status}) from error
+        raise OrderChanged(f"The order became {latest.status} meanwhile; it cannot become {change.status} now.",
+                           extra={"order_status": latest.status, "requested_status": change.status}) from error
 
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page:
         """My orders, newest first: one Query on gsi1."""

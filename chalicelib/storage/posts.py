@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import NotFound, PostChanged
 from chalicelib.records.common import Page
 from chalicelib.records.social import Post, TaggedProduct
 from chalicelib.storage.accounts import PROFILE, _connection
@@ -89,7 +89,7 @@ class PostsRepository:
                                              condition=PostItem.pk.exists() & (PostItem.version == current.version)))
         except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict("The post was changed or deleted meanwhile; reload it and try again.") from error
+                raise PostChanged("The post was changed or deleted meanwhile; reload it and try again.") from error
             raise
         return to_post(item)
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.records.commerce import Product
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import NotFound, StockChanged
 from chalicelib.records.common import Page
 from chalicelib.storage.models.products import PRODUCT, ProductItem, product_pk, shop_products_pk
 from chalicelib.storage.paging import page_of
@@ -77,8 +77,8 @@ class ProductsRepository:
             latest = self.get_product(current.product_id)
             if latest is None:
                 raise NotFound("No such product.") from error
-            raise Conflict(f"The stock changed while you were editing (now {latest.stock}); send the edit again.",
-                           extra={"stock": latest.stock}) from error
+            raise StockChanged(f"The stock changed while you were editing (now {latest.stock}); send the edit "
+                               "again.", extra={"stock": latest.stock}) from error
         return replace(current, **changes, updated_at=now)
 
     def list_products(self, shop_id: str, start_key: dict | None, limit: int) -> Page:

@@ -6,7 +6,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.records.commerce import Order, Review
-from chalicelib.errors import Conflict
+from chalicelib.errors import AlreadyReviewed
 from chalicelib.records.common import Page
 from chalicelib.storage.accounts import _connection
 from chalicelib.storage.models.orders import ORDER, OrderItem, order_pk
@@ -57,7 +57,7 @@ class ReviewsRepository:
             reasons = error.cancellation_reasons
             at_order = len(entries)
             if len(reasons) > at_order and reasons[at_order] is not None and reasons[at_order].code == CHECK_FAILED:
-                raise Conflict("This order was reviewed meanwhile (or is no longer delivered).") from error
+                raise AlreadyReviewed("This order was reviewed meanwhile.") from error
             raise
 
     def list_reviews(self, product_id: str, start_key: dict | None, limit: int) -> Page:

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.records.accounts import Shop
+from chalicelib.errors import HandleTaken, NotFound, ShopAlreadyOpen
+from chalicelib.records.accounts import RewardSetting, Shop
 from chalicelib.storage.accounts import PROFILE, _connection, guard
 from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, shop_pk, user_pk
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 HANDLE = "handle"
-EDITABLE = ("name", "bio", "region", "handle", "subscription_discount_percent")
+EDITABLE = ("name", "bio", "region", "handle", "referral_reward", "subscription_discount_percent")
 
 
 def to_shop(item: ShopItem) -> Shop:
+    reward = None
+    if item.referral_kind is not None and item.referral_value is not None:
+        reward = RewardSetting(kind=item.referral_kind, value=int(item.referral_value))
     return Shop(
         shop_id=item.shop_id, owner_id=item.owner_id, name=item.name, handle=item.handle,
         bio=item.bio, region=item.region, follower_count=int(item.follower_count),
-        post_count=int(item.post_count), created_at=item.created_at,
+        post_count=int(item.post_count), created_at=item.created_at, referral_reward=reward,
         subscription_discount_percent=int(item.subscription_discount_percent or 0),
     )
+
+
+def _set(name: str, value):
+    """The update action for one allow-listed change (a reward setting is two attributes)."""
+    if name != "referral_reward":
+        return [getattr(ShopItem, name).set(value)]
+    if value is None:
+        return [ShopItem.referral_kind.remove(), ShopItem.referral_value.remove()]
+    return [ShopItem.referral_kind.set(value.kind), ShopItem.referral_value.set(value.value)]
 
 
 class ShopsRepository:
@@ -45,8 +57,8 @@ class ShopsRepository:
             tx.commit()
         except Cancelled as cancelled:
             if "owner" in cancelled:
-                raise Conflict("You already have a shop; one account opens one shop.") from None
-            raise Conflict(f"The handle '{shop.handle}' is taken.") from None
+                raise ShopAlreadyOpen("You already have a shop; one account opens one shop.") from None
+            raise HandleTaken(f"The handle '{shop.handle}' is taken.", params={"handle": shop.handle}) from None
 
     def get_shop(self, shop_id: str) -> Shop | None:
         try:
@@ -57,7 +69,7 @@ class ShopsRepository:
     def update_shop(self, current: Shop, changes: dict, now: float) -> Shop:
         """Apply allow-listed ``changes``; a new handle swaps its guard atomically."""
         changes = {k: v for k, v in changes.items() if k in EDITABLE}
-        actions = [ShopItem.updated_at.set(now), *(getattr(ShopItem, k).set(v) for k, v in changes.items())]
+        actions = [ShopItem.updated_at.set(now), *(a for k, v in changes.items() for a in _set(k, v))]
         tx = Transaction(_connection()).update(ShopItem(shop_pk(current.shop_id), PROFILE), actions,
                                                condition=ShopItem.pk.exists(), label="shop")
         new_handle = changes.get("handle")
@@ -70,5 +82,5 @@ class ShopsRepository:
         except Cancelled as cancelled:
             if "shop" in cancelled:
                 raise NotFound("The shop no longer exists.") from None
-            raise Conflict(f"The handle '{new_handle}' is taken.") from None
+            raise HandleTaken(f"The handle '{new_handle}' is taken.", params={"handle": new_handle}) from None
         return replace(current, **changes)

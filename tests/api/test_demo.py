@@ -6,7 +6,7 @@ from devtools import demo
 
 
 def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_stream):
-    seeded = demo.seed(demo.Caller(api.client))
+    seeded = demo.seed(demo.Caller(api.client), settle=drain_stream)
     drain_stream()
     minji = seeded.tokens["minji@dongne.kr"]
     feed = api.get("/feed?limit=100", token=minji).body["items"]
@@ -49,6 +49,23 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     assert card["favourite_products"][0]["name"].startswith("손두부")
     minji_shops = api.get("/me/shops", token=seeded.tokens["minji@dongne.kr"]).body["items"]
     assert minji_shops[0]["handle"] == "mangwon_tofu"
+
+    # The one-person store: Minji's tofu link brought a delivered order (confirmed) and a paid
+    # one (pending, through a remembered visit); Seoyeon gives her flower-shop reward away.
+    rewards = api.get("/me/rewards", token=minji).body
+    assert (rewards["balance"], rewards["pending"]) == ((2 * 4500 + 6000) // 10, 2 * 3500 // 10)
+    assert sorted(e["status"] for e in rewards["items"]) == ["confirmed", "pending", "pending"]
+    links = {link["shop_id"]: link for link in api.get("/me/store-links", token=minji).body["items"]}
+    assert (links[tofu]["orders"], links[tofu]["visits"]) == (2, 2)
+    seoyeon = seeded.tokens["seoyeon@dongne.kr"]
+    flowers = seeded.shops["yeonnam_flowers"]["shop_id"]
+    given = next(link for link in api.get("/me/store-links", token=seoyeon).body["items"] if link["shop_id"] == flowers)
+    assert given["give_reward_to_friend"] is True and given["orders"] == 1
+    bouquet = next(o for o in seeded.orders if o.get("via_store_link") == given["code"])
+    assert (bouquet["discount"], bouquet["total"]) == (2000, 15000 - 2000)
+    assert [e["reason"] for e in api.get("/me/rewards", token=seoyeon).body["items"]] == ["given_to_friend"]
+    referrals = api.get(f"/shops/{tofu}/referrals", token=owner).body["items"]
+    assert sorted(r["reward_status"] for r in referrals) == ["confirmed", "pending"]
 
     # Essentials. The history happened 16 days ago: Minji's tofu has run out, and one tap on her
     # reorders buys it again. Jiho subscribes to the roaster's house blend every 14 days at the

@@ -34,7 +34,7 @@ def test_malformed_idempotency_key_is_400(api, shop, user, key):
     nothing_written(api, shop, user)
 
 
-@pytest.mark.parametrize("quantity", [0, -1, 1000, 10**9, 10**30, "1", 1.5, 2.0, True, None])
+@pytest.mark.parametrize("quantity", [0, -1, 1000, 10**9, 10**30, "1", 1.5, 1000.0, True, None])
 def test_bad_quantities_are_422(api, shop, user, quantity):
     problem = assert_problem(buy(api, user, shop["id"], (shop["tofu"], quantity)), 422)
     assert problem["errors"][0]["field"].startswith("body.items.0.quantity")

@@ -45,8 +45,16 @@ def test_shop_products_newest_first_with_signed_cursor(api, owner):
     assert_problem(api.get("/shops/NOSUCHSHOP/products"), 404)
 
 
+def test_a_whole_number_written_with_a_fraction_is_that_integer(api, owner):
+    # JSON has one number type (and JSON Schema calls 4500.0 an integer): 4500.0 is 4500 won
+    answer = api.post(f"/shops/{owner['shop']['shop_id']}/products", {**product_body(), "price": 4500.0, "stock": 3.0},
+                      token=owner["token"])
+    assert answer.status == 201 and (answer.body["price"], answer.body["stock"]) == (4500, 3)
+    assert b'"price":4500,' in answer.raw
+
+
 @pytest.mark.parametrize("field,value", [
-    ("price", -1), ("price", 0), ("price", 10_000_001), ("price", "4500"), ("price", 4500.0), ("price", 45.5),
+    ("price", -1), ("price", 0), ("price", 10_000_001), ("price", "4500"), ("price", 0.0), ("price", 45.5),
     ("price", True), ("price", None), ("stock", -1), ("stock", 10**9), ("stock", "3"), ("kind", "luxury"),
     ("reorder_days", 0), ("reorder_days", 366), ("currency", "USD"), ("name", ""), ("name", "가" * 101),
     ("description", "가" * 2001), ("photos", ["not/an/upload.jpg"]), ("photos", "uploads/x/y.jpg"),

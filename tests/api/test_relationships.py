@@ -403,14 +403,16 @@ def test_call_budgets(world):
     with dynamodb_calls() as calls:
         world.send("like")  # an existing pair, no tier change
     assert calls.operations == ["GetItem", "PutItem"]
-    # An order record also sets the buyer's reorder items (events.subscriptions): their
-    # BatchGetItem, and a PutItem per essential the first time.
     with dynamodb_calls() as calls:
         world.send("order_placed")  # potential -> first_time: the pair and its transition
-    assert calls.operations == ["GetItem", "TransactWriteItems", "BatchGetItem", "PutItem"]
+    # ... then the store-link handler issues the buyer's link: the guard, the buyer's name, the issue;
+    # then the reorder items (events.subscriptions): one BatchGetItem, a PutItem per new essential.
+    assert calls.operations == ["GetItem", "TransactWriteItems", "GetItem", "GetItem", "TransactWriteItems",
+                                "BatchGetItem", "PutItem"]
     with dynamodb_calls() as calls:
         world.send("order_placed")  # a replay: read, recognised, nothing written
-    assert calls.operations == ["GetItem", "BatchGetItem"]
+    # ... the link exists: its bought products are a set, so adding them again changes nothing.
+    assert calls.operations == ["GetItem", "GetItem", "UpdateItem", "BatchGetItem"]
     with dynamodb_calls() as calls:
         assert world.customers().status == 200
     assert calls.operations == ["GetItem", "Query"]  # the shop (ownership), then one Query

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, computed_field
 
 from chalicelib.api.docs_page import render_docs_html
 from chalicelib.api.openapi import Problem, ProblemField, build_openapi
-from chalicelib.api.spec import RouteSpec
+from chalicelib.api.spec import Header, RouteSpec
+from chalicelib.errors import Forbidden, HandleTaken, NotFound, OutOfStock
 
 T = TypeVar("T")
 
@@ -71,24 +72,28 @@ class Order(BaseModel):
     total: int
 
 
-IDEMPOTENCY = ("Idempotency-Key", True, "Retries with the same key return the first answer.")
+IDEMPOTENCY = Header("Idempotency-Key", True, "Retries with the same key return the first answer.",
+                     {"type": "string", "minLength": 1, "maxLength": 255})
 
 SPECS = (
     RouteSpec("POST", "/shops", "Open a shop", "shops", True, 201,
-              body=ShopCreate, response=ShopPublic, errors=(409,)),
+              body=ShopCreate, response=ShopPublic, errors=(HandleTaken,), operation_id="openShop"),
     RouteSpec("GET", "/shops/{shop_id}", "Get a shop", "shops", False, 200,
-              response=ShopPublic, errors=(404,)),
+              response=ShopPublic, etag=True),
     RouteSpec("PATCH", "/shops/{shop_id}", "Edit a shop", "shops", True, 200,
-              body=ShopPatch, response=ShopPatch, errors=(403, 404)),
+              body=ShopPatch, response=ShopPatch, errors=(Forbidden,), etag=True),
     RouteSpec("GET", "/shops/{shop_id}/followers", "Followers", "shops", True, 200,
-              query=ListQuery, response=Page[ShopPublic], errors=(403, 404)),
-    RouteSpec("DELETE", "/shops/{shop_id}/follow", "Unfollow", "shops", True, 204, errors=(404,)),
+              query=ListQuery, response=Page[ShopPublic], errors=(Forbidden, NotFound)),
+    RouteSpec("DELETE", "/shops/{shop_id}/follow", "Unfollow", "shops", True, 204),
     RouteSpec("GET", "/feed", "Feed", "feed", True, 200, query=FeedQuery, response=Page[ShopPublic]),
     RouteSpec("POST", "/orders", "Place an order", "orders", True, 201, body=OrderCreate,
-              response=Order, errors=(409,), headers=(IDEMPOTENCY,),
+              response=Order, errors=(OutOfStock,), headers=(IDEMPOTENCY,), operation_id="placeOrder",
+              response_headers=(Header("Location", True),),
               description="Needs an `Idempotency-Key`; 주문 생성."),
     RouteSpec("GET", "/health", "Health", "service", False, 200),
+    RouteSpec("GET", "/openapi.json", "The document", "service", False, 200, document=False),
 )
+DOCUMENTED = tuple(s for s in SPECS if s.document)
 
 
 @pytest.fixture(scope="module")
@@ -110,31 +115,35 @@ def test_validates_as_openapi_31(doc: dict[str, Any]) -> None:
     json.dumps(doc)  # JSON-ready, no stray Python objects
 
 
-def test_every_spec_appears_once_with_its_method_and_path(doc: dict[str, Any]) -> None:
+def test_every_documented_spec_appears_once_with_its_method_and_path(doc: dict[str, Any]) -> None:
     found = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
-    assert found == {(s.method, s.path) for s in SPECS}
+    assert found == {(s.method, s.path) for s in DOCUMENTED}
+    assert "/openapi.json" not in doc["paths"]  # a service route, not a client operation
     assert list(doc["paths"]) == sorted(doc["paths"])
-    for spec in SPECS:
+    for spec in DOCUMENTED:
         operation = op(doc, spec.method, spec.path)
         assert operation["tags"] == [spec.tag]
         assert operation["summary"] == spec.summary
         assert str(spec.status) in operation["responses"]
-    assert {t["name"] for t in doc["tags"]} == {s.tag for s in SPECS}
+    assert {t["name"] for t in doc["tags"]} == {s.tag for s in DOCUMENTED}
 
 
-def test_operation_ids_are_unique_and_derived_from_method_and_path(doc: dict[str, Any]) -> None:
+def test_operation_ids_are_unique_declared_or_derived(doc: dict[str, Any]) -> None:
     ids = [o["operationId"] for item in doc["paths"].values() for o in item.values()]
-    assert len(ids) == len(set(ids)) == len(SPECS)
-    assert op(doc, "DELETE", "/shops/{shop_id}/follow")["operationId"] == "delete_shops_shop_id_follow"
-    assert op(doc, "POST", "/orders")["operationId"] == "post_orders"
+    assert len(ids) == len(set(ids)) == len(DOCUMENTED)
+    assert op(doc, "POST", "/orders")["operationId"] == "placeOrder"
+    assert op(doc, "DELETE", "/shops/{shop_id}/follow")["operationId"] == "deleteShopsShopIdFollow"
+    with pytest.raises(ValueError, match="camelCase"):
+        RouteSpec("GET", "/x", "x", "t", False, 200, operation_id="get_x")
 
 
-def test_path_parameters_are_required_strings(doc: dict[str, Any]) -> None:
-    for spec in SPECS:
+def test_path_parameters_are_required_ids(doc: dict[str, Any]) -> None:
+    for spec in DOCUMENTED:
         path_params = params(op(doc, spec.method, spec.path), "path")
         assert sorted(path_params) == sorted(re.findall(r"\{(\w+)\}", spec.path))
         for p in path_params.values():
-            assert p["required"] is True and p["schema"] == {"type": "string"}
+            assert p["required"] is True
+            assert p["schema"] == {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[0-9A-Za-z_-]+$"}
 
 
 def test_query_parameters_carry_constraints_defaults_and_descriptions(doc: dict[str, Any]) -> None:
@@ -142,10 +151,12 @@ def test_query_parameters_carry_constraints_defaults_and_descriptions(doc: dict[
     assert set(query) == {"limit", "cursor"}
     limit = query["limit"]
     assert limit["required"] is False
-    assert limit["description"] == "Page size."
     assert limit["schema"]["type"] == "integer"
-    assert (limit["schema"]["minimum"], limit["schema"]["maximum"], limit["schema"]["default"]) == (1, 100, 20)
-    assert {"type": "null"} in query["cursor"]["schema"]["anyOf"]
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
+    # a default is said, not declared: generators would make the parameter required
+    assert "default" not in limit["schema"] and limit["description"] == "Page size. Default: `20`."
+    # a query parameter is there or not; it is never null
+    assert query["cursor"]["schema"] == {"type": "string"}
 
     feed = params(op(doc, "GET", "/feed"), "query")
     assert feed["order"]["schema"]["enum"] == ["recent", "ranked"]
@@ -157,7 +168,7 @@ def test_query_parameters_carry_constraints_defaults_and_descriptions(doc: dict[
 def test_auth_routes_declare_bearer_security_and_401(doc: dict[str, Any]) -> None:
     schemes = doc["components"]["securitySchemes"]
     assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
-    for spec in SPECS:
+    for spec in DOCUMENTED:
         operation = op(doc, spec.method, spec.path)
         if spec.auth:
             assert operation["security"] == [{"bearerAuth": []}]
@@ -170,29 +181,53 @@ def test_auth_routes_declare_bearer_security_and_401(doc: dict[str, Any]) -> Non
 def test_idempotency_header_is_a_required_header_parameter(doc: dict[str, Any]) -> None:
     header = params(op(doc, "POST", "/orders"), "header")["Idempotency-Key"]
     assert header["required"] is True
-    assert header["schema"] == {"type": "string"}
+    assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
+    created = op(doc, "POST", "/orders")["responses"]["201"]
+    assert created["headers"]["Location"]["required"] is True
     assert "same key" in header["description"]
     assert op(doc, "POST", "/orders")["description"].endswith("주문 생성.")
 
 
-def test_errors_are_problem_json_with_implied_statuses(doc: dict[str, Any]) -> None:
+def test_errors_are_problem_json_with_their_codes(doc: dict[str, Any]) -> None:
     problem = {"$ref": "#/components/schemas/Problem"}
     create = op(doc, "POST", "/shops")["responses"]
-    assert set(create) == {"201", "400", "401", "409", "413", "415", "422"}
+    assert set(create) == {"201", "400", "401", "409", "413", "415", "422", "429", "503"}
+    assert create["409"]["x-problem-codes"] == ["handle_taken"]
+    assert create["400"]["x-problem-codes"] == ["json_too_deep", "malformed_json"]
+    assert "`handle_taken`" in create["409"]["description"]
     followers = op(doc, "GET", "/shops/{shop_id}/followers")["responses"]
-    assert set(followers) == {"200", "400", "401", "403", "404", "422"}  # query, no body: no 413/415
-    assert set(op(doc, "GET", "/shops/{shop_id}")["responses"]) == {"200", "404"}
+    # a query, no body: 400 for a foreign cursor, no 415
+    assert set(followers) == {"200", "400", "401", "403", "404", "413", "422", "429", "503"}
+    assert followers["400"]["x-problem-codes"] == ["invalid_cursor", "malformed_query"]
+    assert set(op(doc, "GET", "/shops/{shop_id}")["responses"]) == {"200", "304", "404", "413", "429", "503"}
     for item in doc["paths"].values():
         for operation in item.values():
             for code, response in operation["responses"].items():
                 if int(code) >= 400:
                     assert response["content"] == {"application/problem+json": {"schema": problem}}
+                    assert response["headers"]["Content-Language"]["required"] is True
+                    assert response["x-problem-codes"]
+                if code in ("429", "503"):
+                    assert response["headers"]["Retry-After"]["required"] is True
 
     schema = doc["components"]["schemas"]["Problem"]
-    assert {"type", "title", "status", "detail", "errors"} <= set(schema["properties"])
+    assert {"type", "code", "title", "status", "detail"} == set(schema["required"])
+    assert {"errors", "shortages", "order_status"} <= set(schema["properties"])
+    # optional members are absent when they do not apply, never null
+    assert schema["properties"]["product_id"] == {**schema["properties"]["product_id"], "type": "string"}
     item_ref = schema["properties"]["errors"]["items"]["$ref"]
     field_schema = doc["components"]["schemas"][item_ref.rsplit("/", 1)[1]]
-    assert set(field_schema["properties"]) == {"field", "message"}
+    assert set(field_schema["properties"]) == {"field", "code", "message"}
+
+
+def test_single_resources_declare_etags_and_preconditions(doc: dict[str, Any]) -> None:
+    get = op(doc, "GET", "/shops/{shop_id}")
+    assert get["responses"]["200"]["headers"]["ETag"]["required"] is True
+    assert "ETag" in get["responses"]["304"]["headers"]
+    assert params(get, "header")["If-None-Match"]["required"] is False
+    patch = op(doc, "PATCH", "/shops/{shop_id}")
+    assert params(patch, "header")["If-Match"]["required"] is False
+    assert patch["responses"]["412"]["x-problem-codes"] == ["precondition_failed"]
 
 
 def test_success_bodies_reference_components(doc: dict[str, Any]) -> None:
@@ -206,11 +241,18 @@ def test_success_bodies_reference_components(doc: dict[str, Any]) -> None:
     create = schemas[body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
     assert create["properties"]["name"]["maxLength"] == 40
     assert create["properties"]["handle"]["pattern"] == r"^[a-z0-9_]{3,20}$"
+    # request schemas carry no defaults (generators would make those fields required)
+    assert "default" not in create["properties"]["bio"] and "bio" not in create.get("required", [])
+    assert "Default" not in create["properties"]["bio"].get("description", "")  # "" goes unsaid
+    # a body the model accepts empty is not required
+    assert op(doc, "PATCH", "/shops/{shop_id}")["requestBody"]["required"] is False
 
     ref = op(doc, "GET", "/feed")["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     page = schemas[ref.rsplit("/", 1)[1]]
     assert set(page["properties"]) == {"items", "next_cursor"}
     assert page["properties"]["items"]["items"] == {"$ref": "#/components/schemas/ShopPublic"}
+    # a page's name is its item's (``Page.model_parametrized_name``), else pydantic's
+    assert ref.rsplit("/", 1)[1] == "Page_ShopPublic_"
     # nested models are hoisted: the order line is its own component, not a nested $defs
     assert "OrderLine" in schemas
     assert "$defs" not in json.dumps(doc)
@@ -236,8 +278,9 @@ def test_validation_and_serialization_variants_do_not_clash(doc: dict[str, Any])
 
 
 def test_output_is_deterministic() -> None:
-    first = build_openapi(SPECS, title="t", version="1")
-    second = build_openapi(reversed(SPECS), title="t", version="1")
+    first = build_openapi(SPECS, title="t", version="1", servers=[{"url": "http://x"}])
+    second = build_openapi(reversed(SPECS), title="t", version="1", servers=[{"url": "http://x"}])
+    assert first["servers"] == [{"url": "http://x"}]
     assert json.dumps(first) == json.dumps(second)
 
 
@@ -251,19 +294,26 @@ def test_route_spec_rejects_inconsistent_metadata() -> None:
         RouteSpec("get", "/x", "lower-case method", "t", False, 200)
     with pytest.raises(ValueError):
         RouteSpec("DELETE", "/x", "204 with a body", "t", False, 204, response=ShopPublic)
+    with pytest.raises(ValueError, match="not a kind of DomainError"):
+        RouteSpec("POST", "/x", "status, not kind", "t", True, 201, errors=(409,))
+    with pytest.raises(ValueError, match="ETags"):
+        RouteSpec("POST", "/x", "etag on a POST", "t", True, 201, etag=True)
     spec = RouteSpec("POST", "/shops/{shop_id}/posts", "Post", "posts", True, 201, body=ShopCreate)
-    assert spec.operation_id == "post_shops_shop_id_posts"
+    assert spec.operation == "postShopsShopIdPosts"
     assert spec.path_params == ("shop_id",)
-    assert spec.error_statuses == (400, 401, 413, 415, 422)
+    assert spec.error_statuses == (400, 401, 404, 413, 415, 422, 429, 503)
+    assert spec.problems[404] == ("not_found",) and spec.problems[401] == ("unauthorized",)
 
 
 def test_problem_models_round_trip() -> None:
-    problem = Problem(title="Invalid", status=422, errors=[ProblemField(field="body.price", message="too low")])
-    assert problem.model_dump()["errors"] == [{"field": "body.price", "message": "too low"}]
-    assert problem.type == "about:blank"
+    problem = Problem(type="https://dongne.app/problems/validation-failed", code="validation_failed",
+                      title="Invalid", status=422, detail="Bad.",
+                      errors=[ProblemField(field="body.price", code="too_small", message="too low")])
+    assert problem.model_dump()["errors"] == [{"field": "body.price", "code": "too_small", "message": "too low"}]
     # problem types may carry their own members (RFC 9457 extensions)
-    extended = Problem.model_validate({"title": "Out of stock", "status": 409, "product_id": "p1"})
-    assert extended.model_dump()["product_id"] == "p1"
+    extended = Problem.model_validate({"type": "t", "code": "x", "title": "Out of stock", "status": 409,
+                                       "detail": "d", "extension": "p1"})
+    assert extended.model_dump()["extension"] == "p1"
 
 
 def test_docs_page_is_self_contained() -> None:

@@ -109,14 +109,14 @@ class FakeOrdersStore:
         self.price = 1000
         self.placed: list = []
 
-    def load_catalog(self, shop_id, product_ids):
+    def load_catalog(self, shop_id, product_ids, link_code=None):
         from chalicelib.records.accounts import Shop
 
         shop = Shop(shop_id="S1", owner_id="O", name="가게", handle="h", bio="", region="", follower_count=0,
                     post_count=0, created_at=0.0)
-        return shop, {"a": _product("a", price=self.price)}
+        return shop, {"a": _product("a", price=self.price)}, None
 
-    def place(self, order, record, versions):
+    def place(self, order, record, versions, referral=None, remembered=None):
         from chalicelib.errors import StaleCatalog
 
         assert versions == {"a": 0.0}

@@ -71,3 +71,7 @@ class ShopItem(MainItem, discriminator="shop"):
     updated_at = NumberAttribute()
     # Percent off every subscription order (정기배송 할인), 0-20; set by the owner.
     subscription_discount_percent = NumberAttribute(default=0)
+    # The store-link reward (``percent`` 1-30 or ``fixed`` won), both absent for none. Orders
+    # credited to a link check these in their transaction, so a change applies at once.
+    referral_kind = UnicodeAttribute(null=True)
+    referral_value = NumberAttribute(null=True)

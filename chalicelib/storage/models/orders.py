@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, TTLAttribute,
+                                 UnicodeAttribute)
 
 from chalicelib.storage.base import MainItem
 
@@ -58,7 +59,9 @@ class OrderItem(MainItem, discriminator="order"):
     * ``gsi1pk = USER#<buyer_id>#ORDERS`` — my orders;
     * ``gsi2pk = SHOP#<shop_id>#ORDERS`` — a shop's orders;
     * ``gsi3pk = SHOP#<shop_id>#STATUS#<status>`` — a shop's orders in one status (rewritten
-      with the status, in the same conditional update).
+      with the status, in the same conditional update);
+    * ``gsi4pk = SHOP#<shop_id>#REFERRALS`` — only orders credited to a store link: the
+      shop's referrals, with the reward and the status on the order itself.
 
     Written once by the order's transaction (with the stock decrements and the idempotency
     record); afterwards only ``status`` (conditional on the status read, so racing moves have
@@ -79,6 +82,10 @@ class OrderItem(MainItem, discriminator="order"):
     currency = UnicodeAttribute(default="KRW")
     via_post_id = UnicodeAttribute(null=True)
     via_store_link = UnicodeAttribute(null=True)
+    referrer_id = UnicodeAttribute(null=True)  # the link's owner (stream contract: the referral signal)
+    referrer_name = UnicodeAttribute(null=True)
+    referral_reward = NumberAttribute(null=True)  # won, as computed at placement; null: no reward set
+    reward_given = BooleanAttribute(null=True)  # set on credited orders only
     reorder_of = UnicodeAttribute(null=True)
     review_id = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)  # set on a subscription's period order

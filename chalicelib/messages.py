@@ -1,0 +1,501 @@
+"""What problems say, in English (the default) and Korean (``Accept-Language: ko``).
+
+One catalogue for the whole API: for every problem ``code`` (``chalicelib.errors``) a title
+and a default detail in both languages and a line saying when it happens (``docs/errors.md``
+is generated from it); for every field-level ``code`` a message in both languages. Templates
+take ``{name}`` values from the error's ``params``; a template whose values are missing falls
+back to the kind's generic sentence, so a message is never half-filled.
+
+Pure Python, no framework: the edge picks the language and renders; nothing else does.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LANGUAGES", "PROBLEMS", "FIELD_CODES", "describe_pattern", "field_problem", "negotiate",
+           "problem_text"]
+
+LANGUAGES = ("en", "ko")
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class ProblemText:
+    status: int
+    when: str
+    title_en: str
+    title_ko: str
+    detail_en: str
+    detail_ko: str
+    # Used when ``detail_*`` names a value the error did not carry.
+    generic_en: str = ""
+    generic_ko: str = ""
+
+
+def _p(status: int, when: str, title_en: str, title_ko: str, detail_en: str, detail_ko: str,
+       generic_en: str = "", generic_ko: str = "") -> ProblemText:
+    return ProblemText(status, when, title_en, title_ko, detail_en, detail_ko, generic_en or detail_en,
+                       generic_ko or detail_ko)
+
+
+PROBLEMS: dict[str, ProblemText] = {
+    # 400
+    "bad_request": _p(400, "The request cannot be processed as sent and no more specific code applies.",
+                      "Bad request", "잘못된 요청",
+                      "The request cannot be processed as sent.", "보낸 그대로는 요청을 처리할 수 없어요."),
+    "malformed_json": _p(400, "The body is not JSON text (or not UTF-8, or has NaN/Infinity or lone surrogates).",
+                         "Malformed JSON", "JSON 형식 오류",
+                         "The request body is not valid JSON text.", "요청 본문이 올바른 JSON이 아니에요."),
+    "json_too_deep": _p(400, "The body's arrays and objects nest deeper than the limit (32 levels).",
+                        "JSON nested too deep", "JSON 중첩 초과",
+                        "The request body nests arrays and objects deeper than {max_depth} levels.",
+                        "요청 본문의 배열과 객체가 {max_depth}단계보다 깊게 중첩되어 있어요.",
+                        "The request body nests arrays and objects too deeply.",
+                        "요청 본문의 배열과 객체가 너무 깊게 중첩되어 있어요."),
+    "malformed_query": _p(400, "The query string is not valid UTF-8.",
+                          "Malformed query string", "쿼리 문자열 오류",
+                          "The query string is not valid UTF-8.", "쿼리 문자열이 올바른 UTF-8이 아니에요."),
+    "invalid_cursor": _p(400, "`?cursor=` was not issued for this list (another list, another user, or altered).",
+                         "Invalid cursor", "잘못된 커서",
+                         "The cursor is not valid for this list.",
+                         "이 목록에서 발급한 커서가 아니에요. 첫 페이지부터 다시 불러와 주세요."),
+    "idempotency_key_missing": _p(400, "A purchase was sent without an `Idempotency-Key` header.",
+                                  "Idempotency-Key missing", "Idempotency-Key 없음",
+                                  "This request needs an Idempotency-Key header (e.g. a UUID), so a retry cannot "
+                                  "buy twice.",
+                                  "이 요청에는 Idempotency-Key 헤더(예: UUID)가 필요해요. 재시도해도 두 번 결제되지 "
+                                  "않게 하기 위해서예요."),
+    "idempotency_key_invalid": _p(400, "The `Idempotency-Key` is not 1–255 visible ASCII characters.",
+                                  "Invalid Idempotency-Key", "잘못된 Idempotency-Key",
+                                  "The Idempotency-Key must be 1-255 visible ASCII characters.",
+                                  "Idempotency-Key는 보이는 ASCII 문자 1~255자여야 해요."),
+    # 401
+    "unauthorized": _p(401, "No valid bearer token: missing, malformed, expired or revoked.",
+                       "Unauthorized", "로그인 필요",
+                       "A valid bearer token is required.", "로그인이 필요해요. 유효한 Bearer 토큰을 보내 주세요."),
+    "invalid_credentials": _p(401, "Login with a wrong password or an unknown e-mail/phone (the same answer).",
+                              "Wrong credentials", "로그인 정보 불일치",
+                              "The e-mail or phone and password do not match an account.",
+                              "이메일(또는 전화번호)과 비밀번호가 맞지 않아요."),
+    "account_closed": _p(401, "The token is genuine but its account no longer exists.",
+                         "Account closed", "탈퇴한 계정",
+                         "The account no longer exists.", "이 계정은 더 이상 존재하지 않아요."),
+    # 403
+    "forbidden": _p(403, "Logged in, but not the one allowed (the shop's owner, the order's buyer, the author).",
+                    "Forbidden", "권한 없음",
+                    "You are not allowed to do this.", "이 작업을 할 권한이 없어요."),
+    "own_shop_order": _p(403, "A shop's owner tried to order from their own shop.",
+                         "Cannot order from your own shop", "내 가게 주문 불가",
+                         "A shop's owner cannot order from their own shop.", "내 가게에서는 주문할 수 없어요."),
+    "own_shop_subscription": _p(403, "A shop's owner tried to subscribe to their own shop.",
+                                "Cannot subscribe to your own shop", "내 가게 정기배송 불가",
+                                "A shop's owner cannot subscribe to their own shop.",
+                                "내 가게의 정기배송은 신청할 수 없어요."),
+    # 404 / 405
+    "not_found": _p(404, "The thing the path names does not exist (or is not yours to know about).",
+                    "Not found", "찾을 수 없음",
+                    "No such resource.", "요청한 항목을 찾을 수 없어요."),
+    "route_not_found": _p(404, "No route has this path.",
+                          "No such route", "없는 주소",
+                          "No route has this path.", "이런 주소는 없어요."),
+    "method_not_allowed": _p(405, "The path exists but not with this method; `Allow` lists the methods it has.",
+                             "Method not allowed", "허용되지 않는 메서드",
+                             "This path does not accept that method; it accepts {allow}.",
+                             "이 주소에서는 이 메서드를 쓸 수 없어요. 쓸 수 있는 메서드: {allow}.",
+                             "This path does not accept that method; `Allow` lists the ones it does.",
+                             "이 주소에서는 이 메서드를 쓸 수 없어요. 쓸 수 있는 메서드는 Allow 헤더에 있어요."),
+    # 409
+    "email_taken": _p(409, "Signing up or changing to an e-mail address another account has.",
+                      "E-mail address taken", "이미 쓰는 이메일",
+                      "An account with this e-mail address already exists.", "이미 가입된 이메일 주소예요."),
+    "phone_taken": _p(409, "Signing up or changing to a phone number another account has.",
+                      "Phone number taken", "이미 쓰는 전화번호",
+                      "An account with this phone number already exists.", "이미 가입된 전화번호예요."),
+    "handle_taken": _p(409, "Opening or renaming a shop to a handle another shop has.",
+                       "Handle taken", "이미 쓰는 핸들",
+                       "The handle '{handle}' is taken.", "'{handle}' 핸들은 이미 다른 가게가 쓰고 있어요.",
+                       "The handle is taken.", "이 핸들은 이미 다른 가게가 쓰고 있어요."),
+    "shop_already_open": _p(409, "Opening a second shop (one account opens one shop).",
+                            "Shop already open", "이미 가게가 있음",
+                            "You already have a shop; one account opens one shop.",
+                            "이미 가게가 있어요. 계정 하나에 가게 하나만 열 수 있어요."),
+    "own_shop_follow": _p(409, "Following your own shop.",
+                          "Cannot follow your own shop", "내 가게 팔로우 불가",
+                          "You cannot follow your own shop.", "내 가게는 팔로우할 수 없어요."),
+    "idempotency_key_reused": _p(409, "An `Idempotency-Key` sent again with a different request.",
+                                 "Idempotency-Key reused", "Idempotency-Key 재사용",
+                                 "This Idempotency-Key was already used for a different request; use a new key.",
+                                 "이 Idempotency-Key는 다른 요청에 이미 쓰였어요. 새 키를 써 주세요."),
+    "illegal_transition": _p(409, "An order move no one may make from its status (e.g. `delivered` → `paid`).",
+                             "Illegal status change", "바꿀 수 없는 주문 상태",
+                             "An order that is {order_status} cannot become {requested_status}.",
+                             "{order_status_ko} 상태의 주문은 {requested_status_ko} 상태로 바꿀 수 없어요.",
+                             "The order cannot move to that status.", "주문을 그 상태로 바꿀 수 없어요."),
+    "order_changed": _p(409, "Another move of the same order won a race; reload the order.",
+                        "Order changed", "주문 상태 변경됨",
+                        "The order became {order_status} meanwhile; it cannot become {requested_status} now.",
+                        "그사이 주문이 {order_status_ko} 상태가 되어 {requested_status_ko} 상태로 바꿀 수 없어요.",
+                        "The order changed meanwhile.", "그사이 주문 상태가 바뀌었어요."),
+    "out_of_stock": _p(409, "An order asks for more than is left; `shortages` lists each product and what is left.",
+                       "Out of stock", "재고 부족",
+                       "Not enough '{name}': {available} left, {requested} requested.",
+                       "'{name}' 재고가 부족해요. {available}개 남았는데 {requested}개를 주문했어요.",
+                       "Not enough stock.", "재고가 부족해요."),
+    "catalog_changed": _p(409, "The products kept changing while the order was priced (rare; order again).",
+                          "Products changed", "상품 정보 변경됨",
+                          "The products changed while you were ordering; check the prices and order again.",
+                          "주문하는 동안 상품 정보가 바뀌었어요. 가격을 확인하고 다시 주문해 주세요."),
+    "stock_changed": _p(409, "A product edit raced an order that changed the stock; `stock` is the stock now.",
+                        "Stock changed", "재고 변경됨",
+                        "The stock changed while you were editing (now {stock}); send the edit again.",
+                        "수정하는 동안 재고가 바뀌었어요 (지금 {stock}개). 다시 보내 주세요.",
+                        "The stock changed while you were editing; send the edit again.",
+                        "수정하는 동안 재고가 바뀌었어요. 다시 보내 주세요."),
+    "post_changed": _p(409, "A post edit raced another edit or a delete.",
+                       "Post changed", "게시물 변경됨",
+                       "The post was changed or deleted meanwhile; reload it and try again.",
+                       "그사이 게시물이 바뀌거나 삭제되었어요. 다시 불러온 뒤 시도해 주세요."),
+    "order_not_delivered": _p(409, "Reviewing an order that is not delivered (yet); `order_status` says where it is.",
+                              "Order not delivered", "배송 전 주문",
+                              "Only a delivered order can be reviewed; this one is {order_status}.",
+                              "배송 완료된 주문만 리뷰할 수 있어요. 이 주문은 {order_status_ko} 상태예요.",
+                              "Only a delivered order can be reviewed.", "배송 완료된 주문만 리뷰할 수 있어요."),
+    "already_reviewed": _p(409, "Reviewing an order a second time; `review_id` is the first review.",
+                           "Already reviewed", "이미 리뷰함",
+                           "This order already has a review.", "이 주문에는 이미 리뷰가 있어요."),
+    "subscription_cancelled": _p(409, "Changing a cancelled subscription (cancelling is final).",
+                                 "Subscription cancelled", "해지된 정기배송",
+                                 "A cancelled subscription cannot change; subscribe again.",
+                                 "해지된 정기배송은 바꿀 수 없어요. 다시 신청해 주세요."),
+    "subscription_not_active": _p(409, "Skipping the next order of a subscription that is not active "
+                                       "(`subscription_status` says where it is).",
+                                  "Subscription not active", "진행 중이 아닌 정기배송",
+                                  "Only an active subscription can skip its next order; this one is "
+                                  "{subscription_status}.",
+                                  "진행 중인 정기배송만 다음 배송을 건너뛸 수 있어요. 이 정기배송은 "
+                                  "{subscription_status_ko} 상태예요.",
+                                  "Only an active subscription can skip its next order.",
+                                  "진행 중인 정기배송만 다음 배송을 건너뛸 수 있어요."),
+    # 412 / 413 / 415 / 422
+    "precondition_failed": _p(412, "`If-Match` names a version (ETag) that is no longer current.",
+                              "Precondition failed", "다른 변경이 먼저 반영됨",
+                              "The resource changed since you read it (If-Match does not match its ETag); "
+                              "reload it and try again.",
+                              "불러온 뒤에 내용이 바뀌었어요 (If-Match가 현재 ETag와 달라요). 다시 불러온 뒤 "
+                              "시도해 주세요."),
+    "payload_too_large": _p(413, "The body is larger than the limit (64 KiB).",
+                            "Payload too large", "요청 본문 초과",
+                            "The request body is larger than {limit} bytes.",
+                            "요청 본문이 {limit}바이트보다 커요.",
+                            "The request body is too large.", "요청 본문이 너무 커요."),
+    "unsupported_media_type": _p(415, "A body sent with a Content-Type other than `application/json`.",
+                                 "Unsupported media type", "지원하지 않는 형식",
+                                 "Send the request body as application/json (UTF-8).",
+                                 "요청 본문은 application/json (UTF-8)으로 보내 주세요."),
+    "validation_failed": _p(422, "Fields are missing, unknown or invalid; `errors` lists each with its own `code`.",
+                            "Validation failed", "입력값 오류",
+                            "Some fields of the request are invalid.", "요청에 올바르지 않은 항목이 있어요."),
+    # 429 / 500 / 503
+    "rate_limited": _p(429, "Too many requests for this action from this user or address; see `Retry-After`.",
+                       "Too many requests", "요청이 너무 많음",
+                       "Too many requests; retry in {retry_after} seconds.",
+                       "요청이 너무 많아요. {retry_after}초 뒤에 다시 시도해 주세요.",
+                       "Too many requests; retry shortly.", "요청이 너무 많아요. 잠시 뒤에 다시 시도해 주세요."),
+    "service_unavailable": _p(503, "The database or photo store is busy after retries; see `Retry-After`.",
+                              "Service unavailable", "일시적으로 처리 불가",
+                              "The service is busy; retry in {retry_after} seconds.",
+                              "지금은 요청을 처리할 수 없어요. {retry_after}초 뒤에 다시 시도해 주세요.",
+                              "The service is busy; retry shortly.",
+                              "지금은 요청을 처리할 수 없어요. 잠시 뒤에 다시 시도해 주세요."),
+    "internal_error": _p(500, "A bug on our side (never expected; it is logged).",
+                         "Internal error", "서버 오류",
+                         "Something went wrong on our side; it has been logged.",
+                         "서버에서 문제가 생겼어요. 기록해 두었어요."),
+}
+
+ORDER_STATUS_KO = {"pending_payment": "결제 대기", "paid": "결제 완료", "shipped": "배송 중",
+                   "delivered": "배송 완료", "cancelled": "취소"}
+SUBSCRIPTION_STATUS_KO = {"active": "진행 중", "paused": "일시 정지", "cancelled": "해지"}
+
+
+# --- field-level messages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldText:
+    en: str
+    ko: str
+    generic_en: str = ""
+    generic_ko: str = ""
+
+
+FIELD_CODES: dict[str, FieldText] = {
+    "required": FieldText("Required.", "필수 항목이에요."),
+    "unknown_field": FieldText("Not a field of this request.", "이 요청에 없는 항목이에요."),
+    "wrong_type": FieldText("Must be {expected}.", "{expected_ko}{ieoya} 해요.",
+                            "Has the wrong type.", "형식이 맞지 않아요."),
+    "not_null": FieldText("Cannot be null; leave the field out to keep it.",
+                          "null일 수 없어요. 바꾸지 않으려면 항목을 빼 주세요."),
+    "empty": FieldText("Must not be empty.", "비워 둘 수 없어요."),
+    "too_short": FieldText("At least {min_length} characters.", "{min_length}자 이상이어야 해요."),
+    "too_long": FieldText("At most {max_length} characters.", "{max_length}자 이하여야 해요."),
+    "too_few": FieldText("At least {min_length} items.", "{min_length}개 이상이어야 해요."),
+    "too_many": FieldText("At most {max_length} items.", "{max_length}개 이하여야 해요."),
+    "pattern": FieldText("Must be {noun}.", "{noun_ko} 형식이어야 해요.",
+                         "Has characters or a form not allowed here.", "쓸 수 없는 문자나 형식이 들어 있어요."),
+    "too_small": FieldText("Must be at least {limit}.", "{limit} 이상이어야 해요."),
+    "too_large": FieldText("Must be at most {limit}.", "{limit} 이하여야 해요."),
+    "not_allowed": FieldText("Must be one of {expected}.", "{expected_ko} 중 하나여야 해요.",
+                             "Not an allowed value.", "허용되지 않는 값이에요."),
+    "duplicate": FieldText("Lists an item more than once.", "같은 항목이 두 번 이상 들어 있어요."),
+    "repeated": FieldText("Given more than once.", "두 번 이상 주어졌어요."),
+    "email_or_phone": FieldText("Give an e-mail address or a phone number.",
+                                "이메일 주소나 전화번호를 입력해 주세요."),
+    "email_xor_phone": FieldText("Give either an e-mail address or a phone number, not both.",
+                                 "이메일 주소와 전화번호 중 하나만 입력해 주세요."),
+    "parent_segment": FieldText("Must not contain '..'.", "'..'을 포함할 수 없어요."),
+    # Domain checks (services).
+    "not_uploaded": FieldText("{key}: not an image you uploaded.", "{key}: 내가 올린 사진이 아니에요.",
+                              "Not an image you uploaded.", "내가 올린 사진이 아니에요."),
+    "not_image": FieldText("{key}: not an image of an allowed type.", "{key}: 허용되는 형식의 사진이 아니에요.",
+                           "Not an image of an allowed type.", "허용되는 형식의 사진이 아니에요."),
+    "not_shop_product": FieldText("{id}: not a product of this shop.", "{id}: 이 가게의 상품이 아니에요.",
+                                  "Not a product of this shop.", "이 가게의 상품이 아니에요."),
+    "not_shop_post": FieldText("Not a post of the order's shop.", "주문한 가게의 게시물이 아니에요."),
+    "not_essential": FieldText("{id}: '{name}' is a treat; only essentials can be subscribed to.",
+                               "{id}: '{name}'은(는) 기호품이에요. 정기배송은 생필품만 신청할 수 있어요.",
+                               "A treat; only essentials can be subscribed to.",
+                               "기호품이에요. 정기배송은 생필품만 신청할 수 있어요."),
+    "first_order_window": FieldText("Must be between now and {days} days from now.",
+                                    "지금부터 {days}일 안이어야 해요.",
+                                    "Must be between now and 90 days from now.", "지금부터 90일 안이어야 해요."),
+    "no_such_shop": FieldText("No such shop.", "없는 가게예요."),
+    "no_such_store_link": FieldText("There is no store link with this code.", "이 코드의 스토어 링크가 없어요."),
+    "foreign_store_link": FieldText("This store link belongs to another shop.", "다른 가게의 스토어 링크예요."),
+    "too_many_products": FieldText("{count} different products; at most {limit}.",
+                                   "서로 다른 상품이 {count}개예요. 최대 {limit}개까지 주문할 수 있어요.",
+                                   "Too many different products.", "서로 다른 상품이 너무 많아요."),
+    "quantity_over": FieldText("{id}: {quantity} in total; at most {limit}.",
+                               "{id}: 모두 {quantity}개예요. 한 상품은 최대 {limit}개까지 주문할 수 있어요.",
+                               "Too many of one product.", "한 상품을 너무 많이 주문했어요."),
+    "required_for_essential": FieldText("An essential needs reorder_days.",
+                                        "생필품에는 reorder_days(재구매 주기)가 필요해요."),
+    "not_for_treat": FieldText("A treat has no reorder cycle; leave it out or null.",
+                               "기호품에는 재구매 주기가 없어요. 빼거나 null로 보내 주세요."),
+    "text_or_photo": FieldText("A post needs text or at least one photo.",
+                               "게시물에는 글이나 사진이 하나 이상 있어야 해요."),
+    "invalid": FieldText("Not a valid value.", "올바른 값이 아니에요."),
+}
+
+# pydantic error type -> field code
+_PYDANTIC_CODES = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "too_short": "too_few",
+    "too_long": "too_many",
+    "string_pattern_mismatch": "pattern",
+    "greater_than_equal": "too_small",
+    "greater_than": "too_small",
+    "less_than_equal": "too_large",
+    "less_than": "too_large",
+    "literal_error": "not_allowed",
+    "enum": "not_allowed",
+}
+# pydantic type errors -> (English, Korean) name of the expected type
+_TYPES = {
+    "string": ("a string", "문자열"),
+    "int": ("an integer", "정수"),
+    "float": ("a number", "숫자"),
+    "bool": ("true or false", "true 또는 false"),
+    "list": ("a list", "배열"),
+    "dict": ("an object", "객체"),
+    "model": ("an object", "객체"),
+    "model_attributes": ("an object", "객체"),
+}
+_TYPE_ERROR = re.compile(r"^(string|int|float|bool|list|dict|model|model_attributes)_(type|parsing)$|"
+                         r"^(int)_from_float$|^(string)_unicode$")
+
+# pattern (regex source) -> (English, Korean) description; schemas register theirs.
+_PATTERNS: dict[str, tuple[str, str]] = {}
+
+
+def describe_pattern(pattern: str, en: str, ko: str) -> str:
+    """Register what a regex means for people (``"an e-mail address like minji@example.kr"``);
+    returns the pattern, so a schema can write ``pattern=describe_pattern(r"...", ...)``."""
+    _PATTERNS[pattern] = (en, ko)
+    return pattern
+
+
+def negotiate(accept_language: str | None) -> str:
+    """``"ko"`` when the client prefers Korean (``ko``, ``ko-KR``, by q-value), else ``"en"``."""
+    best, best_q = DEFAULT_LANGUAGE, 0.0
+    for part in (accept_language or "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and q > best_q:
+            best, best_q = primary, q
+        elif primary == "*" and q > best_q:
+            best, best_q = DEFAULT_LANGUAGE, q
+    return best
+
+
+def _fill(template: str, fallback: str, params: dict[str, Any]) -> str:
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    if not names <= params.keys():
+        return fallback
+    return template.format(**{name: params[name] for name in names})
+
+
+def _ko_values(params: dict[str, Any]) -> dict[str, Any]:
+    values = dict(params)
+    for key in ("order_status", "requested_status"):
+        if isinstance(values.get(key), str):
+            values[f"{key}_ko"] = ORDER_STATUS_KO.get(values[key], values[key])
+    if isinstance(values.get("subscription_status"), str):
+        values["subscription_status_ko"] = SUBSCRIPTION_STATUS_KO.get(values["subscription_status"],
+                                                                      values["subscription_status"])
+    return values
+
+
+def problem_text(code: str, lang: str, params: dict[str, Any], detail_en: str | None) -> tuple[str, str]:
+    """``(title, detail)`` of a problem in ``lang``. An English detail from the raise site
+    (this occurrence's own words) wins over the catalogue's English template."""
+    text = PROBLEMS.get(code) or PROBLEMS["bad_request"]
+    if lang == "ko":
+        return text.title_ko, _fill(text.detail_ko, text.generic_ko, _ko_values(params))
+    return text.title_en, detail_en or _fill(text.detail_en, text.generic_en, params)
+
+
+def _ieoya(word: str) -> str:
+    """The copula ending after ``word``: 이어야 after a final consonant, 여야 after a vowel."""
+    last = word.rstrip()[-1:] if word.strip() else ""
+    if "가" <= last <= "힣":
+        return "이어야" if (ord(last) - 0xAC00) % 28 else "여야"
+    return "이어야"
+
+
+def field_problem(pydantic_type: str, ctx: dict[str, Any] | None, lang: str) -> tuple[str, str]:
+    """``(code, message)`` for one pydantic validation error."""
+    ctx = dict(ctx or {})
+    match = _TYPE_ERROR.match(pydantic_type)
+    if match:
+        expected = next(group for group in match.groups() if group and group not in ("type", "parsing"))
+        en, ko = _TYPES[expected]
+        return "wrong_type", field_message("wrong_type", lang, {"expected": en, "expected_ko": ko,
+                                                                "ieoya": _ieoya(ko)})
+    if pydantic_type in ("none_required",):
+        return "wrong_type", field_message("wrong_type", lang, {})
+    code = _PYDANTIC_CODES.get(pydantic_type, pydantic_type if pydantic_type in FIELD_CODES else "invalid")
+    params: dict[str, Any] = {}
+    if code == "too_short" and ctx.get("min_length") == 1:
+        code = "empty"
+    elif code in ("too_short", "too_few"):
+        params["min_length"] = ctx.get("min_length")
+    elif code in ("too_long", "too_many"):
+        params["max_length"] = ctx.get("max_length")
+    elif code in ("too_small", "too_large"):
+        params["limit"] = next((ctx[k] for k in ("ge", "gt", "le", "lt") if k in ctx), None)
+    elif code == "pattern":
+        described = _PATTERNS.get(str(ctx.get("pattern")))
+        if described:
+            params.update(noun=described[0], noun_ko=described[1])
+    elif code == "not_allowed" and ctx.get("expected"):
+        params["expected"] = ctx["expected"]
+        params["expected_ko"] = str(ctx["expected"]).replace(" or ", ", ")
+    params = {key: value for key, value in params.items() if value is not None}
+    return code, field_message(code, lang, params)
+
+
+def field_message(code: str, lang: str, params: dict[str, Any]) -> str:
+    text = FIELD_CODES.get(code) or FIELD_CODES["invalid"]
+    if lang == "ko":
+        return _fill(text.ko, text.generic_ko or FIELD_CODES["invalid"].ko, params)
+    return _fill(text.en, text.generic_en or FIELD_CODES["invalid"].en, params)
+
+
+FIELD_WHEN = {
+    "required": "A required field is missing.",
+    "unknown_field": "A field the request does not have (bodies refuse unknown fields).",
+    "wrong_type": "A value of the wrong JSON type.",
+    "not_null": "`null` for an optional field that cannot be null (leave it out instead).",
+    "empty": "An empty string where text is required.",
+    "too_short": "A string shorter than its minimum.",
+    "too_long": "A string longer than its maximum.",
+    "too_few": "A list with fewer items than its minimum.",
+    "too_many": "A list with more items than its maximum.",
+    "pattern": "A string not in the declared form (an e-mail address, a handle, an id...).",
+    "too_small": "A number below its minimum.",
+    "too_large": "A number above its maximum.",
+    "not_allowed": "A value outside the allowed ones (an enum).",
+    "duplicate": "A list naming the same item twice (`photos`, `product_ids`).",
+    "repeated": "A query parameter given more than once.",
+    "email_or_phone": "Signing up with neither an e-mail address nor a phone number.",
+    "email_xor_phone": "Logging in with both, or neither, of e-mail address and phone number.",
+    "parent_segment": "A photo key with `..` in it.",
+    "not_uploaded": "A photo key that is not the user's own upload, or was never uploaded.",
+    "not_image": "An uploaded file that is not an allowed image, or too large.",
+    "not_shop_product": "A product of another shop (or none) in a post or an order.",
+    "not_shop_post": "`via_post_id` naming a post of another shop (or none).",
+    "not_essential": "A subscription naming a treat (only essentials can be subscribed to).",
+    "first_order_window": "A subscription's `first_order_at` in the past or more than 90 days ahead.",
+    "no_such_shop": "An order for a shop that does not exist.",
+    "no_such_store_link": "An order naming a store-link code that does not exist.",
+    "foreign_store_link": "An order naming another shop's store link.",
+    "too_many_products": "An order naming more different products than allowed (40).",
+    "quantity_over": "An order asking for more than 999 of one product (its lines added up).",
+    "required_for_essential": "An essential product without `reorder_days`.",
+    "not_for_treat": "A treat with `reorder_days`.",
+    "text_or_photo": "A post with neither text nor a photo.",
+    "invalid": "Any other invalid value.",
+}
+
+
+def errors_markdown() -> str:
+    """``docs/errors.md``: every problem code and field code, from this catalogue."""
+    lines = [
+        "# Problem codes",
+        "",
+        "Every error answer is `application/problem+json` with a stable `code` (the app switches on it, never "
+        "on prose)",
+        "and a `type` URI per code (`https://dongne.app/problems/<code with dashes>`). `title`, `detail` and field",
+        "messages are Korean with `Accept-Language: ko` (or `ko-KR`), English otherwise; `Content-Language` says "
+        "which.",
+        "429 and 503 always carry `Retry-After` (seconds); 405 carries `Allow`. Each operation in `/openapi.json` "
+        "lists",
+        "the codes each of its statuses can carry (`x-problem-codes`).",
+        "",
+        "Generated from `chalicelib/messages.py` (a test keeps this file equal to it).",
+        "",
+        "| code | status | when | title (en / ko) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for code, text in sorted(PROBLEMS.items(), key=lambda item: (item[1].status, item[0])):
+        lines.append(f"| `{code}` | {text.status} | {text.when} | {text.title_en} / {text.title_ko} |")
+    lines += [
+        "",
+        "## Field codes",
+        "",
+        "A `validation_failed` problem lists each field in `errors`: `{field, code, message}`, where `field` is "
+        "where",
+        "(`body.price`, `query.limit`, `body.items.0.quantity`) and `code` is one of:",
+        "",
+        "| code | when | message (en / ko) |",
+        "| --- | --- | --- |",
+    ]
+    for code, text in FIELD_CODES.items():
+        lines.append(f"| `{code}` | {FIELD_WHEN[code]} | {text.generic_en or text.en} / {text.generic_ko or text.ko} |")
+    return "\n".join(lines) + "\n"
