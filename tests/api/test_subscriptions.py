@@ -43,7 +43,7 @@ def test_subscribe_is_idempotent_by_key(world):
     assert first.status == again.status == 201
     assert again.body == first.body and again.headers.get("Idempotent-Replayed") == "true"
     other = world.subscribe((world.beans["product_id"], 2), key=key)
-    assert_problem(other, 409)
+    assert assert_problem(other, 409)["code"] == "idempotency_key_reused"
     mine = world.api.get("/me/subscriptions", token=world.subscriber["token"]).body["items"]
     assert [s["subscription_id"] for s in mine] == [first.body["subscription_id"]]
 
@@ -52,7 +52,8 @@ def test_a_first_order_later_is_due_then(world):
     sub = world.subscribed(first_order_at="2026-12-10T09:00:00Z")
     assert sub["next_order_at"] == "2026-12-10T09:00:00.000Z"
     too_far = world.subscribe((world.beans["product_id"], 1), first_order_at="2027-06-01T00:00:00Z")
-    assert_problem(too_far, 422)["errors"][0]["field"] == "body.first_order_at"
+    error = assert_problem(too_far, 422)["errors"][0]
+    assert (error["field"], error["code"]) == ("body.first_order_at", "first_order_window")
     no_zone = world.subscribe((world.beans["product_id"], 1), first_order_at="2026-12-10T09:00:00")
     assert_problem(no_zone, 422)
 
@@ -83,15 +84,23 @@ def test_bad_input_is_a_problem_and_writes_nothing(world, body, status, field):
 def test_treats_cannot_be_subscribed_to(world):
     answer = world.subscribe((world.beans["product_id"], 1), (world.mug["product_id"], 1))
     problem = assert_problem(answer, 422)
-    assert problem["errors"][0]["field"] == "body.items" and "treat" in problem["errors"][0]["message"]
+    assert (problem["errors"][0]["field"], problem["errors"][0]["code"]) == ("body.items", "not_essential")
+    assert "treat" in problem["errors"][0]["message"]
+    korean = world.api.post("/subscriptions", {"shop_id": world.shop_id, "every_days": 14,
+                                               "items": [{"product_id": world.mug["product_id"], "quantity": 1}]},
+                            token=world.subscriber["token"],
+                            headers={"Idempotency-Key": str(uuid.uuid4()), "Accept-Language": "ko"})
+    assert "기호품" in assert_problem(korean, 422)["errors"][0]["message"]
     assert world.api.get("/me/subscriptions", token=world.subscriber["token"]).body["items"] == []
 
 
 def test_the_key_is_required_and_the_owner_cannot_subscribe(world):
     body = {"shop_id": world.shop_id, "items": [{"product_id": world.beans["product_id"], "quantity": 1}],
             "every_days": 14}
-    assert_problem(world.api.post("/subscriptions", body, token=world.subscriber["token"]), 400)
-    assert_problem(world.subscribe((world.beans["product_id"], 1), who=world.owner), 403)
+    missing = assert_problem(world.api.post("/subscriptions", body, token=world.subscriber["token"]), 400)
+    assert missing["code"] == "idempotency_key_missing"
+    own = assert_problem(world.subscribe((world.beans["product_id"], 1), who=world.owner), 403)
+    assert own["code"] == "own_shop_subscription"
     assert world.api.post("/subscriptions", body).status == 401
 
 
@@ -111,7 +120,7 @@ def test_pause_resume_interval_skip_and_cancel(world):
     sid = world.subscribed()["subscription_id"]
     paused = world.change(sid, {"status": "paused"})
     assert paused.status == 200 and paused.body["status"] == "paused"
-    assert_problem(world.change(sid, {"skip_next": True}), 409)  # only an active one skips
+    assert assert_problem(world.change(sid, {"skip_next": True}), 409)["code"] == "subscription_not_active"
     world.travel_to(T0 + 20 * DAY)  # the first period passed while paused
     resumed = world.change(sid, {"status": "active", "every_days": 21}).body
     assert (resumed["status"], resumed["every_days"], resumed["period"]) == ("active", 21, 2)
@@ -123,7 +132,7 @@ def test_pause_resume_interval_skip_and_cancel(world):
     cancelled = world.change(sid, {"status": "cancelled"})
     assert cancelled.status == 200 and cancelled.body["status"] == "cancelled"
     for body in ({"status": "active"}, {"every_days": 30}, {"skip_next": True}):
-        assert_problem(world.change(sid, body), 409)
+        assert assert_problem(world.change(sid, body), 409)["code"] == "subscription_cancelled"
     assert world.change(sid, {"status": "cancelled"}).status == 200  # already so
 
 
@@ -194,4 +203,9 @@ def test_new_routes_are_in_the_openapi_document(api):
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in post["parameters"])
     assert {"401", "403", "404", "409", "422"} <= set(paths["/subscriptions/{subscription_id}"]["patch"]["responses"])
     assert "404" in paths["/subscriptions/{subscription_id}"]["get"]["responses"]
+    codes = {status: set(answer.get("x-problem-codes", ())) for status, answer in post["responses"].items()}
+    assert {"own_shop_subscription"} <= codes["403"] and {"idempotency_key_reused"} <= codes["409"]
+    assert {"idempotency_key_missing", "idempotency_key_invalid"} <= codes["400"]
+    patch = paths["/subscriptions/{subscription_id}"]["patch"]["responses"]
+    assert {"subscription_cancelled", "subscription_not_active"} <= set(patch["409"]["x-problem-codes"])
     assert "subscription_discount_percent" in str(doc["components"]["schemas"])
