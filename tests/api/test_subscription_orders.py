@@ -348,3 +348,23 @@ def test_a_run_stops_at_its_deadline_and_the_next_one_finishes(world):
     second = world.run()
     assert sum(first.outcomes.values()) + second.outcomes.get("ordered", 0) == 5
     assert all(len(world.orders_of(sid)) == 1 for sid in subs)
+
+
+def test_a_periods_order_is_never_credited_to_a_store_link(world, drain_stream):
+    """The subscriber visited a friend's store link signed in: the subscription's order is not
+    the order the link brought (no reward, no second discount); their next own order is."""
+    from tests.api.commerce import placed
+
+    world.api.patch(f"/shops/{world.shop_id}", {"referral_reward": {"kind": "percent", "value": 10}},
+                    token=world.owner["token"])
+    placed(world.api, world.other, world.shop_id, (world.filters["product_id"], 1))
+    drain_stream()  # the friend's first order issues their store link
+    links = world.api.get("/me/store-links", token=world.other["token"]).body["items"]
+    code = next(link["code"] for link in links if link["shop_id"] == world.shop_id)
+    sid = world.subscribed()["subscription_id"]
+    assert world.api.post(f"/store-links/{code}/visits", token=world.subscriber["token"]).status == 204
+    assert world.run().outcomes == {"ordered": 1}
+    (period,) = world.orders_of(sid)
+    assert period["via_store_link"] is None and period["discount"] == 1400  # the subscription's 10% only
+    own = placed(world.api, world.subscriber, world.shop_id, (world.filters["product_id"], 1))
+    assert own["via_store_link"] == code  # the visit is still remembered for an order it brings
