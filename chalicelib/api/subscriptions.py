@@ -52,7 +52,7 @@ def _public(sub) -> dict:
              description="The first order is placed at first_order_at (default: now) by the subscription job, "
                          "then one order per period at the day's prices (never above the prices the subscriber "
                          "was last told, a day before), with the shop's subscription discount.")
-def subscribe(ctx: Ctx, body: SubscriptionCreate) -> Response:
+def create_subscription(ctx: Ctx, body: SubscriptionCreate) -> Response:
     from chalicelib.services import subscriptions
 
     key = idempotency_key(ctx)
