@@ -247,7 +247,8 @@ def _measure(endpoint: str, n_subs: int, n_subscribers: int) -> str:
         ("job cost per due subscription, period 2 (on the day)", per(period2, n), "", ""),
         ("POST /orders cost per order", per(api, n), "", "the same transaction, with a cached catalogue"),
         ("capacity by DynamoDB's pricing rules (period 2)", f"job {wcu(job_tx, product_size)} WCU; POST /orders "
-         f"{wcu(api_tx, product_size)} WCU", "", sizes(job_tx, product_size)),
+         f"{wcu(api_tx, product_size)} WCU", "",
+         f"{sizes(job_tx, product_size, 'job')}; {sizes(api_tx, product_size, 'POST /orders')}"),
         (f"job, period 2, a day before: {n:,} announcements", f"{announce['seconds']:.1f} s", "",
          per(announce, n)),
         ("period 3, two runs at once", f"{both['seconds']:.1f} s; outcomes {dict(outcomes)}", "",
@@ -264,14 +265,18 @@ def _measure(endpoint: str, n_subs: int, n_subscribers: int) -> str:
 
 
 def _sizes(box: dict, product_size: int) -> list[tuple[str, int]]:
-    """(what, bytes) per item of the captured transaction (stock updates: the stored product)."""
+    """(what, bytes) per item of the captured transaction: a Put's item; a stock update's stored
+    product; a condition check (a store link remembered for the buyer, usually absent) at the
+    1 KB minimum."""
     out = []
     for entry in box["items"]:
         (kind, op), = entry.items()
         if kind == "Put":
             out.append((op["Item"]["entity"]["S"], item_size(op["Item"])))
-        else:
+        elif kind == "Update" and op["Key"]["pk"]["S"].startswith("PRODUCT#"):
             out.append(("stock", product_size))
+        else:
+            out.append((f"{kind} {op['Key']['pk']['S'].split('#')[0].lower()}", 0))
     return out
 
 
@@ -279,8 +284,8 @@ def wcu(box: dict, product_size: int) -> int:
     return sum(2 * max(1, -(-size // 1024)) for _, size in _sizes(box, product_size))
 
 
-def sizes(box: dict, product_size: int) -> str:
-    return "job transaction items: " + ", ".join(f"{what} {size:,} B" for what, size in _sizes(box, product_size))
+def sizes(box: dict, product_size: int, who: str) -> str:
+    return f"{who}: " + ", ".join(f"{what} {size:,} B" if size else what for what, size in _sizes(box, product_size))
 
 
 def main() -> None:
