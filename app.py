@@ -19,6 +19,7 @@ from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
 from chalicelib.logs import configure_logging
 from chalicelib.api.relationships import relationships_blueprint
+from chalicelib.api.notifications import notifications_blueprint
 
 app = Chalice(app_name="dongne")
 configure_logging(app)
@@ -37,6 +38,7 @@ app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(store_links_blueprint)
 app.register_blueprint(schedules_blueprint)
+app.register_blueprint(notifications_blueprint)
 app.register_blueprint(subscriptions_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)

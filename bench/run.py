@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 BENCHES = ("bench.coldstart", "bench.feed", "bench.fanout", "bench.orders", "bench.relationships",
-           "bench.subscriptions")
+           "bench.notifications", "bench.subscriptions")
 
 
 def main() -> int:

@@ -225,6 +225,12 @@ class AlreadyReviewed(Conflict):
     code = "already_reviewed"
 
 
+class TooManyDevices(Conflict):
+    """A user already has as many push devices as one account may register."""
+
+    code = "too_many_devices"
+
+
 class SubscriptionCancelled(Conflict):
     """A change to a cancelled subscription (cancelling is final; subscribe again)."""
 

@@ -59,6 +59,13 @@ class Settings(BaseModel):
     subscription_budget_seconds: float = Field(20.0, gt=0, le=600)
     log_level: str = "INFO"
 
+    # Outbound notifications (docs/notifications.md). Push: the SNS platform applications
+    # (APNs and FCM) device tokens are registered with; unset, devices are kept without an
+    # endpoint and nothing is pushed. E-mail: a sender verified in SES; unset, no e-mail.
+    push_ios_application_arn: str | None = None
+    push_android_application_arn: str | None = None
+    email_sender: str | None = None
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

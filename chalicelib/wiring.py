@@ -149,6 +149,42 @@ class Container:
         return S3Media(s.media_bucket, s.region, endpoint=s.s3_endpoint, public_base_url=s.media_base_url)
 
     @cached_property
+    def notifications(self):
+        from chalicelib.storage.notifications import NotificationsRepository
+
+        self._bind()
+        return NotificationsRepository()
+
+    @cached_property
+    def inbox(self):
+        """Where other domains hand notifications: ``inbox.add(Notice(...)) -> bool``."""
+        from chalicelib import ids
+        from chalicelib.services.notifications import Inbox
+
+        return Inbox(self.notifications, lambda: ids.now())
+
+    @cached_property
+    def notice_context(self):
+        from chalicelib.services.notices import Context
+
+        # The relationships repository is the directory: shops (cached), names, pairs.
+        return Context(inbox=self.inbox, directory=self.relationships, threads=self.notifications,
+                       watches=self.notifications)
+
+    @cached_property
+    def sns(self):
+        from chalicelib.outbound import Sns
+
+        s = self.settings
+        return Sns(s.region, {"ios": s.push_ios_application_arn, "android": s.push_android_application_arn})
+
+    @cached_property
+    def ses(self):
+        from chalicelib.outbound import Ses
+
+        return Ses(self.settings.region, self.settings.email_sender)
+
+    @cached_property
     def _bound(self) -> bool:
         from chalicelib.storage.base import bind
 

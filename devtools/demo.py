@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 PASSWORD = "dongne1234"
 SEED_VERSION = "v1"
@@ -76,29 +75,18 @@ class Demo:
 
 
 class Caller:
-    """Calls the app in-process and fails loudly on an unexpected answer.
-
-    ``now`` (epoch seconds), when set, is the time the app sees for each request (see
-    ``travel``): the demo's history happens over the past weeks, not all at once today.
-    """
+    """Calls the app in-process and fails loudly on an unexpected answer."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self.now: float | None = None
-        self.logged_in_at: float | None = None
 
     def __call__(self, method: str, path: str, body: Any = None, token: str | None = None,
                  expect: tuple[int, ...] = (200, 201, 204), headers: dict | None = None) -> Any:
         h = {"Content-Type": "application/json", **(headers or {})}
         if token:
             h["Authorization"] = f"Bearer {token}"
-        data = json.dumps(body, ensure_ascii=False) if body is not None else b""
-        if self.now is None:
-            response = self.client.http.request(method, path, headers=h, body=data)
-        else:
-            at = self.now
-            with mock.patch("chalicelib.api.edge.clock", lambda: at), mock.patch("chalicelib.api.auth.now", lambda: at):
-                response = self.client.http.request(method, path, headers=h, body=data)
+        response = self.client.http.request(method, path, headers=h,
+                                            body=json.dumps(body, ensure_ascii=False) if body is not None else b"")
         if response.status_code not in expect:
             raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.body[:500]!r}")
         return json.loads(response.body) if response.body else None
@@ -109,25 +97,37 @@ def login(call: Caller, email: str) -> dict:
 
 
 def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
-    """Create the demo accounts and shops and their activity.
+    """Create the demo accounts and shops and their activity, spread over the past weeks
+    (``story_timeline``): the stream handlers see each thing at the time it happened.
 
-    ``settle`` lets the stream catch up (store links are issued from the order stream): `make
-    run` has its stream poller running meanwhile, so waiting is enough; tests drain the stream."""
+    The story's timeline runs the stream handlers itself whenever it needs them caught up
+    (store links are issued from the order stream); ``settle`` is called once at the end, so a
+    caller's own stream reader (a test's) catches up too."""
     demo = Demo()
-    travel(call, demo, days_ago=HISTORY_DAYS)  # so that essentials have come due by today
-    for owner in OWNERS:
-        session = call("POST", "/auth/signup", {"name": owner["name"], "email": owner["email"], "password": PASSWORD})
-        demo.tokens[owner["email"]] = session["token"]
-        shop = call("POST", "/shops", owner["shop"], token=session["token"])
-        demo.shops[shop["handle"]] = shop
-    for customer in CUSTOMERS:
-        session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
-        demo.tokens[customer["email"]] = session["token"]
-    seed_products(call, demo)
-    seed_social(call, demo)  # the posts tag products, so they come after them
-    seed_commerce(call, demo)  # an order is placed from a post, so it comes after the posts
-    seed_store_links(call, demo, settle or (lambda: None))  # links are issued by those orders
-    seed_essentials(call, demo)  # ends today
+    with story_timeline(call) as (timed, timeline):
+        for owner in OWNERS:
+            session = timed("POST", "/auth/signup", {"name": owner["name"], "email": owner["email"],
+                                                     "password": PASSWORD})
+            demo.tokens[owner["email"]] = session["token"]
+            shop = timed("POST", "/shops", owner["shop"], token=session["token"])
+            demo.shops[shop["handle"]] = shop
+        for customer in CUSTOMERS:
+            session = timed("POST", "/auth/signup", {**customer, "password": PASSWORD})
+            demo.tokens[customer["email"]] = session["token"]
+        seed_products(timed, demo)
+        seed_first_regular(timed, demo, timeline)  # the tofu shop's first customer, months ago
+        timeline.go(days_ago=45)
+        seed_social(timed, demo)  # the posts tag products, so they come after them
+        seed_liked_post(timed, demo)
+        timeline.go(days_ago=30)
+        seed_commerce(timed, demo)  # an order is placed from a post, so it comes after the posts
+        seed_store_links(timed, demo, timeline.settle)  # links are issued by those orders
+        subscription = seed_subscription(timed, demo, timeline)  # 20 days ago: its first period
+        seed_routine(timed, demo, timeline)
+        seed_subscription_periods(timed, demo, timeline, subscription)  # its second period, 6 days ago
+    finish_story(call, demo)
+    if settle is not None:
+        settle()
     return demo
 
 
@@ -171,6 +171,7 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
     order(jiho, "seongsu_roasters", [(0, 1), (2, 1)])  # waiting for payment
     order(minji, "seongsu_roasters", [(1, 1)], ("paid", "shipped"))
     order(jiho, "mangwon_tofu", [(3, 1)], ("cancelled",))  # the buyer changed their mind
+    later(call, days=7)  # Minji's tofu lasts a week
     again = call("POST", f"/orders/{delivered['order_id']}/reorder", token=demo.tokens[minji],
                  headers={"Idempotency-Key": "demo-reorder-1"})
     demo.orders.append(again)
@@ -313,59 +314,156 @@ def mark_seeded() -> None:
     guard("demo", SEED_VERSION, "seed").save()
 
 
-# --- essentials: a subscription (정기배송) and reorders come due ------------------------------------
+# --- the corner store's story over the past weeks (notifications, relationships) --------------
+#
+# 오영수 was the tofu shop's first customer and first regular, and has not been back for two
+# months (a lapsed regular: the owner is nudged). Minji, Seoyeon and Haneul follow the shop on
+# one day and four neighbours like its 손두부 post (grouped: "김민지 외 3명이 좋아해요"); Minji
+# buys tofu every week (her card's usual interval is 7 days) and her 손두부 is about to run out
+# (a reorder reminder). Seoyeon bought once; Haneul only follows.
 
-# Everything above happens this many days ago, so the essentials bought then are due again by
-# today (the tofu lasts 7 days) and the roaster's subscription has had two periods.
-HISTORY_DAYS = 16
-DAY = 86_400.0
-# Jiho's 200 g house blend from the roaster every 14 days, at the shop's 10% subscription
-# discount: periods 1 and 2 have passed (15 days and 1 day ago), period 3 is 13 days ahead.
+STORY_CUSTOMERS = [{"name": "오영수", "email": "youngsoo@dongne.kr"}]
+STORY_DAYS = 90  # the story starts this many days ago
+
+
+def story_timeline(call: Caller):
+    """The timeline the demo history is written on (``devtools.timeline``)."""
+    from contextlib import contextmanager
+
+    from devtools.timeline import TimedCaller, Timeline, stream_drainer
+
+    @contextmanager
+    def running():
+        with Timeline(STORY_DAYS, drain=stream_drainer()) as timeline:
+            yield TimedCaller(call, timeline, PASSWORD), timeline
+
+    return running()
+
+
+def later(call: Caller, days: float) -> None:
+    """Let ``days`` pass on the story's timeline (nothing, when the caller has none)."""
+    timeline = getattr(call, "timeline", None)
+    if timeline is not None:
+        timeline.advance(days * 86_400)
+
+
+def _story_order(call: Caller, demo: Demo, email: str, handle: str, lines: list[tuple[int, int]]) -> dict:
+    owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == handle)
+    products = demo.products[handle]
+    body = {"shop_id": demo.shops[handle]["shop_id"],
+            "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines]}
+    placed = call("POST", "/orders", body, token=demo.tokens[email],
+                  headers={"Idempotency-Key": f"demo-story-{len(demo.orders) + 1}"})
+    for status in ("paid", "shipped", "delivered"):
+        placed = call("POST", f"/orders/{placed['order_id']}/status", {"status": status}, token=demo.tokens[owner])
+    demo.orders.append(placed)
+    return placed
+
+
+def seed_first_regular(call: Caller, demo: Demo, timeline) -> None:
+    """오영수: three weekly tofu orders 85 to 71 days ago (the shop's first order, its first
+    regular), then nothing: he lapses 60 days after his last order."""
+    timeline.go(days_ago=86)
+    for customer in STORY_CUSTOMERS:
+        session = call("POST", "/auth/signup", {**customer, "password": PASSWORD})
+        demo.tokens[customer["email"]] = session["token"]
+    for days_ago in (85, 78, 71):
+        timeline.go(days_ago=days_ago)
+        _story_order(call, demo, "youngsoo@dongne.kr", "mangwon_tofu", [(0, 2), (2, 1)])
+
+
+def seed_liked_post(call: Caller, demo: Demo) -> None:
+    """Two more neighbours like the 손두부 post on the day it went up: four likes, one notification."""
+    post_id = demo.posts["mangwon_tofu"][0]["post_id"]
+    for email in ("haneul@dongne.kr", "youngsoo@dongne.kr"):
+        call("PUT", f"/posts/{post_id}/like", token=demo.tokens[email])
+
+
+def seed_routine(call: Caller, demo: Demo, timeline) -> None:
+    """Minji's weekly 손두부, 16 and 9 days ago: a real usual interval, and due again now."""
+    for days_ago in (16, 9):
+        timeline.go(days_ago=days_ago, hour_kst=9)
+        _story_order(call, demo, "minji@dongne.kr", "mangwon_tofu", [(0, 2)])
+
+
+def finish_story(call: Caller, demo: Demo) -> None:
+    """Back in the present: the scheduled jobs run over the story's past (the regular who
+    stopped coming lapses; Minji's tofu reminder), their effects go through the stream, and
+    everyone gets a token that is valid now."""
+    import time
+
+    from chalicelib.events.schedules import run_lapse_sweep, run_reorder_reminders
+    from chalicelib.services.notices import day_of
+    from chalicelib.wiring import container
+    from devtools.timeline import stream_drainer
+
+    drain = stream_drainer()
+    now = time.time()
+    start = day_of(now - STORY_DAYS * 86_400)
+    deps = container()
+    deps.relationships.set_sweep_watermark(start, now)  # the jobs have not run during the story
+    deps.notifications.set_reminder_watermark(start, now)
+    run_lapse_sweep()
+    run_reorder_reminders()
+    drain()
+    for email in demo.tokens:
+        demo.tokens[email] = login(call, email)["token"]
+
+
+
+# --- essentials: a subscription (정기배송) with two past periods --------------------------------
+#
+# Jiho subscribes to the roaster's 200 g house blend every 14 days at the shop's 10% subscription
+# discount, 20 days ago. The subscription job (which runs every few minutes) places period 1 that
+# day, tells him of period 2 a day before it and places it 6 days ago; the roaster delivers the
+# first and marks the second paid. Period 3 is 8 days ahead. (Minji's tofu, bought 9 days ago,
+# is due again: GET /me/reorders.)
+
 SUBSCRIPTION = {"email": "jiho@dongne.kr", "shop": "seongsu_roasters", "product": 0, "quantity": 1,
-                "every_days": 14, "discount_percent": 10, "started_days_ago": 15}
+                "every_days": 14, "discount_percent": 10, "started_days_ago": 20}
 
 
-def travel(call: Caller, demo: Demo, *, days_ago: float | None) -> float:
-    """Move the demo's clock to ``days_ago`` days before now (None: back to now) for the requests
-    that follow; everyone logs in again when their tokens (7 days) would have run out."""
-    real = time.time()
-    call.now = None if days_ago is None else real - days_ago * DAY
-    when = real if call.now is None else call.now
-    if call.logged_in_at is not None and when - call.logged_in_at > 6 * DAY:
-        for email in demo.tokens:
-            demo.tokens[email] = login(call, email)["token"]
-    if call.logged_in_at is None or when - call.logged_in_at > 6 * DAY:
-        call.logged_in_at = when
-    return when
+def _roaster(demo: Demo) -> str:
+    return next(o["email"] for o in OWNERS if o["shop"]["handle"] == SUBSCRIPTION["shop"])
 
 
-def seed_essentials(call: Caller, demo: Demo) -> None:
-    """The roaster's subscription with two past periods (placed by the subscription job, as it
-    runs every few minutes), then back to today: Minji's tofu, bought 16 days ago, is due again."""
+def seed_subscription(call: Caller, demo: Demo, timeline) -> dict:
+    """The shop's subscription discount, then Jiho's subscription and its first period."""
     from chalicelib.events.schedules import run_subscription_orders
 
     spec = SUBSCRIPTION
-    owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == spec["shop"])
     shop_id = demo.shops[spec["shop"]]["shop_id"]
+    timeline.go(days_ago=spec["started_days_ago"], hour_kst=8)
     call("PATCH", f"/shops/{shop_id}", {"subscription_discount_percent": spec["discount_percent"]},
-         token=demo.tokens[owner])
-    start = travel(call, demo, days_ago=spec["started_days_ago"])
+         token=demo.tokens[_roaster(demo)])
     product = demo.products[spec["shop"]][spec["product"]]
     subscription = call("POST", "/subscriptions", {
         "shop_id": shop_id, "items": [{"product_id": product["product_id"], "quantity": spec["quantity"]}],
         "every_days": spec["every_days"]}, token=demo.tokens[spec["email"]],
         headers={"Idempotency-Key": "demo-subscription-1"})
-    run_subscription_orders(now=start)  # period 1
-    every = spec["every_days"] * DAY
-    run_subscription_orders(now=start + every - DAY)  # period 2 announced a day before
-    run_subscription_orders(now=start + every)  # period 2
-    first, second = sorted(
-        (o for o in call("GET", "/me/orders?limit=100", token=demo.tokens[spec["email"]])["items"]
-         if o.get("subscription_id") == subscription["subscription_id"]), key=lambda o: o["created_at"])
-    travel(call, demo, days_ago=spec["started_days_ago"] - 1)
+    run_subscription_orders()  # period 1, at the timeline's now
+    first = _period_orders(call, demo, subscription)[0]
+    timeline.go(days_ago=spec["started_days_ago"] - 1)
     for status in ("paid", "shipped", "delivered"):
-        call("POST", f"/orders/{first['order_id']}/status", {"status": status}, token=demo.tokens[owner])
-    travel(call, demo, days_ago=spec["started_days_ago"] - spec["every_days"])
-    call("POST", f"/orders/{second['order_id']}/status", {"status": "paid"}, token=demo.tokens[owner])
-    demo.orders.extend([first, second])
-    travel(call, demo, days_ago=None)
+        call("POST", f"/orders/{first['order_id']}/status", {"status": status}, token=demo.tokens[_roaster(demo)])
+    return subscription
+
+
+def seed_subscription_periods(call: Caller, demo: Demo, timeline, subscription: dict) -> None:
+    """Period 2: announced a day before, placed on its day, paid."""
+    from chalicelib.events.schedules import run_subscription_orders
+
+    second_day = SUBSCRIPTION["started_days_ago"] - SUBSCRIPTION["every_days"]
+    timeline.go(days_ago=second_day + 1, hour_kst=9)
+    run_subscription_orders()  # the announcement (subscription_upcoming)
+    timeline.go(days_ago=second_day, hour_kst=9)
+    run_subscription_orders()  # period 2
+    orders = _period_orders(call, demo, subscription)
+    call("POST", f"/orders/{orders[-1]['order_id']}/status", {"status": "paid"}, token=demo.tokens[_roaster(demo)])
+    demo.orders.extend(orders)
+
+
+def _period_orders(call: Caller, demo: Demo, subscription: dict) -> list[dict]:
+    mine = call("GET", "/me/orders?limit=100", token=demo.tokens[SUBSCRIPTION["email"]])["items"]
+    return sorted((o for o in mine if o.get("subscription_id") == subscription["subscription_id"]),
+                  key=lambda o: o["created_at"])

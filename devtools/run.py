@@ -132,17 +132,19 @@ def start_poller(settings, stop: threading.Event) -> threading.Thread:
 
 
 def start_sweeper(stop: threading.Event, every: float = 300.0) -> threading.Thread:
-    """Run the hourly lapse sweep at start and every ``every`` seconds (Lambda schedules it)."""
+    """Run the hourly jobs (lapse sweep, reorder reminders) at start and every ``every``
+    seconds (Lambda schedules them)."""
     log = logging.getLogger("dongne.schedules")
 
     def loop() -> None:
-        from chalicelib.events.schedules import run_lapse_sweep
+        from chalicelib.events.schedules import run_lapse_sweep, run_reorder_reminders
 
         while not stop.is_set():
-            try:
-                run_lapse_sweep()
-            except Exception as error:  # keep the local server alive; the next round retries
-                log.warning("lapse sweep failed, will retry: %s", error)
+            for job in (run_lapse_sweep, run_reorder_reminders):
+                try:
+                    job()
+                except Exception as error:  # keep the local server alive; the next round retries
+                    log.warning("%s failed, will retry: %s", job.__name__, error)
             stop.wait(every)
 
     thread = threading.Thread(target=loop, name="lapse-sweep", daemon=True)

@@ -73,7 +73,7 @@ def _relative(filename: str) -> str | None:
 
 _PATHS: dict[str, str | None] = {}
 # The scheduled functions of chalicelib/events/schedules.py, by the code that runs each.
-SCHEDULED = {"lapse_sweep": "LapseSweep", "run_lapse_sweep": "LapseSweep",
+SCHEDULED = {"lapse_sweep": "LapseSweep", "run_lapse_sweep": "LapseSweep", "run_reorder_reminders": "LapseSweep",
              "subscription_orders": "SubscriptionOrders", "run_subscription_orders": "SubscriptionOrders"}
 
 
@@ -221,7 +221,25 @@ def permissions(service: str, operation: str, params: dict[str, Any], names: Nam
         if "Key" in params and action != "s3:ListBucket":
             resource += "/" + params["Key"]
         return [(action, resource)]
+    if service == "sns":
+        # SNS authorizes on the ARN the call names: the platform application when creating an
+        # endpoint, the endpoint itself after that; a text to a phone number has no ARN.
+        arn = params.get("PlatformApplicationArn") or params.get("EndpointArn") or params.get("TargetArn") \
+            or params.get("TopicArn")
+        return [(f"sns:{operation}", _regional(arn) if arn else "*")]
+    if service == "sesv2":
+        # The v2 API's SendEmail is authorized as ses:SendEmail on the sending identity.
+        sender = (params.get("FromEmailAddress") or "").rpartition("<")[2].rstrip(">")
+        return [(f"ses:{operation}", f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{sender}")]
     return [(f"{service}:{operation}", "*")]
+
+
+def _regional(arn: str) -> str:
+    """An ARN recorded against moto's region and account, in the template's Fn::Sub terms."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return arn
+    return f"arn:${{AWS::Partition}}:{parts[2]}:${{AWS::Region}}:${{AWS::AccountId}}:{parts[5]}"
 
 
 # --- recording ---------------------------------------------------------------------------

@@ -7,6 +7,11 @@ one read and one write per pair actually due — never a Scan. Hourly, so the ``
 list trails the exact moment by at most an hour (the tier shown on every read is exact).
 ``make run`` calls the same function every few minutes (``devtools/run.py``).
 
+The same hourly function then sends ``reorder_due`` to customers whose essentials are about to
+run out (``run_reorder_reminders``), reading the day buckets of the reminder index the same way
+(``services.notices``). The lapse sweep's tier changes reach owners as ``regular_lapsed``
+through the stream.
+
 ``subscription_orders`` (every 10 minutes) settles the subscriptions whose next action is
 due: it announces a period a day before it and places or skips it when it is due, reading the
 subscriptions' due-date index one day bucket at a time (never a Scan), within a time budget;
@@ -34,10 +39,25 @@ def run_lapse_sweep():
     return report
 
 
+def run_reorder_reminders():
+    """``reorder_due`` to customers whose essentials are about to run out (once per due date)."""
+    from chalicelib.ids import now
+    from chalicelib.services.notices import remind_reorders
+    from chalicelib.wiring import container
+
+    report = remind_reorders(container().notice_context, now())
+    log.info("reorder reminders: %d day bucket(s), %d due, %d sent", report.days, report.due, report.sent)
+    return report
+
+
+# One hourly function for both jobs (one role, one schedule): the sweep first; if it fails,
+# the reminders wait for the next hour, which catches up from its watermark.
 @schedules_blueprint.schedule(Rate(1, unit=Rate.HOURS), name="lapse_sweep",
-                              description="Move customers whose regular cadence ran out to 'lapsed'")
+                              description="Move customers whose regular cadence ran out to 'lapsed'; "
+                                          "remind customers whose essentials are about to run out")
 def lapse_sweep(event) -> None:
     run_lapse_sweep()
+    run_reorder_reminders()
 
 
 def run_subscription_orders(context=None, now: float | None = None):

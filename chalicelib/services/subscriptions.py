@@ -479,10 +479,15 @@ def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
     """What a change of a subscription tells whom: the next period announced →
     ``subscription_upcoming`` to the subscriber; a period skipped for want of stock (or of the
     product) → ``subscription_skipped`` to the subscriber and the shop's owner. Source ids
-    name the subscription's period, so a replayed record adds nothing."""
+    name the subscription's period, so a replayed record adds nothing. Each notice's ``data``
+    carries its own Korean ``title`` and ``body`` (the inbox shows them as they are)."""
     notices: list[Notice] = []
     if new.announced_period > (old.announced_period if old else 0) and new.status == ACTIVE:
         before = {line.product_id: line.price for line in (old.items if old else ())}
+        changed = any(before.get(line.product_id, line.price) != line.price for line in new.items)
+        title = "내일 정기배송 주문이 들어가요" + (" · 가격이 바뀌었어요" if changed else "")
+        body = (f"{new.shop_name} · {_items_ko(new.items)} {_won(new.total)} ({_date_ko(new.next_order_at)}). "
+                "바꾸거나 건너뛰려면 오늘 알려 주세요.")
         notices.append(Notice(
             recipient_id=new.subscriber_id, type="subscription_upcoming",
             source_id=f"{new.subscription_id}#{new.announced_period}", at=new.quoted_at,
@@ -491,9 +496,8 @@ def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
                   "items": [{"product_id": line.product_id, "name": line.name, "quantity": line.quantity,
                              "price": line.price, "previous_price": before.get(line.product_id, line.price)}
                             for line in new.items],
-                  "price_changed": any(before.get(line.product_id, line.price) != line.price for line in new.items),
-                  "subtotal": new.subtotal, "discount": new.discount, "total": new.total,
-                  "currency": new.currency}))
+                  "price_changed": changed, "subtotal": new.subtotal, "discount": new.discount,
+                  "total": new.total, "currency": new.currency, "title": title, "body": body}))
     known = {outcome.period for outcome in (old.history if old else ())}
     for outcome in new.history:
         if outcome.period in known or outcome.outcome not in NOTIFIED_OUTCOMES:
@@ -502,10 +506,35 @@ def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
                 "subscriber_id": new.subscriber_id, "subscriber_name": new.subscriber_name,
                 "period": outcome.period, "due_at": iso(outcome.due_at), "reason": outcome.outcome,
                 "detail": outcome.detail, "next_order_at": iso(new.next_order_at)}
-        for recipient in (new.subscriber_id, new.owner_id):
+        why = "재고가 부족해" if outcome.outcome == OUT_OF_STOCK else "상품을 구할 수 없어"
+        texts = {
+            new.subscriber_id: ("이번 정기배송은 건너뛰었어요",
+                                f"{new.shop_name} · {_items_ko(new.items)} {why} {outcome.period}회차 주문을 넣지 못했어요. "
+                                f"결제된 금액은 없어요. 다음 주문은 {_date_ko(new.next_order_at)}이에요."),
+            new.owner_id: (f"{new.subscriber_name or '고객'}님의 정기배송을 건너뛰었어요",
+                           f"{_items_ko(new.items)} {why} {outcome.period}회차 주문이 들어가지 않았어요. "
+                           "다음 회차 전에 재고를 확인해 주세요."),
+        }
+        for recipient, (title, body) in texts.items():
             notices.append(Notice(recipient_id=recipient, type="subscription_skipped",
-                                  source_id=f"{new.subscription_id}#{outcome.period}", at=outcome.at, data=data))
+                                  source_id=f"{new.subscription_id}#{outcome.period}", at=outcome.at,
+                                  data={**data, "title": title, "body": body}))
     return notices
+
+
+def _items_ko(items: Iterable[SubscriptionLine]) -> str:
+    names = [line.name for line in items]
+    return names[0] + (f" 외 {len(names) - 1}건" if len(names) > 1 else "") if names else "상품"
+
+
+def _won(amount: int) -> str:
+    return f"{amount:,}원"
+
+
+def _date_ko(epoch: float) -> str:
+    """The day in Korea, as the app's Korean texts say it: "12월 15일"."""
+    day = datetime.fromtimestamp(epoch, tz=UTC) + timedelta(hours=9)
+    return f"{day.month}월 {day.day}일"
 
 
 def deliver(inbox: Inbox, notices: Iterable[Notice]) -> int:

@@ -15,7 +15,7 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     jiho = api.get("/feed?limit=100", token=seeded.tokens["jiho@dongne.kr"]).body["items"]
     assert {item["shop_handle"] for item in jiho} == {"seongsu_roasters"}
     tofu = seeded.posts["mangwon_tofu"][0]
-    assert api.get(f"/posts/{tofu['post_id']}").body["like_count"] == 2
+    assert api.get(f"/posts/{tofu['post_id']}").body["like_count"] == 4
     comments = api.get(f"/posts/{tofu['post_id']}/comments").body["items"]
     assert [c["is_shop_reply"] for c in comments] == [False, True]
     shop = api.get(f"/shops/{tofu['shop_id']}").body
@@ -43,7 +43,7 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     assert by_name["최서연"]["tier"] == "first_time"
     assert customers[-1]["name"] == "박하늘"
     card = api.get(f"/shops/{tofu}/customers/{customers[0]['user_id']}", token=owner).body
-    assert card["order_count"] == 2 and card["tier"] == "regular"
+    assert card["order_count"] == 4 and card["tier"] == "regular" and card["usual_interval_days"] == 7.0
     assert abs(sum(card["breakdown"].values()) - card["strength"]) < 1e-6
     assert all(card["breakdown"][part] > 0 for part in ("follow", "engagement", "orders", "money", "reviews"))
     assert card["favourite_products"][0]["name"].startswith("손두부")
@@ -67,12 +67,43 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     referrals = api.get(f"/shops/{tofu}/referrals", token=owner).body["items"]
     assert sorted(r["reward_status"] for r in referrals) == ["confirmed", "pending"]
 
-    # Essentials. The history happened 16 days ago: Minji's tofu has run out, and one tap on her
-    # reorders buys it again. Jiho subscribes to the roaster's house blend every 14 days at the
-    # shop's 10% discount: two periods have passed, the next is 13 days ahead.
+    # The story over the past weeks: the owner's inbox tells it, newest first, and Minji's
+    # 손두부 is about to run out.
+    from datetime import datetime
+
+    notes = api.get("/me/notifications?limit=100", token=owner).body
+    assert notes["unread_count"] == len(notes["items"]) and notes["next_cursor"] is None
+    kinds = [(n["type"], n["data"].get("milestone")) for n in notes["items"]]
+    [lapsed] = [n for n in notes["items"] if n["type"] == "regular_lapsed"]
+    assert lapsed["data"]["customer_name"] == "오영수" and lapsed["title"] == "단골 오영수님이 한동안 오지 않았어요"
+    assert kinds[-2:] == [("milestone", "first_order"), ("new_order", None)]
+    assert notes["items"][-1]["data"]["customer_name"] == "오영수"
+    milestones = {(m, n["data"]["customer_name"]) for n in notes["items"] if (m := n["data"].get("milestone"))}
+    assert milestones == {("first_order", "오영수"), ("became_regular", "오영수"), ("first_follower", "김민지"),
+                          ("first_review", "김민지"), ("became_regular", "김민지")}
+    post_id = seeded.posts["mangwon_tofu"][0]["post_id"]
+    [likes] = [n for n in notes["items"] if n["type"] == "like" and n["data"]["post_id"] == post_id]
+    assert likes["title"] == "김민지 외 3명이 좋아해요" and likes["data"]["count"] == 4
+    [follows] = [n for n in notes["items"] if n["type"] == "new_follower"]
+    assert follows["data"]["count"] == 3 and follows["title"] == "고객님이 팔로잉 하셨습니다"
+    days = {round((datetime.now().timestamp() - datetime.fromisoformat(n["created_at"]).timestamp()) / 86_400)
+            for n in notes["items"]}
+    assert max(days) >= 84 and min(days) <= 12 and len(days) >= 6  # spread over the weeks, not all "now"
+    by_name = {c["name"]: c for c in api.get(f"/shops/{tofu}/customers?limit=100", token=owner).body["items"]}
+    assert [by_name[n]["tier"] for n in ("김민지", "오영수", "최서연", "박하늘")] == [
+        "regular", "lapsed", "first_time", "potential"]
+    mine = api.get("/me/notifications?limit=100", token=seeded.tokens["minji@dongne.kr"]).body["items"]
+    [due] = [n for n in mine if n["type"] == "reorder_due"]
+    assert due["data"]["product_name"] == "손두부 (500g)" and due["data"]["shop_name"] == "망원동 두부가게"
+    assert "손두부 (500g)" in [r["name"] for r in card["reorder_due"]]
+
+    # Essentials. Minji's tofu, bought 9 days ago, has run out: one tap on her reorders buys it
+    # again. Jiho subscribed to the roaster's house blend every 14 days at the shop's 10%
+    # discount 20 days ago: two periods have passed (he was told of the second a day before),
+    # the next is 8 days ahead.
     due = api.get("/me/reorders", token=minji).body["items"]
     tofu_due = next(item for item in due if item["name"].startswith("손두부"))
-    assert tofu_due["shop_name"] == "망원동 두부가게" and tofu_due["overdue_days"] >= 8
+    assert tofu_due["shop_name"] == "망원동 두부가게" and tofu_due["overdue_days"] > 0
     assert [item["due_at"] for item in due] == sorted(item["due_at"] for item in due)
     tap = api.post(f"/orders/{tofu_due['last_order_id']}/reorder", token=minji,
                    headers={"Idempotency-Key": "demo-test-one-tap"})
@@ -91,3 +122,6 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     card = api.get(f"/shops/{roaster}/customers/{sub['subscriber_id']}", token=seeded.tokens["coffee@dongne.kr"]).body
     assert [s["subscription_id"] for s in card["subscriptions"]] == [sub["subscription_id"]]
     assert card["order_count"] == 3  # the beans and drip bags he ordered, and the two periods
+    told = [n for n in api.get("/me/notifications?limit=100", token=jiho_token).body["items"]
+            if n["type"] == "subscription_upcoming"]
+    assert [n["data"]["period"] for n in told] == [2]

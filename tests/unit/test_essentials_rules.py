@@ -194,3 +194,17 @@ def test_a_lost_race_is_decided_again(monkeypatch):
     assert reorders.apply(store, change, T0) == 0  # a replay writes nothing
     with pytest.raises(Unavailable):
         reorders.apply(ContendedStore(stale=99), change, T0)
+
+
+def test_notices_carry_their_own_korean_words():
+    old = subscription(period=2, next_order_at=T0 + 14 * DAY)
+    announced = replace(old, announced_period=2, quoted_at=T0 + 13 * DAY, revision=2)
+    (upcoming,) = notices_for(old, announced)
+    assert upcoming.data["title"] == "내일 정기배송 주문이 들어가요"
+    assert upcoming.data["body"] == ("성수 커피로스터스 · 원두 200g 25,200원 (12월 15일). "
+                                     "바꾸거나 건너뛰려면 오늘 알려 주세요.")
+    skipped = replace(old, period=3, history=(PeriodOutcome(2, OUT_OF_STOCK, T0 + 14 * DAY, T0 + 14 * DAY),),
+                      next_order_at=T0 + 28 * DAY)
+    to_subscriber, to_owner = notices_for(old, skipped)
+    assert to_subscriber.data["title"] == "이번 정기배송은 건너뛰었어요" and "결제된 금액은 없어요" in to_subscriber.data["body"]
+    assert to_owner.data["title"] == "김민지님의 정기배송을 건너뛰었어요" and "재고가 부족해" in to_owner.data["body"]

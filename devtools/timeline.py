@@ -1,0 +1,140 @@
+"""Demo history at past times: one clock for requests and stream handlers, moved forward.
+
+A corner store's story takes weeks: a regular is someone who came back, a lapsed regular is
+someone who stopped. ``Timeline`` replaces the app's clocks (the one ``chalicelib.ids.now``
+and the names modules bound to it) with a simulated "now" that starts weeks ago and only
+moves forward; ``TimedCaller`` makes each demo request a few minutes after the previous one.
+Before the clock jumps ahead (a new day of the story), the stream handlers run on everything
+written so far, so scoring, tiers and notifications happen at the time the story says they
+did. Tokens (which live 7 days) are renewed when the timeline has moved past them.
+
+Everything goes through the real API and the real stream function, as in ``devtools.demo``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+DAY = 86_400.0
+KST = timedelta(hours=9)
+# The app's clocks: the one function, and the names modules imported it under.
+CLOCKS = (("chalicelib.ids", "now"), ("chalicelib.api.edge", "clock"), ("chalicelib.api.auth", "now"),
+          ("chalicelib.events.relationships", "clock"))
+TOKEN_RENEW_SECONDS = 6 * DAY  # tokens live 7 days
+
+
+def stream_drainer() -> Callable[[], int]:
+    """Deliver what the main table's stream holds from now on to the stream function, on call.
+
+    Reads the configured table's stream (DynamoDB Local's, or moto's in tests); earlier records
+    are skipped. A stream poller that also runs (``make run``'s) delivers the same records
+    again later: every handler treats that as the replay it is.
+    """
+    import boto3
+
+    from chalicelib.events.stream import stream
+    from chalicelib.wiring import container
+    from devtools.stream_poller import StreamPoller
+
+    settings = container().settings
+    endpoint = settings.dynamodb_endpoint
+    # moto intercepts the classic regional Streams host, not the account-specific one.
+    streams_url = endpoint or f"https://streams.dynamodb.{settings.region}.amazonaws.com"
+    poller = StreamPoller(boto3.client("dynamodb", region_name=settings.region, endpoint_url=endpoint),
+                          boto3.client("dynamodbstreams", region_name=settings.region, endpoint_url=streams_url),
+                          settings.table_name, lambda event, context: None, start_at="TRIM_HORIZON")
+    poller.drain()  # what was there before the story: not ours
+    poller.handler = stream
+
+    def drain() -> int:
+        poller.reacquire()  # moto replaces its stream on a failed transaction
+        return poller.drain()
+
+    return drain
+
+
+class Timeline:
+    """A simulated "now" for the app while the demo history is written."""
+
+    def __init__(self, days_back: float, drain: Callable[[], int] | None = None, real_now: float | None = None) -> None:
+        self.real_now = real_now if real_now is not None else time.time()
+        self.now = self.real_now - days_back * DAY
+        self.start = self.now
+        self.drain = drain
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> "Timeline":
+        for module_name, name in CLOCKS:
+            module = importlib.import_module(module_name)
+            if hasattr(module, name):
+                self._saved.append((module, name, getattr(module, name)))
+                setattr(module, name, self.clock)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.settle()
+        for module, name, original in reversed(self._saved):
+            setattr(module, name, original)
+        self._saved.clear()
+
+    def clock(self) -> float:
+        return self.now
+
+    def go(self, days_ago: float, hour_kst: int = 10) -> None:
+        """Move to ``hour_kst`` o'clock (Korean time) ``days_ago`` days before the real now;
+        never backwards. What happened so far is handled first, at its own time."""
+        day = datetime.fromtimestamp(self.real_now - days_ago * DAY, tz=UTC) + KST
+        target = (day.replace(hour=hour_kst, minute=0, second=0, microsecond=0) - KST).timestamp()
+        self.settle()
+        self.now = max(self.now, min(target, self.real_now))
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass; a jump of more than an hour handles what happened so far first."""
+        if seconds > 3600:
+            self.settle()
+        self.now = min(self.now + seconds, self.real_now)
+
+    def settle(self) -> None:
+        """Run the stream handlers on everything written so far, at the timeline's now."""
+        if self.drain is not None:
+            self.drain()
+
+
+class TimedCaller:
+    """A ``devtools.demo.Caller`` whose requests happen on the timeline, a few minutes apart."""
+
+    def __init__(self, call: Callable[..., Any], timeline: Timeline, password: str, step_seconds: float = 300.0):
+        self.call = call
+        self.timeline = timeline
+        self.password = password
+        self.step_seconds = step_seconds
+        self.issued: dict[str, tuple[str, float]] = {}  # token -> (email, issued at)
+        self.renewed: dict[str, str] = {}  # old token -> its replacement
+
+    def __call__(self, method: str, path: str, body: Any = None, token: str | None = None,
+                 expect: tuple[int, ...] = (200, 201, 204), headers: dict | None = None) -> Any:
+        token = self.fresh(token)
+        result = self.call(method, path, body, token=token, expect=expect, headers=headers)
+        if path in ("/auth/signup", "/auth/login") and isinstance(result, dict) and result.get("token"):
+            self.issued[result["token"]] = (body["email"], self.timeline.now)
+        self.timeline.advance(self.step_seconds)
+        return result
+
+    def fresh(self, token: str | None) -> str | None:
+        """The token, or its replacement once the timeline has moved past its week."""
+        while token in self.renewed:
+            token = self.renewed[token]
+        if token is None or token not in self.issued:
+            return token
+        email, issued_at = self.issued[token]
+        if self.timeline.now - issued_at < TOKEN_RENEW_SECONDS:
+            return token
+        renewed = self.call("POST", "/auth/login", {"email": email, "password": self.password})["token"]
+        self.issued[renewed] = (email, self.timeline.now)
+        self.renewed[token] = renewed
+        return renewed

@@ -1,0 +1,464 @@
+"""Notifications on plain data: texts, windows, groups, preferences, delivery and the translation
+of stream images, with in-memory fakes for the stores."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.records.notifications import (
+    Actor,
+    ChannelFailed,
+    Contact,
+    Device,
+    Grouped,
+    Notice,
+    Notification,
+    Preferences,
+    ReorderWatch,
+)
+from chalicelib.records.relationships import Essential, Pair, RelationshipState, ShopInfo, Tier
+from chalicelib.services import notices, notification_delivery as delivery, notifications
+from chalicelib.services.notification_texts import has_batchim, josa, render
+
+NOW = 1795424400.0  # 2026-11-23 09:00 UTC = 18:00 KST
+DAY = 86_400.0
+
+
+# --- texts ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("word", "pair", "expected"), [
+    ("망원동 두부가게", "을/를", "망원동 두부가게를"), ("손두부", "이/가", "손두부가"), ("콩물", "이/가", "콩물이"),
+    ("김민지 외 3명", "이/가", "김민지 외 3명이"), ("손두부 (500g)", "을/를", "손두부 (500g)를"), ("3", "을/를", "3을"),
+])
+def test_particles_follow_the_last_syllable(word, pair, expected):
+    assert josa(word, pair) == expected
+
+
+def test_a_group_names_its_first_actor_and_counts_the_rest():
+    actors = [{"user_id": "u1", "name": "김민지"}, {"user_id": "u2", "name": "최서연"}]
+    assert render("like", {}, 4, actors)[0] == "김민지 외 3명이 좋아해요"
+    assert render("like", {}, 1, actors[:1])[0] == "김민지님이 좋아해요"
+    title, body = render("new_follower", {"shop_name": "망원동 두부가게"}, 2, actors)
+    assert (title, body) == ("고객님이 팔로잉 하셨습니다", "김민지 외 1명이 망원동 두부가게를 팔로잉 하셨습니다.")
+
+
+def test_every_type_has_korean_words_and_unknown_types_fall_back():
+    data = {"shop_name": "두부가게", "customer_name": "김민지", "status": "shipped", "first_item": "손두부",
+            "item_count": 2, "total": 9000, "product_name": "손두부", "reorder_days": 7, "text": "맛있어요",
+            "rating": 5, "order_count": 3, "days_since_last_order": 61, "amount": 450}
+    for type_ in notifications.TYPES:
+        for milestone in (notifications.MILESTONES if type_ == "milestone" else (None,)):
+            title, body = render(type_, {**data, "milestone": milestone})
+            assert title and body and any("가" <= c <= "힣" for c in title), (type_, milestone)
+    assert render("new_order", data)[1] == "김민지님이 손두부 외 1건을 주문했어요 · 9,000원"
+    assert render("subscription_skipped", {"title": "직접 쓴 제목", "body": "본문"}) == ("직접 쓴 제목", "본문")
+    assert render("something_new", {}) == ("새 알림", "")
+    assert has_batchim("국") and not has_batchim("두부")
+
+
+# --- windows and groups -------------------------------------------------------------------------------
+
+
+def test_the_window_is_the_korean_calendar_day():
+    assert notifications.window_of(NOW) == "2026-11-23"  # 18:00 KST
+    assert notifications.window_of(NOW + 6 * 3600 - 1) == "2026-11-23"  # 23:59:59 KST
+    assert notifications.window_of(NOW + 6 * 3600) == "2026-11-24"  # midnight KST
+    assert notifications.window_end("2026-11-23") == NOW + 6 * 3600
+
+
+def test_a_group_keeps_its_first_actors_and_counts_every_one():
+    group = Notification("n1", "owner", "like", NOW, NOW, read=True, count=1, actors=(Actor("u1", "가"),))
+    for n in range(2, 6):
+        group = notifications.grow(group, Grouped("owner", "like", "post", Actor(f"u{n}", f"{n}"), NOW + n))
+    assert group.count == 5 and [a.user_id for a in group.actors] == ["u1", "u2", "u3"]
+    assert group.read is False and group.updated_at == NOW + 5
+
+
+# --- the inbox with a fake store ---------------------------------------------------------------------
+
+
+class FakeInbox:
+    """Enough of the inbox store to check the service's rules (the real one is tested on moto and
+    DynamoDB Local)."""
+
+    def __init__(self):
+        self.items: dict[str, Notification] = {}
+        self.keys: set = set()
+        self.groups: dict = {}
+        self.members: set = set()
+        self.regular_count: dict[str, int] = {}
+
+    def add_once(self, entry, once):
+        key = (once.scope, once.owner, once.key, once.user_id)
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        self.items[entry.notification_id] = entry
+        return True
+
+    def milestone_reached(self, shop_id, name, user_id=None):
+        return ("milestone", shop_id, name, user_id) in self.keys
+
+    def group(self, recipient_id, type_, subject, window):
+        nid = self.groups.get((recipient_id, type_, subject, window))
+        return self.items[nid] if nid else None
+
+    def start_group(self, entry, subject, window, actor_id, expires_at):
+        self.groups[(entry.recipient_id, entry.type, subject, window)] = entry.notification_id
+        self.members.add((entry.recipient_id, entry.type, subject, window, actor_id))
+        self.items[entry.notification_id] = entry
+        return True
+
+    def grow_group(self, current, grown, subject, window, actor_id, expires_at):
+        member = (current.recipient_id, current.type, subject, window, actor_id)
+        if member in self.members:
+            return False
+        self.members.add(member)
+        self.items[current.notification_id] = grown
+        return True
+
+    def regulars(self, shop_id):
+        return self.regular_count.get(shop_id, 0)
+
+    def add_regular(self, shop_id, user_id, seen, entries):
+        key = ("milestone", shop_id, "became_regular", user_id)
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        self.regular_count[shop_id] = seen + 1
+        for entry in entries:
+            self.items[entry.notification_id] = entry
+        return True
+
+    def unread_count(self, user_id):
+        return sum(1 for n in self.items.values() if n.recipient_id == user_id and not n.read)
+
+
+def test_a_notice_is_added_once_per_recipient_type_and_source():
+    store = FakeInbox()
+    inbox = notifications.Inbox(store, lambda: NOW)
+    notice = Notice("owner", "new_order", "order-1", NOW, {"order_id": "order-1"})
+    assert inbox.add(notice) is True
+    assert inbox.add(Notice("owner", "new_order", "order-1", NOW + 5, {})) is False  # another time: still a repeat
+    assert inbox.add(Notice("owner", "order_status", "order-1", NOW, {})) is True
+    assert inbox.add(Notice("buyer", "new_order", "order-1", NOW, {})) is True
+    with pytest.raises(ValueError):
+        inbox.add(Notice("owner", "new_order", "", NOW))
+    with pytest.raises(ValueError):
+        inbox.add(Notice("owner", "New Order!", "x", NOW))
+
+
+def test_likes_in_one_day_are_one_group_and_the_next_day_starts_another():
+    store = FakeInbox()
+    inbox = notifications.Inbox(store, lambda: NOW)
+    like = lambda user, at: Grouped("owner", "like", "post-1", Actor(user, user), at, {"post_id": "post-1"})
+    assert [inbox.add_grouped(like(u, NOW + n)) for n, u in enumerate(["a", "b", "a", "c"])] == [
+        True, True, False, True]
+    [group] = store.items.values()
+    assert group.count == 3 and store.unread_count("owner") == 1
+    assert inbox.add_grouped(like("a", NOW + DAY)) is True
+    assert sorted(n.count for n in store.items.values()) == [1, 3]
+
+
+def test_the_tenth_regular_is_numbered_once():
+    store = FakeInbox()
+    inbox = notifications.Inbox(store, lambda: NOW)
+    for n in range(12):
+        assert inbox.add_regular("shop", "owner", Actor(f"u{n}", f"단골{n}"), NOW + n, {}) is True
+    assert inbox.add_regular("shop", "owner", Actor("u3", "단골3"), NOW, {}) is False
+    kinds = [n.data["milestone"] for n in store.items.values()]
+    assert kinds.count("became_regular") == 12 and kinds.count("tenth_regular") == 1
+    [tenth] = [n for n in store.items.values() if n.data["milestone"] == "tenth_regular"]
+    assert tenth.data["customer_name"] == "단골9"
+
+
+# --- preferences and delivery ----------------------------------------------------------------------
+
+
+class FakePrefs:
+    def __init__(self, prefs=None, devices=(), contact=None):
+        self.prefs, self.devices_, self.contact_ = prefs, list(devices), contact
+
+    def preferences(self, user_id):
+        return self.prefs, self.devices_
+
+    def unread_count(self, user_id):
+        return 7
+
+    def contact(self, user_id):
+        return self.contact_
+
+
+class FakeChannels:
+    def __init__(self, fail=()):
+        self.sent, self.fail = [], set(fail)
+
+    def configured(self, platform=None):
+        return True
+
+    def _send(self, kind, *args):
+        if kind in self.fail:
+            raise ChannelFailed("Throttling", "rate exceeded")
+        self.sent.append((kind, *args))
+
+    def push(self, arn, title, body, data, badge):
+        self._send("push", arn, title, badge)
+
+    def sms(self, phone, text):
+        self._send("sms", phone, text)
+
+    def email(self, to, subject, body):
+        self._send("email", to, subject)
+
+
+NOTE = Notification("n1", "owner", "new_order", NOW, NOW, False,
+                    {"customer_name": "김민지", "first_item": "손두부", "item_count": 1, "total": 4500})
+
+
+def test_preferences_default_to_channels_off_and_every_type_on():
+    prefs = delivery.effective(None)
+    assert prefs.channels == {"push": False, "email": False, "sms": False}
+    assert set(prefs.types) == set(notifications.TYPES) and all(prefs.types.values())
+    merged = delivery.effective(Preferences({"push": True, "fax": True}, {"like": False, "spam": False}))
+    assert merged.channels == {"push": True, "email": False, "sms": False}
+    assert merged.types["like"] is False and "spam" not in merged.types
+
+
+def test_nothing_is_sent_until_a_channel_is_on():
+    channels = FakeChannels()
+    store = FakePrefs(None, [Device("owner", "d1", "ios", "t" * 64, "arn:1", NOW)], Contact("owner", "박", "a@b.kr", "010"))
+    assert delivery.deliver(store, channels, channels, channels, NOTE) == [] and channels.sent == []
+
+
+def test_each_channel_that_is_on_gets_one_message_and_failures_are_outcomes():
+    prefs = Preferences({"push": True, "email": True, "sms": True}, {})
+    devices = [Device("owner", "d1", "ios", "t" * 64, "arn:1", NOW), Device("owner", "d2", "ios", "u" * 64, None, NOW)]
+    store = FakePrefs(prefs, devices, Contact("owner", "박두부", "tofu@dongne.kr", "010-1234-5678"))
+    channels = FakeChannels()
+    outcomes = delivery.deliver(store, channels, channels, channels, NOTE)
+    assert [(o.channel, o.status) for o in outcomes] == [("push", "sent"), ("email", "sent"), ("sms", "sent")]
+    assert channels.sent[0] == ("push", "arn:1", "새 주문이 들어왔어요", 7)
+    assert channels.sent[2][1] == "+821012345678" and channels.sent[2][2].startswith("[동네] 새 주문")
+    failing = FakeChannels(fail={"push", "sms"})
+    outcomes = delivery.deliver(store, failing, failing, failing, NOTE)
+    assert [(o.channel, o.status) for o in outcomes] == [("push", "failed"), ("email", "sent"), ("sms", "failed")]
+    store.prefs = Preferences({"push": True}, {"new_order": False})
+    assert delivery.deliver(store, channels, channels, channels, NOTE) == []
+
+
+@pytest.mark.parametrize(("phone", "expected"), [
+    ("01012345678", "+821012345678"), ("010-1234-5678", "+821012345678"), ("+821012345678", "+821012345678"),
+    ("0212345678", "+82212345678"), ("12345", None), ("+1", None)])
+def test_phone_numbers_become_e164(phone, expected):
+    assert delivery.e164(phone) == expected
+
+
+class FakePush:
+    def __init__(self):
+        self.calls = []
+
+    def ensure_endpoint(self, platform, token, arn, user_data):
+        self.calls.append(("ensure", platform, token, arn))
+        return arn or f"arn:{platform}:{token[:4]}"
+
+    def delete_endpoint(self, arn):
+        self.calls.append(("delete", arn))
+
+
+class FakeDevices:
+    def __init__(self):
+        self.records: dict = {}
+        self.tokens: dict = {}
+        self.writes = 0
+
+    def devices(self, user_id):
+        return [d for (u, _), d in self.records.items() if u == user_id]
+
+    def token_owner(self, token):
+        return self.tokens.get(token)
+
+    def put_device(self, device, previous):
+        self.writes += 1
+        if previous and previous != (device.user_id, device.device_id):
+            self.records.pop(previous, None)
+        self.records[(device.user_id, device.device_id)] = device
+        self.tokens[device.token] = (device.user_id, device.device_id)
+
+    def delete_device(self, user_id, device_id):
+        return self.records.pop((user_id, device_id), None)
+
+
+def test_registering_is_idempotent_and_capped():
+    store, push = FakeDevices(), FakePush()
+    first = delivery.register_device(store, push, "u", "d1", "ios", "a" * 64, NOW)
+    again = delivery.register_device(store, push, "u", "d1", "ios", "a" * 64, NOW + 1)
+    assert again == first and store.writes == 1
+    assert push.calls[1] == ("ensure", "ios", "a" * 64, first.endpoint_arn)  # the stored ARN is checked, not re-made
+    for n in range(2, delivery.MAX_DEVICES + 1):
+        delivery.register_device(store, push, "u", f"d{n}", "android", f"{n:064d}", NOW)
+    from chalicelib.errors import Conflict
+
+    with pytest.raises(Conflict):
+        delivery.register_device(store, push, "u", "one-too-many", "ios", "z" * 64, NOW)
+    delivery.remove_device(store, push, "u", "d1")
+    assert ("delete", first.endpoint_arn) in push.calls
+
+
+# --- stream images → notices -----------------------------------------------------------------------
+
+
+class FakeDirectory:
+    def __init__(self, pair=None):
+        self.pair = pair
+
+    def shop_info(self, shop_id):
+        return ShopInfo(shop_id, "owner", "망원동 두부가게", "mangwon_tofu") if shop_id == "shop" else None
+
+    def user_name(self, user_id):
+        return {"minji": "김민지"}.get(user_id)
+
+    def get_pair(self, shop_id, user_id):
+        return self.pair
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def add(self, notice):
+        self.calls.append(("add", notice))
+        return True
+
+    def add_grouped(self, grouped):
+        self.calls.append(("group", grouped))
+        return True
+
+    def add_milestone(self, shop_id, name, recipient_id, at, data):
+        self.calls.append(("milestone", name, recipient_id))
+        return True
+
+    def add_regular(self, shop_id, recipient_id, customer, at, data):
+        self.calls.append(("regular", customer.user_id, recipient_id))
+        return True
+
+
+class FakeWatches:
+    def __init__(self):
+        self.watched = []
+
+    def watch(self, watch):
+        self.watched.append(watch)
+        return True
+
+
+def context(pair=None):
+    return notices.Context(inbox=Recorder(), directory=FakeDirectory(pair), threads=None, watches=FakeWatches())
+
+
+ORDER = {"order_id": "o1", "shop_id": "shop", "shop_name": "망원동 두부가게", "owner_id": "owner", "buyer_id": "minji",
+         "status": "pending_payment", "total": Decimal(13500), "created_at": Decimal(NOW),
+         "items": [{"product_id": "tofu", "name": "손두부", "price": Decimal(4500), "quantity": Decimal(3),
+                    "kind": "essential", "reorder_days": Decimal(7)},
+                   {"product_id": "oil", "name": "들기름", "price": Decimal(0), "quantity": Decimal(1), "kind": "treat"}]}
+
+
+def test_an_order_tells_the_owner_and_watches_its_essentials():
+    ctx = context()
+    assert notices.on_order(ctx, "INSERT", ORDER, None) == ["new_order", "first_order", "reorder_watch"]
+    kind, notice = ctx.inbox.calls[0]
+    assert notice.recipient_id == "owner" and notice.source_id == "o1" and notice.data["customer_name"] == "김민지"
+    assert notice.data["first_item"] == "손두부" and notice.data["item_count"] == 2 and notice.data["total"] == 13500
+    [watch] = ctx.watches.watched
+    assert watch == ReorderWatch("minji", "shop", "tofu", "손두부", "o1", NOW, 7, NOW + 6 * DAY)
+
+
+def test_order_moves_tell_the_buyer_or_the_owner_once_per_status():
+    ctx = context()
+    paid = {**ORDER, "status": "paid", "history": [{"status": "paid", "at": Decimal(NOW + 60), "by": "owner"}]}
+    assert notices.on_order(ctx, "MODIFY", paid, ORDER) == ["order_status"]
+    notice = ctx.inbox.calls[-1][1]
+    assert (notice.recipient_id, notice.source_id, notice.at) == ("minji", "o1#paid", NOW + 60)
+    cancelled = {**ORDER, "status": "cancelled", "history": [{"status": "cancelled", "at": NOW + 9, "by": "minji"}]}
+    notices.on_order(ctx, "MODIFY", cancelled, ORDER)
+    notice = ctx.inbox.calls[-1][1]
+    assert notice.recipient_id == "owner" and notice.data["to_owner"] is True
+    assert notices.on_order(ctx, "MODIFY", {**ORDER, "review_id": "r1"}, ORDER) == []  # no status change
+
+
+def test_follows_and_likes_group_for_the_owner_but_not_the_owners_own():
+    ctx = context()
+    follow = {"shop_id": "shop", "user_id": "minji", "created_at": Decimal(NOW)}
+    assert notices.on_follow(ctx, "INSERT", follow, None) == ["new_follower", "first_follower"]
+    assert notices.on_follow(ctx, "REMOVE", None, follow) == []
+    assert notices.on_like(ctx, "INSERT", {"post_id": "p", "shop_id": "shop", "user_id": "owner",
+                                           "created_at": NOW}, None) == []
+    assert notices.on_like(ctx, "INSERT", {"post_id": "p", "shop_id": "nope", "user_id": "minji",
+                                           "created_at": NOW}, None) == []
+    with pytest.raises(notices.Malformed):
+        notices.on_like(ctx, "INSERT", {"post_id": "p", "shop_id": "shop"}, None)
+
+
+def test_a_regular_lapse_nudges_only_while_the_customer_is_still_away():
+    away = Pair(shop_id="shop", user_id="minji", customer_name="김민지", shop_name="두부", shop_handle="h",
+                state=RelationshipState(order_count=3, order_times=(NOW - 70 * DAY, NOW - 65 * DAY, NOW - 60 * DAY)),
+                tier=Tier.LAPSED)
+    change = {"shop_id": "shop", "user_id": "minji", "from_tier": "regular", "to_tier": "lapsed", "at": Decimal(NOW)}
+    ctx = context(away)
+    assert notices.on_tier_change(ctx, "INSERT", change, None) == ["regular_lapsed"]
+    notice = ctx.inbox.calls[-1][1]
+    assert notice.source_id == "minji#2026-11-23" and notice.data["days_since_last_order"] == 60
+    from dataclasses import replace
+
+    assert notices.on_tier_change(context(replace(away, tier=Tier.REGULAR)), "INSERT", change, None) == []
+    regular = {**change, "from_tier": "first_time", "to_tier": "regular"}
+    assert notices.on_tier_change(ctx, "INSERT", regular, None) == ["became_regular"]
+
+
+def test_reminders_follow_the_pair_not_the_watch():
+    bought = NOW - 6.5 * DAY
+    pair = Pair(shop_id="shop", user_id="minji", customer_name="김민지", shop_name="망원동 두부가게", shop_handle="h",
+                essentials=(Essential("tofu", "손두부", 7, (bought,)),))
+    watch = ReorderWatch("minji", "shop", "tofu", "손두부", "o1", bought, 7, bought + 6 * DAY)
+
+    class Watches(FakeWatches):
+        def __init__(self):
+            super().__init__()
+            self.done, self.mark = [], None
+
+        def due_reminders(self, day, until):
+            return [watch] if day == "2026-11-23" else []
+
+        def reminded(self, w):
+            self.done.append(w)
+
+        def reminder_watermark(self):
+            return self.mark
+
+        def set_reminder_watermark(self, day, now):
+            self.mark = day
+
+    ctx = context(pair)
+    ctx.watches = Watches()
+    report = notices.remind_reorders(ctx, NOW)
+    assert (report.due, report.sent) == (1, 1) and ctx.watches.mark == "2026-11-23"
+    notice = ctx.inbox.calls[-1][1]
+    assert notice.type == "reorder_due" and notice.source_id == "shop#tofu#2026-11-23"
+    assert notice.data["last_order_id"] == "o1" and notice.data["shop_name"] == "망원동 두부가게"
+    # The purchase was cancelled since: the pair no longer has it, nothing is sent.
+    from dataclasses import replace
+
+    ctx.inbox.calls.clear()
+    ctx.directory.pair = replace(pair, essentials=())
+    assert notices.remind_reorders(ctx, NOW).sent == 0 and ctx.inbox.calls == []
+
+
+def test_the_document_names_every_type_a_setting_may_switch():
+    from typing import get_args
+
+    from chalicelib.schemas.notifications import NotificationTypeName
+    from chalicelib.services.notifications import TYPES
+
+    assert set(get_args(NotificationTypeName)) == set(TYPES)
