@@ -123,9 +123,11 @@ class World:
         return self.api.get(f"/products/{product['product_id']}").body["stock"]
 
 
-def make_world(api, monkeypatch, *, discount: int | None = None, stock: int = 50) -> World:
+def make_world(api, monkeypatch, *, discount: int | None = None, stock: int = 50,
+               real_inbox: bool = False) -> World:
+    """``real_inbox``: notices go to the app's own inbox (``world.inbox`` then records nothing)."""
     clock = Clock(monkeypatch)
-    inbox = install_inbox(monkeypatch)
+    inbox = RecordingInbox() if real_inbox else install_inbox(monkeypatch)
     owner = api.signup(name="정로스터")
     shop = api.open_shop(owner["token"], name="성수 커피로스터스")
     owner = {**owner, "shop": shop}

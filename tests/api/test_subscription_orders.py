@@ -368,3 +368,17 @@ def test_a_periods_order_is_never_credited_to_a_store_link(world, drain_stream):
     assert period["via_store_link"] is None and period["discount"] == 1400  # the subscription's 10% only
     own = placed(world.api, world.subscriber, world.shop_id, (world.filters["product_id"], 1))
     assert own["via_store_link"] == code  # the visit is still remembered for an order it brings
+
+
+def test_the_inbox_shows_a_skipped_period_to_both_sides(api, monkeypatch, drain_stream):
+    """Through the notifications domain's own inbox: the subscriber and the owner read it."""
+    world = make_world(api, monkeypatch, discount=10, real_inbox=True)
+    world.run(T0 - DAY)
+    world.subscribed((world.beans["product_id"], 3))
+    world.api.patch(f"/products/{world.beans['product_id']}", {"stock": 1}, token=world.owner["token"])
+    assert world.run().outcomes == {"out_of_stock": 1}
+    drain_stream()
+    for who, title in ((world.subscriber, "이번 정기배송은 건너뛰었어요"), (world.owner, "김민지님의 정기배송을 건너뛰었어요")):
+        items = world.api.get("/me/notifications?limit=100", token=who["token"]).body["items"]
+        skipped = [n for n in items if n["type"] == "subscription_skipped"]
+        assert [(n["title"], n["data"]["period"]) for n in skipped] == [(title, 1)], items
