@@ -13,6 +13,7 @@ from chalicelib.api.protocol import method_routes_blueprint
 from chalicelib.api.service import service_blueprint
 from chalicelib.api.shops import shops_blueprint
 from chalicelib.api.store_links import store_links_blueprint
+from chalicelib.api.subscriptions import subscriptions_blueprint
 from chalicelib.api.uploads import uploads_blueprint
 from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
@@ -38,5 +39,6 @@ app.register_blueprint(relationships_blueprint)
 app.register_blueprint(store_links_blueprint)
 app.register_blueprint(schedules_blueprint)
 app.register_blueprint(notifications_blueprint)
+app.register_blueprint(subscriptions_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)

@@ -128,6 +128,10 @@ class OwnShopOrder(Forbidden):
     code = "own_shop_order"
 
 
+class OwnShopSubscription(Forbidden):
+    code = "own_shop_subscription"
+
+
 class NotFound(DomainError):
     """The thing the path names does not exist (or is not yours to know about)."""
 
@@ -225,6 +229,18 @@ class TooManyDevices(Conflict):
     """A user already has as many push devices as one account may register."""
 
     code = "too_many_devices"
+
+
+class SubscriptionCancelled(Conflict):
+    """A change to a cancelled subscription (cancelling is final; subscribe again)."""
+
+    code = "subscription_cancelled"
+
+
+class SubscriptionNotActive(Conflict):
+    """Skipping the next order of a subscription that is not active (a paused one places none)."""
+
+    code = "subscription_not_active"
 
 
 # --- 412 / 413 / 415 / 422 ----------------------------------------------------------------------

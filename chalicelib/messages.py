@@ -91,6 +91,10 @@ PROBLEMS: dict[str, ProblemText] = {
     "own_shop_order": _p(403, "A shop's owner tried to order from their own shop.",
                          "Cannot order from your own shop", "내 가게 주문 불가",
                          "A shop's owner cannot order from their own shop.", "내 가게에서는 주문할 수 없어요."),
+    "own_shop_subscription": _p(403, "A shop's owner tried to subscribe to their own shop.",
+                                "Cannot subscribe to your own shop", "내 가게 정기배송 불가",
+                                "A shop's owner cannot subscribe to their own shop.",
+                                "내 가게의 정기배송은 신청할 수 없어요."),
     # 404 / 405
     "not_found": _p(404, "The thing the path names does not exist (or is not yours to know about).",
                     "Not found", "찾을 수 없음",
@@ -163,6 +167,19 @@ PROBLEMS: dict[str, ProblemText] = {
     "already_reviewed": _p(409, "Reviewing an order a second time; `review_id` is the first review.",
                            "Already reviewed", "이미 리뷰함",
                            "This order already has a review.", "이 주문에는 이미 리뷰가 있어요."),
+    "subscription_cancelled": _p(409, "Changing a cancelled subscription (cancelling is final).",
+                                 "Subscription cancelled", "해지된 정기배송",
+                                 "A cancelled subscription cannot change; subscribe again.",
+                                 "해지된 정기배송은 바꿀 수 없어요. 다시 신청해 주세요."),
+    "subscription_not_active": _p(409, "Skipping the next order of a subscription that is not active "
+                                       "(`subscription_status` says where it is).",
+                                  "Subscription not active", "진행 중이 아닌 정기배송",
+                                  "Only an active subscription can skip its next order; this one is "
+                                  "{subscription_status}.",
+                                  "진행 중인 정기배송만 다음 배송을 건너뛸 수 있어요. 이 정기배송은 "
+                                  "{subscription_status_ko} 상태예요.",
+                                  "Only an active subscription can skip its next order.",
+                                  "진행 중인 정기배송만 다음 배송을 건너뛸 수 있어요."),
     "too_many_devices": _p(409, "Registering a push device beyond the most one account may have.",
                            "Too many devices", "기기가 너무 많음",
                            "Remove a device before registering another.", "다른 기기를 먼저 지워 주세요."),
@@ -205,6 +222,7 @@ PROBLEMS: dict[str, ProblemText] = {
 
 ORDER_STATUS_KO = {"pending_payment": "결제 대기", "paid": "결제 완료", "shipped": "배송 중",
                    "delivered": "배송 완료", "cancelled": "취소"}
+SUBSCRIPTION_STATUS_KO = {"active": "진행 중", "paused": "일시 정지", "cancelled": "해지"}
 
 
 # --- field-level messages -------------------------------------------------------------------------------
@@ -252,6 +270,13 @@ FIELD_CODES: dict[str, FieldText] = {
     "not_shop_product": FieldText("{id}: not a product of this shop.", "{id}: 이 가게의 상품이 아니에요.",
                                   "Not a product of this shop.", "이 가게의 상품이 아니에요."),
     "not_shop_post": FieldText("Not a post of the order's shop.", "주문한 가게의 게시물이 아니에요."),
+    "not_essential": FieldText("{id}: '{name}' is a treat; only essentials can be subscribed to.",
+                               "{id}: '{name}'은(는) 기호품이에요. 정기배송은 생필품만 신청할 수 있어요.",
+                               "A treat; only essentials can be subscribed to.",
+                               "기호품이에요. 정기배송은 생필품만 신청할 수 있어요."),
+    "first_order_window": FieldText("Must be between now and {days} days from now.",
+                                    "지금부터 {days}일 안이어야 해요.",
+                                    "Must be between now and 90 days from now.", "지금부터 90일 안이어야 해요."),
     "no_such_shop": FieldText("No such shop.", "없는 가게예요."),
     "no_such_store_link": FieldText("There is no store link with this code.", "이 코드의 스토어 링크가 없어요."),
     "foreign_store_link": FieldText("This store link belongs to another shop.", "다른 가게의 스토어 링크예요."),
@@ -344,6 +369,9 @@ def _ko_values(params: dict[str, Any]) -> dict[str, Any]:
     for key in ("order_status", "requested_status"):
         if isinstance(values.get(key), str):
             values[f"{key}_ko"] = ORDER_STATUS_KO.get(values[key], values[key])
+    if isinstance(values.get("subscription_status"), str):
+        values["subscription_status_ko"] = SUBSCRIPTION_STATUS_KO.get(values["subscription_status"],
+                                                                      values["subscription_status"])
     return values
 
 
@@ -427,6 +455,8 @@ FIELD_WHEN = {
     "not_image": "An uploaded file that is not an allowed image, or too large.",
     "not_shop_product": "A product of another shop (or none) in a post or an order.",
     "not_shop_post": "`via_post_id` naming a post of another shop (or none).",
+    "not_essential": "A subscription naming a treat (only essentials can be subscribed to).",
+    "first_order_window": "A subscription's `first_order_at` in the past or more than 90 days ahead.",
     "no_such_shop": "An order for a shop that does not exist.",
     "no_such_store_link": "An order naming a store-link code that does not exist.",
     "foreign_store_link": "An order naming another shop's store link.",

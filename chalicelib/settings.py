@@ -58,6 +58,9 @@ class Settings(BaseModel):
     # Seconds one stream invocation spends before long work (a big shop's fan-out) hands the
     # rest on to a work item; the function's timeout is the outer bound (see events.stream).
     stream_budget_seconds: float = Field(3.0, gt=0, le=60)
+    # Seconds one run of the subscription job spends placing periods before it leaves the rest
+    # for the next run (every 10 minutes); the function's 30 s timeout is the outer bound.
+    subscription_budget_seconds: float = Field(20.0, gt=0, le=600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # X-Ray subsegments for the app's own work and its AWS calls (Powertools Tracer); the
     # template turns it on together with active tracing. Off locally: nothing receives them.

@@ -69,6 +69,20 @@ class Container:
         return StoreLinksRepository()
 
     @cached_property
+    def subscriptions(self):
+        from chalicelib.storage.subscriptions import SubscriptionsRepository
+
+        self._bind()
+        return SubscriptionsRepository(self.orders)
+
+    @cached_property
+    def reorders(self):
+        from chalicelib.storage.reorders import ReordersRepository
+
+        self._bind()
+        return ReordersRepository()
+
+    @cached_property
     def tokens(self):
         from chalicelib.services.signing import TokenService
 

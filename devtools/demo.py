@@ -122,7 +122,9 @@ def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
         timeline.go(days_ago=30)
         seed_commerce(timed, demo)  # an order is placed from a post, so it comes after the posts
         seed_store_links(timed, demo, timeline.settle)  # links are issued by those orders
+        subscription = seed_subscription(timed, demo, timeline)  # 20 days ago: its first period
         seed_routine(timed, demo, timeline)
+        seed_subscription_periods(timed, demo, timeline, subscription)  # its second period, 6 days ago
     finish_story(call, demo)
     if settle is not None:
         settle()
@@ -407,3 +409,61 @@ def finish_story(call: Caller, demo: Demo) -> None:
     for email in demo.tokens:
         demo.tokens[email] = login(call, email)["token"]
 
+
+
+# --- essentials: a subscription (정기배송) with two past periods --------------------------------
+#
+# Jiho subscribes to the roaster's 200 g house blend every 14 days at the shop's 10% subscription
+# discount, 20 days ago. The subscription job (which runs every few minutes) places period 1 that
+# day, tells him of period 2 a day before it and places it 6 days ago; the roaster delivers the
+# first and marks the second paid. Period 3 is 8 days ahead. (Minji's tofu, bought 9 days ago,
+# is due again: GET /me/reorders.)
+
+SUBSCRIPTION = {"email": "jiho@dongne.kr", "shop": "seongsu_roasters", "product": 0, "quantity": 1,
+                "every_days": 14, "discount_percent": 10, "started_days_ago": 20}
+
+
+def _roaster(demo: Demo) -> str:
+    return next(o["email"] for o in OWNERS if o["shop"]["handle"] == SUBSCRIPTION["shop"])
+
+
+def seed_subscription(call: Caller, demo: Demo, timeline) -> dict:
+    """The shop's subscription discount, then Jiho's subscription and its first period."""
+    from chalicelib.events.schedules import run_subscription_orders
+
+    spec = SUBSCRIPTION
+    shop_id = demo.shops[spec["shop"]]["shop_id"]
+    timeline.go(days_ago=spec["started_days_ago"], hour_kst=8)
+    call("PATCH", f"/shops/{shop_id}", {"subscription_discount_percent": spec["discount_percent"]},
+         token=demo.tokens[_roaster(demo)])
+    product = demo.products[spec["shop"]][spec["product"]]
+    subscription = call("POST", "/subscriptions", {
+        "shop_id": shop_id, "items": [{"product_id": product["product_id"], "quantity": spec["quantity"]}],
+        "every_days": spec["every_days"]}, token=demo.tokens[spec["email"]],
+        headers={"Idempotency-Key": "demo-subscription-1"})
+    run_subscription_orders()  # period 1, at the timeline's now
+    first = _period_orders(call, demo, subscription)[0]
+    timeline.go(days_ago=spec["started_days_ago"] - 1)
+    for status in ("paid", "shipped", "delivered"):
+        call("POST", f"/orders/{first['order_id']}/status", {"status": status}, token=demo.tokens[_roaster(demo)])
+    return subscription
+
+
+def seed_subscription_periods(call: Caller, demo: Demo, timeline, subscription: dict) -> None:
+    """Period 2: announced a day before, placed on its day, paid."""
+    from chalicelib.events.schedules import run_subscription_orders
+
+    second_day = SUBSCRIPTION["started_days_ago"] - SUBSCRIPTION["every_days"]
+    timeline.go(days_ago=second_day + 1, hour_kst=9)
+    run_subscription_orders()  # the announcement (subscription_upcoming)
+    timeline.go(days_ago=second_day, hour_kst=9)
+    run_subscription_orders()  # period 2
+    orders = _period_orders(call, demo, subscription)
+    call("POST", f"/orders/{orders[-1]['order_id']}/status", {"status": "paid"}, token=demo.tokens[_roaster(demo)])
+    demo.orders.extend(orders)
+
+
+def _period_orders(call: Caller, demo: Demo, subscription: dict) -> list[dict]:
+    mine = call("GET", "/me/orders?limit=100", token=demo.tokens[SUBSCRIPTION["email"]])["items"]
+    return sorted((o for o in mine if o.get("subscription_id") == subscription["subscription_id"]),
+                  key=lambda o: o["created_at"])

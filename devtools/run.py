@@ -294,6 +294,18 @@ def sweep_forever(stop: threading.Event, every: float = 300.0) -> None:
         stop.wait(every)
 
 
+def subscriptions_forever(stop: threading.Event, every: float = 60.0) -> None:
+    """Run the subscription job every ``every`` seconds (Lambda schedules it every 10 minutes)."""
+    from chalicelib.events.schedules import run_subscription_orders
+
+    log = logging.getLogger("devtools.run")
+    while not stop.wait(every):
+        try:
+            run_subscription_orders()
+        except Exception as error:  # keep the local server alive; the next round retries
+            log.warning("subscription job failed, will retry: %s", error)
+
+
 def print_examples(port: int, token: str) -> None:
     base = f"http://127.0.0.1:{port}"
     from devtools import demo
@@ -330,6 +342,12 @@ The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_
   curl -s "{base}/shops/$SHOP/customers/$CUSTOMER" -H "Authorization: Bearer $OWNER"
   curl -s -X PUT "{base}/shops/$SHOP/customers/$CUSTOMER/note" -H "Authorization: Bearer $OWNER" \\
        -H 'Content-Type: application/json' -d '{{"note": "두부는 부드러운 것만. 화요일 오후에 주로 들름."}}'
+
+  # Essentials: my essentials due (one tap: POST /orders/<last_order_id>/reorder); Jiho's subscription (정기배송)
+  curl -s {base}/me/reorders -H "Authorization: Bearer $TOKEN"
+  JIHO=$(curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' \\
+       -d '{{"email": "jiho@dongne.kr", "password": "{demo.PASSWORD}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  curl -s {base}/me/subscriptions -H "Authorization: Bearer $JIHO"
 
 Ctrl-C stops the API, the stream poller, the local S3 and DynamoDB Local.
 """, flush=True)
@@ -421,6 +439,7 @@ def main() -> int:
         token = prepare_data(check)
         threads.append(start_thread(sweep_forever, "hourly-jobs", stop=stop))
         check()
+        threads.append(start_thread(subscriptions_forever, "subscription-orders", stop=stop))
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the
             # project changes, and DynamoDB Local's database lives in .local/, so every write

@@ -6,7 +6,8 @@ every session (boto3's, PynamoDB's) reports each API call to, with its service, 
 and parameters, before it is sent. The handler:
 
 1. **attributes** the call to a packaged function by walking the Python stack: the outermost
-   frame in ``chalicelib/events/schedules.py`` → LapseSweep, elsewhere in
+   frame in ``chalicelib/events/schedules.py`` → the scheduled function running it
+   (LapseSweep, SubscriptionOrders), elsewhere in
    ``chalicelib/events/`` → Stream, the authorizer ``bearer`` in ``chalicelib/api/auth.py``
    → Bearer, elsewhere in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
    (``devtools/stream_poller.py``) plays Lambda's event source mapping, which reads the
@@ -72,6 +73,9 @@ def _relative(filename: str) -> str | None:
 
 
 _PATHS: dict[str, str | None] = {}
+# The scheduled functions of chalicelib/events/schedules.py, by the code that runs each.
+SCHEDULED = {"lapse_sweep": "LapseSweep", "run_lapse_sweep": "LapseSweep", "run_reorder_reminders": "LapseSweep",
+             "subscription_orders": "SubscriptionOrders", "run_subscription_orders": "SubscriptionOrders"}
 
 
 def _entry_point(frame: Any) -> str | None:
@@ -83,7 +87,7 @@ def _entry_point(frame: Any) -> str | None:
     if path is None or not path.startswith("chalicelib/"):
         return None
     if path == "chalicelib/events/schedules.py":
-        return "LapseSweep"
+        return SCHEDULED.get(frame.f_code.co_name)
     if path.startswith("chalicelib/events/"):
         return "Stream"
     if path == "chalicelib/api/auth.py" and frame.f_code.co_name == "bearer":

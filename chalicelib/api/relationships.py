@@ -51,13 +51,17 @@ def list_customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[Custom
 
 
 @route.route("GET", "/shops/{shop_id}/customers/{user_id}", response=CustomerCard, errors=(Forbidden,),
-             summary="The customer card: tier, strength and why, orders, favourites, reorders due, note (owner only)")
+             summary="The customer card: tier, strength and why, orders, favourites, reorders due, subscriptions, "
+                     "note (owner only)")
 def get_customer_card(ctx: Ctx, shop_id: str, user_id: str) -> CustomerCard:
-    from chalicelib.services import relationship_reads
+    from dataclasses import replace
+
+    from chalicelib.services import relationship_reads, subscriptions
 
     card = relationship_reads.customer_card(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id,
                                             ctx.now)
-    return CustomerCard.model_validate(card)
+    subscribed = subscriptions.of_customer(ctx.deps.subscriptions, shop_id, user_id)  # after the owner check
+    return CustomerCard.model_validate(replace(card, subscriptions=tuple(subscribed)))
 
 
 @route.route("PUT", "/shops/{shop_id}/customers/{user_id}/note", body=NoteIn, response=NoteOut, errors=(Forbidden,),

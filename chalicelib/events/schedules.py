@@ -11,6 +11,11 @@ The same hourly function then sends ``reorder_due`` to customers whose essential
 run out (``run_reorder_reminders``), reading the day buckets of the reminder index the same way
 (``services.notices``). The lapse sweep's tier changes reach owners as ``regular_lapsed``
 through the stream.
+
+``subscription_orders`` (every 10 minutes) settles the subscriptions whose next action is
+due: it announces a period a day before it and places or skips it when it is due, reading the
+subscriptions' due-date index one day bucket at a time (never a Scan), within a time budget;
+what a run leaves stays due for the next (``services.subscriptions.run_due``).
 """
 
 from __future__ import annotations
@@ -53,3 +58,27 @@ def run_reorder_reminders():
 def lapse_sweep(event) -> None:
     run_lapse_sweep()
     run_reorder_reminders()
+
+
+def run_subscription_orders(context=None, now: float | None = None):
+    """Announce, place or skip every subscription period due by ``now`` (default: the clock),
+    within the run's budget (``settings.subscription_budget_seconds``, and the Lambda's own
+    remaining time)."""
+    from chalicelib.events.stream import deadline_for
+    from chalicelib.ids import now as clock
+    from chalicelib.services.subscriptions import run_due
+    from chalicelib.wiring import container
+
+    deps = container()
+    deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
+    report = run_due(deps.subscriptions, clock() if now is None else now, deadline)
+    log.info("subscription orders: %d day bucket(s), %d page(s), %d due, %s%s", report.days, report.pages,
+             report.seen, report.outcomes, " (stopped at the deadline; the rest stays due)"
+             if report.stopped_early else "")
+    return report
+
+
+@schedules_blueprint.schedule(Rate(10, unit=Rate.MINUTES), name="subscription_orders",
+                              description="Place each due subscription period's order once (정기배송)")
+def subscription_orders(event) -> None:
+    run_subscription_orders(getattr(event, "context", None))

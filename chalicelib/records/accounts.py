@@ -28,6 +28,7 @@ class Shop:
     follower_count: int
     post_count: int
     created_at: float
+    subscription_discount_percent: int = 0  # off every subscription order (0-20)
     # What the shop pays the owner of a store link for a friend's order (None: no reward).
     referral_reward: RewardSetting | None = None
 

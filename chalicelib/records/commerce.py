@@ -88,6 +88,7 @@ class Order:
     reorder_of: str | None = None
     review_id: str | None = None
     currency: str = CURRENCY
+    subscription_id: str | None = None  # the subscription whose period this order is
     # Set when the order is credited to a store link (``via_store_link``): the link's owner, their
     # reward as computed at placement (None when the shop sets none; 0 when given to the friend)
     # and whether it became this order's ``discount``.

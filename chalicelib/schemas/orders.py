@@ -81,6 +81,7 @@ class OrderPublic(Out):
     via_store_link: str | None = Field(description="The store link the order is credited to (null: none).")
     reorder_of: str | None = Field(description="The order this one repeats (POST /orders/{id}/reorder).")
     review_id: str | None
+    subscription_id: str | None = Field(None, description="The subscription (정기배송) this order is a period of.")
     history: list[StatusChangeOut]
     created_at: Timestamp
     updated_at: Timestamp

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
+from chalicelib.schemas.subscriptions import SubscriptionPublic
 
 
 class Tier(StrEnum):
@@ -103,6 +104,8 @@ class CustomerCard(Out):
     customer_since: Timestamp
     note: str = Field(description="The owner's private memo.")
     note_updated_at: Timestamp | None
+    subscriptions: list[SubscriptionPublic] = Field(default_factory=list,
+                                                    description="The customer's subscriptions (정기배송) at the shop.")
 
 
 class NoteIn(Schema):

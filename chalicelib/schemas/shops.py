@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from chalicelib.messages import describe_pattern
-from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed
+from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber
 from chalicelib.schemas.store_links import RewardSettingIn, RewardSettingOut
 
 ShopName = Annotated[str, Field(min_length=1, max_length=60, pattern=NOT_BLANK, examples=["망원동 두부가게"]), Trimmed]
@@ -25,6 +25,9 @@ Handle = Annotated[
 ]
 Bio = Annotated[str, Field(max_length=500), Trimmed]
 Region = Annotated[str, Field(max_length=60, examples=["서울 마포구 망원동"]), Trimmed]
+SubscriptionDiscount = Annotated[int, Field(strict=True, ge=0, le=20, examples=[10],
+                                            description="Percent off every subscription (정기배송) order, 0-20."),
+                                 WholeNumber]
 
 
 class ShopCreate(Schema):
@@ -39,6 +42,7 @@ class ShopUpdate(Schema):
     handle: Handle | None = None
     bio: Bio | None = None
     region: Region | None = None
+    subscription_discount_percent: SubscriptionDiscount | None = None
     referral_reward: RewardSettingIn | None = Field(
         None, description="What an order through a customer's store link earns them; null for none.")
 
@@ -53,4 +57,5 @@ class ShopPublic(Out):
     follower_count: int
     post_count: int
     created_at: Timestamp
+    subscription_discount_percent: int = Field(0, description="Percent off every subscription order.")
     referral_reward: RewardSettingOut | None = Field(None, description="The store-link reward; null for none.")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -77,6 +77,10 @@ CATALOG_ATTEMPTS = 3
 # How many times an order follows a remembered store link found at commit (one is the rule; a
 # second means the visitor's memory changed in between).
 REMEMBERED_HOPS = 2
+
+# (the shop, the lines at today's prices) -> (the lines as charged, the discount in won): how an
+# order path other than the plain one prices (a subscription's period: quoted prices, its discount).
+Pricing = Callable[[Shop, tuple[OrderLine, ...]], tuple[tuple[OrderLine, ...], int]]
 
 
 class OrdersStore(Protocol):
@@ -182,6 +186,22 @@ def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: f
     return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id)
 
 
+def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id: str, quantities: Mapping[str, int],
+                             subscription_id: str, period: int, pricing: Pricing, now: float) -> tuple[Order, bool]:
+    """A subscription's order for one period, through the same transaction as every order.
+
+    Its Idempotency-Key is (subscription, period), so however often the period is attempted
+    (overlapping runs, a retry after a crash) it places one order: a later attempt gets the
+    first one back (``replayed``). The key holds spaces, which a client's header cannot, so no
+    request of the subscriber's can take it. ``store`` may add its own items to the transaction
+    (``services.subscriptions`` moves the subscription to its next period in the same write).
+    """
+    key = f"subscription {subscription_id} {period}"
+    digest = request_hash("subscription-period", {"subscription_id": subscription_id, "period": period})
+    return _place(store, subscriber_id, shop_id, dict(quantities), key, digest, now, pricing=pricing,
+                  subscription_id=subscription_id)
+
+
 def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool) -> StoreLink | None:
     """The link an order goes through. A code the order names must be a link of the order's
     shop (422 on ``body.via_store_link``); a remembered one that is not is simply not used."""
@@ -202,7 +222,8 @@ def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool
 
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
            now: float, *, via_post_id: str | None = None, via_store_link: str | None = None,
-           reorder_of: str | None = None) -> tuple[Order, bool]:
+           reorder_of: str | None = None, pricing: Pricing | None = None,
+           subscription_id: str | None = None) -> tuple[Order, bool]:
     from chalicelib.records.store_links import LinkRemembered
     from chalicelib.services import store_links
 
@@ -219,15 +240,20 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         if via_store_link is not None and link is not None and link.owner_id == buyer_id:
             via_store_link = link = None  # the buyer's own link earns nothing: as if it named none
         lines, subtotal = price_lines(shop_id, products, quantities)
+        discount = 0
+        if pricing is not None:  # a subscription's period: its quoted prices and its discount
+            lines, discount = pricing(shop, lines)
+            subtotal = sum(line.line_total for line in lines)
         order_id = new_id()
         referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now)
-        discount = referral.discount if referral else 0
+        if referral is not None:
+            discount = referral.discount
         order = Order(order_id=order_id, shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
                       buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount,
                       total=subtotal - discount, status=Status.PENDING_PAYMENT.value,
                       history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
                       created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
-                      currency=CURRENCY, **_credit(referral))
+                      currency=CURRENCY, subscription_id=subscription_id, **_credit(referral))
         # Stock is not checked against the read: the transaction's conditions decide, and a retry
         # of an order that emptied the shelf must still get its order back rather than a 409.
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)

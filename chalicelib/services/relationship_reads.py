@@ -152,6 +152,7 @@ class CustomerCard:
     customer_since: float
     note: str
     note_updated_at: float | None
+    subscriptions: tuple = ()  # the customer's subscriptions at the shop (services.subscriptions)
 
 
 def _days(seconds: float) -> int:

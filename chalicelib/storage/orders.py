@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
@@ -52,6 +52,21 @@ def stock_label(product_id: str) -> str:
     return f"stock:{product_id}"
 
 
+@dataclass(frozen=True)
+class Rider:
+    """Items another domain adds to an order's placing transaction, so they are written with
+    the order or not at all (a subscription moving on to its next period).
+
+    ``add`` puts them on the transaction (labelled); ``explain`` is handed a cancellation and
+    raises when one of its own conditions failed. It is asked after the idempotency record (a
+    retry still gets its first answer back) and before stock (a change of the rider's item
+    outranks a shortage).
+    """
+
+    add: Callable[[Transaction], None]
+    explain: Callable[[Cancelled], None]
+
+
 # --- conversions ------------------------------------------------------------------------------
 
 
@@ -69,7 +84,7 @@ def to_order(item: OrderItem) -> Order:
         via_store_link=item.via_store_link, reorder_of=item.reorder_of, review_id=item.review_id,
         currency=item.currency, referrer_id=item.referrer_id, referrer_name=item.referrer_name,
         referral_reward=None if item.referral_reward is None else int(item.referral_reward),
-        reward_given=bool(item.reward_given),
+        reward_given=bool(item.reward_given), subscription_id=item.subscription_id,
     )
 
 
@@ -85,6 +100,7 @@ def order_item(order: Order) -> OrderItem:
         via_post_id=order.via_post_id, via_store_link=order.via_store_link, reorder_of=order.reorder_of,
         review_id=order.review_id, referrer_id=order.referrer_id, referrer_name=order.referrer_name,
         referral_reward=order.referral_reward, reward_given=order.reward_given if credited else None,
+        subscription_id=order.subscription_id,
         history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
         created_at=order.created_at, updated_at=order.updated_at,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
@@ -172,8 +188,8 @@ class OrdersRepository:
         return link
 
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
-              referral: Referral | None = None, remembered: Remembered | None = None, *,
-              post_marked: bool = False) -> IdempotencyRecord:
+              referral: Referral | None = None, remembered: Remembered | None = None,
+              rider: Rider | None = None, *, post_marked: bool = False) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
@@ -187,7 +203,8 @@ class OrdersRepository:
         ``Invalid`` on ``body.via_post_id``; not enough stock → ``OutOfStock``; a product,
         the reward setting or the link changed since it was read → ``StaleCatalog`` (the cache
         now holds the current product or link, or has forgotten the shop); a remembered link
-        the order did not use → ``LinkRemembered``."""
+        the order did not use → ``LinkRemembered``. A ``rider``'s items go in the same
+        transaction."""
         item = order_item(order)
         stored_record = IdempotencyItem(
             idempotency_pk(record.user_id, record.key), IDEMPOTENCY,
@@ -217,6 +234,8 @@ class OrdersRepository:
         if referral is not None:
             links.add_referral(tx, referral)
         links.add_remembered(tx, order, remembered)
+        if rider is not None:
+            rider.add(tx)
         try:
             tx.commit()
         except Cancelled as cancelled:
@@ -224,7 +243,9 @@ class OrdersRepository:
             if RECORD_PUT in cancelled:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
             if VIA_POST in cancelled and not post_marked and self._mark_post(order.via_post_id, order.shop_id):
-                return self.place(order, record, versions, referral, remembered, post_marked=True)
+                return self.place(order, record, versions, referral, remembered, rider, post_marked=True)
+            if rider is not None:
+                rider.explain(cancelled)
             if VIA_POST in cancelled:
                 raise Invalid("The post this order comes from is not a post of the order's shop.",
                               errors=[FieldProblem("body.via_post_id", "no such post of this shop",

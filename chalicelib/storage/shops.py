@@ -11,7 +11,7 @@ from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, s
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 HANDLE = "handle"
-EDITABLE = ("name", "bio", "region", "handle", "referral_reward")
+EDITABLE = ("name", "bio", "region", "handle", "referral_reward", "subscription_discount_percent")
 
 
 def to_shop(item: ShopItem) -> Shop:
@@ -22,6 +22,7 @@ def to_shop(item: ShopItem) -> Shop:
         shop_id=item.shop_id, owner_id=item.owner_id, name=item.name, handle=item.handle,
         bio=item.bio, region=item.region, follower_count=int(item.follower_count),
         post_count=int(item.post_count), created_at=item.created_at, referral_reward=reward,
+        subscription_discount_percent=int(item.subscription_discount_percent or 0),
     )
 
 

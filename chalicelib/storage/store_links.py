@@ -141,7 +141,10 @@ def add_remembered(tx: Transaction, order: Order, remembered: Remembered | None)
     using it deletes it (if it is still the one read); an order credited through a code it
     names deletes whatever is remembered (one link per order, and no second order from one
     visit); any other order checks that none is live, so a missed one cancels and is retried
-    with it (``LinkRemembered``)."""
+    with it (``LinkRemembered``). A subscription's period order does none of this: it is the
+    standing order the subscriber set up, not an order a link brought."""
+    if order.subscription_id is not None:
+        return
     key = remembered_key(order.buyer_id, order.shop_id)
     if remembered is not None:
         tx.delete(RememberedItem(*key),

@@ -33,12 +33,15 @@ def _converters() -> dict[type, Any]:
     """Stored item class → its record converter (imported on first use, off the API's cold start)."""
     from chalicelib.storage.fanout import FanoutItem, to_work
     from chalicelib.storage.follows import to_follow
-    from chalicelib.storage.models.social import FollowItem, PostItem
-    from chalicelib.storage.posts import to_post
     from chalicelib.storage.models.notifications import NotificationItem
+    from chalicelib.storage.models.social import FollowItem, PostItem
+    from chalicelib.storage.models.subscriptions import SubscriptionItem
     from chalicelib.storage.notifications import to_notification
+    from chalicelib.storage.posts import to_post
+    from chalicelib.storage.subscriptions import to_subscription
 
-    return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work, NotificationItem: to_notification}
+    return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work, NotificationItem: to_notification,
+            SubscriptionItem: to_subscription}
 
 
 _CONVERTERS: dict[type, Any] | None = None

@@ -96,3 +96,32 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     [due] = [n for n in mine if n["type"] == "reorder_due"]
     assert due["data"]["product_name"] == "손두부 (500g)" and due["data"]["shop_name"] == "망원동 두부가게"
     assert "손두부 (500g)" in [r["name"] for r in card["reorder_due"]]
+
+    # Essentials. Minji's tofu, bought 9 days ago, has run out: one tap on her reorders buys it
+    # again. Jiho subscribed to the roaster's house blend every 14 days at the shop's 10%
+    # discount 20 days ago: two periods have passed (he was told of the second a day before),
+    # the next is 8 days ahead.
+    due = api.get("/me/reorders", token=minji).body["items"]
+    tofu_due = next(item for item in due if item["name"].startswith("손두부"))
+    assert tofu_due["shop_name"] == "망원동 두부가게" and tofu_due["overdue_days"] > 0
+    assert [item["due_at"] for item in due] == sorted(item["due_at"] for item in due)
+    tap = api.post(f"/orders/{tofu_due['last_order_id']}/reorder", token=minji,
+                   headers={"Idempotency-Key": "demo-test-one-tap"})
+    assert tap.status == 201 and any(line["name"].startswith("손두부") for line in tap.body["items"])
+    drain_stream()
+    assert "손두부 (500g)" not in {item["name"] for item in api.get("/me/reorders", token=minji).body["items"]}
+    jiho_token = seeded.tokens["jiho@dongne.kr"]
+    (sub,) = api.get("/me/subscriptions", token=jiho_token).body["items"]
+    assert (sub["status"], sub["every_days"], sub["period"], sub["discount_percent"]) == ("active", 14, 3, 10)
+    assert sub["items"][0]["name"] == "원두 200g (하우스 블렌드)"
+    assert [(h["period"], h["outcome"]) for h in sub["history"]] == [(1, "ordered"), (2, "ordered")]
+    periods = [o for o in api.get("/me/orders?limit=100", token=jiho_token).body["items"] if o["subscription_id"]]
+    assert sorted(o["status"] for o in periods) == ["delivered", "paid"]
+    assert all(o["discount"] == o["subtotal"] // 10 and o["total"] == o["subtotal"] - o["discount"] for o in periods)
+    roaster = seeded.shops["seongsu_roasters"]["shop_id"]
+    card = api.get(f"/shops/{roaster}/customers/{sub['subscriber_id']}", token=seeded.tokens["coffee@dongne.kr"]).body
+    assert [s["subscription_id"] for s in card["subscriptions"]] == [sub["subscription_id"]]
+    assert card["order_count"] == 3  # the beans and drip bags he ordered, and the two periods
+    told = [n for n in api.get("/me/notifications?limit=100", token=jiho_token).body["items"]
+            if n["type"] == "subscription_upcoming"]
+    assert [n["data"]["period"] for n in told] == [2]

@@ -412,12 +412,14 @@ def test_call_budgets(world, monkeypatch):
     assert calls.operations == ["GetItem", "PutItem"]
     with dynamodb_calls() as calls:
         world.send("order_placed")  # potential -> first_time: the pair and its transition
-    # ... then the store-link handler issues the buyer's link: the guard, the buyer's name, the issue.
-    assert calls.operations == ["GetItem", "TransactWriteItems", "GetItem", "GetItem", "TransactWriteItems"]
+    # ... then the store-link handler issues the buyer's link: the guard, the buyer's name, the issue;
+    # then the reorder items (events.subscriptions): one BatchGetItem, a PutItem per new essential.
+    assert calls.operations == ["GetItem", "TransactWriteItems", "GetItem", "GetItem", "TransactWriteItems",
+                                "BatchGetItem", "PutItem"]
     with dynamodb_calls() as calls:
         world.send("order_placed")  # a replay: read, recognised, nothing written
     # ... the link exists: its bought products are a set, so adding them again changes nothing.
-    assert calls.operations == ["GetItem", "GetItem", "UpdateItem"]
+    assert calls.operations == ["GetItem", "GetItem", "UpdateItem", "BatchGetItem"]
     with dynamodb_calls() as calls:
         assert world.customers().status == 200
     assert calls.operations == ["GetItem", "Query"]  # the shop (ownership), then one Query
@@ -426,7 +428,8 @@ def test_call_budgets(world, monkeypatch):
     assert calls.operations == ["GetItem", "Query"]
     with dynamodb_calls() as calls:
         assert world.card().status == 200
-    assert calls.operations == ["BatchGetItem"]  # shop, pair and note together
+    # Shop, pair and note together; then the customer's subscriptions at the shop (one Query).
+    assert calls.operations == ["BatchGetItem", "Query"]
     with dynamodb_calls() as calls:
         assert world.api.get("/me/shops", token=world.customer["token"]).status == 200
     assert calls.operations == ["Query"]

@@ -244,6 +244,8 @@ def _frame_in(path: str, function: str, body: str = "return sys._getframe()"):
 
 @pytest.mark.parametrize("path, function, expected", [
     ("chalicelib/events/schedules.py", "lapse_sweep", "LapseSweep"),
+    ("chalicelib/events/schedules.py", "run_reorder_reminders", "LapseSweep"),
+    ("chalicelib/events/schedules.py", "run_subscription_orders", "SubscriptionOrders"),
     ("chalicelib/events/stream.py", "stream", "Stream"),
     ("chalicelib/events/feed.py", "post_changed", "Stream"),
     ("chalicelib/api/auth.py", "bearer", "Bearer"),

@@ -53,7 +53,7 @@ def test_cfn_lint_passes_including_its_informational_checks(packaged):
 def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
-    assert len(functions) == 4  # API, authorizer, stream, lapse sweep (and the reorder reminders)
+    assert len(functions) == 5  # API, authorizer, stream, lapse sweep (and reorder reminders), subscription orders
 
 
 def test_tables_match_the_models(packaged):

@@ -3,3 +3,4 @@
 from chalicelib.storage.models import (  # noqa: F401
     accounts, fanout, feed, notifications, orders, products, relationships, social, store_links,
 )
+from chalicelib.storage.models import subscriptions  # noqa: F401

@@ -69,6 +69,8 @@ class ShopItem(MainItem, discriminator="shop"):
     post_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    # Percent off every subscription order (정기배송 할인), 0-20; set by the owner.
+    subscription_discount_percent = NumberAttribute(default=0)
     # The store-link reward (``percent`` 1-30 or ``fixed`` won), both absent for none. Orders
     # credited to a link check these in their transaction, so a change applies at once.
     referral_kind = UnicodeAttribute(null=True)

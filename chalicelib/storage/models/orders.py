@@ -88,6 +88,7 @@ class OrderItem(MainItem, discriminator="order"):
     reward_given = BooleanAttribute(null=True)  # set on credited orders only
     reorder_of = UnicodeAttribute(null=True)
     review_id = UnicodeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)  # set on a subscription's period order
     history = ListAttribute(of=HistoryMap, default=list)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()

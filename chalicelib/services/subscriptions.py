@@ -1,0 +1,542 @@
+"""Subscriptions (정기배송): subscribing, changing, reading, and the job that places each period.
+
+A subscription is a standing order of essentials from one shop every ``every_days`` days.
+Its periods are numbered; each is ordered once, skipped (by the subscriber, or because the
+stock ran out: nothing is charged), or let pass while paused. Three rules make "once" hold:
+
+* The period's order goes through the order path's one transaction (stock, order,
+  idempotency record) with its Idempotency-Key set to (subscription, period), so any number
+  of attempts at one period — overlapping runs, a run retried after a crash — place one
+  order; a later attempt gets the first order back.
+* The same transaction moves the subscription on to its next period, conditional on the
+  ``revision`` the job read while the subscription is active: the order and the move are
+  written together or not at all, and a pause, skip or cancellation that commits first makes
+  the placing transaction cancel (nothing is ordered).
+* Every other write (announce, skip, pause, resume, interval change) is conditional on the
+  revision read too, and is retried from a fresh read when it loses a race.
+
+Prices: a period is charged at the day's prices, but never above the quote the subscriber
+was last told. The job refreshes the quote a day before each period and the stream tells the
+subscriber (``subscription_upcoming``); a price raised after that applies from the next
+period. A refresh that comes late (the job was down) only lowers prices. The shop's
+subscription discount (``subscription_discount_percent``) follows the same rule.
+
+The job reads the due-date index one day bucket at a time, a page at a time, and stops at
+its deadline; what is left stays due for the next run (see ``run_due``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, Invalid, NotFound, OutOfStock,
+                               OwnShopSubscription, StaleCatalog, SubscriptionCancelled, SubscriptionNotActive,
+                               Unavailable)
+from chalicelib.ids import iso, new_id
+from chalicelib.records.accounts import Shop
+from chalicelib.records.commerce import Order, OrderLine, Product
+from chalicelib.records.common import Page
+from chalicelib.records.notifications import Notice
+from chalicelib.records.subscriptions import (
+    ACTIVE,
+    ANNOUNCE_LEAD_SECONDS,
+    CANCELLED,
+    DAY_SECONDS,
+    NOTIFIED_OUTCOMES,
+    ORDERED,
+    OUT_OF_STOCK,
+    PAUSED,
+    SKIPPED,
+    UNAVAILABLE,
+    PeriodOutcome,
+    StaleSubscription,
+    Subscription,
+    SubscriptionLine,
+    SubscriptionRequest,
+    discount_of,
+)
+from chalicelib.services import orders as order_rules
+from chalicelib.services.shops import ShopsStore, owned_shop
+
+log = logging.getLogger("dongne.subscriptions")
+
+MIN_EVERY_DAYS, MAX_EVERY_DAYS = 7, 90
+# How far ahead the first order may be set.
+MAX_START_DAYS = 90
+# A first order "now" may be a little in the past by the client's clock.
+START_TOLERANCE_SECONDS = 300.0
+# A quote refreshed this long after "a day before" was not told a day before: it only lowers
+# prices (the job runs every few minutes; an hour covers a late run, not an outage).
+ANNOUNCE_GRACE_SECONDS = 3600.0
+# Periods remembered on the subscription (its recent history; orders are the full record). The
+# item rides in every period's transaction, which costs by its size: kept small.
+HISTORY_KEPT = 6
+# A change that keeps losing races to the job or another change is answered 503.
+CHANGE_ATTEMPTS = 3
+# The job: due subscriptions read per Query page, and how many days back it looks the first
+# time (the watermark keeps its place afterwards).
+DUE_PAGE = 50
+FIRST_LOOKBACK_DAYS = 7
+
+
+class Inbox(Protocol):
+    """Where notices go (the notifications domain): idempotent per recipient, type and source."""
+
+    def add(self, notice: Notice) -> bool: ...
+
+
+class OrdersPath(Protocol):
+    """The order path a subscription's period goes through (``services.orders.OrdersStore``)."""
+
+    def load_catalog(self, shop_id: str, product_ids: list[str], link_code: str | None = None) -> tuple: ...
+    def place(self, order: Order, record, versions, referral=None, remembered=None) -> object: ...
+
+
+class SubscriptionsStore(Protocol):
+    def load_catalog(self, shop_id: str, product_ids: list[str], subscriber_id: str | None = None
+                     ) -> tuple[Shop | None, dict[str, Product], str | None]: ...
+    def create(self, subscription: Subscription, request: SubscriptionRequest) -> SubscriptionRequest: ...
+    def get(self, subscription_id: str) -> Subscription | None: ...
+    def save(self, current: Subscription, updated: Subscription) -> None: ...
+    def mine(self, user_id: str, start_key: dict | None, limit: int) -> Page: ...
+    def of_shop(self, shop_id: str, status: str | None, start_key: dict | None, limit: int) -> Page: ...
+    def of_customer(self, shop_id: str, user_id: str) -> list[Subscription]: ...
+    def due(self, day: str, until: float, start_key: dict | None, limit: int) -> Page: ...
+    def watermark(self) -> str | None: ...
+    def set_watermark(self, day: str, now: float) -> None: ...
+    def period_orders(self, current: Subscription, advance: Callable[[Order], Subscription]) -> OrdersPath: ...
+
+
+# --- pure rules ------------------------------------------------------------------------------
+
+
+def day_of(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).date().isoformat()
+
+
+def days_between(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def next_due(due_at: float, every_days: int, period: int, now: float) -> tuple[float, int]:
+    """The first period after ``period`` (due at ``due_at``) that is still ahead of ``now``:
+    periods whose time passed meanwhile (a pause, a long outage) are let pass, not piled up."""
+    step = every_days * DAY_SECONDS
+    later, number = due_at + step, period + 1
+    if later <= now:
+        missed = int((now - later) // step) + 1
+        later, number = later + missed * step, number + missed
+    return later, number
+
+
+def _kept(history: Iterable[PeriodOutcome]) -> tuple[PeriodOutcome, ...]:
+    return tuple(history)[-HISTORY_KEPT:]
+
+
+def _moved_on(sub: Subscription, outcome: str, now: float, *, order_id: str | None = None,
+              detail: str = "") -> Subscription:
+    """The subscription after its current period was decided (ordered or skipped)."""
+    later, number = next_due(sub.next_order_at, sub.every_days, sub.period, now)
+    done = PeriodOutcome(period=sub.period, outcome=outcome, due_at=sub.next_order_at, at=now,
+                         order_id=order_id, detail=detail)
+    return replace(sub, period=number, next_order_at=later, history=_kept((*sub.history, done)),
+                   last_order_id=order_id or sub.last_order_id, revision=sub.revision + 1, updated_at=now)
+
+
+def check_lines(shop_id: str, products: dict[str, Product], quantities: dict[str, int]) -> list[SubscriptionLine]:
+    """The subscription's lines at today's prices; ``Invalid`` names every product that is not
+    the shop's, and every treat (only essentials can be subscribed to)."""
+    problems = [FieldProblem("body.items", f"{pid}: not a product of this shop", code="not_shop_product",
+                             params={"id": pid})
+                for pid in quantities if pid not in products or products[pid].shop_id != shop_id]
+    if problems:
+        raise Invalid("Every item must be a product of the subscription's shop.", errors=problems)
+    treats = [FieldProblem("body.items", f"{pid}: '{products[pid].name}' is a treat; only essentials can be "
+                                         "subscribed to", code="not_essential",
+                           params={"id": pid, "name": products[pid].name})
+              for pid in quantities if products[pid].kind != "essential"]
+    if treats:
+        raise Invalid("Only essentials can be subscribed to.", errors=treats)
+    return [SubscriptionLine(product_id=pid, name=products[pid].name, quantity=q, price=products[pid].price)
+            for pid, q in quantities.items()]
+
+
+def check_start(first_order_at: float | None, now: float) -> float:
+    if first_order_at is None:
+        return now
+    if not now - START_TOLERANCE_SECONDS <= first_order_at <= now + MAX_START_DAYS * DAY_SECONDS:
+        raise Invalid("The first order must be between now and 90 days from now.",
+                      errors=[FieldProblem("body.first_order_at", f"between now and {MAX_START_DAYS} days ahead",
+                                           code="first_order_window", params={"days": MAX_START_DAYS})])
+    return max(first_order_at, now)
+
+
+def apply_change(sub: Subscription, *, status: str | None, every_days: int | None, skip_next: bool,
+                 now: float) -> Subscription:
+    """A subscriber's change, all or nothing: the interval, then the status, then a skip.
+
+    * ``every_days`` applies from the period after the next (the next keeps its date);
+    * ``paused`` takes the subscription out of the job's index; ``active`` again (resume)
+      lets the periods that passed while paused go and continues with the first one ahead;
+    * ``cancelled`` is final;
+    * ``skip_next`` lets the next period pass without an order (the subscription must be
+      active after the change).
+
+    ``SubscriptionCancelled`` / ``SubscriptionNotActive`` (409) for what cannot be done from the
+    current state; the subscription itself when nothing changes.
+    """
+    if sub.status == CANCELLED:
+        if (status in (None, CANCELLED)) and every_days is None and not skip_next:
+            return sub
+        raise SubscriptionCancelled("A cancelled subscription cannot change; subscribe again.",
+                                    extra={"subscription_status": sub.status})
+    changed = sub
+    if every_days is not None and every_days != sub.every_days:
+        changed = replace(changed, every_days=every_days)
+    if status is not None and status != sub.status:
+        if status == PAUSED:
+            changed = replace(changed, status=PAUSED)
+        elif status == ACTIVE:  # resume: the periods that passed while paused go
+            if changed.next_order_at <= now:
+                later, number = next_due(changed.next_order_at, changed.every_days, changed.period, now)
+                changed = replace(changed, next_order_at=later, period=number)
+            changed = replace(changed, status=ACTIVE)
+        else:
+            changed = replace(changed, status=CANCELLED)
+    if skip_next:
+        if changed.status != ACTIVE:
+            raise SubscriptionNotActive(f"Only an active subscription can skip its next order; this one is "
+                                        f"{changed.status}.", extra={"subscription_status": changed.status})
+        return _moved_on(changed, SKIPPED, now)
+    if changed == sub:
+        return sub
+    return replace(changed, revision=sub.revision + 1, updated_at=now)
+
+
+# --- use cases: the subscriber and the shop ----------------------------------------------------
+
+
+def subscribe(store: SubscriptionsStore, user_id: str, *, shop_id: str,
+              lines: Iterable[tuple[str, int]], every_days: int, first_order_at: float | None, key: str,
+              now: float) -> tuple[Subscription, bool]:
+    """Subscribe (``Idempotency-Key`` like an order); ``(subscription, replayed)``.
+
+    The first order is due at ``first_order_at`` (default: now, placed by the job's next run).
+    The quote is read fresh with the shop and the subscriber's name: one BatchGetItem, then one
+    transaction.
+    """
+    quantities = order_rules.aggregate(lines)
+    if not MIN_EVERY_DAYS <= every_days <= MAX_EVERY_DAYS:  # the schema says so too
+        raise Invalid("Choose an interval of 7 to 90 days.",
+                      errors=[FieldProblem("body.every_days", "7..90", code="not_allowed",
+                                           params={"expected": "7..90", "expected_ko": "7~90"})])
+    digest = order_rules.request_hash("subscription", {"shop_id": shop_id, "items": sorted(quantities.items()),
+                                                       "every_days": every_days, "first_order_at": first_order_at})
+    start = check_start(first_order_at, now)
+    shop, products, name = store.load_catalog(shop_id, list(quantities), subscriber_id=user_id)
+    if shop is None:
+        raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
+    if shop.owner_id == user_id:
+        raise OwnShopSubscription("A shop's owner cannot subscribe to their own shop.")
+    items = check_lines(shop_id, products, quantities)
+    subscription = Subscription(
+        subscription_id=new_id(), subscriber_id=user_id, subscriber_name=name or "",
+        shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id, items=tuple(items), every_days=every_days,
+        status=ACTIVE, period=1, next_order_at=start, discount_percent=shop.subscription_discount_percent,
+        quoted_at=now, created_at=now, updated_at=now, revision=1)
+    stored = store.create(subscription, SubscriptionRequest(user_id=user_id, key=key, request_hash=digest,
+                                                            subscription=subscription))
+    first = stored.subscription
+    if first is not None and first.subscription_id == subscription.subscription_id:
+        return subscription, False
+    if stored.request_hash != digest or first is None:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request; use a new key.",
+                                   extra={"idempotency_key": key})
+    return first, True
+
+
+def get_subscription(store: SubscriptionsStore, user_id: str, subscription_id: str) -> Subscription:
+    """For its subscriber and its shop's owner; anyone else gets the 404 of a missing one."""
+    sub = store.get(subscription_id)
+    if sub is None or user_id not in (sub.subscriber_id, sub.owner_id):
+        raise NotFound("No such subscription.")
+    return sub
+
+
+def change(store: SubscriptionsStore, user_id: str, subscription_id: str, *, status: str | None,
+           every_days: int | None, skip_next: bool, now: float) -> Subscription:
+    """Pause, resume, cancel, change the interval or skip the next order (the subscriber only).
+
+    Decided on a fresh read and written conditional on it; a change that lost a race with the
+    job (which just placed the period) is decided again on what the job left, so "skip the
+    next" skips the next one still to come.
+    """
+    for _ in range(CHANGE_ATTEMPTS):
+        current = get_subscription(store, user_id, subscription_id)
+        if current.subscriber_id != user_id:
+            raise Forbidden("Only the subscriber can change a subscription.")
+        updated = apply_change(current, status=status, every_days=every_days, skip_next=skip_next, now=now)
+        if updated is current:
+            return current
+        try:
+            store.save(current, updated)
+            return updated
+        except StaleSubscription:
+            continue
+    raise Unavailable("The subscription is being changed by another request; retry shortly.")
+
+
+def list_mine(store: SubscriptionsStore, user_id: str, start_key: dict | None, limit: int) -> Page:
+    return store.mine(user_id, start_key, limit)
+
+
+def list_shop(shops: ShopsStore, store: SubscriptionsStore, user_id: str, shop_id: str, status: str | None,
+              start_key: dict | None, limit: int) -> Page:
+    owned_shop(shops, user_id, shop_id)
+    return store.of_shop(shop_id, status, start_key, limit)
+
+
+def of_customer(store: SubscriptionsStore, shop_id: str, user_id: str) -> list[Subscription]:
+    """A customer's subscriptions at a shop, for the owner's customer card (the caller has
+    checked the owner)."""
+    return store.of_customer(shop_id, user_id)
+
+
+# --- the scheduled job ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    days: int = 0
+    pages: int = 0
+    seen: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    stopped_early: bool = False  # the deadline came first; the rest stays due for the next run
+    watermark: str | None = None
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+# Outcomes after which the subscription has left the bucket it was found in.
+SETTLED = frozenset({"ordered", "replayed", "announced", OUT_OF_STOCK, UNAVAILABLE, "inactive"})
+
+
+def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None,
+            clock: Callable[[], float] = time.monotonic) -> RunReport:
+    """Settle every subscription due by ``now``: announce, place or skip its period.
+
+    Reads the due-date index (gsi4) one day bucket at a time, from the watermark (the oldest
+    day that may still hold something due) to today, ``DUE_PAGE`` at a time. Stops taking on
+    work at ``deadline`` (on ``clock``); what is left stays in the index for the next run, and
+    the watermark stays at the first day not fully settled. Runs that overlap do the same
+    work twice at worst: every write is conditional, and a period's order is placed once.
+    """
+    report = RunReport()
+    quotes = Quotes(store)
+    today = day_of(now)
+    start = store.watermark() or day_of(now - FIRST_LOOKBACK_DAYS * DAY_SECONDS)
+    days = days_between(min(start, today), today)
+    unsettled: str | None = None
+    for day in days:
+        report.days += 1
+        key: dict | None = None
+        while True:
+            if deadline is not None and clock() >= deadline:
+                report.stopped_early = True
+                break
+            page = store.due(day, now, key, DUE_PAGE)
+            report.pages += 1
+            for sub in page.items:
+                if deadline is not None and clock() >= deadline:
+                    report.stopped_early = True
+                    break
+                report.seen += 1
+                try:
+                    outcome = settle(store, sub, now, quotes)
+                except Exception:  # one bad subscription must not hold up the others
+                    log.exception("subscription %s: settling failed; it stays due", sub.subscription_id)
+                    outcome = "failed"
+                report.count(outcome)
+                if outcome not in SETTLED and unsettled is None:
+                    unsettled = day
+            key = page.last_key
+            if report.stopped_early or key is None:
+                break
+        if report.stopped_early:
+            unsettled = unsettled or day
+            break
+    report.watermark = unsettled or today
+    if report.watermark != start:
+        store.set_watermark(report.watermark, now)
+    return report
+
+
+class Quotes:
+    """Today's prices for announcements, read fresh once per shop and products in a run (a run
+    lasts seconds; a thousand subscriptions to one roaster's beans cost one read)."""
+
+    def __init__(self, store: SubscriptionsStore) -> None:
+        self.store = store
+        self.read: dict[tuple[str, tuple[str, ...]], tuple[Shop | None, dict[str, Product]]] = {}
+
+    def __call__(self, shop_id: str, product_ids: list[str]) -> tuple[Shop | None, dict[str, Product]]:
+        key = (shop_id, tuple(sorted(product_ids)))
+        if key not in self.read:
+            shop, products, _ = self.store.load_catalog(shop_id, list(key[1]))
+            self.read[key] = (shop, products)
+        return self.read[key]
+
+
+def settle(store: SubscriptionsStore, sub: Subscription, now: float, quotes: Quotes | None = None) -> str:
+    """Do what is due for one subscription (found through the index, which may lag behind it)."""
+    try:
+        if sub.status != ACTIVE:
+            return "inactive"
+        outcome = "not_due"
+        if sub.needs_announcing and sub.next_order_at - ANNOUNCE_LEAD_SECONDS <= now < sub.next_order_at:
+            sub = announce(store, sub, now, quotes or Quotes(store))
+            outcome = "announced"
+        if sub.next_order_at <= now:
+            return place_period(store, sub, now)
+        return outcome
+    except StaleSubscription:
+        return "changed"  # someone else wrote it meanwhile; the next run sees the new state
+    except (Unavailable, StaleCatalog):
+        return "busy"  # throttled, or products kept changing: the next run tries again
+
+
+def announce(store: SubscriptionsStore, sub: Subscription, now: float, quotes: Quotes) -> Subscription:
+    """Refresh the next period's quote from today's prices and discount, a day before it.
+
+    Written conditionally; the stream tells the subscriber (``subscription_upcoming``). Told
+    later than a day (plus grace) before, the new quote only lowers prices.
+    """
+    shop, products = quotes(sub.shop_id, [line.product_id for line in sub.items])
+    told_in_time = now <= sub.next_order_at - ANNOUNCE_LEAD_SECONDS + ANNOUNCE_GRACE_SECONDS
+    items, percent = sub.items, sub.discount_percent
+    if shop is not None:
+        percent = shop.subscription_discount_percent if told_in_time else max(percent,
+                                                                               shop.subscription_discount_percent)
+        items = tuple(_requoted(line, products.get(line.product_id), told_in_time) for line in sub.items)
+    updated = replace(sub, items=items, discount_percent=percent, quoted_at=now, announced_period=sub.period,
+                      revision=sub.revision + 1, updated_at=now)
+    store.save(sub, updated)
+    return updated
+
+
+def _requoted(line: SubscriptionLine, product: Product | None, told_in_time: bool) -> SubscriptionLine:
+    if product is None:
+        return line
+    price = product.price if told_in_time else min(product.price, line.price)
+    return replace(line, name=product.name, price=price)
+
+
+def quoted_pricing(sub: Subscription) -> order_rules.Pricing:
+    """The period's pricing: each line at today's price or the quote, whichever is lower, and
+    the shop's subscription discount or the quoted one, whichever is higher."""
+    quote = {line.product_id: line.price for line in sub.items}
+
+    def price(shop: Shop, lines: tuple[OrderLine, ...]) -> tuple[tuple[OrderLine, ...], int]:
+        charged = tuple(replace(line, price=min(line.price, quote.get(line.product_id, line.price)))
+                        for line in lines)
+        percent = max(sub.discount_percent, shop.subscription_discount_percent)
+        return charged, discount_of(sum(line.line_total for line in charged), percent)
+
+    return price
+
+
+def place_period(store: SubscriptionsStore, sub: Subscription, now: float) -> str:
+    """Place the current period's order, moving the subscription on in the same transaction;
+    out of stock (or the shop or a product gone) → the period is skipped, nothing charged."""
+    def advance(order: Order) -> Subscription:
+        return _moved_on(sub, ORDERED, now, order_id=order.order_id)
+
+    try:
+        _, replayed = order_rules.place_subscription_order(
+            store.period_orders(sub, advance), sub.subscriber_id, shop_id=sub.shop_id,
+            quantities={line.product_id: line.quantity for line in sub.items},
+            subscription_id=sub.subscription_id, period=sub.period, pricing=quoted_pricing(sub), now=now)
+    except OutOfStock as error:
+        store.save(sub, _moved_on(sub, OUT_OF_STOCK, now, detail=error.detail))
+        return OUT_OF_STOCK
+    except (Invalid, Forbidden) as error:
+        store.save(sub, _moved_on(sub, UNAVAILABLE, now, detail=error.detail))
+        return UNAVAILABLE
+    return "replayed" if replayed else "ordered"
+
+
+# --- notices (from the subscription's stream records) --------------------------------------
+
+
+def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
+    """What a change of a subscription tells whom: the next period announced →
+    ``subscription_upcoming`` to the subscriber; a period skipped for want of stock (or of the
+    product) → ``subscription_skipped`` to the subscriber and the shop's owner. Source ids
+    name the subscription's period, so a replayed record adds nothing. Each notice's ``data``
+    carries its own Korean ``title`` and ``body`` (the inbox shows them as they are)."""
+    notices: list[Notice] = []
+    if new.announced_period > (old.announced_period if old else 0) and new.status == ACTIVE:
+        before = {line.product_id: line.price for line in (old.items if old else ())}
+        changed = any(before.get(line.product_id, line.price) != line.price for line in new.items)
+        title = "내일 정기배송 주문이 들어가요" + (" · 가격이 바뀌었어요" if changed else "")
+        body = (f"{new.shop_name} · {_items_ko(new.items)} {_won(new.total)} ({_date_ko(new.next_order_at)}). "
+                "바꾸거나 건너뛰려면 오늘 알려 주세요.")
+        notices.append(Notice(
+            recipient_id=new.subscriber_id, type="subscription_upcoming",
+            source_id=f"{new.subscription_id}#{new.announced_period}", at=new.quoted_at,
+            data={"subscription_id": new.subscription_id, "shop_id": new.shop_id, "shop_name": new.shop_name,
+                  "period": new.announced_period, "order_at": iso(new.next_order_at),
+                  "items": [{"product_id": line.product_id, "name": line.name, "quantity": line.quantity,
+                             "price": line.price, "previous_price": before.get(line.product_id, line.price)}
+                            for line in new.items],
+                  "price_changed": changed, "subtotal": new.subtotal, "discount": new.discount,
+                  "total": new.total, "currency": new.currency, "title": title, "body": body}))
+    known = {outcome.period for outcome in (old.history if old else ())}
+    for outcome in new.history:
+        if outcome.period in known or outcome.outcome not in NOTIFIED_OUTCOMES:
+            continue
+        data = {"subscription_id": new.subscription_id, "shop_id": new.shop_id, "shop_name": new.shop_name,
+                "subscriber_id": new.subscriber_id, "subscriber_name": new.subscriber_name,
+                "period": outcome.period, "due_at": iso(outcome.due_at), "reason": outcome.outcome,
+                "detail": outcome.detail, "next_order_at": iso(new.next_order_at)}
+        why = "재고가 부족해" if outcome.outcome == OUT_OF_STOCK else "상품을 구할 수 없어"
+        texts = {
+            new.subscriber_id: ("이번 정기배송은 건너뛰었어요",
+                                f"{new.shop_name} · {_items_ko(new.items)} {why} {outcome.period}회차 주문을 넣지 못했어요. "
+                                f"결제된 금액은 없어요. 다음 주문은 {_date_ko(new.next_order_at)}이에요."),
+            new.owner_id: (f"{new.subscriber_name or '고객'}님의 정기배송을 건너뛰었어요",
+                           f"{_items_ko(new.items)} {why} {outcome.period}회차 주문이 들어가지 않았어요. "
+                           "다음 회차 전에 재고를 확인해 주세요."),
+        }
+        for recipient, (title, body) in texts.items():
+            notices.append(Notice(recipient_id=recipient, type="subscription_skipped",
+                                  source_id=f"{new.subscription_id}#{outcome.period}", at=outcome.at,
+                                  data={**data, "title": title, "body": body}))
+    return notices
+
+
+def _items_ko(items: Iterable[SubscriptionLine]) -> str:
+    names = [line.name for line in items]
+    return names[0] + (f" 외 {len(names) - 1}건" if len(names) > 1 else "") if names else "상품"
+
+
+def _won(amount: int) -> str:
+    return f"{amount:,}원"
+
+
+def _date_ko(epoch: float) -> str:
+    """The day in Korea, as the app's Korean texts say it: "12월 15일"."""
+    day = datetime.fromtimestamp(epoch, tz=UTC) + timedelta(hours=9)
+    return f"{day.month}월 {day.day}일"
+
+
+def deliver(inbox: Inbox, notices: Iterable[Notice]) -> int:
+    """Hand notices to the inbox; how many were new there (a replay adds none)."""
+    return sum(1 for notice in notices if inbox.add(notice))

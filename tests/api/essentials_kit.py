@@ -1,0 +1,142 @@
+"""Helpers for the essentials tests: a recording inbox, a clock the job and the API share, and a
+world with a shop, its essentials, a subscriber and another customer (made through the API)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+
+from chalicelib.records.notifications import Notice
+from tests.api.commerce import make_product
+
+DAY = 86_400.0
+# 2026-12-01 00:00 UTC.
+T0 = 1796083200.0
+
+
+class RecordingInbox:
+    """An in-memory inbox with the real one's contract: one notice per (recipient, type,
+    source_id); ``add`` says whether it was new."""
+
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+        self._keys: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, notice: Notice) -> bool:
+        key = (notice.recipient_id, notice.type, notice.source_id)
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            self.notices.append(notice)
+            return True
+
+    def of(self, type_: str, subscription_id: str | None = None) -> list[Notice]:
+        return [n for n in self.notices if n.type == type_
+                and (subscription_id is None or n.data.get("subscription_id") == subscription_id)]
+
+
+def install_inbox(monkeypatch: pytest.MonkeyPatch) -> RecordingInbox:
+    """Hand ``container().inbox`` a recorder for this test."""
+    from chalicelib.wiring import container
+
+    inbox = RecordingInbox()
+    monkeypatch.setattr(container(), "inbox", inbox, raising=False)
+    return inbox
+
+
+class Clock:
+    """One clock for requests, stream handlers and the job (``run`` passes it explicitly)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, now: float = T0) -> None:
+        self.now = now
+        monkeypatch.setattr("chalicelib.api.edge.clock", lambda: self.now)
+        monkeypatch.setattr("chalicelib.events.relationships.clock", lambda: self.now)
+        monkeypatch.setattr("chalicelib.events.subscriptions.clock", lambda: self.now)
+        monkeypatch.setattr("chalicelib.ids.now", lambda: self.now)
+
+
+@dataclass
+class World:
+    api: object
+    clock: Clock
+    inbox: RecordingInbox
+    owner: dict
+    shop: dict
+    beans: dict  # an essential, every 14 days
+    filters: dict  # another essential
+    mug: dict  # a treat
+    subscriber: dict
+    other: dict
+    keys: list = field(default_factory=list)
+
+    @property
+    def shop_id(self) -> str:
+        return self.shop["shop_id"]
+
+    def travel_to(self, when: float) -> None:
+        """Move the clock; log everyone in again (tokens live 7 days)."""
+        self.clock.now = when
+        for account in (self.owner, self.subscriber, self.other):
+            answer = self.api.post("/auth/login", {"email": account["email"], "password": account["password"]})
+            assert answer.status == 200, answer.body
+            account["token"] = answer.body["token"]
+
+    def subscribe(self, *lines: tuple[str, int], every_days: int = 14, who: dict | None = None, key: str | None = None,
+                  **extra):
+        body = {"shop_id": self.shop_id, "items": [{"product_id": p, "quantity": q} for p, q in lines],
+                "every_days": every_days, **extra}
+        return self.api.post("/subscriptions", body, token=(who or self.subscriber)["token"],
+                             headers={"Idempotency-Key": key or str(uuid.uuid4())})
+
+    def subscribed(self, *lines: tuple[str, int], **kw) -> dict:
+        answer = self.subscribe(*(lines or ((self.beans["product_id"], 1),)), **kw)
+        assert answer.status == 201, answer.body
+        return answer.body
+
+    def change(self, subscription_id: str, body: dict, who: dict | None = None):
+        return self.api.patch(f"/subscriptions/{subscription_id}", body, token=(who or self.subscriber)["token"])
+
+    def get(self, subscription_id: str, who: dict | None = None):
+        return self.api.get(f"/subscriptions/{subscription_id}", token=(who or self.subscriber)["token"])
+
+    def run(self, at: float | None = None):
+        """One run of the scheduled job at ``at`` (default: the clock)."""
+        from chalicelib.events.schedules import run_subscription_orders
+
+        return run_subscription_orders(now=self.clock.now if at is None else at)
+
+    def orders_of(self, subscription_id: str) -> list[dict]:
+        answer = self.api.get("/me/orders?limit=100", token=self.subscriber["token"])
+        assert answer.status == 200
+        return [o for o in answer.body["items"] if o.get("subscription_id") == subscription_id]
+
+    def set_price(self, product: dict, price: int) -> int:
+        return self.api.patch(f"/products/{product['product_id']}", {"price": price},
+                              token=self.owner["token"]).status
+
+    def stock(self, product: dict) -> int:
+        return self.api.get(f"/products/{product['product_id']}").body["stock"]
+
+
+def make_world(api, monkeypatch, *, discount: int | None = None, stock: int = 50,
+               real_inbox: bool = False) -> World:
+    """``real_inbox``: notices go to the app's own inbox (``world.inbox`` then records nothing)."""
+    clock = Clock(monkeypatch)
+    inbox = RecordingInbox() if real_inbox else install_inbox(monkeypatch)
+    owner = api.signup(name="정로스터")
+    shop = api.open_shop(owner["token"], name="성수 커피로스터스")
+    owner = {**owner, "shop": shop}
+    if discount is not None:
+        answer = api.patch(f"/shops/{shop['shop_id']}", {"subscription_discount_percent": discount},
+                           token=owner["token"])
+        assert answer.status == 200, answer.body
+    beans = make_product(api, owner, name="원두 200g", price=14000, stock=stock, reorder_days=14)
+    filters = make_product(api, owner, name="드립 필터 100매", price=3000, stock=stock, reorder_days=30)
+    mug = make_product(api, owner, name="성수 머그컵", price=22000, stock=5, kind="treat", reorder_days=None)
+    return World(api=api, clock=clock, inbox=inbox, owner=owner, shop=shop, beans=beans, filters=filters, mug=mug,
+                 subscriber=api.signup(name="김민지"), other=api.signup(name="최서연"))
