@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from chalicelib.errors import AccountClosed, Forbidden, NotFound
@@ -21,7 +22,7 @@ class EngagementStore(Protocol):
     def find_comment(self, comment_id: str) -> Comment | None: ...
     def delete_comment(self, comment: Comment) -> None: ...
     def comments(self, post_id: str, limit: int, start_key: dict | None) -> Page: ...
-    def add_share(self, share: Share) -> None: ...
+    def add_share(self, share: Share) -> Share: ...
 
 
 def like(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, now: float) -> Like:
@@ -73,13 +74,15 @@ def delete_comment(store: EngagementStore, user_id: str, comment_id: str) -> Non
 
 def share(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, public_base_url: str,
           now: float, links: StoreLinksStore | None = None) -> Share:
-    """Record the share. The link is the sharer's own store link for the post's shop when they
-    have one (they bought there), else the shop's public page."""
+    """Record the share, once per user and post: sharing again records nothing (no count, no
+    points) and answers the first share. The link is the sharer's own store link for the
+    post's shop when they have one (they bought there), else the shop's public page: the
+    current one, also on a repeated share."""
     post = get_post(posts, post_id)
     code = store_links.share_code(links, user_id, post.shop_id) if links is not None else None
     url = (store_links.link_url(public_base_url, code) if code
            else f"{public_base_url.rstrip('/')}/shops/{post.shop_id}")
     item = Share(share_id=new_id(), post_id=post_id, shop_id=post.shop_id, user_id=user_id,
                  share_url=url, created_at=now)
-    store.add_share(item)
-    return item
+    first = store.add_share(item)
+    return first if first.share_url == url else replace(first, share_url=url)

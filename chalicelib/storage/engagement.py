@@ -46,6 +46,11 @@ def _add_to_post(post_id: str, counter, item, *, condition, label: str) -> None:
         raise
 
 
+def to_share(item: ShareItem) -> Share:
+    return Share(share_id=item.share_id, post_id=item.post_id, shop_id=item.shop_id, user_id=item.user_id,
+                 share_url=item.share_url, created_at=item.created_at)
+
+
 class EngagementRepository:
     # -- likes --------------------------------------------------------------------------
     def like(self, post: Post, user_id: str, now: float) -> bool:
@@ -117,9 +122,20 @@ class EngagementRepository:
         return page_of(results, limit, to_comment)
 
     # -- shares -------------------------------------------------------------------------
-    def add_share(self, share: Share) -> None:
-        item = ShareItem(post_pk(share.post_id), share_sk(share.share_id), share_id=share.share_id,
-                         post_id=share.post_id, shop_id=share.shop_id, user_id=share.user_id,
-                         share_url=share.share_url, created_at=share.created_at)
-        _add_to_post(share.post_id, PostItem.share_count, item, condition=ShareItem.pk.does_not_exist(),
-                     label="share")
+    def add_share(self, share: Share) -> Share:
+        """Record ``share`` unless the user shared the post before: then the first share is
+        returned and nothing is written (one share per user and post)."""
+        key = (post_pk(share.post_id), share_sk(share.user_id))
+        item = ShareItem(*key, share_id=share.share_id, post_id=share.post_id, shop_id=share.shop_id,
+                         user_id=share.user_id, share_url=share.share_url, created_at=share.created_at)
+        tx = _with_counter(share.post_id, PostItem.share_count, 1).put(
+            item, condition=ShareItem.pk.does_not_exist(), label="share", return_old=True)
+        try:
+            tx.commit(attempts=LIKE_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "post" in cancelled:
+                raise NotFound("No such post.") from None
+            raw = cancelled.old_items.get("share")
+            first = ShareItem.from_raw_data(raw) if raw else with_retries(lambda: ShareItem.get(*key))
+            return to_share(first)
+        return share

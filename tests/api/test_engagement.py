@@ -123,3 +123,20 @@ def test_share_records_and_answers_the_shops_link(api, owner, user):
     assert answer.body["post_id"] == post["post_id"]
     assert post_of(api, post["post_id"])["share_count"] == 1
     assert_problem(api.post("/posts/01JUNKNOWNPOST00000000000/shares", token=user["token"]), 404)
+
+
+def test_sharing_a_post_again_answers_the_first_share_and_counts_once(api, owner, user):
+    from chalicelib.storage.models.social import ShareItem, post_pk
+    from chalicelib.wiring import container
+
+    post = create_post(api, owner)
+    first = api.post(f"/posts/{post['post_id']}/shares", token=user["token"])
+    again = [api.post(f"/posts/{post['post_id']}/shares", token=user["token"]) for _ in range(3)]
+    assert first.status == 201 and all(a.status == 201 and a.body == first.body for a in again)
+    assert post_of(api, post["post_id"])["share_count"] == 1
+    other = api.signup()
+    assert api.post(f"/posts/{post['post_id']}/shares", token=other["token"]).body["share_id"] != first.body["share_id"]
+    assert post_of(api, post["post_id"])["share_count"] == 2
+    container().engagement  # binds the models
+    stored = list(ShareItem.query(post_pk(post["post_id"]), ShareItem.sk.startswith("SHARE#")))
+    assert sorted(s.user_id for s in stored) == sorted([user["user"]["user_id"], other["user"]["user_id"]])

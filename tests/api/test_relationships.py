@@ -11,6 +11,8 @@ import math
 
 import pytest
 
+from chalicelib.services.relationships import CONFIG
+from chalicelib.services.scoring import period_of
 from chalicelib.wiring import container
 from chalicelib.storage.models.relationships import RelationshipItem, rel_pk, rel_sk
 from devtools.callcount import dynamodb_calls
@@ -118,8 +120,15 @@ def test_each_entity_scores_its_part(world, fixture, part):
 
 def test_comment_weighs_more_than_like_and_shop_replies_do_not_count(world):
     world.send("comment")  # the customer's comment and the owner's reply
-    assert world.card().body["breakdown"]["engagement"] == pytest.approx(2.0 * 2 ** (-(NOW - 1793610600) / (30 * DAY)),
-                                                                         abs=0.01)
+    # Late in its 30-day engagement period the comment meets the period's cap (2 points measured
+    # at the period's start): it counts 2 · 2^(−x) for x of the way through (more than a like's 1).
+    config, at = CONFIG, 1793610600
+    start = period_of(at, config) * config.engagement_period_seconds
+    capped = min(2.0 * 2 ** ((at - start) / config.half_life_seconds), config.engagement_cap)
+    worth = capped * 2 ** (-(at - start) / config.half_life_seconds)
+    assert 1.0 < worth <= 2.0
+    assert world.card().body["breakdown"]["engagement"] == pytest.approx(
+        worth * 2 ** (-(NOW - at) / config.half_life_seconds), abs=0.01)
     assert world.card(world.owner["user"]["user_id"]).status == 404
 
 
