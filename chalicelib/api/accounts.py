@@ -15,7 +15,7 @@ route = Router(accounts_blueprint, "accounts", bearer)
 
 
 @route.route("POST", "/auth/signup", auth=False, status=201, body=SignupIn, response=AuthOut, errors=(EmailTaken, PhoneTaken),
-             summary="Create an account (name, e-mail or phone, password); returns a token")
+             limit="signup", summary="Create an account (name, e-mail or phone, password); returns a token")
 def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
     deps = ctx.deps
     session = accounts.signup(deps.accounts, deps.passwords, deps.tokens, name=body.name, email=body.email,
@@ -24,12 +24,14 @@ def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
 
 
 @route.route("POST", "/auth/login", auth=False, body=LoginIn, response=AuthOut, errors=(InvalidCredentials,),
-             summary="Log in with e-mail or phone and password; returns a token")
+             limit="login", summary="Log in with e-mail or phone and password; returns a token",
+             description="Repeated failures lock the account's e-mail or phone for a growing time (429 with "
+                         "Retry-After); a success resets it.")
 def log_in(ctx: Ctx, body: LoginIn) -> AuthOut:
     kind, value = ("email", body.email) if body.email else ("phone", body.phone)
     deps = ctx.deps
-    session = accounts.login(deps.accounts, deps.passwords, deps.tokens, kind=kind, value=value,
-                             password=body.password, now=ctx.now)
+    session = accounts.login(deps.accounts, deps.passwords, deps.tokens, deps.login_locks, kind=kind,
+                             value=value, password=body.password, now=ctx.now)
     return AuthOut.model_validate(session)
 
 

@@ -9,6 +9,7 @@ from chalicelib.errors import AccountClosed, InvalidCredentials
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import User
 from chalicelib.services.passwords import Passwords
+from chalicelib.services.rates import identifier_subject
 from chalicelib.services.signing import TokenService
 
 
@@ -18,6 +19,11 @@ class AccountsStore(Protocol):
     def find_user_id(self, kind: str, value: str) -> str | None: ...
     def update_user(self, current: User, *, name: str | None, email: str | None, phone: str | None,
                     now: float) -> User: ...
+
+
+class LoginLocks(Protocol):
+    def attempt(self, subject: str, now: float) -> int: ...
+    def succeeded(self, subject: str, now: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,21 @@ def signup(store: AccountsStore, passwords: Passwords, tokens: TokenService, *, 
 WRONG_CREDENTIALS = "Wrong e-mail/phone or password."
 
 
-def login(store: AccountsStore, passwords: Passwords, tokens: TokenService, *, kind: str, value: str,
-          password: str, now: float) -> Session:
-    """Unknown account and wrong password give the same answer, after the same work."""
+def login(store: AccountsStore, passwords: Passwords, tokens: TokenService, locks: LoginLocks, *, kind: str,
+          value: str, password: str, now: float) -> Session:
+    """Unknown account and wrong password give the same answer, after the same work.
+
+    Before any of it, the attempt is claimed on the identifier's lock (known or not, so the
+    lock tells nothing either): beyond the free attempts, one guess per lock period, and a
+    locked identifier is refused (429) without a lookup or a hash. A success resets the lock.
+    """
+    subject = identifier_subject(kind, value)
+    locks.attempt(subject, now)
     user_id = store.find_user_id(kind, value)
     user = store.get_user(user_id) if user_id else None
     if not passwords.verify(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials(WRONG_CREDENTIALS)
+    locks.succeeded(subject, now)
     return _session(user, tokens, now)
 
 

@@ -9,37 +9,43 @@ from chalicelib.errors import AccountClosed, Forbidden, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
 from chalicelib.services import store_links
+from chalicelib.records.rates import Ticket
 from chalicelib.services.posts import PostsStore, get_post
 from chalicelib.services.store_links import StoreLinksStore
 from chalicelib.records.social import Comment, Like, Post, Share
 
 
 class EngagementStore(Protocol):
-    def like(self, post: Post, user_id: str, now: float) -> bool: ...
-    def unlike(self, post_id: str, user_id: str) -> str: ...
+    """Writes take the user's rate-limit ``quota`` and count it in their transaction."""
+
+    def like(self, post: Post, user_id: str, now: float, quota: Ticket | None = None) -> bool: ...
+    def unlike(self, post_id: str, user_id: str, quota: Ticket | None = None, now: float = 0.0) -> str: ...
     def post_and_author(self, post_id: str, user_id: str) -> tuple[Post | None, str | None]: ...
-    def add_comment(self, comment: Comment) -> None: ...
+    def add_comment(self, comment: Comment, quota: Ticket | None = None) -> None: ...
     def find_comment(self, comment_id: str) -> Comment | None: ...
     def delete_comment(self, comment: Comment) -> None: ...
     def comments(self, post_id: str, limit: int, start_key: dict | None) -> Page: ...
-    def add_share(self, share: Share) -> Share: ...
+    def add_share(self, share: Share, quota: Ticket | None = None) -> Share: ...
 
 
-def like(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, now: float) -> Like:
+def like(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, now: float,
+         quota: Ticket | None = None) -> Like:
     """Idempotent. One GetItem (existence, and the shop id the "like" event carries) and one
     transaction (the like + the post's counter). ``like_count`` is as seen by this call."""
     post = get_post(posts, post_id)
-    added = store.like(post, user_id, now)
+    added = store.like(post, user_id, now, quota)
     return Like(post_id=post_id, liked=True, like_count=post.like_count + (1 if added else 0))
 
 
-def unlike(store: EngagementStore, user_id: str, post_id: str) -> None:
+def unlike(store: EngagementStore, user_id: str, post_id: str, quota: Ticket | None = None,
+           now: float = 0.0) -> None:
     """Idempotent; one transaction."""
-    if store.unlike(post_id, user_id) == "no_post":
+    if store.unlike(post_id, user_id, quota, now) == "no_post":
         raise NotFound("No such post.")
 
 
-def comment(store: EngagementStore, user_id: str, post_id: str, text: str, now: float) -> Comment:
+def comment(store: EngagementStore, user_id: str, post_id: str, text: str, now: float,
+            quota: Ticket | None = None) -> Comment:
     """The shop owner's comment is the shop's reply: flagged, and signed with the shop's name."""
     post, author_name = store.post_and_author(post_id, user_id)
     if post is None:
@@ -50,7 +56,7 @@ def comment(store: EngagementStore, user_id: str, post_id: str, text: str, now: 
     item = Comment(comment_id=new_id(), post_id=post_id, shop_id=post.shop_id, author_id=user_id,
                    author_name=post.shop_name if is_reply else author_name, text=text, is_shop_reply=is_reply,
                    shop_owner_id=post.author_id, created_at=now)
-    store.add_comment(item)
+    store.add_comment(item, quota)
     return item
 
 
@@ -73,7 +79,8 @@ def delete_comment(store: EngagementStore, user_id: str, comment_id: str) -> Non
 
 
 def share(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str, public_base_url: str,
-          now: float, links: StoreLinksStore | None = None) -> Share:
+          now: float, links: StoreLinksStore | None = None,
+          quota: Ticket | None = None) -> Share:
     """Record the share, once per user and post: sharing again records nothing (no count, no
     points) and answers the first share. The link is the sharer's own store link for the
     post's shop when they have one (they bought there), else the shop's public page: the
@@ -84,5 +91,5 @@ def share(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str,
            else f"{public_base_url.rstrip('/')}/shops/{post.shop_id}")
     item = Share(share_id=new_id(), post_id=post_id, shop_id=post.shop_id, user_id=user_id,
                  share_url=url, created_at=now)
-    first = store.add_share(item)
+    first = store.add_share(item, quota)
     return first if first.share_url == url else replace(first, share_url=url)

@@ -12,6 +12,8 @@ from chalicelib.storage.models.social import (
 )
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.shops import to_shop
+from chalicelib.records.rates import Ticket
+from chalicelib.storage.rates import add_quota, raise_if_limited
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 # Many users following one shop at once all update the shop's counter: transactions on
@@ -25,8 +27,9 @@ def to_follow(item: FollowItem) -> Follow:
 
 
 class FollowsRepository:
-    def follow(self, edge: Follow) -> str:
-        """Write the edge and bump both counters in one transaction.
+    def follow(self, edge: Follow, quota: Ticket | None = None) -> str:
+        """Write the edge and bump both counters in one transaction (with ``quota``, the
+        user's rate window too: ``RateLimited`` when it is full).
 
         Returns ``"followed"``, ``"already"`` (the edge existed: nothing changed) or
         ``"refused"`` (no such shop, or the user owns it).
@@ -43,13 +46,17 @@ class FollowsRepository:
                       condition=ShopItem.pk.exists() & (ShopItem.owner_id != edge.user_id), label="shop")
               .update(UserItem(user_pk(edge.user_id), PROFILE), [UserItem.following_count.add(1)],
                       condition=UserItem.pk.exists(), label="user"))
+        add_quota(tx, quota)
         try:
             tx.commit(attempts=FOLLOW_ATTEMPTS)
         except Cancelled as cancelled:
-            return "already" if "edge" in cancelled else "refused"
+            if "edge" in cancelled:
+                return "already"
+            raise_if_limited(cancelled, quota, edge.created_at)
+            return "refused"
         return "followed"
 
-    def unfollow(self, shop_id: str, user_id: str) -> bool:
+    def unfollow(self, shop_id: str, user_id: str, quota: Ticket | None = None, now: float = 0.0) -> bool:
         """Delete the edge and lower both counters; ``False`` when there was no edge."""
         tx = (Transaction(_connection())
               .delete(FollowItem(shop_pk(shop_id), follower_sk(user_id)), condition=FollowItem.pk.exists(),
@@ -58,9 +65,12 @@ class FollowsRepository:
                       condition=ShopItem.pk.exists(), label="shop")
               .update(UserItem(user_pk(user_id), PROFILE), [UserItem.following_count.add(-1)],
                       condition=UserItem.pk.exists(), label="user"))
+        add_quota(tx, quota)
         try:
             tx.commit(attempts=FOLLOW_ATTEMPTS)
-        except Cancelled:
+        except Cancelled as cancelled:
+            if "edge" not in cancelled:
+                raise_if_limited(cancelled, quota, now)
             return False  # no edge (or, impossibly, no shop or user): nothing changed
         return True
 

@@ -30,6 +30,8 @@ from chalicelib.storage.retry import with_retries
 from chalicelib.storage.models.store_links import StoreLinkItem, shop_referrals_pk
 from chalicelib.storage.shops import to_shop
 from chalicelib.storage import store_links as links
+from chalicelib.records.rates import Ticket
+from chalicelib.storage.rates import add_quota, raise_if_limited
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 # How long a stored Idempotency-Key answers retries. Far beyond DynamoDB's 10-minute
@@ -169,7 +171,8 @@ class OrdersRepository:
         return link
 
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
-              referral: Referral | None = None, remembered: Remembered | None = None) -> IdempotencyRecord:
+              referral: Referral | None = None, remembered: Remembered | None = None,
+              quota: Ticket | None = None) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
@@ -183,7 +186,8 @@ class OrdersRepository:
         ``Invalid`` on ``body.via_post_id``; not enough stock → ``OutOfStock``; a product,
         the reward setting or the link changed since it was read → ``StaleCatalog`` (the cache
         now holds the current product or link, or has forgotten the shop); a remembered link
-        the order did not use → ``LinkRemembered``."""
+        the order did not use → ``LinkRemembered``. ``quota`` (the buyer's rate-limit window) is
+        one more item of the transaction: a full window → ``RateLimited``, a replay never."""
         item = order_item(order)
         stored_record = IdempotencyItem(
             idempotency_pk(record.user_id, record.key), IDEMPOTENCY,
@@ -209,12 +213,14 @@ class OrdersRepository:
         if referral is not None:
             links.add_referral(tx, referral)
         links.add_remembered(tx, order, remembered)
+        add_quota(tx, quota)
         try:
             tx.commit()
         except Cancelled as cancelled:
             # A retry finds its first answer even if the post or the stock has gone since.
             if RECORD_PUT in cancelled:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
+            raise_if_limited(cancelled, quota, order.created_at)
             if VIA_POST in cancelled:
                 raise Invalid("The post this order comes from is not a post of the order's shop.",
                               errors=[FieldProblem("body.via_post_id", "no such post of this shop",

@@ -1,5 +1,5 @@
 """All PynamoDB models, one module per domain. Importing this package registers them."""
 
 from chalicelib.storage.models import (  # noqa: F401
-    accounts, fanout, feed, notifications, orders, products, relationships, social, store_links,
+    accounts, fanout, feed, notifications, orders, products, rates, relationships, social, store_links,
 )
