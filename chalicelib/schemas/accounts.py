@@ -79,6 +79,11 @@ class MeUpdate(Schema):
     phone: Phone | None = None
 
 
+class PasswordChange(Schema):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
 class UserPublic(Out):
     user_id: Id
     name: str

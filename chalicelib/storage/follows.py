@@ -14,6 +14,7 @@ from chalicelib.storage.paging import page_of
 from chalicelib.storage.shops import to_shop
 from chalicelib.records.rates import Ticket
 from chalicelib.storage.rates import add_quota, raise_if_limited
+from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 # Many users following one shop at once all update the shop's counter: transactions on
@@ -72,6 +73,31 @@ class FollowsRepository:
             if "edge" not in cancelled:
                 raise_if_limited(cancelled, quota, now)
             return False  # no edge (or, impossibly, no shop or user): nothing changed
+        return True
+
+    # --- closing an account ---------------------------------------------------------------
+
+    def followed_shop_ids(self, user_id: str) -> list[str]:
+        """Every shop the user follows: gsi2 pages of 100 (keys and the shop id only)."""
+        results = FollowItem.gsi2.query(following_gsi(user_id), page_size=100,
+                                        attributes_to_get=["pk", "sk", "entity", "shop_id"])
+        return with_retries(lambda: [item.shop_id for item in results])
+
+    def remove_follower(self, shop_id: str, user_id: str) -> bool:
+        """Undo a closed account's follow: the edge and the shop's counter in one transaction
+        (the account's own counter is gone with its profile). ``False`` if it was undone."""
+        tx = (Transaction(_connection())
+              .delete(FollowItem(shop_pk(shop_id), follower_sk(user_id)), condition=FollowItem.pk.exists(),
+                      label="edge")
+              .update(ShopItem(shop_pk(shop_id), PROFILE), [ShopItem.follower_count.add(-1)],
+                      condition=ShopItem.pk.exists(), label="shop"))
+        try:
+            tx.commit(attempts=FOLLOW_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "edge" in cancelled:
+                return False
+            # The shop is gone: remove the edge alone.
+            with_retries(lambda: FollowItem(shop_pk(shop_id), follower_sk(user_id)).delete())
         return True
 
     def get_edge(self, shop_id: str, user_id: str) -> Follow | None:

@@ -34,6 +34,9 @@ from chalicelib.records.rates import Ticket
 from chalicelib.storage.rates import add_quota, raise_if_limited
 from chalicelib.storage.transactions import Cancelled, Transaction
 
+# Orders a shop still owes its buyers something on (an owner with any cannot close the account).
+OPEN_STATUSES = ("pending_payment", "paid", "shipped")
+
 # How long a stored Idempotency-Key answers retries. Far beyond DynamoDB's 10-minute
 # ClientRequestToken window: a phone that lost its connection may retry hours later.
 # TTL deletion is lazy, so records live at least this long.
@@ -68,7 +71,7 @@ def to_order(item: OrderItem) -> Order:
         via_store_link=item.via_store_link, reorder_of=item.reorder_of, review_id=item.review_id,
         currency=item.currency, referrer_id=item.referrer_id, referrer_name=item.referrer_name,
         referral_reward=None if item.referral_reward is None else int(item.referral_reward),
-        reward_given=bool(item.reward_given),
+        reward_given=bool(item.reward_given), buyer_closed=bool(item.buyer_closed),
     )
 
 
@@ -84,6 +87,7 @@ def order_item(order: Order) -> OrderItem:
         via_post_id=order.via_post_id, via_store_link=order.via_store_link, reorder_of=order.reorder_of,
         review_id=order.review_id, referrer_id=order.referrer_id, referrer_name=order.referrer_name,
         referral_reward=order.referral_reward, reward_given=order.reward_given if credited else None,
+        buyer_closed=order.buyer_closed or None,
         history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
         created_at=order.created_at, updated_at=order.updated_at,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
@@ -336,6 +340,41 @@ class OrdersRepository:
         if status is None:
             return self._page(OrderItem.gsi2, shop_orders_pk(shop_id), start_key, limit)
         return self._page(OrderItem.gsi3, shop_status_pk(shop_id, status), start_key, limit)
+
+    # --- closing accounts ------------------------------------------------------------------
+
+    def open_statuses(self, shop_id: str) -> list[str]:
+        """The open statuses (pending payment, paid, shipped) the shop has orders in: one
+        Query of one item per status on gsi3."""
+        found = []
+        for status in OPEN_STATUSES:
+            def first(status: str = status) -> OrderItem | None:
+                return next(iter(OrderItem.gsi3.query(shop_status_pk(shop_id, status), limit=1,
+                                                      attributes_to_get=["pk", "sk", "entity"])), None)
+
+            if with_retries(first) is not None:
+                found.append(status)
+        return found
+
+    def close_buyer(self, user_id: str) -> int:
+        """Mark the buyer's orders as bought by a closed account (they stay in the shops'
+        books): one Query page per 100 orders, one conditional UpdateItem per order not yet
+        marked. Returns how many were marked now."""
+        marked = 0
+        results = OrderItem.gsi1.query(buyer_orders_pk(user_id), page_size=100,
+                                       attributes_to_get=["pk", "sk", "entity", "order_id", "buyer_closed"])
+        for item in results:
+            if item.buyer_closed:
+                continue
+            target = OrderItem(order_pk(item.order_id), ORDER)
+            try:
+                with_retries(lambda: target.update(actions=[OrderItem.buyer_closed.set(True)],
+                                                   condition=OrderItem.pk.exists()))
+                marked += 1
+            except UpdateError as error:
+                if error.cause_response_code != CONDITION_FAILED:
+                    raise
+        return marked
 
     @staticmethod
     def _page(index, hash_key: str, start_key: dict | None, limit: int) -> Page:

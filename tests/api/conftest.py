@@ -124,6 +124,11 @@ def owner(api):
     return {**account, "shop": shop}
 
 
+# Every signed-in request reads the account once, strongly consistent, to check that its token
+# is still alive (logout, password change, closed account): services.accounts.check_token.
+TOKEN_CHECK = ["GetItem"]
+
+
 def assert_problem(answer: Answer, status: int) -> dict:
     assert answer.status == status, (answer.status, answer.body)
     assert answer.content_type.startswith("application/problem+json"), answer.headers

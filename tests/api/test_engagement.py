@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem, create_post, real_dynamodb_only
+from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post, real_dynamodb_only
 
 
 def post_of(api, post_id: str) -> dict:
@@ -27,10 +27,10 @@ def test_like_calls(api, owner, user):
     post = create_post(api, owner)
     with dynamodb_calls() as calls:
         api.put(f"/posts/{post['post_id']}/like", token=user["token"])
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
     with dynamodb_calls() as calls:
         api.delete(f"/posts/{post['post_id']}/like", token=user["token"])
-    assert calls.operations == ["TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]
 
 
 def test_like_unknown_post_is_404(api, user):
@@ -76,7 +76,7 @@ def test_comment_create_is_two_calls(api, owner, user):
     post = create_post(api, owner)
     with dynamodb_calls() as calls:
         api.post(f"/posts/{post['post_id']}/comments", {"text": "좋아요"}, token=user["token"])
-    assert calls.operations == ["BatchGetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
 
 
 def test_comments_page_with_cursor(api, owner, user):

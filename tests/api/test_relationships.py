@@ -16,7 +16,7 @@ from chalicelib.services.scoring import period_of
 from chalicelib.wiring import container
 from chalicelib.storage.models.relationships import RelationshipItem, rel_pk, rel_sk
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem, real_dynamodb_only
+from tests.api.conftest import TOKEN_CHECK, assert_problem, real_dynamodb_only
 from tests.api.relationships_kit import DAY, JOURNEY, NOW, make_world
 
 
@@ -429,20 +429,20 @@ def test_call_budgets(world, monkeypatch):
     assert calls.operations == ["GetItem", "GetItem", "UpdateItem"]
     with dynamodb_calls() as calls:
         assert world.customers().status == 200
-    assert calls.operations == ["GetItem", "Query"]  # the shop (ownership), then one Query
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "Query"]  # the shop (ownership), then one Query
     with dynamodb_calls() as calls:
         assert world.customers("?tier=first_time").status == 200
-    assert calls.operations == ["GetItem", "Query"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "Query"]
     with dynamodb_calls() as calls:
         assert world.card().status == 200
-    assert calls.operations == ["BatchGetItem"]  # shop, pair and note together
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem"]  # shop, pair and note together
     with dynamodb_calls() as calls:
         assert world.api.get("/me/shops", token=world.customer["token"]).status == 200
-    assert calls.operations == ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query"]
     with dynamodb_calls() as calls:
         assert world.api.put(f"/shops/{world.shop_id}/customers/{user_id}/note", {"note": "단골"},
                              token=world.owner["token"]).status == 200
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
 
 
 def test_reader_strengths_for_the_ranked_feed(world):
