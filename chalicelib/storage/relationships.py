@@ -280,8 +280,8 @@ class RelationshipsRepository:
         the rest (favourites, history, ...), which is most of the time a ``my_shops`` page takes.
         """
         request = {"TableName": RelationshipItem.Meta.table_name, "IndexName": "gsi3",
-                   "KeyConditionExpression": "gsi3pk = :pk", "ExpressionAttributeValues": {
-                       ":pk": {"S": my_shops_pk(user_id)}},
+                   "KeyConditionExpression": "gsi3pk = :pk AND gsi3sk >= :listed", "ExpressionAttributeValues": {
+                       ":pk": {"S": my_shops_pk(user_id)}, ":listed": {"S": LISTED_FROM}},
                    "ProjectionExpression": "shop_id, #state", "ExpressionAttributeNames": {"#state": "state"},
                    "ScanIndexForward": False, "Limit": count}
         response = _connection().dispatch("Query", request)

@@ -168,7 +168,7 @@ def test_an_empty_feed_ranks_to_an_empty_page_with_one_query(api, user):
     with dynamodb_calls() as calls:
         answer = api.get("/feed?order=ranked", token=user["token"])
     assert answer.status == 200 and answer.body == {"items": [], "next_cursor": None}
-    assert calls.operations == ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query"]
 
 
 # --- what a page costs, with the largest entries -------------------------------------------------
