@@ -18,7 +18,6 @@ from chalicelib.errors import AccountClosed, Conflict, Forbidden, InvalidCredent
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import User
 from chalicelib.services.passwords import Passwords
-from chalicelib.services.rates import identifier_subject
 from chalicelib.services.signing import Claims, TokenService
 
 
@@ -74,6 +73,8 @@ def login(store: AccountsStore, passwords: Passwords, tokens: TokenService, lock
     lock tells nothing either): beyond the free attempts, one guess per lock period, and a
     locked identifier is refused (429) without a lookup or a hash. A success resets the lock.
     """
+    from chalicelib.services.rates import identifier_subject
+
     subject = identifier_subject(kind, value)
     locks.attempt(subject, now)
     user_id = store.find_user_id(kind, value)
@@ -147,6 +148,8 @@ def change_password(store: AccountsStore, passwords: Passwords, locks: LoginLock
     """Set a new password and end every token issued before (the caller's included). The
     current password is guessed behind the same lock as a login (a stolen token cannot
     brute-force it)."""
+    from chalicelib.services.rates import identifier_subject
+
     subject = identifier_subject("password", user.user_id)
     locks.attempt(subject, now)
     if not passwords.verify(user.password_hash, current):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.errors import AccountClosed, Forbidden, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
 from chalicelib.services import store_links
-from chalicelib.records.rates import Ticket
 from chalicelib.services.posts import PostsStore, get_post
 from chalicelib.services.store_links import StoreLinksStore
 from chalicelib.records.social import Comment, Like, Post, Share
+
+if TYPE_CHECKING:
+    from chalicelib.records.rates import Ticket
 
 
 class EngagementStore(Protocol):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.errors import AccountClosed, NotFound, OwnShopFollow
 from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.records.social import Follow
-from chalicelib.records.rates import Ticket
+
+if TYPE_CHECKING:
+    from chalicelib.records.rates import Ticket
 
 
 class FollowsStore(Protocol):

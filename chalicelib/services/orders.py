@@ -36,11 +36,11 @@ from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, Il
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
-from chalicelib.records.rates import Ticket
 from chalicelib.services.shops import ShopsStore, owned_shop
 
 if TYPE_CHECKING:  # store links are imported on the first order, off the API's cold start
     from chalicelib.records.store_links import Referral, Remembered, Settlement, StoreLink
+    from chalicelib.records.rates import Ticket
 
 
 class Status(StrEnum):

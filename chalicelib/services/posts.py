@@ -4,17 +4,20 @@ that must be the shop's own (their name and price kept on the post)."""
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
-from chalicelib.records.rates import Ticket
 from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS
 from chalicelib.services.products import ProductsStore, resolve_products
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.services.uploads import MediaStore, check_photos
 from chalicelib.records.social import Post, TaggedProduct
+
+if TYPE_CHECKING:
+    from chalicelib.records.rates import Ticket
+
 
 # A hashtag is '#' and word characters (Hangul included), not preceded by a word
 # character, '&' (an HTML entity) or another '#'.
