@@ -173,8 +173,9 @@ def test_the_stream_role_reads_its_stream_writes_its_tables_and_keeps_failures(p
     assert allows(rules, "sqs:SendMessage", _arn(packaged, "${StreamFailures.Arn}"))
     assert allows(rules, "logs:PutLogEvents", _arn(
         packaged, "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/x:log-stream:y"))
+    assert allows(rules, "dynamodb:DeleteItem", _arn(packaged, "${MainTable.Arn}"))  # a closed account's follows, pairs
     # nothing it does not do
-    assert not allows(rules, "dynamodb:DeleteItem", _arn(packaged, "${MainTable.Arn}"))
+    assert not allows(rules, "dynamodb:Scan", _arn(packaged, "${MainTable.Arn}"))
     assert not allows(rules, "s3:GetObject", _arn(packaged, "${MediaBucket.Arn}/uploads/u/p.jpg"))
     assert not allows(rules, "dynamodb:GetRecords", "arn:aws:dynamodb:ap-northeast-2:123456789012:table/other/stream/x")
 
