@@ -127,6 +127,7 @@ def owner(api):
 # Every signed-in request reads the account once, strongly consistent, to check that its token
 # is still alive (logout, password change, closed account): services.accounts.check_token.
 TOKEN_CHECK = ["GetItem"]
+TOKEN_CHECK_RCU = 1.0  # strongly consistent, a profile well under 4 KB
 
 
 def assert_problem(answer: Answer, status: int) -> dict:
