@@ -60,7 +60,7 @@ def change_password(ctx: Ctx, body: PasswordChange) -> None:
              description="Orders stay in the shops' books, shown as bought by a closed account; follows, "
                          "relationship pairs and the owners' notes go (within seconds, off the request). "
                          "An owner whose shop has open orders gets a 409 `shop_has_open_orders`.")
-def close_account(ctx: Ctx) -> None:
+def delete_account(ctx: Ctx) -> None:
     accounts.close_account(ctx.deps.accounts, ctx.deps.orders, ctx.account)
 
 

@@ -306,7 +306,7 @@ class Router:
 
             @functools.wraps(view)
             def handler(**path_params: str) -> Response:
-                return _handle(self.blueprint.current_request, spec, view, path_params, limit)
+                return _handle(self.blueprint.current_request, spec, view, path_params, rate_rule=limit)
 
             self.blueprint.route(path, methods=[method], authorizer=authorizer,
                                  content_types=ANY_CONTENT_TYPE)(handler)
@@ -315,14 +315,15 @@ class Router:
         return decorator
 
 
-def _quota(request: Request, deps: Container, limit: str | None, user_id: str | None, now: float) -> Ticket | None:
-    """The request's ticket for its route's limit: the user's, or (no user) the address's,
+def _quota(request: Request, deps: Container, rate_rule: str | None, user_id: str | None,
+           now: float) -> Ticket | None:
+    """The request's ticket for its route's rate limit: the user's, or (no user) the address's,
     which is taken right here."""
-    if limit is None:
+    if rate_rule is None:
         return None
     from chalicelib.services.rates import address_subject, ticket
 
-    rule = deps.rate_rules[limit]
+    rule = deps.rate_rules[rate_rule]
     if user_id is not None:
         return ticket(rule, f"user:{user_id}", now)
     source = ((request.context or {}).get("identity") or {}).get("sourceIp")
@@ -331,7 +332,7 @@ def _quota(request: Request, deps: Container, limit: str | None, user_id: str | 
 
 
 def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str],
-            limit: str | None = None) -> Response:
+            rate_rule: str | None = None) -> Response:
     started = time.perf_counter()
     now = clock()
     lang = language(request)
@@ -360,7 +361,7 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
                 kwargs["query"] = spec.query.model_validate(_query(request, spec.query))
             except ValidationError as error:
                 return _log(request, spec, _validation_problem(error, "query", lang), started, user_id, deps)
-        quota = _quota(request, deps, limit, user_id, now)
+        quota = _quota(request, deps, rate_rule, user_id, now)
         ctx = Ctx(request=request, user_id=user_id, now=now, deps=deps, quota=quota, claims=claims, account=account)
         if spec.if_match and request.headers.get("if-match") is not None:
             _check_if_match(ctx, spec, path_params, request.headers["if-match"])

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib.errors import AccountClosed, Conflict, Forbidden, InvalidCredentials, Unauthorized, Unavailable
+from chalicelib.errors import (
+    AccountClosed, InvalidCredentials, ShopHasOpenOrders, Unauthorized, Unavailable, WrongPassword,
+)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import User
 from chalicelib.services.passwords import Passwords
@@ -113,7 +115,7 @@ def check_token(store: AccountsStore, claims: Claims) -> User:
     strongly consistent GetItem (the profile, which views of the profile use too)."""
     user = store.get_user(claims.user_id, consistent=True)
     if user is None:
-        raise Unauthorized("This account is closed.")
+        raise AccountClosed("This account is closed.")
     if claims.version != user.token_version:
         raise Unauthorized("This token was ended by a password change; log in again.")
     if claims.token_id and user.revoked(claims.token_id):
@@ -153,10 +155,11 @@ def change_password(store: AccountsStore, passwords: Passwords, locks: LoginLock
     subject = identifier_subject("password", user.user_id)
     locks.attempt(subject, now)
     if not passwords.verify(user.password_hash, current):
-        raise Forbidden("The current password is not right.")
+        raise WrongPassword("The current password is not right.")
     locks.succeeded(subject, now)
     if not store.change_password(user, passwords.hash(new), now):
-        raise Conflict("The password was changed meanwhile; log in again.")
+        # Changed by another request since the token check: this token is dead by now too.
+        raise Unauthorized("The password was changed meanwhile; log in again.")
 
 
 def close_account(store: AccountsStore, orders: OpenOrders, user: User) -> None:
@@ -170,7 +173,7 @@ def close_account(store: AccountsStore, orders: OpenOrders, user: User) -> None:
     if user.shop_id:
         open_statuses = orders.open_statuses(user.shop_id)
         if open_statuses:
-            raise Conflict("Your shop has orders still open; ship or cancel them before closing the account.",
+            raise ShopHasOpenOrders("Your shop has orders still open; ship or cancel them before closing the account.",
                            extra={"open_order_statuses": open_statuses})
     store.close(user)
 
