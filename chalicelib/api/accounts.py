@@ -61,7 +61,15 @@ def change_password(ctx: Ctx, body: PasswordChange) -> None:
                          "relationship pairs and the owners' notes go (within seconds, off the request). "
                          "An owner whose shop has open orders gets a 409 `shop_has_open_orders`.")
 def delete_account(ctx: Ctx) -> None:
-    accounts.close_account(ctx.deps.accounts, ctx.deps.orders, ctx.account)
+    from chalicelib.services import notification_delivery
+
+    d = ctx.deps
+
+    def forget_devices(user_id: str) -> None:  # records and push endpoints (the API role's SNS grant)
+        for device in d.notifications.devices(user_id):
+            notification_delivery.remove_device(d.notifications, d.sns, user_id, device.device_id)
+
+    accounts.close_account(d.accounts, d.orders, ctx.account, forget_devices)
 
 
 @route.route("PATCH", "/me", body=MeUpdate, response=UserPublic, errors=(AccountClosed, EmailTaken, PhoneTaken),

@@ -10,7 +10,7 @@ the account take effect on the very next request, wherever it lands.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -162,19 +162,23 @@ def change_password(store: AccountsStore, passwords: Passwords, locks: LoginLock
         raise Unauthorized("The password was changed meanwhile; log in again.")
 
 
-def close_account(store: AccountsStore, orders: OpenOrders, user: User) -> None:
+def close_account(store: AccountsStore, orders: OpenOrders, user: User,
+                  forget_devices: Callable[[str], None] | None = None) -> None:
     """Close the account: the profile and its logins go at once, and every token with them.
 
     An owner whose shop still has open orders (pending payment, paid or shipped) is refused:
-    those buyers are owed an answer. What the account leaves elsewhere — follows, relationship
-    pairs and notes, the buyer's name on orders — is cleaned up from the profile's removal on
-    the stream (``erase_closed_account``).
+    those buyers are owed an answer. The phones registered for pushes are forgotten first
+    (``forget_devices``: their records and push endpoints). What the account leaves elsewhere —
+    follows, relationship pairs and notes, its inbox, the buyer's name on orders — is cleaned
+    up from the profile's removal on the stream (``erase_closed_account``).
     """
     if user.shop_id:
         open_statuses = orders.open_statuses(user.shop_id)
         if open_statuses:
             raise ShopHasOpenOrders("Your shop has orders still open; ship or cancel them before closing the account.",
-                           extra={"open_order_statuses": open_statuses})
+                                    extra={"open_order_statuses": open_statuses})
+    if forget_devices is not None:
+        forget_devices(user.user_id)
     store.close(user)
 
 
@@ -191,21 +195,28 @@ class ClosingOrders(Protocol):
     def close_buyer(self, user_id: str) -> int: ...
 
 
+class ClosingNotifications(Protocol):
+    def forget(self, user_id: str) -> int: ...
+
+
 @dataclass(frozen=True)
 class Erased:
     follows: int
     pairs: int
     orders: int
+    notifications: int = 0
 
 
 def erase_closed_account(follows: ClosingFollows, pairs: ClosingPairs, orders: ClosingOrders,
-                         user_id: str) -> Erased:
+                         user_id: str, notifications: ClosingNotifications | None = None) -> Erased:
     """What a closed account leaves behind, undone. Idempotent (a retry finds less to do):
 
     * its follows are undone, each with the shop's follower count in one transaction;
     * its relationship pairs with every shop, and the owners' notes about it, are deleted;
-    * its orders stay in the shops' books, marked as bought by a closed account.
+    * its orders stay in the shops' books, marked as bought by a closed account;
+    * its inbox, notification preferences, devices and reorder reminders are deleted.
     """
     unfollowed = sum(1 for shop_id in list(follows.followed_shop_ids(user_id))
                      if follows.remove_follower(shop_id, user_id))
-    return Erased(follows=unfollowed, pairs=pairs.remove_customer(user_id), orders=orders.close_buyer(user_id))
+    return Erased(follows=unfollowed, pairs=pairs.remove_customer(user_id), orders=orders.close_buyer(user_id),
+                  notifications=notifications.forget(user_id) if notifications is not None else 0)

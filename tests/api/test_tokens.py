@@ -131,7 +131,10 @@ def test_closing_an_account(api, owner, shop_with_a_customer, drain_stream):
     assert api.get(f"/shops/{shop_id}").body["follower_count"] == 1
     assert api.get(f"/shops/{shop_id}/customers/{user_id}", token=owner["token"]).status == 200
 
-    assert api.delete("/me", token=customer["token"]).status == 204
+    token = customer["token"]
+    assert api.put("/me/devices/phone-1", {"platform": "ios", "token": "a" * 64}, token=token).status == 200
+    assert api.get("/me/notifications", token=token).status == 200
+    assert api.delete("/me", token=token).status == 204
     # At once: every token dead, the logins gone (the address is free for a new account).
     assert_dead_everywhere(api, customer["token"])
     assert_problem(login(api, customer), 401)
@@ -141,6 +144,10 @@ def test_closing_an_account(api, owner, shop_with_a_customer, drain_stream):
     assert_problem(api.get(f"/shops/{shop_id}/customers/{user_id}", token=owner["token"]), 404)  # pair and note
     assert user_id not in [c["user_id"] for c in api.get(f"/shops/{shop_id}/customers",
                                                            token=owner["token"]).body["items"]]
+    from chalicelib.storage.base import MainItem
+    from chalicelib.storage.models.notifications import inbox_pk, reorder_pk
+
+    assert [list(MainItem.query(pk)) for pk in (inbox_pk(user_id), reorder_pk(user_id))] == [[], []]  # inbox, devices
     books = api.get(f"/shops/{shop_id}/orders", token=owner["token"]).body["items"]
     assert [(o["order_id"], o["buyer_closed"], o["total"]) for o in books] == [
         (world["order"]["order_id"], True, world["order"]["total"])]
