@@ -124,6 +124,12 @@ class Forbidden(DomainError):
     status, code = 403, "forbidden"
 
 
+class WrongPassword(Forbidden):
+    """A password change named a wrong current password."""
+
+    code = "wrong_password"
+
+
 class OwnShopOrder(Forbidden):
     code = "own_shop_order"
 
@@ -219,6 +225,12 @@ class PostChanged(Conflict):
 
 class OrderNotDelivered(Conflict):
     code = "order_not_delivered"
+
+
+class ShopHasOpenOrders(Conflict):
+    """An owner closing their account while their shop still owes buyers their orders."""
+
+    code = "shop_has_open_orders"
 
 
 class AlreadyReviewed(Conflict):

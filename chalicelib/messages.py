@@ -95,6 +95,9 @@ PROBLEMS: dict[str, ProblemText] = {
                                 "Cannot subscribe to your own shop", "내 가게 정기배송 불가",
                                 "A shop's owner cannot subscribe to their own shop.",
                                 "내 가게의 정기배송은 신청할 수 없어요."),
+    "wrong_password": _p(403, "Changing the password with a wrong current password.",
+                         "Wrong current password", "현재 비밀번호 불일치",
+                         "The current password is not right.", "현재 비밀번호가 맞지 않아요."),
     # 404 / 405
     "not_found": _p(404, "The thing the path names does not exist (or is not yours to know about).",
                     "Not found", "찾을 수 없음",
@@ -164,6 +167,11 @@ PROBLEMS: dict[str, ProblemText] = {
                               "Only a delivered order can be reviewed; this one is {order_status}.",
                               "배송 완료된 주문만 리뷰할 수 있어요. 이 주문은 {order_status_ko} 상태예요.",
                               "Only a delivered order can be reviewed.", "배송 완료된 주문만 리뷰할 수 있어요."),
+    "shop_has_open_orders": _p(409, "Closing the account of an owner whose shop has orders not yet delivered or "
+                                    "cancelled; `open_order_statuses` lists their statuses.",
+                               "Shop has open orders", "처리 중인 주문 있음",
+                               "Your shop has orders still open; ship or cancel them before closing the account.",
+                               "가게에 아직 처리 중인 주문이 있어요. 배송하거나 취소한 뒤에 탈퇴할 수 있어요."),
     "already_reviewed": _p(409, "Reviewing an order a second time; `review_id` is the first review.",
                            "Already reviewed", "이미 리뷰함",
                            "This order already has a review.", "이 주문에는 이미 리뷰가 있어요."),

@@ -51,6 +51,25 @@ class Settings(BaseModel):
     argon2_memory_kib: int = Field(64 * 1024, ge=8, le=1024 * 1024)
     argon2_time_cost: int = Field(3, ge=1, le=10)
 
+    # Abuse limits, on in every stage (the reasons are in docs/trust.md). Each is
+    # "<count>/<window>" with the window in s, m, h or d, counted in fixed windows in DynamoDB.
+    # Per network address, only where there is no user yet, sized for carrier NAT and shared
+    # Wi-Fi (hundreds of people behind one address):
+    rate_signup_ip: str = "120/10m"
+    rate_login_ip: str = "600/10m"
+    # Per signed-in user:
+    rate_post: str = "30/1h"
+    rate_comment: str = "10/1m"
+    rate_share: str = "10/1m"
+    rate_follow: str = "30/1m"
+    rate_like: str = "60/1m"
+    rate_order: str = "10/1m"
+    # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
+    # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
+    login_free_attempts: int = Field(5, ge=1, le=100)
+    login_lock_seconds: int = Field(30, ge=1, le=3600)
+    login_lock_max_seconds: int = Field(900, ge=1, le=86400)
+
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # Browser origins allowed to call the API (a shop owner's web dashboard), e.g.
     # DONGNE_CORS_ORIGINS="https://shop.dongne.app,http://localhost:5173". Empty: no CORS.
@@ -78,6 +97,15 @@ class Settings(BaseModel):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("rate_signup_ip", "rate_login_ip", "rate_post", "rate_comment", "rate_share", "rate_follow",
+                     "rate_like", "rate_order")
+    @classmethod
+    def _rate_spec(cls, value: str) -> str:
+        from chalicelib.records.rates import parse_spec
+
+        parse_spec(value)
         return value
 
     @model_validator(mode="after")

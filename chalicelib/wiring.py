@@ -81,6 +81,25 @@ class Container:
 
         self._bind()
         return ReordersRepository()
+    def rate_rules(self):
+        from chalicelib.services.rates import rules_from
+
+        return rules_from(self.settings)
+
+    @cached_property
+    def rates(self):
+        from chalicelib.storage.rates import RateWindows
+
+        self._bind()
+        return RateWindows()
+
+    @cached_property
+    def login_locks(self):
+        from chalicelib.services.rates import lock_policy
+        from chalicelib.storage.rates import LoginLocks
+
+        self._bind()
+        return LoginLocks(lock_policy(self.settings))
 
     @cached_property
     def tokens(self):

@@ -198,7 +198,8 @@ GATEWAY_PROBLEMS: dict[str, tuple[int, str]] = {
     "WAF_FILTERED": (403, "forbidden"),
     "REQUEST_TOO_LARGE": (413, "payload_too_large"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "unsupported_media_type"),
-    "THROTTLED": (429, "rate_limited"),
+    "THROTTLED": (429, "rate_limited"),  # the stage's throttling (.chalice/config.json)
+    "QUOTA_EXCEEDED": (429, "rate_limited"),  # a usage plan's quota, should one be attached
     "AUTHORIZER_FAILURE": (503, "service_unavailable"),
     "AUTHORIZER_CONFIGURATION_ERROR": (503, "service_unavailable"),
     "INTEGRATION_FAILURE": (503, "service_unavailable"),
@@ -211,6 +212,12 @@ GATEWAY_PROBLEMS: dict[str, tuple[int, str]] = {
 
 def gateway_responses() -> dict[str, Any]:
     return {kind: _problem_response(status, code) for kind, (status, code) in GATEWAY_PROBLEMS.items()}
+
+
+def stage_throttling(stage: str) -> dict[str, int]:
+    """The stage's API Gateway throttling (``api_gateway_throttling`` in .chalice/config.json)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return config["stages"][stage]["api_gateway_throttling"]
 
 
 def build(stage: str) -> dict[str, Any]:
@@ -323,6 +330,11 @@ def build(stage: str) -> dict[str, Any]:
             "GatewayResponses": gateway_responses(),
         }},
     }
+    # Stage throttling, every method: its THROTTLED answer is a 429 problem (GATEWAY_PROBLEMS).
+    throttling = stage_throttling(stage)
+    resources["RestAPI"]["Properties"]["MethodSettings"] = [{
+        "ResourcePath": "/*", "HttpMethod": "*",
+        "ThrottlingRateLimit": throttling["rate_limit"], "ThrottlingBurstLimit": throttling["burst_limit"]}]
     for function in functions():
         resources[function] = {"Properties": {
             "Environment": {"Variables": {

@@ -31,6 +31,10 @@ os.environ.update({
     "DONGNE_ARGON2_TIME_COST": "1",
     # every line the app can log is produced, and grepped (tests/log_secrets.py)
     "DONGNE_LOG_LEVEL": "DEBUG",
+    # Limits stay on, but the suite signs up and logs in thousands of accounts from one test
+    # client address within minutes; the limit tests (tests/api/test_limits.py) use the defaults.
+    "DONGNE_RATE_SIGNUP_IP": "1000000/10m",
+    "DONGNE_RATE_LOGIN_IP": "1000000/10m",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -1,4 +1,4 @@
-"""Accounts: /auth/signup, /auth/login, /me."""
+"""Accounts: /auth/signup, /auth/login, /auth/logout, /me (read, edit, close), /me/password."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
-from chalicelib.errors import AccountClosed, EmailTaken, InvalidCredentials, PhoneTaken
-from chalicelib.schemas.accounts import AuthOut, LoginIn, MeUpdate, SignupIn, UserPublic
+from chalicelib.errors import AccountClosed, EmailTaken, InvalidCredentials, PhoneTaken, ShopHasOpenOrders, WrongPassword
+from chalicelib.schemas.accounts import AuthOut, LoginIn, MeUpdate, PasswordChange, SignupIn, UserPublic
 from chalicelib.services import accounts
 
 accounts_blueprint = Blueprint(__name__)
@@ -15,7 +15,7 @@ route = Router(accounts_blueprint, "accounts", bearer)
 
 
 @route.route("POST", "/auth/signup", auth=False, status=201, body=SignupIn, response=AuthOut, errors=(EmailTaken, PhoneTaken),
-             summary="Create an account (name, e-mail or phone, password); returns a token")
+             limit="signup", summary="Create an account (name, e-mail or phone, password); returns a token")
 def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
     deps = ctx.deps
     session = accounts.signup(deps.accounts, deps.passwords, deps.tokens, name=body.name, email=body.email,
@@ -24,18 +24,52 @@ def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
 
 
 @route.route("POST", "/auth/login", auth=False, body=LoginIn, response=AuthOut, errors=(InvalidCredentials,),
-             summary="Log in with e-mail or phone and password; returns a token")
+             limit="login", summary="Log in with e-mail or phone and password; returns a token",
+             description="Repeated failures lock the account's e-mail or phone for a growing time (429 with "
+                         "Retry-After); a success resets it.")
 def log_in(ctx: Ctx, body: LoginIn) -> AuthOut:
     kind, value = ("email", body.email) if body.email else ("phone", body.phone)
     deps = ctx.deps
-    session = accounts.login(deps.accounts, deps.passwords, deps.tokens, kind=kind, value=value,
-                             password=body.password, now=ctx.now)
+    session = accounts.login(deps.accounts, deps.passwords, deps.tokens, deps.login_locks, kind=kind,
+                             value=value, password=body.password, now=ctx.now)
     return AuthOut.model_validate(session)
+
+
+@route.route("POST", "/auth/logout", status=204, summary="Log out: this token stops working (others keep theirs)")
+def log_out(ctx: Ctx) -> None:
+    accounts.logout(ctx.deps.accounts, ctx.account, ctx.claims, ctx.now)
 
 
 @route.route("GET", "/me", response=UserPublic, errors=(AccountClosed,), etag=True, summary="The logged-in user")
 def get_me(ctx: Ctx) -> UserPublic:
-    return UserPublic.model_validate(accounts.get_user(ctx.deps.accounts, ctx.user))
+    return UserPublic.model_validate(ctx.account)  # as the token check read it: no second read
+
+
+@route.route("PUT", "/me/password", status=204, body=PasswordChange, errors=(WrongPassword,),
+             summary="Change the password; every token issued before (this one too) stops working",
+             description="A wrong current password is a 403 `wrong_password`; repeated wrong ones lock like "
+                         "logins (429).")
+def change_password(ctx: Ctx, body: PasswordChange) -> None:
+    d = ctx.deps
+    accounts.change_password(d.accounts, d.passwords, d.login_locks, ctx.account, current=body.current_password,
+                             new=body.new_password, now=ctx.now)
+
+
+@route.route("DELETE", "/me", status=204, errors=(ShopHasOpenOrders,),
+             summary="Close the account: profile and logins erased, every token dead",
+             description="Orders stay in the shops' books, shown as bought by a closed account; follows, "
+                         "relationship pairs and the owners' notes go (within seconds, off the request). "
+                         "An owner whose shop has open orders gets a 409 `shop_has_open_orders`.")
+def delete_account(ctx: Ctx) -> None:
+    from chalicelib.services import notification_delivery
+
+    d = ctx.deps
+
+    def forget_devices(user_id: str) -> None:  # records and push endpoints (the API role's SNS grant)
+        for device in d.notifications.devices(user_id):
+            notification_delivery.remove_device(d.notifications, d.sns, user_id, device.device_id)
+
+    accounts.close_account(d.accounts, d.orders, ctx.account, forget_devices)
 
 
 @route.route("PATCH", "/me", body=MeUpdate, response=UserPublic, errors=(AccountClosed, EmailTaken, PhoneTaken),
@@ -43,5 +77,5 @@ def get_me(ctx: Ctx) -> UserPublic:
              summary="Edit the logged-in user's name, e-mail or phone (only the fields sent change)")
 def update_me(ctx: Ctx, body: MeUpdate) -> UserPublic:
     user = accounts.update_profile(ctx.deps.accounts, ctx.user, name=body.name, email=body.email,
-                                   phone=body.phone, now=ctx.now)
+                                   phone=body.phone, now=ctx.now, current=ctx.account)
     return UserPublic.model_validate(user)

@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -49,6 +49,11 @@ from chalicelib.errors import (
 )
 from chalicelib.ids import now as clock
 from chalicelib.wiring import Container, container
+
+if TYPE_CHECKING:  # imported where used: off the cold start of every route
+    from chalicelib.records.accounts import User
+    from chalicelib.records.rates import Ticket
+    from chalicelib.services.signing import Claims
 
 log = logging.getLogger("dongne.http")
 
@@ -127,6 +132,12 @@ class Ctx:
     user_id: str | None
     now: float
     deps: Container
+    # The request's claim on its route's per-user limit (``Router.route(limit=...)``): the view
+    # passes it to the store, which counts it inside the request's own transaction.
+    quota: Ticket | None = None
+    # On signed-in routes: the token's claims, and the account as the token check read it.
+    claims: Claims | None = None
+    account: User | None = None
 
     @property
     def user(self) -> str:
@@ -138,19 +149,30 @@ class Ctx:
         return self.request.headers.get(name)
 
 
-def _authenticated_user(request: Request, deps: Container, now: float) -> str:
-    """The user the authorizer vouched for. Tokens are re-checked for expiry here because
-    API Gateway caches an authorizer's answer for its TTL."""
+def _claims(request: Request, now: float) -> Claims:
+    """What the authorizer vouched for (signature and expiry). Expiry is checked again here
+    because API Gateway caches an authorizer's answer for its TTL."""
+    from chalicelib.services.signing import Claims
+
     context = (request.context or {}).get("authorizer") or {}
     if context.get("error") or not context.get("principalId"):
         raise Unauthorized(context.get("error") or "A valid bearer token is required.")
     try:
-        expires_at = int(context.get("exp", 0))
+        expires_at, version = int(context.get("exp", 0)), int(context.get("ver", 0))
     except (TypeError, ValueError):
-        expires_at = 0
+        expires_at, version = 0, 0
     if expires_at <= now:
         raise Unauthorized("The bearer token has expired; log in again.")
-    return context["principalId"]
+    return Claims(context["principalId"], expires_at, version, context.get("jti") or None)
+
+
+def _authenticated(request: Request, deps: Container, now: float) -> tuple[Claims, User]:
+    """The token's claims and the account, if the token is still alive: the one read of the
+    token check (``services.accounts.check_token``)."""
+    from chalicelib.services.accounts import check_token
+
+    claims = _claims(request, now)
+    return claims, check_token(deps.accounts, claims)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -265,10 +287,14 @@ class Router:
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: Any = None, errors: tuple[type[DomainError], ...] = (), headers: tuple[Header, ...] = (),
               response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
-              current: Callable | None = None, document: bool = True) -> Callable:
+              current: Callable | None = None, document: bool = True, limit: str | None = None) -> Callable:
         """Declare a route; the view's name is its operationId, so name views as verbs
         (``place_order`` → ``placeOrder``). ``etag`` on a GET of a single resource, and on its
-        PATCH with ``current`` = that GET's view (read to check ``If-Match``)."""
+        PATCH with ``current`` = that GET's view (read to check ``If-Match``).
+
+        ``limit`` names a rule of ``services.rates``: a route with a user passes ``ctx.quota``
+        into its transaction; a route without one is counted per network address here, after
+        validation and before the view (so before any argon2 work). Either way: 429."""
         authorizer = self.authorizer if auth else None
 
         def decorator(view: Callable) -> Callable:
@@ -281,7 +307,7 @@ class Router:
 
             @functools.wraps(view)
             def handler(**path_params: str) -> Response:
-                return _handle(self.blueprint.current_request, spec, view, path_params)
+                return _handle(self.blueprint.current_request, spec, view, path_params, rate_rule=limit)
 
             self.blueprint.route(path, methods=[method], authorizer=authorizer,
                                  content_types=ANY_CONTENT_TYPE)(handler)
@@ -290,16 +316,34 @@ class Router:
         return decorator
 
 
-def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str]) -> Response:
+def _quota(request: Request, deps: Container, rate_rule: str | None, user_id: str | None,
+           now: float) -> Ticket | None:
+    """The request's ticket for its route's rate limit: the user's, or (no user) the address's,
+    which is taken right here."""
+    if rate_rule is None:
+        return None
+    from chalicelib.services.rates import address_subject, ticket
+
+    rule = deps.rate_rules[rate_rule]
+    if user_id is not None:
+        return ticket(rule, f"user:{user_id}", now)
+    source = ((request.context or {}).get("identity") or {}).get("sourceIp")
+    deps.rates.take(ticket(rule, address_subject(source), now), now)
+    return None
+
+
+def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str],
+            rate_rule: str | None = None) -> Response:
     started = time.perf_counter()
     now = clock()
     lang = language(request)
-    user_id = None
+    user_id = claims = account = None
     deps = None
     try:
         deps = container()
         if spec.auth:
-            user_id = _authenticated_user(request, deps, now)
+            claims, account = _authenticated(request, deps, now)
+            user_id = account.user_id
         for value in path_params.values():
             if not _PATH_PARAM.match(value or ""):
                 raise NotFound("No such resource.")
@@ -318,7 +362,8 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
                 kwargs["query"] = spec.query.model_validate(_query(request, spec.query))
             except ValidationError as error:
                 return _log(request, spec, _validation_problem(error, "query", lang), started, user_id, deps)
-        ctx = Ctx(request=request, user_id=user_id, now=now, deps=deps)
+        quota = _quota(request, deps, rate_rule, user_id, now)
+        ctx = Ctx(request=request, user_id=user_id, now=now, deps=deps, quota=quota, claims=claims, account=account)
         if spec.if_match and request.headers.get("if-match") is not None:
             _check_if_match(ctx, spec, path_params, request.headers["if-match"])
         response = _respond(spec, view(ctx, **kwargs))

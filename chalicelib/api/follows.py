@@ -21,20 +21,20 @@ follows_blueprint = Blueprint(__name__)
 route = Router(follows_blueprint, "follows", bearer)
 
 
-@route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(OwnShopFollow, AccountClosed),
+@route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(OwnShopFollow, AccountClosed), limit="follow",
              summary="Follow a shop (idempotent: following twice changes nothing)")
 def follow_shop(ctx: Ctx, shop_id: str) -> FollowOut:
     from chalicelib.services import follows
 
-    follows.follow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id, ctx.now)
+    follows.follow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id, ctx.now, ctx.quota)
     return FollowOut(shop_id=shop_id, following=True)
 
 
-@route.route("DELETE", "/shops/{shop_id}/follow", status=204, summary="Unfollow a shop (idempotent)")
+@route.route("DELETE", "/shops/{shop_id}/follow", status=204, limit="follow", summary="Unfollow a shop (idempotent)")
 def unfollow_shop(ctx: Ctx, shop_id: str) -> None:
     from chalicelib.services import follows
 
-    follows.unfollow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id)
+    follows.unfollow(ctx.deps.follows, ctx.deps.shops, ctx.user, shop_id, ctx.quota, ctx.now)
 
 
 @route.route("GET", "/shops/{shop_id}/followers", query=ListQuery, response=Page[FollowerPublic], errors=(Forbidden,),

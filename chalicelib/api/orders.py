@@ -61,7 +61,7 @@ def _order(order) -> dict:
 
 
 @route.route("POST", "/orders", status=201, body=OrderCreate, response=OrderPublic, errors=_PLACING,
-             headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS,
+             headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS, limit="order",
              summary="Buy products of one shop (stock-checked, idempotent); 409 names what ran out",
              description="Prices are read on the server; a price sent with an item is ignored. Through a "
                          "store link (`via_store_link`, or the link the buyer last visited signed in, for 14 days) "
@@ -72,7 +72,7 @@ def place_order(ctx: Ctx, body: OrderCreate) -> Response:
     order, replayed = orders.place_order(ctx.deps.orders, ctx.user, shop_id=body.shop_id,
                                          lines=[(line.product_id, line.quantity) for line in body.items],
                                          via_post_id=body.via_post_id, key=key, now=ctx.now,
-                                         via_store_link=body.via_store_link)
+                                         via_store_link=body.via_store_link, quota=ctx.quota)
     return _created(order, replayed)
 
 
@@ -109,10 +109,11 @@ def change_order_status(ctx: Ctx, order_id: str, body: OrderStatusIn) -> OrderPu
 
 
 @route.route("POST", "/orders/{order_id}/reorder", status=201, response=OrderPublic, errors=(*_PLACING, Forbidden, Invalid),
-             headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS,
+             headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS, limit="order",
              summary="Order the same items again at today's prices (buyer only; stock-checked, idempotent)")
 def reorder(ctx: Ctx, order_id: str) -> Response:
-    order, replayed = orders.reorder(ctx.deps.orders, ctx.user, order_id, key=idempotency_key(ctx), now=ctx.now)
+    order, replayed = orders.reorder(ctx.deps.orders, ctx.user, order_id, key=idempotency_key(ctx), now=ctx.now,
+                                     quota=ctx.quota)
     return _created(order, replayed)
 
 

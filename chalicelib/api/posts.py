@@ -31,6 +31,7 @@ def post_out(ctx: Ctx, post: Post) -> PostPublic:
 
 
 @route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostPublic, errors=(Forbidden,),
+             limit="post",
              summary="Post as the shop (owner only): text, up to 10 uploaded photos, tagged products",
              description="Tagged products must be the shop's own (422 names each other one as "
                          "`body.product_ids.<i>`); the post keeps their name and price as of now.")
@@ -39,7 +40,7 @@ def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostPublic:
 
     d = ctx.deps
     post = posts.create_post(d.posts, d.shops, d.media, d.products, ctx.user, shop_id, text=body.text,
-                             photos=body.photos, product_ids=body.product_ids, now=ctx.now)
+                             photos=body.photos, product_ids=body.product_ids, now=ctx.now, quota=ctx.quota)
     return post_out(ctx, post)
 
 
@@ -79,27 +80,28 @@ def list_shop_posts(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
     return page_out(ctx, page, scope, lambda post: post_out(ctx, post))
 
 
-@route.route("PUT", "/posts/{post_id}/like", response=LikeOut, summary="Like a post (idempotent)")
+@route.route("PUT", "/posts/{post_id}/like", response=LikeOut, limit="like", summary="Like a post (idempotent)")
 def like_post(ctx: Ctx, post_id: str) -> LikeOut:
     from chalicelib.services import engagement
 
-    return LikeOut.model_validate(engagement.like(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id, ctx.now))
+    return LikeOut.model_validate(engagement.like(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id, ctx.now,
+                                                  ctx.quota))
 
 
-@route.route("DELETE", "/posts/{post_id}/like", status=204, summary="Take a like back (idempotent)")
+@route.route("DELETE", "/posts/{post_id}/like", status=204, limit="like", summary="Take a like back (idempotent)")
 def unlike_post(ctx: Ctx, post_id: str) -> None:
     from chalicelib.services import engagement
 
-    engagement.unlike(ctx.deps.engagement, ctx.user, post_id)
+    engagement.unlike(ctx.deps.engagement, ctx.user, post_id, ctx.quota, ctx.now)
 
 
 @route.route("POST", "/posts/{post_id}/comments", status=201, body=CommentCreate, response=CommentPublic,
-             errors=(AccountClosed,),
+             errors=(AccountClosed,), limit="comment",
              summary="Comment on a post; the shop owner's comment is the shop's reply")
 def add_comment(ctx: Ctx, post_id: str, body: CommentCreate) -> CommentPublic:
     from chalicelib.services import engagement
 
-    item = engagement.comment(ctx.deps.engagement, ctx.user, post_id, body.text, ctx.now)
+    item = engagement.comment(ctx.deps.engagement, ctx.user, post_id, body.text, ctx.now, ctx.quota)
     return CommentPublic.model_validate(item)
 
 
@@ -122,11 +124,12 @@ def delete_comment(ctx: Ctx, comment_id: str) -> None:
     engagement.delete_comment(ctx.deps.engagement, ctx.user, comment_id)
 
 
-@route.route("POST", "/posts/{post_id}/shares", status=201, response=ShareOut,
-             summary="Record a share; answers the link to share: my own store link for the shop if I have one")
+@route.route("POST", "/posts/{post_id}/shares", status=201, response=ShareOut, limit="share",
+             summary="Record a share (once per user and post: sharing again records nothing); answers the link "
+                     "to share: my own store link for the shop if I have one")
 def share_post(ctx: Ctx, post_id: str) -> ShareOut:
     from chalicelib.services import engagement
 
     item = engagement.share(ctx.deps.posts, ctx.deps.engagement, ctx.user, post_id,
-                            ctx.deps.settings.public_base_url, ctx.now, links=ctx.deps.store_links)
+                            ctx.deps.settings.public_base_url, ctx.now, links=ctx.deps.store_links, quota=ctx.quota)
     return ShareOut.model_validate(item)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import (
+    AccountClosed,
     DomainError,
     InvalidCursor,
     JsonTooDeep,
@@ -165,8 +166,8 @@ class RouteSpec:
         and 503 (a busy dependency, or the gateway's own 5xx).
         """
         kinds: set[type[DomainError]] = {*self.errors, PayloadTooLarge, RateLimited, Unavailable}
-        if self.auth:
-            kinds.add(Unauthorized)
+        if self.auth:  # no valid token; a genuine token of a closed account (the edge's token check)
+            kinds.update((Unauthorized, AccountClosed))
         if self.path_params:
             kinds.add(NotFound)
         if self.body is not None:

@@ -13,7 +13,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.errors import Forbidden, Unauthorized
+from chalicelib.errors import AccountClosed, Forbidden, Unauthorized
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.store_links import (ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic,
                                             StoreLinkUpdate)
@@ -48,15 +48,17 @@ def landing_out(ctx: Ctx, page: Landing) -> StoreLinkLanding:
 
 def optional_user(ctx: Ctx) -> str | None:
     """The signed-in user on a route that also serves anonymous callers. A token that is sent
-    must be valid (401 otherwise): the caller believes they are signed in."""
+    must be valid and alive (401 otherwise, as on the signed-in routes: logged out, ended by a
+    password change, or its account closed): the caller believes they are signed in."""
+    from chalicelib.services.accounts import check_token
+
     header = (ctx.header("Authorization") or "").strip()
     if not header:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Use 'Authorization: Bearer <token>', or send no Authorization header.")
-    user_id, _ = ctx.deps.tokens.verify(token.strip(), ctx.now)
-    return user_id
+    return check_token(ctx.deps.accounts, ctx.deps.tokens.verify(token.strip(), ctx.now)).user_id
 
 
 @route.route("GET", "/me/store-links", query=ListQuery, response=Page[StoreLinkPublic],
@@ -87,7 +89,7 @@ def get_store_link_landing(ctx: Ctx, code: str) -> StoreLinkLanding:
     return landing_out(ctx, store_links.landing(ctx.deps.store_links, code))
 
 
-@route.route("POST", "/store-links/{code}/visits", status=204, auth=False, errors=(Unauthorized,),
+@route.route("POST", "/store-links/{code}/visits", status=204, auth=False, errors=(Unauthorized, AccountClosed),
              summary="Count a visit of a link; signed in, remember it for my next order from the shop",
              description="Visits are counted once per visitor, link and UTC day (signed in: the account; "
                          "otherwise the client's address and user agent). With a bearer token the link is "

@@ -15,6 +15,13 @@ class User:
     created_at: float
     password_hash: str = field(default="", repr=False)
     following_count: int = 0
+    # Tokens issued with an older version are dead (a password change moves it on).
+    token_version: int = 0
+    # Tokens logged out one by one, as "<expires_at>:<token id>", until they expire anyway.
+    revoked_tokens: tuple[str, ...] = field(default=(), repr=False)
+
+    def revoked(self, token_id: str) -> bool:
+        return any(entry.partition(":")[2] == token_id for entry in self.revoked_tokens)
 
 
 @dataclass(frozen=True)

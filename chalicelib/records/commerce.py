@@ -96,6 +96,7 @@ class Order:
     referrer_name: str | None = None
     referral_reward: int | None = None
     reward_given: bool = False
+    buyer_closed: bool = False  # the buyer has closed their account (the order stays in the books)
 
 
 @dataclass(frozen=True)

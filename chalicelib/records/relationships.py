@@ -31,7 +31,9 @@ class Signal(StrEnum):
     LIKE = "like"
     UNLIKE = "unlike"
     COMMENT = "comment"
+    COMMENT_DELETED = "comment_deleted"  # the comment was deleted (by its author or the shop)
     SHARE = "share"
+    SHARE_REMOVED = "share_removed"  # the share record was removed
     ORDER = "order"  # placed (or paid: send exactly one of the two per order)
     ORDER_CANCELLED = "order_cancelled"
     REVIEW = "review"
@@ -73,6 +75,9 @@ class RelationshipState:
     first_order_at: float | None = None
     order_times: tuple[float, ...] = ()  # the latest `order_memory` order times, ascending
     became_regular_at: float | None = None  # first time the "regular" pattern was met
+    # Engagement per period, for the per-period cap: (period index, sum of the period's open acts'
+    # weights grown to the period's start, w·2^((t − start)/H)). Recent periods only; see scoring.
+    engagement_periods: tuple[tuple[int, float], ...] = ()
     tier: Tier = Tier.POTENTIAL
     score: float = field(init=False)
 
@@ -83,6 +88,8 @@ class RelationshipState:
         parts = {name: float(self.parts.get(name, 0.0)) for name in PARTS}
         object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "order_times", tuple(sorted(self.order_times)))
+        object.__setattr__(self, "engagement_periods",
+                           tuple(sorted((int(p), float(f)) for p, f in self.engagement_periods)))
         object.__setattr__(self, "tier", Tier(self.tier))
         object.__setattr__(self, "score", math.fsum(parts.values()))
 
@@ -102,7 +109,8 @@ class RelationshipState:
                 "order_count": self.order_count, "total_spent": self.total_spent,
                 "first_order_at": self.first_order_at, "last_order_at": self.last_order_at,
                 "previous_order_at": self.previous_order_at, "order_times": list(self.order_times),
-                "became_regular_at": self.became_regular_at, "tier": self.tier.value}
+                "became_regular_at": self.became_regular_at,
+                "engagement_periods": [[p, f] for p, f in self.engagement_periods], "tier": self.tier.value}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RelationshipState:
@@ -121,6 +129,7 @@ class RelationshipState:
                    first_order_at=opt("first_order_at"),
                    order_times=tuple(float(t) for t in data.get("order_times") or ()),
                    became_regular_at=opt("became_regular_at"),
+                   engagement_periods=tuple((int(p), float(f)) for p, f in data.get("engagement_periods") or ()),
                    tier=Tier(data.get("tier", Tier.POTENTIAL)))
 
 
@@ -146,8 +155,8 @@ class SignalEvent:
     @property
     def is_reversal(self) -> bool:
         """Unfollow, unlike and cancellations undo something; they never start a relationship."""
-        return self.signal in (Signal.UNFOLLOW, Signal.UNLIKE, Signal.ORDER_CANCELLED,
-                               Signal.REFERRAL_CANCELLED)
+        return self.signal in (Signal.UNFOLLOW, Signal.UNLIKE, Signal.COMMENT_DELETED, Signal.SHARE_REMOVED,
+                               Signal.ORDER_CANCELLED, Signal.REFERRAL_CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)

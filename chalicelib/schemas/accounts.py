@@ -9,17 +9,8 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.messages import describe_pattern
 from chalicelib.schemas.common import NOT_BLANK, SPACE, Id, Out, Schema, Timestamp, Trimmed
-
-
-def normalize_email(value: str) -> str:
-    return value.strip().lower()
-
-
-def normalize_phone(value: str) -> str:
-    """Digits only, keeping a leading '+': '010-1234-5678' and '01012345678' are one number."""
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return ("+" + digits) if value.strip().startswith("+") else digits
-
+# E-mail: NFKC + case folding; phone: E.164. One canonical form before the uniqueness guards.
+from chalicelib.services.identity import normalize_email, normalize_phone
 
 Name = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK, description="Display name (Korean welcome)."),
                  Trimmed]
@@ -86,6 +77,11 @@ class MeUpdate(Schema):
     name: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
+
+
+class PasswordChange(Schema):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Password
 
 
 class UserPublic(Out):

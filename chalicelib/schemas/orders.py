@@ -71,6 +71,8 @@ class OrderPublic(Out):
     shop_id: str
     shop_name: str
     buyer_id: str
+    buyer_closed: bool = Field(False, description="The buyer has closed their account; the order stays in the "
+                                                  "shop's books.")
     items: list[OrderLineOut]
     subtotal: int
     discount: int

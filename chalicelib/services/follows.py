@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.errors import AccountClosed, NotFound, OwnShopFollow
 from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.records.social import Follow
 
+if TYPE_CHECKING:
+    from chalicelib.records.rates import Ticket
+
 
 class FollowsStore(Protocol):
-    def follow(self, edge: Follow) -> str: ...
-    def unfollow(self, shop_id: str, user_id: str) -> bool: ...
+    def follow(self, edge: Follow, quota: Ticket | None = None) -> str: ...
+    def unfollow(self, shop_id: str, user_id: str, quota: Ticket | None = None, now: float = 0.0) -> bool: ...
     def followers(self, shop_id: str, limit: int, start_key: dict | None) -> Page: ...
     def following(self, user_id: str, limit: int, start_key: dict | None) -> Page: ...
 
 
-def follow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, now: float) -> bool:
+def follow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, now: float,
+           quota: Ticket | None = None) -> bool:
     """Follow a shop; following twice changes nothing. ``True`` if this call added the edge.
 
-    The happy path is one transaction; only a refusal reads the shop to say why.
+    The happy path is one transaction (``quota``, the user's rate limit, counted inside it);
+    only a refusal reads the shop to say why.
     """
-    outcome = store.follow(Follow(shop_id=shop_id, user_id=user_id, created_at=now))
+    outcome = store.follow(Follow(shop_id=shop_id, user_id=user_id, created_at=now), quota)
     if outcome == "refused":
         shop = shops.get_shop(shop_id)
         if shop is None:
@@ -33,9 +38,10 @@ def follow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, n
     return outcome == "followed"
 
 
-def unfollow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str) -> bool:
+def unfollow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, quota: Ticket | None = None,
+             now: float = 0.0) -> bool:
     """Unfollow; unfollowing a shop you do not follow changes nothing (but an unknown shop is 404)."""
-    if store.unfollow(shop_id, user_id):
+    if store.unfollow(shop_id, user_id, quota, now):
         return True
     if shops.get_shop(shop_id) is None:
         raise NotFound("No such shop.")

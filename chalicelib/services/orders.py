@@ -40,6 +40,7 @@ from chalicelib.services.shops import ShopsStore, owned_shop
 
 if TYPE_CHECKING:  # store links are imported on the first order, off the API's cold start
     from chalicelib.records.store_links import Referral, Remembered, Settlement, StoreLink
+    from chalicelib.records.rates import Ticket
 
 
 class Status(StrEnum):
@@ -87,7 +88,8 @@ class OrdersStore(Protocol):
     def load_catalog(self, shop_id: str, product_ids: Sequence[str], link_code: str | None = None) -> tuple[
         Shop | None, dict[str, Product], StoreLink | None]: ...
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
-              referral: Referral | None = None, remembered: Remembered | None = None) -> IdempotencyRecord: ...
+              referral: Referral | None = None, remembered: Remembered | None = None,
+              quota: Ticket | None = None) -> IdempotencyRecord: ...
     def get_order(self, order_id: str) -> Order | None: ...
     def move(self, order: Order, change: StatusChange, restock: bool,
              settlement: Settlement | None = None) -> Order: ...
@@ -164,26 +166,28 @@ def request_hash(operation: str, payload: Mapping) -> str:
 
 def place_order(store: OrdersStore, buyer_id: str, *, shop_id: str, lines: Iterable[tuple[str, int]],
                 via_post_id: str | None, key: str, now: float,
-                via_store_link: str | None = None) -> tuple[Order, bool]:
+                via_store_link: str | None = None, quota: Ticket | None = None) -> tuple[Order, bool]:
     """Place an order; ``(order, replayed)``. A retry with the same key and request returns the
-    first order (``replayed`` true); the same key for another request is a 409."""
+    first order (``replayed`` true); the same key for another request is a 409. ``quota``, the
+    buyer's rate limit, is counted in the placing transaction (a replay counts nothing)."""
     quantities = aggregate(lines)
     request = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
     if via_store_link is not None:  # absent when unset, so keys stored before links keep their hash
         request["via_store_link"] = via_store_link
     digest = request_hash("order", request)
     return _place(store, buyer_id, shop_id, quantities, key, digest, now, via_post_id=via_post_id,
-                  via_store_link=via_store_link)
+                  via_store_link=via_store_link, quota=quota)
 
 
-def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: float) -> tuple[Order, bool]:
+def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: float,
+            quota: Ticket | None = None) -> tuple[Order, bool]:
     """A new order with the same products and quantities at today's prices (buyer only)."""
     source = get_order(store, user_id, order_id)
     if source.buyer_id != user_id:
         raise Forbidden("Only the buyer can reorder.")
     quantities = {line.product_id: line.quantity for line in source.items}
     digest = request_hash("reorder", {"order_id": order_id})
-    return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id)
+    return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id, quota=quota)
 
 
 def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id: str, quantities: Mapping[str, int],
@@ -223,7 +227,7 @@ def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
            now: float, *, via_post_id: str | None = None, via_store_link: str | None = None,
            reorder_of: str | None = None, pricing: Pricing | None = None,
-           subscription_id: str | None = None) -> tuple[Order, bool]:
+           subscription_id: str | None = None, quota: Ticket | None = None) -> tuple[Order, bool]:
     from chalicelib.records.store_links import LinkRemembered
     from chalicelib.services import store_links
 
@@ -259,7 +263,8 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)
         try:
             stored = store.place(order, record, versions={pid: products[pid].updated_at for pid in quantities},
-                                 referral=referral, remembered=remembered if via_store_link is None else None)
+                                 referral=referral, remembered=remembered if via_store_link is None else None,
+                                 quota=quota)
         except StaleCatalog:
             stale += 1
             if stale == CATALOG_ATTEMPTS:

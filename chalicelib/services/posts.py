@@ -4,7 +4,7 @@ that must be the shop's own (their name and price kept on the post)."""
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
@@ -15,13 +15,17 @@ from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.services.uploads import MediaStore, check_photos
 from chalicelib.records.social import Post, TaggedProduct
 
+if TYPE_CHECKING:
+    from chalicelib.records.rates import Ticket
+
+
 # A hashtag is '#' and word characters (Hangul included), not preceded by a word
 # character, '&' (an HTML entity) or another '#'.
 HASHTAG = re.compile(r"(?<![\w&#])#(\w+)")
 
 
 class PostsStore(Protocol):
-    def create_post(self, post: Post) -> None: ...
+    def create_post(self, post: Post, quota: Ticket | None = None) -> None: ...
     def get_post(self, post_id: str, consistent: bool = False) -> Post | None: ...
     def update_post(self, current: Post, changes: dict, now: float) -> Post: ...
     def delete_post(self, post: Post) -> bool: ...
@@ -57,7 +61,8 @@ def _require_content(text: str, photos: list[str]) -> None:
 
 
 def create_post(posts: PostsStore, shops: ShopsStore, media: MediaStore, products: ProductsStore, user_id: str,
-                shop_id: str, *, text: str, photos: list[str], product_ids: list[str], now: float) -> Post:
+                shop_id: str, *, text: str, photos: list[str], product_ids: list[str], now: float,
+                quota: Ticket | None = None) -> Post:
     """Two DynamoDB calls: the shop (ownership, name) and one transaction (post + post_count);
     a third, one BatchGetItem, when the post tags products.
 
@@ -71,7 +76,7 @@ def create_post(posts: PostsStore, shops: ShopsStore, media: MediaStore, product
                 shop_handle=shop.handle, text=text, photos=list(photos), product_ids=list(product_ids),
                 hashtags=extract_hashtags(text), like_count=0, comment_count=0, share_count=0, version=1,
                 created_at=now, updated_at=now, products=tagged)
-    posts.create_post(post)
+    posts.create_post(post, quota)
     return post
 
 

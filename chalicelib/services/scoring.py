@@ -22,10 +22,26 @@ as the sum of the parts, so this holds exactly, not just approximately). An even
 ``updated_at`` alone; the sum above does not depend on the order of its terms, so neither does
 the result.
 
-Reversals (``unlike``, ``order_cancelled``, ``referral_cancelled``) remove the original term:
+Reversals (``unlike``, ``comment_deleted``, ``share_removed``, ``order_cancelled``,
+``referral_cancelled``) remove the original term:
 they subtract ``w`` decayed from the *original* event's time (``reverses_at``), which is exactly
 what that event added. Parts never go below zero (clamped part by part), so the total cannot
 either and the breakdown still sums to it. ``unfollow`` resets the follow part to zero.
+
+Engagement (likes, comments, shares) is capped per pair and period, so that repetition cannot buy
+a relationship. Acts are grouped by the fixed period ``p`` they happened in (``engagement_period_days``
+long, aligned to the epoch; ``s_p`` is its start), and the engagement part is
+
+    E(T) = Σ_p min(F_p, cap) · 2^(−(T − s_p)/H)      F_p = Σ_{i in p, still standing} w_i · 2^((t_i − s_p)/H)
+
+``F_p`` is the period's uncapped engagement as of its start, so ``F_p · 2^(−(T − s_p)/H)`` is exactly
+the uncapped sum of its decayed weights and a period is worth at most ``cap`` points at any moment.
+The state keeps ``F_p`` for recent periods (they do not decay: they are anchored at ``s_p``); an
+act or its undo moves one ``F_p`` and the part by the change of that period's capped term. So the
+part depends only on the acts still standing, not on their arrival order, and an undone act
+takes back exactly what it is worth now — even in a capped period, where a remaining act may
+then count in its place. ``E`` decays at the same rate as every other part, so forward-decay
+ranking is unchanged.
 
 Ranking uses forward decay (Cormode, Shkapenyuk, Srivastava and Xu, ICDE 2009):
 
@@ -57,7 +73,11 @@ DAY_SECONDS = 86_400.0
 
 
 # Reversals remove an earlier event's term; these name the time of that earlier event.
-REVERSALS = frozenset({Signal.UNLIKE, Signal.ORDER_CANCELLED, Signal.REFERRAL_CANCELLED})
+REVERSALS = frozenset({Signal.UNLIKE, Signal.COMMENT_DELETED, Signal.SHARE_REMOVED, Signal.ORDER_CANCELLED,
+                       Signal.REFERRAL_CANCELLED})
+# Engagement signals (the capped part) and the act each one adds or takes back.
+ENGAGEMENT = {Signal.LIKE: Signal.LIKE, Signal.UNLIKE: Signal.LIKE, Signal.COMMENT: Signal.COMMENT,
+              Signal.COMMENT_DELETED: Signal.COMMENT, Signal.SHARE: Signal.SHARE, Signal.SHARE_REMOVED: Signal.SHARE}
 
 
 # After a subtraction, a remainder this small relative to what was subtracted is float noise
@@ -88,6 +108,25 @@ class ScoringConfig:
     w_comment: float = 2.0
     # Sharing puts the customer's own name behind the shop ("relationships beget relationships").
     w_share: float = 3.0
+
+    # Engagement is capped per (customer, shop) and period (see the module notes): each period's
+    # likes, comments and shares are worth at most ``engagement_cap`` points, measured at the
+    # period's start, so never more than that at any later moment either. Undoing an act
+    # (unlike, deleted comment, removed share) takes back exactly what it is worth.
+    #
+    # Why 2 points per 30 days: with periods one half-life long, sustained engagement converges
+    # to at most 2 · cap = 4 points (``social_ceiling``: 7 with a follow), while one order is
+    # worth at least w_order = 10, still 7.24 two weeks later (``FRESH_ORDER_DAYS``): whoever
+    # bought in the last two weeks ranks above anyone who only taps, however much and however
+    # long. Purchases and reviews make a regular; engagement tells followers apart. A period as
+    # long as the half-life is also the best trade between that ceiling and how much one tap
+    # counts (an act late in a period uses up to 2^(P/H) of its weight in cap).
+    engagement_period_days: float = 30.0
+    engagement_cap: float | None = 2.0  # None: uncapped
+    # Periods kept for exact undo: two years (~20 bytes each, only on months with engagement).
+    # Older periods stay in the part but are frozen: their value is below cap · 2^−24 ≈ 1e-7
+    # points, and an act that old arriving late, or its undo, changes nothing.
+    engagement_memory_periods: int = 24
 
     # Frequency (the F of RFM): every order adds the same weight, whatever its size, so the
     # decayed sum of these is "how often, lately". A purchase is the strongest proof of a
@@ -126,6 +165,7 @@ class ScoringConfig:
 
     def __post_init__(self) -> None:
         positive = {"half_life_days": self.half_life_days, "money_unit_won": self.money_unit_won,
+                    "engagement_period_days": self.engagement_period_days,
                     "regular_window_days": self.regular_window_days,
                     "lapsed_after_days": self.lapsed_after_days}
         for name, value in positive.items():
@@ -139,6 +179,10 @@ class ScoringConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if len(self.review_weights) != 5 or not all(math.isfinite(w) for w in self.review_weights):
             raise ValueError("review_weights needs five finite weights, for 1 to 5 stars")
+        if self.engagement_cap is not None and not (math.isfinite(self.engagement_cap) and self.engagement_cap >= 0):
+            raise ValueError(f"engagement_cap must be a finite number >= 0 or None, got {self.engagement_cap!r}")
+        if self.engagement_memory_periods < 1:
+            raise ValueError("engagement_memory_periods must be at least 1")
         if self.regular_min_orders < 2:
             raise ValueError("regular_min_orders must be at least 2: a regular comes back")
         if self.order_memory < self.regular_min_orders:
@@ -147,6 +191,18 @@ class ScoringConfig:
     @property
     def half_life_seconds(self) -> float:
         return self.half_life_days * DAY_SECONDS
+
+    @property
+    def engagement_period_seconds(self) -> float:
+        return self.engagement_period_days * DAY_SECONDS
+
+    @property
+    def social_ceiling(self) -> float:
+        """The most a customer with no order, review or referral can ever score: a fresh follow
+        plus every period's engagement at its cap (a geometric series). ``inf`` when uncapped."""
+        if self.engagement_cap is None:
+            return math.inf
+        return self.w_follow + self.engagement_cap / (1 - 2.0 ** (-self.engagement_period_days / self.half_life_days))
 
     @property
     def regular_window_seconds(self) -> float:
@@ -158,6 +214,10 @@ class ScoringConfig:
 
 
 DEFAULT_CONFIG = ScoringConfig()
+
+# With the defaults, an order this many days old (any amount, nothing else) still outweighs
+# ``social_ceiling``: w_order · 2^(−14/30) = 7.24 > 7. The property tests hold the defaults to it.
+FRESH_ORDER_DAYS = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +290,8 @@ def apply(state: RelationshipState, signal: Signal | str, at: float, *, amount: 
     - ``amount`` (integer won) is required for ``order`` and ``order_cancelled``.
     - ``rating`` (1..5) is required for ``review``.
     - ``reverses_at`` is the time of the event a reversal undoes: required for
-      ``order_cancelled`` (the order's own time, exactly as passed to its ``order`` event) and
-      ``referral_cancelled``; optional for ``unlike`` (without it the like is assumed fresh, which
+      ``order_cancelled`` (the order's own time, exactly as passed to its ``order`` event),
+      ``referral_cancelled``, ``comment_deleted`` and ``share_removed``; optional for ``unlike`` (without it the like is assumed fresh, which
       over-subtracts at worst, and the clamp keeps the part at or above zero).
 
     The new state is decayed to ``max(updated_at, at)``. The tier change is judged at that time,
@@ -244,6 +304,8 @@ def apply(state: RelationshipState, signal: Signal | str, at: float, *, amount: 
     facts: dict[str, Any] = {}
     if signal in (Signal.FOLLOW, Signal.UNFOLLOW):
         facts = _apply_follow(state, parts, signal is Signal.FOLLOW, at, ref, config)
+    elif signal in ENGAGEMENT and config.engagement_cap is not None:
+        facts = _apply_engagement(state, parts, signal, reverses_at if reverses_at is not None else at, ref, config)
     else:
         event_at = reverses_at if reverses_at is not None else at
         for part, weight in _weights(signal, amount, rating, config):
@@ -277,7 +339,7 @@ def _check_arguments(signal: Signal, at: float, amount: int | None, rating: int 
             raise ValueError(f"reverses_at is for reversals only, not {signal}")
         if not (math.isfinite(reverses_at) and reverses_at <= at):
             raise ValueError("reverses_at must be a finite time no later than at")
-    elif signal in (Signal.ORDER_CANCELLED, Signal.REFERRAL_CANCELLED):
+    elif signal in REVERSALS and signal is not Signal.UNLIKE:
         raise ValueError(f"{signal} needs reverses_at, the time of the event it reverses")
 
 
@@ -293,7 +355,9 @@ def _weights(signal: Signal, amount: int | None, rating: int | None,
         Signal.LIKE: ("engagement", config.w_like),
         Signal.UNLIKE: ("engagement", -config.w_like),
         Signal.COMMENT: ("engagement", config.w_comment),
+        Signal.COMMENT_DELETED: ("engagement", -config.w_comment),
         Signal.SHARE: ("engagement", config.w_share),
+        Signal.SHARE_REMOVED: ("engagement", -config.w_share),
         Signal.REFERRAL: ("referrals", config.w_referral),
         Signal.REFERRAL_CANCELLED: ("referrals", -config.w_referral),
     }[signal]]
@@ -305,6 +369,42 @@ def _add(parts: dict[str, float], part: str, delta: float) -> None:
     if delta < 0 and value <= _DUST * -delta:
         value = 0.0
     parts[part] = value
+
+
+def period_of(at: float, config: ScoringConfig = DEFAULT_CONFIG) -> int:
+    """The engagement period an act at ``at`` belongs to (fixed periods from the epoch)."""
+    return math.floor(at / config.engagement_period_seconds)
+
+
+def _apply_engagement(state: RelationshipState, parts: dict[str, float], signal: Signal, act_at: float,
+                      ref: float, config: ScoringConfig) -> dict[str, Any]:
+    """Add (or take back) one act in its period and move the part by that period's capped change.
+
+    ``act_at`` is the act's own time (for an undo, the time of the act it undoes). Periods older
+    than the memory are dropped from the state; their value stays in the part, frozen.
+    """
+    cap, half_life = config.engagement_cap, config.half_life_seconds
+    assert cap is not None
+    periods = dict(state.engagement_periods)
+    oldest_kept = period_of(ref, config) - config.engagement_memory_periods + 1
+    period = period_of(act_at, config)
+    if period >= oldest_kept:
+        start = period * config.engagement_period_seconds
+        weight = _weights(signal, None, None, config)[0][1]
+        grown = weight * 2.0 ** ((act_at - start) / half_life)
+        before = periods.get(period, 0.0)
+        after = before + grown
+        if grown < 0 and after <= _DUST * -grown:
+            after = 0.0  # float noise of taking back what was added (or an orphan undo)
+        change = (min(after, cap) - min(before, cap)) * 2.0 ** (-(ref - start) / half_life)
+        if change:
+            _add(parts, "engagement", change)
+        if after > 0:
+            periods[period] = after
+        else:
+            periods.pop(period, None)
+    kept = tuple((p, f) for p, f in sorted(periods.items()) if p >= oldest_kept)
+    return {"engagement_periods": kept}
 
 
 def _apply_follow(state: RelationshipState, parts: dict[str, float], follow: bool, at: float,
@@ -476,9 +576,9 @@ def event_id(signal: Signal | str, source_id: str) -> str:
 
 
 __all__ = [
-    "DAY_SECONDS", "DEFAULT_CONFIG", "PARTS", "RANK_KEY_FLOOR", "REVERSALS",
+    "DAY_SECONDS", "DEFAULT_CONFIG", "ENGAGEMENT", "FRESH_ORDER_DAYS", "PARTS", "RANK_KEY_FLOOR", "REVERSALS",
     "RelationshipState", "ScoringConfig", "Signal", "Tier", "Transition", "apply", "breakdown_at",
-    "decay", "event_id", "lapses_at", "money_weight",
+    "decay", "event_id", "lapses_at", "money_weight", "period_of",
     "rank_key", "reorder_due", "reorder_due_at", "review_weight", "strength_at", "tier_at",
     "usual_interval_days",
 ]

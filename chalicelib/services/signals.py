@@ -7,8 +7,8 @@ attributes, see the README): images arrive deserialised (plain dicts, numbers as
 |---------|-----------------------------------------|------------------------------|-------------------------|
 | follow  | INSERT / REMOVE                         | follow / unfollow            | created_at / removal    |
 | like    | INSERT / REMOVE                         | like / unlike (its own time) | created_at / removal    |
-| comment | INSERT, not the shop's own reply        | comment                      | created_at              |
-| share   | INSERT                                  | share                        | created_at              |
+| comment | INSERT / REMOVE, not the shop's reply   | comment / comment_deleted    | created_at / removal    |
+| share   | INSERT / REMOVE                         | share / share_removed        | created_at / removal    |
 | order   | INSERT                                  | order (total, lines)         | created_at (placement)  |
 | order   | MODIFY to status ``cancelled``          | order_cancelled              | the cancellation        |
 | order   | INSERT / cancelled, with ``referrer_id``| referral / referral_cancelled, for the referrer | as above |
@@ -17,8 +17,11 @@ attributes, see the README): images arrive deserialised (plain dicts, numbers as
 Event ids name the occurrence from the source item (``like#<post>#<user>#<created_at>``,
 ``order#<order_id>``), never the stream record's own id, so an equivalent record delivered
 again is recognised. Removal times come from the record (``ApproximateCreationDateTime``),
-never earlier than the item's creation. Deleting a comment, share or review takes nothing
-back: the customer did engage; the score measures closeness, not current content.
+never earlier than the item's creation. A removal undoes exactly its own act (``reverses_at``
+is the act's time): an unlike, a deleted comment (by its author or the shop) or a removed share
+takes back what it added, so posting and deleting the same comment buys nothing. A share is
+stored once per user and post (a second share writes nothing), so repeating it adds nothing
+either. Reviews are never removed: one per delivered order.
 """
 
 from __future__ import annotations
@@ -124,17 +127,31 @@ def _like(name: str, new, old, record_at: float) -> list[SignalEvent]:
 
 
 def _comment(name: str, new, old, record_at: float) -> list[SignalEvent]:
-    if name != "INSERT" or new is None or new.get("is_shop_reply") is True:
+    image = new if name == "INSERT" else old
+    if name not in ("INSERT", "REMOVE") or image is None or image.get("is_shop_reply") is True:
         return []
-    return [SignalEvent(shop_id=_str(new, "shop_id"), user_id=_str(new, "author_id"), signal=Signal.COMMENT,
-                        at=_time(new, "created_at"), event_id=event_id(Signal.COMMENT, _str(new, "comment_id")))]
+    shop_id, user_id, created = _str(image, "shop_id"), _str(image, "author_id"), _time(image, "created_at")
+    comment_id = _str(image, "comment_id")
+    if name == "INSERT":
+        return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.COMMENT, at=created,
+                            event_id=event_id(Signal.COMMENT, comment_id))]
+    return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.COMMENT_DELETED,
+                        at=_removed_at(created, record_at), reverses_at=created,
+                        event_id=event_id(Signal.COMMENT_DELETED, comment_id))]
 
 
 def _share(name: str, new, old, record_at: float) -> list[SignalEvent]:
-    if name != "INSERT" or new is None:
+    image = new if name == "INSERT" else old
+    if name not in ("INSERT", "REMOVE") or image is None:
         return []
-    return [SignalEvent(shop_id=_str(new, "shop_id"), user_id=_str(new, "user_id"), signal=Signal.SHARE,
-                        at=_time(new, "created_at"), event_id=event_id(Signal.SHARE, _str(new, "share_id")))]
+    shop_id, user_id, created = _str(image, "shop_id"), _str(image, "user_id"), _time(image, "created_at")
+    share_id = _str(image, "share_id")
+    if name == "INSERT":
+        return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.SHARE, at=created,
+                            event_id=event_id(Signal.SHARE, share_id))]
+    return [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.SHARE_REMOVED,
+                        at=_removed_at(created, record_at), reverses_at=created,
+                        event_id=event_id(Signal.SHARE_REMOVED, share_id))]
 
 
 def _order(name: str, new, old, record_at: float) -> list[SignalEvent]:

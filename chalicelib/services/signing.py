@@ -12,6 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import InvalidCursor, Unauthorized
@@ -52,24 +54,44 @@ class Signer:
         return payload if isinstance(payload, dict) else None
 
 
+@dataclass(frozen=True)
+class Claims:
+    """What a verified bearer token says. ``version`` is the account's token version when it was
+    issued (a password change moves it on, killing every older token); ``token_id`` names this
+    token for logging it out alone (None on tokens issued before there were ids)."""
+
+    user_id: str
+    expires_at: int
+    version: int = 0
+    token_id: str | None = None
+
+
 class TokenService:
-    """Bearer tokens: ``{"sub": user_id, "iat": ..., "exp": ...}``."""
+    """Bearer tokens: ``{"sub": user_id, "iat", "exp", "ver": token version, "jti": token id}``.
+
+    The signature and expiry are checked here, with no I/O; whether the token was revoked
+    (logout, password change, account closed) is checked against the account at the edge.
+    """
 
     def __init__(self, secret: str, ttl_seconds: int) -> None:
         self._signer = Signer(secret, "bearer-token-v1")
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: str, now: float) -> str:
-        return self._signer.sign({"sub": user_id, "iat": int(now), "exp": int(now) + self.ttl_seconds})
+    def issue(self, user_id: str, now: float, version: int = 0) -> str:
+        return self._signer.sign({"sub": user_id, "iat": int(now), "exp": int(now) + self.ttl_seconds,
+                                  "ver": version, "jti": secrets.token_urlsafe(9)})
 
-    def verify(self, token: str, now: float) -> tuple[str, int]:
-        """``(user_id, expires_at)`` for a valid, unexpired token; else ``Unauthorized``."""
+    def verify(self, token: str, now: float) -> Claims:
+        """The claims of a valid, unexpired token; else ``Unauthorized``."""
         payload = self._signer.verify(token)
         if payload is None or not isinstance(payload.get("sub"), str) or not isinstance(payload.get("exp"), int):
             raise Unauthorized("The bearer token is not valid.")
         if payload["exp"] <= now:
             raise Unauthorized("The bearer token has expired; log in again.")
-        return payload["sub"], payload["exp"]
+        version, token_id = payload.get("ver", 0), payload.get("jti")
+        if not isinstance(version, int) or not (token_id is None or isinstance(token_id, str)):
+            raise Unauthorized("The bearer token is not valid.")
+        return Claims(payload["sub"], payload["exp"], version, token_id)
 
 
 class CursorCodec:

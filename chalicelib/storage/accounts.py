@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import AccountClosed, EmailTaken, PhoneTaken
 from chalicelib.records.accounts import User
 from chalicelib.storage.models.accounts import UniqueItem, UserItem, unique_pk, user_pk
+from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 PROFILE = "PROFILE"
 UNIQUE = "UNIQUE"
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def to_user(item: UserItem) -> User:
@@ -25,6 +28,8 @@ def to_user(item: UserItem) -> User:
         created_at=item.created_at,
         password_hash=item.password_hash,
         following_count=int(item.following_count or 0),
+        token_version=int(item.token_version or 0),
+        revoked_tokens=tuple(item.revoked_tokens or ()),
     )
 
 
@@ -56,11 +61,67 @@ class AccountsRepository:
         except Cancelled as cancelled:
             raise _taken(cancelled) from None
 
-    def get_user(self, user_id: str) -> User | None:
+    def get_user(self, user_id: str, consistent: bool = False) -> User | None:
         try:
-            return to_user(UserItem.get(user_pk(user_id), PROFILE))
+            return to_user(UserItem.get(user_pk(user_id), PROFILE, consistent_read=consistent))
         except UserItem.DoesNotExist:
             return None
+
+    # --- token state -----------------------------------------------------------------------
+
+    def set_revoked(self, user: User, revoked: list[str]) -> bool:
+        """Replace the logged-out tokens with ``revoked`` if they are still what ``user`` holds
+        (one conditional write); ``False`` when they changed meanwhile (read again, retry)."""
+        held = UserItem.revoked_tokens
+        unchanged = (held == list(user.revoked_tokens)) if user.revoked_tokens else (held.does_not_exist() | (held == []))
+        condition = UserItem.pk.exists() & (UserItem.token_version == user.token_version) & unchanged
+        try:
+            with_retries(lambda: UserItem(user_pk(user.user_id), PROFILE).update(
+                actions=[held.set(revoked)], condition=condition))
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def end_all_tokens(self, user_id: str) -> None:
+        """Every token issued so far dies: the version moves on, the revoked list goes."""
+        try:
+            with_retries(lambda: UserItem(user_pk(user_id), PROFILE).update(
+                actions=[UserItem.token_version.add(1), UserItem.revoked_tokens.remove()],
+                condition=UserItem.pk.exists()))
+        except UpdateError as error:
+            if error.cause_response_code != CONDITION_FAILED:
+                raise  # else: the account is gone, and its tokens with it
+
+    def change_password(self, user: User, password_hash: str, now: float) -> bool:
+        """Set the new hash and end every token, if the password is still the one checked
+        (one conditional write); ``False`` when it changed meanwhile."""
+        try:
+            with_retries(lambda: UserItem(user_pk(user.user_id), PROFILE).update(
+                actions=[UserItem.password_hash.set(password_hash), UserItem.token_version.add(1),
+                         UserItem.revoked_tokens.remove(), UserItem.updated_at.set(now)],
+                condition=UserItem.pk.exists() & (UserItem.password_hash == user.password_hash)))
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def close(self, user: User) -> bool:
+        """Erase the profile and its e-mail/phone guards in one transaction: the logins are
+        gone and every token dies with the profile. ``False`` if it was gone already."""
+        tx = Transaction(_connection()).delete(UserItem(user_pk(user.user_id), PROFILE),
+                                               condition=UserItem.pk.exists(), label="user")
+        for kind, value in (("email", user.email), ("phone", user.phone)):
+            if value:
+                tx.delete(guard(kind, value, user.user_id), label=kind,
+                          condition=UniqueItem.pk.does_not_exist() | (UniqueItem.owner_id == user.user_id))
+        try:
+            tx.commit()
+        except Cancelled:
+            return False
+        return True
 
     def find_user_id(self, kind: str, value: str) -> str | None:
         try:

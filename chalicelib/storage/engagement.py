@@ -15,6 +15,8 @@ from chalicelib.storage.models.social import (
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.posts import to_post
 from chalicelib.storage.retry import with_retries
+from chalicelib.records.rates import Ticket
+from chalicelib.storage.rates import add_quota, raise_if_limited
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 # A popular post's counter is one hot item: give racing likes room to retry.
@@ -35,41 +37,56 @@ def _with_counter(post_id: str, counter, step: int) -> Transaction:
                                              condition=PostItem.pk.exists(), label="post")
 
 
-def _add_to_post(post_id: str, counter, item, *, condition, label: str) -> None:
-    """Write ``item`` and raise the post's ``counter`` in one transaction (404 if the post is gone)."""
-    tx = _with_counter(post_id, counter, 1).put(item, condition=condition, label=label)
+def _add_to_post(post_id: str, counter, item, *, condition, label: str, quota: Ticket | None, now: float) -> None:
+    """Write ``item`` and raise the post's ``counter`` in one transaction (404 if the post is
+    gone), counting ``quota`` in it (429 when the user's window is full)."""
+    tx = add_quota(_with_counter(post_id, counter, 1).put(item, condition=condition, label=label), quota)
     try:
         tx.commit(attempts=LIKE_ATTEMPTS)
     except Cancelled as cancelled:
         if "post" in cancelled:
             raise NotFound("No such post.") from None
+        raise_if_limited(cancelled, quota, now)
         raise
+
+
+def to_share(item: ShareItem) -> Share:
+    return Share(share_id=item.share_id, post_id=item.post_id, shop_id=item.shop_id, user_id=item.user_id,
+                 share_url=item.share_url, created_at=item.created_at)
 
 
 class EngagementRepository:
     # -- likes --------------------------------------------------------------------------
-    def like(self, post: Post, user_id: str, now: float) -> bool:
+    def like(self, post: Post, user_id: str, now: float, quota: Ticket | None = None) -> bool:
         """``True`` if this call added the like, ``False`` if it was already there."""
         like = LikeItem(post_pk(post.post_id), like_sk(user_id), post_id=post.post_id, shop_id=post.shop_id,
                         user_id=user_id, created_at=now)
-        tx = _with_counter(post.post_id, PostItem.like_count, 1).put(
-            like, condition=LikeItem.pk.does_not_exist(), label="like")
+        tx = add_quota(_with_counter(post.post_id, PostItem.like_count, 1).put(
+            like, condition=LikeItem.pk.does_not_exist(), label="like"), quota)
         try:
             tx.commit(attempts=LIKE_ATTEMPTS)
         except Cancelled as cancelled:
             if "post" in cancelled:
                 raise NotFound("No such post.") from None
-            return False  # "like": already liked
+            if "like" in cancelled:
+                return False  # already liked
+            raise_if_limited(cancelled, quota, now)
+            raise
         return True
 
-    def unlike(self, post_id: str, user_id: str) -> str:
+    def unlike(self, post_id: str, user_id: str, quota: Ticket | None = None, now: float = 0.0) -> str:
         """``"unliked"``, ``"not_liked"`` (nothing to do) or ``"no_post"``."""
-        tx = _with_counter(post_id, PostItem.like_count, -1).delete(
-            LikeItem(post_pk(post_id), like_sk(user_id)), condition=LikeItem.pk.exists(), label="like")
+        tx = add_quota(_with_counter(post_id, PostItem.like_count, -1).delete(
+            LikeItem(post_pk(post_id), like_sk(user_id)), condition=LikeItem.pk.exists(), label="like"), quota)
         try:
             tx.commit(attempts=LIKE_ATTEMPTS)
         except Cancelled as cancelled:
-            return "no_post" if "post" in cancelled else "not_liked"
+            if "post" in cancelled:
+                return "no_post"
+            if "like" in cancelled:
+                return "not_liked"
+            raise_if_limited(cancelled, quota, now)
+            raise
         return "unliked"
 
     # -- comments -----------------------------------------------------------------------
@@ -83,7 +100,7 @@ class EngagementRepository:
                 name = item.name
         return post, name
 
-    def add_comment(self, comment: Comment) -> None:
+    def add_comment(self, comment: Comment, quota: Ticket | None = None) -> None:
         item = CommentItem(
             post_pk(comment.post_id), comment_sk(comment.comment_id), comment_id=comment.comment_id,
             post_id=comment.post_id, shop_id=comment.shop_id, author_id=comment.author_id,
@@ -92,7 +109,7 @@ class EngagementRepository:
             gsi1pk=comment_gsi(comment.comment_id), gsi1sk=COMMENT_GSI_SK,
         )
         _add_to_post(comment.post_id, PostItem.comment_count, item, condition=CommentItem.pk.does_not_exist(),
-                     label="comment")
+                     label="comment", quota=quota, now=comment.created_at)
 
     def find_comment(self, comment_id: str) -> Comment | None:
         for item in CommentItem.gsi1.query(comment_gsi(comment_id), CommentItem.gsi1sk == COMMENT_GSI_SK, limit=1):
@@ -117,9 +134,23 @@ class EngagementRepository:
         return page_of(results, limit, to_comment)
 
     # -- shares -------------------------------------------------------------------------
-    def add_share(self, share: Share) -> None:
-        item = ShareItem(post_pk(share.post_id), share_sk(share.share_id), share_id=share.share_id,
-                         post_id=share.post_id, shop_id=share.shop_id, user_id=share.user_id,
-                         share_url=share.share_url, created_at=share.created_at)
-        _add_to_post(share.post_id, PostItem.share_count, item, condition=ShareItem.pk.does_not_exist(),
-                     label="share")
+    def add_share(self, share: Share, quota: Ticket | None = None) -> Share:
+        """Record ``share`` unless the user shared the post before: then the first share is
+        returned and nothing is written (one share per user and post)."""
+        key = (post_pk(share.post_id), share_sk(share.user_id))
+        item = ShareItem(*key, share_id=share.share_id, post_id=share.post_id, shop_id=share.shop_id,
+                         user_id=share.user_id, share_url=share.share_url, created_at=share.created_at)
+        tx = add_quota(_with_counter(share.post_id, PostItem.share_count, 1).put(
+            item, condition=ShareItem.pk.does_not_exist(), label="share", return_old=True), quota)
+        try:
+            tx.commit(attempts=LIKE_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "post" in cancelled:
+                raise NotFound("No such post.") from None
+            if "share" not in cancelled:
+                raise_if_limited(cancelled, quota, share.created_at)
+                raise
+            raw = cancelled.old_items.get("share")
+            first = ShareItem.from_raw_data(raw) if raw else with_retries(lambda: ShareItem.get(*key))
+            return to_share(first)
+        return share

@@ -12,6 +12,9 @@ from chalicelib.storage.models.social import (
 )
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.shops import to_shop
+from chalicelib.records.rates import Ticket
+from chalicelib.storage.rates import add_quota, raise_if_limited
+from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 # Many users following one shop at once all update the shop's counter: transactions on
@@ -25,8 +28,9 @@ def to_follow(item: FollowItem) -> Follow:
 
 
 class FollowsRepository:
-    def follow(self, edge: Follow) -> str:
-        """Write the edge and bump both counters in one transaction.
+    def follow(self, edge: Follow, quota: Ticket | None = None) -> str:
+        """Write the edge and bump both counters in one transaction (with ``quota``, the
+        user's rate window too: ``RateLimited`` when it is full).
 
         Returns ``"followed"``, ``"already"`` (the edge existed: nothing changed) or
         ``"refused"`` (no such shop, or the user owns it).
@@ -43,13 +47,17 @@ class FollowsRepository:
                       condition=ShopItem.pk.exists() & (ShopItem.owner_id != edge.user_id), label="shop")
               .update(UserItem(user_pk(edge.user_id), PROFILE), [UserItem.following_count.add(1)],
                       condition=UserItem.pk.exists(), label="user"))
+        add_quota(tx, quota)
         try:
             tx.commit(attempts=FOLLOW_ATTEMPTS)
         except Cancelled as cancelled:
-            return "already" if "edge" in cancelled else "refused"
+            if "edge" in cancelled:
+                return "already"
+            raise_if_limited(cancelled, quota, edge.created_at)
+            return "refused"
         return "followed"
 
-    def unfollow(self, shop_id: str, user_id: str) -> bool:
+    def unfollow(self, shop_id: str, user_id: str, quota: Ticket | None = None, now: float = 0.0) -> bool:
         """Delete the edge and lower both counters; ``False`` when there was no edge."""
         tx = (Transaction(_connection())
               .delete(FollowItem(shop_pk(shop_id), follower_sk(user_id)), condition=FollowItem.pk.exists(),
@@ -58,10 +66,38 @@ class FollowsRepository:
                       condition=ShopItem.pk.exists(), label="shop")
               .update(UserItem(user_pk(user_id), PROFILE), [UserItem.following_count.add(-1)],
                       condition=UserItem.pk.exists(), label="user"))
+        add_quota(tx, quota)
         try:
             tx.commit(attempts=FOLLOW_ATTEMPTS)
-        except Cancelled:
+        except Cancelled as cancelled:
+            if "edge" not in cancelled:
+                raise_if_limited(cancelled, quota, now)
             return False  # no edge (or, impossibly, no shop or user): nothing changed
+        return True
+
+    # --- closing an account ---------------------------------------------------------------
+
+    def followed_shop_ids(self, user_id: str) -> list[str]:
+        """Every shop the user follows: gsi2 pages of 100 (keys and the shop id only)."""
+        results = FollowItem.gsi2.query(following_gsi(user_id), page_size=100,
+                                        attributes_to_get=["pk", "sk", "entity", "shop_id"])
+        return with_retries(lambda: [item.shop_id for item in results])
+
+    def remove_follower(self, shop_id: str, user_id: str) -> bool:
+        """Undo a closed account's follow: the edge and the shop's counter in one transaction
+        (the account's own counter is gone with its profile). ``False`` if it was undone."""
+        tx = (Transaction(_connection())
+              .delete(FollowItem(shop_pk(shop_id), follower_sk(user_id)), condition=FollowItem.pk.exists(),
+                      label="edge")
+              .update(ShopItem(shop_pk(shop_id), PROFILE), [ShopItem.follower_count.add(-1)],
+                      condition=ShopItem.pk.exists(), label="shop"))
+        try:
+            tx.commit(attempts=FOLLOW_ATTEMPTS)
+        except Cancelled as cancelled:
+            if "edge" in cancelled:
+                return False
+            # The shop is gone: remove the edge alone.
+            with_retries(lambda: FollowItem(shop_pk(shop_id), follower_sk(user_id)).delete())
         return True
 
     def get_edge(self, shop_id: str, user_id: str) -> Follow | None:

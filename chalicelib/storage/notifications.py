@@ -41,6 +41,7 @@ from chalicelib.records.notifications import (
     Stale,
 )
 from chalicelib.storage.accounts import PROFILE, _connection
+from chalicelib.storage.base import MainItem
 from chalicelib.storage.models.accounts import UserItem, user_pk
 from chalicelib.storage.models.notifications import (
     DEVICE_PREFIX,
@@ -419,6 +420,21 @@ class NotificationsRepository:
                 raise
             item.delete()  # the token belongs to another device record now: leave its guard
         return device
+
+    def forget(self, user_id: str) -> int:
+        """A closed account's inbox (notifications, unread count, keys), preferences, devices
+        (with their push-token records) and reorder watches, deleted: one Query per partition,
+        then BatchWriteItem deletes. Returns how many items went. The request that closed the
+        account removed the devices and their SNS endpoints already; one registered meanwhile
+        is removed here (its endpoint, if any, is left to SNS to disable)."""
+        for device in self.devices(user_id):
+            self.delete_device(user_id, device.device_id)
+        items = [item for pk in (inbox_pk(user_id), reorder_pk(user_id))
+                 for item in MainItem.query(pk, attributes_to_get=["pk", "sk", "entity"])]
+        with MainItem.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)
 
     def contact(self, user_id: str) -> Contact | None:
         try:

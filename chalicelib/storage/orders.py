@@ -31,7 +31,12 @@ from chalicelib.storage.retry import with_retries
 from chalicelib.storage.models.store_links import StoreLinkItem, shop_referrals_pk
 from chalicelib.storage.shops import to_shop
 from chalicelib.storage import store_links as links
+from chalicelib.records.rates import Ticket
+from chalicelib.storage.rates import add_quota, raise_if_limited
 from chalicelib.storage.transactions import Cancelled, Transaction
+
+# Orders a shop still owes its buyers something on (an owner with any cannot close the account).
+OPEN_STATUSES = ("pending_payment", "paid", "shipped")
 
 # How long a stored Idempotency-Key answers retries. Far beyond DynamoDB's 10-minute
 # ClientRequestToken window: a phone that lost its connection may retry hours later.
@@ -85,6 +90,7 @@ def to_order(item: OrderItem) -> Order:
         currency=item.currency, referrer_id=item.referrer_id, referrer_name=item.referrer_name,
         referral_reward=None if item.referral_reward is None else int(item.referral_reward),
         reward_given=bool(item.reward_given), subscription_id=item.subscription_id,
+        buyer_closed=bool(item.buyer_closed),
     )
 
 
@@ -100,7 +106,7 @@ def order_item(order: Order) -> OrderItem:
         via_post_id=order.via_post_id, via_store_link=order.via_store_link, reorder_of=order.reorder_of,
         review_id=order.review_id, referrer_id=order.referrer_id, referrer_name=order.referrer_name,
         referral_reward=order.referral_reward, reward_given=order.reward_given if credited else None,
-        subscription_id=order.subscription_id,
+        subscription_id=order.subscription_id, buyer_closed=order.buyer_closed or None,
         history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
         created_at=order.created_at, updated_at=order.updated_at,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
@@ -189,7 +195,8 @@ class OrdersRepository:
 
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
               referral: Referral | None = None, remembered: Remembered | None = None,
-              rider: Rider | None = None, *, post_marked: bool = False) -> IdempotencyRecord:
+              rider: Rider | None = None, quota: Ticket | None = None, *,
+              post_marked: bool = False) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
@@ -204,7 +211,8 @@ class OrdersRepository:
         the reward setting or the link changed since it was read → ``StaleCatalog`` (the cache
         now holds the current product or link, or has forgotten the shop); a remembered link
         the order did not use → ``LinkRemembered``. A ``rider``'s items go in the same
-        transaction."""
+        transaction. ``quota`` (the buyer's rate-limit window) is one more item of the
+        transaction: a full window → ``RateLimited``, a replay never."""
         item = order_item(order)
         stored_record = IdempotencyItem(
             idempotency_pk(record.user_id, record.key), IDEMPOTENCY,
@@ -236,14 +244,16 @@ class OrdersRepository:
         links.add_remembered(tx, order, remembered)
         if rider is not None:
             rider.add(tx)
+        add_quota(tx, quota)
         try:
             tx.commit()
         except Cancelled as cancelled:
             # A retry finds its first answer even if the post or the stock has gone since.
             if RECORD_PUT in cancelled:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
+            raise_if_limited(cancelled, quota, order.created_at)
             if VIA_POST in cancelled and not post_marked and self._mark_post(order.via_post_id, order.shop_id):
-                return self.place(order, record, versions, referral, remembered, rider, post_marked=True)
+                return self.place(order, record, versions, referral, remembered, rider, quota, post_marked=True)
             if rider is not None:
                 rider.explain(cancelled)
             if VIA_POST in cancelled:
@@ -375,6 +385,41 @@ class OrdersRepository:
         if status is None:
             return self._page(OrderItem.gsi2, shop_orders_pk(shop_id), start_key, limit)
         return self._page(OrderItem.gsi3, shop_status_pk(shop_id, status), start_key, limit)
+
+    # --- closing accounts ------------------------------------------------------------------
+
+    def open_statuses(self, shop_id: str) -> list[str]:
+        """The open statuses (pending payment, paid, shipped) the shop has orders in: one
+        Query of one item per status on gsi3."""
+        found = []
+        for status in OPEN_STATUSES:
+            def first(status: str = status) -> OrderItem | None:
+                return next(iter(OrderItem.gsi3.query(shop_status_pk(shop_id, status), limit=1,
+                                                      attributes_to_get=["pk", "sk", "entity"])), None)
+
+            if with_retries(first) is not None:
+                found.append(status)
+        return found
+
+    def close_buyer(self, user_id: str) -> int:
+        """Mark the buyer's orders as bought by a closed account (they stay in the shops'
+        books): one Query page per 100 orders, one conditional UpdateItem per order not yet
+        marked. Returns how many were marked now."""
+        marked = 0
+        results = OrderItem.gsi1.query(buyer_orders_pk(user_id), page_size=100,
+                                       attributes_to_get=["pk", "sk", "entity", "order_id", "buyer_closed"])
+        for item in results:
+            if item.buyer_closed:
+                continue
+            target = OrderItem(order_pk(item.order_id), ORDER)
+            try:
+                with_retries(lambda: target.update(actions=[OrderItem.buyer_closed.set(True)],
+                                                   condition=OrderItem.pk.exists()))
+                marked += 1
+            except UpdateError as error:
+                if error.cause_response_code != CONDITION_FAILED:
+                    raise
+        return marked
 
     @staticmethod
     def _page(index, hash_key: str, start_key: dict | None, limit: int) -> Page:

@@ -16,6 +16,8 @@ from chalicelib.storage.models.social import (POST_MARKER_SK, POST_SK, PostItem,
                                               post_pk, shop_posts_gsi)
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.retry import with_retries
+from chalicelib.records.rates import Ticket
+from chalicelib.storage.rates import add_quota, raise_if_limited
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 EDITABLE = ("text", "photos", "product_ids", "products", "hashtags")
@@ -47,8 +49,9 @@ def post_marker(post_id: str, shop_id: str) -> PostMarkerItem:
 
 
 class PostsRepository:
-    def create_post(self, post: Post) -> None:
-        """The post and the shop's ``post_count`` in one transaction (owner re-checked)."""
+    def create_post(self, post: Post, quota: Ticket | None = None) -> None:
+        """The post and the shop's ``post_count`` in one transaction (owner re-checked), with
+        the author's rate-limit ``quota`` counted in it."""
         item = PostItem(
             post_pk(post.post_id), POST_SK, post_id=post.post_id, shop_id=post.shop_id, author_id=post.author_id,
             shop_name=post.shop_name, shop_handle=post.shop_handle, text=post.text, photos=post.photos,
@@ -61,11 +64,13 @@ class PostsRepository:
               .put(post_marker(post.post_id, post.shop_id), label="marker")
               .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(1)],
                       condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id), label="shop"))
+        add_quota(tx, quota)
         try:
             tx.commit()
         except Cancelled as cancelled:
             if "shop" in cancelled:
                 raise NotFound("The shop no longer exists.") from None
+            raise_if_limited(cancelled, quota, post.created_at)
             raise
 
     def get_post(self, post_id: str, consistent: bool = False) -> Post | None:

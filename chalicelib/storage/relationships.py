@@ -62,6 +62,10 @@ _STATE = MapAttribute()  # decodes a stored state map to plain values
 # Shop profiles change rarely and their owner never: new pairs (the only reason the stream
 # path reads a shop) may use a copy this old.
 SHOP_CACHE_SECONDS = 300.0
+# The gsi3 sort key of a pair the ranked lists leave out: below every encoded rank key
+# (they start with a digit), so "my shops" reads only from LISTED_FROM up.
+UNLISTED = "!"
+LISTED_FROM = "0"
 # DynamoDB numbers stop at 1e-130; a score part that small (centuries of decay) is zero.
 _TINY = 1e-100
 
@@ -98,10 +102,12 @@ def to_item(pair: Pair, now: float, rank: float | None) -> RelationshipItem:
     )
     if pair.version is not None:
         item.version = pair.version  # the write is conditional on it (absent: a new pair)
+    # gsi3 holds every pair of the customer (closing an account finds them all there); the
+    # unlisted ones under a sort key below every rank key, which "my shops" never reads.
+    item.gsi3pk, item.gsi3sk = my_shops_pk(pair.user_id), encoded or UNLISTED
     if encoded is not None:
         item.gsi1pk, item.gsi1sk = customers_pk(pair.shop_id), encoded
         item.gsi2pk, item.gsi2sk = tier_pk(pair.shop_id, pair.tier.value), encoded
-        item.gsi3pk, item.gsi3sk = my_shops_pk(pair.user_id), encoded
     if pair.lapse_at is not None:
         item.gsi4pk = lapse_pk(iso(pair.lapse_at)[:10])
         item.gsi4sk = f"{iso(pair.lapse_at)}#{pair.shop_id}#{pair.user_id}"
@@ -219,9 +225,22 @@ class RelationshipsRepository:
         return page_of(results, limit, to_pair)
 
     def my_shops(self, user_id: str, limit: int, start_key: dict | None) -> Page:
-        results = RelationshipItem.gsi3.query(my_shops_pk(user_id), scan_index_forward=False, limit=limit,
-                                              last_evaluated_key=start_key)
+        results = RelationshipItem.gsi3.query(my_shops_pk(user_id), RelationshipItem.gsi3sk >= LISTED_FROM,
+                                              scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
         return page_of(results, limit, to_pair)
+
+    def remove_customer(self, user_id: str) -> int:
+        """Delete every pair of a closed account and the owners' notes about it: its pairs
+        from gsi3 (pages of 100, listed or not), then BatchWriteItem deletes (25 keys a call).
+        Returns how many pairs there were."""
+        results = RelationshipItem.gsi3.query(my_shops_pk(user_id), page_size=100,
+                                              attributes_to_get=["pk", "sk", "entity", "shop_id"])
+        shops = with_retries(lambda: [item.shop_id for item in results])
+        with MainItem.batch_write() as batch:
+            for shop_id in shops:
+                batch.delete(RelationshipItem(rel_pk(shop_id), rel_sk(user_id)))
+                batch.delete(CustomerNoteItem(rel_pk(shop_id), note_sk(user_id)))
+        return len(shops)
 
     def card(self, shop_id: str, user_id: str) -> tuple[Shop | None, Pair | None, Note | None]:
         keys = [(shop_pk(shop_id), PROFILE), (rel_pk(shop_id), rel_sk(user_id)), (rel_pk(shop_id), note_sk(user_id))]
@@ -261,8 +280,8 @@ class RelationshipsRepository:
         the rest (favourites, history, ...), which is most of the time a ``my_shops`` page takes.
         """
         request = {"TableName": RelationshipItem.Meta.table_name, "IndexName": "gsi3",
-                   "KeyConditionExpression": "gsi3pk = :pk", "ExpressionAttributeValues": {
-                       ":pk": {"S": my_shops_pk(user_id)}},
+                   "KeyConditionExpression": "gsi3pk = :pk AND gsi3sk >= :listed", "ExpressionAttributeValues": {
+                       ":pk": {"S": my_shops_pk(user_id)}, ":listed": {"S": LISTED_FROM}},
                    "ProjectionExpression": "shop_id, #state", "ExpressionAttributeNames": {"#state": "state"},
                    "ScanIndexForward": False, "Limit": count}
         response = _connection().dispatch("Query", request)

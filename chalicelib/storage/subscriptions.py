@@ -133,7 +133,7 @@ class _PeriodOrders:
     def load_catalog(self, shop_id, product_ids, link_code=None):
         return self.orders.load_catalog(shop_id, product_ids, link_code=link_code)
 
-    def place(self, order, record, versions, referral=None, remembered=None):
+    def place(self, order, record, versions, referral=None, remembered=None, quota=None):
         item = subscription_item(self.advance(order))
         condition = (SubscriptionItem.revision == self.current.revision) & (SubscriptionItem.status == ACTIVE)
 
@@ -142,7 +142,8 @@ class _PeriodOrders:
                 raise StaleSubscription(self.current.subscription_id)
 
         rider = Rider(add=lambda tx: tx.put(item, condition=condition, label=PERIOD), explain=explain)
-        return self.orders.place(order, record, versions, referral=referral, remembered=remembered, rider=rider)
+        return self.orders.place(order, record, versions, referral=referral, remembered=remembered, rider=rider,
+                                 quota=quota)
 
 
 class SubscriptionsRepository:

@@ -124,6 +124,12 @@ def owner(api):
     return {**account, "shop": shop}
 
 
+# Every signed-in request reads the account once, strongly consistent, to check that its token
+# is still alive (logout, password change, closed account): services.accounts.check_token.
+TOKEN_CHECK = ["GetItem"]
+TOKEN_CHECK_RCU = 1.0  # strongly consistent, a profile well under 4 KB
+
+
 def assert_problem(answer: Answer, status: int) -> dict:
     assert answer.status == status, (answer.status, answer.body)
     assert answer.content_type.startswith("application/problem+json"), answer.headers

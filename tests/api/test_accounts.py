@@ -17,7 +17,7 @@ def test_signup_returns_user_and_token_and_me_answers(api):
 
 def test_signup_with_phone_and_login_by_phone(api):
     answer = api.post("/auth/signup", {"name": "최", "phone": "010-5555-0101", "password": "pw-12345678"})
-    assert answer.status == 201 and answer.body["user"]["phone"] == "01055550101"
+    assert answer.status == 201 and answer.body["user"]["phone"] == "+821055550101"
     login = api.post("/auth/login", {"phone": "01055550101", "password": "pw-12345678"})
     assert login.status == 200 and login.body["user"]["user_id"] == answer.body["user"]["user_id"]
 
@@ -26,6 +26,43 @@ def test_duplicate_email_is_409_even_with_other_case(api):
     first = api.signup()
     again = api.post("/auth/signup", {"name": "x", "email": first["email"].upper(), "password": "another-pass"})
     assert_problem(again, 409)
+
+
+def _fresh_digits() -> str:
+    """Four digits no other test uses (DynamoDB Local keeps one database for the whole run)."""
+    import random
+
+    return f"{random.randrange(10_000):04d}"
+
+
+def test_one_phone_number_in_two_spellings_is_one_account(api):
+    digits = _fresh_digits()
+    first = api.post("/auth/signup", {"name": "가", "phone": f"010-4321-{digits}", "password": "password-1"})
+    assert first.status == 201 and first.body["user"]["phone"] == f"+82104321{digits}"
+    again = api.post("/auth/signup", {"name": "나", "phone": f"+82104321{digits}", "password": "password-2"})
+    assert_problem(again, 409)
+    login = api.post("/auth/login", {"phone": f"+82 10-4321-{digits}", "password": "password-1"})
+    assert login.status == 200 and login.body["user"]["user_id"] == first.body["user"]["user_id"]
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+def test_full_width_look_alike_email_is_the_same_account(api):
+    local = "minji" + "".join(chr(ord("a") + int(d)) for d in _fresh_digits())  # ｍｉｎｊｉ... as in issue 14
+    first = api.post("/auth/signup", {"name": "민지", "email": f"{local}@dongne.kr", "password": "password-1"})
+    assert first.status == 201
+    twin = api.post("/auth/signup", {"name": "가짜 민지", "email": f"{_full_width(local)}@dongne.kr",
+                                     "password": "password-2"})
+    assert_problem(twin, 409)
+    login = api.post("/auth/login", {"email": f"{_full_width(local.upper())}@Dongne.kr", "password": "password-1"})
+    assert login.status == 200 and login.body["user"]["email"] == f"{local}@dongne.kr"
+
+
+def test_mixed_script_email_is_refused(api):
+    answer = api.post("/auth/signup", {"name": "x", "email": "mіnji@dongne.kr", "password": "password-1"})
+    assert assert_problem(answer, 422)["errors"][0]["field"] == "body.email"
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(api):

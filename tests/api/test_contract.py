@@ -65,7 +65,7 @@ def test_json_with_a_charset_is_json(api):
 
 @pytest.mark.parametrize("method, path, allow", [
     ("DELETE", "/feed", "GET, OPTIONS"),
-    ("PUT", "/me", "GET, PATCH, OPTIONS"),
+    ("PUT", "/me", "GET, DELETE, PATCH, OPTIONS"),
     ("POST", "/shops/01JDQ7ZK3M8X2V5N4P6R9T0W1Y", "GET, PATCH, OPTIONS"),
     ("GET", "/orders", "POST, OPTIONS"),
 ])

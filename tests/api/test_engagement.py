@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem, create_post, real_dynamodb_only
+from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post, real_dynamodb_only
 
 
 def post_of(api, post_id: str) -> dict:
@@ -27,10 +27,10 @@ def test_like_calls(api, owner, user):
     post = create_post(api, owner)
     with dynamodb_calls() as calls:
         api.put(f"/posts/{post['post_id']}/like", token=user["token"])
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
     with dynamodb_calls() as calls:
         api.delete(f"/posts/{post['post_id']}/like", token=user["token"])
-    assert calls.operations == ["TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]
 
 
 def test_like_unknown_post_is_404(api, user):
@@ -76,7 +76,7 @@ def test_comment_create_is_two_calls(api, owner, user):
     post = create_post(api, owner)
     with dynamodb_calls() as calls:
         api.post(f"/posts/{post['post_id']}/comments", {"text": "좋아요"}, token=user["token"])
-    assert calls.operations == ["BatchGetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
 
 
 def test_comments_page_with_cursor(api, owner, user):
@@ -123,3 +123,20 @@ def test_share_records_and_answers_the_shops_link(api, owner, user):
     assert answer.body["post_id"] == post["post_id"]
     assert post_of(api, post["post_id"])["share_count"] == 1
     assert_problem(api.post("/posts/01JUNKNOWNPOST00000000000/shares", token=user["token"]), 404)
+
+
+def test_sharing_a_post_again_answers_the_first_share_and_counts_once(api, owner, user):
+    from chalicelib.storage.models.social import ShareItem, post_pk
+    from chalicelib.wiring import container
+
+    post = create_post(api, owner)
+    first = api.post(f"/posts/{post['post_id']}/shares", token=user["token"])
+    again = [api.post(f"/posts/{post['post_id']}/shares", token=user["token"]) for _ in range(3)]
+    assert first.status == 201 and all(a.status == 201 and a.body == first.body for a in again)
+    assert post_of(api, post["post_id"])["share_count"] == 1
+    other = api.signup()
+    assert api.post(f"/posts/{post['post_id']}/shares", token=other["token"]).body["share_id"] != first.body["share_id"]
+    assert post_of(api, post["post_id"])["share_count"] == 2
+    container().engagement  # binds the models
+    stored = list(ShareItem.query(post_pk(post["post_id"]), ShareItem.sk.startswith("SHARE#")))
+    assert sorted(s.user_id for s in stored) == sorted([user["user"]["user_id"], other["user"]["user_id"]])

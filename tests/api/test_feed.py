@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem, create_post, upload_photo
+from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post, upload_photo
 
 
 def feed_ids(api, token, **query) -> list[str]:
@@ -38,7 +38,7 @@ def test_a_feed_page_is_one_query(api, owner, user, drain_stream):
     drain_stream()
     with dynamodb_calls() as calls:
         assert api.get("/feed?limit=2", token=user["token"]).status == 200
-    assert calls.operations == ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query"]
 
 
 def test_follow_merges_recent_posts_and_unfollow_removes_them(api, owner, user, drain_stream):

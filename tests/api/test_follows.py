@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem, real_dynamodb_only
+from tests.api.conftest import TOKEN_CHECK, assert_problem, real_dynamodb_only
 
 
 def shop_of(api, shop_id: str) -> dict:
@@ -34,7 +34,7 @@ def test_unfollowing_twice_changes_nothing(api, owner, user):
 def test_follow_is_one_transaction(api, owner, user):
     with dynamodb_calls() as calls:
         assert api.put(f"/shops/{owner['shop']['shop_id']}/follow", token=user["token"]).status == 200
-    assert calls.operations == ["TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]
 
 
 def test_unknown_shop_is_404_and_own_shop_is_409(api, owner, user):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.callcount import dynamodb_calls
+from tests.api.conftest import TOKEN_CHECK
 from tests.api.commerce import advance, buy, make_product, placed
 
 
@@ -24,11 +25,11 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(api, owner, user
     with dynamodb_calls() as calls:
         first = buy(api, user, shop_id, *[(pid, 1) for pid in products], key="budget")
     assert first.status == 201
-    assert calls.operations == ["BatchGetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
     with dynamodb_calls() as calls:  # a retry: the stored answer comes back with the cancellation
         again = buy(api, user, shop_id, *[(pid, 1) for pid in products], key="budget")
     assert again.status == 201 and again.body == first.body
-    assert calls.operations == ["TransactWriteItems"]  # the catalogue was still warm
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]  # the catalogue was still warm
 
 
 def test_a_warm_container_orders_with_one_transaction(api, owner, user, catalog_cache):
@@ -37,7 +38,7 @@ def test_a_warm_container_orders_with_one_transaction(api, owner, user, catalog_
     placed(api, user, shop_id, (pid, 1))
     with dynamodb_calls() as calls:
         order = placed(api, user, shop_id, (pid, 2))
-    assert calls.operations == ["TransactWriteItems"] and order["total"] == 9000
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"] and order["total"] == 9000
 
 
 def test_a_product_edited_elsewhere_is_priced_again_never_charged_stale(api, aws_backend, owner, user,
@@ -58,12 +59,12 @@ def test_a_product_edited_elsewhere_is_priced_again_never_charged_stale(api, aws
         ExpressionAttributeValues={":p": {"N": "5200"}, ":t": {"N": "1900000000.5"}})
     with dynamodb_calls() as calls:
         order = placed(api, user, shop_id, (pid, 2))
-    assert calls.operations == ["TransactWriteItems", "TransactWriteItems"]  # cancelled, then priced again
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems", "TransactWriteItems"]  # cancelled, then priced again
     assert order["items"][0]["price"] == 5200 and order["total"] == 10400
     assert api.get(f"/products/{pid}").body["stock"] == 20 - 3
     with dynamodb_calls() as calls:
         assert placed(api, user, shop_id, (pid, 1))["total"] == 5200
-    assert calls.operations == ["TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]
 
 
 def test_cached_entries_expire(api, owner, user, catalog_cache, monkeypatch):
@@ -74,7 +75,7 @@ def test_cached_entries_expire(api, owner, user, catalog_cache, monkeypatch):
     monkeypatch.setattr(catalog_cache, "_clock", lambda: later)
     with dynamodb_calls() as calls:
         placed(api, user, shop_id, (pid, 1))
-    assert calls.operations == ["BatchGetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
 
 
 def test_order_reads_and_moves(api, owner, user):
@@ -83,16 +84,16 @@ def test_order_reads_and_moves(api, owner, user):
     path = f"/orders/{order['order_id']}"
     with dynamodb_calls() as calls:
         api.get(path, token=user["token"])
-    assert calls.operations == ["GetItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem"]
     with dynamodb_calls() as calls:
         advance(api, owner, order["order_id"], "paid")
-    assert calls.operations == ["GetItem", "UpdateItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "UpdateItem"]
     with dynamodb_calls() as calls:
         advance(api, owner, order["order_id"], "cancelled")
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
     with dynamodb_calls() as calls:
         api.get("/me/orders", token=user["token"])
-    assert calls.operations == ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query"]
 
 
 def test_product_reads(api, owner):

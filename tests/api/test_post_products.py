@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from devtools.callcount import dynamodb_calls
 from tests.api.commerce import make_product, placed
-from tests.api.conftest import assert_problem, create_post
+from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post
 
 UNKNOWN = "01JDQ3ZK8X9V5W4T3S2R1P0N9M"  # well-formed, never created
 
@@ -91,15 +91,15 @@ def test_create_post_calls_without_and_with_products(api, owner):
     tofu = make_product(api, owner)["product_id"]
     with dynamodb_calls() as calls:
         assert api.post(f"/shops/{shop_id}/posts", {"text": "태그 없음"}, token=owner["token"]).status == 201
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
     with dynamodb_calls() as calls:
         assert api.post(f"/shops/{shop_id}/posts", {"text": "태그", "product_ids": [tofu]},
                         token=owner["token"]).status == 201
-    assert calls.operations == ["GetItem", "BatchGetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "BatchGetItem", "TransactWriteItems"]
     with dynamodb_calls() as calls:
         assert api.post(f"/shops/{shop_id}/posts", {"text": "없는 상품", "product_ids": [UNKNOWN]},
                         token=owner["token"]).status == 422
-    assert calls.operations == ["GetItem", "BatchGetItem"]  # refused before any write
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "BatchGetItem"]  # refused before any write
 
 
 def test_edit_post_calls_without_and_with_products(api, owner):
@@ -108,10 +108,10 @@ def test_edit_post_calls_without_and_with_products(api, owner):
     tagged = create_post(api, owner, "태그", product_ids=[tofu])
     with dynamodb_calls() as calls:
         assert api.patch(f"/posts/{plain['post_id']}", {"text": "고침"}, token=owner["token"]).status == 200
-    assert calls.operations == ["GetItem", "UpdateItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "UpdateItem"]
     with dynamodb_calls() as calls:
         assert api.patch(f"/posts/{tagged['post_id']}", {"text": "고침"}, token=owner["token"]).status == 200
-    assert calls.operations == ["GetItem", "BatchGetItem", "UpdateItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "BatchGetItem", "UpdateItem"]
 
 
 # --- the feed ---------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_a_feed_item_shows_the_tagged_products_and_the_page_stays_one_query(api,
     drain_stream()  # the new posts fan out
     with dynamodb_calls() as calls:
         items = feed_items(api, user["token"])
-    assert calls.operations == ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query"]
     by_id = {item["post_id"]: item for item in items}
     assert by_id[before["post_id"]]["products"] == [summary(milk)]
     assert by_id[after["post_id"]]["products"] == [summary(tofu), summary(milk)] == after["products"]

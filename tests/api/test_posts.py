@@ -9,7 +9,7 @@ import pytest
 
 from devtools.callcount import dynamodb_calls
 from tests.api.commerce import make_product
-from tests.api.conftest import JPEG, assert_problem, create_post, upload_photo
+from tests.api.conftest import JPEG, TOKEN_CHECK, assert_problem, create_post, upload_photo
 
 PRODUCT = "01JDQ3ZK8X9V5W4T3S2R1P0N9M"
 
@@ -45,7 +45,7 @@ def test_create_post_is_two_dynamodb_calls(api, owner):
     with dynamodb_calls() as calls:
         answer = api.post(f"/shops/{owner['shop']['shop_id']}/posts", {"text": "두 번의 호출"}, token=owner["token"])
     assert answer.status == 201
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
 
 
 def test_korean_text_limit_counts_characters(api, owner):

@@ -11,10 +11,12 @@ import math
 
 import pytest
 
+from chalicelib.services.relationships import CONFIG
+from chalicelib.services.scoring import period_of
 from chalicelib.wiring import container
 from chalicelib.storage.models.relationships import RelationshipItem, rel_pk, rel_sk
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem, real_dynamodb_only
+from tests.api.conftest import TOKEN_CHECK, assert_problem, real_dynamodb_only
 from tests.api.relationships_kit import DAY, JOURNEY, NOW, make_world
 
 
@@ -118,8 +120,15 @@ def test_each_entity_scores_its_part(world, fixture, part):
 
 def test_comment_weighs_more_than_like_and_shop_replies_do_not_count(world):
     world.send("comment")  # the customer's comment and the owner's reply
-    assert world.card().body["breakdown"]["engagement"] == pytest.approx(2.0 * 2 ** (-(NOW - 1793610600) / (30 * DAY)),
-                                                                         abs=0.01)
+    # Late in its 30-day engagement period the comment meets the period's cap (2 points measured
+    # at the period's start): it counts 2 · 2^(−x) for x of the way through (more than a like's 1).
+    config, at = CONFIG, 1793610600
+    start = period_of(at, config) * config.engagement_period_seconds
+    capped = min(2.0 * 2 ** ((at - start) / config.half_life_seconds), config.engagement_cap)
+    worth = capped * 2 ** (-(at - start) / config.half_life_seconds)
+    assert 1.0 < worth <= 2.0
+    assert world.card().body["breakdown"]["engagement"] == pytest.approx(
+        worth * 2 ** (-(NOW - at) / config.half_life_seconds), abs=0.01)
     assert world.card(world.owner["user"]["user_id"]).status == 404
 
 
@@ -375,13 +384,11 @@ def test_pages_list_every_customer_once_strongest_first(api, monkeypatch):
     from chalicelib.events.stream import dispatch
     from tests.api.relationships_kit import records
 
-    for n, person in enumerate(people):  # n + 1 likes each, on different days
-        for k in range(n + 1):
-            batch = records("like", {**world.ids, "$USER": person["user"]["user_id"]})
-            image = batch[0]["dynamodb"]["NewImage"]
-            image["post_id"]["S"] = f"01POST{k:020d}"
-            image["created_at"]["N"] = str(NOW - 20 * DAY + n)
-            dispatch(batch)
+    for n, person in enumerate(people):  # a like each, one day later each: later is stronger
+        batch = records("like", {**world.ids, "$USER": person["user"]["user_id"]})
+        image = batch[0]["dynamodb"]["NewImage"]
+        image["created_at"]["N"] = str(NOW - 20 * DAY + n * DAY)
+        dispatch(batch)
     seen, cursor = [], None
     while True:
         page = world.customers(f"?limit=2{'&cursor=' + cursor if cursor else ''}").body
@@ -422,21 +429,21 @@ def test_call_budgets(world, monkeypatch):
     assert calls.operations == ["GetItem", "GetItem", "UpdateItem", "BatchGetItem"]
     with dynamodb_calls() as calls:
         assert world.customers().status == 200
-    assert calls.operations == ["GetItem", "Query"]  # the shop (ownership), then one Query
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "Query"]  # the shop (ownership), then one Query
     with dynamodb_calls() as calls:
         assert world.customers("?tier=first_time").status == 200
-    assert calls.operations == ["GetItem", "Query"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "Query"]
     with dynamodb_calls() as calls:
         assert world.card().status == 200
     # Shop, pair and note together; then the customer's subscriptions at the shop (one Query).
-    assert calls.operations == ["BatchGetItem", "Query"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "Query"]
     with dynamodb_calls() as calls:
         assert world.api.get("/me/shops", token=world.customer["token"]).status == 200
-    assert calls.operations == ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query"]
     with dynamodb_calls() as calls:
         assert world.api.put(f"/shops/{world.shop_id}/customers/{user_id}/note", {"note": "단골"},
                              token=world.owner["token"]).status == 200
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
 
 
 def test_reader_strengths_for_the_ranked_feed(world):
@@ -504,8 +511,13 @@ def test_concurrent_signals_on_one_pair_are_each_applied_once(world):
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(dispatch, batches))
     card = world.card().body
-    like_part = 2 ** (-(NOW - (1793610000 + 0.25)) / (30 * DAY))
-    comment_part = 2 * 2 ** (-(NOW - 1793610600) / (30 * DAY))
-    assert card["breakdown"]["engagement"] == pytest.approx(12 * like_part + comment_part, abs=0.01)
+    # Twelve likes and a comment in one 30-day period are worth that period's cap; that each was
+    # applied exactly once is the seen-list's length below.
+    from chalicelib.services.scoring import RelationshipState, Signal, apply, breakdown_at
+
+    expected = RelationshipState()
+    for signal, at in [(Signal.LIKE, 1793610000.25)] * 12 + [(Signal.COMMENT, 1793610600.0)]:
+        expected, _ = apply(expected, signal, at, config=CONFIG)
+    assert card["breakdown"]["engagement"] == pytest.approx(breakdown_at(expected, NOW, CONFIG)["engagement"], abs=0.01)
     assert card["order_count"] == 1 and card["total_spent"] == 18000
     assert len(stored(world).seen) == 1 + 12 + 1 + 1

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.api.commerce import advance, buy, make_product, placed, stock
-from tests.api.conftest import assert_problem, create_post
+from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post
 
 
 @pytest.fixture
@@ -401,24 +401,24 @@ def test_call_budgets(api, shop, alice):
     container().orders.cache.clear()
     with dynamodb_calls() as calls:
         placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
-    assert calls.operations == ["BatchGetItem", "TransactWriteItems"]  # shop, product and link in one read
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]  # shop, product and link in one read
     with dynamodb_calls() as calls:
         placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
-    assert calls.operations == ["TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]
     api.post(f"/store-links/{alice['code']}/visits", token=friend["token"])
     with dynamodb_calls() as calls:  # the remembered link: the check cancels, its item is read, then the order
         placed(api, friend, shop["id"], (shop["oil"], 1))
-    assert calls.operations == ["TransactWriteItems", "GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems", "GetItem", "TransactWriteItems"]
     budgets = [
         (lambda: api.get(f"/store-links/{alice['code']}"), ["GetItem", "BatchGetItem"]),
         (lambda: api.post(f"/store-links/{alice['code']}/visits"), ["GetItem", "TransactWriteItems"]),
         (lambda: api.post(f"/store-links/{alice['code']}/visits", token=friend["token"]),
-         ["GetItem", "TransactWriteItems", "PutItem"]),
-        (lambda: api.get("/me/store-links", token=alice["token"]), ["Query"]),
-        (lambda: api.get("/me/rewards", token=alice["token"]), ["GetItem", "Query"]),
-        (lambda: api.get(f"/shops/{shop['id']}/referrals", token=shop["token"]), ["GetItem", "Query"]),
+         TOKEN_CHECK + ["GetItem", "TransactWriteItems", "PutItem"]),
+        (lambda: api.get("/me/store-links", token=alice["token"]), TOKEN_CHECK + ["Query"]),
+        (lambda: api.get("/me/rewards", token=alice["token"]), TOKEN_CHECK + ["GetItem", "Query"]),
+        (lambda: api.get(f"/shops/{shop['id']}/referrals", token=shop["token"]), TOKEN_CHECK + ["GetItem", "Query"]),
         (lambda: api.patch(f"/me/store-links/{alice['code']}", {"give_reward_to_friend": True},
-                           token=alice["token"]), ["GetItem", "UpdateItem"]),
+                           token=alice["token"]), TOKEN_CHECK + ["GetItem", "UpdateItem"]),
     ]
     for call, operations in budgets:
         with dynamodb_calls() as calls:
@@ -428,4 +428,4 @@ def test_call_budgets(api, shop, alice):
     advance(api, shop, order["order_id"], "paid", "shipped")
     with dynamodb_calls() as calls:  # the status and the ledger entry together
         advance(api, shop, order["order_id"], "delivered")
-    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]

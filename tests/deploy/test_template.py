@@ -276,8 +276,9 @@ def test_the_stream_role_reads_its_stream_writes_its_tables_and_keeps_failures(p
         packaged, "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/dongne-prod/Stream:log-stream:y"))
     assert not allows(rules, "logs:PutLogEvents", _arn(
         packaged, "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/x:log-stream:y"))
+    assert allows(rules, "dynamodb:DeleteItem", _arn(packaged, "${MainTable.Arn}"))  # a closed account's follows, pairs
     # nothing it does not do
-    assert not allows(rules, "dynamodb:DeleteItem", _arn(packaged, "${MainTable.Arn}"))
+    assert not allows(rules, "dynamodb:Scan", _arn(packaged, "${MainTable.Arn}"))
     assert not allows(rules, "s3:GetObject", _arn(packaged, "${MediaBucket.Arn}/uploads/u/p.jpg"))
     assert not allows(rules, "dynamodb:GetRecords", "arn:aws:dynamodb:ap-northeast-2:123456789012:table/other/stream/x")
 
@@ -318,3 +319,23 @@ def test_the_check_fails_on_the_packaged_template_when_a_grant_is_removed(packag
     assert [(n.function, n.action, n.resource) for n in report.missing] == [
         ("Stream", "dynamodb:BatchWriteItem", "arn:aws:dynamodb:ap-northeast-2:123456789012:table/dongne-prod-feed")]
     assert not report.ok and "NOT GRANTED" in report.render()
+
+
+def test_the_stage_is_throttled_and_gateway_limits_answer_as_problems(packaged):
+    from deploy.template import stage_throttling
+
+    api = template(packaged)["Resources"]["RestAPI"]["Properties"]
+    (settings,) = api["MethodSettings"]
+    throttling = stage_throttling("prod")
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    assert settings["ThrottlingRateLimit"] == throttling["rate_limit"] > 0
+    assert settings["ThrottlingBurstLimit"] == throttling["burst_limit"] >= throttling["rate_limit"]
+    responses = api["GatewayResponses"]
+    for kind, status, code in (("THROTTLED", "429", "rate_limited"), ("QUOTA_EXCEEDED", "429", "rate_limited"),
+                               ("REQUEST_TOO_LARGE", "413", "payload_too_large")):
+        answer = responses[kind]
+        body = json.loads(answer["ResponseTemplates"]["application/json"])
+        assert answer["StatusCode"] == status and body["status"] == int(status) and body["code"] == code
+        assert answer["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
+    assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+    assert stage_throttling("dev")["rate_limit"] > 0

@@ -302,7 +302,7 @@ def test_route_spec_rejects_inconsistent_metadata() -> None:
     assert spec.operation == "postShopsShopIdPosts"
     assert spec.path_params == ("shop_id",)
     assert spec.error_statuses == (400, 401, 404, 413, 415, 422, 429, 503)
-    assert spec.problems[404] == ("not_found",) and spec.problems[401] == ("unauthorized",)
+    assert spec.problems[404] == ("not_found",) and spec.problems[401] == ("account_closed", "unauthorized")
 
 
 def test_problem_models_round_trip() -> None:

@@ -116,7 +116,7 @@ class FakeOrdersStore:
                     post_count=0, created_at=0.0)
         return shop, {"a": _product("a", price=self.price)}, None
 
-    def place(self, order, record, versions, referral=None, remembered=None):
+    def place(self, order, record, versions, referral=None, remembered=None, quota=None):
         from chalicelib.errors import StaleCatalog
 
         assert versions == {"a": 0.0}

@@ -26,6 +26,7 @@ from chalicelib.services.scoring import (
     event_id,
     lapses_at,
     money_weight,
+    period_of,
     rank_key,
     reorder_due,
     reorder_due_at,
@@ -142,24 +143,37 @@ def test_strength_halves_every_half_life(events, k, offset):
     assert math.isclose(strength_at(state, now + H), strength_at(state, now) / 2, rel_tol=1e-9)
 
 
-@FAST
-@given(histories(kinds=ADDITIVE, reversals=False), st.floats(0, 20 * H))
-def test_score_is_the_sum_of_decayed_weights(events, offset):
-    """Oracle: S(T) = Σ w_i · 2^(−(T − t_i)/H), computed directly from the history."""
-    state = run(events)  # arrival order as generated, i.e. random
-    now = max([e.at for e in events], default=0.0) + offset
-    weights = {Signal.LIKE: CFG.w_like, Signal.COMMENT: CFG.w_comment, Signal.SHARE: CFG.w_share,
-               Signal.REFERRAL: CFG.w_referral}
+UNCAPPED = ScoringConfig(engagement_cap=None)
 
-    def weight(e: Ev) -> float:
+
+def oracle(events: list[Ev], now: float, config: ScoringConfig) -> float:
+    """S(T) computed directly from a history with no reversals: Σ w_i · 2^(−(T − t_i)/H) for
+    orders, reviews and referrals; engagement per period, capped (see scoring's notes)."""
+    h = config.half_life_seconds
+    weights = {Signal.LIKE: config.w_like, Signal.COMMENT: config.w_comment, Signal.SHARE: config.w_share}
+    terms, periods = [], {}
+    for e in events:
         if e.signal is Signal.ORDER:
-            return CFG.w_order + money_weight(e.amount, CFG)
-        if e.signal is Signal.REVIEW:
-            return CFG.review_weights[e.rating - 1]
-        return weights[e.signal]
+            terms.append((config.w_order + money_weight(e.amount, config)) * 2 ** (-(now - e.at) / h))
+        elif e.signal is Signal.REVIEW:
+            terms.append(config.review_weights[e.rating - 1] * 2 ** (-(now - e.at) / h))
+        elif e.signal is Signal.REFERRAL:
+            terms.append(config.w_referral * 2 ** (-(now - e.at) / h))
+        else:
+            start = period_of(e.at, config) * config.engagement_period_seconds
+            periods.setdefault(start, []).append(weights[e.signal] * 2 ** ((e.at - start) / h))
+    cap = math.inf if config.engagement_cap is None else config.engagement_cap
+    terms += [min(math.fsum(grown), cap) * 2 ** (-(now - start) / h) for start, grown in periods.items()]
+    return math.fsum(terms)
 
-    expected = math.fsum(weight(e) * 2 ** (-(now - e.at) / H) for e in events)
-    assert close(strength_at(state, now), expected)
+
+@FAST
+@given(histories(kinds=ADDITIVE, reversals=False), st.floats(0, 20 * H), st.sampled_from([CFG, UNCAPPED]))
+def test_score_is_the_sum_of_decayed_weights(events, offset, config):
+    """Oracle: S(T) = Σ w_i · 2^(−(T − t_i)/H), engagement capped per period (uncapped: plain)."""
+    state = run(events, config)  # arrival order as generated, i.e. random
+    now = max([e.at for e in events], default=0.0) + offset
+    assert close(strength_at(state, now, config), oracle(events, now, config))
 
 
 # --- breakdown, clamps, order independence -------------------------------------------------
@@ -217,8 +231,8 @@ def test_arrival_order_does_not_change_the_result(data):
 
 
 def test_an_out_of_order_event_adds_its_decayed_weight_and_keeps_updated_at():
-    state, _ = apply(RelationshipState(), Signal.LIKE, T0 + H)
-    late, _ = apply(state, Signal.COMMENT, T0)
+    state, _ = apply(RelationshipState(), Signal.LIKE, T0 + H, config=UNCAPPED)
+    late, _ = apply(state, Signal.COMMENT, T0, config=UNCAPPED)
     assert late.updated_at == T0 + H
     assert late.parts["engagement"] == CFG.w_like + CFG.w_comment / 2
 
@@ -238,7 +252,7 @@ def test_unfollow_resets_the_follow_part_and_refollow_starts_afresh():
     s, _ = apply(s, Signal.LIKE, T0)
     s, _ = apply(s, Signal.UNFOLLOW, T0 + H)
     assert s.parts["follow"] == 0.0 and not s.following
-    assert s.score == CFG.w_like / 2
+    assert close(s.score, CFG.w_like / 2)
     s, _ = apply(s, Signal.FOLLOW, T0 + 2 * H)
     assert s.parts["follow"] == CFG.w_follow and s.following
 
@@ -253,17 +267,24 @@ def test_follow_state_is_last_writer_wins_by_event_time():
 
 
 def test_unlike_removes_exactly_what_the_like_added():
-    s, _ = apply(RelationshipState(), Signal.COMMENT, T0)
-    s, _ = apply(s, Signal.LIKE, T0 + DAY)
-    s, _ = apply(s, Signal.UNLIKE, T0 + 40 * DAY, reverses_at=T0 + DAY)
-    assert close(s.parts["engagement"], decay(CFG.w_comment, 40 * DAY, H))
+    start = period_of(T0) * CFG.engagement_period_seconds  # the comment alone is at the cap here
+    for config in (CFG, UNCAPPED):
+        s, _ = apply(RelationshipState(), Signal.COMMENT, start, config=config)
+        s, _ = apply(s, Signal.LIKE, start + DAY, config=config)
+        s, _ = apply(s, Signal.UNLIKE, start + 40 * DAY, reverses_at=start + DAY, config=config)
+        assert close(s.parts["engagement"], decay(CFG.w_comment, 40 * DAY, H))
 
 
 def test_unlike_without_its_like_time_cannot_go_negative():
-    s, _ = apply(RelationshipState(), Signal.LIKE, T0)
-    s, _ = apply(s, Signal.UNLIKE, T0 + H)
+    s, _ = apply(RelationshipState(), Signal.LIKE, T0, config=UNCAPPED)
+    s, _ = apply(s, Signal.UNLIKE, T0 + H, config=UNCAPPED)
     assert s.parts["engagement"] == 0.0 and s.score == 0.0
     assert rank_key(s) == RANK_KEY_FLOOR
+    # Capped, an unlike is counted in the period of its like: without that time, in its own
+    # (empty) period, which it cannot take below zero.
+    s, _ = apply(RelationshipState(), Signal.LIKE, T0)
+    s, _ = apply(s, Signal.UNLIKE, T0 + H)
+    assert close(s.parts["engagement"], CFG.w_like / 2) and len(s.engagement_periods) == 1
 
 
 def test_order_cancelled_returns_the_pair_to_where_it_would_have_been():

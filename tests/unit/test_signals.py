@@ -45,6 +45,21 @@ def test_comments_count_but_not_the_shops_own_replies():
                                                                     "comment#01COMMENT000000000000000A")
 
 
+def test_a_deleted_comment_takes_back_exactly_that_comment_and_replies_never_count():
+    (comment,) = translate("comment")
+    (deleted,) = translate("comment_deleted")  # the customer's comment and the shop's reply, removed
+    assert (deleted.user_id, deleted.signal, deleted.reverses_at) == ("U1", Signal.COMMENT_DELETED, comment.at)
+    assert deleted.at == comment.at + 3600 and deleted.is_reversal
+    assert deleted.event_id == "comment_deleted#01COMMENT000000000000000A"
+
+
+def test_a_removed_share_takes_back_exactly_that_share():
+    (share,) = translate("share")
+    (removed,) = translate("share_removed")
+    assert (removed.signal, removed.reverses_at, removed.at) == (Signal.SHARE_REMOVED, share.at, share.at + 7200)
+    assert removed.event_id == "share_removed#01SHARE00000000000000000A" and removed.is_reversal
+
+
 def test_share_and_review():
     (share,) = translate("share")
     assert share.signal is Signal.SHARE and share.event_id == "share#01SHARE00000000000000000A"

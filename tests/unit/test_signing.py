@@ -44,6 +44,22 @@ def test_a_cursor_is_not_a_token_and_a_token_is_not_a_cursor():
 def test_tokens_expire():
     tokens = TokenService(SECRET, 60)
     token = tokens.issue("u1", now=1000)
-    assert tokens.verify(token, now=1059) == ("u1", 1060)
+    claims = tokens.verify(token, now=1059)
+    assert (claims.user_id, claims.expires_at, claims.version) == ("u1", 1060, 0) and claims.token_id
     with pytest.raises(Unauthorized):
         tokens.verify(token, now=1060)
+
+
+def test_every_token_has_its_own_id_and_carries_the_account_token_version():
+    tokens = TokenService(SECRET, 60)
+    a, b = tokens.verify(tokens.issue("u1", 1000, version=3), 1001), tokens.verify(tokens.issue("u1", 1000, 3), 1001)
+    assert a.version == b.version == 3 and a.token_id != b.token_id
+
+
+def test_a_token_from_before_token_ids_is_version_zero_without_an_id():
+    legacy = Signer(SECRET, "bearer-token-v1").sign({"sub": "u1", "iat": 1000, "exp": 2000})
+    claims = TokenService(SECRET, 60).verify(legacy, 1001)
+    assert (claims.version, claims.token_id) == (0, None)
+    with pytest.raises(Unauthorized):
+        TokenService(SECRET, 60).verify(Signer(SECRET, "bearer-token-v1").sign({"sub": "u1", "exp": 2000,
+                                                                                "ver": "1"}), 1001)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
 
@@ -24,6 +24,8 @@ class UserItem(MainItem, discriminator="user"):
 
     Key design: ``pk = USER#<user_id>``, ``sk = PROFILE``. Found by e-mail or phone through
     the ``UniqueItem`` guards (GetItem, strongly consistent), never through an index.
+    Deleted (with its guards) when the account is closed; its REMOVE on the stream starts the
+    clean-up (``events.accounts``).
     """
 
     user_id = UnicodeAttribute()
@@ -36,6 +38,12 @@ class UserItem(MainItem, discriminator="user"):
     updated_at = NumberAttribute()
     # How many shops the user follows: changes only in the follow/unfollow transaction.
     following_count = NumberAttribute(default=0)
+    # Token state, read (strongly consistent) by the edge on every signed-in request: tokens
+    # of an older version are dead (a password change adds 1); tokens logged out one by one
+    # are listed as "<expires_at>:<token id>" until they expire (expired entries are pruned
+    # by the next logout).
+    token_version = NumberAttribute(default=0)
+    revoked_tokens = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class UniqueItem(MainItem, discriminator="unique"):

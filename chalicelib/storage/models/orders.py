@@ -65,7 +65,7 @@ class OrderItem(MainItem, discriminator="order"):
 
     Written once by the order's transaction (with the stock decrements and the idempotency
     record); afterwards only ``status`` (conditional on the status read, so racing moves have
-    one winner), ``history`` (appended), ``updated_at`` and ``review_id`` change. This item is
+    one winner), ``history`` (appended), ``updated_at``, ``review_id`` and ``buyer_closed`` change. This item is
     the "order" record of the stream contract (README, "Order events").
     """
 
@@ -89,6 +89,7 @@ class OrderItem(MainItem, discriminator="order"):
     reorder_of = UnicodeAttribute(null=True)
     review_id = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)  # set on a subscription's period order
+    buyer_closed = BooleanAttribute(null=True)  # true once the buyer closed their account (absent before)
     history = ListAttribute(of=HistoryMap, default=list)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()

@@ -52,10 +52,12 @@ class RelationshipItem(MainItem, discriminator="relationship"):
 
     * gsi1 ``SHOP#<shop_id>#CUSTOMERS`` / ``rank`` — a shop's customers;
     * gsi2 ``SHOP#<shop_id>#TIER#<tier>`` / ``rank`` — one tier of them;
-    * gsi3 ``USER#<user_id>#SHOPS`` / ``rank`` — a customer's shops.
+    * gsi3 ``USER#<user_id>#SHOPS`` / ``rank`` — a customer's shops (``rank >= "0"``).
 
-    The three are sparse: a pair with nothing left (unfollowed, every like taken back, no
-    order) leaves the lists but keeps its card. gsi4 ``LAPSE#<yyyy-mm-dd>`` /
+    gsi1 and gsi2 are sparse: a pair with nothing left (unfollowed, every like taken back, no
+    order) leaves the lists but keeps its card. gsi3 holds every pair of the customer, the
+    unlisted ones under ``"!"`` (below every rank key, never read by "my shops"), so closing an
+    account finds all of its pairs with one Query. gsi4 ``LAPSE#<yyyy-mm-dd>`` /
     ``<ISO time>#<shop_id>#<user_id>`` is set only while a pair will turn lapsed with no
     further event, so the lapse sweep finds due pairs with one Query per day instead of a
     Scan. Every write is one conditional PutItem (``version``), or one transaction with a

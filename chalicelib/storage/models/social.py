@@ -39,8 +39,8 @@ def comment_gsi(comment_id: str) -> str:
     return f"COMMENT#{comment_id}"
 
 
-def share_sk(share_id: str) -> str:
-    return f"SHARE#{share_id}"
+def share_sk(user_id: str) -> str:
+    return f"SHARE#{user_id}"
 
 
 def time_key(at: float, tiebreak: str) -> str:
@@ -161,10 +161,13 @@ class CommentItem(MainItem, discriminator="comment"):
 
 
 class ShareItem(MainItem, discriminator="share"):
-    """A user shared a post.
+    """A user shared a post: once per user and post, however often they tap "share".
 
-    Key design: ``pk = POST#<post_id>``, ``sk = SHARE#<share_id>``; written in one
-    transaction with the post's ``share_count``.
+    Key design: ``pk = POST#<post_id>``, ``sk = SHARE#<user_id>``; written with
+    ``attribute_not_exists`` in one transaction with the post's ``share_count`` (so the count
+    is of people who shared), and a repeated share writes nothing (no stream record, no
+    points). ``share_id`` names the occurrence for the event contract. Stream contract:
+    INSERT = share, REMOVE = share removed.
     """
 
     share_id = UnicodeAttribute()

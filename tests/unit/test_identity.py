@@ -1,0 +1,58 @@
+"""Login identifiers: one canonical form per e-mail address and phone number."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.services.identity import normalize_email, normalize_phone
+
+
+@pytest.mark.parametrize("spelling", [
+    "minji@dongne.kr", "MINJI@Dongne.KR", " minji@dongne.kr ", "ｍｉｎｊｉ@dongne.kr", "ＭＩＮＪＩ＠ＤＯＮＧＮＥ.ＫＲ",
+    "min\u200bji@dongne.kr", "\u200dminji@dongne.kr\ufeff",
+])
+def test_email_look_alikes_are_one_address(spelling):
+    assert normalize_email(spelling) == "minji@dongne.kr"
+
+
+def test_email_folds_case_beyond_ascii_lowercase():
+    assert normalize_email("STRASSE@dongne.kr") == normalize_email("strasse@dongne.kr")
+    assert normalize_email("ﬁnd@dongne.kr") == "find@dongne.kr"  # the ligature is two letters
+
+
+@pytest.mark.parametrize("mixed", ["mіnji@dongne.kr", "민지@dongne.kr"])  # Cyrillic і; Hangul
+def test_non_ascii_addresses_are_refused(mixed):
+    with pytest.raises(ValueError):
+        normalize_email(mixed)
+
+
+@given(st.emails())
+def test_email_normalisation_is_idempotent(email):
+    try:
+        once = normalize_email(email)
+    except ValueError:
+        return
+    assert normalize_email(once) == once
+
+
+@pytest.mark.parametrize("spelling", [
+    "010-1234-5678", "01012345678", "010 1234 5678", "+821012345678", "+82 10-1234-5678", "+82 010-1234-5678",
+    "+82-10-1234-5678", "(010) 1234-5678", "０１０-１２３４-５６７８",
+])
+def test_korean_mobile_spellings_are_one_number(spelling):
+    assert normalize_phone(spelling) == "+821012345678"
+
+
+@pytest.mark.parametrize("number, e164", [
+    ("02-123-4567", "+8221234567"), ("031-123-4567", "+82311234567"), ("+1 415 555 0101", "+14155550101"),
+])
+def test_landlines_and_other_countries(number, e164):
+    assert normalize_phone(number) == e164
+
+
+@pytest.mark.parametrize("bad", ["1012345678", "0012345678", "+12", "+1234567890123456", "010-1234-567a", "0"])
+def test_numbers_that_cannot_be_placed_are_refused(bad):
+    with pytest.raises(ValueError):
+        normalize_phone(bad)
