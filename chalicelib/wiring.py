@@ -81,6 +81,8 @@ class Container:
 
         self._bind()
         return ReordersRepository()
+
+    @cached_property
     def rate_rules(self):
         from chalicelib.services.rates import rules_from
 
