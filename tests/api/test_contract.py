@@ -31,7 +31,7 @@ def test_deeply_nested_body_on_orders_and_me_is_400(api, user):
 def test_nesting_just_past_the_limit_is_400_and_within_it_is_validated(api):
     from chalicelib.api.edge import MAX_JSON_DEPTH
 
-    too_deep = {"name": "x", "email": "a@b.co", "password": "12345678", "extra": json.loads(
+    too_deep = {"name": "x", "email": "a@b.co", "password": "correct horse 9", "extra": json.loads(
         "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)}
     assert assert_problem(api.post("/auth/signup", too_deep), 400)["code"] == "json_too_deep"
     within = {**too_deep, "extra": [[["ok"]]]}
@@ -55,7 +55,7 @@ def test_a_body_that_is_not_json_is_415_problem(api, content_type):
 
 
 def test_json_with_a_charset_is_json(api):
-    body = json.dumps({"name": "김민지", "email": "charset@example.kr", "password": "12345678"})
+    body = json.dumps({"name": "김민지", "email": "charset@example.kr", "password": "correct horse 9"})
     answer = api.call("POST", "/auth/signup", raw=body, headers={"Content-Type": "application/json; charset=utf-8"})
     assert answer.status == 201
 
@@ -95,7 +95,7 @@ def test_options_lists_the_methods(api):
 def test_each_conflict_has_its_own_code_and_type(api, user):
     from tests.api.commerce import make_product
 
-    taken = api.post("/auth/signup", {"name": "x", "email": user["email"], "password": "12345678"})
+    taken = api.post("/auth/signup", {"name": "x", "email": user["email"], "password": "correct horse 9"})
     owner = api.signup(name="박사장")
     shop = api.open_shop(owner["token"], handle="codes_shop")
     handle = api.post("/shops", {"name": "가게", "handle": "codes_shop"}, token=user["token"])
@@ -125,7 +125,7 @@ def test_field_messages_are_ours_with_a_code_not_a_regex(api):
 
 
 def test_email_or_phone_is_a_field_problem_with_its_code(api):
-    problem = assert_problem(api.post("/auth/signup", {"name": "x", "password": "12345678"}), 422)
+    problem = assert_problem(api.post("/auth/signup", {"name": "x", "password": "correct horse 9"}), 422)
     assert problem["errors"] == [{"field": "body", "code": "email_or_phone",
                                   "message": "Give an e-mail address or a phone number."}]
 
@@ -261,9 +261,9 @@ def test_no_cors_for_other_origins(api, cors):
 
 
 def test_json_answers_send_korean_as_utf8(api):
-    answer = api.post("/auth/signup", {"name": "김민지", "email": "utf8@example.kr", "password": "12345678"})
+    answer = api.post("/auth/signup", {"name": "김민지", "email": "utf8@example.kr", "password": "correct horse 9"})
     assert "김민지".encode() in answer.raw and b"\\u" not in answer.raw
-    problem = api.post("/auth/signup", {"name": "김민지", "email": "utf8@example.kr", "password": "12345678"},
+    problem = api.post("/auth/signup", {"name": "김민지", "email": "utf8@example.kr", "password": "correct horse 9"},
                        headers={"Accept-Language": "ko"})
     assert "이미 가입된 이메일 주소예요".encode() in problem.raw and b"\\u" not in problem.raw
     wrong = api.call("DELETE", "/feed", headers={"Accept-Language": "ko"})

@@ -58,7 +58,7 @@ def test_wrong_content_type_is_415(api):
 
 
 def test_missing_email_and_phone_is_422(api):
-    assert_problem(api.post("/auth/signup", {"name": "x", "password": "12345678"}), 422)
+    assert_problem(api.post("/auth/signup", {"name": "x", "password": "correct horse 9"}), 422)
 
 
 def test_unknown_route_is_not_a_500(api):

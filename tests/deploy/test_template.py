@@ -150,10 +150,10 @@ def test_the_merge_replaces_nothing_chalice_generated(packaged):
 def test_each_function_has_its_own_role_with_its_own_policy(packaged):
     resources = template(packaged)["Resources"]
     roles = {name: resources[name]["Properties"]["Role"]["Fn::GetAtt"][0] for name in
-             ("APIHandler", "Bearer", "Stream", "LapseSweep")}
-    assert len(set(roles.values())) == 4
+             ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders")}
+    assert len(set(roles.values())) == 5
     documents = [json.dumps(resources[role]["Properties"]["Policies"]) for role in roles.values()]
-    assert len(set(documents)) == 4
+    assert len(set(documents)) == 5
     for role in roles.values():
         assert "ManagedPolicyArns" not in resources[role]["Properties"]
 
@@ -206,7 +206,7 @@ def test_every_function_has_its_own_log_group_with_a_retention(packaged):
     resources = template(packaged)["Resources"]
     functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
     groups = {name: r for name, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
-    assert len(groups) == len(functions) == 4
+    assert len(groups) == len(functions) == 5
     for function in functions:
         config = resources[function]["Properties"]["LoggingConfig"]
         group = groups[config["LogGroup"]["Ref"]]

@@ -64,7 +64,7 @@ def test_deep_nesting_is_400_on_the_wire(served):
 
 
 def test_korean_goes_out_as_utf8(served):
-    body = json.dumps({"name": "김민지", "email": "live-utf8@example.kr", "password": "12345678"}).encode()
+    body = json.dumps({"name": "김민지", "email": "live-utf8@example.kr", "password": "correct horse 9"}).encode()
     status, headers, raw = send(served, "POST", "/auth/signup", body=body, headers={"Content-Type": "application/json"})
     assert status == 201 and "김민지".encode() in raw and b"\\u" not in raw
     again = send(served, "POST", "/auth/signup", body=body,
