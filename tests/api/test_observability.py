@@ -7,6 +7,8 @@ a request carries its request id, route, cold-start flag and user, the answers c
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from chalicelib import observability
@@ -18,6 +20,12 @@ from tests.api.test_notification_channels import a_phone, channels, shop_with_a_
 
 def lines_since(mark: int) -> list[dict]:
     return [json.loads(line) for line in log_secrets.lines[mark:]]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics():
+    """The app keeps only its last 1,000 metrics: start each test from none, so a mark is a position."""
+    observability.emitted.clear()
 
 
 def metric_values(mark: int, name: str) -> list[float]:
@@ -96,8 +104,6 @@ def test_a_failed_stream_record_is_counted(api, owner, drain_stream, monkeypatch
     monkeypatch.setattr(stream_module, "_ROUTES", {"post": (boom,)})
     mark = len(observability.emitted)
     from devtools.stream_poller import BatchItemFailures
-
-    import pytest
 
     with pytest.raises(BatchItemFailures):  # the poller, like Lambda, sees the record reported failed
         drain_stream()
