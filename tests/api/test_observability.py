@@ -51,7 +51,7 @@ def test_an_unexpected_error_is_one_line_with_its_request_id_and_no_secret(api, 
     def broken(*args, **kwargs):
         raise RuntimeError(f"lost the connection while reading {user['email']} / 010-9876-5432")
 
-    monkeypatch.setattr(accounts, "get_user", broken)
+    monkeypatch.setattr(accounts, "check_token", broken)  # every signed-in request reads the account there
     mark = len(log_secrets.lines)
     assert_problem(api.get("/me", token=user["token"]), 500)
     errors = [line for line in lines_since(mark) if line["level"] == "ERROR"]

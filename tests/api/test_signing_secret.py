@@ -58,7 +58,7 @@ def test_tokens_are_signed_and_verified_with_the_secret_from_secrets_manager(api
     wiring.reset()  # a cold container: the authorizer function's own, reading the secret again
     assert api.get("/me", token=account["token"]).status == 200
     assert calls == [{"name": arn}] * 2
-    assert TokenService(SECRET_VALUE, 60).verify(account["token"], 0)[0] == account["user"]["user_id"]
+    assert TokenService(SECRET_VALUE, 60).verify(account["token"], 0).user_id == account["user"]["user_id"]
     forged = TokenService(DEFAULT_SECRET, 3600).issue(account["user"]["user_id"], time.time())
     assert api.get("/me", token=forged).status == 401
 

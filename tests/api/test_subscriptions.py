@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from devtools.callcount import dynamodb_calls
-from tests.api.conftest import assert_problem
+from tests.api.conftest import TOKEN_CHECK, assert_problem
 from tests.api.essentials_kit import DAY, T0, make_world
 
 
@@ -178,16 +178,16 @@ def test_reads_and_writes_cost_one_call_each(world):
     sid = sub["subscription_id"]
     with dynamodb_calls() as calls:
         assert world.get(sid).status == 200
-    assert calls.operations == ["GetItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem"]
     with dynamodb_calls() as calls:
         assert world.api.get("/me/subscriptions", token=world.subscriber["token"]).status == 200
-    assert calls.operations == ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query"]
     with dynamodb_calls() as calls:
         assert world.change(sid, {"status": "paused"}).status == 200
-    assert calls.operations == ["GetItem", "PutItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "PutItem"]
     with dynamodb_calls() as calls:
         world.subscribed()  # the shop, products and the subscriber's name fresh, then one transaction
-    assert calls.operations == ["BatchGetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
 
 
 def test_new_routes_are_in_the_openapi_document(api):
