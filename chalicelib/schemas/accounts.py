@@ -8,23 +8,32 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.messages import describe_pattern
-from chalicelib.schemas.common import NOT_BLANK, SPACE, Id, Out, Schema, Timestamp, Trimmed
+from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed
 # E-mail: NFKC + case folding; phone: E.164. One canonical form before the uniqueness guards.
 from chalicelib.services.identity import normalize_email, normalize_phone
+
+# What the patterns admit is exactly what services.identity can bring to one form, so the
+# document promises no address or number the API would then refuse:
+# - e-mail: visible ASCII, or its full-width look-alikes (U+FF01-U+FF5E, which NFKC folds to
+#   ASCII: ｍｉｎｊｉ＠dongne.kr is minji@dongne.kr);
+# - phone: +country code and 8-15 digits, or a Korean number with its trunk 0 (9-11 digits),
+#   digits optionally separated by single spaces or hyphens.
+_EMAIL_CHAR = "\\x21-\\x3f\\x41-\\x7e\\uff01-\\uff1f\\uff21-\\uff5e"
+EMAIL_PATTERN = f"^[{_EMAIL_CHAR}]+[@\\uff20][{_EMAIL_CHAR}]+[.\\uff0e][{_EMAIL_CHAR}]+$"
+PHONE_PATTERN = r"^(?:\+(?:[0-9][ -]?){7,14}[0-9]|0[1-9](?:[ -]?[0-9]){7,9})$"
 
 Name = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK, description="Display name (Korean welcome)."),
                  Trimmed]
 Email = Annotated[
     str,
-    Field(max_length=254, pattern=describe_pattern(f"^[^@{SPACE}]+@[^@{SPACE}]+\\.[^@{SPACE}]+$",
-                                                   "an e-mail address like minji@example.kr",
+    Field(max_length=254, pattern=describe_pattern(EMAIL_PATTERN, "an e-mail address like minji@example.kr",
                                                    "minji@example.kr 같은 이메일 주소"),
           examples=["minji@example.kr"]),
     AfterValidator(normalize_email),
 ]
 Phone = Annotated[
     str,
-    Field(max_length=20, pattern=describe_pattern(r"^\+?[0-9][0-9 -]{6,18}[0-9]$",
+    Field(max_length=20, pattern=describe_pattern(PHONE_PATTERN,
                                                   "a phone number like 010-1234-5678",
                                                   "010-1234-5678 같은 전화번호"),
           examples=["010-1234-5678"]),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.schemas.accounts import EMAIL_PATTERN, PHONE_PATTERN
 from chalicelib.services.identity import normalize_email, normalize_phone
 
 
@@ -56,3 +59,30 @@ def test_landlines_and_other_countries(number, e164):
 def test_numbers_that_cannot_be_placed_are_refused(bad):
     with pytest.raises(ValueError):
         normalize_phone(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(EMAIL_PATTERN, fullmatch=True))
+def test_every_address_the_document_admits_has_one_form(email):
+    """The schema's pattern promises nothing the normaliser then refuses (and the reverse for
+    the look-alikes it exists for)."""
+    folded = normalize_email(email)
+    assert folded.isascii() and folded.count("@") == 1 and normalize_email(folded) == folded
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(PHONE_PATTERN, fullmatch=True))
+def test_every_number_the_document_admits_has_one_form(phone):
+    e164 = normalize_phone(phone)
+    assert e164.startswith("+") and 8 <= len(e164) - 1 <= 15 and normalize_phone(e164) == e164
+
+
+@pytest.mark.parametrize("spelling", ["010-1234-5678", "+82 10-1234-5678", "+82 010-1234-5678", "02-123-4567",
+                                      "+1 415 555 0101"])
+def test_the_document_admits_the_usual_spellings(spelling):
+    assert re.fullmatch(PHONE_PATTERN, spelling)
+
+
+def test_the_document_admits_full_width_look_alikes_and_refuses_other_scripts():
+    assert re.fullmatch(EMAIL_PATTERN, "ｍｉｎｊｉ＠ｄｏｎｇｎｅ．ｋｒ") and re.fullmatch(EMAIL_PATTERN, "minji@dongne.kr")
+    assert not re.fullmatch(EMAIL_PATTERN, "mіnji@dongne.kr") and not re.fullmatch(EMAIL_PATTERN, "min ji@dongne.kr")
