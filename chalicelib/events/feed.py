@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib import observability
-from chalicelib.ids import now as clock
-from chalicelib.ids import time_of
+from chalicelib import ids
 from chalicelib.storage.stream import Change
 
 log = logging.getLogger("dongne.feed")
@@ -27,9 +26,9 @@ def _log(change: Change, outcome, post_id: str | None = None, seq: int = 0) -> N
                             "readers": outcome.readers, "calls": outcome.writes.calls, "items": outcome.writes.items,
                             "retried": outcome.writes.retried, "trims": outcome.trims, "continued": outcome.continued})
     if post_id is not None and _last_push_chunk(outcome, seq):
-        created = time_of(post_id)
+        created = ids.time_of(post_id)
         if created is not None:
-            observability.fanout_delivered(post_id, clock() - created, chunks=seq + 1)
+            observability.fanout_delivered(post_id, ids.now() - created, chunks=seq + 1)
 
 
 def _last_push_chunk(outcome, seq: int) -> bool:
