@@ -308,16 +308,16 @@ class StreamPoller:
         start: str = "TRIM_HORIZON"  # shards we have no position for: from their start
         shards = self._shards
         if arn != self.stream_arn:
-            if self.stream_arn is not None:
-                log.warning("%s has a new stream %s; reading it from the start", self.table_name, arn)
+            if self.stream_arn is not None:  # re-created while we poll (tests do it all the time on moto)
+                log.info("%s has a new stream (%s); reading it from the start", self.table_name, _label(arn))
             else:
                 previous = self.positions.stream_of(self.table_name) if self.positions is not None else None
                 if previous == arn:
                     saved = self.positions.shards(arn)
                 elif previous is not None:
-                    log.warning("%s has a new stream %s (the table was re-created?): the positions saved for %s "
-                                "no longer apply; reading the new stream from the start", self.table_name, arn,
-                                previous)
+                    log.warning("%s has a new stream (%s; the table was re-created?): the positions saved for its "
+                                "stream of %s no longer apply; reading the new stream from the start", self.table_name,
+                                _label(arn), _label(previous))
                 else:
                     start = self.start_at
             shards = {}
@@ -569,6 +569,11 @@ def _attribute(value: Any) -> Any:
     if "L" in value and isinstance(value["L"], list):
         return {"L": [_attribute(item) for item in value["L"]]}
     return value
+
+
+def _label(stream_arn: str) -> str:
+    """A stream ARN's label (its creation time): enough to tell two streams of a table apart in a log line."""
+    return stream_arn.rsplit("/stream/", 1)[-1]
 
 
 def _sequence(record: dict[str, Any]) -> str:
