@@ -185,10 +185,10 @@ class Container:
     @cached_property
     def inbox(self):
         """Where other domains hand notifications: ``inbox.add(Notice(...)) -> bool``."""
-        from chalicelib import ids
+        from chalicelib import clock
         from chalicelib.services.notifications import Inbox
 
-        return Inbox(self.notifications, lambda: ids.now())
+        return Inbox(self.notifications, clock.now)
 
     @cached_property
     def notice_context(self):

@@ -1,9 +1,8 @@
 """Demo history at past times: one clock for requests and stream handlers, moved forward.
 
 A corner store's story takes weeks: a regular is someone who came back, a lapsed regular is
-someone who stopped. ``Timeline`` replaces the app's clocks (the one ``chalicelib.ids.now``
-and the names modules bound to it) with a simulated "now" that starts weeks ago and only
-moves forward; ``TimedCaller`` makes each demo request a few minutes after the previous one.
+someone who stopped. ``Timeline`` sets the app's one clock (``chalicelib.clock``) to a simulated
+"now" that starts weeks ago and only moves forward; ``TimedCaller`` makes each demo request a few minutes after the previous one.
 Before the clock jumps ahead (a new day of the story), the stream handlers run on everything
 written so far, so scoring, tiers and notifications happen at the time the story says they
 did. Tokens (which live 7 days) are renewed when the timeline has moved past them.
@@ -13,7 +12,6 @@ Everything goes through the real API and the real stream function, as in ``devto
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,9 +19,6 @@ from typing import Any
 
 DAY = 86_400.0
 KST = timedelta(hours=9)
-# The app's clocks: the one function, and the names modules imported it under.
-CLOCKS = (("chalicelib.ids", "now"), ("chalicelib.api.edge", "clock"), ("chalicelib.api.auth", "now"),
-          ("chalicelib.events.relationships", "clock"))
 TOKEN_RENEW_SECONDS = 6 * DAY  # tokens live 7 days
 
 
@@ -65,22 +60,21 @@ class Timeline:
         self.now = self.real_now - days_back * DAY
         self.start = self.now
         self.drain = drain
-        self._saved: list[tuple[Any, str, Any]] = []
+        self._saved: list[Callable[[], float]] = []
 
     def __enter__(self) -> "Timeline":
-        for module_name, name in CLOCKS:
-            module = importlib.import_module(module_name)
-            if hasattr(module, name):
-                self._saved.append((module, name, getattr(module, name)))
-                setattr(module, name, self.clock)
+        from chalicelib import clock
+
+        self._saved.append(clock.set_source(self.clock))
         return self
 
     def __exit__(self, *exc: object) -> None:
+        from chalicelib import clock
+
         if exc[0] is None:
             self.settle()
-        for module, name, original in reversed(self._saved):
-            setattr(module, name, original)
-        self._saved.clear()
+        if self._saved:
+            clock.set_source(self._saved.pop())
 
     def clock(self) -> float:
         return self.now

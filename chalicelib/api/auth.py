@@ -15,7 +15,7 @@ from chalice import AuthResponse, Blueprint
 
 from chalicelib.wiring import container
 from chalicelib.errors import Unauthorized
-from chalicelib.ids import now
+from chalicelib import clock
 
 auth_blueprint = Blueprint(__name__)
 
@@ -30,7 +30,7 @@ def bearer(auth_request):
     if scheme.lower() != "bearer" or not value:
         return _anonymous("Use 'Authorization: Bearer <token>'.")
     try:
-        claims = container().tokens.verify(value.strip(), now())
+        claims = container().tokens.verify(value.strip(), clock.now())
     except Unauthorized as error:
         return _anonymous(error.detail)
     # Signature and expiry only: no I/O here. Revocation (logout, password change, account

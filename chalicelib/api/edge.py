@@ -47,7 +47,7 @@ from chalicelib.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from chalicelib.ids import now as clock
+from chalicelib import clock
 from chalicelib.wiring import Container, container
 
 if TYPE_CHECKING:  # imported where used: off the cold start of every route
@@ -335,7 +335,7 @@ def _quota(request: Request, deps: Container, rate_rule: str | None, user_id: st
 def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str],
             rate_rule: str | None = None) -> Response:
     started = time.perf_counter()
-    now = clock()
+    now = clock.now()
     lang = language(request)
     user_id = claims = account = None
     deps = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib import observability
-from chalicelib import ids
+from chalicelib import clock, ids
 from chalicelib.storage.stream import Change
 
 log = logging.getLogger("dongne.feed")
@@ -28,7 +28,7 @@ def _log(change: Change, outcome, post_id: str | None = None, seq: int = 0) -> N
     if post_id is not None and _last_push_chunk(outcome, seq):
         created = ids.time_of(post_id)
         if created is not None:
-            observability.fanout_delivered(post_id, ids.now() - created, chunks=seq + 1)
+            observability.fanout_delivered(post_id, clock.now() - created, chunks=seq + 1)
 
 
 def _last_push_chunk(outcome, seq: int) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.ids import now as clock
+from chalicelib import clock
 from chalicelib.services import relationships
 from chalicelib.services.signals import ENTITIES, Malformed, signals_from
 from chalicelib.storage.stream import Change
@@ -38,7 +38,7 @@ def score_change(change: Change, deadline: float | None = None) -> None:
         return
     store = _store()
     for event in events:
-        relationships.record(store, event, clock())
+        relationships.record(store, event, clock.now())
 
 
 HANDLERS = tuple((entity, score_change) for entity in ENTITIES)

@@ -31,21 +31,21 @@ schedules_blueprint = Blueprint(__name__)
 
 def run_lapse_sweep():
     from chalicelib.wiring import container
-    from chalicelib.ids import now
+    from chalicelib import clock
     from chalicelib.services.relationships import sweep_lapses
 
-    report = sweep_lapses(container().relationships, now())
+    report = sweep_lapses(container().relationships, clock.now())
     log.info("lapse sweep: %d day bucket(s), %d due, %d lapsed", report.days, report.due, report.lapsed)
     return report
 
 
 def run_reorder_reminders():
     """``reorder_due`` to customers whose essentials are about to run out (once per due date)."""
-    from chalicelib.ids import now
+    from chalicelib import clock
     from chalicelib.services.notices import remind_reorders
     from chalicelib.wiring import container
 
-    report = remind_reorders(container().notice_context, now())
+    report = remind_reorders(container().notice_context, clock.now())
     log.info("reorder reminders: %d day bucket(s), %d due, %d sent", report.days, report.due, report.sent)
     return report
 
@@ -65,13 +65,13 @@ def run_subscription_orders(context=None, now: float | None = None):
     within the run's budget (``settings.subscription_budget_seconds``, and the Lambda's own
     remaining time)."""
     from chalicelib.events.stream import deadline_for
-    from chalicelib.ids import now as clock
+    from chalicelib import clock
     from chalicelib.services.subscriptions import run_due
     from chalicelib.wiring import container
 
     deps = container()
     deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
-    report = run_due(deps.subscriptions, clock() if now is None else now, deadline)
+    report = run_due(deps.subscriptions, clock.now() if now is None else now, deadline)
     log.info("subscription orders: %d day bucket(s), %d page(s), %d due, %s%s", report.days, report.pages,
              report.seen, report.outcomes, " (stopped at the deadline; the rest stays due)"
              if report.stopped_early else "")

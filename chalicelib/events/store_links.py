@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.ids import now as clock
+from chalicelib import clock
 from chalicelib.services import store_links
 from chalicelib.storage.stream import Change
 
@@ -49,7 +49,7 @@ def order_placed(change: Change, deadline: float | None = None) -> None:
                     change.event_id)
         return
     links, accounts = _deps()
-    store_links.ensure_link(links, accounts, buyer_id, shop_id, str(new.get("shop_name") or ""), products, clock())
+    store_links.ensure_link(links, accounts, buyer_id, shop_id, str(new.get("shop_name") or ""), products, clock.now())
 
 
 def review_written(change: Change, deadline: float | None = None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.ids import now as clock
+from chalicelib import clock
 from chalicelib.storage.stream import Change
 
 log = logging.getLogger("dongne.essentials")
@@ -51,7 +51,7 @@ def order_changed(change: Change, deadline: float | None) -> None:
     what = reorders.change_of(change.event_name, change.new, change.old)
     if what is None:
         return
-    written = reorders.apply(_reorders(), what, clock())
+    written = reorders.apply(_reorders(), what, clock.now())
     log.info("reorders: order %s %s, %d item(s) written", what.order_id, what.kind, written)
 
 

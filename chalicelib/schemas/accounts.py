@@ -20,7 +20,11 @@ from chalicelib.services.identity import normalize_email, normalize_phone
 #   digits optionally separated by single spaces or hyphens.
 _EMAIL_CHAR = "\\x21-\\x3f\\x41-\\x7e\\uff01-\\uff1f\\uff21-\\uff5e"
 EMAIL_PATTERN = f"^[{_EMAIL_CHAR}]+[@\\uff20][{_EMAIL_CHAR}]+[.\\uff0e][{_EMAIL_CHAR}]+$"
-PHONE_PATTERN = r"^(?:\+(?:[0-9][ -]?){7,14}[0-9]|0[1-9](?:[ -]?[0-9]){7,9})$"
+# +82 with one trunk 0 and a national number, +82 without it, another country code, or a Korean
+# number with its trunk 0: exactly what services.identity.normalize_phone brings to one form.
+PHONE_PATTERN = (r"^(?:\+8[ -]?2[ -]?0[ -]?[1-9](?:[ -]?[0-9]){5,11}|\+8[ -]?2[ -]?[1-9](?:[ -]?[0-9]){5,12}"
+                 r"|\+[0-79](?:[ -]?[0-9]){7,14}|\+8[ -]?[013-9](?:[ -]?[0-9]){6,13}"
+                 r"|0[1-9](?:[ -]?[0-9]){7,9})$")
 
 Name = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK, description="Display name (Korean welcome)."),
                  Trimmed]

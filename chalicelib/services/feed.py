@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from chalicelib import clock as app_clock
 from chalicelib.errors import InvalidCursor
 from chalicelib.records.common import Page
 from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, WriteStats
@@ -203,7 +204,7 @@ class FeedManager:
     def __init__(self, feed: FeedStore, follows: FollowGraph, posts: PostSource, queue: WorkQueue, *,
                  max_items: int = MAX_ITEMS, merge_items: int = MERGE_ITEMS, trim_every: int = TRIM_EVERY,
                  chunk: int = CHUNK_FOLLOWERS, step: int = STEP_FOLLOWERS,
-                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = app_clock.now) -> None:
         self.feed = feed
         self.follows = follows
         self.posts = posts

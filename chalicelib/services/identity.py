@@ -12,8 +12,9 @@ sign-up, on login and on a profile change alike:
   is refused (422) rather than allowed to shadow another.
 * **Phone**: E.164 (``+821012345678``). Without a ``+`` the number is Korean and written with
   its trunk 0 (``010-1234-5678``, ``02-123-4567``); with ``+82`` a trunk 0 written after the
-  country code (``+82 010 ...``, a common habit) is dropped. Other country codes are kept as
-  given. 8 to 15 digits in all (E.164's maximum is 15).
+  country code (``+82 010 ...``, a common habit) is dropped; the national number after it never
+  starts with 0 (``+82 00...`` is refused), so normalising a normalised number changes nothing.
+  Other country codes are kept as given. 8 to 15 digits in all (E.164's maximum is 15).
 
 Pure functions; ``ValueError`` with a short reason for what cannot be normalised.
 """
@@ -43,6 +44,10 @@ def normalize_phone(value: str) -> str:
     if text.startswith("+"):
         if digits.startswith(KOREA + "0"):
             digits = KOREA + digits[len(KOREA) + 1:]
+            if digits.startswith(KOREA + "0"):
+                # Only one trunk 0 exists: "+82 0 0..." is no Korean number, and dropping a
+                # second 0 would make the result normalise again to something else.
+                raise ValueError("after +82, write the number without its leading 0, or with one 0")
         e164 = digits
     else:
         if not digits.startswith("0") or digits.startswith("00"):

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.records.notifications import Notice
 from tests.api.commerce import make_product
+from tests.clock import hold
 
 DAY = 86_400.0
 # 2026-12-01 00:00 UTC.
@@ -54,10 +55,7 @@ class Clock:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, now: float = T0) -> None:
         self.now = now
-        monkeypatch.setattr("chalicelib.api.edge.clock", lambda: self.now)
-        monkeypatch.setattr("chalicelib.events.relationships.clock", lambda: self.now)
-        monkeypatch.setattr("chalicelib.events.subscriptions.clock", lambda: self.now)
-        monkeypatch.setattr("chalicelib.ids.now", lambda: self.now)
+        hold(monkeypatch, lambda: self.now)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.events.stream import dispatch
+from tests.clock import hold
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "relationships"
 DAY = 86_400.0
@@ -35,9 +36,7 @@ class Clock:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, now: float = NOW) -> None:
         self.now = now
-        monkeypatch.setattr("chalicelib.api.edge.clock", lambda: self.now)
-        monkeypatch.setattr("chalicelib.events.relationships.clock", lambda: self.now)
-        monkeypatch.setattr("chalicelib.ids.now", lambda: self.now)
+        hold(monkeypatch, lambda: self.now)
 
 
 @dataclass

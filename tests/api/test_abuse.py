@@ -47,7 +47,6 @@ class Person:
 @pytest.fixture
 def scene(api, monkeypatch, drain_stream):
     clock = Clock(monkeypatch, START)
-    monkeypatch.setattr("chalicelib.api.auth.now", lambda: clock.now)  # the authorizer's expiry check
     owner = Person(api, clock, "박사장")
     shop = api.open_shop(owner.token, name="망원동 두부가게")
     owner.account["shop"] = shop

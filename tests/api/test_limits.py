@@ -13,6 +13,7 @@ import pytest
 from chalicelib import wiring as deps
 from chalicelib.settings import Settings
 from tests.api.conftest import assert_problem, create_post
+from tests.clock import hold
 
 T = 1_800_000_000.0 - 1_800_000_000.0 % 86400  # a fixed clock, at the start of every window used here
 _emails = itertools.count()
@@ -27,7 +28,7 @@ def clock(monkeypatch):
     class Clock:
         now = T + next(_days) * 86400
 
-    monkeypatch.setattr("chalicelib.api.edge.clock", lambda: Clock.now)
+    hold(monkeypatch, lambda: Clock.now)
     return Clock
 
 

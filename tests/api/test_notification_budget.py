@@ -3,7 +3,7 @@ Query (capacity is measured on DynamoDB Local by ``bench/notifications.py``)."""
 
 from __future__ import annotations
 
-from chalicelib.ids import now as clock
+from chalicelib import clock
 from chalicelib.records.notifications import Actor, Grouped, Notice
 from chalicelib.services import notifications
 from chalicelib.wiring import container
@@ -19,7 +19,7 @@ def ops(fn) -> list[str]:
 def test_writes_are_one_transaction_each(api, owner):
     inbox, store = container().inbox, container().notifications
     shop_id, owner_id = owner["shop"]["shop_id"], owner["user"]["user_id"]
-    at = clock()
+    at = clock.now()
     notice = Notice(owner_id, "new_order", "order-1", at, {"order_id": "order-1"})
     assert ops(lambda: inbox.add(notice)) == ["TransactWriteItems"]
     assert ops(lambda: inbox.add(notice)) == ["TransactWriteItems"]  # cancelled: nothing written
@@ -42,7 +42,7 @@ def test_an_inbox_page_is_one_query_and_reading_is_one_transaction(api, owner):
     inbox, store = container().inbox, container().notifications
     user_id = owner["user"]["user_id"]
     for n in range(25):
-        inbox.add(Notice(user_id, "comment", f"comment-{n}", clock() + n, {"text": f"질문 {n}"}))
+        inbox.add(Notice(user_id, "comment", f"comment-{n}", clock.now() + n, {"text": f"질문 {n}"}))
     first = api.get("/me/notifications", token=owner["token"]).body
     with dynamodb_calls() as calls:
         page = notifications.inbox_page(store, user_id, unread_only=False, limit=20, start_key=None)
@@ -55,10 +55,10 @@ def test_an_inbox_page_is_one_query_and_reading_is_one_transaction(api, owner):
     assert calls.operations == ["Query", "GetItem"] and len(unread.items) == 20
     ids = [n["notification_id"] for n in first["items"][:3]]
     with dynamodb_calls() as calls:
-        assert notifications.mark_read(store, user_id, ids, clock()) == 22
+        assert notifications.mark_read(store, user_id, ids, clock.now()) == 22
     assert calls.operations == ["BatchGetItem", "TransactWriteItems", "GetItem"]
     with dynamodb_calls() as calls:
-        assert notifications.mark_all_read(store, user_id, clock()) == 0
+        assert notifications.mark_all_read(store, user_id, clock.now()) == 0
     assert calls.operations == ["Query", "TransactWriteItems", "GetItem"]
 
 
@@ -67,7 +67,7 @@ def test_delivery_with_every_channel_off_is_one_query(api, owner):
 
     deps = container()
     user_id = owner["user"]["user_id"]
-    deps.inbox.add(Notice(user_id, "comment", "c-1", clock(), {"text": "안녕하세요"}))
+    deps.inbox.add(Notice(user_id, "comment", "c-1", clock.now(), {"text": "안녕하세요"}))
     [notification] = deps.notifications.notifications(
         user_id, [i.notification_id for i in deps.notifications.inbox(user_id, 1, None)[0].items])
     with dynamodb_calls() as calls:

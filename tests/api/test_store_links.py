@@ -13,6 +13,7 @@ import pytest
 
 from tests.api.commerce import advance, buy, make_product, placed, stock
 from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post
+from tests.clock import hold
 
 
 @pytest.fixture
@@ -259,13 +260,13 @@ def test_the_first_remembered_link_wins(api, shop, alice, drain_stream):
 
 
 def test_an_expired_visit_credits_nothing(api, shop, alice, monkeypatch):
-    import chalicelib.api.edge as edge
+    from chalicelib import clock
 
     bob = api.signup()
-    real = edge.clock()
-    monkeypatch.setattr(edge, "clock", lambda: real - 15 * 24 * 3600)
+    real = clock.now()
+    hold(monkeypatch, lambda: real - 15 * 24 * 3600)
     assert api.post(f"/store-links/{alice['code']}/visits", token=bob["token"]).status == 204
-    monkeypatch.setattr(edge, "clock", lambda: real)
+    hold(monkeypatch, lambda: real)
     assert placed(api, bob, shop["id"], (shop["oil"], 1))["via_store_link"] is None
 
 

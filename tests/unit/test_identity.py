@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.schemas.accounts import EMAIL_PATTERN, PHONE_PATTERN
@@ -55,7 +55,8 @@ def test_landlines_and_other_countries(number, e164):
     assert normalize_phone(number) == e164
 
 
-@pytest.mark.parametrize("bad", ["1012345678", "0012345678", "+12", "+1234567890123456", "010-1234-567a", "0"])
+@pytest.mark.parametrize("bad", ["1012345678", "0012345678", "+12", "+1234567890123456", "010-1234-567a", "0",
+                                 "+82 0 0000000", "+82 00 1234 5678", "+82012345"])
 def test_numbers_that_cannot_be_placed_are_refused(bad):
     with pytest.raises(ValueError):
         normalize_phone(bad)
@@ -72,6 +73,10 @@ def test_every_address_the_document_admits_has_one_form(email):
 
 @settings(max_examples=300, deadline=None)
 @given(st.from_regex(PHONE_PATTERN, fullmatch=True))
+@example("+82 010 1234 5678")
+@example("+8201234567")  # the shortest +82 0 the pattern admits: 8 digits once the 0 is dropped
+@example("+82 1234 5678")
+@example("+1 415 555 0101")
 def test_every_number_the_document_admits_has_one_form(phone):
     e164 = normalize_phone(phone)
     assert e164.startswith("+") and 8 <= len(e164) - 1 <= 15 and normalize_phone(e164) == e164
@@ -86,3 +91,26 @@ def test_the_document_admits_the_usual_spellings(spelling):
 def test_the_document_admits_full_width_look_alikes_and_refuses_other_scripts():
     assert re.fullmatch(EMAIL_PATTERN, "ｍｉｎｊｉ＠ｄｏｎｇｎｅ．ｋｒ") and re.fullmatch(EMAIL_PATTERN, "minji@dongne.kr")
     assert not re.fullmatch(EMAIL_PATTERN, "mіnji@dongne.kr") and not re.fullmatch(EMAIL_PATTERN, "min ji@dongne.kr")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="+0123456789 -().０８２", max_size=24))
+@example("+82 0 0000000")  # once normalised to +820000000, which normalised again to +82000000
+@example("+820 10 1234 5678")
+def test_normalising_a_normalised_number_changes_nothing(spelling):
+    try:
+        once = normalize_phone(spelling)
+    except ValueError:
+        return
+    assert normalize_phone(once) == once
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="+0123456789 -", min_size=1, max_size=20))
+@example("+82 0 0000000")
+@example("+82012345")
+def test_what_the_document_admits_the_normaliser_takes(spelling):
+    """Found by trying every short spelling, not only those made from the pattern."""
+    if re.fullmatch(PHONE_PATTERN, spelling):
+        once = normalize_phone(spelling)
+        assert normalize_phone(once) == once
