@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -40,6 +41,11 @@ class RecordingInbox:
                 and (subscription_id is None or n.data.get("subscription_id") == subscription_id)]
 
 
+if TYPE_CHECKING:  # `make typecheck`: the fake keeps the contract of the inbox it stands for
+    from chalicelib.services.notices import Inbox
+
+    _inbox: Inbox = RecordingInbox()
+
 def install_inbox(monkeypatch: pytest.MonkeyPatch) -> RecordingInbox:
     """Hand ``container().inbox`` a recorder for this test."""
     from chalicelib.wiring import container
@@ -62,7 +68,7 @@ class Clock:
 
 @dataclass
 class World:
-    api: object
+    api: Any  # the test client (tests/api/conftest.py)
     clock: Clock
     inbox: RecordingInbox
     owner: dict
