@@ -88,7 +88,7 @@ class StructuredHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # follows sys.stdout, which test runners and the local server swap
         return sys.stdout
 
