@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-ddblocal setup package bench clean
+.PHONY: run test typecheck test-fast test-ddblocal setup package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (pyenv install 3.13)"; exit 1; }
@@ -23,6 +23,8 @@ run: setup
 # the last step checks the packaged roles grant each of them, and nothing more (deploy/iam_check.py).
 test: setup
 	@rm -f build/aws-calls.jsonl
+	@echo "=== types: chalicelib and the fakes against their Protocols ==="
+	@$(MAKE) --no-print-directory typecheck
 	@echo "=== unit + API suite on moto ==="
 	$(PY) -m pytest -q tests
 	@echo "=== API suite on DynamoDB Local ==="
@@ -31,6 +33,10 @@ test: setup
 	@$(MAKE) --no-print-directory package STAGE=prod >/dev/null
 	$(PY) -m deploy.iam_check --template build/prod/sam.json --calls build/aws-calls.jsonl
 	@echo "=== all suites passed ==="
+
+# mypy.ini: chalicelib, and each in-memory test fake against the Protocol it stands for.
+typecheck: $(STAMP)
+	$(PY) -m mypy
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -x tests/unit tests/api
@@ -43,4 +49,4 @@ bench: setup package
 	$(PY) -m bench.run
 
 clean:
-	rm -rf build .pytest_cache .hypothesis
+	rm -rf build .pytest_cache .hypothesis .mypy_cache

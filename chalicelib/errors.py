@@ -13,7 +13,8 @@ in the problem document (which product ran out, the order's status...).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, ClassVar
 
 
@@ -25,7 +26,7 @@ class FieldProblem:
     field: str
     message: str
     code: str = "invalid"
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
 class DomainError(Exception):

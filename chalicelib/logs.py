@@ -22,7 +22,11 @@ import logging
 import re
 import sys
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # Powertools is imported on first use (see above), never at import
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+    from aws_lambda_powertools.logging.types import LogRecord
 
 ROOT_LOGGER = "dongne"
 # Libraries that log request parameters (items, with e-mail and password hash) at DEBUG.
@@ -60,17 +64,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-_formatter: logging.Formatter | None = None
+_formatter: LambdaPowertoolsFormatter | None = None
 
 
-def formatter() -> logging.Formatter:
+def formatter() -> LambdaPowertoolsFormatter:
     """The one formatter of the app's log lines (Powertools', scrubbing), built on first use."""
     global _formatter
     if _formatter is None:
         from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
         class ScrubbingFormatter(LambdaPowertoolsFormatter):
-            def serialize(self, log: dict[str, Any]) -> str:
+            def serialize(self, log: LogRecord) -> str:
                 return scrub(super().serialize(log))
 
         _formatter = ScrubbingFormatter(json_serializer=_dumps, utc=True, use_rfc3339=True, service=ROOT_LOGGER,
@@ -84,7 +88,7 @@ class StructuredHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # follows sys.stdout, which test runners and the local server swap
         return sys.stdout
 

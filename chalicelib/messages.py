@@ -509,6 +509,7 @@ def errors_markdown() -> str:
         "| code | when | message (en / ko) |",
         "| --- | --- | --- |",
     ]
-    for code, text in FIELD_CODES.items():
-        lines.append(f"| `{code}` | {FIELD_WHEN[code]} | {text.generic_en or text.en} / {text.generic_ko or text.ko} |")
+    for code, field_text in FIELD_CODES.items():
+        lines.append(f"| `{code}` | {FIELD_WHEN[code]} | {field_text.generic_en or field_text.en} / "
+                     f"{field_text.generic_ko or field_text.ko} |")
     return "\n".join(lines) + "\n"

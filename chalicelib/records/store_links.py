@@ -154,8 +154,9 @@ class ShopReferral:
 
 
 class LinkRemembered(Exception):
-    """Storage found, at commit, a remembered link the order was placed without (retry with it)."""
+    """Storage found, at commit, a remembered link the order was placed without (retry with it),
+    or the one it was placed with gone meanwhile (``None``: retry without it)."""
 
-    def __init__(self, remembered: Remembered) -> None:
-        super().__init__(f"remembered link {remembered.code}")
+    def __init__(self, remembered: Remembered | None) -> None:
+        super().__init__(f"remembered link {remembered.code if remembered else 'gone'}")
         self.remembered = remembered

@@ -33,7 +33,6 @@ from typing import Any, Protocol
 from chalicelib.ids import iso
 from chalicelib.records.notifications import Actor, Grouped, Notice, ReorderWatch
 from chalicelib.records.relationships import Pair, ShopInfo, Tier
-from chalicelib.services.notifications import Inbox
 from chalicelib.services.scoring import DAY_SECONDS, reorder_due, reorder_due_at
 
 CANCELLED = "cancelled"
@@ -51,6 +50,17 @@ REMIND_WITHIN_DAYS = 7
 
 class Malformed(ValueError):
     """A stream image that breaks the event contract."""
+
+
+class Inbox(Protocol):
+    """Where the notices go (``services.notifications.Inbox``): each ``add*`` says whether it
+    added something new, so a replayed record adds nothing."""
+
+    def add(self, notice: Notice) -> bool: ...
+    def add_grouped(self, grouped: Grouped) -> bool: ...
+    def add_milestone(self, shop_id: str, name: str, recipient_id: str, at: float, data: dict[str, Any]) -> bool: ...
+    def add_regular(self, shop_id: str, recipient_id: str, customer: Actor, at: float,
+                    data: dict[str, Any]) -> bool: ...
 
 
 class Directory(Protocol):

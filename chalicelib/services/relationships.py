@@ -248,7 +248,7 @@ def remove_favourites(favourites: Sequence[Favourite], lines: Iterable[OrderLine
 
 
 def _is_essential(line: OrderLine) -> bool:
-    return line.kind == "essential" and bool(line.reorder_days) and line.reorder_days > 0
+    return line.kind == "essential" and line.reorder_days is not None and line.reorder_days > 0
 
 
 def add_essentials(essentials: Sequence[Essential], lines: Iterable[OrderLine], at: float) -> tuple[Essential, ...]:
@@ -258,9 +258,10 @@ def add_essentials(essentials: Sequence[Essential], lines: Iterable[OrderLine], 
             continue
         old = by_id.get(pid)
         times = tuple(sorted((*(old.times if old else ()), at)))[-ESSENTIAL_TIMES:]
-        newest = old is None or at >= old.last_bought_at
-        by_id[pid] = Essential(pid, line.name if newest else old.name,
-                               int(line.reorder_days) if newest else old.reorder_days, times)
+        if old is None or at >= old.last_bought_at:  # the newest purchase names it and sets its cycle
+            by_id[pid] = Essential(pid, line.name, int(line.reorder_days or 0), times)
+        else:
+            by_id[pid] = Essential(pid, old.name, old.reorder_days, times)
     ordered = sorted(by_id.values(), key=lambda e: (e.last_bought_at, e.product_id), reverse=True)
     return tuple(ordered[:ESSENTIALS_MAX])
 

@@ -165,20 +165,20 @@ def _order(name: str, new, old, record_at: float) -> list[SignalEvent]:
     else:
         return []
     order_id, created = _str(new, "order_id"), _time(new, "created_at")
-    common = dict(shop_id=_str(new, "shop_id"), user_id=_str(new, "buyer_id"), amount=_int(new, "total"),
-                  lines=_lines(new), event_id=event_id(signal, order_id))
+    shop_id, user_id, amount, lines = _str(new, "shop_id"), _str(new, "buyer_id"), _int(new, "total"), _lines(new)
     # An order credited to a store link is also the link owner's referral (one level: only them).
     referrer = new.get("referrer_id") if new.get("via_store_link") else None
     if signal is Signal.ORDER:
-        events = [SignalEvent(signal=signal, at=created, **common)]
+        events = [SignalEvent(shop_id=shop_id, user_id=user_id, signal=signal, at=created, amount=amount,
+                              lines=lines, event_id=event_id(signal, order_id))]
         if referrer:
-            events.append(referral(common["shop_id"], _str(new, "referrer_id"), order_id, created))
+            events.append(referral(shop_id, _str(new, "referrer_id"), order_id, created))
         return events
     cancelled_at = _cancelled_at(new, created, record_at)
-    events = [SignalEvent(signal=signal, at=cancelled_at, reverses_at=created, **common)]
+    events = [SignalEvent(shop_id=shop_id, user_id=user_id, signal=signal, at=cancelled_at, reverses_at=created,
+                          amount=amount, lines=lines, event_id=event_id(signal, order_id))]
     if referrer:
-        events.append(referral_cancelled(common["shop_id"], _str(new, "referrer_id"), order_id, created,
-                                         cancelled_at))
+        events.append(referral_cancelled(shop_id, _str(new, "referrer_id"), order_id, created, cancelled_at))
     return events
 
 

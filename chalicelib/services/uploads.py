@@ -5,6 +5,7 @@ The rules live here, in plain Python; ``chalicelib.media`` talks to S3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from chalicelib.errors import FieldProblem, Invalid
@@ -34,7 +35,7 @@ def presign(media: MediaStore, user_id: str, content_type: str, now: float) -> U
                               UPLOAD_EXPIRES_SECONDS, now)
 
 
-def check_photos(media: MediaStore, user_id: str, keys: list[str], already: list[str] = (),
+def check_photos(media: MediaStore, user_id: str, keys: list[str], already: Sequence[str] = (),
                  field: str = "body.photos") -> None:
     """Every key must be the user's own upload, really uploaded, an allowed image within the cap.
 

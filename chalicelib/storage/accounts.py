@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import UpdateError
@@ -133,7 +134,7 @@ class AccountsRepository:
                     now: float) -> User:
         """Change the profile; a new e-mail/phone swaps its guard in the same transaction."""
         actions = [UserItem.updated_at.set(now)]
-        changes: dict[str, str] = {}
+        changes: dict[str, Any] = {}
         if name is not None:
             actions.append(UserItem.name.set(name))
             changes["name"] = name

@@ -92,7 +92,11 @@ TX_ATTEMPTS = 6
 
 
 def _ttl(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(int(epoch), tz=UTC)
+    return None if epoch is None else _expiry(epoch)
+
+
+def _expiry(epoch: float) -> datetime:
+    return datetime.fromtimestamp(int(epoch), tz=UTC)
 
 
 def _plain(value: Any) -> Any:
@@ -155,6 +159,7 @@ class NotificationsRepository:
     # --- writing the inbox ---------------------------------------------------------------------
 
     def add_once(self, entry: Notification, once: Once) -> bool:
+        guard: MilestoneItem | InboxKeyItem
         if once.scope == "milestone":
             guard = MilestoneItem(milestone_pk(once.owner), milestone_sk(once.key, once.user_id), shop_id=once.owner,
                                   name=once.key, user_id=once.user_id, notification_id=entry.notification_id,
@@ -238,6 +243,8 @@ class NotificationsRepository:
     def grow_group(self, current: Notification, grown: Notification, subject: str, window: str, actor_id: str,
                    expires_at: float) -> bool:
         owner = inbox_pk(current.recipient_id)
+        if grown.count is None:
+            raise ValueError("a grown group has a count")
         actions = [NotificationItem.count.set(grown.count),
                    NotificationItem.actors.set([ActorMap(user_id=a.user_id, name=a.name) for a in grown.actors]),
                    NotificationItem.updated_at.set(grown.updated_at), NotificationItem.read.set(False),
@@ -343,7 +350,7 @@ class NotificationsRepository:
         tx = Transaction(_connection())
         for notification_id in ids:
             tx.update(NotificationItem(owner, notification_sk(notification_id)),
-                      [NotificationItem.read.set(True), NotificationItem.expires_at.set(_ttl(expires_at)),
+                      [NotificationItem.read.set(True), NotificationItem.expires_at.set(_expiry(expires_at)),
                        NotificationItem.gsi1pk.remove(), NotificationItem.gsi1sk.remove()],
                       condition=NotificationItem.read == False, label=f"n:{notification_id}")  # noqa: E712
         counter, actions = _count_change(user_id, -len(ids))

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.records.commerce import IdempotencyRecord, Order, OrderLine, Product, StatusChange
 from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
@@ -68,7 +69,7 @@ class Rider:
     outranks a shortage).
     """
 
-    add: Callable[[Transaction], None]
+    add: Callable[[Transaction], object]
     explain: Callable[[Cancelled], None]
 
 
@@ -252,7 +253,8 @@ class OrdersRepository:
             if RECORD_PUT in cancelled:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
             raise_if_limited(cancelled, quota, order.created_at)
-            if VIA_POST in cancelled and not post_marked and self._mark_post(order.via_post_id, order.shop_id):
+            if (VIA_POST in cancelled and order.via_post_id is not None and not post_marked
+                    and self._mark_post(order.via_post_id, order.shop_id)):
                 return self.place(order, record, versions, referral, remembered, rider, quota, post_marked=True)
             if rider is not None:
                 rider.explain(cancelled)
@@ -327,7 +329,7 @@ class OrdersRepository:
         ``restock`` the quantities go back to the products, and with a ``settlement`` the
         store-link ledger entry and totals are written, in the same transaction."""
         target = OrderItem(order_pk(order.order_id), ORDER)
-        actions = [
+        actions: list[Action] = [
             OrderItem.status.set(change.status),
             OrderItem.updated_at.set(change.at),
             OrderItem.gsi3pk.set(shop_status_pk(order.shop_id, change.status)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.errors import NotFound, PostChanged
 from chalicelib.records.common import Page
@@ -91,7 +92,7 @@ class PostsRepository:
 
         ``version`` grows by one, which is how the stream handler recognises an edit.
         """
-        actions = [PostItem.updated_at.set(now), PostItem.version.add(1)]
+        actions: list[Action] = [PostItem.updated_at.set(now), PostItem.version.add(1)]
         stored = {**changes, "products": tagged_maps(changes["products"])} if "products" in changes else changes
         actions += [getattr(PostItem, name).set(stored[name]) for name in EDITABLE if name in stored]
         item = PostItem(post_pk(current.post_id), POST_SK)

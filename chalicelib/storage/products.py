@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.records.commerce import Product
 from chalicelib.errors import NotFound, StockChanged
@@ -58,7 +59,7 @@ class ProductsRepository:
     def update_product(self, current: Product, changes: dict, now: float) -> Product:
         """Apply allow-listed ``changes``. A new ``stock`` is written only if the stock is still
         what the edit was based on: an order sold some meanwhile → 409 with the current stock."""
-        actions = [ProductItem.updated_at.set(now)]
+        actions: list[Action] = [ProductItem.updated_at.set(now)]
         for name, value in changes.items():
             attribute = getattr(ProductItem, name)
             if value is None:

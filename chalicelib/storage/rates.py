@@ -14,6 +14,8 @@ import math
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib.errors import RateLimited
 from chalicelib.records.rates import LockPolicy, Ticket
@@ -32,9 +34,9 @@ def _expiry(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _window(ticket: Ticket) -> tuple[RateWindowItem, list, object]:
+def _window(ticket: Ticket) -> tuple[RateWindowItem, list[Action], Condition]:
     item = RateWindowItem(rate_pk(ticket.rule.name, ticket.subject), window_sk(ticket.window_start))
-    actions = [RateWindowItem.hits.add(1),
+    actions: list[Action] = [RateWindowItem.hits.add(1),
                RateWindowItem.expires_at.set(_expiry(ticket.window_end + WINDOW_GRACE_SECONDS))]
     condition = RateWindowItem.hits.does_not_exist() | (RateWindowItem.hits < ticket.rule.limit)
     return item, actions, condition

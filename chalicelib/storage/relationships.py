@@ -58,7 +58,7 @@ from chalicelib.storage.retry import cancellation_codes, with_retries
 from chalicelib.storage.shops import to_shop
 
 CONDITION_FAILED = "ConditionalCheckFailed"
-_STATE = MapAttribute()  # decodes a stored state map to plain values
+_STATE: MapAttribute[str, Any] = MapAttribute()  # decodes a stored state map to plain values
 # Shop profiles change rarely and their owner never: new pairs (the only reason the stream
 # path reads a shop) may use a copy this old.
 SHOP_CACHE_SECONDS = 300.0
@@ -118,7 +118,7 @@ def to_pair(item: RelationshipItem) -> Pair:
     return Pair(
         shop_id=item.shop_id, user_id=item.user_id, customer_name=item.customer_name,
         shop_name=item.shop_name, shop_handle=item.shop_handle,
-        state=RelationshipState.from_dict(item.state.as_dict() if hasattr(item.state, "as_dict") else item.state),
+        state=RelationshipState.from_dict(item.state.as_dict() if isinstance(item.state, MapAttribute) else item.state),
         tier=Tier(item.tier),
         favourites=tuple(Favourite(f["product_id"], f["name"], int(f["orders"]), int(f["quantity"]),
                                    float(f["last_at"])) for f in item.favourites or ()),

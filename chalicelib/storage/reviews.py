@@ -56,7 +56,8 @@ class ReviewsRepository:
         except TransactWriteError as error:
             reasons = error.cancellation_reasons
             at_order = len(entries)
-            if len(reasons) > at_order and reasons[at_order] is not None and reasons[at_order].code == CHECK_FAILED:
+            reason = reasons[at_order] if len(reasons) > at_order else None
+            if reason is not None and reason.code == CHECK_FAILED:
                 raise AlreadyReviewed("This order was reviewed meanwhile.") from error
             raise
 

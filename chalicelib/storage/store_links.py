@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import size
+from pynamodb.expressions.update import Action
 
 from chalicelib.errors import NotFound
 from chalicelib.records.accounts import Shop, User
@@ -95,7 +96,7 @@ def _entry_item(entry: LedgerEntry) -> LedgerEntryItem:
 
 def _summary_actions(pending: int, balance: int) -> list:
     # An ADD creates the item on the owner's first reward; it carries its entity like any other.
-    actions = [RewardsSummaryItem.entity.set(RewardsSummaryItem)]
+    actions: list[Action] = [RewardsSummaryItem.entity.set(RewardsSummaryItem)]
     if pending:
         actions.append(RewardsSummaryItem.pending.add(pending))
     if balance:
@@ -236,6 +237,7 @@ class StoreLinksRepository:
                 raise
 
     def recommend(self, code: str, product_id: str, note: str | None, recommended: bool) -> None:
+        actions: list[Action]
         if recommended:
             actions = [StoreLinkItem.recommended.add({product_id})]
             if note:

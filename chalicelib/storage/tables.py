@@ -11,18 +11,21 @@ Creating tables is for DynamoDB Local and moto only; deployed code never calls t
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from pynamodb.models import Model
 
 from chalicelib.storage.base import FeedItem, MainItem, models_of
 
 PAY_PER_REQUEST = "PAY_PER_REQUEST"
 
 
-def _hash_first(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+def _hash_first(key_schema: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return sorted(key_schema, key=lambda k: 0 if k["KeyType"] == "HASH" else 1)
 
 
-def schema_of(base: type) -> dict[str, Any]:
+def schema_of(base: type[Model]) -> dict[str, Any]:
     """Key schema, attribute definitions and indexes shared by every model of ``base``'s table."""
     schemas = [m._get_schema() for m in [base, *models_of(base)]]
     first = schemas[0]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chalicelib.records.notifications import Notice
+from chalicelib.records.notifications import Actor, Grouped, Notice
+from chalicelib.services.notifications import MILESTONES, TENTH, window_of
 from tests.api.commerce import make_product
 from tests.clock import hold
 
@@ -19,13 +21,18 @@ T0 = 1796083200.0
 
 
 class RecordingInbox:
-    """An in-memory inbox with the real one's contract: one notice per (recipient, type,
-    source_id); ``add`` says whether it was new."""
+    """An in-memory inbox with the real one's contract (``services.notifications.Inbox``): one
+    notice per (recipient, type, source_id), a group per subject and day, each milestone once;
+    every ``add*`` says whether it added something new."""
 
     def __init__(self) -> None:
         self.notices: list[Notice] = []
         self._keys: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
+        self._groups: set[tuple[str, ...]] = set()
+        self._members: set[tuple[str, ...]] = set()
+        self._milestones: set[tuple[str, str]] = set()
+        self._regulars: dict[str, int] = {}
 
     def add(self, notice: Notice) -> bool:
         key = (notice.recipient_id, notice.type, notice.source_id)
@@ -36,10 +43,57 @@ class RecordingInbox:
             self.notices.append(notice)
             return True
 
+    def add_grouped(self, grouped: Grouped) -> bool:
+        """One notice per (recipient, type, subject) and day window; False when the actor was
+        counted in it already."""
+        key = (grouped.recipient_id, grouped.type, grouped.subject, window_of(grouped.at))
+        with self._lock:
+            if (*key, grouped.actor.user_id) in self._members:
+                return False
+            self._members.add((*key, grouped.actor.user_id))
+            if key not in self._groups:
+                self._groups.add(key)
+                self.notices.append(Notice(grouped.recipient_id, grouped.type, "#".join(key[2:]), grouped.at,
+                                           {**grouped.data, "count": 1}))
+            return True
+
+    def add_milestone(self, shop_id: str, name: str, recipient_id: str, at: float, data: dict[str, Any]) -> bool:
+        """The shop's milestone ``name`` once ever, whoever sends it; False on a repeat."""
+        if name not in MILESTONES:
+            raise ValueError(f"unknown milestone {name!r}")
+        return self._milestone(shop_id, name, recipient_id, at, {**data, "milestone": name, "shop_id": shop_id})
+
+    def add_regular(self, shop_id: str, recipient_id: str, customer: Actor, at: float, data: dict[str, Any]) -> bool:
+        """``became_regular`` once per (shop, customer); the tenth such customer also ``tenth_regular``."""
+        common = {**data, "shop_id": shop_id, "customer_id": customer.user_id, "customer_name": customer.name}
+        if not self._milestone(shop_id, f"became_regular#{customer.user_id}", recipient_id, at,
+                               {**common, "milestone": "became_regular"}):
+            return False
+        with self._lock:
+            self._regulars[shop_id] = self._regulars.get(shop_id, 0) + 1
+            tenth = self._regulars[shop_id] == TENTH
+        if tenth:
+            self._milestone(shop_id, "tenth_regular", recipient_id, at + 0.001,
+                            {**common, "milestone": "tenth_regular", "regulars": TENTH})
+        return True
+
+    def _milestone(self, shop_id: str, key: str, recipient_id: str, at: float, data: dict[str, Any]) -> bool:
+        with self._lock:
+            if (shop_id, key) in self._milestones:
+                return False
+            self._milestones.add((shop_id, key))
+            self.notices.append(Notice(recipient_id, "milestone", f"{shop_id}#{key}", at, data))
+            return True
+
     def of(self, type_: str, subscription_id: str | None = None) -> list[Notice]:
         return [n for n in self.notices if n.type == type_
                 and (subscription_id is None or n.data.get("subscription_id") == subscription_id)]
 
+
+if TYPE_CHECKING:  # `make typecheck`: the fake keeps the contract of the inbox it stands for
+    from chalicelib.services.notices import Inbox
+
+    _inbox: Inbox = RecordingInbox()
 
 def install_inbox(monkeypatch: pytest.MonkeyPatch) -> RecordingInbox:
     """Hand ``container().inbox`` a recorder for this test."""
@@ -60,7 +114,7 @@ class Clock:
 
 @dataclass
 class World:
-    api: object
+    api: Any  # the test client (tests/api/conftest.py)
     clock: Clock
     inbox: RecordingInbox
     owner: dict

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from chalicelib.ids import id_at
 from chalicelib.records.common import Page
 from chalicelib.services.feed import (
-    ENTRY_TTL_SECONDS, MAX_ITEMS, MERGE_ITEMS, FeedManager, due_for_trim, entry_for,
+    ENTRY_TTL_SECONDS, MAX_ITEMS, MERGE_ITEMS, FeedManager, FeedStore, FollowGraph, PostSource, WorkQueue, due_for_trim,
+    entry_for,
 )
 from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, TaggedProduct, WriteStats
 
@@ -87,6 +89,13 @@ class MemoryQueue:
         while self.pending:
             outcomes.append(manager.run(self.pending.pop(0), deadline))
         return outcomes
+
+
+if TYPE_CHECKING:  # `make typecheck`: each fake keeps the contract of what it stands for
+    _feed: FeedStore = MemoryFeed()
+    _graph: FollowGraph = MemoryGraph()
+    _posts: PostSource = MemoryPosts()
+    _queue: WorkQueue = MemoryQueue()
 
 
 def make_post(shop_id: str, n: int, text: str = "글") -> Post:

@@ -3,10 +3,13 @@ of stream images, with in-memory fakes for the stores."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
+from chalicelib.records.common import Page
 from chalicelib.records.notifications import (
     Actor,
     ChannelFailed,
@@ -136,6 +139,18 @@ class FakeInbox:
     def unread_count(self, user_id):
         return sum(1 for n in self.items.values() if n.recipient_id == user_id and not n.read)
 
+    def inbox(self, user_id: str, limit: int, start_key: dict | None) -> tuple[Page, int | None]:
+        raise NotImplementedError('FakeInbox does not inbox')
+
+    def unread(self, user_id: str, limit: int, start_key: dict | None) -> Page:
+        raise NotImplementedError('FakeInbox does not unread')
+
+    def notifications(self, user_id: str, ids: Sequence[str]) -> list[Notification]:
+        raise NotImplementedError('FakeInbox does not notifications')
+
+    def mark_read(self, user_id: str, ids: Sequence[str], now: float, expires_at: float) -> list[str]:
+        raise NotImplementedError('FakeInbox does not mark_read')
+
 
 def test_a_notice_is_added_once_per_recipient_type_and_source():
     store = FakeInbox()
@@ -191,6 +206,21 @@ class FakePrefs:
     def contact(self, user_id):
         return self.contact_
 
+    def put_preferences(self, user_id: str, prefs: Preferences) -> None:
+        raise NotImplementedError('FakePrefs does not put_preferences')
+
+    def devices(self, user_id: str) -> list[Device]:
+        raise NotImplementedError('FakePrefs does not devices')
+
+    def token_owner(self, token: str) -> tuple[str, str] | None:
+        raise NotImplementedError('FakePrefs does not token_owner')
+
+    def put_device(self, device: Device, previous: tuple[str, str] | None) -> None:
+        raise NotImplementedError('FakePrefs does not put_device')
+
+    def delete_device(self, user_id: str, device_id: str) -> Device | None:
+        raise NotImplementedError('FakePrefs does not delete_device')
+
 
 class FakeChannels:
     def __init__(self, fail=()):
@@ -212,6 +242,12 @@ class FakeChannels:
 
     def email(self, to, subject, body):
         self._send("email", to, subject)
+
+    def ensure_endpoint(self, platform: str, token: str, endpoint_arn: str | None, user_data: str) -> str | None:
+        raise NotImplementedError('FakeChannels does not ensure_endpoint')
+
+    def delete_endpoint(self, endpoint_arn: str) -> None:
+        raise NotImplementedError('FakeChannels does not delete_endpoint')
 
 
 NOTE = Notification("n1", "owner", "new_order", NOW, NOW, False,
@@ -267,6 +303,12 @@ class FakePush:
     def delete_endpoint(self, arn):
         self.calls.append(("delete", arn))
 
+    def configured(self, platform: str) -> bool:
+        raise NotImplementedError('FakePush does not configured')
+
+    def push(self, endpoint_arn: str, title: str, body: str, data: dict, badge: int) -> None:
+        raise NotImplementedError('FakePush does not push')
+
 
 class FakeDevices:
     def __init__(self):
@@ -289,6 +331,18 @@ class FakeDevices:
 
     def delete_device(self, user_id, device_id):
         return self.records.pop((user_id, device_id), None)
+
+    def preferences(self, user_id: str) -> tuple[Preferences | None, list[Device]]:
+        raise NotImplementedError('FakeDevices does not preferences')
+
+    def put_preferences(self, user_id: str, prefs: Preferences) -> None:
+        raise NotImplementedError('FakeDevices does not put_preferences')
+
+    def unread_count(self, user_id: str) -> int:
+        raise NotImplementedError('FakeDevices does not unread_count')
+
+    def contact(self, user_id: str) -> Contact | None:
+        raise NotImplementedError('FakeDevices does not contact')
 
 
 def test_registering_is_idempotent_and_capped():
@@ -352,6 +406,29 @@ class FakeWatches:
     def watch(self, watch):
         self.watched.append(watch)
         return True
+
+    def due_reminders(self, day: str, until: float):
+        raise NotImplementedError('FakeWatches does not due_reminders')
+
+    def reminded(self, watch: ReorderWatch) -> None:
+        raise NotImplementedError('FakeWatches does not reminded')
+
+    def reminder_watermark(self) -> str | None:
+        raise NotImplementedError('FakeWatches does not reminder_watermark')
+
+    def set_reminder_watermark(self, day: str, now: float) -> None:
+        raise NotImplementedError('FakeWatches does not set_reminder_watermark')
+
+
+if TYPE_CHECKING:  # `make typecheck`: each fake keeps the contract of what it stands for
+    _inbox_store: notifications.InboxStore = FakeInbox()
+    _prefs: delivery.PreferencesStore = FakePrefs()
+    _devices: delivery.PreferencesStore = FakeDevices()
+    _channels: tuple[delivery.Push, delivery.Sms, delivery.Mail] = (FakeChannels(), FakeChannels(), FakeChannels())
+    _push: delivery.Push = FakePush()
+    _directory: notices.Directory = FakeDirectory()
+    _inbox: notices.Inbox = Recorder()
+    _watches: notices.Watches = FakeWatches()
 
 
 def context(pair=None):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import pytest
 
-from chalicelib.records.commerce import Product
+from chalicelib.records.commerce import Order, Product, StatusChange
+from chalicelib.records.common import Page
+from chalicelib.records.store_links import Settlement
 from chalicelib.errors import Conflict, Forbidden, Invalid
 from chalicelib.services import orders
 from chalicelib.services.orders import BUYER, OWNER, Status
@@ -126,6 +129,22 @@ class FakeOrdersStore:
             raise StaleCatalog("changed")
         self.placed.append(order)
         return record
+
+    def get_order(self, order_id: str) -> Order | None:
+        raise NotImplementedError('FakeOrdersStore does not get_order')
+
+    def move(self, order: Order, change: StatusChange, restock: bool, settlement: Settlement | None = None) -> Order:
+        raise NotImplementedError('FakeOrdersStore does not move')
+
+    def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page:
+        raise NotImplementedError('FakeOrdersStore does not list_buyer_orders')
+
+    def list_shop_orders(self, shop_id: str, status: str | None, start_key: dict | None, limit: int) -> Page:
+        raise NotImplementedError('FakeOrdersStore does not list_shop_orders')
+
+
+if TYPE_CHECKING:  # `make typecheck`: each fake keeps the contract of what it stands for
+    _store: orders.OrdersStore = FakeOrdersStore(0)
 
 
 def test_an_order_is_priced_again_after_a_stale_read():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from chalicelib.records.commerce import Product
+from chalicelib.records.common import Page
 from chalicelib.errors import Invalid
 from chalicelib.services import products
 
@@ -22,6 +25,22 @@ class FakeProducts:
     def get_products(self, product_ids):
         self.calls.append(list(product_ids))
         return {pid: self.items[pid] for pid in product_ids if pid in self.items}
+
+    def create_product(self, product: Product) -> None:
+        raise NotImplementedError('FakeProducts does not create_product')
+
+    def get_product(self, product_id: str) -> Product | None:
+        raise NotImplementedError('FakeProducts does not get_product')
+
+    def update_product(self, current: Product, changes: dict, now: float) -> Product:
+        raise NotImplementedError('FakeProducts does not update_product')
+
+    def list_products(self, shop_id: str, start_key: dict | None, limit: int) -> Page:
+        raise NotImplementedError('FakeProducts does not list_products')
+
+
+if TYPE_CHECKING:  # `make typecheck`: each fake keeps the contract of what it stands for
+    _products: products.ProductsStore = FakeProducts()
 
 
 def test_resolve_keeps_order_drops_duplicates_and_reads_once():

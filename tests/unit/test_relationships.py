@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -88,6 +89,10 @@ class MemoryStore:
 
 TOFU = OrderLine("P-TOFU", "손두부", 4500, 2, "essential", 7)
 KIMCHI = OrderLine("P-KIMCHI", "묵은지", 9000, 1, "treat", None)
+
+
+if TYPE_CHECKING:  # `make typecheck`: each fake keeps the contract of what it stands for
+    _store: rel.LapseStore = MemoryStore()
 
 
 def order(n: int, at: float, amount: int = 12000, lines=(TOFU, KIMCHI), user: str = "U1") -> SignalEvent:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
@@ -43,7 +45,7 @@ class UserItem(MainItem, discriminator="user"):
     # are listed as "<expires_at>:<token id>" until they expire (expired entries are pruned
     # by the next logout).
     token_version = NumberAttribute(default=0)
-    revoked_tokens = ListAttribute(of=UnicodeAttribute, null=True)
+    revoked_tokens: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class UniqueItem(MainItem, discriminator="unique"):

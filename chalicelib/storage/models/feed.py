@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import FeedItem
@@ -28,7 +30,7 @@ class FeedEntryItem(FeedItem):
     # The tagged products' id, name and price, copied from the post (no read at page time).
     products = ListAttribute(of=TaggedProductMap, default=list)
     product_count = NumberAttribute(default=0)  # how many products the post tags
-    hashtags = ListAttribute(of=UnicodeAttribute, default=list)
+    hashtags: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)
     like_count = NumberAttribute(default=0)
     comment_count = NumberAttribute(default=0)
     created_at = NumberAttribute()

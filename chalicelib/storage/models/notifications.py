@@ -21,6 +21,8 @@ Key design (main table; see docs/notifications.md for the access patterns):
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -117,8 +119,8 @@ class NotificationItem(InboxEntry, discriminator="notification"):
     notification_id = UnicodeAttribute()
     recipient_id = UnicodeAttribute()
     type = UnicodeAttribute()
-    data = MapAttribute(default=dict)
-    count = NumberAttribute(null=True)
+    data: MapAttribute[str, Any] = MapAttribute(default=dict)
+    count = NumberAttribute(null=True)  # type: ignore[assignment]  # shadows Model.count(), unused
     actors = ListAttribute(of=ActorMap, null=True)
     read = BooleanAttribute(default=False)
     created_at = NumberAttribute()
@@ -163,7 +165,7 @@ class MilestoneCountItem(MainItem, discriminator="milestone_count"):
     regulars. Set to n + 1 on the condition that it is still n, so each new regular gets
     its own number and exactly one gets 10."""
 
-    count = NumberAttribute(default=0)
+    count = NumberAttribute(default=0)  # type: ignore[assignment]  # shadows Model.count(), unused
 
 
 class PrefEntry(MainItem):
@@ -173,8 +175,8 @@ class PrefEntry(MainItem):
 class PreferencesItem(PrefEntry, discriminator="notification_prefs"):
     """``pk = INBOX#<user_id>``, ``sk = PREF#SETTINGS``: outbound channels and types."""
 
-    channels = MapAttribute(default=dict)
-    types = MapAttribute(default=dict)
+    channels: MapAttribute[str, Any] = MapAttribute(default=dict)
+    types: MapAttribute[str, Any] = MapAttribute(default=dict)
     updated_at = NumberAttribute()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
@@ -47,7 +49,7 @@ class ProductItem(MainItem, discriminator="product"):
     stock = NumberAttribute()
     kind = UnicodeAttribute()
     reorder_days = NumberAttribute(null=True)
-    photos = ListAttribute(of=UnicodeAttribute, default=list)
+    photos: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
@@ -67,7 +69,7 @@ class ReviewItem(MainItem, discriminator="review"):
     review_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
     product_id = UnicodeAttribute()
-    product_ids = ListAttribute(of=UnicodeAttribute)
+    product_ids: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute)
     shop_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     author_name = UnicodeAttribute(default="")

@@ -3,6 +3,8 @@ customer, tier changes and the lapse sweep's watermark."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -70,13 +72,13 @@ class RelationshipItem(MainItem, discriminator="relationship"):
     shop_name = UnicodeAttribute(default="")
     shop_handle = UnicodeAttribute(default="")
     # scoring.RelationshipState.to_dict(): decayed parts at updated_at, order facts, tier.
-    state = MapAttribute()
+    state: MapAttribute[str, Any] = MapAttribute()
     tier = UnicodeAttribute()  # what gsi2 lists it under
     rank = UnicodeAttribute()
-    favourites = ListAttribute(default=list)  # maps {product_id, name, orders, quantity, last_at}
-    essentials = ListAttribute(default=list)  # maps {product_id, name, reorder_days, times}
-    seen = ListAttribute(of=UnicodeAttribute, default=list)  # digests of the latest event ids
-    history = ListAttribute(default=list)  # maps {from, to, at, milestone}, latest last
+    favourites: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {product_id, name, orders, quantity, last_at}
+    essentials: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {product_id, name, reorder_days, times}
+    seen: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)  # digests of the latest event ids
+    history: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {from, to, at, milestone}, latest last
     lapse_at = NumberAttribute(null=True)
     since = NumberAttribute(null=True)  # the earliest signal's time
     created_at = NumberAttribute()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
@@ -98,10 +100,10 @@ class PostItem(MainItem, discriminator="post"):
     shop_name = UnicodeAttribute()
     shop_handle = UnicodeAttribute()
     text = UnicodeAttribute(default="")
-    photos = ListAttribute(of=UnicodeAttribute, default=list)
-    product_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    photos: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)
+    product_ids: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)
     products = ListAttribute(of=TaggedProductMap, default=list)
-    hashtags = ListAttribute(of=UnicodeAttribute, default=list)
+    hashtags: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)
     like_count = NumberAttribute(default=0)
     comment_count = NumberAttribute(default=0)
     share_count = NumberAttribute(default=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
                                  UnicodeSetAttribute)
 
@@ -72,7 +74,7 @@ class StoreLinkItem(MainItem, discriminator="store_link"):
     pending_rewards = NumberAttribute(default=0)
     products = UnicodeSetAttribute(null=True)
     recommended = UnicodeSetAttribute(null=True)
-    notes = MapAttribute(default=dict)  # product id -> the owner's review text, abridged
+    notes: MapAttribute[str, Any] = MapAttribute(default=dict)  # product id -> the owner's review text, abridged
     created_at = NumberAttribute()
 
 

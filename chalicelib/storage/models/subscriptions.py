@@ -3,6 +3,8 @@ reorder items."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 
 from chalicelib.storage.base import MainItem
@@ -74,7 +76,7 @@ class SubscriptionItem(MainItem, discriminator="subscription"):
     shop_id = UnicodeAttribute()
     shop_name = UnicodeAttribute(default="")
     owner_id = UnicodeAttribute()
-    items = ListAttribute(default=list)  # maps {product_id, name, quantity, price}
+    items: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {product_id, name, quantity, price}
     every_days = NumberAttribute()
     status = UnicodeAttribute()
     period = NumberAttribute()
@@ -83,7 +85,7 @@ class SubscriptionItem(MainItem, discriminator="subscription"):
     quoted_at = NumberAttribute()
     announced_period = NumberAttribute(default=0)
     revision = NumberAttribute(default=0)
-    history = ListAttribute(default=list)  # maps {period, outcome, due_at, at, order_id, detail}
+    history: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {period, outcome, due_at, at, order_id, detail}
     last_order_id = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(default="KRW")
     created_at = NumberAttribute()
@@ -122,8 +124,8 @@ class ReorderItem(MainItem, discriminator="reorder"):
 
     user_id = UnicodeAttribute()
     product_id = UnicodeAttribute()
-    purchases = ListAttribute(default=list)  # maps {order_id, at, reorder_days, shop_id, shop_name, name}
-    cancelled = ListAttribute(of=UnicodeAttribute, default=list)
+    purchases: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {order_id, at, reorder_days, shop_id, shop_name, name}
+    cancelled: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)
     due_at = NumberAttribute(null=True)
     updated_at = NumberAttribute()
     version = VersionAttribute()
