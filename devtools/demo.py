@@ -533,8 +533,8 @@ def story_lines(story: Story, loaded_at: float) -> list[str]:
 
     now = _now()
     lines = [f"Demo story (loaded {day(loaded_at)}, told as of today {day(now)}):",
-             f"  망원동 두부가게's regulars: {', '.join(story.regulars) or '-'}; lapsed regulars: "
-             f"{', '.join(story.lapsed) or '-'}   (GET /shops/{story.shop_id}/customers?tier=regular)"]
+             (f"  망원동 두부가게's regulars: {', '.join(story.regulars) or '-'}; lapsed regulars: "
+              f"{', '.join(story.lapsed) or '-'}   (GET /shops/{story.shop_id}/customers?tier=regular)")]
     due = ", ".join(f"{item['name']} ({item['overdue_days']:g} days overdue)" for item in story.due) or "nothing"
     lines.append(f"  김민지's essentials due: {due}   (GET /me/reorders)")
     if story.subscription is not None:

@@ -77,7 +77,11 @@ def test_a_demo_loaded_90_days_ago_is_rebuilt_on_todays_date_and_user_data_stays
     from chalice.test import Client
 
     from app import app
-    from chalicelib.events.schedules import run_lapse_sweep, run_reorder_reminders, run_subscription_orders
+    from chalicelib.events.schedules import (
+        run_lapse_sweep,
+        run_reorder_reminders,
+        run_subscription_orders,
+    )
 
     drain = app_on_ddblocal
     with Client(app, stage_name="test") as client:
@@ -114,7 +118,6 @@ def test_a_demo_loaded_90_days_ago_is_rebuilt_on_todays_date_and_user_data_stays
         drain()
         aged = demo.read_story(call).missing()
         assert "김민지 is not a regular of the tofu shop" in aged
-        assert "Jiho has no subscription with its next order ahead" not in aged or len(aged) > 1
         # Everything naming the user or their shop, but the demo owner's inbox (the notices of
         # the user's follow and order are the owner's: they go with the demo's account).
         demo_inboxes = {f"INBOX#{demo_user}" for demo_user in old_users}
@@ -177,8 +180,7 @@ def _feed_table() -> str:
 
 
 def test_which_items_are_the_demos() -> None:
-    ulid = lambda n: f"01J{n:023d}"  # noqa: E731
-    demo_user, demo_shop, user, their_shop, post = (ulid(n) for n in range(5))
+    demo_user, demo_shop, user, their_shop, post = (f"01J{n:023d}" for n in range(5))
     items = [
         {"pk": {"S": f"USER#{demo_user}"}, "sk": {"S": "PROFILE"}, "entity": {"S": "user"}, "user_id": {"S": demo_user}},
         {"pk": {"S": f"USER#{user}"}, "sk": {"S": "PROFILE"}, "entity": {"S": "user"}, "user_id": {"S": user}},
