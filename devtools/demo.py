@@ -1,7 +1,9 @@
 """Demo data for `make run`: neighbourhood shops, their owners and customers.
 
-Loaded once per database (a guard item marks it), through the real HTTP API in-process
-(``chalice.test.Client``), so demo data obeys every rule real data does.
+Loaded through the real HTTP API in-process (``chalice.test.Client``), so demo data obeys
+every rule real data does. Its story is told relative to the day it is loaded; a marker item
+records that day, and ``devtools.demo_refresh`` loads it again on a later start once the
+story would no longer hold (``prepare``).
 """
 
 from __future__ import annotations
@@ -300,18 +302,16 @@ def seed_social(call: Caller, demo: Demo) -> None:
         call("POST", f"/posts/{post_id}/comments", {"text": reply}, token=owner_token[handle])
 
 
-def already_seeded() -> bool:
-    from chalicelib.wiring import container
+def prepare(call: Caller, now: float | None = None, after_erase: Callable[[], Any] | None = None):
+    """Load the demo, keep it, or erase and load it again on today's date (``now``: the app's
+    clock); returns ``devtools.demo_refresh.Prepared``."""
+    from devtools import demo_refresh
 
-    return container().accounts.find_user_id("demo", SEED_VERSION) is not None
+    def load() -> tuple[set[str], set[str]]:
+        seed(call)
+        return demo_refresh.demo_accounts()
 
-
-def mark_seeded() -> None:
-    from chalicelib.wiring import container
-    from chalicelib.storage.accounts import guard
-
-    container().accounts  # binds the models to the configured tables
-    guard("demo", SEED_VERSION, "seed").save()
+    return demo_refresh.ensure(load, now=now, after_erase=after_erase)
 
 
 # --- the corner store's story over the past weeks (notifications, relationships) --------------
@@ -334,7 +334,9 @@ def story_timeline(call: Caller):
 
     @contextmanager
     def running():
-        with Timeline(STORY_DAYS, drain=stream_drainer()) as timeline:
+        from devtools.demo_refresh import app_now
+
+        with Timeline(STORY_DAYS, drain=stream_drainer(), real_now=app_now()) as timeline:
             yield TimedCaller(call, timeline, PASSWORD), timeline
 
     return running()
@@ -390,15 +392,14 @@ def finish_story(call: Caller, demo: Demo) -> None:
     """Back in the present: the scheduled jobs run over the story's past (the regular who
     stopped coming lapses; Minji's tofu reminder), their effects go through the stream, and
     everyone gets a token that is valid now."""
-    import time
-
     from chalicelib.events.schedules import run_lapse_sweep, run_reorder_reminders
     from chalicelib.services.notices import day_of
     from chalicelib.wiring import container
+    from devtools.demo_refresh import app_now
     from devtools.timeline import stream_drainer
 
     drain = stream_drainer()
-    now = time.time()
+    now = app_now()
     start = day_of(now - STORY_DAYS * 86_400)
     deps = container()
     deps.relationships.set_sweep_watermark(start, now)  # the jobs have not run during the story
@@ -467,3 +468,84 @@ def _period_orders(call: Caller, demo: Demo, subscription: dict) -> list[dict]:
     mine = call("GET", "/me/orders?limit=100", token=demo.tokens[SUBSCRIPTION["email"]])["items"]
     return sorted((o for o in mine if o.get("subscription_id") == subscription["subscription_id"]),
                   key=lambda o: o["created_at"])
+
+
+# --- the story as the API tells it today (printed by `make run`, checked by the tests) -----------
+
+
+@dataclass
+class Story:
+    shop_id: str  # the tofu shop
+    regulars: list[str]  # its regulars' names
+    lapsed: list[str]  # its lapsed regulars' names
+    due: list[dict]  # Minji's essentials due (GET /me/reorders)
+    subscription: dict | None  # Jiho's active subscription
+    referrals: list[str]  # the reward status of each order the tofu shop's store links brought
+
+    def missing(self) -> list[str]:
+        """What the story should show and does not (nothing, when it holds)."""
+        from datetime import datetime
+
+        gaps = []
+        if "김민지" not in self.regulars:
+            gaps.append("김민지 is not a regular of the tofu shop")
+        if "오영수" not in self.lapsed:
+            gaps.append("오영수 is not a lapsed regular")
+        if not any(item["name"].startswith("손두부") for item in self.due):
+            gaps.append("Minji's 손두부 is not due")
+        sub = self.subscription
+        if sub is None or datetime.fromisoformat(sub["next_order_at"]).timestamp() <= _now():
+            gaps.append("Jiho has no subscription with its next order ahead")
+        if not {"pending", "confirmed"} <= set(self.referrals):
+            gaps.append("the tofu shop has no referral both pending and confirmed")
+        return gaps
+
+
+def _now() -> float:
+    from devtools.demo_refresh import app_now
+
+    return app_now()
+
+
+def read_story(call: Caller) -> Story:
+    """The demo's story, read through the API at the app's now."""
+    tokens = {email: login(call, email)["token"] for email in ("tofu@dongne.kr", "minji@dongne.kr", "jiho@dongne.kr")}
+    owner = tokens["tofu@dongne.kr"]
+    shop_id = call("GET", "/me", token=owner)["shop_id"]
+
+    def names(tier: str) -> list[str]:
+        return [c["name"] for c in call("GET", f"/shops/{shop_id}/customers?tier={tier}&limit=100", token=owner)["items"]]
+
+    subs = call("GET", "/me/subscriptions", token=tokens["jiho@dongne.kr"])["items"]
+    return Story(shop_id=shop_id, regulars=names("regular"), lapsed=names("lapsed"),
+                 due=call("GET", "/me/reorders", token=tokens["minji@dongne.kr"])["items"],
+                 subscription=next((s for s in subs if s["status"] == "active"), None),
+                 referrals=[r["reward_status"] for r in
+                            call("GET", f"/shops/{shop_id}/referrals?limit=100", token=owner)["items"]])
+
+
+def story_lines(story: Story, loaded_at: float) -> list[str]:
+    """The story in a few lines, with the calls that show it."""
+    from datetime import UTC, datetime, timedelta
+
+    def day(epoch: float) -> str:
+        return (datetime.fromtimestamp(epoch, tz=UTC) + timedelta(hours=9)).strftime("%Y-%m-%d")
+
+    now = _now()
+    lines = [f"Demo story (loaded {day(loaded_at)}, told as of today {day(now)}):",
+             (f"  망원동 두부가게's regulars: {', '.join(story.regulars) or '-'}; lapsed regulars: "
+              f"{', '.join(story.lapsed) or '-'}   (GET /shops/{story.shop_id}/customers?tier=regular)")]
+    due = ", ".join(f"{item['name']} ({item['overdue_days']:g} days overdue)" for item in story.due) or "nothing"
+    lines.append(f"  김민지's essentials due: {due}   (GET /me/reorders)")
+    if story.subscription is not None:
+        sub = story.subscription
+        at = datetime.fromisoformat(sub["next_order_at"]).timestamp()
+        lines.append(f"  한지호's subscription: {sub['items'][0]['name']} every {sub['every_days']} days, "
+                     f"order {sub['period']} on {day(at)} ({(at - now) / 86_400:.0f} days ahead)   (GET /me/subscriptions)")
+    else:
+        lines.append("  한지호's subscription: none active")
+    counts = {status: story.referrals.count(status) for status in ("confirmed", "pending")}
+    lines.append(f"  김민지's store link at the tofu shop: {counts['confirmed']} referral(s) confirmed, "
+                 f"{counts['pending']} pending   (GET /shops/{story.shop_id}/referrals)")
+    lines += [f"  (not shown: {gap})" for gap in story.missing()]
+    return lines

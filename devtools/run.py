@@ -204,26 +204,36 @@ def prepare_tables(settings, config: RunConfig) -> None:
 
 
 def prepare_data(check=None) -> str:
-    """Demo data (once, through the API). Returns a demo customer's token.
+    """Demo data (through the API), true on today's date. Returns a demo customer's token.
+
+    Loaded on the first start; on later starts kept while its story holds, and rebuilt on
+    today's date once it is older than ``demo_refresh.KEEP_DAYS`` (only the demo's own
+    accounts, shops and their items go; data a user created stays). The story is then read
+    back through the API and printed.
 
     ``check`` runs before and after loading (it raises to stop), not during: demo data
-    loaded halfway has no "loaded" mark, so the next start would load it again over itself.
+    loaded halfway has no marker with its date, so the next start erases it and loads it again.
     """
     from chalice.test import Client
 
     from app import app
-    from devtools import demo
+    from devtools import demo, demo_refresh
 
     with Client(app, stage_name="local") as test_client:
         call = demo.Caller(test_client)
-        if demo.already_seeded():
-            print("  demo data: already loaded (kept on disk)", flush=True)
+        if check is not None and not demo_refresh.is_fresh(demo_refresh.read_marker(), demo_refresh.app_now()):
+            check()
+        prepared = demo.prepare(call)
+        if prepared.action == "kept":
+            print("  demo data: already loaded (kept on disk; its story still holds)", flush=True)
+        elif prepared.action == "rebuilt":
+            erased = prepared.erased
+            print(f"  demo data: its story had aged, so it was loaded again on today's date "
+                  f"({erased.main + erased.feed} demo item(s) replaced; data users created is kept)", flush=True)
         else:
-            if check is not None:
-                check()
-            demo.seed(call)
-            demo.mark_seeded()
             print("  demo data: loaded", flush=True)
+        for line in demo.story_lines(demo.read_story(call), prepared.loaded_at):
+            print(f"  {line}", flush=True)
         if check is not None:
             check()
         return demo.login(call, demo.CUSTOMERS[0]["email"])["token"]
