@@ -36,11 +36,9 @@ ULID = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJKMNP-TV-Z]{26}(?![0-9A-Za-z])")
 
 
 def app_now() -> float:
-    """The app's clock, read at call time (``chalicelib.clock`` where it exists)."""
-    try:
-        from chalicelib import clock
-    except ImportError:
-        from chalicelib import ids as clock
+    """The app's clock, read at call time."""
+    from chalicelib import clock
+
     return clock.now()
 
 
