@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.records.commerce import IdempotencyRecord, Order, OrderLine, Product, StatusChange
+from chalicelib.records.commerce import (Address, BankAccount, Fulfilment, IdempotencyRecord, Order, OrderLine, Payment,
+                                        Product, Refund, Shipment, StatusChange)
 from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
@@ -92,7 +93,71 @@ def to_order(item: OrderItem) -> Order:
         referral_reward=None if item.referral_reward is None else int(item.referral_reward),
         reward_given=bool(item.reward_given), subscription_id=item.subscription_id,
         buyer_closed=bool(item.buyer_closed),
+        buyer_name=item.buyer_name or "", shipping_fee=int(item.shipping_fee or 0),
+        fulfilment=fulfilment_from(_plain(item.fulfilment)), payment=payment_from(_plain(item.payment)),
+        paid_at=None if item.paid_at is None else float(item.paid_at), refund=refund_from(_plain(item.refund)),
+        shipment=None if item.shipment is None else Shipment(**_plain(item.shipment)),
+        deliver_by=None if item.deliver_by is None else float(item.deliver_by),
     )
+
+
+def _plain(value) -> dict | None:
+    """A stored map as plain Python: Decimals as int or float."""
+    from decimal import Decimal
+
+    def convert(v):
+        if isinstance(v, Decimal):
+            return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, dict):
+            return {k: convert(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [convert(x) for x in v]
+        return v
+
+    if value is None:
+        return None
+    raw = value.as_dict() if hasattr(value, "as_dict") else value
+    return convert(raw)
+
+
+def _stored(value) -> dict | None:
+    """A record as a map to store: no None values (DynamoDB maps hold no nulls we need)."""
+    if value is None:
+        return None
+    data = asdict(value)
+
+    def drop(v):
+        if isinstance(v, dict):
+            return {k: drop(x) for k, x in v.items() if x is not None}
+        return v
+
+    return drop(data)
+
+
+def fulfilment_from(data: dict | None) -> Fulfilment | None:
+    if not data:
+        return None
+    address = data.get("address")
+    return Fulfilment(method=data["method"], address=Address(**address) if address else None,
+                      pickup_address=data.get("pickup_address"), pickup_hours=data.get("pickup_hours"))
+
+
+def payment_from(data: dict | None) -> Payment | None:
+    if not data:
+        return None
+    account = data.get("bank_account")
+    return Payment(method=data["method"], payment_id=data["payment_id"], amount=int(data["amount"]),
+                   deadline_at=float(data["deadline_at"]), bank_account=BankAccount(**account) if account else None,
+                   billing_key_used=bool(data.get("billing_key_used", False)))
+
+
+def refund_from(data: dict | None) -> Refund | None:
+    if not data:
+        return None
+    return Refund(status=data["status"], amount=int(data["amount"]), requested_at=float(data["requested_at"]),
+                  refunded_at=None if data.get("refunded_at") is None else float(data["refunded_at"]),
+                  attempts=int(data.get("attempts", 0)), last_error=data.get("last_error"),
+                  payment_id=data.get("payment_id"))
 
 
 def order_item(order: Order) -> OrderItem:
@@ -110,6 +175,9 @@ def order_item(order: Order) -> OrderItem:
         subscription_id=order.subscription_id, buyer_closed=order.buyer_closed or None,
         history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
         created_at=order.created_at, updated_at=order.updated_at,
+        buyer_name=order.buyer_name or None, shipping_fee=order.shipping_fee or None,
+        fulfilment=_stored(order.fulfilment), payment=_stored(order.payment), paid_at=order.paid_at,
+        refund=_stored(order.refund), shipment=_stored(order.shipment), deliver_by=order.deliver_by,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
         gsi2pk=shop_orders_pk(order.shop_id), gsi2sk=order.order_id,
         gsi3pk=shop_status_pk(order.shop_id, order.status), gsi3sk=order.order_id,
@@ -125,6 +193,10 @@ def order_from_json(text: str) -> Order:
     data = json.loads(text)
     data["items"] = tuple(OrderLine(**line) for line in data["items"])
     data["history"] = tuple(StatusChange(**change) for change in data["history"])
+    data["fulfilment"] = fulfilment_from(data.get("fulfilment"))
+    data["payment"] = payment_from(data.get("payment"))
+    data["refund"] = refund_from(data.get("refund"))
+    data["shipment"] = Shipment(**data["shipment"]) if data.get("shipment") else None
     return Order(**data)
 
 
@@ -337,6 +409,12 @@ class OrdersRepository:
                                                                        by=change.by)])),
         ]
         condition = OrderItem.status == order.status
+        paid_at = order.paid_at
+        if change.status == "paid" and order.paid_at is None:
+            # The order counts from this record on (stream contract): set once, never removed.
+            actions.append(OrderItem.paid_at.set(change.at))
+            condition = condition & OrderItem.paid_at.does_not_exist()
+            paid_at = change.at
 
         if not restock and settlement is None:
             try:
@@ -347,7 +425,8 @@ class OrdersRepository:
                 self._raise_moved(order, change, error)
         else:
             self._move_together(order, change, target, actions, condition, restock, settlement)
-        return replace(order, status=change.status, updated_at=change.at, history=order.history + (change,))
+        return replace(order, status=change.status, updated_at=change.at, history=order.history + (change,),
+                       paid_at=paid_at)
 
     def _move_together(self, order: Order, change: StatusChange, target: OrderItem, actions: list, condition,
                        restock: bool, settlement: Settlement | None) -> None:
