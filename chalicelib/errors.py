@@ -201,6 +201,30 @@ class OrderChanged(Conflict):
     code = "order_changed"
 
 
+class PriceChanged(Conflict):
+    """``expected_total`` is not what the order would cost now; ``extra`` has the current prices."""
+
+    code = "price_changed"
+
+
+class PaymentIncomplete(Conflict):
+    """The payment provider does not (yet) report the payment as paid."""
+
+    code = "payment_incomplete"
+
+
+class PaymentMismatch(Conflict):
+    """The provider reports a payment of another amount or currency (it is cancelled)."""
+
+    code = "payment_mismatch"
+
+
+class PaymentExpired(Conflict):
+    """The payment came after the order expired or was cancelled (it is refunded)."""
+
+    code = "payment_expired"
+
+
 class OutOfStock(Conflict):
     """An order asked for more than is left; ``extra`` names the products and what is left."""
 

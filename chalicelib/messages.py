@@ -143,6 +143,30 @@ PROBLEMS: dict[str, ProblemText] = {
                         "The order became {order_status} meanwhile; it cannot become {requested_status} now.",
                         "그사이 주문이 {order_status_ko} 상태가 되어 {requested_status_ko} 상태로 바꿀 수 없어요.",
                         "The order changed meanwhile.", "그사이 주문 상태가 바뀌었어요."),
+    "price_changed": _p(409, "`expected_total` differs from what the order costs now; `items` and `total` are the "
+                              "current prices. Nothing was written.",
+                         "Price changed", "가격 변경됨",
+                         "The price changed since you saw it: the order now costs {total} won.",
+                         "보신 뒤에 가격이 바뀌었어요. 지금 주문 금액은 {total}원이에요.",
+                         "The price changed since you saw it.", "보신 뒤에 가격이 바뀌었어요."),
+    "payment_incomplete": _p(409, "The payment provider does not report this payment as paid (yet).",
+                             "Payment not complete", "결제 미완료",
+                             "The payment is not complete yet ({payment_status}).",
+                             "결제가 아직 끝나지 않았어요 ({payment_status}).",
+                             "The payment is not complete yet.", "결제가 아직 끝나지 않았어요."),
+    "payment_mismatch": _p(409, "The provider reports a payment of another amount or currency than the order's "
+                                "total; that payment is cancelled.",
+                           "Payment amount mismatch", "결제 금액 불일치",
+                           "The payment was {paid} {currency}, the order costs {total} KRW; the payment is cancelled.",
+                           "결제 금액({paid} {currency})이 주문 금액({total}원)과 달라 결제를 취소했어요.",
+                           "The payment does not match the order; it is cancelled.",
+                           "결제 금액이 주문 금액과 달라 결제를 취소했어요."),
+    "payment_expired": _p(409, "The payment arrived after the order expired or was cancelled; it is refunded.",
+                          "Order expired before payment", "결제 기한 지남",
+                          "The order is {order_status}; the payment will be refunded.",
+                          "주문이 {order_status_ko} 상태라 결제는 환불돼요.",
+                          "The order expired before the payment; it will be refunded.",
+                          "결제 기한이 지난 주문이라 결제는 환불돼요."),
     "out_of_stock": _p(409, "An order asks for more than is left; `shortages` lists each product and what is left.",
                        "Out of stock", "재고 부족",
                        "Not enough '{name}': {available} left, {requested} requested.",
@@ -229,7 +253,8 @@ PROBLEMS: dict[str, ProblemText] = {
 }
 
 ORDER_STATUS_KO = {"pending_payment": "결제 대기", "paid": "결제 완료", "shipped": "배송 중",
-                   "delivered": "배송 완료", "cancelled": "취소"}
+                   "delivered": "배송 완료", "cancelled": "취소",
+                   "ready_for_pickup": "픽업 준비 완료", "expired": "기한 만료"}
 SUBSCRIPTION_STATUS_KO = {"active": "진행 중", "paused": "일시 정지", "cancelled": "해지"}
 
 
