@@ -133,6 +133,15 @@ def _amount(payment: dict) -> dict:
             "paid": paid, "cancelled": payment["cancelled"], "cancelledTaxFree": 0}
 
 
+def _customer(given: Any, default_id: str) -> dict:
+    """PortOne's CustomerInput (``name: {"full"}``) as the payment's Customer (``name: "..."``)."""
+    given = given if isinstance(given, dict) else {}
+    name = given.get("name") if isinstance(given.get("name"), dict) else {}
+    customer = {"id": given.get("id") or default_id, "name": name.get("full"), "email": given.get("email"),
+                "phoneNumber": given.get("phoneNumber")}
+    return {k: v for k, v in customer.items() if isinstance(v, str)}
+
+
 def _method(kind: str, provider: str | None) -> dict:
     if kind == "easy_pay":
         return {"type": "PaymentMethodEasyPay", "provider": provider or "KAKAOPAY"}
@@ -325,7 +334,7 @@ class PortOneStandIn:
             if existing is not None and existing["status"] not in ("READY", "FAILED"):
                 raise Problem(409, "ALREADY_PAID", "결제가 이미 완료되었습니다.")
             payment = self._blank(payment_id, now, orderName=body["orderName"], billingKey=key,
-                                  customer=body.get("customer") or {"id": self.billing_keys[key]["customerId"]})
+                                  customer=_customer(body.get("customer"), self.billing_keys[key]["customerId"]))
             payment.update(total=amount, currency=body.get("currency") or "KRW", method=_method("card", None))
             self.payments[payment_id] = payment
             if self._charge_failures:
@@ -369,7 +378,7 @@ class PortOneStandIn:
                            orderName=body.get("orderName") or payment["orderName"],
                            method=_method(body.get("method", "card"), body.get("provider")))
             if isinstance(body.get("customer"), dict):
-                payment["customer"] = body["customer"]
+                payment["customer"] = _customer(body["customer"], body["customer"].get("id") or "")
             self._mark_paid(payment, now)
             self.payments[payment_id] = payment
             event = self._event(payment, "Transaction.Paid") if body.get("webhook", True) else None
