@@ -19,6 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # The development secret: fine on a laptop, refused anywhere else (see the validator).
 DEFAULT_SECRET = "dongne-local-development-secret-change-me"
+# PortOne's development values: what the local stand-in (devtools.portone_standin) expects and
+# signs with by default. Refused off-laptop like DEFAULT_SECRET (chalicelib.secrets).
+DEFAULT_PORTONE_API_SECRET = "dongne-local-portone-api-secret"
+# Standard Webhooks form: "whsec_" + base64 of the key bytes (here b"dongne-local-portone-webhook-key!").
+DEFAULT_PORTONE_WEBHOOK_SECRET = "whsec_ZG9uZ25lLWxvY2FsLXBvcnRvbmUtd2ViaG9vay1rZXkh"
+DEFAULT_PORTONE_STORE_ID = "store-dongne-local"
 LOCAL_STAGES = frozenset({"local", "test"})
 
 
@@ -91,6 +97,23 @@ class Settings(BaseModel):
     push_ios_application_arn: str | None = None
     push_android_application_arn: str | None = None
     email_sender: str | None = None
+
+    # Payments through PortOne V2 (chalicelib.payments; docs/checkout.md). The official SDK calls
+    # portone_base_url: PortOne's API when deployed, the local stand-in in `make run` and the tests
+    # (the same SDK code either way, only this URL differs).
+    portone_base_url: str = "https://api.portone.io"
+    # The store the client SDK opens payment windows for; webhooks name it in data.storeId.
+    portone_store_id: str = DEFAULT_PORTONE_STORE_ID
+    # The channel billing-key charges go through; needed only when a key was issued for several.
+    portone_channel_key: str | None = None
+    # Seconds one PortOne call may take (connect: at most 3 s) before it counts as unavailable.
+    portone_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    # On AWS the API secret and the webhook secret are one Secrets Manager secret, JSON
+    # {"api_secret": ..., "webhook_secret": "whsec_..."}, read at run time (chalicelib.secrets).
+    # Unset locally, where the two values below (the stand-in's defaults) are used.
+    portone_secret_arn: str | None = None
+    portone_api_secret: str = DEFAULT_PORTONE_API_SECRET
+    portone_webhook_secret: str = DEFAULT_PORTONE_WEBHOOK_SECRET
 
     @field_validator("cors_origins", mode="before")
     @classmethod
