@@ -7,6 +7,7 @@ from chalicelib.api.auth import auth_blueprint
 from chalicelib.api.feed import feed_blueprint
 from chalicelib.api.follows import follows_blueprint
 from chalicelib.api.orders import orders_blueprint
+from chalicelib.api.payments import payments_blueprint
 from chalicelib.api.posts import posts_blueprint
 from chalicelib.api.products import products_blueprint
 from chalicelib.api.protocol import method_routes_blueprint
@@ -34,6 +35,7 @@ app.register_blueprint(feed_blueprint)
 app.register_blueprint(uploads_blueprint)
 app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
+app.register_blueprint(payments_blueprint)
 app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(store_links_blueprint)

@@ -162,6 +162,19 @@ class Container:
         return FeedManager(self.feed, self.follows, self.posts, self.fanout)
 
     @cached_property
+    def checkout(self):
+        from chalicelib.storage.checkout import CheckoutRepository
+
+        return CheckoutRepository(self.orders)
+
+    @cached_property
+    def payments(self):
+        """The payment provider (PortOne V2; the local stand-in under ``make run`` and the tests)."""
+        from chalicelib.payments import gateway_from
+
+        return gateway_from(self.settings)
+
+    @cached_property
     def fanout(self):
         from chalicelib.storage.fanout import FanoutQueue
 

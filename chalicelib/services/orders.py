@@ -11,11 +11,13 @@ all of it happens or none of it, so stock can never go below zero however many b
 and the idempotency record exists exactly when its order does (which is why no "in
 progress" lock is needed).
 
-Lifecycle (``TRANSITIONS`` below is the whole rule set)::
+Lifecycle (``TRANSITIONS`` below is the whole rule set; ``services.checkout`` the payment)::
 
-    pending_payment --owner--> paid --owner--> shipped --owner--> delivered
-          |                     |
-          +--owner or buyer-----+--owner--> cancelled   (the stock goes back, same transaction)
+    pending_payment --provider (card) / owner (bank transfer)--> paid
+    paid --owner--> shipped (delivery) | ready_for_pickup (pickup) --owner, buyer (구매확정), 7 days--> delivered
+    pending_payment --owner or buyer--> cancelled      (the stock goes back, same transaction)
+    paid --owner or buyer--> cancelled                  (stock back; the money is refunded)
+    pending_payment --the deadline job--> expired      (the stock goes back, exactly once)
 
 Every move is a write conditional on the status it was decided from, so of two racing moves
 (a cancel and a ship) exactly one wins; the other is answered 409. Delivering or cancelling an
@@ -26,13 +28,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.records.commerce import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
+from chalicelib.records.commerce import (CURRENCY, BankAccount, Fulfilment, IdempotencyRecord, Order, OrderLine,
+                                        Payment, Product, Refund, Shipment, StatusChange)
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, IllegalTransition, Invalid, NotFound,
-                               OwnShopOrder, StaleCatalog)
+                               OwnShopOrder, PriceChanged, StaleCatalog)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
@@ -47,20 +51,27 @@ class Status(StrEnum):
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
     SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 OWNER, BUYER = "owner", "buyer"
 
-# (from, to) -> who may make that move. Anything not listed is illegal for everyone (409).
+# (from, to) -> who may make that move through POST /orders/{id}/status. Anything not listed is
+# illegal for everyone (409). A card payment is confirmed by the provider (services.checkout),
+# ``expired`` only by the deadline job, and the buyer's 구매확정 is POST /orders/{id}/confirm.
 TRANSITIONS: dict[tuple[Status, Status], frozenset[str]] = {
-    (Status.PENDING_PAYMENT, Status.PAID): frozenset({OWNER}),
+    (Status.PENDING_PAYMENT, Status.PAID): frozenset({OWNER}),  # bank transfer: the deposit arrived
     (Status.PAID, Status.SHIPPED): frozenset({OWNER}),
+    (Status.PAID, Status.READY_FOR_PICKUP): frozenset({OWNER}),
     (Status.SHIPPED, Status.DELIVERED): frozenset({OWNER}),
+    (Status.READY_FOR_PICKUP, Status.DELIVERED): frozenset({OWNER}),
     (Status.PENDING_PAYMENT, Status.CANCELLED): frozenset({OWNER, BUYER}),
-    (Status.PAID, Status.CANCELLED): frozenset({OWNER}),
+    (Status.PAID, Status.CANCELLED): frozenset({OWNER, BUYER}),
 }
+PAYMENT_METHODS = ("card", "bank_transfer")
 # Moves that put the order's quantities back on the shelf.
 RESTOCKING = frozenset({Status.CANCELLED})
 
@@ -82,6 +93,21 @@ REMEMBERED_HOPS = 2
 # (the shop, the lines at today's prices) -> (the lines as charged, the discount in won): how an
 # order path other than the plain one prices (a subscription's period: quoted prices, its discount).
 Pricing = Callable[[Shop, tuple[OrderLine, ...]], tuple[tuple[OrderLine, ...], int]]
+# (the shop, what the goods cost after any discount) -> (how the order reaches the buyer, the
+# shipping fee): the order's fulfilment as the request names it, checked against what the shop offers.
+Fulfil = Callable[[Shop, int], tuple[Fulfilment | None, int]]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What a buyer's order says about paying and receiving (all optional for older clients:
+    no method is a bank transfer the owner confirms, as before checkout; no fulfilment is
+    allowed only while the shop offers none)."""
+
+    payment_method: str = "bank_transfer"
+    fulfil: Fulfil | None = None
+    expected_total: int | None = None
+    buyer_name: str = ""
 
 
 class OrdersStore(Protocol):
@@ -92,7 +118,8 @@ class OrdersStore(Protocol):
               quota: Ticket | None = None) -> IdempotencyRecord: ...
     def get_order(self, order_id: str) -> Order | None: ...
     def move(self, order: Order, change: StatusChange, restock: bool,
-             settlement: Settlement | None = None) -> Order: ...
+             settlement: Settlement | None = None, *, updated: Order | None = None,
+             due: tuple[str, float] | None = None) -> Order: ...
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page: ...
     def list_shop_orders(self, shop_id: str, status: str | None, start_key: dict | None, limit: int) -> Page: ...
 
@@ -166,7 +193,8 @@ def request_hash(operation: str, payload: Mapping) -> str:
 
 def place_order(store: OrdersStore, buyer_id: str, *, shop_id: str, lines: Iterable[tuple[str, int]],
                 via_post_id: str | None, key: str, now: float,
-                via_store_link: str | None = None, quota: Ticket | None = None) -> tuple[Order, bool]:
+                via_store_link: str | None = None, quota: Ticket | None = None,
+                checkout: Checkout | None = None, fingerprint: Mapping | None = None) -> tuple[Order, bool]:
     """Place an order; ``(order, replayed)``. A retry with the same key and request returns the
     first order (``replayed`` true); the same key for another request is a 409. ``quota``, the
     buyer's rate limit, is counted in the placing transaction (a replay counts nothing)."""
@@ -174,20 +202,39 @@ def place_order(store: OrdersStore, buyer_id: str, *, shop_id: str, lines: Itera
     request = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
     if via_store_link is not None:  # absent when unset, so keys stored before links keep their hash
         request["via_store_link"] = via_store_link
+    if fingerprint:  # checkout's fields, as sent (absent when unset, as above)
+        request["checkout"] = dict(fingerprint)
     digest = request_hash("order", request)
     return _place(store, buyer_id, shop_id, quantities, key, digest, now, via_post_id=via_post_id,
-                  via_store_link=via_store_link, quota=quota)
+                  via_store_link=via_store_link, quota=quota, checkout=checkout)
 
 
 def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: float,
-            quota: Ticket | None = None) -> tuple[Order, bool]:
-    """A new order with the same products and quantities at today's prices (buyer only)."""
+            quota: Ticket | None = None, buyer_name: str = "") -> tuple[Order, bool]:
+    """A new order with the same products and quantities at today's prices (buyer only), paid
+    and received the way the first one was."""
     source = get_order(store, user_id, order_id)
     if source.buyer_id != user_id:
         raise Forbidden("Only the buyer can reorder.")
     quantities = {line.product_id: line.quantity for line in source.items}
     digest = request_hash("reorder", {"order_id": order_id})
-    return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id, quota=quota)
+    checkout = Checkout(payment_method=source.payment.method if source.payment else "bank_transfer",
+                        fulfil=_same_fulfilment(source.fulfilment), buyer_name=buyer_name or source.buyer_name)
+    return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id, quota=quota,
+                  checkout=checkout)
+
+
+def _same_fulfilment(fulfilment: Fulfilment | None) -> Fulfil | None:
+    """A reorder is received as its source was, at the shop's fee and pickup place of today."""
+    if fulfilment is None:
+        return None
+
+    def fulfil(shop: Shop, goods: int) -> tuple[Fulfilment | None, int]:
+        from chalicelib.services import fulfilment as rules
+
+        return rules.again(shop, fulfilment, goods)
+
+    return fulfil
 
 
 def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id: str, quantities: Mapping[str, int],
@@ -227,7 +274,10 @@ def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
            now: float, *, via_post_id: str | None = None, via_store_link: str | None = None,
            reorder_of: str | None = None, pricing: Pricing | None = None,
-           subscription_id: str | None = None, quota: Ticket | None = None) -> tuple[Order, bool]:
+           subscription_id: str | None = None, quota: Ticket | None = None,
+           checkout: Checkout | None = None) -> tuple[Order, bool]:
+    from chalicelib.services.checkout import payment_deadline
+
     from chalicelib.records.store_links import LinkRemembered
     from chalicelib.services import store_links
 
@@ -252,12 +302,28 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now)
         if referral is not None:
             discount = referral.discount
+        how = checkout or Checkout()
+        fulfilment, shipping_fee = how.fulfil(shop, subtotal - discount) if how.fulfil else _no_fulfilment(shop)
+        total = subtotal - discount + shipping_fee
+        if how.expected_total is not None and how.expected_total != total:
+            raise PriceChanged(f"The order now costs {total} won, not {how.expected_total}.",
+                               extra={"total": total, "subtotal": subtotal, "discount": discount,
+                                      "shipping_fee": shipping_fee, "expected_total": how.expected_total,
+                                      "items": [{"product_id": line.product_id, "name": line.name,
+                                                 "price": line.price, "quantity": line.quantity}
+                                                for line in lines]})
+        account = getattr(shop, "bank_account", None) if how.payment_method == "bank_transfer" else None
+        payment = Payment(method=how.payment_method, payment_id=order_id, amount=total,
+                          deadline_at=payment_deadline(how.payment_method, getattr(shop, "bank_transfer_hours", None),
+                                                       now),
+                          bank_account=account if isinstance(account, BankAccount) else None)
         order = Order(order_id=order_id, shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
                       buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount,
-                      total=subtotal - discount, status=Status.PENDING_PAYMENT.value,
+                      total=total, status=Status.PENDING_PAYMENT.value,
                       history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
                       created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
-                      currency=CURRENCY, subscription_id=subscription_id, **_credit(referral))
+                      currency=CURRENCY, subscription_id=subscription_id, buyer_name=how.buyer_name,
+                      shipping_fee=shipping_fee, fulfilment=fulfilment, payment=payment, **_credit(referral))
         # Stock is not checked against the read: the transaction's conditions decide, and a retry
         # of an order that emptied the shelf must still get its order back rather than a 409.
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)
@@ -284,6 +350,15 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         return stored.order, True
 
 
+def _no_fulfilment(shop: Shop) -> tuple[Fulfilment | None, int]:
+    """An order that names no fulfilment (an older client): only while the shop offers none,
+    as every shop did before checkout; then it is arranged with the shop, as it was."""
+    if getattr(shop, "fulfilment", None) is not None:
+        raise Invalid("Say how the order reaches you: delivery to an address, or pickup.",
+                      errors=[FieldProblem("body.fulfilment", "required by this shop", code="missing")])
+    return None, 0
+
+
 def _credit(referral: Referral | None) -> dict:
     """The order's store-link fields."""
     if referral is None:
@@ -302,14 +377,44 @@ def get_order(store: OrdersStore, user_id: str, order_id: str) -> Order:
     return order
 
 
-def change_status(store: OrdersStore, user_id: str, order_id: str, target: str, now: float) -> Order:
+def change_status(store: OrdersStore, user_id: str, order_id: str, target: str, now: float,
+                  shipment: Shipment | None = None) -> Order:
+    """Move an order on ``POST /orders/{id}/status``. A paid card order that is cancelled owes
+    its total back (``refund`` pending, sent by ``services.checkout.process_refund``); a paid bank
+    transfer's refund is owed until the owner marks it sent."""
+    from chalicelib.services import store_links
+    from chalicelib.services.checkout import AUTO_DELIVER_DAYS
+
     order = get_order(store, user_id, order_id)
     role = OWNER if user_id == order.owner_id else BUYER
     check_transition(order.status, target, role)
-    from chalicelib.services import store_links
-
+    method = order.fulfilment.method if order.fulfilment is not None else None
+    updated, due = order, None
+    if target == Status.PAID and order.payment is not None and order.payment.method == "card":
+        raise IllegalTransition("A card payment is confirmed by the payment provider, not by hand.",
+                                extra={"order_status": order.status, "requested_status": target})
+    if target == Status.SHIPPED:
+        if method == "pickup":
+            raise IllegalTransition("A pickup order is made ready for pickup, not shipped.",
+                                    extra={"order_status": order.status, "requested_status": target})
+        if method == "delivery" and shipment is None:
+            raise Invalid("Shipping a delivery needs the carrier and the tracking number.",
+                          errors=[FieldProblem("body.tracking_number", "required to ship a delivery", code="missing")])
+    if target == Status.READY_FOR_PICKUP and method != "pickup":
+        raise IllegalTransition("Only a pickup order is made ready for pickup.",
+                                extra={"order_status": order.status, "requested_status": target})
+    if target in (Status.SHIPPED, Status.READY_FOR_PICKUP):
+        deliver_by = now + AUTO_DELIVER_DAYS * 86_400
+        updated = replace(order, shipment=shipment if target == Status.SHIPPED else None, deliver_by=deliver_by)
+        due = ("deliver", deliver_by)
+    if target == Status.CANCELLED and order.paid_at is not None:
+        refund = Refund(status="pending", amount=order.total, requested_at=now,
+                        payment_id=order.payment.payment_id if order.payment else None)
+        updated = replace(order, refund=refund)
+        if order.payment is not None and order.payment.method == "card":
+            due = ("refund", now)
     return store.move(order, StatusChange(target, now, user_id), restock=Status(target) in RESTOCKING,
-                      settlement=store_links.settlement_for(order, target, now))
+                      settlement=store_links.settlement_for(order, target, now), updated=updated, due=due)
 
 
 def list_my_orders(store: OrdersStore, user_id: str, start_key: dict | None, limit: int) -> Page:

@@ -27,14 +27,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import NotFound, OrderChanged
 from chalicelib.ids import iso
 from chalicelib.records.commerce import Order, Refund, StatusChange
 from chalicelib.storage.accounts import _connection
-from chalicelib.storage.base import MainItem
+from chalicelib.storage.models.due import REFUND, DueItem, due_item, due_pk
 from chalicelib.storage.models.orders import ORDER, HistoryMap, OrderItem, order_pk, shop_status_pk
 from chalicelib.storage.models.products import ProductItem
 from chalicelib.storage.orders import OrdersRepository, _plain, refund_from, stock_label
@@ -42,35 +41,10 @@ from chalicelib.storage.products import CONDITION_FAILED, product_key
 from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
 
-EXPIRE, DELIVER, REFUND = "expire", "deliver", "refund"
 # How many day buckets a job looks back over: a job down for longer leaves older work for a
 # run with a longer look-back (``run_deadlines(..., look_back_days=)``).
 LOOK_BACK_DAYS = 8
 DUE_PAGE = 100
-
-
-def _day(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
-
-
-def due_pk(kind: str, at: float) -> str:
-    return f"DUE#{kind}#{_day(at)}"
-
-
-def due_sk(at: float, order_id: str) -> str:
-    return f"{iso(at)}#{order_id}"
-
-
-class DueItem(MainItem, discriminator="due"):
-    """One order's next deadline of one kind (see the module docstring)."""
-
-    kind = UnicodeAttribute()
-    order_id = UnicodeAttribute()
-    at = NumberAttribute()
-
-
-def due_item(kind: str, at: float, order_id: str) -> DueItem:
-    return DueItem(due_pk(kind, at), due_sk(at, order_id), kind=kind, order_id=order_id, at=at)
 
 
 def _history(change: StatusChange) -> list:
@@ -136,16 +110,15 @@ class CheckoutRepository:
         return True
 
     def deliver(self, order: Order, due: DueItem | None, at: float, by: str) -> Order:
-        """``shipped | ready_for_pickup → delivered`` (the buyer's confirmation or the
-        automatic one); the due item goes with it."""
-        change = StatusChange("delivered", at, by)
-        actions = [OrderItem.status.set("delivered"), OrderItem.updated_at.set(at),
-                   OrderItem.gsi3pk.set(shop_status_pk(order.shop_id, "delivered")),
-                   OrderItem.history.set(OrderItem.history.append(_history(change)))]
-        self._update(order, actions, OrderItem.status == order.status, change)
+        """``shipped | ready_for_pickup → delivered`` (the buyer's confirmation or the automatic
+        one), with the store-link settlement a delivery writes; the due item goes after."""
+        from chalicelib.services import store_links
+
+        delivered = self.orders.move(order, StatusChange("delivered", at, by), restock=False,
+                                     settlement=store_links.settlement_for(order, "delivered", at))
         if due is not None:
             self.drop_due(due)
-        return replace(order, status="delivered", updated_at=at, history=order.history + (change,))
+        return delivered
 
     def schedule(self, kind: str, at: float, order_id: str) -> None:
         with_retries(lambda: due_item(kind, at, order_id).save())

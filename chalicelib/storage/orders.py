@@ -24,6 +24,7 @@ from chalicelib.storage.models.accounts import ShopItem, shop_pk
 from chalicelib.storage.models.orders import (IDEMPOTENCY, ORDER, HistoryMap, IdempotencyItem, LineMap, OrderItem,
                                               buyer_orders_pk, idempotency_pk, order_pk, shop_orders_pk,
                                               shop_status_pk)
+from chalicelib.storage.models.due import EXPIRE, due_item
 from chalicelib.storage.models.products import ProductItem
 from chalicelib.storage.models.social import POST_MARKER_SK, POST_SK, PostItem, PostMarkerItem, post_pk
 from chalicelib.storage.paging import page_of
@@ -306,6 +307,9 @@ class OrdersRepository:
             tx.check(PostMarkerItem, post_pk(order.via_post_id), POST_MARKER_SK,
                      condition=PostMarkerItem.pk.exists() & (PostMarkerItem.shop_id == order.shop_id), label=VIA_POST)
         tx.put(item, condition=OrderItem.pk.does_not_exist(), label=ORDER_PUT)
+        if order.payment is not None and order.paid_at is None:
+            # the deadline job's work item: expires the order, and returns its stock, if unpaid by then
+            tx.put(due_item(EXPIRE, order.payment.deadline_at, order.order_id), label="due")
         tx.put(stored_record, condition=IdempotencyItem.pk.does_not_exist(), label=RECORD_PUT, return_old=True)
         for line in order.items:
             tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(-line.quantity)],
@@ -396,10 +400,14 @@ class OrdersRepository:
             return None
 
     def move(self, order: Order, change: StatusChange, restock: bool,
-             settlement: Settlement | None = None) -> Order:
+             settlement: Settlement | None = None, *, updated: Order | None = None,
+             due: tuple[str, float] | None = None) -> Order:
         """Write the new status if the order is still in the status it was read in; with
         ``restock`` the quantities go back to the products, and with a ``settlement`` the
-        store-link ledger entry and totals are written, in the same transaction."""
+        store-link ledger entry and totals are written, in the same transaction.
+
+        ``updated``: the order as it is after the move (its ``shipment``, ``deliver_by`` and
+        ``refund`` are written too); ``due``: (kind, at) of a deadline-job work item to put with it."""
         target = OrderItem(order_pk(order.order_id), ORDER)
         actions: list[Action] = [
             OrderItem.status.set(change.status),
@@ -408,6 +416,13 @@ class OrdersRepository:
             OrderItem.history.set(OrderItem.history.append([HistoryMap(status=change.status, at=change.at,
                                                                        by=change.by)])),
         ]
+        if updated is not None:
+            for name in ("shipment", "refund"):
+                value = getattr(updated, name)
+                if value is not None and value != getattr(order, name):
+                    actions.append(getattr(OrderItem, name).set(_stored(value)))
+            if updated.deliver_by is not None and updated.deliver_by != order.deliver_by:
+                actions.append(OrderItem.deliver_by.set(updated.deliver_by))
         condition = OrderItem.status == order.status
         paid_at = order.paid_at
         if change.status == "paid" and order.paid_at is None:
@@ -416,7 +431,7 @@ class OrdersRepository:
             condition = condition & OrderItem.paid_at.does_not_exist()
             paid_at = change.at
 
-        if not restock and settlement is None:
+        if not restock and settlement is None and due is None:
             try:
                 with_retries(lambda: target.update(actions=actions, condition=condition))
             except UpdateError as error:
@@ -424,15 +439,18 @@ class OrdersRepository:
                     raise
                 self._raise_moved(order, change, error)
         else:
-            self._move_together(order, change, target, actions, condition, restock, settlement)
-        return replace(order, status=change.status, updated_at=change.at, history=order.history + (change,),
+            self._move_together(order, change, target, actions, condition, restock, settlement, due)
+        base = updated if updated is not None else order
+        return replace(base, status=change.status, updated_at=change.at, history=order.history + (change,),
                        paid_at=paid_at)
 
     def _move_together(self, order: Order, change: StatusChange, target: OrderItem, actions: list, condition,
-                       restock: bool, settlement: Settlement | None) -> None:
+                       restock: bool, settlement: Settlement | None, due: tuple[str, float] | None = None) -> None:
         with_link = True
         while True:
             tx = Transaction(_connection()).update(target, actions, condition=condition, label=ORDER_MOVE)
+            if due is not None:
+                tx.put(due_item(due[0], due[1], order.order_id), label="due")
             if restock:
                 for line in order.items:
                     tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(line.quantity)],
