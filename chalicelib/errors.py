@@ -268,6 +268,12 @@ class TooManyDevices(Conflict):
     code = "too_many_devices"
 
 
+class TooManyAddresses(Conflict):
+    """A user already has as many saved addresses as one address book holds."""
+
+    code = "too_many_addresses"
+
+
 class SubscriptionCancelled(Conflict):
     """A change to a cancelled subscription (cancelling is final; subscribe again)."""
 
@@ -299,6 +305,19 @@ class Invalid(DomainError):
     """Well-formed but semantically invalid input (field-level problems)."""
 
     status, code = 422, "validation_failed"
+
+
+class FulfilmentUnavailable(Invalid):
+    """An order asks for delivery or pickup from a shop that does not offer it; ``offered``
+    lists what it does offer."""
+
+    code = "fulfilment_unavailable"
+
+
+class AddressRequired(Invalid):
+    """An order for delivery names neither a saved address (``address_id``) nor an address."""
+
+    code = "address_required"
 
 
 # --- 429 / 503: come back later ------------------------------------------------------------------

@@ -212,6 +212,13 @@ PROBLEMS: dict[str, ProblemText] = {
                                   "{subscription_status_ko} 상태예요.",
                                   "Only an active subscription can skip its next order.",
                                   "진행 중인 정기배송만 다음 배송을 건너뛸 수 있어요."),
+    "too_many_addresses": _p(409, "Saving an address beyond the most one address book holds (20); `limit` says "
+                                  "how many.",
+                             "Too many addresses", "배송지가 너무 많음",
+                             "An address book holds at most {limit} addresses; delete one before adding another.",
+                             "배송지는 최대 {limit}개까지 저장할 수 있어요. 하나를 지운 뒤에 추가해 주세요.",
+                             "The address book is full; delete an address before adding another.",
+                             "배송지 목록이 가득 찼어요. 하나를 지운 뒤에 추가해 주세요."),
     "too_many_devices": _p(409, "Registering a push device beyond the most one account may have.",
                            "Too many devices", "기기가 너무 많음",
                            "Remove a device before registering another.", "다른 기기를 먼저 지워 주세요."),
@@ -234,6 +241,19 @@ PROBLEMS: dict[str, ProblemText] = {
     "validation_failed": _p(422, "Fields are missing, unknown or invalid; `errors` lists each with its own `code`.",
                             "Validation failed", "입력값 오류",
                             "Some fields of the request are invalid.", "요청에 올바르지 않은 항목이 있어요."),
+    "fulfilment_unavailable": _p(422, "An order asks for delivery or pickup from a shop that does not offer it; "
+                                      "`offered` lists what the shop offers.",
+                                 "Fulfilment not offered", "제공하지 않는 수령 방법",
+                                 "This shop does not offer {method}; it offers {offered_text}.",
+                                 "이 가게는 {method_ko}을(를) 제공하지 않아요. 가능한 방법: {offered_ko}.",
+                                 "This shop does not offer that way of receiving the order.",
+                                 "이 가게에서는 그 방법으로 주문을 받을 수 없어요."),
+    "address_required": _p(422, "An order for delivery names neither `fulfilment.address_id` nor "
+                                "`fulfilment.address`.",
+                           "Delivery address required", "배송지 필요",
+                           "Delivery needs an address: send fulfilment.address_id (a saved address) or "
+                           "fulfilment.address.",
+                           "배송을 받으려면 배송지가 필요해요. 저장한 배송지(address_id)나 주소(address)를 보내 주세요."),
     # 429 / 500 / 503
     "rate_limited": _p(429, "Too many requests for this action from this user or address; see `Retry-After`.",
                        "Too many requests", "요청이 너무 많음",
@@ -255,6 +275,7 @@ PROBLEMS: dict[str, ProblemText] = {
 ORDER_STATUS_KO = {"pending_payment": "결제 대기", "paid": "결제 완료", "shipped": "배송 중",
                    "delivered": "배송 완료", "cancelled": "취소",
                    "ready_for_pickup": "픽업 준비 완료", "expired": "기한 만료"}
+FULFILMENT_KO = {"delivery": "배송", "pickup": "방문 수령"}
 SUBSCRIPTION_STATUS_KO = {"active": "진행 중", "paused": "일시 정지", "cancelled": "해지"}
 
 
@@ -325,6 +346,15 @@ FIELD_CODES: dict[str, FieldText] = {
                                "기호품에는 재구매 주기가 없어요. 빼거나 null로 보내 주세요."),
     "text_or_photo": FieldText("A post needs text or at least one photo.",
                                "게시물에는 글이나 사진이 하나 이상 있어야 해요."),
+    "no_such_address": FieldText("Not one of your saved addresses.", "저장한 배송지가 아니에요."),
+    "address_or_id": FieldText("Send either address_id or address, not both.",
+                               "address_id와 address 중 하나만 보내 주세요."),
+    "not_for_pickup": FieldText("Pickup takes no address; leave it out.",
+                                "방문 수령에는 주소가 필요 없어요. 빼고 보내 주세요."),
+    "delivery_or_pickup": FieldText("Offer delivery, pickup or both.",
+                                    "배송과 방문 수령 중 하나 이상을 제공해야 해요."),
+    "default_required": FieldText("One address is always the default; make another one the default instead.",
+                                  "기본 배송지는 항상 하나 있어야 해요. 다른 배송지를 기본으로 지정해 주세요."),
     "invalid": FieldText("Not a valid value.", "올바른 값이 아니에요."),
 }
 
@@ -402,6 +432,10 @@ def _ko_values(params: dict[str, Any]) -> dict[str, Any]:
     for key in ("order_status", "requested_status"):
         if isinstance(values.get(key), str):
             values[f"{key}_ko"] = ORDER_STATUS_KO.get(values[key], values[key])
+    if isinstance(values.get("method"), str):
+        values["method_ko"] = FULFILMENT_KO.get(values["method"], values["method"])
+    if isinstance(values.get("offered"), list):
+        values["offered_ko"] = ", ".join(FULFILMENT_KO.get(m, m) for m in values["offered"])
     if isinstance(values.get("subscription_status"), str):
         values["subscription_status_ko"] = SUBSCRIPTION_STATUS_KO.get(values["subscription_status"],
                                                                       values["subscription_status"])
@@ -498,6 +532,11 @@ FIELD_WHEN = {
     "required_for_essential": "An essential product without `reorder_days`.",
     "not_for_treat": "A treat with `reorder_days`.",
     "text_or_photo": "A post with neither text nor a photo.",
+    "no_such_address": "An order's `fulfilment.address_id` that is not one of the buyer's saved addresses.",
+    "address_or_id": "An order's delivery naming both a saved address (`address_id`) and an `address`.",
+    "not_for_pickup": "An order's pickup sent with an `address` or `address_id`.",
+    "delivery_or_pickup": "A shop's `fulfilment` with neither `delivery` nor `pickup`.",
+    "default_required": "`is_default: false` on the default address (make another one the default instead).",
     "invalid": "Any other invalid value.",
 }
 

@@ -107,5 +107,5 @@ def run_order_deadlines(context=None, now: float | None = None):
 @schedules_blueprint.schedule(Rate(5, unit=Rate.MINUTES), name="order_deadlines",
                               description="Expire unpaid orders (stock back), deliver unconfirmed ones after 7 days, "
                                           "retry owed card refunds")
-def order_deadlines(event, context=None) -> None:
-    run_order_deadlines(context)
+def order_deadlines(event) -> None:
+    run_order_deadlines(getattr(event, "context", None))
