@@ -324,7 +324,8 @@ def webhook_event(webhook_id: str, body: Any) -> WebhookEvent:
     """A verified webhook body (``{"type", "timestamp", "data": {...}}``) as a ``WebhookEvent``."""
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise WebhookRejected("MALFORMED_BODY")
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    given = body.get("data")
+    data: dict[str, Any] = given if isinstance(given, dict) else {}
 
     def text(key: str) -> str | None:
         value = data.get(key)
