@@ -93,7 +93,13 @@ def _fulfil(ctx: Ctx, body: OrderCreate):
         return None
     from chalicelib.services import fulfilment
 
-    return fulfilment.resolver(ctx.deps.addresses, ctx.user, body.fulfilment)
+    choice = body.fulfilment.model_dump(exclude_none=True, mode="json")
+
+    def fulfil(shop, subtotal: int):
+        resolved = fulfilment.resolve_fulfilment(shop, choice, ctx.user, ctx.deps.addresses)
+        return resolved, fulfilment.shipping_fee(shop, resolved.method, subtotal)
+
+    return fulfil
 
 
 def _register_payment(ctx: Ctx, order, replayed: bool) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from chalicelib.schemas.addresses import FulfilmentIn, FulfilmentOut
 from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp, WholeNumber
 from chalicelib.schemas.products import ProductKind
 from chalicelib.schemas.store_links import LinkCode
@@ -42,9 +43,6 @@ class OrderLineIn(Schema):
     product_id: Id
     quantity: Quantity
     price: int | float | None = Field(None, description="Ignored: the server's current price applies.")
-
-
-from chalicelib.schemas.addresses import FulfilmentIn  # noqa: E402
 
 
 class OrderCreate(Schema):
@@ -96,22 +94,6 @@ class StatusChangeOut(Out):
     status: OrderStatus
     at: Timestamp
     by: str
-
-
-class OrderAddressOut(Out):
-    recipient: str
-    phone: str
-    postal_code: str
-    address1: str
-    address2: str
-
-
-class FulfilmentOut(Out):
-    method: str = Field(description="`delivery` or `pickup`.")
-    address: OrderAddressOut | None = Field(description="Delivery: where to (seen by the buyer and the shop's owner "
-                                                        "only).")
-    pickup_address: str | None
-    pickup_hours: str | None
 
 
 class BankAccountOut(Out):

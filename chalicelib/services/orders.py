@@ -229,10 +229,15 @@ def _same_fulfilment(fulfilment: Fulfilment | None) -> Fulfil | None:
     if fulfilment is None:
         return None
 
-    def fulfil(shop: Shop, goods: int) -> tuple[Fulfilment | None, int]:
+    def fulfil(shop: Shop, subtotal: int) -> tuple[Fulfilment | None, int]:
         from chalicelib.services import fulfilment as rules
 
-        return rules.again(shop, fulfilment, goods)
+        if fulfilment.method == rules.PICKUP:
+            again = rules.resolve_fulfilment(shop, {"method": rules.PICKUP}, "", _NoBook())
+        else:
+            rules.check_method(shop, fulfilment.method)
+            again = fulfilment
+        return again, rules.shipping_fee(shop, again.method, subtotal)
 
     return fulfil
 
@@ -303,7 +308,7 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         if referral is not None:
             discount = referral.discount
         how = checkout or Checkout()
-        fulfilment, shipping_fee = how.fulfil(shop, subtotal - discount) if how.fulfil else _no_fulfilment(shop)
+        fulfilment, shipping_fee = how.fulfil(shop, subtotal) if how.fulfil else _no_fulfilment(shop)
         total = subtotal - discount + shipping_fee
         if how.expected_total is not None and how.expected_total != total:
             raise PriceChanged(f"The order now costs {total} won, not {how.expected_total}.",
@@ -348,6 +353,11 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request; use a new "
                                        "key.", extra={"idempotency_key": key})
         return stored.order, True
+
+
+class _NoBook:
+    def get_book(self, user_id: str):
+        raise AssertionError("a pickup reads no address book")
 
 
 def _no_fulfilment(shop: Shop) -> tuple[Fulfilment | None, int]:
