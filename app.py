@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api.accounts import accounts_blueprint
+from chalicelib.api.addresses import addresses_blueprint
 from chalicelib.api.auth import auth_blueprint
 from chalicelib.api.feed import feed_blueprint
 from chalicelib.api.follows import follows_blueprint
@@ -28,6 +29,7 @@ observe(app)  # logs, metrics and traces for every handler (Powertools, loaded o
 app.register_blueprint(auth_blueprint)
 app.register_blueprint(service_blueprint)
 app.register_blueprint(accounts_blueprint)
+app.register_blueprint(addresses_blueprint)
 app.register_blueprint(shops_blueprint)
 app.register_blueprint(follows_blueprint)
 app.register_blueprint(posts_blueprint)

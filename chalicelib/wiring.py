@@ -34,6 +34,13 @@ class Container:
         return ShopsRepository()
 
     @cached_property
+    def addresses(self):
+        from chalicelib.storage.addresses import AddressesRepository
+
+        self._bind()
+        return AddressesRepository()
+
+    @cached_property
     def products(self):
         from chalicelib.storage.products import ProductsRepository
 

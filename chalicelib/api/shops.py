@@ -54,6 +54,7 @@ def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopPublic:
              summary="How the shop hands orders over and is paid, bank account included (owner only)")
 def get_checkout_settings(ctx: Ctx, shop_id: str) -> ShopCheckoutSettings:
     shop = shops.owned_shop(ctx.deps.shops, ctx.user, shop_id)
-    return ShopCheckoutSettings(fulfilment=fulfilment.settings_of(shop), fulfilment_set=shop.fulfilment is not None,
-                                bank_account=shop.bank_account, bank_transfer_hours=shop.bank_transfer_hours,
-                                payment_methods=fulfilment.payment_methods(shop))
+    return ShopCheckoutSettings.model_validate({
+        "fulfilment": fulfilment.settings_of(shop), "fulfilment_set": shop.fulfilment is not None,
+        "bank_account": shop.bank_account, "bank_transfer_hours": shop.bank_transfer_hours,
+        "payment_methods": fulfilment.payment_methods(shop)})
