@@ -13,7 +13,7 @@ from chalicelib.api.spec import Header
 from chalicelib.errors import (AccountClosed, AlreadyReviewed, Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing,
                                IdempotencyKeyReused, IllegalTransition, Invalid, OrderChanged, OrderNotDelivered,
                                OutOfStock, OwnShopOrder, PaymentExpired, PaymentIncomplete, PaymentMismatch,
-                               PriceChanged, StaleCatalog, Unavailable)
+                               PriceChanged, StaleCatalog, Unavailable, FulfilmentUnavailable, AddressRequired)
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.orders import (OrderCreate, OrderListQuery, OrderPublic, OrderStatusIn, PaymentIn,
                                        ReviewCreate, ReviewPublic)
@@ -36,7 +36,7 @@ CREATED_HEADERS = (
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # What placing an order (or a reorder) can refuse beyond its input.
 _PLACING = (OwnShopOrder, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused,
-            OutOfStock, StaleCatalog, PriceChanged)
+            OutOfStock, StaleCatalog, PriceChanged, FulfilmentUnavailable, AddressRequired)
 
 
 def idempotency_key(ctx: Ctx) -> str:

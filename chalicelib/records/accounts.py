@@ -46,6 +46,9 @@ class Shop:
     fulfilment: FulfilmentSettings | None = None
     bank_account: BankAccount | None = None
     bank_transfer_hours: int = 24
+    # The owner's last change of the shop (None: not read from storage). An order checks it at
+    # commit, so a fee, account or reward read from a container's cache can never be stale.
+    updated_at: float | None = None
 
 
 @dataclass(frozen=True)

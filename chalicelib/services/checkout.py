@@ -180,7 +180,7 @@ def process_refund(store: CheckoutStore, gateway: PaymentGateway, order_id: str,
         return "done"
     except PaymentError as error:
         store.settle_refund(order_id, False, now, f"{type(error).__name__}: {error}")
-        observability.count("RefundFailed")
+        observability.add("RefundFailed")
         log.warning("refund of order %s failed (attempt %d): %s", order_id, refund.attempts, type(error).__name__)
         return "failed"
     store.settle_refund(order_id, True, now)
@@ -206,7 +206,7 @@ def run_deadlines(store: CheckoutStore, gateway: PaymentGateway | None, now: flo
     at ``deadline`` (on ``clock``); what is left stays due for the next run."""
     import time
 
-    from chalicelib.storage.checkout import DELIVER, EXPIRE, REFUND
+    from chalicelib.storage.models.due import DELIVER, EXPIRE, REFUND
 
     tick = clock or time.monotonic
     report = DeadlineReport()

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Protocol
 from chalicelib.records.commerce import (CURRENCY, BankAccount, Fulfilment, IdempotencyRecord, Order, OrderLine,
                                         Payment, Product, Refund, Shipment, StatusChange)
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, IllegalTransition, Invalid, NotFound,
-                               OwnShopOrder, PriceChanged, StaleCatalog)
+                               OwnShopOrder, PriceChanged, StaleCatalog, FulfilmentUnavailable, AddressRequired)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
@@ -115,7 +115,7 @@ class OrdersStore(Protocol):
         Shop | None, dict[str, Product], StoreLink | None]: ...
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
               referral: Referral | None = None, remembered: Remembered | None = None,
-              quota: Ticket | None = None) -> IdempotencyRecord: ...
+              quota: Ticket | None = None, *, shop_version: float | None = None) -> IdempotencyRecord: ...
     def get_order(self, order_id: str) -> Order | None: ...
     def move(self, order: Order, change: StatusChange, restock: bool,
              settlement: Settlement | None = None, *, updated: Order | None = None,
@@ -308,7 +308,14 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         if referral is not None:
             discount = referral.discount
         how = checkout or Checkout()
-        fulfilment, shipping_fee = how.fulfil(shop, subtotal) if how.fulfil else _no_fulfilment(shop)
+        try:
+            fulfilment, shipping_fee = how.fulfil(shop, subtotal) if how.fulfil else _no_fulfilment(shop)
+        except (Invalid, FulfilmentUnavailable, AddressRequired):
+            forget = getattr(store, "forget_shop", None)
+            if stale or forget is None or not forget(shop_id):
+                raise
+            stale += 1  # the shop came from a container's cache: decide on the shop as it is now
+            continue
         total = subtotal - discount + shipping_fee
         if how.expected_total is not None and how.expected_total != total:
             raise PriceChanged(f"The order now costs {total} won, not {how.expected_total}.",
@@ -335,7 +342,7 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         try:
             stored = store.place(order, record, versions={pid: products[pid].updated_at for pid in quantities},
                                  referral=referral, remembered=remembered if via_store_link is None else None,
-                                 quota=quota)
+                                 quota=quota, shop_version=shop.updated_at)
         except StaleCatalog:
             stale += 1
             if stale == CATALOG_ATTEMPTS:

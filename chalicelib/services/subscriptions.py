@@ -94,7 +94,8 @@ class OrdersPath(Protocol):
     """The order path a subscription's period goes through (``services.orders.OrdersStore``)."""
 
     def load_catalog(self, shop_id: str, product_ids: list[str], link_code: str | None = None) -> tuple: ...
-    def place(self, order: Order, record, versions, referral=None, remembered=None, quota=None) -> object: ...
+    def place(self, order: Order, record, versions, referral=None, remembered=None, quota=None, *,
+              shop_version=None) -> object: ...
 
 
 class SubscriptionsStore(Protocol):

@@ -259,6 +259,10 @@ class OrdersRepository:
                     link = self._remember_link(links.to_link(item))
         return shop, products, link
 
+    def forget_shop(self, shop_id: str) -> bool:
+        """Drop a cached shop; True if there was one (a decision made on it may be stale)."""
+        return self.cache.forget(f"shop#{shop_id}")
+
     def _remember(self, product: Product) -> Product:
         self.cache.put(f"product#{product.product_id}", product)
         return product
@@ -270,7 +274,7 @@ class OrdersRepository:
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
               referral: Referral | None = None, remembered: Remembered | None = None,
               rider: Rider | None = None, quota: Ticket | None = None, *,
-              post_marked: bool = False) -> IdempotencyRecord:
+              post_marked: bool = False, shop_version: float | None = None) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
@@ -317,7 +321,11 @@ class OrdersRepository:
                       & (ProductItem.updated_at == versions[line.product_id]),
                       label=stock_label(line.product_id), return_old=True)
         if referral is not None:
-            links.add_referral(tx, referral)
+            links.add_referral(tx, referral, shop_version)
+        elif shop_version is not None:
+            # the shop's fee, pickup place and account the order copied are the shop's at commit
+            tx.check(ShopItem, *shop_key(order.shop_id), condition=ShopItem.updated_at == shop_version,
+                     label=links.SHOP_REWARD)
         links.add_remembered(tx, order, remembered)
         if rider is not None:
             rider.add(tx)
@@ -331,7 +339,8 @@ class OrdersRepository:
             raise_if_limited(cancelled, quota, order.created_at)
             if (VIA_POST in cancelled and order.via_post_id is not None and not post_marked
                     and self._mark_post(order.via_post_id, order.shop_id)):
-                return self.place(order, record, versions, referral, remembered, rider, quota, post_marked=True)
+                return self.place(order, record, versions, referral, remembered, rider, quota, post_marked=True,
+                                  shop_version=shop_version)
             if rider is not None:
                 rider.explain(cancelled)
             if VIA_POST in cancelled:
@@ -376,9 +385,9 @@ class OrdersRepository:
         """Raise for the store-link items that cancelled the order's transaction, if any."""
         if links.REMEMBERED_CHECK in cancelled or links.REMEMBERED_USE in cancelled:
             raise LinkRemembered(links.read_remembered(order.buyer_id, order.shop_id, order.created_at)) from None
-        if referral is not None and links.SHOP_REWARD in cancelled:
+        if links.SHOP_REWARD in cancelled:
             self.cache.forget(f"shop#{order.shop_id}")
-            raise StaleCatalog("The shop changed its store-link reward meanwhile; order again.") from None
+            raise StaleCatalog("The shop changed its settings meanwhile; order again.") from None
         if referral is not None and links.LINK in cancelled:
             current = links.link_from_raw(cancelled.old_items.get(links.LINK))
             if current is None:

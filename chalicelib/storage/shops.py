@@ -49,6 +49,7 @@ def to_shop(item: ShopItem) -> Shop:
         bank_account=BankAccount(bank=item.bank_account.bank, number=item.bank_account.number,
                                  holder=item.bank_account.holder) if item.bank_account is not None else None,
         bank_transfer_hours=int(item.bank_transfer_hours or DEFAULT_BANK_TRANSFER_HOURS),
+        updated_at=item.updated_at,
     )
 
 

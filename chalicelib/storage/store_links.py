@@ -111,7 +111,7 @@ def _failed(error: Exception) -> bool:
 # --- items of orders' transactions --------------------------------------------------------------
 
 
-def add_referral(tx: Transaction, referral: Referral) -> None:
+def add_referral(tx: Transaction, referral: Referral, shop_version: float | None = None) -> None:
     """The placing transaction's store-link items: the shop still has the reward setting the
     amount came from; the link is the shop's, its owner's, with the give flag as read (its
     order count and pending won go up); the pending ledger entry and the owner's total."""
@@ -120,6 +120,8 @@ def add_referral(tx: Transaction, referral: Referral) -> None:
         shop_condition = ShopItem.referral_kind.does_not_exist()
     else:
         shop_condition = (ShopItem.referral_kind == setting.kind) & (ShopItem.referral_value == setting.value)
+    if shop_version is not None:
+        shop_condition = shop_condition & (ShopItem.updated_at == shop_version)
     tx.check(ShopItem, shop_pk(referral.shop_id), PROFILE, condition=shop_condition, label=SHOP_REWARD)
     pending = referral.entry.amount if referral.entry is not None else 0
     actions = [StoreLinkItem.orders.add(1)]

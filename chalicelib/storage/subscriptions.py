@@ -133,7 +133,7 @@ class _PeriodOrders:
     def load_catalog(self, shop_id, product_ids, link_code=None):
         return self.orders.load_catalog(shop_id, product_ids, link_code=link_code)
 
-    def place(self, order, record, versions, referral=None, remembered=None, quota=None):
+    def place(self, order, record, versions, referral=None, remembered=None, quota=None, *, shop_version=None):
         item = subscription_item(self.advance(order))
         condition = (SubscriptionItem.revision == self.current.revision) & (SubscriptionItem.status == ACTIVE)
 
@@ -143,6 +143,7 @@ class _PeriodOrders:
 
         rider = Rider(add=lambda tx: tx.put(item, condition=condition, label=PERIOD), explain=explain)
         return self.orders.place(order, record, versions, referral=referral, remembered=remembered, rider=rider,
+                                 shop_version=shop_version,
                                  quota=quota)
 
 

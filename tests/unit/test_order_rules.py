@@ -16,12 +16,15 @@ from chalicelib.services.orders import BUYER, OWNER, Status
 
 S = Status
 # The lifecycle as the API contract states it, written out independently of TRANSITIONS.
+# POST /orders/{id}/status only: card payments, 구매확정 and expiry have their own paths.
 EXPECTED = {
     (S.PENDING_PAYMENT, S.PAID): {OWNER},
     (S.PAID, S.SHIPPED): {OWNER},
+    (S.PAID, S.READY_FOR_PICKUP): {OWNER},
     (S.SHIPPED, S.DELIVERED): {OWNER},
+    (S.READY_FOR_PICKUP, S.DELIVERED): {OWNER},
     (S.PENDING_PAYMENT, S.CANCELLED): {OWNER, BUYER},
-    (S.PAID, S.CANCELLED): {OWNER},
+    (S.PAID, S.CANCELLED): {OWNER, BUYER},
 }
 
 
@@ -119,7 +122,7 @@ class FakeOrdersStore:
                     post_count=0, created_at=0.0)
         return shop, {"a": _product("a", price=self.price)}, None
 
-    def place(self, order, record, versions, referral=None, remembered=None, quota=None):
+    def place(self, order, record, versions, referral=None, remembered=None, quota=None, *, shop_version=None):
         from chalicelib.errors import StaleCatalog
 
         assert versions == {"a": 0.0}
