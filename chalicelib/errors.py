@@ -286,6 +286,13 @@ class SubscriptionNotActive(Conflict):
     code = "subscription_not_active"
 
 
+class SubscriptionPeriodPassed(Conflict):
+    """A skip for a period that is no longer ahead and that no skip settled: it was ordered
+    (``order_id``), or it passed unrecorded. ``next_period`` is the one now ahead."""
+
+    code = "subscription_period_passed"
+
+
 # --- 412 / 413 / 415 / 422 ----------------------------------------------------------------------
 class PreconditionFailed(DomainError):
     """``If-Match`` names a version that is no longer current."""

@@ -36,7 +36,7 @@ from typing import Protocol
 
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, Invalid, NotFound, OutOfStock,
                                OwnShopSubscription, StaleCatalog, SubscriptionCancelled, SubscriptionNotActive,
-                               Unavailable)
+                               SubscriptionPeriodPassed, Unavailable)
 from chalicelib.ids import iso, new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.commerce import Order, OrderLine, Product
@@ -179,18 +179,18 @@ def check_start(first_order_at: float | None, now: float) -> float:
 
 
 def apply_change(sub: Subscription, *, status: str | None, every_days: int | None, skip_next: bool,
-                 now: float) -> Subscription:
+                 now: float, skip_period: int | None = None) -> Subscription:
     """A subscriber's change, all or nothing: the interval, then the status, then a skip.
 
     * ``every_days`` applies from the period after the next (the next keeps its date);
     * ``paused`` takes the subscription out of the job's index; ``active`` again (resume)
       lets the periods that passed while paused go and continues with the first one ahead;
     * ``cancelled`` is final;
-    * ``skip_next`` lets the next period pass without an order (the subscription must be
-      active after the change).
+    * ``skip_next`` lets one period pass without an order: period ``skip_period``, the one the
+      tap was made for (default: the period ahead after the other changes). See ``skip``.
 
-    ``SubscriptionCancelled`` / ``SubscriptionNotActive`` (409) for what cannot be done from the
-    current state; the subscription itself when nothing changes.
+    ``SubscriptionCancelled`` / ``SubscriptionNotActive`` / ``SubscriptionPeriodPassed`` (409)
+    for what cannot be done from the current state; the subscription itself when nothing changes.
     """
     if sub.status == CANCELLED:
         if (status in (None, CANCELLED)) and every_days is None and not skip_next:
@@ -211,13 +211,42 @@ def apply_change(sub: Subscription, *, status: str | None, every_days: int | Non
         else:
             changed = replace(changed, status=CANCELLED)
     if skip_next:
-        if changed.status != ACTIVE:
-            raise SubscriptionNotActive(f"Only an active subscription can skip its next order; this one is "
-                                        f"{changed.status}.", extra={"subscription_status": changed.status})
-        return _moved_on(changed, SKIPPED, now)
+        skipped = skip(changed, changed.period if skip_period is None else skip_period, now)
+        if skipped is not None:
+            return skipped
     if changed == sub:
         return sub
     return replace(changed, revision=sub.revision + 1, updated_at=now)
+
+
+def skip(sub: Subscription, period: int, now: float) -> Subscription | None:
+    """Skip ``period``, the period a tap was made for: a tap changes that period, once.
+
+    * the period still ahead → it is skipped (the subscription must be active);
+    * an earlier period that no order was placed for (skipped already — by this tap's twin, a
+      replay, or for want of stock) → ``None``: nothing to do, the tap's intent holds;
+    * an earlier period that was ordered, or that passed unrecorded (the job placed it first,
+      or it is older than the history kept) → ``SubscriptionPeriodPassed``: the next period is
+      never skipped in its place;
+    * a later period than the one ahead → ``Invalid`` (a client cannot have seen it).
+    """
+    if period == sub.period:
+        if sub.status != ACTIVE:
+            raise SubscriptionNotActive(f"Only an active subscription can skip its next order; this one is "
+                                        f"{sub.status}.", extra={"subscription_status": sub.status})
+        return _moved_on(sub, SKIPPED, now)
+    if period > sub.period:
+        raise Invalid("skip_period must be the period now ahead or an earlier one.",
+                      errors=[FieldProblem("body.skip_period", f"the period ahead is {sub.period}",
+                                           code="not_next_period", params={"next_period": sub.period})])
+    decided = next((outcome for outcome in sub.history if outcome.period == period), None)
+    if decided is not None and decided.outcome != ORDERED:
+        return None
+    raise SubscriptionPeriodPassed(
+        f"Period {period} can no longer be skipped; the next one is period {sub.period}.",
+        extra={"period": period, "outcome": decided.outcome if decided else None,
+               "order_id": decided.order_id if decided else None, "next_period": sub.period,
+               "next_order_at": iso(sub.next_order_at)})
 
 
 # --- use cases: the subscriber and the shop ----------------------------------------------------
@@ -271,18 +300,28 @@ def get_subscription(store: SubscriptionsStore, user_id: str, subscription_id: s
 
 
 def change(store: SubscriptionsStore, user_id: str, subscription_id: str, *, status: str | None,
-           every_days: int | None, skip_next: bool, now: float) -> Subscription:
-    """Pause, resume, cancel, change the interval or skip the next order (the subscriber only).
+           every_days: int | None, skip_next: bool, now: float, skip_period: int | None = None) -> Subscription:
+    """Pause, resume, cancel, change the interval or skip a period (the subscriber only).
 
-    Decided on a fresh read and written conditional on it; a change that lost a race with the
-    job (which just placed the period) is decided again on what the job left, so "skip the
-    next" skips the next one still to come.
+    Decided on a fresh read and written conditional on it (its ``revision``). A skip is for one
+    period: ``skip_period``, or else the period ahead on this request's first read; a change
+    that lost a race is decided again on a fresh read *for that same period*, so taps that race
+    one another skip it once and a skip that lost to the job (which just ordered that period)
+    is refused (409 ``subscription_period_passed``), never moved on to the period after. Setting
+    what is already set writes nothing.
     """
+    target = skip_period
     for _ in range(CHANGE_ATTEMPTS):
         current = get_subscription(store, user_id, subscription_id)
         if current.subscriber_id != user_id:
             raise Forbidden("Only the subscriber can change a subscription.")
-        updated = apply_change(current, status=status, every_days=every_days, skip_next=skip_next, now=now)
+        if skip_next and skip_period is None:  # the period ahead once this request's other changes apply
+            ahead = apply_change(current, status=status, every_days=every_days, skip_next=False, now=now).period
+            # Fixed on the first read; never later than the period ahead (a resume by another
+            # request with an earlier clock can leave an earlier one due).
+            target = ahead if target is None else min(target, ahead)
+        updated = apply_change(current, status=status, every_days=every_days, skip_next=skip_next, now=now,
+                               skip_period=target)
         if updated is current:
             return current
         try:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.errors import Conflict, Unavailable
+from chalicelib.errors import Conflict, Invalid, SubscriptionPeriodPassed, Unavailable
 from chalicelib.records.accounts import Shop
 from chalicelib.records.commerce import OrderLine
 from chalicelib.records.subscriptions import (
@@ -78,6 +78,28 @@ def test_subscribers_changes():
     for change in ({"status": ACTIVE}, {"every_days": 21}):
         with pytest.raises(Conflict):
             apply_change(gone, **{"status": None, "every_days": None, "skip_next": False, **change}, now=T0)
+
+
+def test_a_skip_is_for_the_period_named_once():
+    sub = subscription(period=2, next_order_at=T0 + 14 * DAY)
+    skipped = apply_change(sub, status=None, every_days=None, skip_next=True, skip_period=2, now=T0)
+    assert (skipped.period, skipped.history[-1].period, skipped.revision) == (3, 2, sub.revision + 1)
+    # The same tap again (a twin or a replay): period 2 is decided and no order was placed for it.
+    assert apply_change(skipped, status=None, every_days=None, skip_next=True, skip_period=2, now=T0) is skipped
+    short = replace(sub, period=3, history=(PeriodOutcome(2, OUT_OF_STOCK, T0 + 14 * DAY, T0 + 14 * DAY),))
+    assert apply_change(short, status=None, every_days=None, skip_next=True, skip_period=2, now=T0) is short
+    # Ordered before the tap got there, or not on record: refused, and period 3 is not skipped instead.
+    ordered = replace(sub, period=3, history=(PeriodOutcome(2, "ordered", T0 + 14 * DAY, T0 + 14 * DAY, "O2"),))
+    with pytest.raises(SubscriptionPeriodPassed) as refused:
+        apply_change(ordered, status=None, every_days=None, skip_next=True, skip_period=2, now=T0)
+    assert (refused.value.extra["order_id"], refused.value.extra["next_period"]) == ("O2", 3)
+    with pytest.raises(SubscriptionPeriodPassed):
+        apply_change(ordered, status=None, every_days=None, skip_next=True, skip_period=1, now=T0)
+    with pytest.raises(Invalid):  # a period after the one ahead
+        apply_change(sub, status=None, every_days=None, skip_next=True, skip_period=3, now=T0)
+    # Already skipped, with a pause in the same request: the pause still applies.
+    paused = apply_change(skipped, status=PAUSED, every_days=None, skip_next=True, skip_period=2, now=T0)
+    assert (paused.status, paused.period) == (PAUSED, 3)
 
 
 def test_history_is_a_bounded_window():
