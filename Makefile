@@ -4,12 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# Each suite on both cores (pytest-xdist); SHIFT_DAYS: how far ahead the second moto run lives.
+XDIST ?= -n 2 --dist loadfile
+SHIFT_DAYS ?= 400
+
 .PHONY: run test typecheck test-fast test-ddblocal setup package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (pyenv install 3.13)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -26,9 +30,13 @@ test: setup
 	@echo "=== types: chalicelib and the fakes against their Protocols ==="
 	@$(MAKE) --no-print-directory typecheck
 	@echo "=== unit + API suite on moto ==="
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(XDIST) --durations=10 tests --ignore=tests/devtools
+	@echo "=== the local tools: DynamoDB Local, its stream poller, make run (one JVM at a time) ==="
+	$(PY) -m pytest -q --durations=5 tests/devtools
+	@echo "=== the moto suite again, the system clock $(SHIFT_DAYS) days ahead ==="
+	DONGNE_CLOCK_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q $(XDIST) tests --ignore=tests/devtools
 	@echo "=== API suite on DynamoDB Local ==="
-	DONGNE_TEST_BACKEND=ddblocal $(PY) -m pytest -q tests/api tests/integration
+	DONGNE_TEST_BACKEND=ddblocal $(PY) -m pytest -q $(XDIST) --durations=10 tests/api tests/integration
 	@echo "=== IAM: each function's role grants the calls its code made ==="
 	@$(MAKE) --no-print-directory package STAGE=prod >/dev/null
 	$(PY) -m deploy.iam_check --template build/prod/sam.json --calls build/aws-calls.jsonl

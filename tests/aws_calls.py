@@ -104,7 +104,20 @@ def _frames(start: Any) -> Iterator[Any]:
         frame = frame.f_back
 
 
-_inherited = threading.local()
+def _shared_inherited() -> threading.local:
+    """One thread-local for every copy of this module in a process: the test run imports it as
+    ``tests.aws_calls`` and, in processes started with ``awscalls_site`` on their path (pytest-xdist's
+    workers too), as ``dongne_test_aws_calls``; whichever wraps the pool first sets what the other reads."""
+    import concurrent.futures.thread as pool_module
+
+    shared = getattr(pool_module, "_dongne_inherited", None)
+    if shared is None:
+        shared = threading.local()
+        pool_module._dongne_inherited = shared  # type: ignore[attr-defined]
+    return shared
+
+
+_inherited = _shared_inherited()
 
 
 def attribute(start: Any) -> tuple[str | None, str, Any]:

@@ -13,6 +13,30 @@ import pytest
 
 from tests import aws_calls
 
+
+def _shift_the_clock() -> None:
+    """``DONGNE_CLOCK_SHIFT_DAYS=400``: the whole process runs that many days ahead (or behind),
+    the system clock itself moved (time-machine patches time.time and datetime at the C level),
+    so a test that holds on today's date only fails here, not on a day in the future."""
+    days = float(os.environ.get("DONGNE_CLOCK_SHIFT_DAYS") or 0)
+    if days:
+        from datetime import UTC, datetime, timedelta
+
+        import time_machine
+
+        time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True).start()
+
+
+_shift_the_clock()
+
+# Hypothesis: on CI the examples are derived from each test, not drawn at random, so a run
+# passes or fails the same way every time; the examples that once found a bug are @example.
+from hypothesis import settings as _hypothesis  # noqa: E402
+
+_hypothesis.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI") or os.environ.get("DONGNE_CLOCK_SHIFT_DAYS"):
+    _hypothesis.load_profile("ci")
+
 # Every AWS call the app makes during the run, for the IAM check of `make test` (deploy.iam_check).
 aws_calls.install_for_tests()
 # Every log line of the run, grepped for tokens, passwords, hashes, e-mail and phone numbers.
@@ -43,7 +67,9 @@ os.environ.pop("DONGNE_DYNAMODB_ENDPOINT", None)
 
 
 def pytest_report_header(config):
-    return f"dongne storage backend: {BACKEND}"
+    from datetime import UTC, datetime
+
+    return f"dongne storage backend: {BACKEND}; today (UTC): {datetime.now(UTC).date().isoformat()}"
 
 
 @pytest.fixture(scope="session")
