@@ -153,6 +153,11 @@ class ShopReferral:
         return {"delivered": CONFIRMED, "cancelled": CANCELLED}.get(self.order_status, PENDING)
 
 
+class FirstBuyTaken(Exception):
+    """An order through a store link found the buyer's first purchase at the shop made, or held
+    by another unpaid credited order: it is placed without the link's credit."""
+
+
 class LinkRemembered(Exception):
     """Storage found, at commit, a remembered link the order was placed without (retry with it),
     or the one it was placed with gone meanwhile (``None``: retry without it)."""

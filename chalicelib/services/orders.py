@@ -199,7 +199,7 @@ def place_order(store: OrdersStore, buyer_id: str, *, shop_id: str, lines: Itera
     first order (``replayed`` true); the same key for another request is a 409. ``quota``, the
     buyer's rate limit, is counted in the placing transaction (a replay counts nothing)."""
     quantities = aggregate(lines)
-    request = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
+    request: dict[str, object] = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
     if via_store_link is not None:  # absent when unset, so keys stored before links keep their hash
         request["via_store_link"] = via_store_link
     if fingerprint:  # checkout's fields, as sent (absent when unset, as above)
@@ -283,11 +283,12 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
            checkout: Checkout | None = None) -> tuple[Order, bool]:
     from chalicelib.services.checkout import payment_deadline
 
-    from chalicelib.records.store_links import LinkRemembered
+    from chalicelib.records.store_links import FirstBuyTaken, LinkRemembered
     from chalicelib.services import store_links
 
     remembered: Remembered | None = None  # the buyer's remembered link, once a transaction found one
     stale = hops = 0
+    credit = True  # False once the buyer's first purchase at the shop is made or held: no link credits it
     while True:
         code = via_store_link if via_store_link is not None else (remembered.code if remembered else None)
         shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
@@ -304,7 +305,7 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             lines, discount = pricing(shop, lines)
             subtotal = sum(line.line_total for line in lines)
         order_id = new_id()
-        referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now)
+        referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now) if credit else None
         if referral is not None:
             discount = referral.discount
         how = checkout or Checkout()
@@ -348,6 +349,9 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             if stale == CATALOG_ATTEMPTS:
                 raise
             continue  # a product, the shop's reward or the link changed since it was read: again
+        except FirstBuyTaken:
+            credit = False  # a link rewards only a customer's first paid order at a shop: placed at full price
+            continue
         except LinkRemembered as hit:
             hops += 1
             if hops > REMEMBERED_HOPS:

@@ -60,15 +60,14 @@ class CheckoutRepository:
 
     # -- payment ---------------------------------------------------------------------------
     def mark_paid(self, order: Order, at: float, by: str) -> Order:
-        """``pending_payment → paid`` with ``paid_at``; ``OrderChanged`` if it is no longer
-        pending (paid meanwhile, expired, cancelled)."""
-        change = StatusChange("paid", at, by)
-        actions = [OrderItem.status.set("paid"), OrderItem.updated_at.set(at), OrderItem.paid_at.set(at),
-                   OrderItem.gsi3pk.set(shop_status_pk(order.shop_id, "paid")),
-                   OrderItem.history.set(OrderItem.history.append(_history(change)))]
-        condition = (OrderItem.status == "pending_payment") & OrderItem.paid_at.does_not_exist()
-        self._update(order, actions, condition, change)
-        return replace(order, status="paid", paid_at=at, updated_at=at, history=order.history + (change,))
+        """``pending_payment → paid`` with ``paid_at`` (and, for an order through a store link, the
+        link's credit: its order count, the pending ledger entry and the owner's total), in one
+        transaction conditional on the order still pending; ``OrderChanged`` if it is not
+        (paid meanwhile, expired, cancelled)."""
+        from chalicelib.services import store_links
+
+        return self.orders.move(order, StatusChange("paid", at, by), restock=False,
+                                settlement=store_links.settlement_for(order, "paid", at))
 
     # -- deadlines -------------------------------------------------------------------------
     def due(self, kind: str, now: float, look_back_days: int = LOOK_BACK_DAYS) -> Iterator[DueItem]:

@@ -16,7 +16,7 @@ from chalicelib.records.commerce import (Address, BankAccount, Fulfilment, Idemp
 from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
-from chalicelib.records.store_links import LinkRemembered, Referral, Remembered, Settlement, StoreLink
+from chalicelib.records.store_links import FirstBuyTaken, LinkRemembered, Referral, Remembered, Settlement, StoreLink
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.catalog_cache import CatalogCache
@@ -97,7 +97,7 @@ def to_order(item: OrderItem) -> Order:
         buyer_name=item.buyer_name or "", shipping_fee=int(item.shipping_fee or 0),
         fulfilment=fulfilment_from(_plain(item.fulfilment)), payment=payment_from(_plain(item.payment)),
         paid_at=None if item.paid_at is None else float(item.paid_at), refund=refund_from(_plain(item.refund)),
-        shipment=None if item.shipment is None else Shipment(**_plain(item.shipment)),
+        shipment=_shipment(_plain(item.shipment)),
         deliver_by=None if item.deliver_by is None else float(item.deliver_by),
     )
 
@@ -133,6 +133,10 @@ def _stored(value) -> dict | None:
         return v
 
     return drop(data)
+
+
+def _shipment(data: dict | None) -> Shipment | None:
+    return Shipment(carrier=data.get("carrier", ""), tracking_number=data["tracking_number"]) if data else None
 
 
 def fulfilment_from(data: dict | None) -> Fulfilment | None:
@@ -321,7 +325,9 @@ class OrdersRepository:
                       & (ProductItem.updated_at == versions[line.product_id]),
                       label=stock_label(line.product_id), return_old=True)
         if referral is not None:
-            links.add_referral(tx, referral, shop_version)
+            links.add_referral(tx, referral, shop_version, buyer_id=order.buyer_id, order_id=order.order_id,
+                               hold_until=order.payment.deadline_at if order.payment else order.created_at,
+                               now=order.created_at)
         elif shop_version is not None:
             # the shop's fee, pickup place and account the order copied are the shop's at commit
             tx.check(ShopItem, *shop_key(order.shop_id), condition=ShopItem.updated_at == shop_version,
@@ -383,6 +389,8 @@ class OrdersRepository:
 
     def _store_link_cancellation(self, order: Order, referral: Referral | None, cancelled: Cancelled) -> None:
         """Raise for the store-link items that cancelled the order's transaction, if any."""
+        if referral is not None and links.FIRST_BUY in cancelled:
+            raise FirstBuyTaken() from None
         if links.REMEMBERED_CHECK in cancelled or links.REMEMBERED_USE in cancelled:
             raise LinkRemembered(links.read_remembered(order.buyer_id, order.shop_id, order.created_at)) from None
         if links.SHOP_REWARD in cancelled:
@@ -440,7 +448,7 @@ class OrdersRepository:
             condition = condition & OrderItem.paid_at.does_not_exist()
             paid_at = change.at
 
-        if not restock and settlement is None and due is None:
+        if not restock and settlement is None and due is None and change.status != "paid":
             try:
                 with_retries(lambda: target.update(actions=actions, condition=condition))
             except UpdateError as error:
@@ -466,6 +474,8 @@ class OrdersRepository:
                               condition=ProductItem.pk.exists(), label=stock_label(line.product_id))
             if settlement is not None:
                 links.add_settlement(tx, settlement, with_link=with_link)
+            if change.status == "paid":
+                links.add_first_paid(tx, order)
             try:
                 tx.commit()
                 return

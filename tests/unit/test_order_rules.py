@@ -136,7 +136,8 @@ class FakeOrdersStore:
     def get_order(self, order_id: str) -> Order | None:
         raise NotImplementedError('FakeOrdersStore does not get_order')
 
-    def move(self, order: Order, change: StatusChange, restock: bool, settlement: Settlement | None = None) -> Order:
+    def move(self, order: Order, change: StatusChange, restock: bool, settlement: Settlement | None = None, *,
+             updated: Order | None = None, due: tuple[str, float] | None = None) -> Order:
         raise NotImplementedError('FakeOrdersStore does not move')
 
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page:
