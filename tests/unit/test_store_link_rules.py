@@ -85,21 +85,28 @@ def test_referral_rules():
     assert (unpaid.reward, unpaid.discount, unpaid.entry, unpaid.code) == (None, 0, None, "abcdefghjk")
 
 
-def test_settlements_move_pending_to_confirmed_or_cancel_it():
+def test_settlements_credit_on_payment_then_confirm_or_take_it_back():
     credited = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=900)
+    paid = dict(credited, paid_at=1.5)
     assert sl.settlement_for(order(), "delivered", 2.0) is None  # not credited
-    delivered = sl.settlement_for(order(**credited), "delivered", 2.0)
+    credit = sl.settlement_for(order(**credited), "paid", 1.5)
+    assert (credit.orders, credit.pending, credit.confirmed) == (1, 900, 0)
+    assert (credit.entry.status, credit.entry.amount, credit.entry.reason) == ("pending", 900, "referral")
+    delivered = sl.settlement_for(order(**paid), "delivered", 2.0)
     assert (delivered.orders, delivered.pending, delivered.confirmed) == (0, -900, 900)
     assert (delivered.entry.status, delivered.entry.amount, delivered.entry.reason) == ("confirmed", 900, "delivered")
-    cancelled = sl.settlement_for(order(**credited), "cancelled", 2.0)
+    cancelled = sl.settlement_for(order(**paid), "cancelled", 2.0)
     assert (cancelled.orders, cancelled.pending, cancelled.confirmed) == (-1, -900, 0)
     assert (cancelled.entry.status, cancelled.entry.reason) == ("cancelled", "order_cancelled")
-    assert sl.settlement_for(order(**credited), "paid", 2.0) is None
-    given = sl.settlement_for(order(**{**credited, "referral_reward": 0, "reward_given": True}), "delivered", 2.0)
+    # never paid: never credited, so a cancellation takes nothing back
+    assert sl.settlement_for(order(**credited), "cancelled", 2.0) is None
+    given = sl.settlement_for(order(**{**paid, "referral_reward": 0, "reward_given": True}), "delivered", 2.0)
     assert (given.entry.amount, given.entry.reason, given.confirmed) == (0, "given_to_friend", 0)
-    unpaid = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=None)
-    assert sl.settlement_for(order(**unpaid), "delivered", 2.0) is None
-    dropped = sl.settlement_for(order(**unpaid), "cancelled", 2.0)
+    no_setting = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=None, paid_at=1.5)
+    assert sl.settlement_for(order(**no_setting), "delivered", 2.0) is None
+    counted = sl.settlement_for(order(**no_setting), "paid", 1.5)
+    assert (counted.orders, counted.pending, counted.entry) == (1, 0, None)
+    dropped = sl.settlement_for(order(**no_setting), "cancelled", 2.0)
     assert (dropped.orders, dropped.pending, dropped.entry) == (-1, 0, None)
 
 
