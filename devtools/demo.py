@@ -176,6 +176,9 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
     later(call, days=7)  # Minji's tofu lasts a week
     again = call("POST", f"/orders/{delivered['order_id']}/reorder", token=demo.tokens[minji],
                  headers={"Idempotency-Key": "demo-reorder-1"})
+    # Paid (the shop confirms the money): only a paid order is a purchase that counts.
+    again = call("POST", f"/orders/{again['order_id']}/status", {"status": "paid"},
+                 token=demo.tokens[owner_of["mangwon_tofu"]])
     demo.orders.append(again)
 
 

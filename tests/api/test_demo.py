@@ -109,6 +109,10 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
                    headers={"Idempotency-Key": "demo-test-one-tap"})
     assert tap.status == 201 and any(line["name"].startswith("손두부") for line in tap.body["items"])
     drain_stream()
+    assert "손두부 (500g)" in {item["name"] for item in api.get("/me/reorders", token=minji).body["items"]}
+    paid = api.post(f"/orders/{tap.body['order_id']}/status", {"status": "paid"}, token=owner)
+    assert paid.status == 200, paid.body  # bought once paid
+    drain_stream()
     assert "손두부 (500g)" not in {item["name"] for item in api.get("/me/reorders", token=minji).body["items"]}
     jiho_token = seeded.tokens["jiho@dongne.kr"]
     (sub,) = api.get("/me/subscriptions", token=jiho_token).body["items"]
@@ -121,7 +125,7 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     roaster = seeded.shops["seongsu_roasters"]["shop_id"]
     card = api.get(f"/shops/{roaster}/customers/{sub['subscriber_id']}", token=seeded.tokens["coffee@dongne.kr"]).body
     assert [s["subscription_id"] for s in card["subscriptions"]] == [sub["subscription_id"]]
-    assert card["order_count"] == 3  # the beans and drip bags he ordered, and the two periods
+    assert card["order_count"] == 2  # the two periods, paid; his beans and drip bags wait for payment
     told = [n for n in api.get("/me/notifications?limit=100", token=jiho_token).body["items"]
             if n["type"] == "subscription_upcoming"]
     assert [n["data"]["period"] for n in told] == [2]

@@ -1,6 +1,6 @@
 """The one-person store through the HTTP API: links, landing, visits, attribution, the ledger.
 
-A buys and gets a link (issued from the order's stream record); B opens the landing and buys
+A buys and gets a link (issued from the stream record where her order is paid); B opens the landing and buys
 through it; A's reward is pending until the shop delivers. Runs on moto and DynamoDB Local;
 the races are in tests/integration/test_store_link_races.py.
 """
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.api.commerce import advance, buy, make_product, placed, stock
+from tests.api.commerce import advance, buy, make_product, paid, pay, placed, stock
 from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post
 from tests.clock import hold
 
@@ -49,30 +49,37 @@ def rewards_of(api, person: dict) -> dict:
 
 @pytest.fixture
 def alice(api, shop, drain_stream):
-    """A customer who bought tofu and so has her store link for the shop."""
+    """A customer who bought tofu and paid, and so has her store link for the shop."""
     person = api.signup(name="김민지")
-    placed(api, person, shop["id"], (shop["tofu"], 2))
+    paid(api, shop, person, shop["id"], (shop["tofu"], 2))
     drain_stream()
     return {**person, "code": link_of(api, person, shop["id"])["code"]}
 
 
-def test_a_first_order_issues_one_link_per_shop(api, shop, user, drain_stream):
+def test_a_first_paid_order_issues_one_link_per_shop(api, shop, user, drain_stream):
     assert links_of(api, user) == []
-    placed(api, user, shop["id"], (shop["tofu"], 1))
+    first = placed(api, user, shop["id"], (shop["tofu"], 1))
+    second = placed(api, user, shop["id"], (shop["tofu"], 1))
+    drain_stream()
+    assert links_of(api, user) == []  # two orders, neither paid: no link
+    advance(api, user, second["order_id"], "cancelled")
+    drain_stream()
+    assert links_of(api, user) == []  # cancelled unpaid: still nothing
+    pay(api, shop, first["order_id"])
     drain_stream()
     [link] = links_of(api, user)
     assert len(link["code"]) == 10 and link["url"].endswith(f"/store-links/{link['code']}")
     assert (link["shop_id"], link["shop_name"], link["visits"], link["orders"], link["rewards"],
             link["pending_rewards"], link["give_reward_to_friend"]) == (shop["id"], shop["shop"]["name"], 0, 0, 0,
                                                                         0, False)
-    placed(api, user, shop["id"], (shop["oil"], 1))  # a second order from the shop: the same link
+    paid(api, shop, user, shop["id"], (shop["oil"], 1))  # a second order from the shop: the same link
     drain_stream()
     drain_stream()  # and replays change nothing
     assert [x["code"] for x in links_of(api, user)] == [link["code"]]
     other = api.signup(name="박사장2")
     other_shop = api.open_shop(other["token"], name="연남 꽃집")
     flowers = make_product(api, {**other, "shop": other_shop}, name="꽃다발", price=25000)
-    placed(api, user, other_shop["shop_id"], (flowers["product_id"], 1))
+    paid(api, {**other, "shop": other_shop}, user, other_shop["shop_id"], (flowers["product_id"], 1))
     drain_stream()
     assert sorted(x["shop_id"] for x in links_of(api, user)) == sorted([shop["id"], other_shop["shop_id"]])
 
@@ -168,7 +175,7 @@ def test_a_fixed_reward_is_never_more_than_the_subtotal(api, shop, alice):
 
 def test_one_level_only_a_chain_credits_the_last_link(api, shop, alice, drain_stream):
     bob = api.signup(name="최서연")
-    placed(api, bob, shop["id"], (shop["tofu"], 1), via_store_link=alice["code"])
+    paid(api, shop, bob, shop["id"], (shop["tofu"], 1), via_store_link=alice["code"])
     drain_stream()
     bob_code = link_of(api, bob, shop["id"])["code"]
     carol = api.signup(name="한지호")
@@ -192,7 +199,7 @@ def test_an_unknown_code_or_another_shops_link_is_a_422_that_changes_nothing(api
     other = api.signup(name="이꽃님")
     other_shop = api.open_shop(other["token"], name="연남 꽃집")
     flowers = make_product(api, {**other, "shop": other_shop}, name="꽃다발", price=25000)
-    placed(api, alice, other_shop["shop_id"], (flowers["product_id"], 1))
+    paid(api, {**other, "shop": other_shop}, alice, other_shop["shop_id"], (flowers["product_id"], 1))
     drain_stream()
     foreign = link_of(api, alice, other_shop["shop_id"])["code"]
     friend = api.signup()
@@ -238,12 +245,16 @@ def test_a_visit_signed_in_on_one_device_credits_the_order_on_another(api, shop,
     assert again["via_store_link"] is None and rewards_of(api, alice)["pending"] == 1800
     drain_stream()
     card = api.get(f"/shops/{shop['id']}/customers/{alice['user']['user_id']}", token=shop["token"]).body
+    assert card["breakdown"]["referrals"] == 0  # Bob has not paid yet
+    pay(api, shop, order["order_id"])
+    drain_stream()
+    card = api.get(f"/shops/{shop['id']}/customers/{alice['user']['user_id']}", token=shop["token"]).body
     assert card["breakdown"]["referrals"] > 0  # the referral is a signal of Alice's relationship
 
 
 def test_the_first_remembered_link_wins(api, shop, alice, drain_stream):
     bob = api.signup(name="최서연")
-    placed(api, bob, shop["id"], (shop["tofu"], 1))
+    paid(api, shop, bob, shop["id"], (shop["tofu"], 1))
     drain_stream()
     bob_code = link_of(api, bob, shop["id"])["code"]
     carol = api.signup(name="한지호")

@@ -41,10 +41,13 @@ def order(live_api, token: str, shop_id: str, product_id: str, code: str | None 
 
 @pytest.fixture
 def referrer(live_api, shop, drain_stream):
-    """A customer with her link for the shop (issued from her order's stream record)."""
+    """A customer with her link for the shop (issued from her paid order's stream record)."""
     person = live_api.signup("김민지")
     starter = new_product(live_api, shop, stock=10)
-    assert order(live_api, person["token"], shop["id"], starter).status == 201
+    placed = order(live_api, person["token"], shop["id"], starter)
+    assert placed.status == 201
+    paid = live_api.post(f"/orders/{placed.body['order_id']}/status", {"status": "paid"}, token=shop["token"])
+    assert paid.status == 200, paid.body
     drain_stream()
     links = live_api.get("/me/store-links", token=person["token"]).body["items"]
     return {**person, "code": next(link["code"] for link in links if link["shop_id"] == shop["id"])}

@@ -125,14 +125,19 @@ def image(**extra) -> dict:
             "total": Decimal(9000), "created_at": Decimal("1795400000.5"), "items": [], **extra}
 
 
-def test_a_credited_order_is_the_referrers_signal_and_its_cancellation_takes_it_back():
+def test_a_credited_order_is_the_referrers_signal_when_paid_and_its_cancellation_takes_it_back():
     credited = image(via_store_link="abcdefghjk", referrer_id="A")
-    order_event, referral = signals_from("order", "INSERT", credited, None, 1795400001.0)
+    assert signals_from("order", "INSERT", credited, None, 1795400001.0) == []  # placed, not paid: nothing
+    paid = {**credited, "status": "paid", "paid_at": Decimal("1795400100.5")}
+    order_event, referral = signals_from("order", "MODIFY", paid, credited, 1795400101.0)
     assert (order_event.signal, order_event.user_id) == (Signal.ORDER, "B")
     assert (referral.signal, referral.user_id, referral.shop_id, referral.at) == (
-        Signal.REFERRAL, "A", "S1", 1795400000.5)
-    cancelled = {**credited, "status": "cancelled", "updated_at": Decimal(1795500000)}
-    _, taken_back = signals_from("order", "MODIFY", cancelled, credited, 1795500001.0)
+        Signal.REFERRAL, "A", "S1", 1795400100.5)
+    cancelled = {**paid, "status": "cancelled", "updated_at": Decimal(1795500000)}
+    *_, taken_back = signals_from("order", "MODIFY", cancelled, paid, 1795500001.0)
     assert (taken_back.signal, taken_back.user_id, taken_back.reverses_at) == (
-        Signal.REFERRAL_CANCELLED, "A", 1795400000.5)
-    assert len(signals_from("order", "INSERT", image(), None, 0.0)) == 1  # not credited: the buyer's only
+        Signal.REFERRAL_CANCELLED, "A", 1795400100.5)
+    unpaid_cancel = {**credited, "status": "cancelled", "updated_at": Decimal(1795500000)}
+    assert signals_from("order", "MODIFY", unpaid_cancel, credited, 1795500001.0) == []  # leaves no trace
+    paid = {**image(), "paid_at": Decimal("1795400100.5")}
+    assert len(signals_from("order", "INSERT", paid, None, 0.0)) == 1  # not credited: the buyer's only
