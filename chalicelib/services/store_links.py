@@ -148,12 +148,17 @@ def settlement_for(order: Order, target: str, now: float) -> Settlement | None:
                            order_id=order.order_id, shop_id=order.shop_id, amount=reward or 0, status=status,
                            reason=reason, created_at=now)
 
+    # Orders placed before checkout (no ``payment``) were credited when placed; every later
+    # order is credited when it is paid.
+    credited_when_paid = order.payment is not None
     if target == PAID_STATUS:
+        if not credited_when_paid:
+            return None
         # the order counts from its payment: the link's order and the owner's pending reward
         reason = REASON_GIVEN if order.reward_given else REASON_REFERRAL
         return Settlement(code=order.via_store_link, owner_id=order.referrer_id, orders=1, pending=reward or 0,
                           confirmed=0, entry=None if reward is None else entry(PENDING, reason))
-    if order.paid_at is None:
+    if credited_when_paid and order.paid_at is None:
         return None  # never paid: the link was never credited, so there is nothing to take back
     if target == DELIVERED:
         if reward is None:

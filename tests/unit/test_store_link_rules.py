@@ -86,7 +86,10 @@ def test_referral_rules():
 
 
 def test_settlements_credit_on_payment_then_confirm_or_take_it_back():
-    credited = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=900)
+    from chalicelib.records.commerce import Payment
+
+    card = Payment(method="card", payment_id="O1", amount=27000, deadline_at=1.0)
+    credited = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=900, payment=card)
     paid = dict(credited, paid_at=1.5)
     assert sl.settlement_for(order(), "delivered", 2.0) is None  # not credited
     credit = sl.settlement_for(order(**credited), "paid", 1.5)
@@ -102,12 +105,17 @@ def test_settlements_credit_on_payment_then_confirm_or_take_it_back():
     assert sl.settlement_for(order(**credited), "cancelled", 2.0) is None
     given = sl.settlement_for(order(**{**paid, "referral_reward": 0, "reward_given": True}), "delivered", 2.0)
     assert (given.entry.amount, given.entry.reason, given.confirmed) == (0, "given_to_friend", 0)
-    no_setting = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=None, paid_at=1.5)
+    no_setting = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=None, paid_at=1.5, payment=card)
     assert sl.settlement_for(order(**no_setting), "delivered", 2.0) is None
     counted = sl.settlement_for(order(**no_setting), "paid", 1.5)
     assert (counted.orders, counted.pending, counted.entry) == (1, 0, None)
     dropped = sl.settlement_for(order(**no_setting), "cancelled", 2.0)
     assert (dropped.orders, dropped.pending, dropped.entry) == (-1, 0, None)
+    # an order placed before checkout (no payment record) was credited when placed: paying adds
+    # nothing, cancelling it unpaid takes that credit back, as it always did
+    legacy = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=900)
+    assert sl.settlement_for(order(**legacy), "paid", 1.5) is None
+    assert sl.settlement_for(order(**legacy), "cancelled", 2.0).orders == -1
 
 
 def test_visitors_are_accounts_or_keyed_hashes_of_address_and_agent():
