@@ -264,6 +264,17 @@ def test_a_payment_after_the_order_expired_is_refunded_never_kept(world):
     assert world["portone"].cancel_calls_by_payment[order["payment"]["payment_id"]] == 1
 
 
+def test_the_buyers_confirmation_after_the_webhook_refunded_the_late_payment_is_payment_expired(world):
+    order = card_order(world)
+    world["clock"].now += 31 * MINUTE
+    run_deadlines(world["clock"].now)
+    pay(world, order)
+    assert webhook(world, order["payment"]["payment_id"]).body["outcome"] == "refunded"
+    # PortOne now shows the payment cancelled: still the order's answer, not "not paid yet".
+    assert assert_problem(confirm(world, order), 409)["code"] == "payment_expired"
+    assert world["portone"].cancel_calls_by_payment[order["payment"]["payment_id"]] == 1
+
+
 def test_a_paid_order_does_not_expire(world):
     order = card_order(world)
     pay(world, order)
