@@ -214,6 +214,16 @@ def test_a_webhook_for_a_payment_that_is_not_ours_is_acknowledged(world):
     assert answer.status == 200 and answer.body["outcome"] == "not_ours"
 
 
+def test_confirmations_are_limited_per_buyer(world):
+    order = card_order(world)
+    for _ in range(30):  # rate_payment: 30 a minute, each asking the provider
+        assert assert_problem(confirm(world, order), 409)["code"] == "payment_incomplete"
+    limited = assert_problem(confirm(world, order), 429)
+    assert limited["code"] == "rate_limited"
+    world["clock"].now += MINUTE
+    assert assert_problem(confirm(world, order), 409)["code"] == "payment_incomplete"
+
+
 def test_only_the_buyer_confirms_and_another_orders_payment_id_is_refused(world, api):
     order = card_order(world)
     pay(world, order)
