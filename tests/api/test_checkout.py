@@ -252,7 +252,9 @@ def test_an_unpaid_order_expires_and_gives_its_stock_back_once(world):
     assert order_of(world, order["order_id"])["status"] == "pending_payment"
     world["clock"].now += 31 * MINUTE
     report = run_deadlines(world["clock"].now)
-    assert report.expired == 1
+    # On DynamoDB Local the table is shared by the run: an unpaid order an earlier test placed
+    # within the last minute falls due in the same window and is expired by this run too.
+    assert report.expired >= 1
     expired = order_of(world, order["order_id"])
     assert expired["status"] == "expired" and expired["payment"]["status"] == "expired"
     assert stock(world["api"], world["tofu"]) == 5
