@@ -171,6 +171,8 @@ def change_order_status(ctx: Ctx, order_id: str, body: OrderStatusIn) -> OrderPu
 def confirm_order_payment(ctx: Ctx, order_id: str, body: PaymentIn) -> OrderPublic:
     from chalicelib.services import checkout
 
+    if ctx.quota is not None:  # each confirmation asks the provider: counted before it is asked
+        ctx.deps.rates.take(ctx.quota, ctx.now)
     order = checkout.confirm_payment(ctx.deps.checkout, _gateway(ctx), order_id, body.payment_id, ctx.now,
                                      buyer_id=ctx.user)
     return OrderPublic.model_validate(order)

@@ -93,6 +93,13 @@ def confirm_payment(store: CheckoutStore, gateway: PaymentGateway, order_id: str
     view = _ask_payment(gateway, payment_id)
     verdict = view.verdict(order.total, CURRENCY)
     if verdict in ("pending", "void"):
+        if verdict == "void" and order.status == "pending_payment":
+            # A late payment the job expired meanwhile and the webhook already refunded reads as
+            # cancelled: the order as it is now says which answer is true.
+            order = store.get_order(order_id) or order
+        if order.status != "pending_payment":
+            raise PaymentExpired(f"The order is {order.status}; a payment for it is refunded, never kept.",
+                                 extra={"order_status": order.status})
         raise PaymentIncomplete(f"The payment is not complete ({view.status}).",
                                 extra={"payment_status": view.status})
     if verdict == "mismatch":
