@@ -364,7 +364,8 @@ def payment_examples(base: str, portone: str) -> str:
   # webhook to {base}/webhooks/portone before it answers: the order is paid. Unpaid card orders expire
   # after 30 minutes (the deadline job runs every minute here), their stock back.
   PRODUCT=$(curl -s "{base}/shops/$SHOP/products?limit=1" | {field % '["items"][0]["product_id"]'})
-  ORDER=$(curl -s -X POST {base}/orders -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+  ORDER=$(curl -s -X POST {base}/orders -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: card-$RANDOM$RANDOM" \\
+       -H 'Content-Type: application/json' \\
        -d "{{\\"shop_id\\": \\"$SHOP\\", \\"items\\": [{{\\"product_id\\": \\"$PRODUCT\\", \\"quantity\\": 1}}], \\"fulfilment\\": {{\\"method\\": \\"pickup\\"}}, \\"payment_method\\": \\"card\\"}}")
   ORDER_ID=$(echo "$ORDER" | {field % '["order_id"]'}); PAYMENT_ID=$(echo "$ORDER" | {field % '["payment"]["payment_id"]'})
   curl -s -X POST {portone}/__dev/payments/$PAYMENT_ID/pay     # the customer pays (optional body {{"amount": won}}: a wrong amount)
