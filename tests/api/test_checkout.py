@@ -372,6 +372,33 @@ def test_a_pickup_order_nobody_confirms_is_delivered_after_seven_days(world):
     assert review.status == 201, review.body
 
 
+def test_the_automatic_delivery_confirms_a_store_link_reward(world, drain_stream):
+    """The deadline job's delivery writes what the owner's would: the friend's reward confirmed
+    (a ledger entry appended, the link's and the owner's totals moved)."""
+    api, owner = world["api"], world["owner"]
+    answer = api.patch(f"/shops/{world['shop_id']}", {"referral_reward": {"kind": "fixed", "value": 500}},
+                       token=owner["token"])
+    assert answer.status == 200, answer.body
+    first = card_order(world)
+    pay(world, first)
+    confirm(world, first)
+    drain_stream()  # the first paid order issues the buyer's store link
+    links = api.get("/me/store-links", token=world["buyer"]["token"]).body["items"]
+    code = next(link["code"] for link in links if link["shop_id"] == world["shop_id"])
+    friend = api.signup(name="최서연")
+    order = card_order(world, buyer=friend, via_store_link=code)
+    pay(world, order)
+    confirm(world, order, buyer=friend)
+    drain_stream()
+    ready = api.post(f"/orders/{order['order_id']}/status", {"status": "ready_for_pickup"}, token=owner["token"])
+    assert ready.status == 200, ready.body
+    assert api.get("/me/rewards", token=world["buyer"]["token"]).body["pending"] == 500
+    assert run_deadlines(world["clock"].now + 7 * DAY + MINUTE).delivered >= 1
+    rewards = api.get("/me/rewards", token=world["buyer"]["token"]).body
+    assert (rewards["balance"], rewards["pending"]) == (500, 0)
+    assert [(e["status"], e["reason"]) for e in rewards["items"]][0] == ("confirmed", "delivered")
+
+
 def test_a_bank_transfer_refund_is_owed_until_the_owner_marks_it_sent(world):
     api, owner = world["api"], world["owner"]
     order = placed(api, world["buyer"], world["shop_id"], (world["tofu"], 1), payment_method="bank_transfer",
