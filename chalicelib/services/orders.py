@@ -243,7 +243,8 @@ def _same_fulfilment(fulfilment: Fulfilment | None) -> Fulfil | None:
 
 
 def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id: str, quantities: Mapping[str, int],
-                             subscription_id: str, period: int, pricing: Pricing, now: float) -> tuple[Order, bool]:
+                             subscription_id: str, period: int, pricing: Pricing, now: float,
+                             checkout: Checkout | None = None) -> tuple[Order, bool]:
     """A subscription's order for one period, through the same transaction as every order.
 
     Its Idempotency-Key is (subscription, period), so however often the period is attempted
@@ -255,7 +256,21 @@ def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id:
     key = f"subscription {subscription_id} {period}"
     digest = request_hash("subscription-period", {"subscription_id": subscription_id, "period": period})
     return _place(store, subscriber_id, shop_id, dict(quantities), key, digest, now, pricing=pricing,
-                  subscription_id=subscription_id)
+                  subscription_id=subscription_id, checkout=checkout or Checkout(fulfil=_standing_fulfilment))
+
+
+def _standing_fulfilment(shop: Shop, subtotal: int) -> tuple[Fulfilment | None, int]:
+    """A subscription's period: as before checkout at a shop that never set its fulfilment, else
+    picked up at the shop. A shop that only delivers cannot take it yet (a subscription names no
+    address): that period is skipped as unavailable, and both sides are told."""
+    from chalicelib.services import fulfilment as rules
+
+    if shop.fulfilment is None:
+        return None, 0
+    if rules.PICKUP in rules.offered(shop):
+        return rules.resolve_fulfilment(shop, {"method": rules.PICKUP}, "", _NoBook()), 0
+    raise Invalid("This shop only delivers, and a subscription names no delivery address yet.",
+                  errors=[FieldProblem("fulfilment", "delivery needs an address", code="address_required")])
 
 
 def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool) -> StoreLink | None:
