@@ -52,9 +52,9 @@ def paid_now(event_name: str, new: Mapping[str, Any] | None, old: Mapping[str, A
 
 
 def order_paid(change: Change, deadline: float | None = None) -> None:
-    if not paid_now(change.event_name, change.new, change.old):
-        return
     new = change.new
+    if new is None or not paid_now(change.event_name, new, change.old):
+        return
     try:
         buyer_id, shop_id = _text(new, "buyer_id"), _text(new, "shop_id")
         products = [_text(line, "product_id") for line in new.get("items") or [] if isinstance(line, Mapping)]
