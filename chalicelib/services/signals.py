@@ -12,7 +12,7 @@ attributes, see the README): images arrive deserialised (plain dicts, numbers as
 | order   | ``paid_at`` appears: INSERT with it, or MODIFY     | order (total, lines)                           | ``paid_at``          |
 |         | whose old image lacks it (the order is paid)       |                                                |                      |
 | order   | MODIFY to ``cancelled`` with ``paid_at`` (refund)  | order (a replay if counted), order_cancelled   | the cancellation     |
-| order   | either of those, credited (``referrer_id``)        | referral / referral_cancelled, for the referrer | as above            |
+| order   | either of those, credited (``referrer_id``)        | referral / referral_cancelled, the referrer's  | as above             |
 | order   | anything without ``paid_at`` (placed, expired,     | nothing                                        |                      |
 |         | cancelled unpaid); later moves of a paid order     |                                                |                      |
 | review  | INSERT                                             | review (rating)                                | created_at           |
