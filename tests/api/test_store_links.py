@@ -458,3 +458,60 @@ def test_call_budgets(api, shop, alice):
     with dynamodb_calls() as calls:  # the status and the ledger entry together
         advance(api, shop, order["order_id"], "delivered")
     assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
+
+
+def test_a_give_to_friend_link_discounts_each_new_customer_once_on_their_first_paid_order(api, shop, alice):
+    """The measured farm (issue 18): one public give-to-friend link used by 6 new accounts, and
+    by one account 5 times. Each new customer gets the discount once, on their first paid
+    order; their second order is at full price; an existing customer gets nothing."""
+    api.patch(f"/me/store-links/{alice['code']}", {"give_reward_to_friend": True}, token=alice["token"])
+    friends = [api.signup() for _ in range(6)]
+    for friend in friends:
+        first = paid(api, shop, friend, shop["id"], (shop["tofu"], 1), via_store_link=alice["code"])
+        assert (first["via_store_link"], first["discount"], first["total"]) == (alice["code"], 450, 4050)
+        second = placed(api, friend, shop["id"], (shop["tofu"], 1), via_store_link=alice["code"])
+        assert (second["via_store_link"], second["discount"], second["total"]) == (None, 0, 4500)
+        pay(api, shop, second["order_id"])
+    # one account, five tries before paying: the first holds the slot, the other four pay in full
+    greedy = api.signup()
+    tries = [placed(api, greedy, shop["id"], (shop["tofu"], 1), via_store_link=alice["code"]) for _ in range(5)]
+    assert [t["discount"] for t in tries] == [450, 0, 0, 0, 0]
+    assert [t["via_store_link"] for t in tries] == [alice["code"], None, None, None, None]
+    for t in tries:
+        pay(api, shop, t["order_id"])
+    # a customer who paid before, without a link, gets nothing through one
+    regular = api.signup()
+    paid(api, shop, regular, shop["id"], (shop["tofu"], 1))
+    late = placed(api, regular, shop["id"], (shop["tofu"], 1), via_store_link=alice["code"])
+    assert (late["via_store_link"], late["discount"]) == (None, 0)
+
+    mine = rewards_of(api, alice)
+    assert [(e["amount"], e["status"], e["reason"]) for e in mine["items"]] == [(0, "pending", "given_to_friend")] * 7
+    link = link_of(api, alice, shop["id"])
+    assert (link["orders"], link["pending_rewards"]) == (7, 0)
+    referrals = api.get(f"/shops/{shop['id']}/referrals?limit=50", token=shop["token"]).body["items"]
+    assert len(referrals) == 7 and {r["discount"] for r in referrals} == {450}
+
+
+def test_an_unpaid_credited_order_holds_the_slot_until_it_expires(api, shop, alice, monkeypatch):
+    """A credited order that is never paid keeps the discount from a second order only until its
+    deadline: the deadline job expires it, leaves no trace in the link, and the slot is free."""
+    from chalicelib import clock
+    from chalicelib.events.schedules import run_order_deadlines
+    from tests.clock import TestClock
+
+    time = TestClock(monkeypatch, clock.now())
+    api.patch(f"/me/store-links/{alice['code']}", {"give_reward_to_friend": True}, token=alice["token"])
+    friend = api.signup()
+    held = placed(api, friend, shop["id"], (shop["tofu"], 1), via_store_link=alice["code"])
+    assert held["discount"] == 450
+    assert placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])["discount"] == 0
+    time.now += 24 * 3600 + 1  # past the bank transfer's deadline (the shop's default 24 hours)
+    assert run_order_deadlines(now=time.now).expired == 2
+    assert api.get(f"/orders/{held['order_id']}", token=friend["token"]).body["status"] == "expired"
+    assert rewards_of(api, alice)["items"] == [] and link_of(api, alice, shop["id"])["orders"] == 0
+    again = paid(api, shop, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
+    assert (again["via_store_link"], again["discount"]) == (alice["code"], 1800)
+    assert placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])["discount"] == 0
+    assert [(e["amount"], e["order_id"]) for e in rewards_of(api, alice)["items"]] == [(0, again["order_id"])]
+    assert link_of(api, alice, shop["id"])["orders"] == 1
