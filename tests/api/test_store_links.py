@@ -421,8 +421,9 @@ def test_routes_are_in_the_served_document_with_their_problems(api):
 
 
 def test_call_budgets(api, shop, alice):
-    """An order through a link is one read + one TransactWriteItems cold, one transaction warm;
-    every store-link read is a GetItem, a BatchGetItem or a Query."""
+    """An order, through a link or not, is one BatchGetItem (the shop, products and link when the
+    container is cold; always the buyer's remembered link and first-purchase slot) and one
+    TransactWriteItems; every store-link read is a GetItem, a BatchGetItem or a Query."""
     from chalicelib.wiring import container
     from devtools.callcount import dynamodb_calls
 
@@ -430,14 +431,20 @@ def test_call_budgets(api, shop, alice):
     container().orders.cache.clear()
     with dynamodb_calls() as calls:
         placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
-    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]  # shop, product and link in one read
-    with dynamodb_calls() as calls:
-        placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
-    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]  # shop, product, link, buyer
+    with dynamodb_calls() as calls:  # warm; the slot is held by the first order, read: placed uncredited at once
+        again = placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"] and again["via_store_link"] is None
+    newcomer = api.signup()
+    api.post(f"/store-links/{alice['code']}/visits", token=newcomer["token"])
+    with dynamodb_calls() as calls:  # the remembered link is read with the catalogue: no cancelled transaction
+        through = placed(api, newcomer, shop["id"], (shop["oil"], 1))
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
+    assert through["via_store_link"] == alice["code"]
+    with dynamodb_calls() as calls:  # the visit is used up: a plain order
+        assert placed(api, newcomer, shop["id"], (shop["oil"], 1))["via_store_link"] is None
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
     api.post(f"/store-links/{alice['code']}/visits", token=friend["token"])
-    with dynamodb_calls() as calls:  # the remembered link: the check cancels, its item is read, then the order
-        placed(api, friend, shop["id"], (shop["oil"], 1))
-    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems", "GetItem", "TransactWriteItems"]
     budgets = [
         (lambda: api.get(f"/store-links/{alice['code']}"), ["GetItem", "BatchGetItem"]),
         (lambda: api.post(f"/store-links/{alice['code']}/visits"), ["GetItem", "TransactWriteItems"]),
@@ -453,7 +460,8 @@ def test_call_budgets(api, shop, alice):
         with dynamodb_calls() as calls:
             assert call().status in (200, 204)
         assert calls.operations == operations
-    order = placed(api, friend, shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
+    order = placed(api, api.signup(), shop["id"], (shop["oil"], 1), via_store_link=alice["code"])
+    assert order["via_store_link"] == alice["code"]
     advance(api, shop, order["order_id"], "paid", "shipped")
     with dynamodb_calls() as calls:  # the status and the ledger entry together
         advance(api, shop, order["order_id"], "delivered")
