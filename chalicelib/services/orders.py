@@ -2,11 +2,13 @@
 
 Placing an order costs one read and one write on the request path: storage reads the shop
 and the products (and the store link the order names) in one BatchGetItem (prices are read
-here, never taken from the client), then writes, in one TransactWriteItems, a conditional
+here, never taken from the client; the cached ones are not read again), with the buyer's
+remembered store link and first-purchase slot for the shop (always read: per buyer), then writes, in one TransactWriteItems, a conditional
 stock decrement per product (``stock >= quantity``), the order and the idempotency record,
 with ``via_post_id`` a condition check that the post is the shop's (a 422 otherwise), and
-the store-link items (``services.store_links``: the link's counters, the pending ledger
-entry, the checks of the shop's reward setting and of the buyer's remembered link). Either
+the store-link items (``services.store_links``: the checks of the shop's reward setting and
+of the link, the first-purchase slot, the buyer's remembered link; the credit itself is written
+when the order is paid). Either
 all of it happens or none of it, so stock can never go below zero however many buyers race,
 and the idempotency record exists exactly when its order does (which is why no "in
 progress" lock is needed).

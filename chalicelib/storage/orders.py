@@ -255,7 +255,9 @@ class OrdersRepository:
         so read by every order, warm or cold. Knowing them before the transaction is what keeps
         an order through a remembered link, or a customer's second order through a link, at one
         TransactWriteItems; the transaction still checks both, so a stale read only retries."""
-        return self._load(shop_id, product_ids, link_code, buyer_id, now)
+        shop, products, link, buyer = self._load(shop_id, product_ids, link_code, buyer_id, now)
+        assert buyer is not None
+        return shop, products, link, buyer
 
     def _load(self, shop_id: str, product_ids: Sequence[str], link_code: str | None, buyer_id: str | None,
               now: float) -> tuple[Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop | None]:
