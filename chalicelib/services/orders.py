@@ -2,11 +2,13 @@
 
 Placing an order costs one read and one write on the request path: storage reads the shop
 and the products (and the store link the order names) in one BatchGetItem (prices are read
-here, never taken from the client), then writes, in one TransactWriteItems, a conditional
+here, never taken from the client; the cached ones are not read again), with the buyer's
+remembered store link and first-purchase slot for the shop (always read: per buyer), then writes, in one TransactWriteItems, a conditional
 stock decrement per product (``stock >= quantity``), the order and the idempotency record,
 with ``via_post_id`` a condition check that the post is the shop's (a 422 otherwise), and
-the store-link items (``services.store_links``: the link's counters, the pending ledger
-entry, the checks of the shop's reward setting and of the buyer's remembered link). Either
+the store-link items (``services.store_links``: the checks of the shop's reward setting and
+of the link, the first-purchase slot, the buyer's remembered link; the credit itself is written
+when the order is paid). Either
 all of it happens or none of it, so stock can never go below zero however many buyers race,
 and the idempotency record exists exactly when its order does (which is why no "in
 progress" lock is needed).
@@ -301,12 +303,24 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
     from chalicelib.records.store_links import FirstBuyTaken, LinkRemembered
     from chalicelib.services import store_links
 
-    remembered: Remembered | None = None  # the buyer's remembered link, once a transaction found one
+    remembered: Remembered | None = None  # the buyer's remembered link, read with the catalogue or at commit
     stale = hops = 0
     credit = True  # False once the buyer's first purchase at the shop is made or held: no link credits it
+    # The buyer's remembered link and first-purchase slot are read once, in the catalogue's
+    # BatchGetItem (not for a subscription's period, which no link credits).
+    load_order = getattr(store, "load_order", None) if subscription_id is None else None
     while True:
         code = via_store_link if via_store_link is not None else (remembered.code if remembered else None)
-        shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
+        if load_order is not None:
+            shop, products, found, buyer = load_order(shop_id, list(quantities), code, buyer_id, now)
+            load_order = None
+            credit = buyer.first_buy_free
+            remembered = buyer.remembered
+            if via_store_link is None and remembered is not None:
+                code = remembered.code  # the order goes through it: its link, from the cache if warm
+                shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
+        else:
+            shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
         if shop is None:
             raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
         if shop.owner_id == buyer_id:
@@ -357,7 +371,10 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)
         try:
             stored = store.place(order, record, versions={pid: products[pid].updated_at for pid in quantities},
-                                 referral=referral, remembered=remembered if via_store_link is None else None,
+                                 referral=referral,
+                                 # a credited order naming a link drops any remembered visit; any other
+                                 # order uses up the one it knows of (or checks that none is live)
+                                 remembered=remembered if via_store_link is None or referral is None else None,
                                  quota=quota, shop_version=shop.updated_at)
         except StaleCatalog:
             stale += 1

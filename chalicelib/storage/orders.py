@@ -16,7 +16,8 @@ from chalicelib.records.commerce import (Address, BankAccount, Fulfilment, Idemp
 from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
-from chalicelib.records.store_links import FirstBuyTaken, LinkRemembered, Referral, Remembered, Settlement, StoreLink
+from chalicelib.records.store_links import (BuyerAtShop, FirstBuyTaken, LinkRemembered, Referral, Remembered,
+                                            Settlement, StoreLink)
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.catalog_cache import CatalogCache
@@ -244,6 +245,22 @@ class OrdersRepository:
         or name from a stale read (or a stale cache entry) cancels it and is priced again; the
         same goes for the shop's reward setting and the link's give-to-friend flag.
         """
+        shop, products, link, _ = self._load(shop_id, product_ids, link_code, None, 0.0)
+        return shop, products, link
+
+    def load_order(self, shop_id: str, product_ids: Sequence[str], link_code: str | None, buyer_id: str,
+                   now: float) -> tuple[Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop]:
+        """``load_catalog`` and, in the same BatchGetItem, the buyer's remembered link for the
+        shop and their first-purchase slot (``BuyerAtShop``): per buyer, so never cached, and
+        so read by every order, warm or cold. Knowing them before the transaction is what keeps
+        an order through a remembered link, or a customer's second order through a link, at one
+        TransactWriteItems; the transaction still checks both, so a stale read only retries."""
+        shop, products, link, buyer = self._load(shop_id, product_ids, link_code, buyer_id, now)
+        assert buyer is not None
+        return shop, products, link, buyer
+
+    def _load(self, shop_id: str, product_ids: Sequence[str], link_code: str | None, buyer_id: str | None,
+              now: float) -> tuple[Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop | None]:
         wanted = list(dict.fromkeys(product_ids))
         shop = self.cache.get(f"shop#{shop_id}")
         products = {pid: cached for pid in wanted if (cached := self.cache.get(f"product#{pid}")) is not None}
@@ -252,8 +269,12 @@ class OrdersRepository:
             product_key(pid) for pid in wanted if pid not in products]
         if link_code and link is None:
             keys.append(links.link_key(link_code))
+        if buyer_id is not None:
+            keys += links.buyer_keys(buyer_id, shop_id)
+        read: list = []
         if keys:
-            for item in with_retries(lambda: list(MainItem.batch_get(keys))):
+            read = with_retries(lambda: list(MainItem.batch_get(keys)))
+            for item in read:
                 if isinstance(item, ShopItem):
                     shop = to_shop(item)
                     self.cache.put(f"shop#{shop.shop_id}", shop)
@@ -261,7 +282,8 @@ class OrdersRepository:
                     products[item.product_id] = self._remember(to_product(item))
                 elif isinstance(item, StoreLinkItem):
                     link = self._remember_link(links.to_link(item))
-        return shop, products, link
+        buyer = None if buyer_id is None else links.buyer_at_shop(read, buyer_id, shop_id, now)
+        return shop, products, link, buyer
 
     def forget_shop(self, shop_id: str) -> bool:
         """Drop a cached shop; True if there was one (a decision made on it may be stale)."""

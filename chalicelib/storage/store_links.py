@@ -24,8 +24,8 @@ from chalicelib.errors import NotFound
 from chalicelib.records.accounts import Shop, User
 from chalicelib.records.commerce import Order, Product
 from chalicelib.records.common import Page
-from chalicelib.records.store_links import (LedgerEntry, Referral, Remembered, RewardsSummary, Settlement,
-                                            ShopReferral, StoreLink)
+from chalicelib.records.store_links import (BuyerAtShop, LedgerEntry, Referral, Remembered, RewardsSummary,
+                                            Settlement, ShopReferral, StoreLink)
 from chalicelib.storage.accounts import PROFILE, _connection, to_user
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
@@ -179,6 +179,24 @@ def add_settlement(tx: Transaction, settlement: Settlement, with_link: bool = Tr
                                                    (StoreLinkItem.rewards, settlement.confirmed)) if delta]
     if with_link and actions:
         tx.update(StoreLinkItem(*link_key(settlement.code)), actions, condition=StoreLinkItem.pk.exists(), label=LINK)
+
+
+def buyer_keys(user_id: str, shop_id: str) -> list[tuple[str, str]]:
+    """The buyer's items an order reads with the catalogue: the remembered link, the first-purchase slot."""
+    return [remembered_key(user_id, shop_id), (user_pk(user_id), first_buy_sk(shop_id))]
+
+
+def buyer_at_shop(items: list, user_id: str, shop_id: str, now: float) -> BuyerAtShop:
+    """What ``items`` (read with ``buyer_keys``) say, by the same rules as the placing
+    transaction's conditions: a remembered link is live while ``until > now``; the slot is free
+    when absent, or unpaid with its hold over (``until < now``)."""
+    remembered, free = None, True
+    for item in items:
+        if isinstance(item, RememberedItem) and item.until > now:
+            remembered = Remembered(user_id=user_id, shop_id=shop_id, code=item.code, until=item.until)
+        elif isinstance(item, FirstBuyItem):
+            free = not item.paid and item.until is not None and item.until < now
+    return BuyerAtShop(remembered=remembered, first_buy_free=free)
 
 
 def read_remembered(user_id: str, shop_id: str, now: float) -> Remembered | None:
