@@ -626,7 +626,8 @@ def _period_failed(sub: Subscription, charge: PendingCharge, now: float, detail:
 def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
     """What a change of a subscription tells whom: the next period announced →
     ``subscription_upcoming`` to the subscriber; a period skipped for want of stock (or of the
-    product) → ``subscription_skipped`` to the subscriber and the shop's owner. Source ids
+    product), or an ordered period whose card charge failed (``payment_failed``) →
+    ``subscription_skipped`` to the subscriber and the shop's owner. Source ids
     name the subscription's period, so a replayed record adds nothing. Each notice's ``data``
     carries its own Korean ``title`` and ``body`` (the inbox shows them as they are)."""
     notices: list[Notice] = []
