@@ -8,6 +8,7 @@ from chalicelib.api.auth import auth_blueprint
 from chalicelib.api.feed import feed_blueprint
 from chalicelib.api.follows import follows_blueprint
 from chalicelib.api.orders import orders_blueprint
+from chalicelib.api.payment_methods import payment_methods_blueprint
 from chalicelib.api.payments import payments_blueprint
 from chalicelib.api.posts import posts_blueprint
 from chalicelib.api.products import products_blueprint
@@ -38,6 +39,7 @@ app.register_blueprint(uploads_blueprint)
 app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
 app.register_blueprint(payments_blueprint)
+app.register_blueprint(payment_methods_blueprint)
 app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(store_links_blueprint)

@@ -327,6 +327,12 @@ class AddressRequired(Invalid):
     code = "address_required"
 
 
+class BillingKeyInvalid(Invalid):
+    """A billing key the payment provider does not know or has deleted: no card is saved."""
+
+    code = "billing_key_invalid"
+
+
 # --- 429 / 503: come back later ------------------------------------------------------------------
 class RetryLater(DomainError):
     """Base of the answers that carry ``Retry-After`` (seconds)."""

@@ -263,6 +263,12 @@ PROBLEMS: dict[str, ProblemText] = {
                            "Delivery needs an address: send fulfilment.address_id (a saved address) or "
                            "fulfilment.address.",
                            "배송을 받으려면 배송지가 필요해요. 저장한 배송지(address_id)나 주소(address)를 보내 주세요."),
+    "billing_key_invalid": _p(422, "`PUT /me/payment-methods/card` names a billing key the payment provider does not "
+                                   "know, or one that was deleted; nothing was saved.",
+                              "Card not registered", "카드 등록 안 됨",
+                              "The payment provider has no active card under this billing key; register the card "
+                              "again.",
+                              "결제사에 이 빌링키로 등록된 카드가 없어요. 카드를 다시 등록해 주세요."),
     # 429 / 500 / 503
     "rate_limited": _p(429, "Too many requests for this action from this user or address; see `Retry-After`.",
                        "Too many requests", "요청이 너무 많음",

@@ -41,6 +41,13 @@ class Container:
         return AddressesRepository()
 
     @cached_property
+    def payment_methods(self):
+        from chalicelib.storage.payment_methods import PaymentMethodsRepository
+
+        self._bind()
+        return PaymentMethodsRepository()
+
+    @cached_property
     def products(self):
         from chalicelib.storage.products import ProductsRepository
 

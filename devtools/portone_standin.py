@@ -45,7 +45,8 @@ Development only (no auth; these paths do not exist at PortOne):
 * ``POST /__dev/payments/{id}/fail`` ``{"reason"?}`` — the payment fails (``Transaction.Failed``).
 * ``POST /__dev/payments/{id}/webhook`` — delivers that payment's last event again with the same
   ``webhook-id`` and a fresh timestamp and signature, as PortOne's retries do (replay tests).
-* ``POST /__dev/billing-keys`` ``{"customerId", "billingKey"?}`` — issues a billing key (201).
+* ``POST /__dev/billing-keys`` ``{"customerId", "billingKey"?, "issuer"?, "cardNumber"?}`` — issues a
+  billing key (201) for a card (default ``SHINHAN``, ``12345678****1234``).
 * ``POST /__dev/cancel-failures`` ``{"count", "kind"?: "pg_provider"|"unavailable"}`` — the next
   ``count`` cancel calls fail: 502 ``PG_PROVIDER`` or a 503 HTML page (refund retries).
 * ``POST /__dev/charge-failures`` ``{"count", "pgCode"?, "pgMessage"?}`` — the next ``count``
@@ -355,7 +356,10 @@ class PortOneStandIn:
                 raise Problem(404, "BILLING_KEY_NOT_FOUND", "빌링키가 존재하지 않습니다.")
             return {"status": "ISSUED", "billingKey": key, "merchantId": MERCHANT_ID, "storeId": self.store_id,
                     "channels": [CHANNEL], "customer": {"id": info["customerId"]}, "issuedAt": iso(info["issuedAt"]),
-                    "methods": [{"type": "BillingKeyPaymentMethodCard"}]}
+                    "methods": [{"type": "BillingKeyPaymentMethodCard",
+                                 "card": {"publisher": info.get("issuer", "SHINHAN"), "issuer": info.get("issuer", "SHINHAN"),
+                                          "brand": "LOCAL", "type": "CREDIT", "ownerType": "PERSONAL",
+                                          "name": "Dongne test card", "number": info.get("number", "12345678****1234")}}]}
 
     # --- development routes --------------------------------------------------------------------
 
@@ -402,8 +406,12 @@ class PortOneStandIn:
         if not isinstance(customer, str) or not customer:
             raise Problem(400, "INVALID_REQUEST", "customerId is required")
         key = body.get("billingKey") or "billing-key-" + secrets.token_hex(12)
+        info = {"customerId": customer, "issuedAt": time.time()}
+        for field_, given in (("issuer", body.get("issuer")), ("number", body.get("cardNumber"))):
+            if isinstance(given, str) and given:
+                info[field_] = given
         with self._lock:
-            self.billing_keys[key] = {"customerId": customer, "issuedAt": time.time()}
+            self.billing_keys[key] = info
         return {"billingKey": key, "customerId": customer}
 
     def fail_next_cancels(self, count: int, kind: str = "pg_provider") -> None:

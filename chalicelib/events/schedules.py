@@ -17,7 +17,9 @@ stock back, once), delivers shipped or ready orders nobody confirmed in 7 days, 
 card refunds (``services.checkout.run_deadlines``), reading day buckets of due items.
 
 ``subscription_orders`` (every 10 minutes) settles the subscriptions whose next action is
-due: it announces a period a day before it and places or skips it when it is due, reading the
+due: it announces a period a day before it and places or skips it when it is due (a subscriber
+with a saved card is charged right after, ``services.billing``; a charge the provider did not
+answer is tried again by a later run), reading the
 subscriptions' due-date index one day bucket at a time (never a Scan), within a time budget;
 what a run leaves stays due for the next (``services.subscriptions.run_due``).
 """
@@ -64,6 +66,13 @@ def lapse_sweep(event) -> None:
     run_reorder_reminders()
 
 
+def billing_of(deps):
+    """Saved cards and the gateway that charges them (the SDK loads on the first charge only)."""
+    from chalicelib.services.billing import Billing
+
+    return Billing(cards=deps.payment_methods, checkout=deps.checkout, orders=deps.orders, gateway=deps.payments)
+
+
 def run_subscription_orders(context=None, now: float | None = None):
     """Announce, place or skip every subscription period due by ``now`` (default: the clock),
     within the run's budget (``settings.subscription_budget_seconds``, and the Lambda's own
@@ -75,7 +84,7 @@ def run_subscription_orders(context=None, now: float | None = None):
 
     deps = container()
     deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
-    report = run_due(deps.subscriptions, clock.now() if now is None else now, deadline)
+    report = run_due(deps.subscriptions, clock.now() if now is None else now, deadline, billing=billing_of(deps))
     log.info("subscription orders: %d day bucket(s), %d page(s), %d due, %s%s", report.days, report.pages,
              report.seen, report.outcomes, " (stopped at the deadline; the rest stays due)"
              if report.stopped_early else "")

@@ -134,6 +134,19 @@ class BillingKeyView:
     status: str  # ISSUED or DELETED
     customer_id: str | None = None
     issued_at: float | None = None
+    # The saved card as the provider describes it, when it does: its issuer (or publisher) and
+    # its masked number ("12345678****1234"); never enough to charge it.
+    card_issuer: str | None = None
+    card_number: str | None = None
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == "ISSUED"
+
+    @property
+    def card_last4(self) -> str | None:
+        tail = (self.card_number or "")[-4:]
+        return tail if len(tail) == 4 and tail.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -306,8 +306,12 @@ def billing_key_view(info: Any) -> BillingKeyView:
         return BillingKeyView(billing_key=str(info.get("billingKey", "")), status=str(info.get("status", "UNKNOWN")))
     status = {"IssuedBillingKeyInfo": "ISSUED", "DeletedBillingKeyInfo": "DELETED"}.get(type(info).__name__, "UNKNOWN")
     customer = getattr(info, "customer", None)
+    card = next((getattr(method, "card", None) for method in getattr(info, "methods", None) or ()
+                 if getattr(method, "card", None) is not None), None)
     return BillingKeyView(billing_key=info.billing_key, status=status,
-                          customer_id=getattr(customer, "id", None), issued_at=epoch(getattr(info, "issued_at", None)))
+                          customer_id=getattr(customer, "id", None), issued_at=epoch(getattr(info, "issued_at", None)),
+                          card_issuer=(getattr(card, "issuer", None) or getattr(card, "publisher", None)) if card else None,
+                          card_number=getattr(card, "number", None) if card else None)
 
 
 def customer_input(customer: Customer | None) -> Any:

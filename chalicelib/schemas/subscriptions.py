@@ -21,12 +21,14 @@ class SubscriptionStatus(StrEnum):
 
 class PeriodOutcome(StrEnum):
     """What became of a period: ordered; skipped by the subscriber; skipped because the stock ran out
-    or the shop or a product is gone (nothing charged, both sides told)."""
+    or the shop or a product is gone (nothing charged, both sides told); skipped because the saved
+    card's charge failed (the order cancelled, nothing charged, both sides told)."""
 
     ordered = "ordered"
     skipped = "skipped"
     out_of_stock = "out_of_stock"
     unavailable = "unavailable"
+    payment_failed = "payment_failed"
 
 
 EveryDays = Annotated[int, Field(strict=True, ge=7, le=90, description="Days between orders, 7..90.", examples=[14]),

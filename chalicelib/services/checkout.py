@@ -117,6 +117,25 @@ def confirm_payment(store: CheckoutStore, gateway: PaymentGateway, order_id: str
         return _late(store, gateway, latest or order, view.cancellable_amount, now, on_refund)
 
 
+def accept_charge(store: CheckoutStore, gateway: PaymentGateway, order: Order, now: float) -> str:
+    """A saved-card charge of the order's total went through (the server charged it): the order
+    is paid — ``paid`` — unless it stopped being pending meanwhile (the buyer cancelled it, it
+    expired), when the money is owed back and refunded at once — ``refunded``. Paid once,
+    whoever else confirmed the same payment (its webhook)."""
+    try:
+        store.mark_paid(order, now, SYSTEM)
+        return "paid"
+    except OrderChanged:
+        latest = store.get_order(order.order_id)
+        if latest is not None and latest.paid_at is not None:
+            return "paid"
+        try:
+            _late(store, gateway, latest or order, order.total, now, None)
+        except PaymentExpired:
+            pass
+        return "refunded"
+
+
 def _ask_payment(gateway: PaymentGateway, payment_id: str):
     """The provider's view of the payment; a provider that does not answer is a 503 (retry),
     a payment it does not know is one that is not complete."""

@@ -110,6 +110,10 @@ class Checkout:
     fulfil: Fulfil | None = None
     expected_total: int | None = None
     buyer_name: str = ""
+    # A subscription's period charged by the server with the saved card (payment.billing_key_used),
+    # and how long such an order waits for its charge (instead of the card's 30 minutes).
+    billing_key_used: bool = False
+    payment_window_seconds: float | None = None
 
 
 class OrdersStore(Protocol):
@@ -254,11 +258,19 @@ def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id:
     first one back (``replayed``). The key holds spaces, which a client's header cannot, so no
     request of the subscriber's can take it. ``store`` may add its own items to the transaction
     (``services.subscriptions`` moves the subscription to its next period in the same write).
+    ``checkout``: how the period is paid (default: a bank transfer to the shop's account; with a
+    saved card, a card payment the job charges at once).
     """
     key = f"subscription {subscription_id} {period}"
     digest = request_hash("subscription-period", {"subscription_id": subscription_id, "period": period})
     return _place(store, subscriber_id, shop_id, dict(quantities), key, digest, now, pricing=pricing,
-                  subscription_id=subscription_id, checkout=checkout or Checkout(fulfil=_standing_fulfilment))
+                  subscription_id=subscription_id, checkout=_standing(checkout))
+
+
+def _standing(checkout: Checkout | None) -> Checkout:
+    """A period's checkout: paid as ``checkout`` says, received as the shop allows (below)."""
+    how = checkout or Checkout()
+    return how if how.fulfil is not None else replace(how, fulfil=_standing_fulfilment)
 
 
 def _standing_fulfilment(shop: Shop, subtotal: int) -> tuple[Fulfilment | None, int]:
@@ -355,10 +367,11 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
                                                  "price": line.price, "quantity": line.quantity}
                                                 for line in lines]})
         account = getattr(shop, "bank_account", None) if how.payment_method == "bank_transfer" else None
-        payment = Payment(method=how.payment_method, payment_id=order_id, amount=total,
-                          deadline_at=payment_deadline(how.payment_method, getattr(shop, "bank_transfer_hours", None),
-                                                       now),
-                          bank_account=account if isinstance(account, BankAccount) else None)
+        deadline = (now + how.payment_window_seconds if how.payment_window_seconds is not None else
+                    payment_deadline(how.payment_method, getattr(shop, "bank_transfer_hours", None), now))
+        payment = Payment(method=how.payment_method, payment_id=order_id, amount=total, deadline_at=deadline,
+                          bank_account=account if isinstance(account, BankAccount) else None,
+                          billing_key_used=how.billing_key_used)
         order = Order(order_id=order_id, shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
                       buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount,
                       total=total, status=Status.PENDING_PAYMENT.value,
