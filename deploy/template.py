@@ -107,9 +107,10 @@ def _problem_response(status: int, code: str) -> dict[str, Any]:
 
 
 # The functions that call PortOne or receive its webhooks: the API (payments, refunds on cancel,
-# the webhook) and the deadline job (refunds it retries, late payments). They alone get
+# the webhook, saved cards), the deadline job (refunds it retries, late payments) and the
+# subscription job (a period charged with the subscriber's saved card). They alone get
 # DONGNE_PORTONE_SECRET_ARN, and only their policies (.chalice/policy-*.json) may read it.
-PORTONE_SECRET_READERS = ("APIHandler", "OrderDeadlines")
+PORTONE_SECRET_READERS = ("APIHandler", "OrderDeadlines", "SubscriptionOrders")
 # What the stack puts in the secret when it makes it: empty, refused by chalicelib.secrets.
 PORTONE_SECRET_PLACEHOLDER = {"api_secret": "", "webhook_secret": ""}
 

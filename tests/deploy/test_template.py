@@ -194,7 +194,7 @@ def test_only_the_api_and_the_deadline_job_may_read_portones_secret_and_are_told
     assert json.loads(secret["Properties"]["SecretString"]) == PORTONE_SECRET_PLACEHOLDER == {
         "api_secret": "", "webhook_secret": ""}  # no real value in the template, ever
     arn = _arn(packaged, "${PortOneSecret}")
-    readers = {"APIHandler", "OrderDeadlines"}
+    readers = {"APIHandler", "OrderDeadlines", "SubscriptionOrders"}
     for function in ALL_FUNCTIONS:
         variables = resources[function]["Properties"]["Environment"]["Variables"]
         told = variables.get("DONGNE_PORTONE_SECRET_ARN")

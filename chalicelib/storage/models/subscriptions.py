@@ -88,7 +88,7 @@ class SubscriptionItem(MainItem, discriminator="subscription"):
     history: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {period, outcome, due_at, at, order_id, detail}
     last_order_id = UnicodeAttribute(null=True)
     # {order_id, period, attempts, held_until, next_try_at}: a period's order still to be charged
-    charge = MapAttribute(null=True)
+    charge: MapAttribute = MapAttribute(null=True)
     currency = UnicodeAttribute(default="KRW")
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
