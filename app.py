@@ -3,10 +3,13 @@
 from chalice import Chalice
 
 from chalicelib.api.accounts import accounts_blueprint
+from chalicelib.api.addresses import addresses_blueprint
 from chalicelib.api.auth import auth_blueprint
 from chalicelib.api.feed import feed_blueprint
 from chalicelib.api.follows import follows_blueprint
 from chalicelib.api.orders import orders_blueprint
+from chalicelib.api.payment_methods import payment_methods_blueprint
+from chalicelib.api.payments import payments_blueprint
 from chalicelib.api.posts import posts_blueprint
 from chalicelib.api.products import products_blueprint
 from chalicelib.api.protocol import method_routes_blueprint
@@ -27,6 +30,7 @@ observe(app)  # logs, metrics and traces for every handler (Powertools, loaded o
 app.register_blueprint(auth_blueprint)
 app.register_blueprint(service_blueprint)
 app.register_blueprint(accounts_blueprint)
+app.register_blueprint(addresses_blueprint)
 app.register_blueprint(shops_blueprint)
 app.register_blueprint(follows_blueprint)
 app.register_blueprint(posts_blueprint)
@@ -34,6 +38,8 @@ app.register_blueprint(feed_blueprint)
 app.register_blueprint(uploads_blueprint)
 app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
+app.register_blueprint(payments_blueprint)
+app.register_blueprint(payment_methods_blueprint)
 app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(store_links_blueprint)

@@ -1,6 +1,6 @@
 """Benchmark: placing an order on DynamoDB Local, side by side with its floor.
 
-    /work/main/.venv/bin/python -m bench.orders [--orders 200] [--threads 16] [--seconds 6]
+    /work/main/.venv/bin/python -m bench.orders [--orders 200] [--threads 16] [--seconds 6] [--expire 100]
 
 One run, one in-memory DynamoDB Local, everything measured together:
 
@@ -23,8 +23,14 @@ One run, one in-memory DynamoDB Local, everything measured together:
    entry, the owner's totals, the reward-setting check and the remembered-link item added).
 3. **Throughput** of concurrent orders (threads calling the order service): every thread
    buying its own product versus all threads buying one hot product.
+4. **Checkout** against an in-process PortOne stand-in (``devtools.portone_standin``, reached
+   through the SDK as in production): the DynamoDB calls of placing a card order (delivery)
+   and a bank-transfer order (pickup) warm, with the PortOne calls each makes; of confirming a
+   paid card payment (``POST /orders/{id}/payment`` and the webhook, and the service alone) with
+   its PortOne calls; and of the expiry job per expired order (``--expire`` unpaid orders, the
+   clock moved past their deadline, one run).
 
-Prints a markdown table with the ratios, headed with today's date.
+Prints a markdown table with the ratios, headed with today's date (from the app's clock).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -161,20 +168,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(orders: int, threads: int, seconds: float) -> str:
+def run(orders: int, threads: int, seconds: float, expire: int = 100) -> str:
     from devtools.ddblocal import DynamoDBLocal
+    from devtools.portone_standin import PortOneStandIn
 
     ddb = DynamoDBLocal()
     endpoint = ddb.start(in_memory=True)
     try:
         ddb.wait_ready()
-        configure(endpoint, tables="bench-orders", stage="test", argon2_memory_kib="8", argon2_time_cost="1")
-        return _measure(endpoint, orders, threads, seconds)
+        with PortOneStandIn() as standin:
+            # The checkout section places more card orders than a buyer may in a minute, and
+            # confirms them one after another: the limits are not what is measured.
+            configure(endpoint, tables="bench-orders", stage="test", argon2_memory_kib="8", argon2_time_cost="1",
+                      portone_base_url=standin.url, rate_order="100000/1m", rate_payment="100000/1m")
+            return _measure(endpoint, orders, threads, seconds, standin, expire)
     finally:
         ddb.stop()
 
 
-def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> str:
+def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float, standin: Any = None,
+             n_expire: int = 100) -> str:
     import boto3
     from chalice.test import Client
 
@@ -397,10 +410,153 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float) -> st
          f"{hot_run[0]:.0f} orders/s ({hot_run[1]} orders, {hot_run[2]} failed, {hot_run[3]} retried)",
          f"{hot_run[0] / spread[0]:.2f}×", f"sold + left = initial: {1_000_000 - remaining == hot_run[1]}"),
     ]
-    today = datetime.now(UTC).date().isoformat()
+    if standin is not None:
+        with Client(app) as client:
+            rows += _checkout(Http(client), standin, n_expire)
+    from chalicelib import clock
+
+    today = datetime.fromtimestamp(clock.now(), UTC).date().isoformat()
     lines = [f"### Orders on DynamoDB Local, {today}", "", "| measure | figures | ratio | notes |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(lines)
+
+
+def _checkout(http: Http, standin: Any, n_expire: int) -> list[tuple[str, str, str, str]]:
+    """Section 4: the DynamoDB and PortOne calls of placing, confirming and expiring."""
+    import urllib.request
+
+    from chalicelib import clock
+    from chalicelib import wiring as deps
+    from chalicelib.services import checkout
+    from devtools.callcount import dynamodb_calls
+    from devtools.portone_standin import signed_headers
+
+    owner = http("POST", "/auth/signup", {"name": "이반찬", "email": "bench-checkout-owner@dongne.kr",
+                                           "password": "bench-pass-1"}, expect=201)
+    shop = http("POST", "/shops", {"name": "벤치 반찬가게", "handle": "bench_banchan"}, token=owner["token"],
+                expect=201)
+    http("PATCH", f"/shops/{shop['shop_id']}", {
+        "fulfilment": {"delivery": {"fee": 3000, "free_over": 30000},
+                       "pickup": {"address": "서울 마포구 망원로 1", "hours": "10:00-19:00"}},
+        "bank_account": {"bank": "국민은행", "number": "123-45-6789", "holder": "이반찬"}},
+        token=owner["token"], expect=200)
+    buyer = http("POST", "/auth/signup", {"name": "김민지", "email": "bench-checkout-buyer@dongne.kr",
+                                           "password": "bench-pass-1"}, expect=201)
+    address = http("POST", "/me/addresses", {"label": "집", "recipient": "김민지", "phone": "010-1234-5678",
+                                             "postal_code": "04001", "address1": "서울 마포구 망원로 10",
+                                             "address2": "101호"}, token=buyer["token"], expect=201)
+    body = {"name": "멸치볶음", "price": 6000, "stock": 1_000_000, "kind": "essential", "reorder_days": 7}
+    basket = [http("POST", f"/shops/{shop['shop_id']}/products", {**body, "name": f"반찬 {i}"},
+                   token=owner["token"], expect=201)["product_id"] for i in range(BASKET)]
+    delivery = {"method": "delivery", "address": {"recipient": "김민지", "phone": "010-1234-5678",
+                                                  "postal_code": "04001", "address1": "서울 마포구 망원로 10"}}
+    kinds = {
+        "card, delivery to an address given": ("card", delivery),
+        "card, delivery to a saved address": ("card", {"method": "delivery", "address_id": address["address_id"]}),
+        "bank transfer, pickup": ("bank_transfer", {"method": "pickup"}),
+    }
+
+    def place(method: str, fulfilment: dict) -> dict:
+        return http("POST", "/orders", {"shop_id": shop["shop_id"], "payment_method": method,
+                                        "fulfilment": fulfilment,
+                                        "items": [{"product_id": p, "quantity": 1} for p in basket]},
+                    token=buyer["token"], headers={"Idempotency-Key": str(uuid.uuid4())}, expect=201)
+
+    def portone_calls() -> int:
+        with standin._lock:
+            return sum(standin.calls.values())
+
+    def pay(order: dict) -> None:
+        request = urllib.request.Request(f"{standin.url}/__dev/payments/{order['payment']['payment_id']}/pay",
+                                         data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=15) as response:
+            assert response.status == 200
+
+    rows: list[tuple[str, str, str, str]] = []
+    for label, (method, fulfilment) in kinds.items():
+        place(method, fulfilment)  # warms the catalogue cache (the shop and the products)
+        before = portone_calls()
+        with dynamodb_calls() as calls:
+            order = place(method, fulfilment)
+        assert order["payment"]["method"] == method
+        rows.append((f"DynamoDB calls per order, warm container, {label}", " + ".join(calls.operations),
+                     f"{calls.count}", (f"+ {portone_calls() - before} PortOne call (the card amount "
+                                        "pre-registered)") if method == "card" else "no PortOne call"))
+
+    # Confirming: the buyer's POST /orders/{id}/payment, PortOne's webhook, and the service alone.
+    method, fulfilment = kinds["card, delivery to an address given"]
+
+    def paid_order() -> dict:
+        order = place(method, fulfilment)
+        pay(order)
+        return order
+
+    def confirm_route(order: dict) -> None:
+        answer = http("POST", f"/orders/{order['order_id']}/payment",
+                      {"payment_id": order["payment"]["payment_id"]}, token=buyer["token"], expect=200)
+        assert answer["status"] == "paid"
+
+    def confirm_webhook(order: dict) -> None:
+        webhook_id, sent = standin._events[order["payment"]["payment_id"]]
+        answer = http.client.http.request("POST", "/webhooks/portone", body=sent,
+                                          headers={"Content-Type": "application/json",
+                                                   **signed_headers(standin.webhook_secret, sent,
+                                                                    webhook_id=webhook_id)})
+        assert answer.status_code == 200 and json.loads(answer.body)["outcome"] == "paid", answer.body
+
+    def confirm_service(order: dict) -> None:
+        c = deps.container()
+        checkout.confirm_payment(c.checkout, c.payments, order["order_id"], order["payment"]["payment_id"],
+                                 time.time(), buyer_id=buyer["user"]["user_id"])
+
+    confirm_route(paid_order())  # warm
+    for label, confirm, note in (
+            ("POST /orders/{id}/payment", confirm_route, "the request: token check, rate limit, then the service"),
+            ("PortOne's webhook", confirm_webhook, "the request: rate limit per address, then the service"),
+            ("the service alone (confirm_payment)", confirm_service, "budget: ≤ 2 DynamoDB calls + 1 PortOne call")):
+        order = paid_order()
+        before = portone_calls()
+        with standin._lock:
+            seen = Counter(standin.calls)
+        with dynamodb_calls() as calls:
+            confirm(order)
+        with standin._lock:
+            asked = Counter(standin.calls) - seen
+        sent = ", ".join(f"{n} {name}" for name, n in sorted(asked.items()))
+        rows.append((f"confirming a paid card payment, {label}",
+                     f"{' + '.join(calls.operations)} + PortOne: {sent}",
+                     f"{calls.count} + {portone_calls() - before}", note))
+
+    # The expiry job: n unpaid card orders, the clock past their deadline, one run.
+    c = deps.container()
+    # First what the sections above left due (their unpaid card orders, their paid orders' due
+    # items), so the measured run expires exactly this section's orders.
+    checkout.run_deadlines(c.checkout, c.payments, time.time() + checkout.CARD_DEADLINE_SECONDS + 1)
+    pending = [place(method, fulfilment) for _ in range(n_expire)]
+    at = time.time() + checkout.CARD_DEADLINE_SECONDS + 60
+    previous = clock.set_source(lambda: at)
+    try:
+        with dynamodb_calls() as empty:  # nothing of it due yet: the job's fixed cost, its day buckets read
+            checkout.run_deadlines(c.checkout, c.payments, time.time())
+        before = portone_calls()
+        with dynamodb_calls() as calls:
+            report = checkout.run_deadlines(c.checkout, c.payments, at)
+    finally:
+        clock.set_source(previous)
+    assert report.expired == len(pending) and report.dropped == 0, report
+    ops = calls.by_operation()
+    per_order = (calls.count - empty.count) / report.expired
+    rows += [
+        (f"expiry job, {report.expired} unpaid orders expired in one run",
+         ", ".join(f"{n} {op}" for op, n in sorted(ops.items())), f"{calls.count}",
+         (f"{portone_calls() - before} PortOne calls; {empty.count} Query of them read the day buckets "
+          "(expire, deliver, refund × 9 days), as a run with nothing due does")),
+        ("expiry job, DynamoDB calls per expired order", (f"{per_order:g} (GetItem of the order + one "
+                                                           "TransactWriteItems: status, stock back, due item gone)"),
+         f"{calls.count / report.expired:.2f}",
+         "per order with the bucket reads spread over the run"),
+    ]
+    return rows
 
 
 def main() -> None:
@@ -408,12 +564,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200, help="orders per latency series")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each throughput run")
+    parser.add_argument("--expire", type=int, default=100, help="unpaid orders the expiry job expires")
     args = parser.parse_args()
     import logging
 
     logging.disable(logging.INFO)  # the app logs every request; the table is the output
     started = time.perf_counter()
-    table = run(args.orders, args.threads, args.seconds)
+    table = run(args.orders, args.threads, args.seconds, args.expire)
     print(table)
     print(f"\n(DynamoDB Local in memory, {time.perf_counter() - started:.0f} s)")
 

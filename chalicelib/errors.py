@@ -201,6 +201,30 @@ class OrderChanged(Conflict):
     code = "order_changed"
 
 
+class PriceChanged(Conflict):
+    """``expected_total`` is not what the order would cost now; ``extra`` has the current prices."""
+
+    code = "price_changed"
+
+
+class PaymentIncomplete(Conflict):
+    """The payment provider does not (yet) report the payment as paid."""
+
+    code = "payment_incomplete"
+
+
+class PaymentMismatch(Conflict):
+    """The provider reports a payment of another amount or currency (it is cancelled)."""
+
+    code = "payment_mismatch"
+
+
+class PaymentExpired(Conflict):
+    """The payment came after the order expired or was cancelled (it is refunded)."""
+
+    code = "payment_expired"
+
+
 class OutOfStock(Conflict):
     """An order asked for more than is left; ``extra`` names the products and what is left."""
 
@@ -244,6 +268,12 @@ class TooManyDevices(Conflict):
     code = "too_many_devices"
 
 
+class TooManyAddresses(Conflict):
+    """A user already has as many saved addresses as one address book holds."""
+
+    code = "too_many_addresses"
+
+
 class SubscriptionCancelled(Conflict):
     """A change to a cancelled subscription (cancelling is final; subscribe again)."""
 
@@ -254,6 +284,13 @@ class SubscriptionNotActive(Conflict):
     """Skipping the next order of a subscription that is not active (a paused one places none)."""
 
     code = "subscription_not_active"
+
+
+class SubscriptionPeriodPassed(Conflict):
+    """A skip for a period that is no longer ahead and that no skip settled: it was ordered
+    (``order_id``), or it passed unrecorded. ``next_period`` is the one now ahead."""
+
+    code = "subscription_period_passed"
 
 
 # --- 412 / 413 / 415 / 422 ----------------------------------------------------------------------
@@ -275,6 +312,25 @@ class Invalid(DomainError):
     """Well-formed but semantically invalid input (field-level problems)."""
 
     status, code = 422, "validation_failed"
+
+
+class FulfilmentUnavailable(Invalid):
+    """An order asks for delivery or pickup from a shop that does not offer it; ``offered``
+    lists what it does offer."""
+
+    code = "fulfilment_unavailable"
+
+
+class AddressRequired(Invalid):
+    """An order for delivery names neither a saved address (``address_id``) nor an address."""
+
+    code = "address_required"
+
+
+class BillingKeyInvalid(Invalid):
+    """A billing key the payment provider does not know or has deleted: no card is saved."""
+
+    code = "billing_key_invalid"
 
 
 # --- 429 / 503: come back later ------------------------------------------------------------------

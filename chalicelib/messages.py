@@ -143,6 +143,30 @@ PROBLEMS: dict[str, ProblemText] = {
                         "The order became {order_status} meanwhile; it cannot become {requested_status} now.",
                         "그사이 주문이 {order_status_ko} 상태가 되어 {requested_status_ko} 상태로 바꿀 수 없어요.",
                         "The order changed meanwhile.", "그사이 주문 상태가 바뀌었어요."),
+    "price_changed": _p(409, "`expected_total` differs from what the order costs now; `items` and `total` are the "
+                              "current prices. Nothing was written.",
+                         "Price changed", "가격 변경됨",
+                         "The price changed since you saw it: the order now costs {total} won.",
+                         "보신 뒤에 가격이 바뀌었어요. 지금 주문 금액은 {total}원이에요.",
+                         "The price changed since you saw it.", "보신 뒤에 가격이 바뀌었어요."),
+    "payment_incomplete": _p(409, "The payment provider does not report this payment as paid (yet).",
+                             "Payment not complete", "결제 미완료",
+                             "The payment is not complete yet ({payment_status}).",
+                             "결제가 아직 끝나지 않았어요 ({payment_status}).",
+                             "The payment is not complete yet.", "결제가 아직 끝나지 않았어요."),
+    "payment_mismatch": _p(409, "The provider reports a payment of another amount or currency than the order's "
+                                "total; that payment is cancelled.",
+                           "Payment amount mismatch", "결제 금액 불일치",
+                           "The payment was {paid} {currency}, the order costs {total} KRW; the payment is cancelled.",
+                           "결제 금액({paid} {currency})이 주문 금액({total}원)과 달라 결제를 취소했어요.",
+                           "The payment does not match the order; it is cancelled.",
+                           "결제 금액이 주문 금액과 달라 결제를 취소했어요."),
+    "payment_expired": _p(409, "The payment arrived after the order expired or was cancelled; it is refunded.",
+                          "Order expired before payment", "결제 기한 지남",
+                          "The order is {order_status}; the payment will be refunded.",
+                          "주문이 {order_status_ko} 상태라 결제는 환불돼요.",
+                          "The order expired before the payment; it will be refunded.",
+                          "결제 기한이 지난 주문이라 결제는 환불돼요."),
     "out_of_stock": _p(409, "An order asks for more than is left; `shortages` lists each product and what is left.",
                        "Out of stock", "재고 부족",
                        "Not enough '{name}': {available} left, {requested} requested.",
@@ -188,6 +212,22 @@ PROBLEMS: dict[str, ProblemText] = {
                                   "{subscription_status_ko} 상태예요.",
                                   "Only an active subscription can skip its next order.",
                                   "진행 중인 정기배송만 다음 배송을 건너뛸 수 있어요."),
+    "too_many_addresses": _p(409, "Saving an address beyond the most one address book holds (20); `limit` says "
+                                  "how many.",
+                             "Too many addresses", "배송지가 너무 많음",
+                             "An address book holds at most {limit} addresses; delete one before adding another.",
+                             "배송지는 최대 {limit}개까지 저장할 수 있어요. 하나를 지운 뒤에 추가해 주세요.",
+                             "The address book is full; delete an address before adding another.",
+                             "배송지 목록이 가득 찼어요. 하나를 지운 뒤에 추가해 주세요."),
+    "subscription_period_passed": _p(409, "Skipping a period that is no longer ahead and was not skipped: the "
+                                          "subscription job ordered it (`order_id`) or it passed; `next_period` is "
+                                          "the one now ahead.",
+                                     "Period already passed", "이미 지난 회차",
+                                     "Period {period} can no longer be skipped; the next one is period "
+                                     "{next_period}.",
+                                     "{period}회차는 이제 건너뛸 수 없어요. 다음은 {next_period}회차예요.",
+                                     "That period can no longer be skipped; reload the subscription.",
+                                     "그 회차는 이제 건너뛸 수 없어요. 정기배송을 다시 불러와 주세요."),
     "too_many_devices": _p(409, "Registering a push device beyond the most one account may have.",
                            "Too many devices", "기기가 너무 많음",
                            "Remove a device before registering another.", "다른 기기를 먼저 지워 주세요."),
@@ -210,6 +250,25 @@ PROBLEMS: dict[str, ProblemText] = {
     "validation_failed": _p(422, "Fields are missing, unknown or invalid; `errors` lists each with its own `code`.",
                             "Validation failed", "입력값 오류",
                             "Some fields of the request are invalid.", "요청에 올바르지 않은 항목이 있어요."),
+    "fulfilment_unavailable": _p(422, "An order asks for delivery or pickup from a shop that does not offer it; "
+                                      "`offered` lists what the shop offers.",
+                                 "Fulfilment not offered", "제공하지 않는 수령 방법",
+                                 "This shop does not offer {method}; it offers {offered_text}.",
+                                 "이 가게는 {method_ko}을(를) 제공하지 않아요. 가능한 방법: {offered_ko}.",
+                                 "This shop does not offer that way of receiving the order.",
+                                 "이 가게에서는 그 방법으로 주문을 받을 수 없어요."),
+    "address_required": _p(422, "An order for delivery names neither `fulfilment.address_id` nor "
+                                "`fulfilment.address`.",
+                           "Delivery address required", "배송지 필요",
+                           "Delivery needs an address: send fulfilment.address_id (a saved address) or "
+                           "fulfilment.address.",
+                           "배송을 받으려면 배송지가 필요해요. 저장한 배송지(address_id)나 주소(address)를 보내 주세요."),
+    "billing_key_invalid": _p(422, "`PUT /me/payment-methods/card` names a billing key the payment provider does not "
+                                   "know, or one that was deleted; nothing was saved.",
+                              "Card not registered", "카드 등록 안 됨",
+                              "The payment provider has no active card under this billing key; register the card "
+                              "again.",
+                              "결제사에 이 빌링키로 등록된 카드가 없어요. 카드를 다시 등록해 주세요."),
     # 429 / 500 / 503
     "rate_limited": _p(429, "Too many requests for this action from this user or address; see `Retry-After`.",
                        "Too many requests", "요청이 너무 많음",
@@ -229,7 +288,9 @@ PROBLEMS: dict[str, ProblemText] = {
 }
 
 ORDER_STATUS_KO = {"pending_payment": "결제 대기", "paid": "결제 완료", "shipped": "배송 중",
-                   "delivered": "배송 완료", "cancelled": "취소"}
+                   "delivered": "배송 완료", "cancelled": "취소",
+                   "ready_for_pickup": "픽업 준비 완료", "expired": "기한 만료"}
+FULFILMENT_KO = {"delivery": "배송", "pickup": "방문 수령"}
 SUBSCRIPTION_STATUS_KO = {"active": "진행 중", "paused": "일시 정지", "cancelled": "해지"}
 
 
@@ -285,6 +346,12 @@ FIELD_CODES: dict[str, FieldText] = {
     "first_order_window": FieldText("Must be between now and {days} days from now.",
                                     "지금부터 {days}일 안이어야 해요.",
                                     "Must be between now and 90 days from now.", "지금부터 90일 안이어야 해요."),
+    "not_next_period": FieldText("Must be the period now ahead ({next_period}) or an earlier one.",
+                                 "지금 다음 회차({next_period}) 또는 그 전 회차여야 해요.",
+                                 "Must be the period now ahead or an earlier one.",
+                                 "지금 다음 회차 또는 그 전 회차여야 해요."),
+    "skip_next_false": FieldText("skip_period asks for a skip; leave out skip_next or send true.",
+                                 "skip_period는 건너뛰기 요청이에요. skip_next를 빼거나 true로 보내 주세요."),
     "no_such_shop": FieldText("No such shop.", "없는 가게예요."),
     "no_such_store_link": FieldText("There is no store link with this code.", "이 코드의 스토어 링크가 없어요."),
     "foreign_store_link": FieldText("This store link belongs to another shop.", "다른 가게의 스토어 링크예요."),
@@ -300,6 +367,15 @@ FIELD_CODES: dict[str, FieldText] = {
                                "기호품에는 재구매 주기가 없어요. 빼거나 null로 보내 주세요."),
     "text_or_photo": FieldText("A post needs text or at least one photo.",
                                "게시물에는 글이나 사진이 하나 이상 있어야 해요."),
+    "no_such_address": FieldText("Not one of your saved addresses.", "저장한 배송지가 아니에요."),
+    "address_or_id": FieldText("Send either address_id or address, not both.",
+                               "address_id와 address 중 하나만 보내 주세요."),
+    "not_for_pickup": FieldText("Pickup takes no address; leave it out.",
+                                "방문 수령에는 주소가 필요 없어요. 빼고 보내 주세요."),
+    "delivery_or_pickup": FieldText("Offer delivery, pickup or both.",
+                                    "배송과 방문 수령 중 하나 이상을 제공해야 해요."),
+    "default_required": FieldText("One address is always the default; make another one the default instead.",
+                                  "기본 배송지는 항상 하나 있어야 해요. 다른 배송지를 기본으로 지정해 주세요."),
     "invalid": FieldText("Not a valid value.", "올바른 값이 아니에요."),
 }
 
@@ -377,6 +453,10 @@ def _ko_values(params: dict[str, Any]) -> dict[str, Any]:
     for key in ("order_status", "requested_status"):
         if isinstance(values.get(key), str):
             values[f"{key}_ko"] = ORDER_STATUS_KO.get(values[key], values[key])
+    if isinstance(values.get("method"), str):
+        values["method_ko"] = FULFILMENT_KO.get(values["method"], values["method"])
+    if isinstance(values.get("offered"), list):
+        values["offered_ko"] = ", ".join(FULFILMENT_KO.get(m, m) for m in values["offered"])
     if isinstance(values.get("subscription_status"), str):
         values["subscription_status_ko"] = SUBSCRIPTION_STATUS_KO.get(values["subscription_status"],
                                                                       values["subscription_status"])
@@ -465,6 +545,8 @@ FIELD_WHEN = {
     "not_shop_post": "`via_post_id` naming a post of another shop (or none).",
     "not_essential": "A subscription naming a treat (only essentials can be subscribed to).",
     "first_order_window": "A subscription's `first_order_at` in the past or more than 90 days ahead.",
+    "not_next_period": "A subscription's `skip_period` naming a period after the one now ahead.",
+    "skip_next_false": "A subscription change with `skip_period` and `skip_next: false`.",
     "no_such_shop": "An order for a shop that does not exist.",
     "no_such_store_link": "An order naming a store-link code that does not exist.",
     "foreign_store_link": "An order naming another shop's store link.",
@@ -473,6 +555,11 @@ FIELD_WHEN = {
     "required_for_essential": "An essential product without `reorder_days`.",
     "not_for_treat": "A treat with `reorder_days`.",
     "text_or_photo": "A post with neither text nor a photo.",
+    "no_such_address": "An order's `fulfilment.address_id` that is not one of the buyer's saved addresses.",
+    "address_or_id": "An order's delivery naming both a saved address (`address_id`) and an `address`.",
+    "not_for_pickup": "An order's pickup sent with an `address` or `address_id`.",
+    "delivery_or_pickup": "A shop's `fulfilment` with neither `delivery` nor `pickup`.",
+    "default_required": "`is_default: false` on the default address (make another one the default instead).",
     "invalid": "Any other invalid value.",
 }
 

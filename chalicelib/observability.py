@@ -34,6 +34,7 @@ only way code emits them, so the list is here):
 ``NotificationsFailed``       Count    an outbound notification its channel refused
 ``RateLimitedRequests``       Count    requests answered 429 by the app's own limits
 ``ServiceUnavailable``        Count    requests answered 503 (database busy after retries)
+``RefundFailed``              Count    a card refund PortOne refused or did not answer (retried; alarmed)
 ``ColdStart``                 Count    a container's first invocation
 ============================  =======  =====================================================
 

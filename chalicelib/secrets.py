@@ -10,9 +10,15 @@ the services built from it for its lifetime, so a warm container makes no call a
 cold one makes one. A rotated secret therefore reaches a container when the container is
 replaced; tokens signed with the old value stop verifying then (the secret is generated once
 per stack and is not rotated today).
+
+PortOne's API secret and webhook secret (``portone_secrets``) follow the same path: one
+Secrets Manager secret named by ``DONGNE_PORTONE_SECRET_ARN``, read by the functions that
+call PortOne or receive its webhooks.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from chalicelib.settings import Settings
 
@@ -29,3 +35,35 @@ def signing_secret(settings: Settings) -> str:
     if not isinstance(value, str) or len(value) < 32:
         raise RuntimeError("the signing secret must be a string of at least 32 characters")
     return value
+
+
+class PortOneSecrets(NamedTuple):
+    """PortOne's API secret (``Authorization: PortOne <secret>``) and webhook secret
+    (Standard Webhooks, ``whsec_<base64>``)."""
+
+    api_secret: str
+    webhook_secret: str
+
+
+def portone_secrets(settings: Settings) -> PortOneSecrets:
+    """Read like the signing secret: on AWS ``DONGNE_PORTONE_SECRET_ARN`` names a Secrets Manager
+    secret holding JSON ``{"api_secret": ..., "webhook_secret": ...}``, cached for
+    ``MAX_AGE_SECONDS``; unset, the settings' values are used, and the development defaults
+    (the local stand-in's) are refused outside the local stages."""
+    if not settings.portone_secret_arn:
+        from chalicelib.settings import DEFAULT_PORTONE_API_SECRET, DEFAULT_PORTONE_WEBHOOK_SECRET
+
+        defaults = {settings.portone_api_secret, settings.portone_webhook_secret} & {
+            DEFAULT_PORTONE_API_SECRET, DEFAULT_PORTONE_WEBHOOK_SECRET}
+        if defaults and not settings.is_local:
+            raise RuntimeError(
+                f"DONGNE_PORTONE_SECRET_ARN must be set on stage {settings.stage!r}: PortOne's development "
+                "secrets are only accepted on 'local' and 'test'")
+        return PortOneSecrets(settings.portone_api_secret, settings.portone_webhook_secret)
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(settings.portone_secret_arn, transform="json", max_age=MAX_AGE_SECONDS)
+    if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value.get(k)
+                                              for k in ("api_secret", "webhook_secret")):
+        raise RuntimeError("the PortOne secret must be JSON with non-empty 'api_secret' and 'webhook_secret'")
+    return PortOneSecrets(value["api_secret"], value["webhook_secret"])

@@ -19,6 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # The development secret: fine on a laptop, refused anywhere else (see the validator).
 DEFAULT_SECRET = "dongne-local-development-secret-change-me"
+# PortOne's development values: what the local stand-in (devtools.portone_standin) expects and
+# signs with by default. Refused off-laptop like DEFAULT_SECRET (chalicelib.secrets).
+DEFAULT_PORTONE_API_SECRET = "dongne-local-portone-api-secret"
+# Standard Webhooks form: "whsec_" + base64 of the key bytes (here b"dongne-local-portone-webhook-key!").
+DEFAULT_PORTONE_WEBHOOK_SECRET = "whsec_ZG9uZ25lLWxvY2FsLXBvcnRvbmUtd2ViaG9vay1rZXkh"
+DEFAULT_PORTONE_STORE_ID = "store-dongne-local"
 LOCAL_STAGES = frozenset({"local", "test"})
 
 
@@ -64,6 +70,8 @@ class Settings(BaseModel):
     rate_follow: str = "30/1m"
     rate_like: str = "60/1m"
     rate_order: str = "10/1m"
+    rate_webhook_ip: str = "600/1m"
+    rate_payment: str = "30/1m"
     # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
     # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
     login_free_attempts: int = Field(5, ge=1, le=100)
@@ -92,6 +100,23 @@ class Settings(BaseModel):
     push_android_application_arn: str | None = None
     email_sender: str | None = None
 
+    # Payments through PortOne V2 (chalicelib.payments; docs/checkout.md). The official SDK calls
+    # portone_base_url: PortOne's API when deployed, the local stand-in in `make run` and the tests
+    # (the same SDK code either way, only this URL differs).
+    portone_base_url: str = "https://api.portone.io"
+    # The store the client SDK opens payment windows for; webhooks name it in data.storeId.
+    portone_store_id: str = DEFAULT_PORTONE_STORE_ID
+    # The channel billing-key charges go through; needed only when a key was issued for several.
+    portone_channel_key: str | None = None
+    # Seconds one PortOne call may take (connect: at most 3 s) before it counts as unavailable.
+    portone_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    # On AWS the API secret and the webhook secret are one Secrets Manager secret, JSON
+    # {"api_secret": ..., "webhook_secret": "whsec_..."}, read at run time (chalicelib.secrets).
+    # Unset locally, where the two values below (the stand-in's defaults) are used.
+    portone_secret_arn: str | None = None
+    portone_api_secret: str = DEFAULT_PORTONE_API_SECRET
+    portone_webhook_secret: str = DEFAULT_PORTONE_WEBHOOK_SECRET
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -100,7 +125,7 @@ class Settings(BaseModel):
         return value
 
     @field_validator("rate_signup_ip", "rate_login_ip", "rate_post", "rate_comment", "rate_share", "rate_follow",
-                     "rate_like", "rate_order")
+                     "rate_like", "rate_order", "rate_webhook_ip", "rate_payment")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         from chalicelib.records.rates import parse_spec

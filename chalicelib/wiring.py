@@ -34,6 +34,20 @@ class Container:
         return ShopsRepository()
 
     @cached_property
+    def addresses(self):
+        from chalicelib.storage.addresses import AddressesRepository
+
+        self._bind()
+        return AddressesRepository()
+
+    @cached_property
+    def payment_methods(self):
+        from chalicelib.storage.payment_methods import PaymentMethodsRepository
+
+        self._bind()
+        return PaymentMethodsRepository()
+
+    @cached_property
     def products(self):
         from chalicelib.storage.products import ProductsRepository
 
@@ -160,6 +174,19 @@ class Container:
         from chalicelib.services.feed import FeedManager
 
         return FeedManager(self.feed, self.follows, self.posts, self.fanout)
+
+    @cached_property
+    def checkout(self):
+        from chalicelib.storage.checkout import CheckoutRepository
+
+        return CheckoutRepository(self.orders)
+
+    @cached_property
+    def payments(self):
+        """The payment provider (PortOne V2; the local stand-in under ``make run`` and the tests)."""
+        from chalicelib.payments import gateway_from
+
+        return gateway_from(self.settings)
 
     @cached_property
     def fanout(self):

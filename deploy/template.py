@@ -7,10 +7,12 @@ CORS for presigned POST uploads from the app), the stream function wired to the 
 real stream (partial batch responses, bisecting failed batches, bounded retries, failures
 kept in an SQS queue), the bucket name and the ARN of a generated signing secret (Secrets
 Manager; the value is read at run time, never put in the environment) in every function's
-environment, API Gateway's own error answers as problem+json, and what operations need: a
-log group with a retention per function, X-Ray tracing on the API stage (Chalice's ``xray``
-setting turns it on for the functions), and alarms through an SNS topic (``alarms``). Every
-stateful resource — tables, bucket, secret, failure queue, log groups — is retained when the
+environment, PortOne's secret (made empty, filled in by operations) named to the two
+functions that call PortOne, per-route throttling for PortOne's webhook, API Gateway's own
+error answers as problem+json, and what operations need: a log group with a retention per
+function, X-Ray tracing on the API stage (Chalice's ``xray`` setting turns it on for the
+functions), and alarms through an SNS topic (``alarms``). Every stateful resource — tables,
+bucket, secrets, failure queue, log groups — is retained when the
 stack deletes or replaces it. ``make package`` then merges it into Chalice's template.
 
 IAM: one role per function, its policy in ``.chalice/policy-<function>.json``
@@ -44,7 +46,8 @@ may write to its own group only — a group Lambda made on first run would be na
 function, whose name CloudFormation generates after the role exists (a reference would be a
 cycle). X-Ray's ``PutTraceSegments``/``PutTelemetryRecords`` take no resource: ``*``. Only
 the API and the authorizer may read the signing secret (``secretsmanager:GetSecretValue`` on
-``Ref SigningSecret``, its ARN).
+``Ref SigningSecret``, its ARN); only the API and ``order_deadlines`` may read PortOne's
+(``PortOneSecret``, named to them alone by ``DONGNE_PORTONE_SECRET_ARN``).
 ``deploy.iam_check`` (run by ``make test``) proves the packaged roles grant every AWS call
 the test suites recorded, that every granted action exists, and that every grant is used
 or has a stated reason.
@@ -103,6 +106,32 @@ def _problem_response(status: int, code: str) -> dict[str, Any]:
     }
 
 
+# The functions that call PortOne or receive its webhooks: the API (payments, refunds on cancel,
+# the webhook, saved cards), the deadline job (refunds it retries, late payments) and the
+# subscription job (a period charged with the subscriber's saved card). They alone get
+# DONGNE_PORTONE_SECRET_ARN, and only their policies (.chalice/policy-*.json) may read it.
+PORTONE_SECRET_READERS = ("APIHandler", "OrderDeadlines", "SubscriptionOrders")
+# What the stack puts in the secret when it makes it: empty, refused by chalicelib.secrets.
+PORTONE_SECRET_PLACEHOLDER = {"api_secret": "", "webhook_secret": ""}
+
+# Routes throttled below the stage's rate (API Gateway's per-method settings; the app's own
+# per-address limits still apply behind them). PortOne's webhook needs no bearer token, so the
+# gateway caps what anyone can make it verify; PortOne retries what is answered 429, and the
+# buyer's own POST /orders/{id}/payment confirms a payment without it. Its body limit is the
+# app's (16 KB → 413 before the signature is read, chalicelib/api/payments.py): a REST API has
+# no per-method body limit short of a WAF rule.
+ROUTE_THROTTLING: dict[str, dict[tuple[str, str], dict[str, int]]] = {
+    "dev": {("POST", "/webhooks/portone"): {"rate_limit": 5, "burst_limit": 10}},
+    "prod": {("POST", "/webhooks/portone"): {"rate_limit": 50, "burst_limit": 100}},
+}
+
+
+def _method_path(path: str) -> str:
+    """A route as API Gateway's MethodSettings name it: ``/webhooks/portone`` is
+    ``/~1webhooks~1portone`` (a leading slash, then each slash of the path escaped as ``~1``)."""
+    return "/" + path.replace("~", "~0").replace("/", "~1")
+
+
 # How long each stage keeps its functions' logs (CloudWatch Logs charges per GB stored).
 LOG_RETENTION_DAYS = {"dev": 14, "prod": 90}
 
@@ -131,6 +160,9 @@ def _alarm(description: str, metric: str, namespace: str, dimensions: dict[str, 
 
 def alarms(stage: str) -> dict[str, Any]:
     """What pages the on-call engineer, through one SNS topic (``docs/operations.md``, Alarms)."""
+    sys.path.insert(0, str(ROOT))
+    from chalicelib.observability import NAMESPACE, SERVICE
+
     found: dict[str, Any] = {
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": f"Dongne {stage} alarms"}},
         "AlarmEmailSubscription": {
@@ -148,6 +180,13 @@ def alarms(stage: str) -> dict[str, Any]:
             "Stream records were given up on and kept in the StreamFailures queue",
             "ApproximateNumberOfMessagesVisible", "AWS/SQS",
             {"QueueName": {"Fn::GetAtt": ["StreamFailures", "QueueName"]}}, "Maximum", 1),
+        # A card refund PortOne refused or did not answer (services.checkout.process_refund): the
+        # deadline job retries it, but the customer's money is owed until one succeeds; look at the
+        # order's refund.failure and PortOne's status. Emitted by the API and by order_deadlines.
+        "RefundFailedAlarm": _alarm(
+            "A card refund failed (RefundFailed): it is retried every run of order_deadlines; "
+            "money is owed until it succeeds",
+            "RefundFailed", NAMESPACE, {"service": SERVICE, "stage": stage}, "Sum", 1),
         # Includes our 503s (database busy after retries) and API Gateway's own 5xx.
         "Api5xxAlarm": _alarm(
             "The API answered 5 or more 5xx in 5 minutes", "5XXError", "AWS/ApiGateway",
@@ -316,6 +355,20 @@ def build(stage: str) -> dict[str, Any]:
                 "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
             },
         },
+        "PortOneSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            # PortOne's API secret and webhook secret, issued in PortOne's console: the stack makes
+            # the secret with empty values (the app refuses them: payments fail loudly until set) and
+            # operations put the real ones (docs/operations.md). The placeholder never changes, so an
+            # update of the stack never overwrites what was put.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": f"Dongne {stage}: PortOne V2 API secret and webhook secret, "
+                               'JSON {"api_secret": ..., "webhook_secret": "whsec_..."}',
+                "SecretString": json.dumps(PORTONE_SECRET_PLACEHOLDER),
+            },
+        },
         "StreamFailures": {
             "Type": "AWS::SQS::Queue",
             # The records the stream gave up on: the evidence for a replay.
@@ -334,7 +387,10 @@ def build(stage: str) -> dict[str, Any]:
     throttling = stage_throttling(stage)
     resources["RestAPI"]["Properties"]["MethodSettings"] = [{
         "ResourcePath": "/*", "HttpMethod": "*",
-        "ThrottlingRateLimit": throttling["rate_limit"], "ThrottlingBurstLimit": throttling["burst_limit"]}]
+        "ThrottlingRateLimit": throttling["rate_limit"], "ThrottlingBurstLimit": throttling["burst_limit"]}] + [{
+        "ResourcePath": _method_path(path), "HttpMethod": method,
+        "ThrottlingRateLimit": limits["rate_limit"], "ThrottlingBurstLimit": limits["burst_limit"]}
+        for (method, path), limits in ROUTE_THROTTLING[stage].items()]
     for function in functions():
         resources[function] = {"Properties": {
             "Environment": {"Variables": {
@@ -359,6 +415,11 @@ def build(stage: str) -> dict[str, Any]:
                 "RetentionInDays": LOG_RETENTION_DAYS[stage],
             },
         }
+    for function in PORTONE_SECRET_READERS:
+        # PortOne's secret by ARN, read at run time (chalicelib.secrets.portone_secrets) by the
+        # functions that call PortOne or receive its webhooks; only their roles may read it.
+        resources[function]["Properties"]["Environment"]["Variables"]["DONGNE_PORTONE_SECRET_ARN"] = \
+            {"Ref": "PortOneSecret"}
     resources["Stream"]["Properties"]["Events"] = {"StreamDynamodbEventSource": {"Properties": {
         "Stream": {"Fn::GetAtt": ["MainTable", "StreamArn"]},
         # The handler answers {"batchItemFailures": [...]} (events.stream): Lambda retries from
@@ -383,6 +444,8 @@ def build(stage: str) -> dict[str, Any]:
             "FeedTableName": {"Value": {"Ref": "FeedTable"}},
             "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},
             "MediaBaseUrl": {"Value": {"Fn::Sub": "https://${MediaCdn.DomainName}"}},
+            # Where operations put PortOne's API and webhook secrets (docs/operations.md).
+            "PortOneSecretArn": {"Value": {"Ref": "PortOneSecret"}},
         },
     }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +107,7 @@ def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
     (store links are issued from the order stream); ``settle`` is called once at the end, so a
     caller's own stream reader (a test's) catches up too."""
     demo = Demo()
-    with story_timeline(call) as (timed, timeline):
+    with portone_standin(), story_timeline(call) as (timed, timeline):
         for owner in OWNERS:
             session = timed("POST", "/auth/signup", {"name": owner["name"], "email": owner["email"],
                                                      "password": PASSWORD})
@@ -117,6 +118,7 @@ def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
             session = timed("POST", "/auth/signup", {**customer, "password": PASSWORD})
             demo.tokens[customer["email"]] = session["token"]
         seed_products(timed, demo)
+        seed_checkout_settings(timed, demo)
         seed_first_regular(timed, demo, timeline)  # the tofu shop's first customer, months ago
         timeline.go(days_ago=45)
         seed_social(timed, demo)  # the posts tag products, so they come after them
@@ -127,6 +129,8 @@ def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
         subscription = seed_subscription(timed, demo, timeline)  # 20 days ago: its first period
         seed_routine(timed, demo, timeline)
         seed_subscription_periods(timed, demo, timeline, subscription)  # its second period, 6 days ago
+        seed_card_payments(timed, demo, timeline)  # an expired order, a refund (3 and 2 days ago)
+        seed_waiting_transfer(timed, demo, timeline)  # this morning: a bank transfer not yet deposited
     finish_story(call, demo)
     if settle is not None:
         settle()
@@ -142,6 +146,152 @@ def seed_products(call: Caller, demo: Demo) -> None:
         demo.products[handle] = [call("POST", f"/shops/{shop_id}/products", p, token=token) for p in products]
 
 
+# --- checkout: how each shop hands orders over and is paid (PATCH /shops/{id}) -----------------
+#
+# The tofu and flower shops deliver (a fee, free over an amount) and offer pickup; every shop takes
+# bank transfers to its account (the tofu and flower shops give 72 hours to send one). The roaster sets no
+# fulfilment: its subscription periods are placed by the job without one, and an order naming no
+# fulfilment is accepted only while the shop has set none (pickup at the shop). Card payments go
+# through PortOne: here its local stand-in (``devtools.portone_standin``).
+
+CHECKOUT = {
+    "mangwon_tofu": {
+        "fulfilment": {"delivery": {"fee": 3000, "free_over": 30000},
+                       "pickup": {"address": "서울 마포구 망원로 12 (망원시장 입구)", "hours": "06:00-14:00"}},
+        "bank_account": {"bank": "국민은행", "number": "123-45-678901", "holder": "박두부"},
+        "bank_transfer_hours": 72},
+    "yeonnam_flowers": {
+        "fulfilment": {"delivery": {"fee": 4000, "free_over": 50000},
+                       "pickup": {"address": "서울 마포구 연남로 5", "hours": "11:00-20:00"}},
+        "bank_account": {"bank": "신한은행", "number": "110-234-567890", "holder": "이꽃님"},
+        "bank_transfer_hours": 72},
+    "seongsu_roasters": {
+        "bank_account": {"bank": "우리은행", "number": "1002-345-678901", "holder": "정로스터"}},
+}
+
+
+def checkout_fields(handle: str, card: bool = False) -> dict:
+    """What a demo order names at checkout: pickup where the shop set its fulfilment, and how it pays."""
+    fields: dict = {"payment_method": "card" if card else "bank_transfer"}
+    if "fulfilment" in CHECKOUT[handle]:
+        fields["fulfilment"] = {"method": "pickup"}
+    return fields
+
+
+def move(call: Caller, order: dict, status: str, token: str) -> dict:
+    """The owner's (or buyer's) move; "shipped" is "ready_for_pickup" for a pickup order."""
+    body: dict = {"status": status}
+    method = (order.get("fulfilment") or {}).get("method")
+    if status == "shipped" and method == "pickup":
+        body = {"status": "ready_for_pickup"}
+    elif status == "shipped" and method == "delivery":
+        body.update(carrier="CJ대한통운", tracking_number=f"6{order['order_id'][-11:]}")
+    return call("POST", f"/orders/{order['order_id']}/status", body, token=token)
+
+
+def seed_checkout_settings(call: Caller, demo: Demo) -> None:
+    owner_of = {o["shop"]["handle"]: o["email"] for o in OWNERS}
+    for handle, settings in CHECKOUT.items():
+        call("PATCH", f"/shops/{demo.shops[handle]['shop_id']}", settings, token=demo.tokens[owner_of[handle]])
+
+
+def standin_url() -> str:
+    from chalicelib.wiring import container
+
+    return container().settings.portone_base_url.rstrip("/")
+
+
+def pay_by_card(call: Caller, order: dict, token: str) -> dict:
+    """The customer pays in PortOne's window (the stand-in's dev route; its webhook is not sent:
+    under `make run` the API is not serving yet), then the app confirms the payment by asking
+    PortOne (``POST /orders/{id}/payment``), as the client app does after the window closes."""
+    import urllib.request
+
+    payment_id = order["payment"]["payment_id"]
+    request = urllib.request.Request(f"{standin_url()}/__dev/payments/{payment_id}/pay", method="POST",
+                                     data=json.dumps({"webhook": False}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        if answer.status != 200:
+            raise RuntimeError(f"the PortOne stand-in did not pay {payment_id}: {answer.status}")
+    return call("POST", f"/orders/{order['order_id']}/payment", {"payment_id": payment_id}, token=token)
+
+
+def portone_standin():
+    """The demo's card payments need PortOne: ``make run``'s stand-in when it answers at the
+    configured base URL, else one started in this process for the load (never the real PortOne)."""
+    import os
+    import urllib.request
+    from contextlib import contextmanager
+
+    from chalicelib import wiring
+
+    @contextmanager
+    def running():
+        url = standin_url()
+        if url.startswith(("http://127.0.0.1", "http://localhost")):
+            try:
+                with urllib.request.urlopen(f"{url}/__dev/health", timeout=2):
+                    yield url
+                    return
+            except OSError:
+                pass
+        from devtools.portone_standin import PortOneStandIn
+
+        before = os.environ.get("DONGNE_PORTONE_BASE_URL")
+        with PortOneStandIn() as standin:
+            os.environ["DONGNE_PORTONE_BASE_URL"] = standin.url
+            wiring.reset()
+            try:
+                yield standin.url
+            finally:
+                if before is None:
+                    os.environ.pop("DONGNE_PORTONE_BASE_URL", None)
+                else:
+                    os.environ["DONGNE_PORTONE_BASE_URL"] = before
+                wiring.reset()
+
+    return running()
+
+
+def _checkout_order(call: Caller, demo: Demo, email: str, handle: str, lines: list[tuple[int, int]],
+                    card: bool, key: str) -> dict:
+    products = demo.products[handle]
+    body = {"shop_id": demo.shops[handle]["shop_id"],
+            "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines],
+            **checkout_fields(handle, card=card)}
+    placed = call("POST", "/orders", body, token=demo.tokens[email], headers={"Idempotency-Key": key})
+    demo.orders.append(placed)
+    return placed
+
+
+def seed_card_payments(call: Caller, demo: Demo, timeline) -> None:
+    """3 days ago Jiho ordered 드립백 by card and never paid: 30 minutes later the deadline job
+    expired the order and the two packs went back on the shelf. 2 days ago Minji paid a bunch of
+    flowers by card; the florist had none left and cancelled: PortOne refunded it at once."""
+    from chalicelib.events.schedules import run_order_deadlines
+
+    timeline.go(days_ago=3, hour_kst=20)
+    unpaid = _checkout_order(call, demo, "jiho@dongne.kr", "seongsu_roasters", [(2, 2)], True, "demo-card-unpaid")
+    timeline.advance(31 * 60)
+    report = run_order_deadlines()  # at the timeline's now, as the 5-minute schedule would
+    if report.expired < 1:
+        raise RuntimeError(f"the unpaid card order {unpaid['order_id']} did not expire: {report}")
+    timeline.go(days_ago=2, hour_kst=12)
+    bunch = _checkout_order(call, demo, "minji@dongne.kr", "yeonnam_flowers", [(1, 1)], True, "demo-card-refund")
+    pay_by_card(call, bunch, demo.tokens["minji@dongne.kr"])
+    florist = next(o["email"] for o in OWNERS if o["shop"]["handle"] == "yeonnam_flowers")
+    move(call, bunch, "cancelled", demo.tokens[florist])
+
+
+def seed_waiting_transfer(call: Caller, demo: Demo, timeline) -> None:
+    """This morning Haneul ordered a eucalyptus refill from the flower shop by bank transfer: the
+    order shows the shop's account and waits 72 hours for her deposit, which the florist then
+    confirms (``paid``)."""
+    timeline.go(days_ago=0, hour_kst=7)
+    _checkout_order(call, demo, "haneul@dongne.kr", "yeonnam_flowers", [(2, 1)], False, "demo-transfer-waiting")
+
+
 def seed_commerce(call: Caller, demo: Demo) -> None:
     """Orders of the demo customers in every state; Minji's first tofu order is placed from
     the shop's 손두부 post in her feed."""
@@ -151,14 +301,15 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
               review: dict | None = None, via_post: int | None = None) -> dict:
         products = demo.products[handle]
         body = {"shop_id": demo.shops[handle]["shop_id"],
-                "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines]}
+                "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines],
+                **checkout_fields(handle)}
         if via_post is not None:
             body["via_post_id"] = demo.posts[handle][via_post]["post_id"]
         placed = call("POST", "/orders", body, token=demo.tokens[email],
                       headers={"Idempotency-Key": f"demo-order-{len(demo.orders) + 1}"})
         for status in moves:
             by = demo.tokens[email] if status == "cancelled" and not moves[:-1] else demo.tokens[owner_of[handle]]
-            placed = call("POST", f"/orders/{placed['order_id']}/status", {"status": status}, token=by)
+            placed = move(call, placed, status, by)
         if review:
             call("POST", f"/orders/{placed['order_id']}/review", review, token=demo.tokens[email])
         demo.orders.append(placed)
@@ -170,12 +321,14 @@ def seed_commerce(call: Caller, demo: Demo) -> None:
     order(seoyeon, "mangwon_tofu", [(0, 1), (2, 1)], ("paid", "shipped", "delivered"),
           review={"rating": 4, "text": "순두부찌개 끓였는데 부드러워요."})
     order(seoyeon, "yeonnam_flowers", [(0, 1)], ("paid",))
-    order(jiho, "seongsu_roasters", [(0, 1), (2, 1)])  # waiting for payment
     order(minji, "seongsu_roasters", [(1, 1)], ("paid", "shipped"))
     order(jiho, "mangwon_tofu", [(3, 1)], ("cancelled",))  # the buyer changed their mind
     later(call, days=7)  # Minji's tofu lasts a week
     again = call("POST", f"/orders/{delivered['order_id']}/reorder", token=demo.tokens[minji],
                  headers={"Idempotency-Key": "demo-reorder-1"})
+    # Paid (the shop confirms the money): only a paid order is a purchase that counts.
+    again = call("POST", f"/orders/{again['order_id']}/status", {"status": "paid"},
+                 token=demo.tokens[owner_of["mangwon_tofu"]])
     demo.orders.append(again)
 
 
@@ -209,16 +362,19 @@ def seed_store_links(call: Caller, demo: Demo, settle: Callable[[], Any], timeou
     seoyeon = demo.links[("seoyeon@dongne.kr", "yeonnam_flowers")]
     tofu, flowers = demo.products["mangwon_tofu"], demo.products["yeonnam_flowers"]
 
-    def order(email: str, handle: str, lines: list[tuple[dict, int]], link: str | None, moves: tuple[str, ...]):
+    def order(email: str, handle: str, lines: list[tuple[dict, int]], link: str | None, moves: tuple[str, ...],
+              card: bool = False):
         body = {"shop_id": demo.shops[handle]["shop_id"],
-                "items": [{"product_id": p["product_id"], "quantity": q} for p, q in lines]}
+                "items": [{"product_id": p["product_id"], "quantity": q} for p, q in lines],
+                **checkout_fields(handle, card=card)}
         if link:
             body["via_store_link"] = link
         placed = call("POST", "/orders", body, token=demo.tokens[email],
                       headers={"Idempotency-Key": f"demo-link-order-{len(demo.orders) + 1}"})
+        if card:
+            placed = pay_by_card(call, placed, demo.tokens[email])
         for status in moves:
-            placed = call("POST", f"/orders/{placed['order_id']}/status", {"status": status},
-                          token=demo.tokens[owner_of[handle]])
+            placed = move(call, placed, status, demo.tokens[owner_of[handle]])
         demo.orders.append(placed)
         return placed
 
@@ -228,7 +384,7 @@ def seed_store_links(call: Caller, demo: Demo, settle: Callable[[], Any], timeou
     order("daon@dongne.kr", "mangwon_tofu", [(tofu[2], 2)], None, ("paid",))  # ...and buys on her laptop
     call("PATCH", f"/me/store-links/{seoyeon}", {"give_reward_to_friend": True},
          token=demo.tokens["seoyeon@dongne.kr"])
-    order("daon@dongne.kr", "yeonnam_flowers", [(flowers[1], 1)], seoyeon, ())
+    order("daon@dongne.kr", "yeonnam_flowers", [(flowers[1], 1)], seoyeon, (), card=True)  # paid by card
 
 
 # Each shop's posts, oldest first; the first ones are written before anyone follows (a
@@ -353,11 +509,12 @@ def _story_order(call: Caller, demo: Demo, email: str, handle: str, lines: list[
     owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == handle)
     products = demo.products[handle]
     body = {"shop_id": demo.shops[handle]["shop_id"],
-            "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines]}
+            "items": [{"product_id": products[i]["product_id"], "quantity": q} for i, q in lines],
+            **checkout_fields(handle)}
     placed = call("POST", "/orders", body, token=demo.tokens[email],
                   headers={"Idempotency-Key": f"demo-story-{len(demo.orders) + 1}"})
     for status in ("paid", "shipped", "delivered"):
-        placed = call("POST", f"/orders/{placed['order_id']}/status", {"status": status}, token=demo.tokens[owner])
+        placed = move(call, placed, status, demo.tokens[owner])
     demo.orders.append(placed)
     return placed
 
@@ -481,6 +638,9 @@ class Story:
     due: list[dict]  # Minji's essentials due (GET /me/reorders)
     subscription: dict | None  # Jiho's active subscription
     referrals: list[str]  # the reward status of each order the tofu shop's store links brought
+    # checkout: "card_paid" (Daon's bouquet), "transfer_waiting" (Haneul's refill), "expired" (Jiho's),
+    # "refunded" (Minji's flowers): each the order as its buyer reads it, or None
+    checkout: dict[str, dict | None] = field(default_factory=dict)
 
     def missing(self) -> list[str]:
         """What the story should show and does not (nothing, when it holds)."""
@@ -498,7 +658,37 @@ class Story:
             gaps.append("Jiho has no subscription with its next order ahead")
         if not {"pending", "confirmed"} <= set(self.referrals):
             gaps.append("the tofu shop has no referral both pending and confirmed")
+        for part, what in CHECKOUT_STORY.items():
+            if self.checkout.get(part) is None:
+                gaps.append(what)
         return gaps
+
+
+CHECKOUT_STORY = {
+    "card_paid": "윤다온 has no bouquet paid by card",
+    "transfer_waiting": "박하늘 has no bank transfer waiting for its deposit",
+    "expired": "한지호 has no expired card order",
+    "refunded": "김민지 has no refunded card order",
+}
+
+
+def read_checkout(call: Caller, tokens: dict[str, str]) -> dict[str, dict | None]:
+    """The checkout story's orders, as their buyers read them (``GET /me/orders``)."""
+    def orders(email: str) -> list[dict]:
+        return call("GET", "/me/orders?limit=100", token=tokens[email])["items"]
+
+    def first(email: str, test) -> dict | None:
+        return next((o for o in orders(email) if o.get("payment") and test(o)), None)
+
+    return {
+        "card_paid": first("daon@dongne.kr", lambda o: o["payment"]["method"] == "card" and o["status"] == "paid"),
+        "transfer_waiting": first("haneul@dongne.kr", lambda o: o["payment"]["method"] == "bank_transfer"
+                                  and o["status"] == "pending_payment"
+                                  and datetime.fromisoformat(o["payment"]["deadline_at"]).timestamp() > _now()),
+        "expired": first("jiho@dongne.kr", lambda o: o["status"] == "expired"),
+        "refunded": first("minji@dongne.kr", lambda o: o["status"] == "cancelled" and (o.get("refund") or {}).get(
+            "status") == "done" and o["payment"]["method"] == "card"),
+    }
 
 
 def _now() -> float:
@@ -509,7 +699,8 @@ def _now() -> float:
 
 def read_story(call: Caller) -> Story:
     """The demo's story, read through the API at the app's now."""
-    tokens = {email: login(call, email)["token"] for email in ("tofu@dongne.kr", "minji@dongne.kr", "jiho@dongne.kr")}
+    tokens = {email: login(call, email)["token"] for email in (
+        "tofu@dongne.kr", "minji@dongne.kr", "jiho@dongne.kr", "daon@dongne.kr", "haneul@dongne.kr")}
     owner = tokens["tofu@dongne.kr"]
     shop_id = call("GET", "/me", token=owner)["shop_id"]
 
@@ -521,7 +712,38 @@ def read_story(call: Caller) -> Story:
                  due=call("GET", "/me/reorders", token=tokens["minji@dongne.kr"])["items"],
                  subscription=next((s for s in subs if s["status"] == "active"), None),
                  referrals=[r["reward_status"] for r in
-                            call("GET", f"/shops/{shop_id}/referrals?limit=100", token=owner)["items"]])
+                            call("GET", f"/shops/{shop_id}/referrals?limit=100", token=owner)["items"]],
+                 checkout=read_checkout(call, tokens))
+
+
+def checkout_lines(checkout: dict[str, dict | None], day: Callable[[float], str]) -> list[str]:
+    """The checkout story: a card payment, a transfer waiting, an expiry, a refund."""
+    from datetime import UTC, timedelta
+
+    def won(amount: int) -> str:
+        return f"{amount:,} won"
+
+    def names(order: dict) -> str:
+        return ", ".join(f"{line['name']} x{line['quantity']}" for line in order["items"])
+
+    lines = []
+    if (paid := checkout.get("card_paid")) is not None:
+        lines.append(f"  윤다온 paid {won(paid['total'])} by card for {names(paid)} through the PortOne stand-in: "
+                     f"{paid['status']}   (GET /orders/{paid['order_id']})")
+    if (waiting := checkout.get("transfer_waiting")) is not None:
+        account = waiting["payment"].get("bank_account") or {}
+        deadline = datetime.fromisoformat(waiting["payment"]["deadline_at"]).astimezone(UTC) + timedelta(hours=9)
+        lines.append(f"  박하늘's bank transfer of {won(waiting['total'])} to {account.get('bank')} {account.get('number')} "
+                     f"waits for her deposit until {deadline:%Y-%m-%d %H:%M} KST   (the owner: POST "
+                     f"/orders/{waiting['order_id']}/status {{\"status\": \"paid\"}})")
+    if (expired := checkout.get("expired")) is not None:
+        lines.append(f"  한지호's card order for {names(expired)} was never paid: it expired after 30 minutes and its "
+                     f"stock went back   (GET /orders/{expired['order_id']})")
+    if (refunded := checkout.get("refunded")) is not None:
+        refund = refunded["refund"]
+        lines.append(f"  김민지's card order for {names(refunded)}, cancelled by the florist after payment: "
+                     f"{won(refund['amount'])} refunded through PortOne   (GET /orders/{refunded['order_id']})")
+    return lines
 
 
 def story_lines(story: Story, loaded_at: float) -> list[str]:
@@ -547,5 +769,6 @@ def story_lines(story: Story, loaded_at: float) -> list[str]:
     counts = {status: story.referrals.count(status) for status in ("confirmed", "pending")}
     lines.append(f"  김민지's store link at the tofu shop: {counts['confirmed']} referral(s) confirmed, "
                  f"{counts['pending']} pending   (GET /shops/{story.shop_id}/referrals)")
+    lines += checkout_lines(story.checkout, day)
     lines += [f"  (not shown: {gap})" for gap in story.missing()]
     return lines

@@ -1,11 +1,17 @@
-"""`make run`: DynamoDB Local (data kept on disk), tables, demo data, the stream poller and
-`chalice local`, with ready-to-paste curl examples. Ctrl-C stops everything it started.
+"""`make run`: DynamoDB Local (data kept on disk), tables, the PortOne stand-in, demo data, the
+stream poller, the scheduled jobs and `chalice local`, with ready-to-paste curl examples. Ctrl-C
+stops everything it started.
 
 Environment:
 
 * ``PORT`` (API, default 8000), ``DDB_PORT`` (DynamoDB Local, default 8001), ``S3_PORT``
-  (local S3 for photo uploads, default ``DDB_PORT`` + 1). A port already in use is refused
-  before anything starts.
+  (local S3 for photo uploads, default ``DDB_PORT`` + 1), ``PORTONE_PORT`` (the PortOne stand-in,
+  ``devtools.portone_standin``, default 8003). A port already in use is refused before
+  anything starts.
+* The stand-in speaks PortOne V2's REST paths; the app (the demo loader in this process and
+  `chalice local`) reaches it through the real SDK with only ``DONGNE_PORTONE_BASE_URL`` set,
+  and it sends its signed webhooks to ``http://127.0.0.1:<PORT>/webhooks/portone``.
+  ``POST /__dev/payments/{payment_id}/pay`` on it pays a card order as the payment window would.
 * ``DDB_DATA``: DynamoDB Local's data directory (default ``.local/ddb-data``). Next to it:
   the stream poller's positions (``stream-positions.json``), the records it gave up on
   (``stream-failures.jsonl``) and DynamoDB Local's log (``ddblocal.log``).
@@ -55,6 +61,7 @@ class RunConfig:
     s3_port: int
     data_dir: Path
     log_level: int
+    portone_port: int = 8003
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "RunConfig":
@@ -66,6 +73,7 @@ class RunConfig:
             s3_port=int(environ.get("S3_PORT", str(ddb_port + 1))),
             data_dir=Path(environ.get("DDB_DATA") or DEFAULT_DB_PATH).resolve(),
             log_level=level if isinstance(level, int) else logging.WARNING,
+            portone_port=int(environ.get("PORTONE_PORT", "8003")),
         )
 
     @property
@@ -120,7 +128,7 @@ class Shutdown:
             raise Stopping(signal.Signals(self.received).name)
 
 
-def local_environment(ddb_endpoint: str, port: int) -> dict[str, str]:
+def local_environment(ddb_endpoint: str, port: int, portone_port: int = 8003) -> dict[str, str]:
     return {
         "DONGNE_STAGE": "local",
         "DONGNE_REGION": REGION,
@@ -129,6 +137,8 @@ def local_environment(ddb_endpoint: str, port: int) -> dict[str, str]:
         "DONGNE_MEDIA_BUCKET": "dongne-local-media",
         "DONGNE_DYNAMODB_ENDPOINT": ddb_endpoint,
         "DONGNE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        # PortOne's API is the local stand-in; its development secrets are the settings' defaults.
+        "DONGNE_PORTONE_BASE_URL": f"http://127.0.0.1:{portone_port}",
         # DynamoDB Local accepts any credentials; with -sharedDb they all see one database.
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
@@ -140,7 +150,8 @@ def check_ports(config: RunConfig) -> None:
     """Refuse to start when a port is in use (or two are the same), before anything runs."""
     ports = [("PORT", config.port, "the API", "127.0.0.1"),
              ("DDB_PORT", config.ddb_port, "DynamoDB Local", "0.0.0.0"),  # it listens on every interface
-             ("S3_PORT", config.s3_port, "the local S3", "127.0.0.1")]
+             ("S3_PORT", config.s3_port, "the local S3", "127.0.0.1"),
+             ("PORTONE_PORT", config.portone_port, "the PortOne stand-in", "127.0.0.1")]
     seen: dict[int, str] = {}
     for name, port, what, host in ports:
         if port in seen:
@@ -268,6 +279,21 @@ def start_local_s3(port: int, bucket: str, region: str):
     return server, endpoint
 
 
+def start_portone(config: RunConfig):
+    """The PortOne stand-in on ``PORTONE_PORT``, in a thread of this process; its webhooks go
+    to the local API (which answers once `chalice local` is up; the demo loader, earlier,
+    confirms its card payments with ``POST /orders/{id}/payment`` instead)."""
+    from devtools.portone_standin import PortOneStandIn
+
+    try:
+        standin = PortOneStandIn(port=config.portone_port,
+                                 webhook_url=f"http://127.0.0.1:{config.port}/webhooks/portone")
+    except OSError as error:  # taken since check_ports looked
+        raise PortTaken(f"port {config.portone_port} (PORTONE_PORT, the PortOne stand-in) is not free ({error}): "
+                        "stop what listens there or set PORTONE_PORT to a free port") from None
+    return standin.start()
+
+
 def make_poller(settings, config: RunConfig):
     import boto3
 
@@ -316,8 +342,42 @@ def subscriptions_forever(stop: threading.Event, every: float = 60.0) -> None:
             log.warning("subscription job failed, will retry: %s", error)
 
 
-def print_examples(port: int, token: str) -> None:
+def deadlines_forever(stop: threading.Event, every: float = 60.0) -> None:
+    """Run the order deadline job every ``every`` seconds (Lambda schedules it every 5 minutes):
+    unpaid orders past their deadline expire and give their stock back, unconfirmed ones are
+    delivered after 7 days, owed card refunds are tried again."""
+    from chalicelib.events.schedules import run_order_deadlines
+
+    log = logging.getLogger("devtools.run")
+    while not stop.wait(every):
+        try:
+            run_order_deadlines()
+        except Exception as error:  # keep the local server alive; the next round retries
+            log.warning("order deadline job failed, will retry: %s", error)
+
+
+def payment_examples(base: str, portone: str) -> str:
+    """Paying a card order through the stand-in, as curl calls (``$TOKEN``, ``$SHOP`` set above)."""
+    field = "python3 -c 'import json,sys; print(json.load(sys.stdin)%s)'"
+    return f"""
+  # Checkout: a card order paid through the PortOne stand-in ({portone}), which sends the signed
+  # webhook to {base}/webhooks/portone before it answers: the order is paid. Unpaid card orders expire
+  # after 30 minutes (the deadline job runs every minute here), their stock back.
+  PRODUCT=$(curl -s "{base}/shops/$SHOP/products?limit=1" | {field % '["items"][0]["product_id"]'})
+  ORDER=$(curl -s -X POST {base}/orders -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: card-$RANDOM$RANDOM" \\
+       -H 'Content-Type: application/json' \\
+       -d "{{\\"shop_id\\": \\"$SHOP\\", \\"items\\": [{{\\"product_id\\": \\"$PRODUCT\\", \\"quantity\\": 1}}], \\"fulfilment\\": {{\\"method\\": \\"pickup\\"}}, \\"payment_method\\": \\"card\\"}}")
+  ORDER_ID=$(echo "$ORDER" | {field % '["order_id"]'}); PAYMENT_ID=$(echo "$ORDER" | {field % '["payment"]["payment_id"]'})
+  curl -s -X POST {portone}/__dev/payments/$PAYMENT_ID/pay     # the customer pays (optional body {{"amount": won}}: a wrong amount)
+  curl -s {base}/orders/$ORDER_ID -H "Authorization: Bearer $TOKEN"     # "status": "paid"
+  curl -s -X POST {base}/orders/$ORDER_ID/payment -H "Authorization: Bearer $TOKEN" \\
+       -H 'Content-Type: application/json' -d "{{\\"payment_id\\": \\"$PAYMENT_ID\\"}}"   # the app's own confirmation (a replay: unchanged)
+  curl -s {portone}/__dev/stats"""
+
+
+def print_examples(port: int, token: str, portone_port: int = 8003) -> None:
     base = f"http://127.0.0.1:{port}"
+    portone = f"http://127.0.0.1:{portone_port}"
     from devtools import demo
 
     print(f"""
@@ -358,8 +418,9 @@ The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_
   JIHO=$(curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' \\
        -d '{{"email": "jiho@dongne.kr", "password": "{demo.PASSWORD}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -s {base}/me/subscriptions -H "Authorization: Bearer $JIHO"
+{payment_examples(base, portone)}
 
-Ctrl-C stops the API, the stream poller, the local S3 and DynamoDB Local.
+Ctrl-C stops the API, the stream poller, the scheduled jobs, the PortOne stand-in, the local S3 and DynamoDB Local.
 """, flush=True)
 
 
@@ -404,13 +465,14 @@ def main() -> int:
     try:
         config = RunConfig.from_env()
     except ValueError as error:
-        print(f"make run: PORT, DDB_PORT and S3_PORT must be numbers ({error})", file=sys.stderr)
+        print(f"make run: PORT, DDB_PORT, S3_PORT and PORTONE_PORT must be numbers ({error})", file=sys.stderr)
         return 1
     configure_logging(config.log_level)
     check = shutdown.check
     ddb: DynamoDBLocal | None = None
     chalice: subprocess.Popen | None = None
     s3_server = None
+    portone = None
     poller = None
     threads: list[threading.Thread] = []
     stop = threading.Event()
@@ -431,10 +493,13 @@ def main() -> int:
         ddb.wait_ready(check=check)
         print(f"DynamoDB Local on {endpoint}, data in {config.shown(config.data_dir)}/", flush=True)
         check()
-        os.environ.update(local_environment(endpoint, config.port))
+        os.environ.update(local_environment(endpoint, config.port, config.portone_port))
         s3_server, s3_endpoint = start_local_s3(config.s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
         os.environ["DONGNE_S3_ENDPOINT"] = s3_endpoint
         print(f"Local S3 (moto) on {s3_endpoint}, bucket {os.environ['DONGNE_MEDIA_BUCKET']}", flush=True)
+        check()
+        portone = start_portone(config)
+        print(f"PortOne stand-in on {portone.url}, webhooks to {portone.webhook_url}", flush=True)
         check()
         from chalicelib import wiring as deps
 
@@ -450,6 +515,7 @@ def main() -> int:
         threads.append(start_thread(sweep_forever, "hourly-jobs", stop=stop))
         check()
         threads.append(start_thread(subscriptions_forever, "subscription-orders", stop=stop))
+        threads.append(start_thread(deadlines_forever, "order-deadlines", stop=stop))
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the
             # project changes, and DynamoDB Local's database lives in .local/, so every write
@@ -468,7 +534,7 @@ def main() -> int:
                 raise RuntimeError(f"DynamoDB Local exited; see {config.shown(config.ddb_log)}")
 
         wait_port(config.port, alive=alive)
-        print_examples(config.port, token)
+        print_examples(config.port, token, config.portone_port)
         while True:
             alive()
             time.sleep(0.2)
@@ -491,6 +557,8 @@ def main() -> int:
             stop_process_group(chalice)
         for thread in threads:  # the poller finishes its batch and saves its position
             thread.join(5)
+        if portone is not None:
+            portone.stop()
         if s3_server is not None:
             s3_server.stop()
         if ddb is not None:

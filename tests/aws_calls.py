@@ -7,7 +7,7 @@ and parameters, before it is sent. The handler:
 
 1. **attributes** the call to a packaged function by walking the Python stack: the outermost
    frame in ``chalicelib/events/schedules.py`` → the scheduled function running it
-   (LapseSweep, SubscriptionOrders), elsewhere in
+   (LapseSweep, SubscriptionOrders, OrderDeadlines), elsewhere in
    ``chalicelib/events/`` → Stream, the authorizer ``bearer`` in ``chalicelib/api/auth.py``
    → Bearer, elsewhere in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
    (``devtools/stream_poller.py``) plays Lambda's event source mapping, which reads the
@@ -48,7 +48,7 @@ DYNAMODB_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
 S3_ARN = "arn:${AWS::Partition}:s3:::"
 # The template's logical ids of the app's tables and bucket (deploy/template.py).
 MAIN_TABLE, FEED_TABLE, MEDIA_BUCKET = "MainTable", "FeedTable", "MediaBucket"
-SIGNING_SECRET = "SigningSecret"
+SIGNING_SECRET, PORTONE_SECRET = "SigningSecret", "PortOneSecret"
 
 # DynamoDB's transactions are authorized per item, by the item's own action.
 TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
@@ -75,7 +75,8 @@ def _relative(filename: str) -> str | None:
 _PATHS: dict[str, str | None] = {}
 # The scheduled functions of chalicelib/events/schedules.py, by the code that runs each.
 SCHEDULED = {"lapse_sweep": "LapseSweep", "run_lapse_sweep": "LapseSweep", "run_reorder_reminders": "LapseSweep",
-             "subscription_orders": "SubscriptionOrders", "run_subscription_orders": "SubscriptionOrders"}
+             "subscription_orders": "SubscriptionOrders", "run_subscription_orders": "SubscriptionOrders",
+             "order_deadlines": "OrderDeadlines", "run_order_deadlines": "OrderDeadlines"}
 
 
 def _entry_point(frame: Any) -> str | None:
@@ -195,10 +196,14 @@ class Names:
         return arn
 
     def secret(self, secret_id: str) -> str:
-        """The signing secret (``DONGNE_SECRET_ARN``) → ``${SigningSecret}`` (its Ref is its ARN)."""
+        """The signing secret (``DONGNE_SECRET_ARN``) → ``${SigningSecret}``, PortOne's
+        (``DONGNE_PORTONE_SECRET_ARN``) → ``${PortOneSecret}`` (a secret's Ref is its ARN)."""
         from chalicelib.settings import get_settings
 
-        return f"${{{SIGNING_SECRET}}}" if secret_id == get_settings().secret_arn else secret_id
+        settings = get_settings()
+        known = {settings.secret_arn: SIGNING_SECRET, settings.portone_secret_arn: PORTONE_SECRET}
+        known.pop(None, None)
+        return f"${{{known[secret_id]}}}" if secret_id in known else secret_id
 
     def bucket(self, name: str) -> str:
         logical = self.buckets.get(name)

@@ -112,3 +112,26 @@ def aws_backend():
             local.stop()
         os.environ.pop("DONGNE_DYNAMODB_ENDPOINT", None)
         deps.reset()
+
+
+@pytest.fixture(scope="session")
+def _portone_standin(aws_backend):
+    """The PortOne stand-in for the run; the app reaches it through the SDK, only the base URL
+    configured (as ``make run`` does)."""
+    from chalicelib import wiring as deps
+    from devtools.portone_standin import PortOneStandIn
+
+    with PortOneStandIn() as standin:
+        os.environ["DONGNE_PORTONE_BASE_URL"] = standin.url
+        deps.reset()
+        yield standin
+        os.environ.pop("DONGNE_PORTONE_BASE_URL", None)
+        deps.reset()
+
+
+@pytest.fixture
+def portone(_portone_standin):
+    """The stand-in, with no failures left armed by an earlier test."""
+    _portone_standin._cancel_failures.clear()
+    _portone_standin._charge_failures.clear()
+    return _portone_standin

@@ -6,8 +6,6 @@ and only the route being called needs its domain code.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from chalice import Blueprint
 
 from chalicelib.api.auth import bearer
@@ -55,4 +53,6 @@ def list_following(ctx: Ctx, query: ListQuery) -> dict:
 
     scope = f"following:{ctx.user}"
     page = follows.following(ctx.deps.follows, ctx.user, query.limit, start_key(ctx, query.cursor, scope))
-    return page_out(ctx, page, scope, lambda row: {**asdict(row[0]), "followed_at": row[1]})
+    from chalicelib.api.shops import shop_fields
+
+    return page_out(ctx, page, scope, lambda row: {**shop_fields(row[0]), "followed_at": row[1]})

@@ -1,4 +1,4 @@
-"""Shops: open, read, edit."""
+"""Shops: open, read, edit; the owner's checkout settings."""
 
 from __future__ import annotations
 
@@ -7,11 +7,22 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import Forbidden, HandleTaken, ShopAlreadyOpen
-from chalicelib.schemas.shops import ShopCreate, ShopPublic, ShopUpdate
-from chalicelib.services import shops
+from chalicelib.records.accounts import Shop
+from chalicelib.schemas.shops import ShopCheckoutSettings, ShopCreate, ShopPublic, ShopUpdate
+from chalicelib.services import fulfilment, shops
 
 shops_blueprint = Blueprint(__name__)
 route = Router(shops_blueprint, "shops", bearer)
+
+
+def shop_fields(shop: Shop) -> dict:
+    """The public shop's fields: how it hands orders over (its default when never set) and how
+    it can be paid, never its bank account (a buyer paying by transfer sees it on their order)."""
+    return {**vars(shop), "fulfilment": fulfilment.settings_of(shop), "payment_methods": fulfilment.payment_methods(shop)}
+
+
+def shop_out(shop: Shop) -> ShopPublic:
+    return ShopPublic.model_validate(shop_fields(shop))
 
 
 @route.route("POST", "/shops", status=201, body=ShopCreate, response=ShopPublic, errors=(HandleTaken, ShopAlreadyOpen),
@@ -19,19 +30,31 @@ route = Router(shops_blueprint, "shops", bearer)
 def open_shop(ctx: Ctx, body: ShopCreate) -> ShopPublic:
     shop = shops.open_shop(ctx.deps.shops, ctx.user, name=body.name, handle=body.handle, bio=body.bio,
                            region=body.region, now=ctx.now)
-    return ShopPublic.model_validate(shop)
+    return shop_out(shop)
 
 
 @route.route("GET", "/shops/{shop_id}", auth=False, response=ShopPublic, etag=True, summary="A shop's public profile")
 def get_shop(ctx: Ctx, shop_id: str) -> ShopPublic:
-    return ShopPublic.model_validate(shops.get_shop(ctx.deps.shops, shop_id))
+    return shop_out(shops.get_shop(ctx.deps.shops, shop_id))
 
 
 @route.route("PATCH", "/shops/{shop_id}", body=ShopUpdate, response=ShopPublic, errors=(Forbidden, HandleTaken),
              etag=True, current=get_shop,
-             summary="Edit the shop (owner only); also sets the store-link reward (null: none)")
+             summary="Edit the shop (owner only); also sets the store-link reward (null: none), delivery and pickup, "
+                     "and the bank account for transfers (null: none)")
 def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopPublic:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    if "referral_reward" in body.model_fields_set:  # null is a value here: no reward
-        changes["referral_reward"] = changes.get("referral_reward")
-    return ShopPublic.model_validate(shops.edit_shop(ctx.deps.shops, ctx.user, shop_id, changes, ctx.now))
+    for nullable in ("referral_reward", "bank_account"):  # null is a value here: none
+        if nullable in body.model_fields_set:
+            changes[nullable] = changes.get(nullable)
+    return shop_out(shops.edit_shop(ctx.deps.shops, ctx.user, shop_id, changes, ctx.now))
+
+
+@route.route("GET", "/shops/{shop_id}/checkout-settings", response=ShopCheckoutSettings, errors=(Forbidden,),
+             summary="How the shop hands orders over and is paid, bank account included (owner only)")
+def get_checkout_settings(ctx: Ctx, shop_id: str) -> ShopCheckoutSettings:
+    shop = shops.owned_shop(ctx.deps.shops, ctx.user, shop_id)
+    return ShopCheckoutSettings.model_validate({
+        "fulfilment": fulfilment.settings_of(shop), "fulfilment_set": shop.fulfilment is not None,
+        "bank_account": shop.bank_account, "bank_transfer_hours": shop.bank_transfer_hours,
+        "payment_methods": fulfilment.payment_methods(shop)})

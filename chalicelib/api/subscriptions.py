@@ -13,8 +13,9 @@ from chalicelib.api.edge import JSON, Ctx, Router
 from chalicelib.api.orders import idempotency_key
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.api.spec import Header
-from chalicelib.errors import (Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing, IdempotencyKeyReused,
-                               OwnShopSubscription, SubscriptionCancelled, SubscriptionNotActive)
+from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing,
+                               IdempotencyKeyReused, Invalid, OwnShopSubscription, SubscriptionCancelled,
+                               SubscriptionNotActive, SubscriptionPeriodPassed)
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.subscriptions import (
     ReorderPublic,
@@ -86,16 +87,25 @@ def get_subscription(ctx: Ctx, subscription_id: str) -> SubscriptionPublic:
 
 
 @route.route("PATCH", "/subscriptions/{subscription_id}", body=SubscriptionUpdate, response=SubscriptionPublic,
-             errors=(Forbidden, SubscriptionCancelled, SubscriptionNotActive),
+             errors=(Forbidden, SubscriptionCancelled, SubscriptionNotActive, SubscriptionPeriodPassed),
              summary="Pause, resume, cancel, change the interval or skip the next order "
                                         "(the subscriber only)",
-             description="A cancelled subscription cannot change (409 `subscription_cancelled`); only an active "
+             description="Every change is idempotent: the same change sent again (a double tap, a retry) "
+                         "answers 200 with the subscription and changes nothing. A skip is for one period, "
+                         "`skip_period` (the `period` the app showed; default: the period ahead when the request "
+                         "is read); taps racing each other skip it once, and a period the job ordered first is "
+                         "not skipped afterwards (409 `subscription_period_passed`, with `next_period`). A "
+                         "cancelled subscription cannot change (409 `subscription_cancelled`); only an active "
                          "one can skip its next order (409 `subscription_not_active`).")
 def update_subscription(ctx: Ctx, subscription_id: str, body: SubscriptionUpdate) -> SubscriptionPublic:
     from chalicelib.services import subscriptions
 
+    if body.skip_period is not None and body.skip_next is False:
+        raise Invalid("skip_period asks for a skip; leave out skip_next or send true.",
+                      errors=[FieldProblem("body.skip_next", "false with skip_period", code="skip_next_false")])
+    skip = bool(body.skip_next) or body.skip_period is not None
     sub = subscriptions.change(ctx.deps.subscriptions, ctx.user, subscription_id, status=body.status,
-                               every_days=body.every_days, skip_next=bool(body.skip_next), now=ctx.now)
+                               every_days=body.every_days, skip_next=skip, skip_period=body.skip_period, now=ctx.now)
     return SubscriptionPublic.model_validate(sub)
 
 

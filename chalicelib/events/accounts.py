@@ -3,7 +3,8 @@
 ``DELETE /me`` erases the profile and its logins in one transaction; the profile's REMOVE on
 the stream then undoes what the account left elsewhere (``services.accounts.
 erase_closed_account``): follows (with exact follower counts), relationship pairs and the
-owners' notes, the buyer's name on orders, and the account's inbox and reminders. Every step is idempotent, so a retried record
+owners' notes, the buyer's name on orders, the account's inbox and reminders, its address
+book and its saved card. Every step is idempotent, so a retried record
 finds less to do and finishes; anything created for the account after its profile went is
 refused (follows need the profile) or skipped (scoring needs the customer's name).
 """
@@ -25,9 +26,11 @@ def account_removed(change: Change, deadline: float | None = None) -> None:
 
     deps = container()
     user_id = change.old["user_id"]
-    erased = erase_closed_account(deps.follows, deps.relationships, deps.orders, user_id, deps.notifications)
-    log.info("closed account %s: %d follows undone, %d pairs removed, %d orders marked, %d inbox items deleted",
-             user_id, erased.follows, erased.pairs, erased.orders, erased.notifications)
+    erased = erase_closed_account(deps.follows, deps.relationships, deps.orders, user_id, deps.notifications,
+                                  deps.addresses, deps.payment_methods)
+    log.info("closed account %s: %d follows undone, %d pairs removed, %d orders marked, %d inbox items deleted, "
+             "%d address books deleted, %d cards deleted", user_id, erased.follows, erased.pairs, erased.orders,
+             erased.notifications, erased.addresses, erased.cards)
 
 
 HANDLERS = (("user", account_removed),)

@@ -12,8 +12,14 @@ run out (``run_reorder_reminders``), reading the day buckets of the reminder ind
 (``services.notices``). The lapse sweep's tier changes reach owners as ``regular_lapsed``
 through the stream.
 
+``order_deadlines`` (every 5 minutes) expires unpaid orders past their payment deadline (their
+stock back, once), delivers shipped or ready orders nobody confirmed in 7 days, and retries owed
+card refunds (``services.checkout.run_deadlines``), reading day buckets of due items.
+
 ``subscription_orders`` (every 10 minutes) settles the subscriptions whose next action is
-due: it announces a period a day before it and places or skips it when it is due, reading the
+due: it announces a period a day before it and places or skips it when it is due (a subscriber
+with a saved card is charged right after, ``services.billing``; a charge the provider did not
+answer is tried again by a later run), reading the
 subscriptions' due-date index one day bucket at a time (never a Scan), within a time budget;
 what a run leaves stays due for the next (``services.subscriptions.run_due``).
 """
@@ -60,6 +66,13 @@ def lapse_sweep(event) -> None:
     run_reorder_reminders()
 
 
+def billing_of(deps):
+    """Saved cards and the gateway that charges them (the SDK loads on the first charge only)."""
+    from chalicelib.services.billing import Billing
+
+    return Billing(cards=deps.payment_methods, checkout=deps.checkout, orders=deps.orders, gateway=deps.payments)
+
+
 def run_subscription_orders(context=None, now: float | None = None):
     """Announce, place or skip every subscription period due by ``now`` (default: the clock),
     within the run's budget (``settings.subscription_budget_seconds``, and the Lambda's own
@@ -71,7 +84,7 @@ def run_subscription_orders(context=None, now: float | None = None):
 
     deps = container()
     deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
-    report = run_due(deps.subscriptions, clock.now() if now is None else now, deadline)
+    report = run_due(deps.subscriptions, clock.now() if now is None else now, deadline, billing=billing_of(deps))
     log.info("subscription orders: %d day bucket(s), %d page(s), %d due, %s%s", report.days, report.pages,
              report.seen, report.outcomes, " (stopped at the deadline; the rest stays due)"
              if report.stopped_early else "")
@@ -82,3 +95,26 @@ def run_subscription_orders(context=None, now: float | None = None):
                               description="Place each due subscription period's order once (정기배송)")
 def subscription_orders(event) -> None:
     run_subscription_orders(getattr(event, "context", None))
+
+
+def run_order_deadlines(context=None, now: float | None = None):
+    """Expire, deliver and refund what is due by ``now`` (default: the clock), within a budget."""
+    from chalicelib import clock
+    from chalicelib.events.stream import deadline_for
+    from chalicelib.services.checkout import run_deadlines
+    from chalicelib.wiring import container
+
+    deps = container()
+    deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
+    report = run_deadlines(deps.checkout, deps.payments, clock.now() if now is None else now, deadline=deadline)
+    log.info("order deadlines: %d expired, %d delivered, refunds %s, %d stale dropped%s", report.expired,
+             report.delivered, report.refunds, report.dropped,
+             " (stopped at the deadline; the rest stays due)" if report.stopped_early else "")
+    return report
+
+
+@schedules_blueprint.schedule(Rate(5, unit=Rate.MINUTES), name="order_deadlines",
+                              description="Expire unpaid orders (stock back), deliver unconfirmed ones after 7 days, "
+                                          "retry owed card refunds")
+def order_deadlines(event) -> None:
+    run_order_deadlines(getattr(event, "context", None))

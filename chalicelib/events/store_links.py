@@ -1,7 +1,12 @@
 """Stream handlers of the one-person store: links are issued by orders, and reviews recommend.
 
-* ``order`` INSERT: the buyer's link for the shop is issued if they have none, and the
-  order's products join what the link shows as bought (``services.store_links.ensure_link``).
+* ``order`` paid (the stream contract: the record where ``paid_at`` first appears — an INSERT
+  that has it, or a MODIFY whose old image lacks it): the buyer's link for the shop is issued
+  if they have none, and the order's products join what the link shows as bought
+  (``services.store_links.ensure_link``). An order never paid (waiting, expired, cancelled
+  unpaid) issues nothing. A paid order cancelled later keeps the link it issued (the link is
+  the buyer's page, maybe shared already); a cancellation delivered before the payment's
+  record changes nothing here, and the payment's record then issues the link as it would have.
 * ``review`` INSERT (one item per product of the reviewed order): 4 or 5 stars recommend the
   product on the reviewer's landing, 1 or 2 take it back.
 
@@ -37,10 +42,19 @@ def _text(image: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def order_placed(change: Change, deadline: float | None = None) -> None:
-    if change.event_name != "INSERT" or change.new is None:
-        return
+def paid_now(event_name: str, new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> bool:
+    """Whether this order record is the one where the order became paid (``paid_at`` first appears)."""
+    if new is None or new.get("paid_at") is None or new.get("status") == "cancelled":
+        return False
+    if event_name == "INSERT":
+        return True
+    return event_name == "MODIFY" and (old or {}).get("paid_at") is None
+
+
+def order_paid(change: Change, deadline: float | None = None) -> None:
     new = change.new
+    if new is None or not paid_now(change.event_name, new, change.old):
+        return
     try:
         buyer_id, shop_id = _text(new, "buyer_id"), _text(new, "shop_id")
         products = [_text(line, "product_id") for line in new.get("items") or [] if isinstance(line, Mapping)]
@@ -67,4 +81,4 @@ def review_written(change: Change, deadline: float | None = None) -> None:
     store_links.remember_review(links, user_id, shop_id, product_id, rating, str(new.get("text") or ""))
 
 
-HANDLERS = (("order", order_placed), ("review", review_written))
+HANDLERS = (("order", order_paid), ("review", review_written))

@@ -3,8 +3,9 @@
 * ``subscription`` records: a period announced or skipped for want of stock becomes notices
   (``services.subscriptions.notices_for``) handed to the inbox, which adds each once per
   recipient, type and period — replays add nothing.
-* ``order`` records: placing an order sets its buyer's "due at" items, cancelling it restores
-  them (``services.reorders``); idempotent by order id.
+* ``order`` records: paying for an order sets its buyer's "due at" items, cancelling a paid
+  order restores them (``services.reorders``); an unpaid order writes nothing; idempotent by
+  order id.
 
 A record that breaks the order contract is logged and skipped rather than failing the batch
 (retrying it could never succeed).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib.records.commerce import BankAccount
+
 
 @dataclass(frozen=True)
 class User:
@@ -38,6 +40,15 @@ class Shop:
     subscription_discount_percent: int = 0  # off every subscription order (0-20)
     # What the shop pays the owner of a store link for a friend's order (None: no reward).
     referral_reward: RewardSetting | None = None
+    # Checkout (services.fulfilment). ``fulfilment`` None: never set, so the shop offers pickup
+    # at the shop only (services.fulfilment.settings_of says where); ``bank_account`` None: no
+    # bank transfer (무통장입금); an unpaid bank-transfer order waits ``bank_transfer_hours``.
+    fulfilment: FulfilmentSettings | None = None
+    bank_account: BankAccount | None = None
+    bank_transfer_hours: int = 24
+    # The owner's last change of the shop (None: not read from storage). An order checks it at
+    # commit, so a fee, account or reward read from a container's cache can never be stale.
+    updated_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,3 +57,27 @@ class RewardSetting:
 
     kind: str  # percent | fixed
     value: int
+
+
+@dataclass(frozen=True)
+class DeliveryOption:
+    """Delivery (택배/배달): ``fee`` won per order, nothing when the subtotal reaches ``free_over``."""
+
+    fee: int
+    free_over: int | None = None
+
+
+@dataclass(frozen=True)
+class PickupOption:
+    """Pickup (방문 수령) at ``address`` in ``hours`` (free text, "" when the shop says nothing)."""
+
+    address: str
+    hours: str = ""
+
+
+@dataclass(frozen=True)
+class FulfilmentSettings:
+    """How a shop hands its orders over: at least one of the two is offered."""
+
+    delivery: DeliveryOption | None = None
+    pickup: PickupOption | None = None

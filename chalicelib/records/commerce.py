@@ -69,6 +69,68 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class Address:
+    """Where a delivery goes: an address-book entry's fields, copied onto the order."""
+
+    recipient: str
+    phone: str  # E.164, normalised like an account's
+    postal_code: str  # 5 digits (도로명주소 우편번호)
+    address1: str
+    address2: str = ""
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    """How the order reaches the buyer: ``delivery`` to ``address``, or ``pickup`` at the shop's
+    ``pickup_address`` in its ``pickup_hours`` (copied from the shop when the order is placed)."""
+
+    method: str  # delivery | pickup
+    address: Address | None = None
+    pickup_address: str | None = None
+    pickup_hours: str | None = None
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    bank: str
+    number: str
+    holder: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    """How the order is paid. ``payment_id`` is the provider's payment id the app pays under
+    (the order's own, so a payment cannot be moved to another order); unpaid after ``deadline_at``
+    the order expires."""
+
+    method: str  # card | bank_transfer
+    payment_id: str
+    amount: int
+    deadline_at: float
+    bank_account: BankAccount | None = None  # bank_transfer: where to send the money
+    billing_key_used: bool = False  # a subscription's period charged with the saved card
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Money owed back on a paid order that was cancelled, or a payment that came too late."""
+
+    status: str  # pending | done | failed (failed is retried; see docs/checkout.md)
+    amount: int
+    requested_at: float
+    refunded_at: float | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    payment_id: str | None = None  # the payment refunded (a late payment's own id)
+
+
+@dataclass(frozen=True)
+class Shipment:
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
 class Order:
     order_id: str
     shop_id: str
@@ -97,6 +159,16 @@ class Order:
     referral_reward: int | None = None
     reward_given: bool = False
     buyer_closed: bool = False  # the buyer has closed their account (the order stays in the books)
+    # Checkout. ``paid_at`` is set once, when the money is confirmed, and never removed: from that
+    # record on the order counts (score, tiers, milestones, store links, rewards).
+    buyer_name: str = ""
+    shipping_fee: int = 0
+    fulfilment: Fulfilment | None = None
+    payment: Payment | None = None
+    paid_at: float | None = None
+    refund: Refund | None = None
+    shipment: Shipment | None = None
+    deliver_by: float | None = None  # shipped or ready for pickup: delivered automatically at this time
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,22 @@ class ShopReferral:
         return {"delivered": CONFIRMED, "cancelled": CANCELLED}.get(self.order_status, PENDING)
 
 
+@dataclass(frozen=True)
+class BuyerAtShop:
+    """What placing an order reads of its buyer at the shop, in the catalogue's BatchGetItem: the
+    live remembered link (None without one) and whether their first-purchase slot is free (no
+    order of theirs paid at the shop, none credited and unpaid holding it). A hint, not a
+    decision: the placing transaction's conditions decide, and a stale read is retried."""
+
+    remembered: Remembered | None = None
+    first_buy_free: bool = True
+
+
+class FirstBuyTaken(Exception):
+    """An order through a store link found the buyer's first purchase at the shop made, or held
+    by another unpaid credited order: it is placed without the link's credit."""
+
+
 class LinkRemembered(Exception):
     """Storage found, at commit, a remembered link the order was placed without (retry with it),
     or the one it was placed with gone meanwhile (``None``: retry without it)."""

@@ -18,7 +18,8 @@ ORDERED = "ordered"
 SKIPPED = "skipped"  # the subscriber skipped it
 OUT_OF_STOCK = "out_of_stock"  # not enough stock when it was due: nothing ordered, nothing charged
 UNAVAILABLE = "unavailable"  # the shop or a product is gone
-NOTIFIED_OUTCOMES = (OUT_OF_STOCK, UNAVAILABLE)  # both sides are told (subscription_skipped)
+PAYMENT_FAILED = "payment_failed"  # ordered, but the saved card's charge failed: the order cancelled, stock back
+NOTIFIED_OUTCOMES = (OUT_OF_STOCK, UNAVAILABLE, PAYMENT_FAILED)  # both sides are told (subscription_skipped)
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,34 @@ class SubscriptionLine:
 @dataclass(frozen=True)
 class PeriodOutcome:
     period: int
-    outcome: str  # ordered | skipped | out_of_stock | unavailable
+    outcome: str  # ordered | skipped | out_of_stock | unavailable | payment_failed
     due_at: float
     at: float  # when it was decided
     order_id: str | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class PendingCharge:
+    """A period's card order still to be charged with the subscriber's saved card.
+
+    Written in the period's placing transaction, already held (``held_until``) by the run that
+    places it, which charges at once; whoever else reads it leaves it alone until then. A run
+    that finds it free (the holder crashed, or the provider was down: ``next_try_at``) takes it
+    with a conditional write first, so one run at a time ever charges it."""
+
+    order_id: str
+    period: int
+    attempts: int
+    held_until: float
+    next_try_at: float
+
+    def free(self, now: float) -> bool:
+        return self.held_until <= now and self.next_try_at <= now
+
+    @property
+    def action_at(self) -> float:
+        return max(self.held_until, self.next_try_at)
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,7 @@ class Subscription:
     history: tuple[PeriodOutcome, ...] = ()  # latest last, a bounded window
     last_order_id: str | None = None
     currency: str = CURRENCY
+    charge: PendingCharge | None = None  # a period's order waiting for its card charge
 
     @property
     def subtotal(self) -> int:
@@ -92,12 +117,12 @@ class Subscription:
     @property
     def action_at(self) -> float | None:
         """When the scheduled job next has something to do: announce the next period a day
-        before it, or place it; None unless active (the due-date index leaves it out)."""
+        before it, place it, or charge a period's order; None unless active (the due-date index
+        leaves it out)."""
         if self.status != ACTIVE:
             return None
-        if self.needs_announcing:
-            return self.next_order_at - ANNOUNCE_LEAD_SECONDS
-        return self.next_order_at
+        at = self.next_order_at - ANNOUNCE_LEAD_SECONDS if self.needs_announcing else self.next_order_at
+        return min(at, self.charge.action_at) if self.charge is not None else at
 
     @property
     def discount(self) -> int:

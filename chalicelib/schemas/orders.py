@@ -5,21 +5,35 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from chalicelib.schemas.addresses import FulfilmentIn, FulfilmentOut
 from chalicelib.schemas.common import Id, ListQuery, Out, Page, Schema, Timestamp, WholeNumber
 from chalicelib.schemas.products import ProductKind
 from chalicelib.schemas.store_links import LinkCode
 
 
 class OrderStatus(StrEnum):
-    """`pending_payment → paid → shipped → delivered`; `cancelled` before shipping."""
+    """`pending_payment → paid → shipped | ready_for_pickup → delivered`; `cancelled` before shipping;
+    `expired` when unpaid past `payment.deadline_at`."""
 
     pending_payment = "pending_payment"
     paid = "paid"
     shipped = "shipped"
+    ready_for_pickup = "ready_for_pickup"
     delivered = "delivered"
     cancelled = "cancelled"
+    expired = "expired"
+
+
+class PaymentMethod(StrEnum):
+    """`card` (cards, KakaoPay, NaverPay, TossPay through PortOne) or `bank_transfer` (무통장입금)."""
+
+    card = "card"
+    bank_transfer = "bank_transfer"
+
+
+Won = Annotated[int, Field(strict=True, ge=0, le=100_000_000), WholeNumber]
 
 Quantity = Annotated[int, Field(strict=True, ge=1, le=999, description="1..999 (lines of one product add up)."),
                      WholeNumber]
@@ -40,10 +54,26 @@ class OrderCreate(Schema):
     via_store_link: LinkCode | None = Field(
         None, description="The store link the order comes through, if any: a link of the order's shop (422 "
                           "otherwise). Without one, a link the buyer visited signed in within 14 days is used.")
+    payment_method: PaymentMethod = Field(PaymentMethod.bank_transfer, description=(
+        "`card`: pay through PortOne within 30 minutes, then `POST /orders/{id}/payment`; `bank_transfer` (the "
+        "default): send `total` to the shop's account by `payment.deadline_at`, the owner confirms it."))
+    expected_total: Won | None = Field(None, description="The total the app showed; if the order would cost "
+                                                          "anything else now → 409 `price_changed`, nothing written.")
+    fulfilment: FulfilmentIn | None = Field(None, description=(
+        "`{method: delivery, address_id}`, `{method: delivery, address: {...}}` or `{method: pickup}`; required by a "
+        "shop that set its fulfilment (a method it does not offer → 422 `fulfilment_unavailable`)."))
 
 
 class OrderStatusIn(Schema):
     status: OrderStatus
+    carrier: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        None, description="Shipping a delivery: the carrier (e.g. CJ대한통운).")
+    tracking_number: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z-]+$")] | None = Field(
+        None, description="Shipping a delivery: the tracking number (required with `shipped` for a delivery).")
+
+
+class PaymentIn(Schema):
+    payment_id: Id = Field(description="The payment id the app paid under: the order's `payment.payment_id`.")
 
 
 class OrderListQuery(ListQuery):
@@ -66,6 +96,34 @@ class StatusChangeOut(Out):
     by: str
 
 
+class BankAccountOut(Out):
+    bank: str
+    number: str
+    holder: str
+
+
+class PaymentOut(Out):
+    method: PaymentMethod
+    status: str = Field("pending", description="`pending`, `paid`, `refunded`, `expired` or `cancelled` (unpaid).")
+    payment_id: str = Field(description="Pay with PortOne under this paymentId, for exactly `amount` KRW.")
+    amount: int
+    deadline_at: Timestamp = Field(description="Unpaid after this, the order expires and its stock returns.")
+    bank_account: BankAccountOut | None = Field(description="Bank transfer: the shop's account to send `amount` to.")
+
+
+class RefundOut(Out):
+    status: str = Field(description="`pending`, `in_progress`, `done` or `failed` (retried).")
+    amount: int
+    requested_at: Timestamp
+    refunded_at: Timestamp | None
+    attempts: int
+
+
+class ShipmentOut(Out):
+    carrier: str
+    tracking_number: str
+
+
 class OrderPublic(Out):
     order_id: Id
     shop_id: str
@@ -84,9 +142,28 @@ class OrderPublic(Out):
     reorder_of: str | None = Field(description="The order this one repeats (POST /orders/{id}/reorder).")
     review_id: str | None
     subscription_id: str | None = Field(None, description="The subscription (정기배송) this order is a period of.")
+    buyer_name: str = Field("", description="The buyer's name when the order was placed.")
+    shipping_fee: int = 0
+    fulfilment: FulfilmentOut | None = Field(None, description="How the order reaches the buyer (null: arranged with "
+                                                               "the shop, as orders placed before checkout).")
+    payment: PaymentOut | None = None
+    paid_at: Timestamp | None = Field(None, description="When the money was confirmed; the order counts from then.")
+    refund: RefundOut | None = None
+    shipment: ShipmentOut | None = None
+    deliver_by: Timestamp | None = Field(None, description="Shipped or ready for pickup: delivered automatically then "
+                                                           "unless the buyer confirms (구매확정) or the shop marks it first.")
     history: list[StatusChangeOut]
     created_at: Timestamp
     updated_at: Timestamp
+
+    @model_validator(mode="after")
+    def _payment_status(self) -> "OrderPublic":
+        if self.payment is not None:
+            if self.paid_at is not None:
+                self.payment.status = "refunded" if self.refund is not None and self.refund.status == "done" else "paid"
+            else:
+                self.payment.status = {"expired": "expired", "cancelled": "cancelled"}.get(self.status, "pending")
+        return self
 
 
 class ReviewCreate(Schema):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.messages import describe_pattern
-from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber
+from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, not_null
 from chalicelib.schemas.store_links import RewardSettingIn, RewardSettingOut
+from chalicelib.services.limits import BANK_TRANSFER_HOURS, DEFAULT_BANK_TRANSFER_HOURS, DELIVERY_FEE, FREE_OVER
 
 ShopName = Annotated[str, Field(min_length=1, max_length=60, pattern=NOT_BLANK, examples=["망원동 두부가게"]), Trimmed]
 # The constraints come before the lower-casing so that they are what the document declares.
@@ -29,6 +31,75 @@ SubscriptionDiscount = Annotated[int, Field(strict=True, ge=0, le=20, examples=[
                                             description="Percent off every subscription (정기배송) order, 0-20."),
                                  WholeNumber]
 
+DeliveryFee = Annotated[int, Field(strict=True, ge=DELIVERY_FEE[0], le=DELIVERY_FEE[1], examples=[3000],
+                                   description=f"Won per order, {DELIVERY_FEE[0]}-{DELIVERY_FEE[1]:,}."),
+                        WholeNumber]
+FreeOver = Annotated[int, Field(strict=True, ge=FREE_OVER[0], le=FREE_OVER[1], examples=[30000],
+                                description="Delivery is free from this subtotal (won) on."), WholeNumber]
+BankTransferHours = Annotated[int, Field(strict=True, ge=BANK_TRANSFER_HOURS[0], le=BANK_TRANSFER_HOURS[1],
+                                         examples=[DEFAULT_BANK_TRANSFER_HOURS],
+                                         description="Hours an unpaid bank-transfer order holds its stock "
+                                                     f"({BANK_TRANSFER_HOURS[0]}-{BANK_TRANSFER_HOURS[1]})."),
+                              WholeNumber]
+PickupPlace = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK,
+                                   examples=["서울 마포구 망원로 12, 1층 가게 앞"]), Trimmed]
+PickupHours = Annotated[str, Field(max_length=100, examples=["매일 10:00-19:00 (월요일 휴무)"]), Trimmed]
+AccountNumber = Annotated[str, Field(min_length=6, max_length=30,
+                                     pattern=describe_pattern(r"^[0-9][0-9-]*[0-9]$",
+                                                              "an account number of digits and hyphens",
+                                                              "숫자와 '-'로 된 계좌번호"),
+                                     examples=["110-123-456789"])]
+
+
+class DeliveryIn(Schema):
+    fee: DeliveryFee
+    free_over: FreeOver | None = Field(None, description="null: never free.")
+
+
+class PickupIn(Schema):
+    address: PickupPlace
+    hours: PickupHours = ""
+
+
+class FulfilmentSettingsIn(Schema):
+    """What the shop offers; a method left out or null is not offered, and at least one is."""
+
+    delivery: DeliveryIn | None = None
+    pickup: PickupIn | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "FulfilmentSettingsIn":
+        if self.delivery is None and self.pickup is None:
+            raise PydanticCustomError("delivery_or_pickup", "offer delivery, pickup or both")
+        return self
+
+
+class BankAccountIn(Schema):
+    bank: Annotated[str, Field(min_length=1, max_length=30, pattern=NOT_BLANK, examples=["신한은행"]), Trimmed]
+    number: AccountNumber
+    holder: Annotated[str, Field(min_length=1, max_length=30, pattern=NOT_BLANK, examples=["박두부"]), Trimmed]
+
+
+class DeliveryOut(Out):
+    fee: int
+    free_over: int | None
+
+
+class PickupOut(Out):
+    address: str
+    hours: str
+
+
+class FulfilmentSettingsOut(Out):
+    delivery: DeliveryOut | None = Field(description="null: the shop does not deliver.")
+    pickup: PickupOut | None = Field(description="null: no pickup.")
+
+
+class BankAccountOut(Out):
+    bank: str
+    number: str
+    holder: str
+
 
 class ShopCreate(Schema):
     name: ShopName
@@ -45,6 +116,14 @@ class ShopUpdate(Schema):
     subscription_discount_percent: SubscriptionDiscount | None = None
     referral_reward: RewardSettingIn | None = Field(
         None, description="What an order through a customer's store link earns them; null for none.")
+    fulfilment: FulfilmentSettingsIn = Field(
+        None, description="Delivery and/or pickup, replacing what was set. A shop that never set it offers pickup "
+                          "at the shop only.")  # type: ignore[assignment]
+    bank_account: BankAccountIn | None = Field(
+        None, description="Where buyers paying by bank transfer (무통장입금) send the money; null: no bank transfer.")
+    bank_transfer_hours: BankTransferHours = None  # type: ignore[assignment]
+
+    _not_null = field_validator("fulfilment", "bank_transfer_hours", mode="before")(not_null)
 
 
 class ShopPublic(Out):
@@ -59,3 +138,19 @@ class ShopPublic(Out):
     created_at: Timestamp
     subscription_discount_percent: int = Field(0, description="Percent off every subscription order.")
     referral_reward: RewardSettingOut | None = Field(None, description="The store-link reward; null for none.")
+    fulfilment: FulfilmentSettingsOut = Field(description="How orders are handed over (a shop that never set it: "
+                                                          "pickup at the shop).")
+    payment_methods: list[Literal["card", "bank_transfer"]] = Field(
+        description="How buyers can pay: card always; bank_transfer when the shop has a bank account (shown on the "
+                    "order's payment, not here).")
+    bank_transfer_hours: int = Field(description="Hours an unpaid bank-transfer order waits for its deposit.")
+
+
+class ShopCheckoutSettings(Out):
+    """The owner's own view of how the shop is paid and hands orders over, bank account included."""
+
+    fulfilment: FulfilmentSettingsOut
+    fulfilment_set: bool = Field(description="false: never set, so the default (pickup at the shop) applies.")
+    bank_account: BankAccountOut | None
+    bank_transfer_hours: int
+    payment_methods: list[Literal["card", "bank_transfer"]]

@@ -21,12 +21,14 @@ class SubscriptionStatus(StrEnum):
 
 class PeriodOutcome(StrEnum):
     """What became of a period: ordered; skipped by the subscriber; skipped because the stock ran out
-    or the shop or a product is gone (nothing charged, both sides told)."""
+    or the shop or a product is gone (nothing charged, both sides told); skipped because the saved
+    card's charge failed (the order cancelled, nothing charged, both sides told)."""
 
     ordered = "ordered"
     skipped = "skipped"
     out_of_stock = "out_of_stock"
     unavailable = "unavailable"
+    payment_failed = "payment_failed"
 
 
 EveryDays = Annotated[int, Field(strict=True, ge=7, le=90, description="Days between orders, 7..90.", examples=[14]),
@@ -51,15 +53,23 @@ class SubscriptionCreate(Schema):
 
 class SubscriptionUpdate(Schema):
     """Pause (``paused``), resume (``active``), cancel (``cancelled``, final), change the interval
-    (from the order after the next), or skip the next order (``skip_next: true``). Fields left
-    out keep their value; none may be null."""
+    (from the order after the next), or skip the next order (``skip_next: true``, best with
+    ``skip_period``: the period the app showed). Fields left out keep their value; none may be
+    null. Sending the same change again changes nothing."""
 
     # Optional but not nullable: the None default only means "not sent" (see not_null).
     status: SubscriptionStatus = None  # type: ignore[assignment]
     every_days: EveryDays = None  # type: ignore[assignment]
-    skip_next: StrictBool = Field(None, description="true: the next order is not placed.")  # type: ignore[assignment]
+    skip_next: StrictBool = Field(  # type: ignore[assignment]
+        None, description="true: the next order is not placed (the period named by `skip_period`, or else the "
+                          "period ahead when the request is read).")
+    skip_period: Annotated[int, Field(strict=True, ge=1, le=100_000, examples=[3]), WholeNumber] = Field(
+        None, description="The period this skip is for: the subscription's `period` as the app showed it. "
+                          "Implies `skip_next: true`. That period is skipped once, however often the tap is "
+                          "sent; if it was ordered meanwhile → 409 `subscription_period_passed`, and the period "
+                          "after it is never skipped in its place.")  # type: ignore[assignment]
 
-    _not_null = field_validator("status", "every_days", "skip_next", mode="before")(not_null)
+    _not_null = field_validator("status", "every_days", "skip_next", "skip_period", mode="before")(not_null)
 
 
 class SubscriptionListQuery(ListQuery):

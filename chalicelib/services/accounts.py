@@ -199,24 +199,39 @@ class ClosingNotifications(Protocol):
     def forget(self, user_id: str) -> int: ...
 
 
+class ClosingAddresses(Protocol):
+    def forget(self, user_id: str) -> int: ...
+
+
+class ClosingCards(Protocol):
+    def forget(self, user_id: str) -> int: ...
+
+
 @dataclass(frozen=True)
 class Erased:
     follows: int
     pairs: int
     orders: int
     notifications: int = 0
+    addresses: int = 0
+    cards: int = 0
 
 
 def erase_closed_account(follows: ClosingFollows, pairs: ClosingPairs, orders: ClosingOrders,
-                         user_id: str, notifications: ClosingNotifications | None = None) -> Erased:
+                         user_id: str, notifications: ClosingNotifications | None = None,
+                         addresses: ClosingAddresses | None = None, cards: ClosingCards | None = None) -> Erased:
     """What a closed account leaves behind, undone. Idempotent (a retry finds less to do):
 
     * its follows are undone, each with the shop's follower count in one transaction;
     * its relationship pairs with every shop, and the owners' notes about it, are deleted;
     * its orders stay in the shops' books, marked as bought by a closed account;
-    * its inbox, notification preferences, devices and reorder reminders are deleted.
+    * its inbox, notification preferences, devices and reorder reminders are deleted;
+    * its address book is deleted (orders keep the copy of the address they were placed with);
+    * its saved card (the PortOne billing key) is deleted: nothing can charge it any more.
     """
     unfollowed = sum(1 for shop_id in list(follows.followed_shop_ids(user_id))
                      if follows.remove_follower(shop_id, user_id))
     return Erased(follows=unfollowed, pairs=pairs.remove_customer(user_id), orders=orders.close_buyer(user_id),
-                  notifications=notifications.forget(user_id) if notifications is not None else 0)
+                  notifications=notifications.forget(user_id) if notifications is not None else 0,
+                  addresses=addresses.forget(user_id) if addresses is not None else 0,
+                  cards=cards.forget(user_id) if cards is not None else 0)

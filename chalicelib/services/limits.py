@@ -35,3 +35,12 @@ KEY_PATTERN = re.compile(
 REWARD_PERCENT = (1, 30)  # percent of the subtotal, rounded down
 REWARD_FIXED = (100, 50_000)  # won, and never more than the order's subtotal
 LINK_CODE_LENGTH = 10
+
+# Checkout (services.fulfilment, services.addresses). The address book is one item read whole
+# by the order path: 20 entries of a few hundred bytes stay far below an item's 400 KB and one
+# read unit of a few KB (Coupang and Naver keep about as many 배송지).
+MAX_ADDRESSES = 20
+DELIVERY_FEE = (0, 100_000)  # won per order
+FREE_OVER = (1, 10_000_000)  # won of subtotal from which delivery is free
+BANK_TRANSFER_HOURS = (1, 72)  # how long an unpaid bank-transfer order holds its stock
+DEFAULT_BANK_TRANSFER_HOURS = 24

@@ -9,7 +9,8 @@ attributes; images as plain dicts, numbers as ``Decimal``):
 | like            | INSERT                              | ``like`` (grouped per post and day)               | the shop's owner |
 | comment         | INSERT, a customer's                | ``comment``                                       | the shop's owner |
 | comment         | INSERT, the shop's reply            | ``shop_reply``                                    | who asked just before |
-| order           | INSERT                              | ``new_order``; milestone ``first_order``          | the shop's owner |
+| order           | INSERT awaiting the owner's check of the money (bank transfer, or no payment record) | ``new_order`` (``awaiting_payment``) | the shop's owner |
+| order           | paid: ``paid_at`` first appears (INSERT with it, or MODIFY whose old image lacks it) | ``new_order`` (once per order); milestone ``first_order`` | the shop's owner |
 | order           | MODIFY to another ``status``        | ``order_status``                                  | the buyer (the owner when the buyer cancelled) |
 | review          | INSERT, ``primary``                 | ``review``; milestone ``first_review``            | the shop's owner |
 | tier_transition | INSERT, into ``regular``            | milestone ``became_regular`` (per pair), the tenth: ``tenth_regular`` | the shop's owner |
@@ -17,8 +18,13 @@ attributes; images as plain dicts, numbers as ``Decimal``):
 
 Each notification's source id comes from the item (an order id, a comment id, the order id
 and its new status), never from the stream record, so a replayed or duplicated record adds
-nothing. An order INSERT also remembers each essential bought (``ReorderWatch``), indexed by
-when to remind; ``remind_reorders`` (hourly) sends ``reorder_due`` once per due date.
+nothing. An order counts when it is paid (the stream contract of ``paid_at``): the purchase
+milestone and the reorder watch come from the record where it was paid, never from placement,
+so an order that expires or is cancelled unpaid fires no milestone. The owner hears of a new
+order at placement only when they must watch for its money (a bank transfer, or an order
+without a payment record, which the owner marks paid); a card order is news once it is paid.
+A paid order also remembers each essential bought (``ReorderWatch``, bought at ``paid_at``),
+indexed by when to remind; ``remind_reorders`` (hourly) sends ``reorder_due`` once per due date.
 """
 
 from __future__ import annotations
@@ -192,21 +198,46 @@ def on_order(ctx: Context, event: str, new: Mapping | None, old: Mapping | None)
     if new is None:
         return []
     status = new.get("status")
-    if event == "INSERT" and status != CANCELLED:
-        return _order_placed(ctx, new)
-    if event == "MODIFY" and old is not None and status != old.get("status") and isinstance(status, str):
-        return _order_moved(ctx, new, status)
-    return []
-
-
-def _order_placed(ctx: Context, new: Mapping) -> list[str]:
-    facts = _order_facts(new)
-    owner_id, buyer_id, at = _str(new, "owner_id"), _str(new, "buyer_id"), _num(new, "created_at")
-    name = _name(ctx, buyer_id)
-    data = {**facts, "customer_id": buyer_id, "customer_name": name}
     done = []
-    if ctx.inbox.add(Notice(owner_id, "new_order", facts["order_id"], at, data)):
-        done.append("new_order")
+    if event == "INSERT" and status != CANCELLED and new.get("paid_at") is None and _owner_checks_payment(new):
+        done += _new_order(ctx, new, _num(new, "created_at"), awaiting_payment=True)
+    if _paid_now(event, new, old):
+        done += _order_paid(ctx, new)
+    if event == "MODIFY" and old is not None and status != old.get("status") and isinstance(status, str):
+        done += _order_moved(ctx, new, status)
+    return done
+
+
+def _paid_now(event: str, new: Mapping, old: Mapping | None) -> bool:
+    """The record where the order became paid: ``paid_at`` first appears (stream contract)."""
+    if new.get("paid_at") is None or new.get("status") == CANCELLED:
+        return False
+    return event == "INSERT" or (event == "MODIFY" and (old or {}).get("paid_at") is None)
+
+
+def _owner_checks_payment(new: Mapping) -> bool:
+    """Whether the owner must watch for this unpaid order's money: a bank transfer, or an order
+    without a payment record (the owner marks it paid). A card order waits for the provider."""
+    payment = new.get("payment")
+    return not isinstance(payment, Mapping) or payment.get("method") != "card"
+
+
+def _new_order(ctx: Context, new: Mapping, at: float, *, awaiting_payment: bool) -> list[str]:
+    facts = _order_facts(new)
+    owner_id, buyer_id = _str(new, "owner_id"), _str(new, "buyer_id")
+    data = {**facts, "customer_id": buyer_id, "customer_name": _name(ctx, buyer_id)}
+    if awaiting_payment:
+        data["awaiting_payment"] = True
+    return ["new_order"] if ctx.inbox.add(Notice(owner_id, "new_order", facts["order_id"], at, data)) else []
+
+
+def _order_paid(ctx: Context, new: Mapping) -> list[str]:
+    """A purchase: the owner's new order (unless told at placement), the shop's first-order
+    milestone and the essentials to remind the buyer of — all from ``paid_at``."""
+    facts = _order_facts(new)
+    owner_id, buyer_id, at = _str(new, "owner_id"), _str(new, "buyer_id"), _num(new, "paid_at")
+    done = _new_order(ctx, new, at, awaiting_payment=False)  # one per order: told at placement, nothing new
+    name = _name(ctx, buyer_id)
     # A millisecond later, so the milestone lists above the order it celebrates.
     if ctx.inbox.add_milestone(facts["shop_id"], "first_order", owner_id, at + 0.001,
                                {"shop_name": facts["shop_name"], "order_id": facts["order_id"],

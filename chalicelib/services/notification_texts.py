@@ -90,7 +90,8 @@ def render(type_: str, data: Mapping[str, Any], count: int | None = None,
     if type_ == "like":
         return f"{who(actors, n)}이 좋아해요", f"게시물에 좋아요가 {n}개 모였어요."
     if type_ == "new_order":
-        return "새 주문이 들어왔어요", f"{name}님이 {josa(items_phrase(data), '을/를')} 주문했어요 · {won(data.get('total'))}"
+        body = f"{name}님이 {josa(items_phrase(data), '을/를')} 주문했어요 · {won(data.get('total'))}"
+        return "새 주문이 들어왔어요", body + (" · 입금을 확인해 주세요" if data.get("awaiting_payment") else "")
     if type_ == "order_status":
         status = str(data.get("status") or "")
         if data.get("to_owner"):

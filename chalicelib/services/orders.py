@@ -2,20 +2,24 @@
 
 Placing an order costs one read and one write on the request path: storage reads the shop
 and the products (and the store link the order names) in one BatchGetItem (prices are read
-here, never taken from the client), then writes, in one TransactWriteItems, a conditional
+here, never taken from the client; the cached ones are not read again), with the buyer's
+remembered store link and first-purchase slot for the shop (always read: per buyer), then writes, in one TransactWriteItems, a conditional
 stock decrement per product (``stock >= quantity``), the order and the idempotency record,
 with ``via_post_id`` a condition check that the post is the shop's (a 422 otherwise), and
-the store-link items (``services.store_links``: the link's counters, the pending ledger
-entry, the checks of the shop's reward setting and of the buyer's remembered link). Either
+the store-link items (``services.store_links``: the checks of the shop's reward setting and
+of the link, the first-purchase slot, the buyer's remembered link; the credit itself is written
+when the order is paid). Either
 all of it happens or none of it, so stock can never go below zero however many buyers race,
 and the idempotency record exists exactly when its order does (which is why no "in
 progress" lock is needed).
 
-Lifecycle (``TRANSITIONS`` below is the whole rule set)::
+Lifecycle (``TRANSITIONS`` below is the whole rule set; ``services.checkout`` the payment)::
 
-    pending_payment --owner--> paid --owner--> shipped --owner--> delivered
-          |                     |
-          +--owner or buyer-----+--owner--> cancelled   (the stock goes back, same transaction)
+    pending_payment --provider (card) / owner (bank transfer)--> paid
+    paid --owner--> shipped (delivery) | ready_for_pickup (pickup) --owner, buyer (구매확정), 7 days--> delivered
+    pending_payment --owner or buyer--> cancelled      (the stock goes back, same transaction)
+    paid --owner or buyer--> cancelled                  (stock back; the money is refunded)
+    pending_payment --the deadline job--> expired      (the stock goes back, exactly once)
 
 Every move is a write conditional on the status it was decided from, so of two racing moves
 (a cancel and a ship) exactly one wins; the other is answered 409. Delivering or cancelling an
@@ -26,13 +30,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.records.commerce import CURRENCY, IdempotencyRecord, Order, OrderLine, Product, StatusChange
+from chalicelib.records.commerce import (CURRENCY, BankAccount, Fulfilment, IdempotencyRecord, Order, OrderLine,
+                                        Payment, Product, Refund, Shipment, StatusChange)
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, IllegalTransition, Invalid, NotFound,
-                               OwnShopOrder, StaleCatalog)
+                               OwnShopOrder, PriceChanged, StaleCatalog, FulfilmentUnavailable, AddressRequired)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
@@ -47,20 +53,27 @@ class Status(StrEnum):
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
     SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 OWNER, BUYER = "owner", "buyer"
 
-# (from, to) -> who may make that move. Anything not listed is illegal for everyone (409).
+# (from, to) -> who may make that move through POST /orders/{id}/status. Anything not listed is
+# illegal for everyone (409). A card payment is confirmed by the provider (services.checkout),
+# ``expired`` only by the deadline job, and the buyer's 구매확정 is POST /orders/{id}/confirm.
 TRANSITIONS: dict[tuple[Status, Status], frozenset[str]] = {
-    (Status.PENDING_PAYMENT, Status.PAID): frozenset({OWNER}),
+    (Status.PENDING_PAYMENT, Status.PAID): frozenset({OWNER}),  # bank transfer: the deposit arrived
     (Status.PAID, Status.SHIPPED): frozenset({OWNER}),
+    (Status.PAID, Status.READY_FOR_PICKUP): frozenset({OWNER}),
     (Status.SHIPPED, Status.DELIVERED): frozenset({OWNER}),
+    (Status.READY_FOR_PICKUP, Status.DELIVERED): frozenset({OWNER}),
     (Status.PENDING_PAYMENT, Status.CANCELLED): frozenset({OWNER, BUYER}),
-    (Status.PAID, Status.CANCELLED): frozenset({OWNER}),
+    (Status.PAID, Status.CANCELLED): frozenset({OWNER, BUYER}),
 }
+PAYMENT_METHODS = ("card", "bank_transfer")
 # Moves that put the order's quantities back on the shelf.
 RESTOCKING = frozenset({Status.CANCELLED})
 
@@ -82,6 +95,25 @@ REMEMBERED_HOPS = 2
 # (the shop, the lines at today's prices) -> (the lines as charged, the discount in won): how an
 # order path other than the plain one prices (a subscription's period: quoted prices, its discount).
 Pricing = Callable[[Shop, tuple[OrderLine, ...]], tuple[tuple[OrderLine, ...], int]]
+# (the shop, what the goods cost after any discount) -> (how the order reaches the buyer, the
+# shipping fee): the order's fulfilment as the request names it, checked against what the shop offers.
+Fulfil = Callable[[Shop, int], tuple[Fulfilment | None, int]]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What a buyer's order says about paying and receiving (all optional for older clients:
+    no method is a bank transfer the owner confirms, as before checkout; no fulfilment is
+    allowed only while the shop offers none)."""
+
+    payment_method: str = "bank_transfer"
+    fulfil: Fulfil | None = None
+    expected_total: int | None = None
+    buyer_name: str = ""
+    # A subscription's period charged by the server with the saved card (payment.billing_key_used),
+    # and how long such an order waits for its charge (instead of the card's 30 minutes).
+    billing_key_used: bool = False
+    payment_window_seconds: float | None = None
 
 
 class OrdersStore(Protocol):
@@ -89,10 +121,11 @@ class OrdersStore(Protocol):
         Shop | None, dict[str, Product], StoreLink | None]: ...
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
               referral: Referral | None = None, remembered: Remembered | None = None,
-              quota: Ticket | None = None) -> IdempotencyRecord: ...
+              quota: Ticket | None = None, *, shop_version: float | None = None) -> IdempotencyRecord: ...
     def get_order(self, order_id: str) -> Order | None: ...
     def move(self, order: Order, change: StatusChange, restock: bool,
-             settlement: Settlement | None = None) -> Order: ...
+             settlement: Settlement | None = None, *, updated: Order | None = None,
+             due: tuple[str, float] | None = None) -> Order: ...
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page: ...
     def list_shop_orders(self, shop_id: str, status: str | None, start_key: dict | None, limit: int) -> Page: ...
 
@@ -166,32 +199,58 @@ def request_hash(operation: str, payload: Mapping) -> str:
 
 def place_order(store: OrdersStore, buyer_id: str, *, shop_id: str, lines: Iterable[tuple[str, int]],
                 via_post_id: str | None, key: str, now: float,
-                via_store_link: str | None = None, quota: Ticket | None = None) -> tuple[Order, bool]:
+                via_store_link: str | None = None, quota: Ticket | None = None,
+                checkout: Checkout | None = None, fingerprint: Mapping | None = None) -> tuple[Order, bool]:
     """Place an order; ``(order, replayed)``. A retry with the same key and request returns the
     first order (``replayed`` true); the same key for another request is a 409. ``quota``, the
     buyer's rate limit, is counted in the placing transaction (a replay counts nothing)."""
     quantities = aggregate(lines)
-    request = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
+    request: dict[str, object] = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
     if via_store_link is not None:  # absent when unset, so keys stored before links keep their hash
         request["via_store_link"] = via_store_link
+    if fingerprint:  # checkout's fields, as sent (absent when unset, as above)
+        request["checkout"] = dict(fingerprint)
     digest = request_hash("order", request)
     return _place(store, buyer_id, shop_id, quantities, key, digest, now, via_post_id=via_post_id,
-                  via_store_link=via_store_link, quota=quota)
+                  via_store_link=via_store_link, quota=quota, checkout=checkout)
 
 
 def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: float,
-            quota: Ticket | None = None) -> tuple[Order, bool]:
-    """A new order with the same products and quantities at today's prices (buyer only)."""
+            quota: Ticket | None = None, buyer_name: str = "") -> tuple[Order, bool]:
+    """A new order with the same products and quantities at today's prices (buyer only), paid
+    and received the way the first one was."""
     source = get_order(store, user_id, order_id)
     if source.buyer_id != user_id:
         raise Forbidden("Only the buyer can reorder.")
     quantities = {line.product_id: line.quantity for line in source.items}
     digest = request_hash("reorder", {"order_id": order_id})
-    return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id, quota=quota)
+    checkout = Checkout(payment_method=source.payment.method if source.payment else "bank_transfer",
+                        fulfil=_same_fulfilment(source.fulfilment), buyer_name=buyer_name or source.buyer_name)
+    return _place(store, user_id, source.shop_id, quantities, key, digest, now, reorder_of=order_id, quota=quota,
+                  checkout=checkout)
+
+
+def _same_fulfilment(fulfilment: Fulfilment | None) -> Fulfil | None:
+    """A reorder is received as its source was, at the shop's fee and pickup place of today."""
+    if fulfilment is None:
+        return None
+
+    def fulfil(shop: Shop, subtotal: int) -> tuple[Fulfilment | None, int]:
+        from chalicelib.services import fulfilment as rules
+
+        if fulfilment.method == rules.PICKUP:
+            again = rules.resolve_fulfilment(shop, {"method": rules.PICKUP}, "", _NoBook())
+        else:
+            rules.check_method(shop, fulfilment.method)
+            again = fulfilment
+        return again, rules.shipping_fee(shop, again.method, subtotal)
+
+    return fulfil
 
 
 def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id: str, quantities: Mapping[str, int],
-                             subscription_id: str, period: int, pricing: Pricing, now: float) -> tuple[Order, bool]:
+                             subscription_id: str, period: int, pricing: Pricing, now: float,
+                             checkout: Checkout | None = None) -> tuple[Order, bool]:
     """A subscription's order for one period, through the same transaction as every order.
 
     Its Idempotency-Key is (subscription, period), so however often the period is attempted
@@ -199,11 +258,33 @@ def place_subscription_order(store: OrdersStore, subscriber_id: str, *, shop_id:
     first one back (``replayed``). The key holds spaces, which a client's header cannot, so no
     request of the subscriber's can take it. ``store`` may add its own items to the transaction
     (``services.subscriptions`` moves the subscription to its next period in the same write).
+    ``checkout``: how the period is paid (default: a bank transfer to the shop's account; with a
+    saved card, a card payment the job charges at once).
     """
     key = f"subscription {subscription_id} {period}"
     digest = request_hash("subscription-period", {"subscription_id": subscription_id, "period": period})
     return _place(store, subscriber_id, shop_id, dict(quantities), key, digest, now, pricing=pricing,
-                  subscription_id=subscription_id)
+                  subscription_id=subscription_id, checkout=_standing(checkout))
+
+
+def _standing(checkout: Checkout | None) -> Checkout:
+    """A period's checkout: paid as ``checkout`` says, received as the shop allows (below)."""
+    how = checkout or Checkout()
+    return how if how.fulfil is not None else replace(how, fulfil=_standing_fulfilment)
+
+
+def _standing_fulfilment(shop: Shop, subtotal: int) -> tuple[Fulfilment | None, int]:
+    """A subscription's period: as before checkout at a shop that never set its fulfilment, else
+    picked up at the shop. A shop that only delivers cannot take it yet (a subscription names no
+    address): that period is skipped as unavailable, and both sides are told."""
+    from chalicelib.services import fulfilment as rules
+
+    if shop.fulfilment is None:
+        return None, 0
+    if rules.PICKUP in rules.offered(shop):
+        return rules.resolve_fulfilment(shop, {"method": rules.PICKUP}, "", _NoBook()), 0
+    raise Invalid("This shop only delivers, and a subscription names no delivery address yet.",
+                  errors=[FieldProblem("fulfilment", "delivery needs an address", code="address_required")])
 
 
 def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool) -> StoreLink | None:
@@ -227,15 +308,31 @@ def _link_of(shop_id: str, code: str | None, link: StoreLink | None, named: bool
 def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str, int], key: str, digest: str,
            now: float, *, via_post_id: str | None = None, via_store_link: str | None = None,
            reorder_of: str | None = None, pricing: Pricing | None = None,
-           subscription_id: str | None = None, quota: Ticket | None = None) -> tuple[Order, bool]:
-    from chalicelib.records.store_links import LinkRemembered
+           subscription_id: str | None = None, quota: Ticket | None = None,
+           checkout: Checkout | None = None) -> tuple[Order, bool]:
+    from chalicelib.services.checkout import payment_deadline
+
+    from chalicelib.records.store_links import FirstBuyTaken, LinkRemembered
     from chalicelib.services import store_links
 
-    remembered: Remembered | None = None  # the buyer's remembered link, once a transaction found one
+    remembered: Remembered | None = None  # the buyer's remembered link, read with the catalogue or at commit
     stale = hops = 0
+    credit = True  # False once the buyer's first purchase at the shop is made or held: no link credits it
+    # The buyer's remembered link and first-purchase slot are read once, in the catalogue's
+    # BatchGetItem (not for a subscription's period, which no link credits).
+    load_order = getattr(store, "load_order", None) if subscription_id is None else None
     while True:
         code = via_store_link if via_store_link is not None else (remembered.code if remembered else None)
-        shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
+        if load_order is not None:
+            shop, products, found, buyer = load_order(shop_id, list(quantities), code, buyer_id, now)
+            load_order = None
+            credit = buyer.first_buy_free
+            remembered = buyer.remembered
+            if via_store_link is None and remembered is not None:
+                code = remembered.code  # the order goes through it: its link, from the cache if warm
+                shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
+        else:
+            shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
         if shop is None:
             raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
         if shop.owner_id == buyer_id:
@@ -249,27 +346,57 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             lines, discount = pricing(shop, lines)
             subtotal = sum(line.line_total for line in lines)
         order_id = new_id()
-        referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now)
+        referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now) if credit else None
         if referral is not None:
             discount = referral.discount
+        how = checkout or Checkout()
+        try:
+            fulfilment, shipping_fee = how.fulfil(shop, subtotal) if how.fulfil else _no_fulfilment(shop)
+        except (Invalid, FulfilmentUnavailable, AddressRequired):
+            forget = getattr(store, "forget_shop", None)
+            if stale or forget is None or not forget(shop_id):
+                raise
+            stale += 1  # the shop came from a container's cache: decide on the shop as it is now
+            continue
+        total = subtotal - discount + shipping_fee
+        if how.expected_total is not None and how.expected_total != total:
+            raise PriceChanged(f"The order now costs {total} won, not {how.expected_total}.",
+                               extra={"total": total, "subtotal": subtotal, "discount": discount,
+                                      "shipping_fee": shipping_fee, "expected_total": how.expected_total,
+                                      "items": [{"product_id": line.product_id, "name": line.name,
+                                                 "price": line.price, "quantity": line.quantity}
+                                                for line in lines]})
+        account = getattr(shop, "bank_account", None) if how.payment_method == "bank_transfer" else None
+        deadline = (now + how.payment_window_seconds if how.payment_window_seconds is not None else
+                    payment_deadline(how.payment_method, getattr(shop, "bank_transfer_hours", None), now))
+        payment = Payment(method=how.payment_method, payment_id=order_id, amount=total, deadline_at=deadline,
+                          bank_account=account if isinstance(account, BankAccount) else None,
+                          billing_key_used=how.billing_key_used)
         order = Order(order_id=order_id, shop_id=shop_id, shop_name=shop.name, owner_id=shop.owner_id,
                       buyer_id=buyer_id, items=lines, subtotal=subtotal, discount=discount,
-                      total=subtotal - discount, status=Status.PENDING_PAYMENT.value,
+                      total=total, status=Status.PENDING_PAYMENT.value,
                       history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
                       created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
-                      currency=CURRENCY, subscription_id=subscription_id, **_credit(referral))
+                      currency=CURRENCY, subscription_id=subscription_id, buyer_name=how.buyer_name,
+                      shipping_fee=shipping_fee, fulfilment=fulfilment, payment=payment, **_credit(referral))
         # Stock is not checked against the read: the transaction's conditions decide, and a retry
         # of an order that emptied the shelf must still get its order back rather than a 409.
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)
         try:
             stored = store.place(order, record, versions={pid: products[pid].updated_at for pid in quantities},
-                                 referral=referral, remembered=remembered if via_store_link is None else None,
-                                 quota=quota)
+                                 referral=referral,
+                                 # a credited order naming a link drops any remembered visit; any other
+                                 # order uses up the one it knows of (or checks that none is live)
+                                 remembered=remembered if via_store_link is None or referral is None else None,
+                                 quota=quota, shop_version=shop.updated_at)
         except StaleCatalog:
             stale += 1
             if stale == CATALOG_ATTEMPTS:
                 raise
             continue  # a product, the shop's reward or the link changed since it was read: again
+        except FirstBuyTaken:
+            credit = False  # a link rewards only a customer's first paid order at a shop: placed at full price
+            continue
         except LinkRemembered as hit:
             hops += 1
             if hops > REMEMBERED_HOPS:
@@ -282,6 +409,20 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request; use a new "
                                        "key.", extra={"idempotency_key": key})
         return stored.order, True
+
+
+class _NoBook:
+    def get_book(self, user_id: str):
+        raise AssertionError("a pickup reads no address book")
+
+
+def _no_fulfilment(shop: Shop) -> tuple[Fulfilment | None, int]:
+    """An order that names no fulfilment (an older client): only while the shop offers none,
+    as every shop did before checkout; then it is arranged with the shop, as it was."""
+    if getattr(shop, "fulfilment", None) is not None:
+        raise Invalid("Say how the order reaches you: delivery to an address, or pickup.",
+                      errors=[FieldProblem("body.fulfilment", "required by this shop", code="missing")])
+    return None, 0
 
 
 def _credit(referral: Referral | None) -> dict:
@@ -302,14 +443,44 @@ def get_order(store: OrdersStore, user_id: str, order_id: str) -> Order:
     return order
 
 
-def change_status(store: OrdersStore, user_id: str, order_id: str, target: str, now: float) -> Order:
+def change_status(store: OrdersStore, user_id: str, order_id: str, target: str, now: float,
+                  shipment: Shipment | None = None) -> Order:
+    """Move an order on ``POST /orders/{id}/status``. A paid card order that is cancelled owes
+    its total back (``refund`` pending, sent by ``services.checkout.process_refund``); a paid bank
+    transfer's refund is owed until the owner marks it sent."""
+    from chalicelib.services import store_links
+    from chalicelib.services.checkout import AUTO_DELIVER_DAYS
+
     order = get_order(store, user_id, order_id)
     role = OWNER if user_id == order.owner_id else BUYER
     check_transition(order.status, target, role)
-    from chalicelib.services import store_links
-
+    method = order.fulfilment.method if order.fulfilment is not None else None
+    updated, due = order, None
+    if target == Status.PAID and order.payment is not None and order.payment.method == "card":
+        raise IllegalTransition("A card payment is confirmed by the payment provider, not by hand.",
+                                extra={"order_status": order.status, "requested_status": target})
+    if target == Status.SHIPPED:
+        if method == "pickup":
+            raise IllegalTransition("A pickup order is made ready for pickup, not shipped.",
+                                    extra={"order_status": order.status, "requested_status": target})
+        if method == "delivery" and shipment is None:
+            raise Invalid("Shipping a delivery needs the carrier and the tracking number.",
+                          errors=[FieldProblem("body.tracking_number", "required to ship a delivery", code="missing")])
+    if target == Status.READY_FOR_PICKUP and method != "pickup":
+        raise IllegalTransition("Only a pickup order is made ready for pickup.",
+                                extra={"order_status": order.status, "requested_status": target})
+    if target in (Status.SHIPPED, Status.READY_FOR_PICKUP):
+        deliver_by = now + AUTO_DELIVER_DAYS * 86_400
+        updated = replace(order, shipment=shipment if target == Status.SHIPPED else None, deliver_by=deliver_by)
+        due = ("deliver", deliver_by)
+    if target == Status.CANCELLED and order.paid_at is not None:
+        refund = Refund(status="pending", amount=order.total, requested_at=now,
+                        payment_id=order.payment.payment_id if order.payment else None)
+        updated = replace(order, refund=refund)
+        if order.payment is not None and order.payment.method == "card":
+            due = ("refund", now)
     return store.move(order, StatusChange(target, now, user_id), restock=Status(target) in RESTOCKING,
-                      settlement=store_links.settlement_for(order, target, now))
+                      settlement=store_links.settlement_for(order, target, now), updated=updated, due=due)
 
 
 def list_my_orders(store: OrdersStore, user_id: str, start_key: dict | None, limit: int) -> Page:

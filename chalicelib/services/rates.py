@@ -36,6 +36,8 @@ RULES: dict[str, tuple[str, str]] = {
     "follow": ("rate_follow", USER),
     "like": ("rate_like", USER),
     "order": ("rate_order", USER),
+    "webhook": ("rate_webhook_ip", ADDRESS),  # PortOne's webhooks: per sending address
+    "payment": ("rate_payment", USER),  # POST /orders/{id}/payment: each one asks the provider
 }
 
 

@@ -1,11 +1,14 @@
 """My reorders: when each of a customer's essentials runs out, kept up to date by the order stream.
 
 One item per (customer, product) holds its latest purchases; the latest decides when the
-product is due again (the purchase time plus the ``reorder_days`` it was sold with). Placing
-an order adds its essential lines; cancelling it takes them back, so the purchase before
-becomes the latest again (or the product leaves the list). Replays change nothing: a purchase
-is known by its order id, and a cancelled order is remembered so its placement, delivered
-again, is not taken for a purchase. ``GET /me/reorders`` is then one Query of the items due.
+product is due again (the purchase time plus the ``reorder_days`` it was sold with). An order
+is a purchase once it is paid (the stream contract: the record where ``paid_at`` first appears,
+an INSERT that has it or a MODIFY whose old image lacks it; bought at ``paid_at``): that adds its
+essential lines. Cancelling a paid order (a refund) takes them back, so the purchase before
+becomes the latest again (or the product leaves the list); an order never paid — waiting,
+expired or cancelled unpaid — writes nothing. Replays change nothing: a purchase is known by
+its order id, and a cancelled order is remembered so its payment's record, delivered again or
+late, is not taken for a purchase. ``GET /me/reorders`` is then one Query of the items due.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class ReordersStore(Protocol):
 class OrderChange:
     """What one order record means for its buyer's reorders."""
 
-    kind: str  # "placed" | "cancelled"
+    kind: str  # "paid" | "cancelled"
     user_id: str
     order_id: str
     purchases: tuple[Purchase, ...]  # the order's essential lines
@@ -74,17 +77,19 @@ def _number(value: Any) -> float | None:
 def change_of(event_name: str, new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> OrderChange | None:
     """The reorders change an order record means, if any (``None`` for a record that breaks the
     order contract: it can never succeed, so it is skipped rather than retried)."""
-    if new is None:
+    if new is None or event_name not in ("INSERT", "MODIFY"):
         return None
-    status = new.get("status")
-    if event_name == "INSERT" and status != CANCELLED:
-        kind = "placed"
-    elif event_name == "MODIFY" and status == CANCELLED and (old is None or old.get("status") != CANCELLED):
+    status, paid_at, was = new.get("status"), _number(new.get("paid_at")), old or {}
+    if paid_at is None:
+        return None  # not a purchase (yet): placed, expired or cancelled unpaid
+    if event_name == "MODIFY" and status == CANCELLED and was.get("status") != CANCELLED:
         kind = CANCELLED
+    elif status != CANCELLED and (event_name == "INSERT" or was.get("paid_at") is None):
+        kind = "paid"  # the order is a purchase from this record on
     else:
         return None
-    order_id, user_id, at = new.get("order_id"), new.get("buyer_id"), _number(new.get("created_at"))
-    if not isinstance(order_id, str) or not isinstance(user_id, str) or at is None:
+    order_id, user_id, at = new.get("order_id"), new.get("buyer_id"), paid_at
+    if not isinstance(order_id, str) or not isinstance(user_id, str):
         return None
     purchases = []
     for line in new.get("items") or []:
@@ -134,7 +139,7 @@ def apply(store: ReordersStore, change: OrderChange, now: float) -> int:
         current = store.get_many(change.user_id, list(pending))
         for product_id, purchase in list(pending.items()):
             before = current.get(product_id) or Reorder(user_id=change.user_id, product_id=product_id)
-            after = with_purchase(before, purchase) if change.kind == "placed" else without_order(before,
+            after = with_purchase(before, purchase) if change.kind == "paid" else without_order(before,
                                                                                                  change.order_id)
             if after == before:
                 del pending[product_id]

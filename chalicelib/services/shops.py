@@ -6,7 +6,8 @@ from typing import Protocol
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records.accounts import RewardSetting, Shop
+from chalicelib.records.accounts import DeliveryOption, FulfilmentSettings, PickupOption, RewardSetting, Shop
+from chalicelib.records.commerce import BankAccount
 
 
 class ShopsStore(Protocol):
@@ -40,11 +41,22 @@ def owned_shop(store: ShopsStore, user_id: str, shop_id: str) -> Shop:
 
 
 def edit_shop(store: ShopsStore, user_id: str, shop_id: str, changes: dict, now: float) -> Shop:
-    """``changes`` may set ``referral_reward`` to ``{kind, value}`` (validated) or None for none."""
+    """``changes`` may set ``referral_reward`` to ``{kind, value}`` (validated) or None for none,
+    ``fulfilment`` to ``{delivery: {fee, free_over}, pickup: {address, hours}}`` (a method left
+    out is not offered; validated: at least one), ``bank_account`` to ``{bank, number, holder}``
+    or None for no bank transfer, and ``bank_transfer_hours``."""
     shop = owned_shop(store, user_id, shop_id)
     if "referral_reward" in changes:
         reward = changes["referral_reward"]
         changes = {**changes, "referral_reward": RewardSetting(**reward) if reward else None}
+    if "fulfilment" in changes:
+        delivery, pickup = changes["fulfilment"].get("delivery"), changes["fulfilment"].get("pickup")
+        changes = {**changes, "fulfilment": FulfilmentSettings(
+            delivery=DeliveryOption(fee=delivery["fee"], free_over=delivery.get("free_over")) if delivery else None,
+            pickup=PickupOption(address=pickup["address"], hours=pickup.get("hours") or "") if pickup else None)}
+    if "bank_account" in changes:
+        account = changes["bank_account"]
+        changes = {**changes, "bank_account": BankAccount(**account) if account else None}
     if not changes:
         return shop
     return store.update_shop(shop, changes, now)

@@ -3,16 +3,19 @@
 Reads the items of other features only through the stream event contract (entity names and
 attributes, see the README): images arrive deserialised (plain dicts, numbers as Decimal).
 
-| entity  | change                                  | signal                       | at                      |
-|---------|-----------------------------------------|------------------------------|-------------------------|
-| follow  | INSERT / REMOVE                         | follow / unfollow            | created_at / removal    |
-| like    | INSERT / REMOVE                         | like / unlike (its own time) | created_at / removal    |
-| comment | INSERT / REMOVE, not the shop's reply   | comment / comment_deleted    | created_at / removal    |
-| share   | INSERT / REMOVE                         | share / share_removed        | created_at / removal    |
-| order   | INSERT                                  | order (total, lines)         | created_at (placement)  |
-| order   | MODIFY to status ``cancelled``          | order_cancelled              | the cancellation        |
-| order   | INSERT / cancelled, with ``referrer_id``| referral / referral_cancelled, for the referrer | as above |
-| review  | INSERT                                  | review (rating)              | created_at              |
+| entity  | change                                             | signal                                         | at                   |
+|---------|----------------------------------------------------|------------------------------------------------|----------------------|
+| follow  | INSERT / REMOVE                                    | follow / unfollow                              | created_at / removal |
+| like    | INSERT / REMOVE                                    | like / unlike (its own time)                   | created_at / removal |
+| comment | INSERT / REMOVE, not the shop's reply              | comment / comment_deleted                      | created_at / removal |
+| share   | INSERT / REMOVE                                    | share / share_removed                          | created_at / removal |
+| order   | ``paid_at`` appears: INSERT with it, or MODIFY     | order (total, lines)                           | ``paid_at``          |
+|         | whose old image lacks it (the order is paid)       |                                                |                      |
+| order   | MODIFY to ``cancelled`` with ``paid_at`` (refund)  | order (a replay if counted), order_cancelled   | the cancellation     |
+| order   | either of those, credited (``referrer_id``)        | referral / referral_cancelled, the referrer's  | as above             |
+| order   | anything without ``paid_at`` (placed, expired,     | nothing                                        |                      |
+|         | cancelled unpaid); later moves of a paid order     |                                                |                      |
+| review  | INSERT                                             | review (rating)                                | created_at           |
 
 Event ids name the occurrence from the source item (``like#<post>#<user>#<created_at>``,
 ``order#<order_id>``), never the stream record's own id, so an equivalent record delivered
@@ -22,6 +25,14 @@ is the act's time): an unlike, a deleted comment (by its author or the shop) or 
 takes back what it added, so posting and deleting the same comment buys nothing. A share is
 stored once per user and post (a second share writes nothing), so repeating it adds nothing
 either. Reviews are never removed: one per delivered order.
+
+Orders count when paid (the stream contract of ``paid_at``: set once, when the money is confirmed,
+never removed). An order placed and never paid — still waiting, expired, or cancelled unpaid —
+means nothing here. A paid order that is cancelled is un-counted: its cancellation record emits
+the order event too (``order#<order_id>``, recognised as a replay when the payment's record came
+first) and then the reversal, so a cancellation delivered before the payment's record (a retried
+or redriven record) ends in the same state, and the payment's record arriving after it is a
+replay.
 """
 
 from __future__ import annotations
@@ -89,14 +100,15 @@ def _lines(image: Mapping[str, Any]) -> tuple[OrderLine, ...]:
     return tuple(lines)
 
 
-def _cancelled_at(new: Mapping[str, Any], created_at: float, record_at: float) -> float:
-    """When the order was cancelled: its history entry, else updated_at, else the record time."""
+def _cancelled_at(new: Mapping[str, Any], paid_at: float, record_at: float) -> float:
+    """When the order was cancelled: its history entry, else updated_at, else the record time
+    (never before the payment it takes back)."""
     for entry in reversed(new.get("history") or []):
         if isinstance(entry, Mapping) and entry.get("status") == CANCELLED and entry.get("at") is not None:
-            return max(created_at, _time(entry, "at"))
+            return max(paid_at, _time(entry, "at"))
     if new.get("updated_at") is not None:
-        return max(created_at, _time(new, "updated_at"))
-    return _removed_at(created_at, record_at)
+        return max(paid_at, _time(new, "updated_at"))
+    return _removed_at(paid_at, record_at)
 
 
 def _follow(name: str, new, old, record_at: float) -> list[SignalEvent]:
@@ -154,31 +166,43 @@ def _share(name: str, new, old, record_at: float) -> list[SignalEvent]:
                         event_id=event_id(Signal.SHARE_REMOVED, share_id))]
 
 
+def _paid_at(image: Mapping[str, Any] | None) -> float | None:
+    """When the order's money was confirmed (``paid_at``), None while unpaid."""
+    if image is None or image.get("paid_at") is None:
+        return None
+    return _time(image, "paid_at")
+
+
 def _order(name: str, new, old, record_at: float) -> list[SignalEvent]:
-    if new is None:
+    if new is None or name not in ("INSERT", "MODIFY"):
         return []
+    paid_at = _paid_at(new)
+    if paid_at is None:
+        return []  # never paid: placed, expired or cancelled unpaid, it leaves no trace
     status = new.get("status")
-    if name == "INSERT" and status != CANCELLED:
-        signal = Signal.ORDER
-    elif name == "MODIFY" and status == CANCELLED and (old is None or old.get("status") != CANCELLED):
-        signal = Signal.ORDER_CANCELLED
-    else:
-        return []
-    order_id, created = _str(new, "order_id"), _time(new, "created_at")
+    was = old or {}
+    cancelled = name == "MODIFY" and status == CANCELLED and was.get("status") != CANCELLED
+    paid_now = name == "INSERT" or was.get("paid_at") is None
+    if not cancelled and (status == CANCELLED or not paid_now):
+        return []  # a later move of a paid order (shipped, delivered ...), or a replayed state
+    order_id = _str(new, "order_id")
     shop_id, user_id, amount, lines = _str(new, "shop_id"), _str(new, "buyer_id"), _int(new, "total"), _lines(new)
     # An order credited to a store link is also the link owner's referral (one level: only them).
-    referrer = new.get("referrer_id") if new.get("via_store_link") else None
-    if signal is Signal.ORDER:
-        events = [SignalEvent(shop_id=shop_id, user_id=user_id, signal=signal, at=created, amount=amount,
-                              lines=lines, event_id=event_id(signal, order_id))]
-        if referrer:
-            events.append(referral(shop_id, _str(new, "referrer_id"), order_id, created))
-        return events
-    cancelled_at = _cancelled_at(new, created, record_at)
-    events = [SignalEvent(shop_id=shop_id, user_id=user_id, signal=signal, at=cancelled_at, reverses_at=created,
-                          amount=amount, lines=lines, event_id=event_id(signal, order_id))]
+    referrer = _str(new, "referrer_id") if new.get("via_store_link") and new.get("referrer_id") else None
+    events = [SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.ORDER, at=paid_at, amount=amount,
+                          lines=lines, event_id=event_id(Signal.ORDER, order_id))]
     if referrer:
-        events.append(referral_cancelled(shop_id, _str(new, "referrer_id"), order_id, created, cancelled_at))
+        events.append(referral(shop_id, referrer, order_id, paid_at))
+    if not cancelled:
+        return events
+    # A refund: the order event above is a replay when the payment's record came first, and
+    # counts the order here when this record arrived before it (then that one is the replay).
+    cancelled_at = _cancelled_at(new, paid_at, record_at)
+    events.append(SignalEvent(shop_id=shop_id, user_id=user_id, signal=Signal.ORDER_CANCELLED, at=cancelled_at,
+                              reverses_at=paid_at, amount=amount, lines=lines,
+                              event_id=event_id(Signal.ORDER_CANCELLED, order_id)))
+    if referrer:
+        events.append(referral_cancelled(shop_id, referrer, order_id, paid_at, cancelled_at))
     return events
 
 

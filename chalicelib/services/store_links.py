@@ -68,7 +68,7 @@ NOTE_MAX = 140
 # Ratings that make a bought product "recommended" on the owner's landing, and that take it back.
 RECOMMEND_AT, UNRECOMMEND_AT = 4, 2
 
-DELIVERED, CANCELLED_STATUS = "delivered", "cancelled"
+DELIVERED, CANCELLED_STATUS, PAID_STATUS = "delivered", "cancelled", "paid"
 
 
 class StoreLinksStore(Protocol):
@@ -103,11 +103,17 @@ def link_url(public_base_url: str, code: str) -> str:
     return f"{public_base_url.rstrip('/')}/store-links/{code}"
 
 
+# The floor: a store link's reward (or the friend's discount) is never more than this share of
+# the order's subtotal, so a fixed reward set near a product's price cannot make it free.
+MAX_REWARD_PERCENT = 50
+
+
 def reward_amount(setting: RewardSetting, subtotal: int) -> int:
     """Won a referred order earns: a percentage rounded down, or the fixed sum; never above
-    the order's subtotal (so a discount never makes a total negative)."""
+    half the order's subtotal (``MAX_REWARD_PERCENT``), so a discount never takes an order's
+    goods below half their price."""
     amount = subtotal * setting.value // 100 if setting.kind == PERCENT else setting.value
-    return max(0, min(amount, subtotal))
+    return max(0, min(amount, subtotal * MAX_REWARD_PERCENT // 100))
 
 
 def referral_for(link: StoreLink | None, shop: Shop, buyer_id: str, order_id: str, subtotal: int,
@@ -142,6 +148,18 @@ def settlement_for(order: Order, target: str, now: float) -> Settlement | None:
                            order_id=order.order_id, shop_id=order.shop_id, amount=reward or 0, status=status,
                            reason=reason, created_at=now)
 
+    # Orders placed before checkout (no ``payment``) were credited when placed; every later
+    # order is credited when it is paid.
+    credited_when_paid = order.payment is not None
+    if target == PAID_STATUS:
+        if not credited_when_paid:
+            return None
+        # the order counts from its payment: the link's order and the owner's pending reward
+        reason = REASON_GIVEN if order.reward_given else REASON_REFERRAL
+        return Settlement(code=order.via_store_link, owner_id=order.referrer_id, orders=1, pending=reward or 0,
+                          confirmed=0, entry=None if reward is None else entry(PENDING, reason))
+    if credited_when_paid and order.paid_at is None:
+        return None  # never paid: the link was never credited, so there is nothing to take back
     if target == DELIVERED:
         if reward is None:
             return None

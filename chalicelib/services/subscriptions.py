@@ -36,7 +36,7 @@ from typing import Protocol
 
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, Invalid, NotFound, OutOfStock,
                                OwnShopSubscription, StaleCatalog, SubscriptionCancelled, SubscriptionNotActive,
-                               Unavailable)
+                               SubscriptionPeriodPassed, Unavailable)
 from chalicelib.ids import iso, new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.commerce import Order, OrderLine, Product
@@ -51,8 +51,10 @@ from chalicelib.records.subscriptions import (
     ORDERED,
     OUT_OF_STOCK,
     PAUSED,
+    PAYMENT_FAILED,
     SKIPPED,
     UNAVAILABLE,
+    PendingCharge,
     PeriodOutcome,
     StaleSubscription,
     Subscription,
@@ -94,7 +96,15 @@ class OrdersPath(Protocol):
     """The order path a subscription's period goes through (``services.orders.OrdersStore``)."""
 
     def load_catalog(self, shop_id: str, product_ids: list[str], link_code: str | None = None) -> tuple: ...
-    def place(self, order: Order, record, versions, referral=None, remembered=None, quota=None) -> object: ...
+    def place(self, order: Order, record, versions, referral=None, remembered=None, quota=None, *,
+              shop_version=None) -> object: ...
+
+
+class Billing(Protocol):
+    """Saved cards and their charges (``services.billing.Billing``)."""
+
+    def card_of(self, user_id: str) -> object | None: ...
+    def charge(self, order_id: str, attempt: int, now: float): ...
 
 
 class SubscriptionsStore(Protocol):
@@ -178,18 +188,18 @@ def check_start(first_order_at: float | None, now: float) -> float:
 
 
 def apply_change(sub: Subscription, *, status: str | None, every_days: int | None, skip_next: bool,
-                 now: float) -> Subscription:
+                 now: float, skip_period: int | None = None) -> Subscription:
     """A subscriber's change, all or nothing: the interval, then the status, then a skip.
 
     * ``every_days`` applies from the period after the next (the next keeps its date);
     * ``paused`` takes the subscription out of the job's index; ``active`` again (resume)
       lets the periods that passed while paused go and continues with the first one ahead;
     * ``cancelled`` is final;
-    * ``skip_next`` lets the next period pass without an order (the subscription must be
-      active after the change).
+    * ``skip_next`` lets one period pass without an order: period ``skip_period``, the one the
+      tap was made for (default: the period ahead after the other changes). See ``skip``.
 
-    ``SubscriptionCancelled`` / ``SubscriptionNotActive`` (409) for what cannot be done from the
-    current state; the subscription itself when nothing changes.
+    ``SubscriptionCancelled`` / ``SubscriptionNotActive`` / ``SubscriptionPeriodPassed`` (409)
+    for what cannot be done from the current state; the subscription itself when nothing changes.
     """
     if sub.status == CANCELLED:
         if (status in (None, CANCELLED)) and every_days is None and not skip_next:
@@ -210,13 +220,42 @@ def apply_change(sub: Subscription, *, status: str | None, every_days: int | Non
         else:
             changed = replace(changed, status=CANCELLED)
     if skip_next:
-        if changed.status != ACTIVE:
-            raise SubscriptionNotActive(f"Only an active subscription can skip its next order; this one is "
-                                        f"{changed.status}.", extra={"subscription_status": changed.status})
-        return _moved_on(changed, SKIPPED, now)
+        skipped = skip(changed, changed.period if skip_period is None else skip_period, now)
+        if skipped is not None:
+            return skipped
     if changed == sub:
         return sub
     return replace(changed, revision=sub.revision + 1, updated_at=now)
+
+
+def skip(sub: Subscription, period: int, now: float) -> Subscription | None:
+    """Skip ``period``, the period a tap was made for: a tap changes that period, once.
+
+    * the period still ahead → it is skipped (the subscription must be active);
+    * an earlier period that no order was placed for (skipped already — by this tap's twin, a
+      replay, or for want of stock) → ``None``: nothing to do, the tap's intent holds;
+    * an earlier period that was ordered, or that passed unrecorded (the job placed it first,
+      or it is older than the history kept) → ``SubscriptionPeriodPassed``: the next period is
+      never skipped in its place;
+    * a later period than the one ahead → ``Invalid`` (a client cannot have seen it).
+    """
+    if period == sub.period:
+        if sub.status != ACTIVE:
+            raise SubscriptionNotActive(f"Only an active subscription can skip its next order; this one is "
+                                        f"{sub.status}.", extra={"subscription_status": sub.status})
+        return _moved_on(sub, SKIPPED, now)
+    if period > sub.period:
+        raise Invalid("skip_period must be the period now ahead or an earlier one.",
+                      errors=[FieldProblem("body.skip_period", f"the period ahead is {sub.period}",
+                                           code="not_next_period", params={"next_period": sub.period})])
+    decided = next((outcome for outcome in sub.history if outcome.period == period), None)
+    if decided is not None and decided.outcome != ORDERED:
+        return None
+    raise SubscriptionPeriodPassed(
+        f"Period {period} can no longer be skipped; the next one is period {sub.period}.",
+        extra={"period": period, "outcome": decided.outcome if decided else None,
+               "order_id": decided.order_id if decided else None, "next_period": sub.period,
+               "next_order_at": iso(sub.next_order_at)})
 
 
 # --- use cases: the subscriber and the shop ----------------------------------------------------
@@ -270,18 +309,28 @@ def get_subscription(store: SubscriptionsStore, user_id: str, subscription_id: s
 
 
 def change(store: SubscriptionsStore, user_id: str, subscription_id: str, *, status: str | None,
-           every_days: int | None, skip_next: bool, now: float) -> Subscription:
-    """Pause, resume, cancel, change the interval or skip the next order (the subscriber only).
+           every_days: int | None, skip_next: bool, now: float, skip_period: int | None = None) -> Subscription:
+    """Pause, resume, cancel, change the interval or skip a period (the subscriber only).
 
-    Decided on a fresh read and written conditional on it; a change that lost a race with the
-    job (which just placed the period) is decided again on what the job left, so "skip the
-    next" skips the next one still to come.
+    Decided on a fresh read and written conditional on it (its ``revision``). A skip is for one
+    period: ``skip_period``, or else the period ahead on this request's first read; a change
+    that lost a race is decided again on a fresh read *for that same period*, so taps that race
+    one another skip it once and a skip that lost to the job (which just ordered that period)
+    is refused (409 ``subscription_period_passed``), never moved on to the period after. Setting
+    what is already set writes nothing.
     """
+    target = skip_period
     for _ in range(CHANGE_ATTEMPTS):
         current = get_subscription(store, user_id, subscription_id)
         if current.subscriber_id != user_id:
             raise Forbidden("Only the subscriber can change a subscription.")
-        updated = apply_change(current, status=status, every_days=every_days, skip_next=skip_next, now=now)
+        if skip_next and skip_period is None:  # the period ahead once this request's other changes apply
+            ahead = apply_change(current, status=status, every_days=every_days, skip_next=False, now=now).period
+            # Fixed on the first read; never later than the period ahead (a resume by another
+            # request with an earlier clock can leave an earlier one due).
+            target = ahead if target is None else min(target, ahead)
+        updated = apply_change(current, status=status, every_days=every_days, skip_next=skip_next, now=now,
+                               skip_period=target)
         if updated is current:
             return current
         try:
@@ -325,11 +374,12 @@ class RunReport:
 
 
 # Outcomes after which the subscription has left the bucket it was found in.
-SETTLED = frozenset({"ordered", "replayed", "announced", OUT_OF_STOCK, UNAVAILABLE, "inactive"})
+SETTLED = frozenset({"ordered", "replayed", "announced", OUT_OF_STOCK, UNAVAILABLE, "inactive", "charged",
+                     "charge_refunded", "charge_gone", PAYMENT_FAILED})
 
 
 def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None,
-            clock: Callable[[], float] = time.monotonic) -> RunReport:
+            clock: Callable[[], float] = time.monotonic, billing: Billing | None = None) -> RunReport:
     """Settle every subscription due by ``now``: announce, place or skip its period.
 
     Reads the due-date index (gsi4) one day bucket at a time, from the watermark (the oldest
@@ -337,6 +387,7 @@ def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None
     work at ``deadline`` (on ``clock``); what is left stays in the index for the next run, and
     the watermark stays at the first day not fully settled. Runs that overlap do the same
     work twice at worst: every write is conditional, and a period's order is placed once.
+    With ``billing``, a subscriber's saved card pays each period (``charge_period``).
     """
     report = RunReport()
     quotes = Quotes(store)
@@ -359,7 +410,7 @@ def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None
                     break
                 report.seen += 1
                 try:
-                    outcome = settle(store, sub, now, quotes)
+                    outcome = settle(store, sub, now, quotes, billing)
                 except Exception:  # one bad subscription must not hold up the others
                     log.exception("subscription %s: settling failed; it stays due", sub.subscription_id)
                     outcome = "failed"
@@ -394,17 +445,24 @@ class Quotes:
         return self.read[key]
 
 
-def settle(store: SubscriptionsStore, sub: Subscription, now: float, quotes: Quotes | None = None) -> str:
-    """Do what is due for one subscription (found through the index, which may lag behind it)."""
+def settle(store: SubscriptionsStore, sub: Subscription, now: float, quotes: Quotes | None = None,
+           billing: Billing | None = None) -> str:
+    """Do what is due for one subscription (found through the index, which may lag behind it).
+    A period's order still waiting for its card charge is charged first; the next period is not
+    placed until that charge is decided."""
     try:
         if sub.status != ACTIVE:
             return "inactive"
+        if sub.charge is not None:
+            if billing is None or not sub.charge.free(now):
+                return "charging"  # another run holds it, or its retry is not due yet
+            return charge_period(store, sub, now, billing)
         outcome = "not_due"
         if sub.needs_announcing and sub.next_order_at - ANNOUNCE_LEAD_SECONDS <= now < sub.next_order_at:
             sub = announce(store, sub, now, quotes or Quotes(store))
             outcome = "announced"
         if sub.next_order_at <= now:
-            return place_period(store, sub, now)
+            return place_period(store, sub, now, billing)
         return outcome
     except StaleSubscription:
         return "changed"  # someone else wrote it meanwhile; the next run sees the new state
@@ -452,24 +510,114 @@ def quoted_pricing(sub: Subscription) -> order_rules.Pricing:
     return price
 
 
-def place_period(store: SubscriptionsStore, sub: Subscription, now: float) -> str:
+def place_period(store: SubscriptionsStore, sub: Subscription, now: float, billing: Billing | None = None) -> str:
     """Place the current period's order, moving the subscription on in the same transaction;
-    out of stock (or the shop or a product gone) → the period is skipped, nothing charged."""
+    out of stock (or the shop or a product gone) → the period is skipped, nothing charged.
+
+    With a saved card (``billing``) the order is a card payment the server charges right away:
+    the placing transaction also writes the pending charge, held by this run, so a run that
+    overlaps (and gets the same order back) never charges it too. Without one, the order is a
+    bank transfer to the shop's account, waiting for its deposit like any order."""
+    from chalicelib.services.billing import CHARGE_HOLD_SECONDS, CHARGE_WINDOW_SECONDS
+
+    card = billing.card_of(sub.subscriber_id) if billing is not None else None
+    checkout = None
+    if card is not None:
+        checkout = order_rules.Checkout(payment_method="card", billing_key_used=True,
+                                        payment_window_seconds=CHARGE_WINDOW_SECONDS, buyer_name=sub.subscriber_name)
+    written: list[Subscription] = []
+
     def advance(order: Order) -> Subscription:
-        return _moved_on(sub, ORDERED, now, order_id=order.order_id)
+        moved = _moved_on(sub, ORDERED, now, order_id=order.order_id)
+        if card is not None:
+            held = now + CHARGE_HOLD_SECONDS
+            moved = replace(moved, charge=PendingCharge(order_id=order.order_id, period=sub.period, attempts=1,
+                                                        held_until=held, next_try_at=held))
+        written[:] = [moved]
+        return moved
 
     try:
-        _, replayed = order_rules.place_subscription_order(
+        order, replayed = order_rules.place_subscription_order(
             store.period_orders(sub, advance), sub.subscriber_id, shop_id=sub.shop_id,
             quantities={line.product_id: line.quantity for line in sub.items},
-            subscription_id=sub.subscription_id, period=sub.period, pricing=quoted_pricing(sub), now=now)
+            subscription_id=sub.subscription_id, period=sub.period, pricing=quoted_pricing(sub), now=now,
+            checkout=checkout)
     except OutOfStock as error:
         store.save(sub, _moved_on(sub, OUT_OF_STOCK, now, detail=error.detail))
         return OUT_OF_STOCK
     except (Invalid, Forbidden) as error:
         store.save(sub, _moved_on(sub, UNAVAILABLE, now, detail=error.detail))
         return UNAVAILABLE
-    return "replayed" if replayed else "ordered"
+    if replayed:
+        return "replayed"  # the run that placed it holds its charge
+    if card is None or billing is None or not written:
+        return "ordered"
+    return finish_charge(store, written[-1], order.order_id, billing.charge(order.order_id, 1, now), now)
+
+
+def charge_period(store: SubscriptionsStore, sub: Subscription, now: float, billing: Billing) -> str:
+    """Take a period's pending charge (free: its holder crashed, or its retry is due) with a
+    write conditional on the revision read — of overlapping runs, one takes it — then charge."""
+    from chalicelib.services.billing import CHARGE_HOLD_SECONDS
+
+    assert sub.charge is not None
+    held = now + CHARGE_HOLD_SECONDS
+    taken = replace(sub, charge=replace(sub.charge, attempts=sub.charge.attempts + 1, held_until=held,
+                                        next_try_at=held),
+                    revision=sub.revision + 1, updated_at=now)
+    store.save(sub, taken)  # StaleSubscription: another run took it (settle answers "changed")
+    assert taken.charge is not None
+    result = billing.charge(taken.charge.order_id, taken.charge.attempts, now)
+    return finish_charge(store, taken, taken.charge.order_id, result, now)
+
+
+# What the subscription says after a charge attempt, by the attempt's outcome.
+_CHARGE_OUTCOMES = {"paid": "charged", "refunded": "charge_refunded", "declined": PAYMENT_FAILED,
+                    "retry": "charge_retry", "gone": "charge_gone"}
+
+
+def finish_charge(store: SubscriptionsStore, sub: Subscription, order_id: str, result, now: float) -> str:
+    """Write what the attempt decided: the charge done (paid, or the order gone), to be tried
+    again later (the provider did not answer), or failed — the period recorded
+    ``payment_failed`` (the stream tells both sides). Retried on a fresh read when a change of
+    the subscriber's got there first; a charge already finished is left alone."""
+    from chalicelib.services.billing import CHARGE_RETRY_SECONDS, DECLINED, GONE, RETRY
+
+    outcome = _CHARGE_OUTCOMES.get(result.outcome, result.outcome)
+    failed = result.outcome == DECLINED or (result.outcome == GONE and result.detail == "expired")
+    current: Subscription | None = sub
+    for _ in range(CHANGE_ATTEMPTS):
+        if current is None or current.charge is None or current.charge.order_id != order_id:
+            return outcome
+        charge = current.charge
+        if result.outcome == RETRY:
+            updated = replace(current, charge=replace(charge, held_until=now, next_try_at=now + CHARGE_RETRY_SECONDS))
+        elif failed:
+            updated = replace(_period_failed(current, charge, now, result.detail or "결제 기한이 지났어요"), charge=None)
+        else:
+            updated = replace(current, charge=None)
+        try:
+            store.save(current, replace(updated, revision=current.revision + 1, updated_at=now))
+            return PAYMENT_FAILED if failed else outcome
+        except StaleSubscription:
+            current = store.get(sub.subscription_id)
+    log.warning("subscription %s: the charge of order %s could not be recorded; it is tried again", sub.subscription_id,
+                order_id)
+    return "busy"
+
+
+def _period_failed(sub: Subscription, charge: PendingCharge, now: float, detail: str) -> Subscription:
+    """The period ``charge`` paid for, recorded as ``payment_failed`` (it was ``ordered``)."""
+    history = list(sub.history)
+    for index, outcome in enumerate(history):
+        if outcome.period == charge.period and outcome.order_id == charge.order_id:
+            history[index] = replace(outcome, outcome=PAYMENT_FAILED, at=now, detail=detail)
+            break
+    else:  # older than the history kept (a charge decided very late): remembered anyway
+        history.append(PeriodOutcome(period=charge.period, outcome=PAYMENT_FAILED, due_at=now, at=now,
+                                     order_id=charge.order_id, detail=detail))
+        history.sort(key=lambda outcome: outcome.period)
+    return replace(sub, history=_kept(history))
 
 
 # --- notices (from the subscription's stream records) --------------------------------------
@@ -478,7 +626,8 @@ def place_period(store: SubscriptionsStore, sub: Subscription, now: float) -> st
 def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
     """What a change of a subscription tells whom: the next period announced →
     ``subscription_upcoming`` to the subscriber; a period skipped for want of stock (or of the
-    product) → ``subscription_skipped`` to the subscriber and the shop's owner. Source ids
+    product), or an ordered period whose card charge failed (``payment_failed``) →
+    ``subscription_skipped`` to the subscriber and the shop's owner. Source ids
     name the subscription's period, so a replayed record adds nothing. Each notice's ``data``
     carries its own Korean ``title`` and ``body`` (the inbox shows them as they are)."""
     notices: list[Notice] = []
@@ -498,28 +647,53 @@ def notices_for(old: Subscription | None, new: Subscription) -> list[Notice]:
                             for line in new.items],
                   "price_changed": changed, "subtotal": new.subtotal, "discount": new.discount,
                   "total": new.total, "currency": new.currency, "title": title, "body": body}))
-    known = {outcome.period for outcome in (old.history if old else ())}
+    known = {outcome.period: outcome.outcome for outcome in (old.history if old else ())}
     for outcome in new.history:
-        if outcome.period in known or outcome.outcome not in NOTIFIED_OUTCOMES:
+        # a period decided now, or one ordered before whose charge failed now
+        if known.get(outcome.period) == outcome.outcome or outcome.outcome not in NOTIFIED_OUTCOMES:
+            continue
+        if outcome.period in known and outcome.outcome != PAYMENT_FAILED:
             continue
         data = {"subscription_id": new.subscription_id, "shop_id": new.shop_id, "shop_name": new.shop_name,
                 "subscriber_id": new.subscriber_id, "subscriber_name": new.subscriber_name,
                 "period": outcome.period, "due_at": iso(outcome.due_at), "reason": outcome.outcome,
                 "detail": outcome.detail, "next_order_at": iso(new.next_order_at)}
-        why = "재고가 부족해" if outcome.outcome == OUT_OF_STOCK else "상품을 구할 수 없어"
-        texts = {
+        if outcome.outcome == PAYMENT_FAILED:
+            texts = payment_failed_texts(new, outcome)
+        else:
+            texts = skipped_texts(new, outcome)
+        for recipient, (title, body) in texts.items():
+            notices.append(Notice(recipient_id=recipient, type="subscription_skipped",
+                                  source_id=f"{new.subscription_id}#{outcome.period}", at=outcome.at,
+                                  data={**data, "title": title, "body": body}))
+    return notices
+
+
+def skipped_texts(new: Subscription, outcome: PeriodOutcome) -> dict[str, tuple[str, str]]:
+    """(title, body) per recipient: a period skipped for want of stock or of the product."""
+    why = "재고가 부족해" if outcome.outcome == OUT_OF_STOCK else "상품을 구할 수 없어"
+    return {
             new.subscriber_id: ("이번 정기배송은 건너뛰었어요",
                                 f"{new.shop_name} · {_items_ko(new.items)} {why} {outcome.period}회차 주문을 넣지 못했어요. "
                                 f"결제된 금액은 없어요. 다음 주문은 {_date_ko(new.next_order_at)}이에요."),
             new.owner_id: (f"{new.subscriber_name or '고객'}님의 정기배송을 건너뛰었어요",
                            f"{_items_ko(new.items)} {why} {outcome.period}회차 주문이 들어가지 않았어요. "
                            "다음 회차 전에 재고를 확인해 주세요."),
-        }
-        for recipient, (title, body) in texts.items():
-            notices.append(Notice(recipient_id=recipient, type="subscription_skipped",
-                                  source_id=f"{new.subscription_id}#{outcome.period}", at=outcome.at,
-                                  data={**data, "title": title, "body": body}))
-    return notices
+    }
+
+
+def payment_failed_texts(new: Subscription, outcome: PeriodOutcome) -> dict[str, tuple[str, str]]:
+    """(title, body) per recipient: a period whose saved-card charge failed (order cancelled)."""
+    why = f" ({outcome.detail})" if outcome.detail else ""
+    return {
+        new.subscriber_id: ("정기배송 결제가 되지 않아 이번 회차를 건너뛰었어요",
+                            f"{new.shop_name} · {_items_ko(new.items)} {outcome.period}회차를 등록한 카드로 결제하지 "
+                            f"못했어요{why}. 주문은 취소했고 결제된 금액은 없어요. 카드를 확인해 주세요. "
+                            f"다음 주문은 {_date_ko(new.next_order_at)}이에요."),
+        new.owner_id: (f"{new.subscriber_name or '고객'}님의 정기배송 결제가 되지 않았어요",
+                       f"{_items_ko(new.items)} {outcome.period}회차 주문을 카드로 결제하지 못해 취소했어요. "
+                       "재고는 되돌려 놓았어요."),
+    }
 
 
 def _items_ko(items: Iterable[SubscriptionLine]) -> str:

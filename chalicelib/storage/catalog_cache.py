@@ -53,9 +53,10 @@ class CatalogCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: str) -> bool:
+        """Drop an entry; True if there was one."""
         with self._lock:
-            self._entries.pop(key, None)
+            return self._entries.pop(key, None) is not None
 
     def clear(self) -> None:
         with self._lock:

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.records.commerce import IdempotencyRecord, Order, OrderLine, Product, StatusChange
+from chalicelib.records.commerce import (Address, BankAccount, Fulfilment, IdempotencyRecord, Order, OrderLine, Payment,
+                                        Product, Refund, Shipment, StatusChange)
 from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
-from chalicelib.records.store_links import LinkRemembered, Referral, Remembered, Settlement, StoreLink
+from chalicelib.records.store_links import (BuyerAtShop, FirstBuyTaken, LinkRemembered, Referral, Remembered,
+                                            Settlement, StoreLink)
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.catalog_cache import CatalogCache
@@ -23,6 +25,7 @@ from chalicelib.storage.models.accounts import ShopItem, shop_pk
 from chalicelib.storage.models.orders import (IDEMPOTENCY, ORDER, HistoryMap, IdempotencyItem, LineMap, OrderItem,
                                               buyer_orders_pk, idempotency_pk, order_pk, shop_orders_pk,
                                               shop_status_pk)
+from chalicelib.storage.models.due import EXPIRE, due_item
 from chalicelib.storage.models.products import ProductItem
 from chalicelib.storage.models.social import POST_MARKER_SK, POST_SK, PostItem, PostMarkerItem, post_pk
 from chalicelib.storage.paging import page_of
@@ -92,7 +95,75 @@ def to_order(item: OrderItem) -> Order:
         referral_reward=None if item.referral_reward is None else int(item.referral_reward),
         reward_given=bool(item.reward_given), subscription_id=item.subscription_id,
         buyer_closed=bool(item.buyer_closed),
+        buyer_name=item.buyer_name or "", shipping_fee=int(item.shipping_fee or 0),
+        fulfilment=fulfilment_from(_plain(item.fulfilment)), payment=payment_from(_plain(item.payment)),
+        paid_at=None if item.paid_at is None else float(item.paid_at), refund=refund_from(_plain(item.refund)),
+        shipment=_shipment(_plain(item.shipment)),
+        deliver_by=None if item.deliver_by is None else float(item.deliver_by),
     )
+
+
+def _plain(value) -> dict | None:
+    """A stored map as plain Python: Decimals as int or float."""
+    from decimal import Decimal
+
+    def convert(v):
+        if isinstance(v, Decimal):
+            return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, dict):
+            return {k: convert(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [convert(x) for x in v]
+        return v
+
+    if value is None:
+        return None
+    raw = value.as_dict() if hasattr(value, "as_dict") else value
+    return convert(raw)
+
+
+def _stored(value) -> dict | None:
+    """A record as a map to store: no None values (DynamoDB maps hold no nulls we need)."""
+    if value is None:
+        return None
+    data = asdict(value)
+
+    def drop(v):
+        if isinstance(v, dict):
+            return {k: drop(x) for k, x in v.items() if x is not None}
+        return v
+
+    return drop(data)
+
+
+def _shipment(data: dict | None) -> Shipment | None:
+    return Shipment(carrier=data.get("carrier", ""), tracking_number=data["tracking_number"]) if data else None
+
+
+def fulfilment_from(data: dict | None) -> Fulfilment | None:
+    if not data:
+        return None
+    address = data.get("address")
+    return Fulfilment(method=data["method"], address=Address(**address) if address else None,
+                      pickup_address=data.get("pickup_address"), pickup_hours=data.get("pickup_hours"))
+
+
+def payment_from(data: dict | None) -> Payment | None:
+    if not data:
+        return None
+    account = data.get("bank_account")
+    return Payment(method=data["method"], payment_id=data["payment_id"], amount=int(data["amount"]),
+                   deadline_at=float(data["deadline_at"]), bank_account=BankAccount(**account) if account else None,
+                   billing_key_used=bool(data.get("billing_key_used", False)))
+
+
+def refund_from(data: dict | None) -> Refund | None:
+    if not data:
+        return None
+    return Refund(status=data["status"], amount=int(data["amount"]), requested_at=float(data["requested_at"]),
+                  refunded_at=None if data.get("refunded_at") is None else float(data["refunded_at"]),
+                  attempts=int(data.get("attempts", 0)), last_error=data.get("last_error"),
+                  payment_id=data.get("payment_id"))
 
 
 def order_item(order: Order) -> OrderItem:
@@ -110,6 +181,9 @@ def order_item(order: Order) -> OrderItem:
         subscription_id=order.subscription_id, buyer_closed=order.buyer_closed or None,
         history=[HistoryMap(status=h.status, at=h.at, by=h.by) for h in order.history],
         created_at=order.created_at, updated_at=order.updated_at,
+        buyer_name=order.buyer_name or None, shipping_fee=order.shipping_fee or None,
+        fulfilment=_stored(order.fulfilment), payment=_stored(order.payment), paid_at=order.paid_at,
+        refund=_stored(order.refund), shipment=_stored(order.shipment), deliver_by=order.deliver_by,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
         gsi2pk=shop_orders_pk(order.shop_id), gsi2sk=order.order_id,
         gsi3pk=shop_status_pk(order.shop_id, order.status), gsi3sk=order.order_id,
@@ -125,6 +199,10 @@ def order_from_json(text: str) -> Order:
     data = json.loads(text)
     data["items"] = tuple(OrderLine(**line) for line in data["items"])
     data["history"] = tuple(StatusChange(**change) for change in data["history"])
+    data["fulfilment"] = fulfilment_from(data.get("fulfilment"))
+    data["payment"] = payment_from(data.get("payment"))
+    data["refund"] = refund_from(data.get("refund"))
+    data["shipment"] = Shipment(**data["shipment"]) if data.get("shipment") else None
     return Order(**data)
 
 
@@ -167,6 +245,22 @@ class OrdersRepository:
         or name from a stale read (or a stale cache entry) cancels it and is priced again; the
         same goes for the shop's reward setting and the link's give-to-friend flag.
         """
+        shop, products, link, _ = self._load(shop_id, product_ids, link_code, None, 0.0)
+        return shop, products, link
+
+    def load_order(self, shop_id: str, product_ids: Sequence[str], link_code: str | None, buyer_id: str,
+                   now: float) -> tuple[Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop]:
+        """``load_catalog`` and, in the same BatchGetItem, the buyer's remembered link for the
+        shop and their first-purchase slot (``BuyerAtShop``): per buyer, so never cached, and
+        so read by every order, warm or cold. Knowing them before the transaction is what keeps
+        an order through a remembered link, or a customer's second order through a link, at one
+        TransactWriteItems; the transaction still checks both, so a stale read only retries."""
+        shop, products, link, buyer = self._load(shop_id, product_ids, link_code, buyer_id, now)
+        assert buyer is not None
+        return shop, products, link, buyer
+
+    def _load(self, shop_id: str, product_ids: Sequence[str], link_code: str | None, buyer_id: str | None,
+              now: float) -> tuple[Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop | None]:
         wanted = list(dict.fromkeys(product_ids))
         shop = self.cache.get(f"shop#{shop_id}")
         products = {pid: cached for pid in wanted if (cached := self.cache.get(f"product#{pid}")) is not None}
@@ -175,8 +269,12 @@ class OrdersRepository:
             product_key(pid) for pid in wanted if pid not in products]
         if link_code and link is None:
             keys.append(links.link_key(link_code))
+        if buyer_id is not None:
+            keys += links.buyer_keys(buyer_id, shop_id)
+        read: list = []
         if keys:
-            for item in with_retries(lambda: list(MainItem.batch_get(keys))):
+            read = with_retries(lambda: list(MainItem.batch_get(keys)))
+            for item in read:
                 if isinstance(item, ShopItem):
                     shop = to_shop(item)
                     self.cache.put(f"shop#{shop.shop_id}", shop)
@@ -184,7 +282,12 @@ class OrdersRepository:
                     products[item.product_id] = self._remember(to_product(item))
                 elif isinstance(item, StoreLinkItem):
                     link = self._remember_link(links.to_link(item))
-        return shop, products, link
+        buyer = None if buyer_id is None else links.buyer_at_shop(read, buyer_id, shop_id, now)
+        return shop, products, link, buyer
+
+    def forget_shop(self, shop_id: str) -> bool:
+        """Drop a cached shop; True if there was one (a decision made on it may be stale)."""
+        return self.cache.forget(f"shop#{shop_id}")
 
     def _remember(self, product: Product) -> Product:
         self.cache.put(f"product#{product.product_id}", product)
@@ -197,7 +300,7 @@ class OrdersRepository:
     def place(self, order: Order, record: IdempotencyRecord, versions: Mapping[str, float],
               referral: Referral | None = None, remembered: Remembered | None = None,
               rider: Rider | None = None, quota: Ticket | None = None, *,
-              post_marked: bool = False) -> IdempotencyRecord:
+              post_marked: bool = False, shop_version: float | None = None) -> IdempotencyRecord:
         """One TransactWriteItems: the order, the idempotency record and, per line, a stock
         decrement conditional on enough stock and on the product being the version it was
         priced from (``versions``: product id → ``updated_at``); with ``via_post_id``, a
@@ -234,6 +337,9 @@ class OrdersRepository:
             tx.check(PostMarkerItem, post_pk(order.via_post_id), POST_MARKER_SK,
                      condition=PostMarkerItem.pk.exists() & (PostMarkerItem.shop_id == order.shop_id), label=VIA_POST)
         tx.put(item, condition=OrderItem.pk.does_not_exist(), label=ORDER_PUT)
+        if order.payment is not None and order.paid_at is None:
+            # the deadline job's work item: expires the order, and returns its stock, if unpaid by then
+            tx.put(due_item(EXPIRE, order.payment.deadline_at, order.order_id), label="due")
         tx.put(stored_record, condition=IdempotencyItem.pk.does_not_exist(), label=RECORD_PUT, return_old=True)
         for line in order.items:
             tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(-line.quantity)],
@@ -241,7 +347,13 @@ class OrdersRepository:
                       & (ProductItem.updated_at == versions[line.product_id]),
                       label=stock_label(line.product_id), return_old=True)
         if referral is not None:
-            links.add_referral(tx, referral)
+            links.add_referral(tx, referral, shop_version, buyer_id=order.buyer_id, order_id=order.order_id,
+                               hold_until=order.payment.deadline_at if order.payment else order.created_at,
+                               now=order.created_at)
+        elif shop_version is not None:
+            # the shop's fee, pickup place and account the order copied are the shop's at commit
+            tx.check(ShopItem, *shop_key(order.shop_id), condition=ShopItem.updated_at == shop_version,
+                     label=links.SHOP_REWARD)
         links.add_remembered(tx, order, remembered)
         if rider is not None:
             rider.add(tx)
@@ -255,7 +367,8 @@ class OrdersRepository:
             raise_if_limited(cancelled, quota, order.created_at)
             if (VIA_POST in cancelled and order.via_post_id is not None and not post_marked
                     and self._mark_post(order.via_post_id, order.shop_id)):
-                return self.place(order, record, versions, referral, remembered, rider, quota, post_marked=True)
+                return self.place(order, record, versions, referral, remembered, rider, quota, post_marked=True,
+                                  shop_version=shop_version)
             if rider is not None:
                 rider.explain(cancelled)
             if VIA_POST in cancelled:
@@ -298,11 +411,13 @@ class OrdersRepository:
 
     def _store_link_cancellation(self, order: Order, referral: Referral | None, cancelled: Cancelled) -> None:
         """Raise for the store-link items that cancelled the order's transaction, if any."""
+        if referral is not None and links.FIRST_BUY in cancelled:
+            raise FirstBuyTaken() from None
         if links.REMEMBERED_CHECK in cancelled or links.REMEMBERED_USE in cancelled:
             raise LinkRemembered(links.read_remembered(order.buyer_id, order.shop_id, order.created_at)) from None
-        if referral is not None and links.SHOP_REWARD in cancelled:
+        if links.SHOP_REWARD in cancelled:
             self.cache.forget(f"shop#{order.shop_id}")
-            raise StaleCatalog("The shop changed its store-link reward meanwhile; order again.") from None
+            raise StaleCatalog("The shop changed its settings meanwhile; order again.") from None
         if referral is not None and links.LINK in cancelled:
             current = links.link_from_raw(cancelled.old_items.get(links.LINK))
             if current is None:
@@ -324,10 +439,14 @@ class OrdersRepository:
             return None
 
     def move(self, order: Order, change: StatusChange, restock: bool,
-             settlement: Settlement | None = None) -> Order:
+             settlement: Settlement | None = None, *, updated: Order | None = None,
+             due: tuple[str, float] | None = None) -> Order:
         """Write the new status if the order is still in the status it was read in; with
         ``restock`` the quantities go back to the products, and with a ``settlement`` the
-        store-link ledger entry and totals are written, in the same transaction."""
+        store-link ledger entry and totals are written, in the same transaction.
+
+        ``updated``: the order as it is after the move (its ``shipment``, ``deliver_by`` and
+        ``refund`` are written too); ``due``: (kind, at) of a deadline-job work item to put with it."""
         target = OrderItem(order_pk(order.order_id), ORDER)
         actions: list[Action] = [
             OrderItem.status.set(change.status),
@@ -336,9 +455,22 @@ class OrdersRepository:
             OrderItem.history.set(OrderItem.history.append([HistoryMap(status=change.status, at=change.at,
                                                                        by=change.by)])),
         ]
+        if updated is not None:
+            for name in ("shipment", "refund"):
+                value = getattr(updated, name)
+                if value is not None and value != getattr(order, name):
+                    actions.append(getattr(OrderItem, name).set(_stored(value)))
+            if updated.deliver_by is not None and updated.deliver_by != order.deliver_by:
+                actions.append(OrderItem.deliver_by.set(updated.deliver_by))
         condition = OrderItem.status == order.status
+        paid_at = order.paid_at
+        if change.status == "paid" and order.paid_at is None:
+            # The order counts from this record on (stream contract): set once, never removed.
+            actions.append(OrderItem.paid_at.set(change.at))
+            condition = condition & OrderItem.paid_at.does_not_exist()
+            paid_at = change.at
 
-        if not restock and settlement is None:
+        if not restock and settlement is None and due is None and change.status != "paid":
             try:
                 with_retries(lambda: target.update(actions=actions, condition=condition))
             except UpdateError as error:
@@ -346,20 +478,26 @@ class OrdersRepository:
                     raise
                 self._raise_moved(order, change, error)
         else:
-            self._move_together(order, change, target, actions, condition, restock, settlement)
-        return replace(order, status=change.status, updated_at=change.at, history=order.history + (change,))
+            self._move_together(order, change, target, actions, condition, restock, settlement, due)
+        base = updated if updated is not None else order
+        return replace(base, status=change.status, updated_at=change.at, history=order.history + (change,),
+                       paid_at=paid_at)
 
     def _move_together(self, order: Order, change: StatusChange, target: OrderItem, actions: list, condition,
-                       restock: bool, settlement: Settlement | None) -> None:
+                       restock: bool, settlement: Settlement | None, due: tuple[str, float] | None = None) -> None:
         with_link = True
         while True:
             tx = Transaction(_connection()).update(target, actions, condition=condition, label=ORDER_MOVE)
+            if due is not None:
+                tx.put(due_item(due[0], due[1], order.order_id), label="due")
             if restock:
                 for line in order.items:
                     tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(line.quantity)],
                               condition=ProductItem.pk.exists(), label=stock_label(line.product_id))
             if settlement is not None:
                 links.add_settlement(tx, settlement, with_link=with_link)
+            if change.status == "paid":
+                links.add_first_paid(tx, order)
             try:
                 tx.commit()
                 return

@@ -5,13 +5,35 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.errors import HandleTaken, NotFound, ShopAlreadyOpen
-from chalicelib.records.accounts import RewardSetting, Shop
+from chalicelib.records.accounts import DeliveryOption, FulfilmentSettings, PickupOption, RewardSetting, Shop
+from chalicelib.records.commerce import BankAccount
+from chalicelib.services.limits import DEFAULT_BANK_TRANSFER_HOURS
 from chalicelib.storage.accounts import PROFILE, _connection, guard
-from chalicelib.storage.models.accounts import ShopItem, UniqueItem, UserItem, shop_pk, user_pk
+from chalicelib.storage.models.accounts import (BankAccountMap, DeliveryMap, FulfilmentMap, PickupMap, ShopItem,
+                                                UniqueItem, UserItem, shop_pk, user_pk)
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 HANDLE = "handle"
-EDITABLE = ("name", "bio", "region", "handle", "referral_reward", "subscription_discount_percent")
+EDITABLE = ("name", "bio", "region", "handle", "referral_reward", "subscription_discount_percent", "fulfilment",
+            "bank_account", "bank_transfer_hours")
+
+
+def _fulfilment(stored: FulfilmentMap | None) -> FulfilmentSettings | None:
+    if stored is None:
+        return None
+    delivery, pickup = stored.delivery, stored.pickup
+    return FulfilmentSettings(
+        delivery=DeliveryOption(fee=int(delivery.fee),
+                                free_over=None if delivery.free_over is None else int(delivery.free_over))
+        if delivery is not None else None,
+        pickup=PickupOption(address=pickup.address, hours=pickup.hours or "") if pickup is not None else None)
+
+
+def _fulfilment_map(settings: FulfilmentSettings) -> FulfilmentMap:
+    delivery, pickup = settings.delivery, settings.pickup
+    return FulfilmentMap(
+        delivery=DeliveryMap(fee=delivery.fee, free_over=delivery.free_over) if delivery is not None else None,
+        pickup=PickupMap(address=pickup.address, hours=pickup.hours) if pickup is not None else None)
 
 
 def to_shop(item: ShopItem) -> Shop:
@@ -23,11 +45,22 @@ def to_shop(item: ShopItem) -> Shop:
         bio=item.bio, region=item.region, follower_count=int(item.follower_count),
         post_count=int(item.post_count), created_at=item.created_at, referral_reward=reward,
         subscription_discount_percent=int(item.subscription_discount_percent or 0),
+        fulfilment=_fulfilment(item.fulfilment),
+        bank_account=BankAccount(bank=item.bank_account.bank, number=item.bank_account.number,
+                                 holder=item.bank_account.holder) if item.bank_account is not None else None,
+        bank_transfer_hours=int(item.bank_transfer_hours or DEFAULT_BANK_TRANSFER_HOURS),
+        updated_at=item.updated_at,
     )
 
 
 def _set(name: str, value):
     """The update action for one allow-listed change (a reward setting is two attributes)."""
+    if name == "fulfilment":
+        return [ShopItem.fulfilment.set(_fulfilment_map(value))]
+    if name == "bank_account":
+        if value is None:
+            return [ShopItem.bank_account.remove()]
+        return [ShopItem.bank_account.set(BankAccountMap(bank=value.bank, number=value.number, holder=value.holder))]
     if name != "referral_reward":
         return [getattr(ShopItem, name).set(value)]
     if value is None:

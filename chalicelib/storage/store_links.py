@@ -24,8 +24,8 @@ from chalicelib.errors import NotFound
 from chalicelib.records.accounts import Shop, User
 from chalicelib.records.commerce import Order, Product
 from chalicelib.records.common import Page
-from chalicelib.records.store_links import (LedgerEntry, Referral, Remembered, RewardsSummary, Settlement,
-                                            ShopReferral, StoreLink)
+from chalicelib.records.store_links import (BuyerAtShop, LedgerEntry, Referral, Remembered, RewardsSummary,
+                                            Settlement, ShopReferral, StoreLink)
 from chalicelib.storage.accounts import PROFILE, _connection, to_user
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
@@ -33,7 +33,7 @@ from chalicelib.storage.models.orders import OrderItem
 from chalicelib.storage.models.products import ProductItem
 from chalicelib.storage.models.social import time_key
 from chalicelib.storage.models.store_links import (
-    ENTRY_PREFIX, LINK_SK, SUMMARY_SK, LedgerEntryItem, LinkOwnerItem, RememberedItem, RewardsSummaryItem,
+    ENTRY_PREFIX, LINK_SK, SUMMARY_SK, FirstBuyItem, LedgerEntryItem, first_buy_sk, LinkOwnerItem, RememberedItem, RewardsSummaryItem,
     StoreLinkItem, VisitItem, entry_sk, link_pk, my_links_pk, owner_sk, remembered_sk, rewards_pk,
     shop_referrals_pk, visit_sk,
 )
@@ -48,6 +48,7 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 # Labels of the items store links add to an order's transactions.
 SHOP_REWARD, LINK, LEDGER, SUMMARY = "shop-reward", "store-link", "ledger-entry", "rewards-summary"
 REMEMBERED_CHECK, REMEMBERED_USE, REMEMBERED_DROP = "remembered-check", "remembered-use", "remembered-drop"
+FIRST_BUY, FIRST_PAID = "first-buy", "first-paid"
 
 
 # --- conversions ------------------------------------------------------------------------------
@@ -111,30 +112,38 @@ def _failed(error: Exception) -> bool:
 # --- items of orders' transactions --------------------------------------------------------------
 
 
-def add_referral(tx: Transaction, referral: Referral) -> None:
+def add_referral(tx: Transaction, referral: Referral, shop_version: float | None = None, *,
+                 buyer_id: str, order_id: str, hold_until: float, now: float) -> None:
     """The placing transaction's store-link items: the shop still has the reward setting the
-    amount came from; the link is the shop's, its owner's, with the give flag as read (its
-    order count and pending won go up); the pending ledger entry and the owner's total."""
+    amount came from; the link is the shop's, its owner's, with the give flag as read; and the
+    buyer's first-purchase slot at the shop is free (``FirstBuyItem``) and now held by this
+    order until ``hold_until``. Nothing is credited yet: the link's counts, the ledger entry and
+    the owner's pending total are written when the order is paid (``add_settlement``)."""
     setting = referral.setting
     if setting is None:
         shop_condition = ShopItem.referral_kind.does_not_exist()
     else:
         shop_condition = (ShopItem.referral_kind == setting.kind) & (ShopItem.referral_value == setting.value)
+    if shop_version is not None:
+        shop_condition = shop_condition & (ShopItem.updated_at == shop_version)
     tx.check(ShopItem, shop_pk(referral.shop_id), PROFILE, condition=shop_condition, label=SHOP_REWARD)
-    pending = referral.entry.amount if referral.entry is not None else 0
-    actions = [StoreLinkItem.orders.add(1)]
-    if pending:
-        actions.append(StoreLinkItem.pending_rewards.add(pending))
-    tx.update(StoreLinkItem(*link_key(referral.code)), actions,
-              condition=StoreLinkItem.pk.exists() & (StoreLinkItem.shop_id == referral.shop_id)
-              & (StoreLinkItem.owner_id == referral.owner_id)
-              & (StoreLinkItem.give_to_friend == referral.give_reward_to_friend),
-              label=LINK, return_old=True)
-    if referral.entry is not None:
-        tx.put(_entry_item(referral.entry), condition=LedgerEntryItem.pk.does_not_exist(), label=LEDGER)
-        if pending:
-            tx.update(RewardsSummaryItem(rewards_pk(referral.owner_id), SUMMARY_SK), _summary_actions(pending, 0),
-                      label=SUMMARY)
+    tx.check(StoreLinkItem, *link_key(referral.code),
+             condition=StoreLinkItem.pk.exists() & (StoreLinkItem.shop_id == referral.shop_id)
+             & (StoreLinkItem.owner_id == referral.owner_id)
+             & (StoreLinkItem.give_to_friend == referral.give_reward_to_friend),
+             label=LINK)
+    tx.put(FirstBuyItem(user_pk(buyer_id), first_buy_sk(referral.shop_id), order_id=order_id, until=hold_until,
+                        paid=False),
+           condition=FirstBuyItem.pk.does_not_exist() | ((FirstBuyItem.paid == False) & (FirstBuyItem.until < now)),  # noqa: E712
+           label=FIRST_BUY)
+
+
+def add_first_paid(tx: Transaction, order: Order) -> None:
+    """A paid order: the buyer has bought at the shop, so no store link credits them again."""
+    tx.update(FirstBuyItem(user_pk(order.buyer_id), first_buy_sk(order.shop_id)),
+              [FirstBuyItem.entity.set(FirstBuyItem), FirstBuyItem.paid.set(True),
+               FirstBuyItem.first_order_id.set(FirstBuyItem.first_order_id | order.order_id)],
+              label=FIRST_PAID)
 
 
 def add_remembered(tx: Transaction, order: Order, remembered: Remembered | None) -> None:
@@ -170,6 +179,24 @@ def add_settlement(tx: Transaction, settlement: Settlement, with_link: bool = Tr
                                                    (StoreLinkItem.rewards, settlement.confirmed)) if delta]
     if with_link and actions:
         tx.update(StoreLinkItem(*link_key(settlement.code)), actions, condition=StoreLinkItem.pk.exists(), label=LINK)
+
+
+def buyer_keys(user_id: str, shop_id: str) -> list[tuple[str, str]]:
+    """The buyer's items an order reads with the catalogue: the remembered link, the first-purchase slot."""
+    return [remembered_key(user_id, shop_id), (user_pk(user_id), first_buy_sk(shop_id))]
+
+
+def buyer_at_shop(items: list, user_id: str, shop_id: str, now: float) -> BuyerAtShop:
+    """What ``items`` (read with ``buyer_keys``) say, by the same rules as the placing
+    transaction's conditions: a remembered link is live while ``until > now``; the slot is free
+    when absent, or unpaid with its hold over (``until < now``)."""
+    remembered, free = None, True
+    for item in items:
+        if isinstance(item, RememberedItem) and item.until > now:
+            remembered = Remembered(user_id=user_id, shop_id=shop_id, code=item.code, until=item.until)
+        elif isinstance(item, FirstBuyItem):
+            free = not item.paid and item.until is not None and item.until < now
+    return BuyerAtShop(remembered=remembered, first_buy_free=free)
 
 
 def read_remembered(user_id: str, shop_id: str, now: float) -> Remembered | None:

@@ -27,6 +27,7 @@ from chalicelib.records.common import Page
 from chalicelib.records.commerce import Order, Product
 from chalicelib.records.subscriptions import (
     ACTIVE,
+    PendingCharge,
     PeriodOutcome,
     StaleSubscription,
     Subscription,
@@ -83,8 +84,16 @@ def to_subscription(item: SubscriptionItem) -> Subscription:
                                     at=float(h["at"]), order_id=h.get("order_id"), detail=h.get("detail") or "")
                       for h in item.history or ()),
         last_order_id=item.last_order_id, currency=item.currency, created_at=float(item.created_at),
-        updated_at=float(item.updated_at),
+        updated_at=float(item.updated_at), charge=_charge(item.charge),
     )
+
+
+def _charge(value) -> PendingCharge | None:
+    if value is None:
+        return None
+    data = value.as_dict() if hasattr(value, "as_dict") else dict(value)
+    return PendingCharge(order_id=data["order_id"], period=int(data["period"]), attempts=int(data["attempts"]),
+                         held_until=float(data["held_until"]), next_try_at=float(data["next_try_at"]))
 
 
 def subscription_item(sub: Subscription) -> SubscriptionItem:
@@ -99,7 +108,7 @@ def subscription_item(sub: Subscription) -> SubscriptionItem:
         revision=sub.revision,
         history=[{k: v for k, v in asdict(h).items() if v is not None} for h in sub.history],
         last_order_id=sub.last_order_id, currency=sub.currency, created_at=sub.created_at,
-        updated_at=sub.updated_at,
+        updated_at=sub.updated_at, charge=asdict(sub.charge) if sub.charge is not None else None,
         gsi1pk=my_subscriptions_pk(sub.subscriber_id), gsi1sk=sub.subscription_id,
         gsi2pk=shop_subscriptions_pk(sub.shop_id), gsi2sk=f"{sub.subscriber_id}#{sub.subscription_id}",
         gsi3pk=shop_status_subscriptions_pk(sub.shop_id, sub.status), gsi3sk=sub.subscription_id,
@@ -118,6 +127,7 @@ def subscription_from_json(text: str) -> Subscription:
     data = json.loads(text)
     data["items"] = tuple(SubscriptionLine(**line) for line in data["items"])
     data["history"] = tuple(PeriodOutcome(**h) for h in data["history"])
+    data["charge"] = PendingCharge(**data["charge"]) if data.get("charge") else None
     return Subscription(**data)
 
 
@@ -133,7 +143,7 @@ class _PeriodOrders:
     def load_catalog(self, shop_id, product_ids, link_code=None):
         return self.orders.load_catalog(shop_id, product_ids, link_code=link_code)
 
-    def place(self, order, record, versions, referral=None, remembered=None, quota=None):
+    def place(self, order, record, versions, referral=None, remembered=None, quota=None, *, shop_version=None):
         item = subscription_item(self.advance(order))
         condition = (SubscriptionItem.revision == self.current.revision) & (SubscriptionItem.status == ACTIVE)
 
@@ -143,6 +153,7 @@ class _PeriodOrders:
 
         rider = Rider(add=lambda tx: tx.put(item, condition=condition, label=PERIOD), explain=explain)
         return self.orders.place(order, record, versions, referral=referral, remembered=remembered, rider=rider,
+                                 shop_version=shop_version,
                                  quota=quota)
 
 

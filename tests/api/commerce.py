@@ -46,5 +46,17 @@ def advance(api, owner: dict, order_id: str, *statuses: str) -> dict:
     return body
 
 
+def pay(api, owner: dict, order_id: str) -> dict:
+    """The owner confirms the order's money (the move to ``paid``): from its stream record on, the
+    order counts (score, tiers, milestones, store links, reorders)."""
+    return advance(api, owner, order_id, "paid")
+
+
+def paid(api, owner: dict, buyer: dict, shop_id: str, *lines: tuple[str, int], **extra) -> dict:
+    """An order placed by ``buyer`` and paid: a purchase, as the stream contract counts it."""
+    order = placed(api, buyer, shop_id, *lines, **extra)
+    return pay(api, owner, order["order_id"])
+
+
 def stock(api, product_id: str) -> int:
     return api.get(f"/products/{product_id}").body["stock"]

@@ -167,6 +167,15 @@ class World:
         assert answer.status == 200
         return [o for o in answer.body["items"] if o.get("subscription_id") == subscription_id]
 
+    def pay_all(self, subscription_id: str) -> int:
+        """The owner marks every unpaid order of the subscription paid (the money arrived); how many."""
+        from tests.api.commerce import pay
+
+        unpaid = [o for o in self.orders_of(subscription_id) if o["status"] == "pending_payment"]
+        for order in unpaid:
+            pay(self.api, self.owner, order["order_id"])
+        return len(unpaid)
+
     def set_price(self, product: dict, price: int) -> int:
         return self.api.patch(f"/products/{product['product_id']}", {"price": price},
                               token=self.owner["token"]).status

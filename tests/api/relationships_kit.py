@@ -2,7 +2,8 @@
 
 The fixtures in ``tests/fixtures/relationships/*.json`` are Lambda DynamoDB stream events
 built by hand in the event contract's shape (entity names and attributes of follows, likes,
-comments, shares, orders and reviews). They name their actors ``$SHOP``, ``$USER``,
+comments, shares, orders and reviews; an order counts from the record where ``paid_at`` first
+appears). They name their actors ``$SHOP``, ``$USER``,
 ``$OTHER`` and ``$OWNER``; ``records()`` substitutes the ids of accounts the test made
 through the real API, so new pairs find their shop and customer profiles.
 """
@@ -80,7 +81,20 @@ class World:
         return self.api.get(f"/shops/{self.shop_id}/customers/{user_id}", token=token or self.owner["token"])
 
 
-JOURNEY = ("follow", "like", "order_placed", "order_paid", "order_second", "review", "follow_other")
+def paid_order(ids: dict[str, str], order_id: str, paid_at: float) -> list[dict]:
+    """A new order's payment record (``order_second_paid`` re-dated, under another id): orders
+    are identified by id, so this is another purchase."""
+    batch = records("order_second_paid", ids)
+    for image in (batch[0]["dynamodb"]["NewImage"], batch[0]["dynamodb"]["OldImage"]):
+        image["order_id"]["S"] = order_id
+    batch[0]["dynamodb"]["NewImage"]["paid_at"]["N"] = str(paid_at)
+    return batch
+
+
+# Orders count when paid: each order's placement (an INSERT, nothing yet) and then its payment
+# (the MODIFY where ``paid_at`` appears: order 1 on 11-03 09:01, order 2 on 11-10 09:01).
+JOURNEY = ("follow", "like", "order_placed", "order_paid", "order_second", "order_second_paid", "review",
+           "follow_other")
 
 
 def make_world(api, monkeypatch) -> World:

@@ -10,7 +10,7 @@ import pytest
 from tests.api.conftest import assert_problem
 
 TIERS = ["potential", "first_time", "regular", "lapsed"]
-STATUSES = ["pending_payment", "paid", "shipped", "delivered", "cancelled"]
+STATUSES = ["pending_payment", "paid", "shipped", "ready_for_pickup", "delivered", "cancelled", "expired"]
 
 
 @pytest.fixture
@@ -54,7 +54,8 @@ def test_operation_ids_read_as_verbs(doc):
     assert ids["PUT /shops/{shop_id}/customers/{user_id}/note"] == "setCustomerNote"
     assert ids["POST /auth/signup"] == "signUp" and ids["GET /feed"] == "getFeed"
     verbs = ("get", "list", "create", "update", "delete", "place", "change", "reorder", "review", "sign", "log",
-             "open", "follow", "unfollow", "like", "unlike", "add", "share", "set")
+             "open", "follow", "unfollow", "like", "unlike", "add", "share", "set", "confirm", "mark", "receive",
+             "save", "remove")
     for name in ids.values():
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", name) and name.startswith(verbs), name
 

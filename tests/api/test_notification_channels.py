@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.outbound import Ses, Sns
 from chalicelib.wiring import container
-from tests.api.commerce import make_product, placed
+from tests.api.commerce import make_product, paid, placed
 from tests.api.conftest import assert_problem
 
 SENDER = "noreply@dongne.app"
@@ -155,7 +155,7 @@ def test_without_a_platform_application_the_device_is_kept_without_an_endpoint(a
 
 def shop_with_a_first_order(api, owner, drain_stream):
     tofu = make_product(api, owner, name="손두부 (500g)", stock=20)
-    placed(api, api.signup(name="박하늘"), owner["shop"]["shop_id"], (tofu["product_id"], 1))  # the milestone's
+    paid(api, owner, api.signup(name="박하늘"), owner["shop"]["shop_id"], (tofu["product_id"], 1))  # the milestone's
     drain_stream()
     return tofu
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.wiring import container
-from tests.api.commerce import advance, make_product, placed
+from tests.api.commerce import advance, make_product, paid, pay, placed
 from tests.api.conftest import assert_problem, create_post
 from tests.api.relationships_kit import DAY, NOW, make_world
 
@@ -182,14 +182,20 @@ def test_first_order_and_first_review_are_milestones_once(api, owner, drain_stre
     orders = [placed(api, minji, shop_id, (tofu["product_id"], 2)), placed(api, seoyeon, shop_id, (tofu["product_id"], 1))]
     drain_stream()
     body = inbox(api, owner["token"])
-    assert len(of_type(body, "new_order")) == 2
+    assert len(of_type(body, "new_order")) == 2  # the owner marks them paid: worth telling at once
+    assert of_type(body, "milestone") == []  # but nothing is bought yet
+    new_order = next(n for n in of_type(body, "new_order") if n["data"]["order_id"] == orders[0]["order_id"])
+    assert new_order["body"] == "김민지님이 손두부 (500g)를 주문했어요 · 9,000원 · 입금을 확인해 주세요"
+    for order in orders:
+        pay(api, owner, order["order_id"])
+    drain_stream()
+    body = inbox(api, owner["token"])
+    assert len(of_type(body, "new_order")) == 2  # one per order, told at placement
     [first] = of_type(body, "milestone", "first_order")
     assert first["data"]["order_id"] == orders[0]["order_id"] and first["data"]["customer_name"] == "김민지"
-    new_order = next(n for n in of_type(body, "new_order") if n["data"]["order_id"] == orders[0]["order_id"])
-    assert new_order["body"] == "김민지님이 손두부 (500g)를 주문했어요 · 9,000원"
 
     for order, buyer in zip(orders, (minji, seoyeon)):
-        advance(api, owner, order["order_id"], "paid", "shipped", "delivered")
+        advance(api, owner, order["order_id"], "shipped", "delivered")
         review = api.post(f"/orders/{order['order_id']}/review", {"rating": 5, "text": "고소해요"}, token=buyer["token"])
         assert review.status == 201, review.body
     drain_stream()
@@ -238,8 +244,8 @@ def test_ten_customers_becoming_regular_fire_tenth_regular_once(api, owner, drai
     customers = []
     for n in range(11):
         buyer = api.signup(name=f"단골{n + 1}")
-        placed(api, buyer, shop_id, (tofu["product_id"], 1))
-        placed(api, buyer, shop_id, (tofu["product_id"], 1))
+        paid(api, owner, buyer, shop_id, (tofu["product_id"], 1))
+        paid(api, owner, buyer, shop_id, (tofu["product_id"], 1))
         customers.append(buyer)
         drain_stream()
     drain_stream()
@@ -249,6 +255,29 @@ def test_ten_customers_becoming_regular_fire_tenth_regular_once(api, owner, drai
     [tenth] = of_type(body, "milestone", "tenth_regular")
     assert tenth["data"]["customer_name"] == "단골10" and tenth["title"] == "단골 열 분이 생겼어요!"
     assert body["unread_count"] == len(body["items"])
+
+
+def test_two_unpaid_orders_fire_no_milestone_and_paying_them_makes_a_regular_once(api, owner, drain_stream):
+    shop_id = owner["shop"]["shop_id"]
+    tofu = make_product(api, owner, stock=20)
+    buyer = api.signup(name="김단골")
+    assert api.put(f"/shops/{shop_id}/follow", token=buyer["token"]).status in (200, 201, 204)
+    orders = [placed(api, buyer, shop_id, (tofu["product_id"], 1)) for _ in range(2)]
+    drain_stream()
+    card = api.get(f"/shops/{shop_id}/customers/{buyer['user']['user_id']}", token=owner["token"]).body
+    assert (card["tier"], card["order_count"], card["tier_history"]) == ("potential", 0, [])
+    assert of_type(inbox(api, owner["token"]), "milestone", "first_order") == []
+    assert of_type(inbox(api, owner["token"]), "milestone", "became_regular") == []
+    assert api.get("/me/store-links", token=buyer["token"]).body["items"] == []
+    for order in orders:
+        pay(api, owner, order["order_id"])
+    drain_stream()
+    drain_stream()
+    card = api.get(f"/shops/{shop_id}/customers/{buyer['user']['user_id']}", token=owner["token"]).body
+    assert (card["tier"], card["order_count"]) == ("regular", 2)
+    [became] = of_type(inbox(api, owner["token"]), "milestone", "became_regular")
+    assert became["data"]["customer_id"] == buyer["user"]["user_id"]
+    assert len(api.get("/me/store-links", token=buyer["token"]).body["items"]) == 1
 
 
 # --- time: a regular lapses, an essential runs out -------------------------------------------------
@@ -265,9 +294,9 @@ def test_a_regular_who_lapses_nudges_the_owner_once(world, drain_stream):
 
     api = world.api
     tofu = make_product(api, {**world.owner, "shop": world.shop}, stock=10)
-    placed(api, world.customer, world.shop_id, (tofu["product_id"], 1))
+    paid(api, world.owner, world.customer, world.shop_id, (tofu["product_id"], 1))
     world.travel_to(NOW + 7 * DAY)
-    placed(api, world.customer, world.shop_id, (tofu["product_id"], 1))
+    paid(api, world.owner, world.customer, world.shop_id, (tofu["product_id"], 1))
     drain_stream()
     assert len(of_type(inbox(api, world.owner["token"]), "milestone", "became_regular")) == 1
 
@@ -289,7 +318,7 @@ def test_an_essential_about_to_run_out_reminds_the_customer_once_per_due_date(wo
     api = world.api
     tofu = make_product(api, {**world.owner, "shop": world.shop}, name="손두부 (500g)", stock=10, reorder_days=7)
     oil = make_product(api, {**world.owner, "shop": world.shop}, name="들기름", stock=10, kind="treat", reorder_days=None)
-    order = placed(api, world.customer, world.shop_id, (tofu["product_id"], 1), (oil["product_id"], 1))
+    order = paid(api, world.owner, world.customer, world.shop_id, (tofu["product_id"], 1), (oil["product_id"], 1))
     drain_stream()
     store = container().notifications
     store.set_reminder_watermark(day_of(NOW), NOW)
@@ -307,7 +336,7 @@ def test_an_essential_about_to_run_out_reminds_the_customer_once_per_due_date(wo
     assert due["data"]["last_order_id"] == order["order_id"] and due["data"]["product_id"] == tofu["product_id"]
 
     # Bought again: the next reminder is for the next due date, once.
-    placed(api, world.customer, world.shop_id, (tofu["product_id"], 1))
+    paid(api, world.owner, world.customer, world.shop_id, (tofu["product_id"], 1))
     drain_stream()
     world.travel_to(NOW + 13 * DAY + 7200)
     run_reorder_reminders()
@@ -333,7 +362,7 @@ def test_a_replayed_record_adds_nothing(api, owner, user, drain_stream, monkeypa
     monkeypatch.setattr(stream_module, "dispatch", remember)
     tofu = make_product(api, owner, stock=5)
     api.put(f"/shops/{owner['shop']['shop_id']}/follow", token=user["token"])
-    placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
+    paid(api, owner, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))  # placed, then paid
     drain_stream()
     before = inbox(api, owner["token"])
     assert before["unread_count"] == 4  # new follower, first follower, new order, first order

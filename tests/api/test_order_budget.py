@@ -1,4 +1,8 @@
-"""DynamoDB calls per commerce request (ENGINEERING.md §4: an order is 1 read + 1 TransactWriteItems)."""
+"""DynamoDB calls per commerce request (ENGINEERING.md §4: an order is 1 read + 1 TransactWriteItems).
+
+The read is one BatchGetItem: the shop and products when the container's cache does not hold
+them, and always the buyer's remembered store link and first-purchase slot for the shop (per
+buyer, never cached), so a warm order too is BatchGetItem + TransactWriteItems."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(api, owner, user
     with dynamodb_calls() as calls:  # a retry: the stored answer comes back with the cancellation
         again = buy(api, user, shop_id, *[(pid, 1) for pid in products], key="budget")
     assert again.status == 201 and again.body == first.body
-    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]  # the catalogue was still warm
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]  # the buyer's items only
 
 
 def test_a_warm_container_orders_with_one_transaction(api, owner, user, catalog_cache):
@@ -38,7 +42,7 @@ def test_a_warm_container_orders_with_one_transaction(api, owner, user, catalog_
     placed(api, user, shop_id, (pid, 1))
     with dynamodb_calls() as calls:
         order = placed(api, user, shop_id, (pid, 2))
-    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"] and order["total"] == 9000
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"] and order["total"] == 9000
 
 
 def test_a_product_edited_elsewhere_is_priced_again_never_charged_stale(api, aws_backend, owner, user,
@@ -59,12 +63,13 @@ def test_a_product_edited_elsewhere_is_priced_again_never_charged_stale(api, aws
         ExpressionAttributeValues={":p": {"N": "5200"}, ":t": {"N": "1900000000.5"}})
     with dynamodb_calls() as calls:
         order = placed(api, user, shop_id, (pid, 2))
-    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems", "TransactWriteItems"]  # cancelled, then priced again
+    # the buyer's items, the transaction cancelled, then priced again
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
     assert order["items"][0]["price"] == 5200 and order["total"] == 10400
     assert api.get(f"/products/{pid}").body["stock"] == 20 - 3
     with dynamodb_calls() as calls:
         assert placed(api, user, shop_id, (pid, 1))["total"] == 5200
-    assert calls.operations == TOKEN_CHECK + ["TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
 
 
 def test_cached_entries_expire(api, owner, user, catalog_cache, monkeypatch):
@@ -87,7 +92,7 @@ def test_order_reads_and_moves(api, owner, user):
     assert calls.operations == TOKEN_CHECK + ["GetItem"]
     with dynamodb_calls() as calls:
         advance(api, owner, order["order_id"], "paid")
-    assert calls.operations == TOKEN_CHECK + ["GetItem", "UpdateItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]  # with the first-purchase slot
     with dynamodb_calls() as calls:
         advance(api, owner, order["order_id"], "cancelled")
     assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]

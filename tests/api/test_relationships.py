@@ -43,7 +43,7 @@ def test_regular_customer_is_first_and_the_card_explains_why(world):
     assert [i["name"] for i in items] == ["김민지", "최서연"]
     first, second = items
     assert first["tier"] == "regular" and first["order_count"] == 2
-    assert first["last_order_at"] == "2026-11-10T09:00:00.500Z"
+    assert first["last_order_at"] == "2026-11-10T09:01:00.000Z"  # paid then
     assert second["tier"] == "potential" and second["order_count"] == 0 and second["following"] is True
     assert first["strength"] > second["strength"] > 0
 
@@ -57,9 +57,9 @@ def test_regular_customer_is_first_and_the_card_explains_why(world):
     assert parts["follow"] > 0 and parts["engagement"] > 0 and parts["orders"] > parts["money"] > 0
     assert parts["reviews"] > 0 and parts["referrals"] == 0
     assert body["order_count"] == 2 and body["total_spent"] == 18000 + 8000
-    assert body["first_order_at"] == "2026-11-03T09:00:00.500Z"
-    assert body["last_order_at"] == "2026-11-10T09:00:00.500Z"
-    assert body["became_regular_at"] == "2026-11-10T09:00:00.500Z"
+    assert body["first_order_at"] == "2026-11-03T09:01:00.000Z"
+    assert body["last_order_at"] == "2026-11-10T09:01:00.000Z"
+    assert body["became_regular_at"] == "2026-11-10T09:01:00.000Z"
     assert body["usual_interval_days"] == 7.0
     assert body["customer_since"] == "2026-11-01T09:00:00.000Z"
     assert [f["name"] for f in body["favourite_products"]][0] == "손두부"  # in both orders
@@ -67,7 +67,7 @@ def test_regular_customer_is_first_and_the_card_explains_why(world):
     # Essentials whose cycle ran out by 11-23: tofu (7 days after 11-10) and soy milk (3 days).
     due = {d["name"]: d for d in body["reorder_due"]}
     assert set(due) == {"손두부", "콩물"}  # 묵은지 is a treat: never "due"
-    assert due["손두부"]["due_at"] == "2026-11-17T09:00:00.500Z" and due["손두부"]["overdue_days"] == 6.0
+    assert due["손두부"]["due_at"] == "2026-11-17T09:01:00.000Z" and due["손두부"]["overdue_days"] == 6.0
     assert due["손두부"]["usual_interval_days"] == 7.0 and due["손두부"]["times_bought"] == 2
     assert [(h["from_tier"], h["to_tier"], h["milestone"]) for h in body["tier_history"]] == [
         ("potential", "first_time", "first_order"), ("first_time", "regular", "became_regular")]
@@ -107,7 +107,7 @@ def test_strength_decays_with_time_and_halves_every_half_life(world):
 
 @pytest.mark.parametrize("fixture, part", [
     ("follow", "follow"), ("like", "engagement"), ("comment", "engagement"), ("share", "engagement"),
-    ("order_placed", "orders"), ("review", "reviews"),
+    ("order_paid", "orders"), ("review", "reviews"),
 ])
 def test_each_entity_scores_its_part(world, fixture, part):
     world.send(fixture)
@@ -143,10 +143,48 @@ def test_a_record_breaking_the_contract_is_skipped(world):
     assert world.customers().body["items"] == []
 
 
-def test_payment_and_other_status_changes_add_nothing(world):
-    world.send("order_placed")
-    before = stored(world)
+def test_an_order_counts_when_it_is_paid_and_later_moves_add_nothing(world):
+    from chalicelib.events.stream import dispatch
+    from tests.api.relationships_kit import records
+
+    world.send("order_placed")  # placed, not paid: no customer yet
+    assert_problem(world.card(), 404)
     world.send("order_paid")
+    before = stored(world)
+    assert before.state.order_count == 1 and before.state.order_times == [1793696460.0]
+    shipped = records("order_paid", world.ids)
+    shipped[0]["dynamodb"]["OldImage"] = dict(shipped[0]["dynamodb"]["NewImage"])
+    shipped[0]["dynamodb"]["NewImage"]["status"] = {"S": "shipped"}
+    assert dispatch(shipped) == []
+    after = stored(world)
+    assert after.version == before.version and after.state.as_dict() == before.state.as_dict()
+
+
+def test_two_unpaid_orders_leave_a_potential_customer_and_paying_makes_a_regular_once(world):
+    from chalicelib.storage.models.relationships import TierTransitionItem
+
+    world.send("follow", "order_placed", "order_second")
+    card = world.card().body
+    assert card["tier"] == "potential" and card["order_count"] == 0 and card["total_spent"] == 0
+    assert card["tier_history"] == [] and card["favourite_products"] == [] and card["reorder_due"] == []
+    world.send("order_paid", "order_second_paid")
+    world.send("order_paid", "order_second_paid")  # replayed
+    card = world.card().body
+    assert card["tier"] == "regular" and card["order_count"] == 2 and card["total_spent"] == 26000
+    user_id = world.customer["user"]["user_id"]
+    prefix = TierTransitionItem.sk.startswith(f"TRANSITION#{user_id}#")
+    assert [(t.to_tier, t.milestone) for t in TierTransitionItem.query(rel_pk(world.shop_id), prefix)] == [
+        ("first_time", "first_order"), ("regular", "became_regular")]
+
+
+def test_an_unpaid_order_cancelled_or_expired_leaves_nothing(world):
+    world.send("order_second", "order_cancelled_unpaid")
+    assert_problem(world.card(), 404)
+    world.send("order_second", "order_expired")
+    assert_problem(world.card(), 404)
+    world.send("follow")
+    before = stored(world)
+    world.send("order_cancelled_unpaid", "order_expired")
     after = stored(world)
     assert after.version == before.version and after.state.as_dict() == before.state.as_dict()
 
@@ -155,11 +193,14 @@ def test_payment_and_other_status_changes_add_nothing(world):
 
 
 def test_cancellation_reverses_the_order(world):
-    world.send("follow", "like", "order_placed", "review")
+    world.send("follow", "like", "order_placed", "order_paid", "review")
     expected = world.card().body
-    world.send("order_second")
+    world.send("order_second", "order_second_paid")
     assert world.card().body["tier"] == "regular"
-    world.send("order_cancelled")
+    world.send("order_cancelled")  # a paid order cancelled: a refund
+    before = stored(world)
+    world.send("order_cancelled", "order_second_paid")  # replays, whatever their order
+    assert stored(world).version == before.version
     card = world.card().body
     assert card["tier"] == "first_time" and card["order_count"] == 1 and card["total_spent"] == 18000
     assert card["breakdown"] == expected["breakdown"] and card["strength"] == expected["strength"]
@@ -179,8 +220,41 @@ def test_unlike_and_unfollow_take_their_points_back(world):
 
 
 def test_a_reversal_for_a_stranger_creates_nothing(world):
-    world.send("unfollow", "unlike", "order_cancelled")
+    world.send("unfollow", "unlike", "order_cancelled_unpaid")
     assert_problem(world.card(), 404)
+
+
+def test_a_cancellation_delivered_before_the_payment_ends_in_the_same_state(api, monkeypatch):
+    from chalicelib.storage.models.relationships import TierTransitionItem
+
+    def history(world):
+        user_id = world.customer["user"]["user_id"]
+        prefix = TierTransitionItem.sk.startswith(f"TRANSITION#{user_id}#")
+        return [(t.from_tier, t.to_tier, t.at) for t in TierTransitionItem.query(rel_pk(world.shop_id), prefix)]
+
+    ordered = make_world(api, monkeypatch)
+    ordered.send("follow", "order_paid", "order_second", "order_second_paid", "order_cancelled")
+    late = make_world(api, monkeypatch)  # the payment's record failed and came back after the cancellation
+    late.send("follow", "order_paid", "order_second", "order_cancelled", "order_second_paid")
+    alone = make_world(api, monkeypatch)  # the cancellation before anything of the pair
+    alone.send("order_cancelled", "follow", "order_paid", "order_second_paid")
+    a = ordered.card().body
+    assert a["tier"] == "first_time" and a["order_count"] == 1 and a["total_spent"] == 18000
+    b = late.card().body
+    for key in ("tier", "strength", "breakdown", "order_count", "total_spent", "first_order_at",
+                "last_order_at", "became_regular_at", "favourite_products", "reorder_due", "tier_history"):
+        assert a[key] == b[key], key
+    assert history(ordered) == history(late)
+    c = alone.card().body  # here order 2 is counted and taken back before order 1 is counted at all
+    for key in ("tier", "strength", "breakdown", "order_count", "total_spent", "first_order_at",
+                "last_order_at", "became_regular_at", "reorder_due"):
+        assert a[key] == c[key], key
+    # A favourite keeps no purchase times, so a cancellation cannot give back the date of the
+    # purchase before: in order, tofu keeps 11-10 (the cancelled order's date); here, 11-03.
+    def drop_dates(favourites):
+        return [{k: v for k, v in f.items() if k != "last_bought_at"} for f in favourites]
+
+    assert drop_dates(a["favourite_products"]) == drop_dates(c["favourite_products"])
 
 
 def test_replayed_records_are_no_ops(world):
@@ -188,7 +262,7 @@ def test_replayed_records_are_no_ops(world):
     before = stored(world)
     card = world.card().body
     world.send(*JOURNEY)  # Lambda retrying the batches
-    world.send("review", "order_second", "follow")  # and re-delivering single records
+    world.send("review", "order_second_paid", "order_paid", "follow")  # and re-delivering single records
     after = stored(world)
     assert after.version == before.version
     assert after.state.as_dict() == before.state.as_dict()
@@ -197,9 +271,11 @@ def test_replayed_records_are_no_ops(world):
 
 def test_arrival_order_does_not_matter(api, monkeypatch):
     ordered = make_world(api, monkeypatch)
-    ordered.send("follow", "like", "share", "order_placed", "order_second", "review")
+    ordered.send("follow", "like", "share", "order_placed", "order_paid", "order_second", "order_second_paid",
+                 "review")
     shuffled = make_world(api, monkeypatch)
-    shuffled.send("review", "order_second", "share", "follow", "order_placed", "like")
+    shuffled.send("review", "order_second_paid", "share", "follow", "order_paid", "order_second", "like",
+                  "order_placed")
     a, b = ordered.card().body, shuffled.card().body
     for key in ("tier", "strength", "breakdown", "order_count", "total_spent", "first_order_at", "last_order_at",
                 "became_regular_at", "favourite_products", "reorder_due"):
@@ -234,7 +310,7 @@ def test_the_sweep_moves_a_regular_who_stopped_coming_to_lapsed(world):
     world.send(*JOURNEY)
     lapses_at = stored(world).lapse_at
     sweep_progress_at(lapses_at - DAY)
-    assert lapses_at == pytest.approx(1794301200.5 + 60 * DAY)
+    assert lapses_at == pytest.approx(1794301260.0 + 60 * DAY)
 
     world.travel_to(lapses_at - 1)
     run_lapse_sweep()
@@ -252,7 +328,7 @@ def test_the_sweep_moves_a_regular_who_stopped_coming_to_lapsed(world):
     card = world.card().body
     assert card["tier"] == "lapsed" and "none for 60 days" in card["tier_reason"] and card["lapses_at"] is None
     assert card["tier_history"][-1]["to_tier"] == "lapsed"
-    assert card["tier_history"][-1]["at"] == "2027-01-09T09:00:00.500Z"
+    assert card["tier_history"][-1]["at"] == "2027-01-09T09:01:00.000Z"
     assert stored(world).gsi4pk is None  # nothing left for the sweep to do
     assert run_lapse_sweep().due == 0
 
@@ -260,21 +336,17 @@ def test_the_sweep_moves_a_regular_who_stopped_coming_to_lapsed(world):
 def test_a_lapsed_regular_who_orders_again_comes_back(world):
     from chalicelib.events.schedules import run_lapse_sweep
 
-    world.send("order_placed", "order_second")
+    world.send("order_paid", "order_second_paid")
     sweep_progress_at(NOW + 40 * DAY)
     world.travel_to(NOW + 70 * DAY)
     run_lapse_sweep()
     assert world.card().body["tier"] == "lapsed"
     assert world.customers("?tier=lapsed").body["items"][0]["name"] == "김민지"
-    # A new order (a fixture re-dated: orders are identified by id, so this is a new one).
-    from tests.api.relationships_kit import records
+    # A new order, paid (a fixture re-dated: orders are identified by id, so this is a new one).
+    from tests.api.relationships_kit import paid_order
     from chalicelib.events.stream import dispatch
 
-    batch = records("order_placed", world.ids)
-    image = batch[0]["dynamodb"]["NewImage"]
-    image["order_id"]["S"] = "01ORDER0000000000000000003"
-    image["created_at"]["N"] = str(NOW + 69 * DAY)
-    dispatch(batch)
+    assert dispatch(paid_order(world.ids, "01ORDER0000000000000000003", NOW + 69 * DAY)) == []
     card = world.card().body
     assert card["tier"] == "regular" and card["tier_history"][-1]["milestone"] == "came_back"
     assert [i["name"] for i in world.customers("?tier=regular").body["items"]] == ["김민지"]
@@ -282,19 +354,15 @@ def test_a_lapsed_regular_who_orders_again_comes_back(world):
 
 def test_a_lapse_the_sweep_has_not_seen_yet_is_recorded_with_the_comeback(world):
     from chalicelib.events.stream import dispatch
-    from tests.api.relationships_kit import records
+    from tests.api.relationships_kit import paid_order
 
-    world.send("order_placed", "order_second")  # regular, lapses on 2027-01-09
+    world.send("order_paid", "order_second_paid")  # regular, lapses on 2027-01-09
     world.travel_to(NOW + 70 * DAY)  # no sweep has run
-    batch = records("order_placed", world.ids)
-    image = batch[0]["dynamodb"]["NewImage"]
-    image["order_id"]["S"] = "01ORDER0000000000000000004"
-    image["created_at"]["N"] = str(NOW + 69 * DAY)
-    dispatch(batch)
+    assert dispatch(paid_order(world.ids, "01ORDER0000000000000000004", NOW + 69 * DAY)) == []
     history = world.card().body["tier_history"]
     assert [(h["from_tier"], h["to_tier"], h["milestone"]) for h in history[-2:]] == [
         ("regular", "lapsed", None), ("lapsed", "regular", "came_back")]
-    assert history[-2]["at"] == "2027-01-09T09:00:00.500Z"
+    assert history[-2]["at"] == "2027-01-09T09:01:00.000Z"
 
 
 # --- the owner's note --------------------------------------------------------------------------
@@ -418,13 +486,16 @@ def test_call_budgets(world, monkeypatch):
         world.send("like")  # an existing pair, no tier change
     assert calls.operations == ["GetItem", "PutItem"]
     with dynamodb_calls() as calls:
-        world.send("order_placed")  # potential -> first_time: the pair and its transition
+        world.send("order_placed")  # placed, not paid: no handler reads or writes anything
+    assert calls.operations == []
+    with dynamodb_calls() as calls:
+        world.send("order_paid")  # potential -> first_time: the pair and its transition
     # ... then the store-link handler issues the buyer's link: the guard, the buyer's name, the issue;
     # then the reorder items (events.subscriptions): one BatchGetItem, a PutItem per new essential.
     assert calls.operations == ["GetItem", "TransactWriteItems", "GetItem", "GetItem", "TransactWriteItems",
                                 "BatchGetItem", "PutItem"]
     with dynamodb_calls() as calls:
-        world.send("order_placed")  # a replay: read, recognised, nothing written
+        world.send("order_paid")  # a replay: read, recognised, nothing written
     # ... the link exists: its bought products are a set, so adding them again changes nothing.
     assert calls.operations == ["GetItem", "GetItem", "UpdateItem", "BatchGetItem"]
     with dynamodb_calls() as calls:
@@ -506,7 +577,7 @@ def test_concurrent_signals_on_one_pair_are_each_applied_once(world):
         image = batch[0]["dynamodb"]["NewImage"]
         image["post_id"]["S"] = f"01POST{n:020d}"
         batches.append(batch)
-    batches += [records("comment", world.ids), records("order_placed", world.ids)]
+    batches += [records("comment", world.ids), records("order_paid", world.ids)]
     batches += batches[:4]  # re-deliveries racing their originals
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(dispatch, batches))

@@ -1,8 +1,8 @@
 """My reorders: the order stream keeps a "due at" item per (customer, product); the list is one Query.
 
-GIVEN orders placed and cancelled through the API (and their stream records, delivered again
-and out of turn), WHEN the customer asks for their reorders later, THEN the essentials due
-are listed soonest first from their latest standing purchase, and one tap reorders them.
+GIVEN orders placed, paid and cancelled through the API (and their stream records, delivered
+again and out of turn), WHEN the customer asks for their reorders later, THEN the essentials due
+are listed soonest first from their latest standing (paid) purchase, and one tap reorders them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from chalicelib.storage.models.orders import ORDER, OrderItem, order_pk
 from chalicelib.storage.models.subscriptions import ReorderItem, reorder_pk, reorder_sk
 from chalicelib.wiring import container
 from devtools.callcount import dynamodb_calls
-from tests.api.commerce import advance, make_product, placed
+from tests.api.commerce import advance, make_product, pay, placed
 from tests.api.conftest import assert_problem, real_dynamodb_only
 from tests.api.essentials_kit import DAY, T0, Clock, install_inbox
 
@@ -54,11 +54,21 @@ def reorders(shop, at: float, query: str = "") -> list[dict]:
     return answer.body["items"]
 
 
-def order_at(shop, at: float, *lines: tuple[str, int]) -> dict:
+def order_at(shop, at: float, *lines: tuple[str, int], paid: bool = True) -> dict:
+    """An order placed at ``at`` and (unless ``paid=False``) paid by the owner at that moment."""
     shop["clock"].now = at
     login(shop["api"], shop["customer"])
-    return placed(shop["api"], shop["customer"], shop["owner"]["shop"]["shop_id"],
-                  *((pid(shop, name), q) for name, q in lines))
+    order = placed(shop["api"], shop["customer"], shop["owner"]["shop"]["shop_id"],
+                   *((pid(shop, name), q) for name, q in lines))
+    if not paid:
+        return order
+    login(shop["api"], shop["owner"])
+    return pay(shop["api"], shop["owner"], order["order_id"])
+
+
+def cancel(shop, order: dict) -> None:
+    login(shop["api"], shop["owner"])
+    advance(shop["api"], shop["owner"], order["order_id"], "cancelled")
 
 
 def stored(shop, name: str) -> ReorderItem:
@@ -90,6 +100,10 @@ def test_essentials_come_due_soonest_first_and_one_tap_reorders(shop, drain_stre
                            headers={"Idempotency-Key": str(uuid.uuid4())})
     assert tap.status == 201 and tap.body["reorder_of"] == first["order_id"]
     drain_stream()
+    assert len(reorders(shop, T0 + 8 * DAY)) == 2  # reordered, not paid yet: still due
+    login(shop["api"], shop["owner"])
+    pay(shop["api"], shop["owner"], tap.body["order_id"])
+    drain_stream()
     assert reorders(shop, T0 + 8 * DAY) == []  # bought again just now: nothing due
     with dynamodb_calls() as calls:
         reorders(shop, T0 + 12 * DAY)
@@ -101,35 +115,55 @@ def test_a_cancellation_restores_the_purchase_before(shop, drain_stream):
     second = order_at(shop, T0 + 5 * DAY, ("tofu", 1))
     drain_stream()
     assert reorders(shop, T0 + 9 * DAY) == []  # due on 12-13, from the second order
-    login(shop["api"], shop["customer"])
-    advance(shop["api"], shop["customer"], second["order_id"], "cancelled")
+    cancel(shop, second)  # a paid order cancelled: a refund
     drain_stream()
     due = reorders(shop, T0 + 9 * DAY)
     assert [(d["last_order_id"], d["due_at"]) for d in due] == [(first["order_id"], "2026-12-08T00:00:00.000Z")]
-    login(shop["api"], shop["owner"])
-    advance(shop["api"], shop["owner"], first["order_id"], "cancelled")
+    cancel(shop, first)
     drain_stream()
     assert reorders(shop, T0 + 30 * DAY) == []  # no standing purchase left
     assert stored(shop, "tofu").gsi1pk is None  # out of the index
 
 
 def test_replays_and_records_out_of_turn_change_nothing(shop, drain_stream):
-    order = order_at(shop, T0, ("tofu", 1), ("soymilk", 2))
+    order = order_at(shop, T0, ("tofu", 1), ("soymilk", 2), paid=False)
+    unpaid_image = OrderItem.get(order_pk(order["order_id"]), ORDER, consistent_read=True).serialize()
+    login(shop["api"], shop["owner"])
+    pay(shop["api"], shop["owner"], order["order_id"])
+    paid_record = stream_record("MODIFY", order["order_id"], old=unpaid_image)
     drain_stream()
     before = stored(shop, "tofu")
-    placed_record = stream_record("INSERT", order["order_id"])
-    assert dispatch([placed_record]) == []  # delivered again
+    assert dispatch([paid_record]) == []  # delivered again
     assert stored(shop, "tofu").version == before.version
-    old_image = OrderItem.get(order_pk(order["order_id"]), ORDER).serialize()
-    login(shop["api"], shop["customer"])
-    advance(shop["api"], shop["customer"], order["order_id"], "cancelled")
+    old_image = OrderItem.get(order_pk(order["order_id"]), ORDER, consistent_read=True).serialize()
+    cancel(shop, order)
     cancelled_record = stream_record("MODIFY", order["order_id"], old=old_image)
     drain_stream()
     after_cancel = stored(shop, "tofu")
-    for record in (cancelled_record, placed_record, cancelled_record):  # again, and the placement late
+    for record in (cancelled_record, paid_record, cancelled_record):  # again, and the payment late
         assert dispatch([record]) == []
     assert stored(shop, "tofu").version == after_cancel.version
     assert reorders(shop, T0 + 30 * DAY) == []
+
+
+def test_an_unpaid_order_is_no_purchase_and_leaves_nothing(shop, drain_stream):
+    waiting = order_at(shop, T0, ("tofu", 1), paid=False)
+    dropped = order_at(shop, T0 + DAY, ("soymilk", 1), paid=False)
+    drain_stream()
+    assert reorders(shop, T0 + 20 * DAY) == []  # placed, never paid: not bought
+    login(shop["api"], shop["customer"])
+    advance(shop["api"], shop["customer"], dropped["order_id"], "cancelled")  # cancelled unpaid
+    drain_stream()
+    user_id = shop["customer"]["user"]["user_id"]
+    for name in ("tofu", "soymilk"):
+        with pytest.raises(ReorderItem.DoesNotExist):
+            ReorderItem.get(reorder_pk(user_id), reorder_sk(pid(shop, name)), consistent_read=True)
+    shop["clock"].now = T0 + 2 * DAY
+    login(shop["api"], shop["owner"])
+    pay(shop["api"], shop["owner"], waiting["order_id"])  # paid late: bought now, due 7 days on
+    drain_stream()
+    [due] = reorders(shop, T0 + 9 * DAY)
+    assert (due["last_order_id"], due["last_bought_at"]) == (waiting["order_id"], "2026-12-03T00:00:00.000Z")
 
 
 def test_the_list_pages_and_belongs_to_its_reader(shop, drain_stream, api):
@@ -154,7 +188,7 @@ def test_orders_of_one_customer_on_two_shards_at_once_both_count(shop):
 
     one = order_at(shop, T0, ("tofu", 1))
     two = order_at(shop, T0 + DAY, ("tofu", 1))
-    records = [stream_record("INSERT", one["order_id"]), stream_record("INSERT", two["order_id"])]
+    records = [stream_record("INSERT", one["order_id"]), stream_record("INSERT", two["order_id"])]  # paid already
     # Forget what the poller may have done: start from no item.
     ReorderItem(reorder_pk(shop["customer"]["user"]["user_id"]), reorder_sk(pid(shop, "tofu"))).delete()
     barrier = threading.Barrier(2)

@@ -21,21 +21,40 @@ from tests.api.conftest import real_dynamodb_only
 _sequence = itertools.count(1)
 
 
-def record(entity: str, image: dict, event: str = "INSERT") -> dict:
+def record(entity: str, image: dict, event: str = "INSERT", old: dict | None = None) -> dict:
     from boto3.dynamodb.types import TypeSerializer
 
     serializer = TypeSerializer()
-    wire = {k: serializer.serialize(v) for k, v in {"entity": entity, **image}.items()}
-    return {"eventID": new_id(), "eventName": event,
-            "dynamodb": {"NewImage": wire, "SequenceNumber": str(next(_sequence)),
-                         "ApproximateCreationDateTime": Decimal(1795400000)}}
+
+    def wire(item: dict) -> dict:
+        return {k: serializer.serialize(v) for k, v in {"entity": entity, **item}.items()}
+
+    body = {"NewImage": wire(image), "SequenceNumber": str(next(_sequence)),
+            "ApproximateCreationDateTime": Decimal(1795400000)}
+    if old is not None:
+        body["OldImage"] = wire(old)
+    return {"eventID": new_id(), "eventName": event, "dynamodb": body}
+
+
+def order_image(buyer: str, shop: str, products: list[str], order_id: str | None = None) -> dict:
+    return {"order_id": order_id or new_id(), "shop_id": shop, "shop_name": "망원동 두부가게", "buyer_id": buyer,
+            "status": "pending_payment", "total": Decimal(4500), "created_at": Decimal(1795400000),
+            "items": [{"product_id": p, "name": "두부", "price": Decimal(4500),
+                       "quantity": Decimal(1), "kind": "essential"} for p in products]}
 
 
 def order_record(buyer: str, shop: str, products: list[str]) -> dict:
-    return record("order", {"order_id": new_id(), "shop_id": shop, "shop_name": "망원동 두부가게", "buyer_id": buyer,
-                            "status": "pending_payment", "total": Decimal(4500), "created_at": Decimal(1795400000),
-                            "items": [{"product_id": p, "name": "두부", "price": Decimal(4500),
-                                       "quantity": Decimal(1), "kind": "essential"} for p in products]})
+    """The record where an order becomes paid (pending_payment → paid, ``paid_at`` appears)."""
+    placed = order_image(buyer, shop, products)
+    return record("order", {**placed, "status": "paid", "paid_at": Decimal(1795400060)}, "MODIFY", old=placed)
+
+
+def moved(order: dict, status: str) -> dict:
+    """``order`` (a record) moved on to ``status``: its new image becomes the old one."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    image = {k: TypeDeserializer().deserialize(v) for k, v in order["dynamodb"]["NewImage"].items() if k != "entity"}
+    return record("order", {**image, "status": status}, "MODIFY", old=image)
 
 
 def review_record(user: str, shop: str, product: str, rating: int, text: str = "") -> dict:
@@ -74,6 +93,30 @@ def test_an_order_issues_the_link_and_replays_change_nothing(deps, buyer):
     [again] = links(deps, buyer)
     assert again.code == link.code and again.products == ("P1", "P2", "P3")
     assert deps.store_links.code_for(buyer, shop) == link.code
+
+
+def test_an_order_never_paid_issues_nothing(deps, buyer):
+    shop = new_id()
+    for products in (["P1"], ["P2"]):
+        placed = record("order", order_image(buyer, shop, products))  # INSERT, waiting for its money
+        assert dispatch([placed, moved(placed, "expired"), moved(placed, "cancelled")]) == []
+    assert links(deps, buyer) == []
+    inserted_paid = record("order", {**order_image(buyer, shop, ["P3"]), "status": "paid",
+                                     "paid_at": Decimal(1795400000)})  # a period charged with a saved card
+    assert dispatch([inserted_paid]) == []
+    [link] = links(deps, buyer)
+    assert link.products == ("P3",)
+
+
+def test_a_paid_order_cancelled_keeps_its_link_in_any_arrival_order(deps, buyer):
+    shop = new_id()
+    paid = order_record(buyer, shop, ["P1"])
+    cancelled = moved(paid, "cancelled")
+    assert dispatch([cancelled]) == []  # delivered first: nothing to issue from a cancellation
+    assert links(deps, buyer) == []
+    assert dispatch([paid, cancelled, paid]) == []
+    [link] = links(deps, buyer)
+    assert link.products == ("P1",)
 
 
 def test_a_taken_code_is_drawn_again(deps, buyer, monkeypatch):

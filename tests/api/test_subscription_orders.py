@@ -313,6 +313,10 @@ def test_subscription_orders_count_and_the_card_shows_the_subscription(world, dr
     drain_stream()
     user_id = world.subscriber["user"]["user_id"]
     card = world.api.get(f"/shops/{world.shop_id}/customers/{user_id}", token=world.owner["token"])
+    assert card.status == 404  # two periods placed, neither paid: not a customer yet
+    assert world.pay_all(sid) == 2
+    drain_stream()
+    card = world.api.get(f"/shops/{world.shop_id}/customers/{user_id}", token=world.owner["token"])
     assert card.status == 200, card.body
     assert (card.body["order_count"], card.body["total_spent"]) == (2, 2 * 12600)
     assert card.body["breakdown"]["orders"] > 0 and card.body["breakdown"]["money"] > 0
@@ -353,12 +357,12 @@ def test_a_run_stops_at_its_deadline_and_the_next_one_finishes(world):
 def test_a_periods_order_is_never_credited_to_a_store_link(world, drain_stream):
     """The subscriber visited a friend's store link signed in: the subscription's order is not
     the order the link brought (no reward, no second discount); their next own order is."""
-    from tests.api.commerce import placed
+    from tests.api.commerce import paid, placed
 
     world.api.patch(f"/shops/{world.shop_id}", {"referral_reward": {"kind": "percent", "value": 10}},
                     token=world.owner["token"])
-    placed(world.api, world.other, world.shop_id, (world.filters["product_id"], 1))
-    drain_stream()  # the friend's first order issues their store link
+    paid(world.api, world.owner, world.other, world.shop_id, (world.filters["product_id"], 1))
+    drain_stream()  # the friend's first paid order issues their store link
     links = world.api.get("/me/store-links", token=world.other["token"]).body["items"]
     code = next(link["code"] for link in links if link["shop_id"] == world.shop_id)
     sid = world.subscribed()["subscription_id"]

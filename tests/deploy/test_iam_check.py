@@ -224,6 +224,23 @@ def test_tables_indexes_batches_and_streams():
         [("dynamodb:GetRecords", "${MainTable.StreamArn}")]
 
 
+def test_each_secret_read_names_its_template_secret(monkeypatch):
+    from chalicelib.settings import reset_settings
+
+    signing, portone = "arn:aws:secretsmanager:us-east-1:1:secret:sign-x", "arn:aws:secretsmanager:us-east-1:1:secret:po-y"
+    monkeypatch.setenv("DONGNE_SECRET_ARN", signing)
+    monkeypatch.setenv("DONGNE_PORTONE_SECRET_ARN", portone)
+    reset_settings()
+    try:
+        assert [permissions("secretsmanager", "GetSecretValue", {"SecretId": arn}, NAMES) for arn in (
+            signing, portone, "other")] == [[("secretsmanager:GetSecretValue", "${SigningSecret}")],
+                                            [("secretsmanager:GetSecretValue", "${PortOneSecret}")],
+                                            [("secretsmanager:GetSecretValue", "other")]]
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
 def test_head_object_needs_get_object_and_a_presigned_post_needs_put_object():
     bucket = "arn:${AWS::Partition}:s3:::${MediaBucket}"
     assert permissions("s3", "HeadObject", {"Bucket": "dongne-test-media", "Key": "uploads/u/p.jpg"}, NAMES) == \
@@ -246,6 +263,8 @@ def _frame_in(path: str, function: str, body: str = "return sys._getframe()"):
     ("chalicelib/events/schedules.py", "lapse_sweep", "LapseSweep"),
     ("chalicelib/events/schedules.py", "run_reorder_reminders", "LapseSweep"),
     ("chalicelib/events/schedules.py", "run_subscription_orders", "SubscriptionOrders"),
+    ("chalicelib/events/schedules.py", "order_deadlines", "OrderDeadlines"),
+    ("chalicelib/events/schedules.py", "run_order_deadlines", "OrderDeadlines"),
     ("chalicelib/events/stream.py", "stream", "Stream"),
     ("chalicelib/events/feed.py", "post_changed", "Stream"),
     ("chalicelib/api/auth.py", "bearer", "Bearer"),

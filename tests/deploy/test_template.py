@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_BUDGET_BYTES = 25 * 1024 * 1024
+ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,8 @@ def test_cfn_lint_passes_including_its_informational_checks(packaged):
 def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
-    assert len(functions) == 5  # API, authorizer, stream, lapse sweep (and reorder reminders), subscription orders
+    # API, authorizer, stream, lapse sweep (and reorder reminders), subscription orders, order deadlines
+    assert len(functions) == 6
 
 
 def test_tables_match_the_models(packaged):
@@ -82,7 +84,7 @@ def test_stream_bucket_and_secret_are_wired(packaged):
     assert source["MaximumRetryAttempts"] == 10 and source["MaximumRecordAgeInSeconds"] == 86400
     assert source["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}}
     assert resources["MediaBucket"]["Type"] == "AWS::S3::Bucket"
-    for name in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
+    for name in ALL_FUNCTIONS:
         variables = resources[name]["Properties"]["Environment"]["Variables"]
         assert variables["DONGNE_MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
         # the secret's ARN, read at run time: its value is nowhere in the template
@@ -114,11 +116,15 @@ def test_functions_are_derived_from_the_app(packaged):
     assert set(functions()) == packaged_functions
 
 
-def test_lapse_sweep_runs_on_a_schedule(packaged):
+@pytest.mark.parametrize("function, rate", [("LapseSweep", "rate(1 hour)"),
+                                            ("SubscriptionOrders", "rate(10 minutes)"),
+                                            ("OrderDeadlines", "rate(5 minutes)")])
+def test_the_jobs_run_on_their_schedules(packaged, function, rate):
     resources = template(packaged)["Resources"]
-    events = resources["LapseSweep"]["Properties"]["Events"]
+    events = resources[function]["Properties"]["Events"]
     (schedule,) = [e for e in events.values() if e["Type"] == "Schedule"]
-    assert schedule["Properties"]["Schedule"] == "rate(1 hour)"
+    assert schedule["Properties"]["Schedule"] == rate
+    assert resources[function]["Properties"]["Handler"].startswith("chalicelib.events.schedules.")
 
 
 # --- IAM: one role per function, exactly what its code calls ----------------------------------
@@ -149,11 +155,10 @@ def test_the_merge_replaces_nothing_chalice_generated(packaged):
 
 def test_each_function_has_its_own_role_with_its_own_policy(packaged):
     resources = template(packaged)["Resources"]
-    roles = {name: resources[name]["Properties"]["Role"]["Fn::GetAtt"][0] for name in
-             ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders")}
-    assert len(set(roles.values())) == 5
+    roles = {name: resources[name]["Properties"]["Role"]["Fn::GetAtt"][0] for name in ALL_FUNCTIONS}
+    assert len(set(roles.values())) == len(ALL_FUNCTIONS)
     documents = [json.dumps(resources[role]["Properties"]["Policies"]) for role in roles.values()]
-    assert len(set(documents)) == 5
+    assert len(set(documents)) == len(ALL_FUNCTIONS)
     for role in roles.values():
         assert "ManagedPolicyArns" not in resources[role]["Properties"]
 
@@ -169,17 +174,60 @@ def test_only_the_functions_that_sign_or_verify_may_read_the_secret(packaged):
 
     secret = _arn(packaged, "${SigningSecret}")
     assert secret.startswith("arn:aws:secretsmanager:")
-    for function, may in (("APIHandler", True), ("Bearer", True), ("Stream", False), ("LapseSweep", False)):
+    for function in ALL_FUNCTIONS:
         rules = _rules(packaged, function)
-        assert allows(rules, "secretsmanager:GetSecretValue", secret) is may, function
+        assert allows(rules, "secretsmanager:GetSecretValue", secret) is (function in ("APIHandler", "Bearer")), \
+            function
         assert not allows(rules, "secretsmanager:GetSecretValue", secret.replace("SigningSecret", "Other")), function
     assert "resolve:secretsmanager" not in json.dumps(template(packaged))
+
+
+def test_only_the_api_and_the_deadline_job_may_read_portones_secret_and_are_told_where_it_is(packaged):
+    """PortOne's API and webhook secrets: a secret of the stack (empty until operations put the
+    values), its ARN in the environment of the two functions that call PortOne, readable by them only."""
+    from deploy.iam_check import allows
+    from deploy.template import PORTONE_SECRET_PLACEHOLDER
+
+    resources = template(packaged)["Resources"]
+    secret = resources["PortOneSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert json.loads(secret["Properties"]["SecretString"]) == PORTONE_SECRET_PLACEHOLDER == {
+        "api_secret": "", "webhook_secret": ""}  # no real value in the template, ever
+    arn = _arn(packaged, "${PortOneSecret}")
+    readers = {"APIHandler", "OrderDeadlines", "SubscriptionOrders"}
+    for function in ALL_FUNCTIONS:
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        told = variables.get("DONGNE_PORTONE_SECRET_ARN")
+        assert told == ({"Ref": "PortOneSecret"} if function in readers else None), function
+        assert "DONGNE_PORTONE_API_SECRET" not in variables and "DONGNE_PORTONE_WEBHOOK_SECRET" not in variables
+        assert allows(_rules(packaged, function), "secretsmanager:GetSecretValue", arn) is (function in readers), \
+            function
+    assert template(packaged)["Outputs"]["PortOneSecretArn"] == {"Value": {"Ref": "PortOneSecret"}}
+
+
+def test_the_deadline_role_reaches_the_main_table_portone_and_nothing_else(packaged):
+    """services.checkout.run_deadlines: day buckets (Query), orders (GetItem), expiry and
+    delivery transactions (UpdateItem, DeleteItem, PutItem of a ledger entry), due items."""
+    from deploy.iam_check import allows
+
+    rules = _rules(packaged, "OrderDeadlines")
+    main = _arn(packaged, "${MainTable.Arn}")
+    for action in ("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"):
+        assert allows(rules, f"dynamodb:{action}", main), action
+    for action in ("Scan", "BatchWriteItem", "BatchGetItem", "ConditionCheckItem"):
+        assert not allows(rules, f"dynamodb:{action}", main), action
+    assert not allows(rules, "dynamodb:Query", _arn(packaged, "${MainTable.Arn}/index/gsi1"))
+    assert not allows(rules, "dynamodb:GetItem", _arn(packaged, "${FeedTable.Arn}"))
+    assert not allows(rules, "dynamodb:GetRecords", _arn(packaged, "${MainTable.StreamArn}"))
+    assert not allows(rules, "secretsmanager:GetSecretValue", _arn(packaged, "${SigningSecret}"))
+    assert not allows(rules, "s3:GetObject", _arn(packaged, "${MediaBucket.Arn}/uploads/u/p.jpg"))
+    assert not allows(rules, "sns:Publish", "arn:aws:sns:ap-northeast-2:123456789012:anything")
 
 
 def test_each_function_writes_only_to_its_own_log_group(packaged):
     from deploy.iam_check import allows
 
-    for function in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
+    for function in ALL_FUNCTIONS:
         rules = _rules(packaged, function)
         own = _arn(packaged, f"${{{function}Logs.Arn}}").rstrip("*") + "log-stream:2026/11/29/[$LATEST]abc"
         assert allows(rules, "logs:PutLogEvents", own), function
@@ -196,7 +244,8 @@ STATEFUL = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Sec
 def test_every_stateful_resource_survives_deletion_and_replacement(packaged):
     resources = template(packaged)["Resources"]
     stateful = {name: r for name, r in resources.items() if r["Type"] in STATEFUL}
-    assert {"MainTable", "FeedTable", "MediaBucket", "SigningSecret", "StreamFailures"} <= set(stateful)
+    assert {"MainTable", "FeedTable", "MediaBucket", "SigningSecret", "PortOneSecret", "StreamFailures"} <= \
+        set(stateful)
     for name, resource in stateful.items():
         assert resource.get("DeletionPolicy") == "Retain", name
         assert resource.get("UpdateReplacePolicy") == "Retain", name
@@ -206,7 +255,7 @@ def test_every_function_has_its_own_log_group_with_a_retention(packaged):
     resources = template(packaged)["Resources"]
     functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
     groups = {name: r for name, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
-    assert len(groups) == len(functions) == 5
+    assert len(groups) == len(functions) == len(ALL_FUNCTIONS)
     for function in functions:
         config = resources[function]["Properties"]["LoggingConfig"]
         group = groups[config["LogGroup"]["Ref"]]
@@ -247,8 +296,10 @@ def test_the_alarms_watch_the_stream_the_failure_queue_5xx_and_throttles(package
     assert watches("AWS/SQS", "ApproximateNumberOfMessagesVisible",
                    QueueName={"Fn::GetAtt": ["StreamFailures", "QueueName"]})
     assert watches("AWS/ApiGateway", "5XXError", ApiName="dongne-prod", Stage="api")
+    # the metric services.checkout emits on a failed card refund, with Powertools' dimensions
+    assert watches("Dongne", "RefundFailed", service="dongne", stage="prod")
     assert template(packaged)["Resources"]["RestAPI"]["Properties"]["Name"] == "dongne-prod"
-    for function in ("APIHandler", "Bearer", "Stream", "LapseSweep"):
+    for function in ALL_FUNCTIONS:
         assert watches("AWS/Lambda", "Errors", FunctionName={"Ref": function}), function
         assert watches("AWS/Lambda", "Throttles", FunctionName={"Ref": function}), function
     for table in ("MainTable", "FeedTable"):
@@ -325,7 +376,7 @@ def test_the_stage_is_throttled_and_gateway_limits_answer_as_problems(packaged):
     from deploy.template import stage_throttling
 
     api = template(packaged)["Resources"]["RestAPI"]["Properties"]
-    (settings,) = api["MethodSettings"]
+    settings, *per_route = api["MethodSettings"]
     throttling = stage_throttling("prod")
     assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
     assert settings["ThrottlingRateLimit"] == throttling["rate_limit"] > 0
@@ -339,3 +390,19 @@ def test_the_stage_is_throttled_and_gateway_limits_answer_as_problems(packaged):
         assert answer["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
     assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
     assert stage_throttling("dev")["rate_limit"] > 0
+    # PortOne's webhook (no bearer token): throttled below the stage; its body limit is the app's
+    (webhook,) = per_route
+    assert (webhook["ResourcePath"], webhook["HttpMethod"]) == ("/~1webhooks~1portone", "POST")
+    assert 0 < webhook["ThrottlingRateLimit"] < throttling["rate_limit"]
+    assert webhook["ThrottlingRateLimit"] <= webhook["ThrottlingBurstLimit"] < throttling["burst_limit"]
+
+
+def test_the_webhook_route_has_no_authorizer_and_the_buyers_payment_call_has_one(packaged):
+    """PortOne signs its webhook instead of sending a bearer token: the gateway must not ask
+    for one there (it would answer 401 before the app verifies the signature)."""
+    paths = template(packaged)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert "security" not in paths["/webhooks/portone"]["post"]
+    assert paths["/orders/{order_id}/payment"]["post"].get("security")
+    from chalicelib.api.payments import MAX_WEBHOOK_BYTES
+
+    assert MAX_WEBHOOK_BYTES <= 64 * 1024

@@ -106,7 +106,8 @@ def test_a_demo_loaded_90_days_ago_is_rebuilt_on_todays_date_and_user_data_stays
             call("POST", f"/shops/{shop['shop_id']}/posts", {"text": "첫 글이에요 #김치"}, token=token)
             call("PUT", f"/shops/{old.shop_id}/follow", token=token)
             tofu = call("GET", f"/shops/{old.shop_id}/products")["items"][0]
-            call("POST", "/orders", {"shop_id": old.shop_id, "items": [{"product_id": tofu["product_id"], "quantity": 1}]},
+            call("POST", "/orders", {"shop_id": old.shop_id, "items": [{"product_id": tofu["product_id"], "quantity": 1}],
+                                     "fulfilment": {"method": "pickup"}},  # the demo shop set its fulfilment
                  token=token, headers={"Idempotency-Key": "mine-1"})
             drain()
 

@@ -103,7 +103,8 @@ class Run:
     def __init__(self, home: Path, ports: dict[str, int] | None = None, name: str = "run") -> None:
         self.home = home
         self.data_dir = home / "ddb-data"
-        self.ports = ports or {"PORT": free_port(), "DDB_PORT": free_port(), "S3_PORT": free_port()}
+        self.ports = ports or {"PORT": free_port(), "DDB_PORT": free_port(), "S3_PORT": free_port(),
+                               "PORTONE_PORT": free_port()}
         self.log = home / f"{name}.log"
         self.seen: set[tuple[int, int]] = set()
         self.proc: subprocess.Popen | None = None
@@ -313,6 +314,33 @@ def first_run(home: Path) -> Iterator[Run]:
         run.kill()
 
 
+def test_a_card_order_is_paid_through_the_stand_in_and_its_webhook(first_run: Run) -> None:
+    """What the printed curl calls do: the stand-in on PORTONE_PORT pays the payment and sends the
+    signed webhook to the API, which asks the stand-in (through the SDK) and marks the order paid."""
+    base, portone = first_run.base, f"http://127.0.0.1:{first_run.ports['PORTONE_PORT']}"
+    out = first_run.output()
+    assert f"PortOne stand-in on {portone}, webhooks to {base}/webhooks/portone" in out
+    assert f"curl -s -X POST {portone}/__dev/payments/$PAYMENT_ID/pay" in out
+    assert f'curl -s {base}/orders/$ORDER_ID -H "Authorization: Bearer $TOKEN"' in out
+    owner = signup(base, "박사장")
+    status, shop = call(base, "POST", "/shops", {"name": "망원동 두부가게", "handle": f"pay_{uuid.uuid4().hex[:10]}",
+                                                 "region": "서울 마포구"}, token=owner)
+    assert status == 201, shop
+    status, product = call(base, "POST", f"/shops/{shop['shop_id']}/products",
+                           {"name": "손두부", "price": 4500, "stock": 3, "kind": "essential", "reorder_days": 7},
+                           token=owner)
+    assert status == 201, product
+    buyer = signup(base)
+    status, order = call(base, "POST", "/orders", {
+        "shop_id": shop["shop_id"], "items": [{"product_id": product["product_id"], "quantity": 1}],
+        "fulfilment": {"method": "pickup"}, "payment_method": "card"}, token=buyer)
+    assert status == 201 and order["status"] == "pending_payment", order
+    status, paid = call(portone, "POST", f"/__dev/payments/{order['payment']['payment_id']}/pay", {})
+    assert status == 200 and paid["webhook"]["status"] == 200, paid
+    status, latest = call(base, "GET", f"/orders/{order['order_id']}", token=buyer)
+    assert status == 200 and latest["status"] == "paid", latest
+
+
 def test_fifty_concurrent_clients_each_get_an_answer_and_stock_holds(first_run: Run) -> None:
     base = first_run.base
     owner = signup(base, "박사장")
@@ -469,8 +497,9 @@ def test_a_taken_port_is_refused_in_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        for variable in ("PORT", "DDB_PORT", "S3_PORT"):
-            ports = {"PORT": free_port(), "DDB_PORT": free_port(), "S3_PORT": free_port(), variable: port}
+        for variable in ("PORT", "DDB_PORT", "S3_PORT", "PORTONE_PORT"):
+            ports = {"PORT": free_port(), "DDB_PORT": free_port(), "S3_PORT": free_port(),
+                     "PORTONE_PORT": free_port(), variable: port}
             run = Run(tmp_path, ports=ports, name=variable)
             try:
                 started = time.monotonic()

@@ -41,13 +41,21 @@ def order(live_api, token: str, shop_id: str, product_id: str, code: str | None 
 
 @pytest.fixture
 def referrer(live_api, shop, drain_stream):
-    """A customer with her link for the shop (issued from her order's stream record)."""
+    """A customer with her link for the shop (issued from her paid order's stream record)."""
     person = live_api.signup("김민지")
     starter = new_product(live_api, shop, stock=10)
-    assert order(live_api, person["token"], shop["id"], starter).status == 201
+    placed = order(live_api, person["token"], shop["id"], starter)
+    assert placed.status == 201
+    paid = live_api.post(f"/orders/{placed.body['order_id']}/status", {"status": "paid"}, token=shop["token"])
+    assert paid.status == 200, paid.body
     drain_stream()
     links = live_api.get("/me/store-links", token=person["token"]).body["items"]
     return {**person, "code": next(link["code"] for link in links if link["shop_id"] == shop["id"])}
+
+
+def pay(live_api, shop: dict, order_id: str):
+    """The owner confirms the bank transfer: from here on the order counts."""
+    return live_api.post(f"/orders/{order_id}/status", {"status": "paid"}, token=shop["token"])
 
 
 def link_of(live_api, person: dict) -> dict:
@@ -68,6 +76,9 @@ def test_twenty_friends_race_for_the_last_five_units_through_one_link(live_api, 
     assert Counter(r.status for r in replies) == {201: 5, 409: 15}, [r.body for r in replies if r.status >= 500]
     won = {r.body["order_id"] for r in replies if r.status == 201}
     assert all(r.body["via_store_link"] == referrer["code"] for r in replies if r.status == 201)
+    assert ledger(live_api, referrer)["items"] == []  # placed, not paid: nothing credited yet
+    for oid in won:
+        assert pay(live_api, shop, oid).status == 200
     earned = 4500 * PERCENT // 100
     book = ledger(live_api, referrer)
     assert [(e["status"], e["amount"]) for e in book["items"]] == [("pending", earned)] * 5
@@ -80,13 +91,11 @@ def test_twenty_friends_race_for_the_last_five_units_through_one_link(live_api, 
 
 def test_a_delivery_racing_a_cancellation_has_one_winner_and_the_ledger_follows(live_api, shop, referrer):
     pid = new_product(live_api, shop, stock=50, price=10000)
-    friend = live_api.signup()
     paid = []
-    for _ in range(8):
-        reply = order(live_api, friend["token"], shop["id"], pid, referrer["code"])
-        assert reply.status == 201
-        assert live_api.post(f"/orders/{reply.body['order_id']}/status", {"status": "paid"},
-                             token=shop["token"]).status == 200
+    for _ in range(8):  # eight friends: a link credits each friend's first paid order only
+        reply = order(live_api, live_api.signup()["token"], shop["id"], pid, referrer["code"])
+        assert reply.status == 201 and reply.body["via_store_link"] == referrer["code"]
+        assert pay(live_api, shop, reply.body["order_id"]).status == 200
         paid.append(reply.body["order_id"])
 
     def move(order_id: str, status: str):
@@ -150,3 +159,43 @@ def test_a_thousand_repeated_visits_count_once_per_visitor(live_api, shop, refer
     pid = new_product(live_api, shop, stock=5, price=4500)
     assert order(live_api, friend["token"], shop["id"], pid).body["via_store_link"] == referrer["code"]
     assert order(live_api, friend["token"], shop["id"], pid).body["via_store_link"] is None
+
+
+def test_six_new_friends_racing_five_orders_each_get_one_discount_each(live_api, shop, referrer):
+    """The farm of issue 18 under real concurrency: a public give-to-friend link, 6 new accounts
+    each sending 5 orders through it at once. The first-purchase slot lets one order per friend
+    carry the discount; the other 24 are placed at full price; paying all of them credits 6."""
+    assert live_api.patch(f"/me/store-links/{referrer['code']}", {"give_reward_to_friend": True},
+                          token=referrer["token"]).status == 200
+    pid = new_product(live_api, shop, stock=100, price=4500)
+    friends = [live_api.signup() for _ in range(6)]
+    calls = [lambda f=f: order(live_api, f["token"], shop["id"], pid, referrer["code"]) for f in friends for _ in range(5)]
+    replies = race(calls)
+    assert Counter(r.status for r in replies) == {201: 30}, [r.body for r in replies if r.status != 201]
+    discount = 4500 * PERCENT // 100
+    for i in range(6):
+        mine = [r.body for r in replies[5 * i:5 * i + 5]]
+        assert sorted(o["discount"] for o in mine) == [0, 0, 0, 0, discount]
+        assert sum(o["via_store_link"] == referrer["code"] for o in mine) == 1
+    assert ledger(live_api, referrer)["items"] == []
+    for r in replies:
+        assert pay(live_api, shop, r.body["order_id"]).status == 200
+    book = ledger(live_api, referrer)
+    assert [(e["amount"], e["reason"]) for e in book["items"]] == [(0, "given_to_friend")] * 6
+    assert link_of(live_api, referrer)["orders"] == 6
+    # their next orders through the link: full price
+    again = race([lambda f=f: order(live_api, f["token"], shop["id"], pid, referrer["code"]) for f in friends])
+    assert [(r.status, r.body["discount"], r.body["via_store_link"]) for r in again] == [(201, 0, None)] * 6
+
+
+def test_two_credited_orders_at_once_by_one_friend_credit_one(live_api, shop, referrer):
+    pid = new_product(live_api, shop, stock=10, price=10000)
+    friend = live_api.signup()
+    replies = race([lambda: order(live_api, friend["token"], shop["id"], pid, referrer["code"])] * 2)
+    assert [r.status for r in replies] == [201, 201]
+    assert sorted(r.body["via_store_link"] or "" for r in replies) == ["", referrer["code"]]
+    for r in replies:
+        assert pay(live_api, shop, r.body["order_id"]).status == 200
+    book = ledger(live_api, referrer)
+    assert [(e["amount"], e["status"]) for e in book["items"]] == [(10000 * PERCENT // 100, "pending")]
+    assert link_of(live_api, referrer)["orders"] == 1

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.errors import Conflict, Unavailable
+from chalicelib.errors import Conflict, Invalid, SubscriptionPeriodPassed, Unavailable
 from chalicelib.records.accounts import Shop
 from chalicelib.records.commerce import OrderLine
 from chalicelib.records.subscriptions import (
@@ -80,6 +80,28 @@ def test_subscribers_changes():
             apply_change(gone, **{"status": None, "every_days": None, "skip_next": False, **change}, now=T0)
 
 
+def test_a_skip_is_for_the_period_named_once():
+    sub = subscription(period=2, next_order_at=T0 + 14 * DAY)
+    skipped = apply_change(sub, status=None, every_days=None, skip_next=True, skip_period=2, now=T0)
+    assert (skipped.period, skipped.history[-1].period, skipped.revision) == (3, 2, sub.revision + 1)
+    # The same tap again (a twin or a replay): period 2 is decided and no order was placed for it.
+    assert apply_change(skipped, status=None, every_days=None, skip_next=True, skip_period=2, now=T0) is skipped
+    short = replace(sub, period=3, history=(PeriodOutcome(2, OUT_OF_STOCK, T0 + 14 * DAY, T0 + 14 * DAY),))
+    assert apply_change(short, status=None, every_days=None, skip_next=True, skip_period=2, now=T0) is short
+    # Ordered before the tap got there, or not on record: refused, and period 3 is not skipped instead.
+    ordered = replace(sub, period=3, history=(PeriodOutcome(2, "ordered", T0 + 14 * DAY, T0 + 14 * DAY, "O2"),))
+    with pytest.raises(SubscriptionPeriodPassed) as refused:
+        apply_change(ordered, status=None, every_days=None, skip_next=True, skip_period=2, now=T0)
+    assert (refused.value.extra["order_id"], refused.value.extra["next_period"]) == ("O2", 3)
+    with pytest.raises(SubscriptionPeriodPassed):
+        apply_change(ordered, status=None, every_days=None, skip_next=True, skip_period=1, now=T0)
+    with pytest.raises(Invalid):  # a period after the one ahead
+        apply_change(sub, status=None, every_days=None, skip_next=True, skip_period=3, now=T0)
+    # Already skipped, with a pause in the same request: the pause still applies.
+    paused = apply_change(skipped, status=PAUSED, every_days=None, skip_next=True, skip_period=2, now=T0)
+    assert (paused.status, paused.period) == (PAUSED, 3)
+
+
 def test_history_is_a_bounded_window():
     sub = subscription()
     for _ in range(20):
@@ -136,16 +158,30 @@ def image(status: str = "pending_payment", **overrides) -> dict:
     return {**base, **overrides}
 
 
-def test_order_records_mean_placed_cancelled_or_nothing():
-    placed = reorders.change_of("INSERT", image(), None)
-    assert (placed.kind, placed.order_id, [p.product_id for p in placed.purchases]) == ("placed", "OR1", ["P1"])
-    assert placed.purchases[0].due_at == T0 + 7 * DAY
-    cancelled = reorders.change_of("MODIFY", image("cancelled"), image("paid"))
+PAID_AT = T0 + 3600
+
+
+def paid(status: str = "paid", **overrides) -> dict:
+    return image(status, **{"paid_at": Decimal(str(PAID_AT)), **overrides})
+
+
+def test_order_records_mean_paid_cancelled_or_nothing():
+    bought = reorders.change_of("MODIFY", paid(), image())  # the record where paid_at first appears
+    assert (bought.kind, bought.order_id, [p.product_id for p in bought.purchases]) == ("paid", "OR1", ["P1"])
+    assert bought.purchases[0].at == PAID_AT and bought.purchases[0].due_at == PAID_AT + 7 * DAY
+    assert reorders.change_of("INSERT", paid(), None).kind == "paid"  # placed already paid (a saved card)
+    cancelled = reorders.change_of("MODIFY", paid("cancelled"), paid())
     assert cancelled.kind == "cancelled"
-    assert reorders.change_of("MODIFY", image("paid"), image()) is None
-    assert reorders.change_of("MODIFY", image("cancelled"), image("cancelled")) is None
-    assert reorders.change_of("INSERT", image(items=[{"product_id": "P2", "kind": "treat"}]), None) is None
-    assert reorders.change_of("INSERT", image(created_at="yesterday"), None) is None  # broken: skipped
+    assert reorders.change_of("MODIFY", paid("cancelled"), paid("cancelled")) is None
+    assert reorders.change_of("MODIFY", paid("shipped"), paid()) is None  # counted already
+    assert reorders.change_of("INSERT", paid(items=[{"product_id": "P2", "kind": "treat"}]), None) is None
+    assert reorders.change_of("MODIFY", paid(paid_at="yesterday"), image()) is None  # broken: skipped
+
+
+def test_an_unpaid_order_is_no_purchase_whatever_becomes_of_it():
+    assert reorders.change_of("INSERT", image(), None) is None  # placed, waiting for its money
+    assert reorders.change_of("MODIFY", image("expired"), image()) is None
+    assert reorders.change_of("MODIFY", image("cancelled"), image()) is None
 
 
 def purchase(order_id: str, at: float) -> Purchase:
@@ -161,7 +197,7 @@ def test_purchases_are_known_by_order_and_a_cancellation_falls_back():
     assert r.latest.order_id == "B"
     r = reorders.without_order(r, "B")
     assert r.latest.order_id == "A" and reorders.without_order(r, "B") == r
-    assert reorders.with_purchase(r, purchase("B", T0 + 5 * DAY)) == r  # its placement, delivered late
+    assert reorders.with_purchase(r, purchase("B", T0 + 5 * DAY)) == r  # its payment, delivered late
     for n in range(10):
         r = reorders.with_purchase(r, purchase(f"C{n}", T0 + n))
     assert len(r.purchases) == reorders.PURCHASES_KEPT
@@ -189,7 +225,7 @@ class ContendedStore:
 def test_a_lost_race_is_decided_again(monkeypatch):
     monkeypatch.setattr(reorders.time, "sleep", lambda s: None)
     store = ContendedStore(stale=2)
-    change = reorders.change_of("INSERT", image(), None)
+    change = reorders.change_of("MODIFY", paid(), image())
     assert reorders.apply(store, change, T0) == 1 and store.items["P1"].latest.order_id == "OR1"
     assert reorders.apply(store, change, T0) == 0  # a replay writes nothing
     with pytest.raises(Unavailable):

@@ -442,14 +442,49 @@ ORDER = {"order_id": "o1", "shop_id": "shop", "shop_name": "망원동 두부가�
                    {"product_id": "oil", "name": "들기름", "price": Decimal(0), "quantity": Decimal(1), "kind": "treat"}]}
 
 
-def test_an_order_tells_the_owner_and_watches_its_essentials():
+PAID = {**ORDER, "status": "paid", "paid_at": Decimal(NOW + 60),
+        "history": [{"status": "paid", "at": Decimal(NOW + 60), "by": "owner"}]}
+CARD = {"method": "card", "payment_id": "o1", "amount": Decimal(13500), "deadline_at": Decimal(NOW + 1800)}
+
+
+def test_a_paid_order_tells_the_owner_and_watches_its_essentials():
     ctx = context()
-    assert notices.on_order(ctx, "INSERT", ORDER, None) == ["new_order", "first_order", "reorder_watch"]
+    assert notices.on_order(ctx, "MODIFY", PAID, ORDER) == ["new_order", "first_order", "reorder_watch", "order_status"]
     kind, notice = ctx.inbox.calls[0]
     assert notice.recipient_id == "owner" and notice.source_id == "o1" and notice.data["customer_name"] == "김민지"
     assert notice.data["first_item"] == "손두부" and notice.data["item_count"] == 2 and notice.data["total"] == 13500
+    assert notice.at == NOW + 60 and "awaiting_payment" not in notice.data
     [watch] = ctx.watches.watched
-    assert watch == ReorderWatch("minji", "shop", "tofu", "손두부", "o1", NOW, 7, NOW + 6 * DAY)
+    assert watch == ReorderWatch("minji", "shop", "tofu", "손두부", "o1", NOW + 60, 7, NOW + 60 + 6 * DAY)
+
+
+def test_placing_tells_the_owner_to_watch_for_the_money_but_celebrates_nothing():
+    ctx = context()
+    assert notices.on_order(ctx, "INSERT", ORDER, None) == ["new_order"]  # the owner marks it paid
+    (kind, notice), = ctx.inbox.calls
+    assert notice.data["awaiting_payment"] is True and notice.at == NOW
+    assert render("new_order", notice.data)[1].endswith("입금을 확인해 주세요")
+    assert ctx.watches.watched == []
+    bank = {**ORDER, "payment": {**CARD, "method": "bank_transfer"}}
+    assert notices.on_order(context(), "INSERT", bank, None) == ["new_order"]
+    card = {**ORDER, "payment": CARD}
+    assert notices.on_order(context(), "INSERT", card, None) == []  # news once the provider says paid
+
+
+def test_an_unpaid_order_that_expires_or_is_cancelled_fires_no_milestone():
+    ctx = context()
+    for status, by in (("expired", "system"), ("cancelled", "minji")):
+        moved = {**ORDER, "status": status, "history": [{"status": status, "at": NOW + 9, "by": by}]}
+        assert "first_order" not in notices.on_order(ctx, "MODIFY", moved, ORDER)
+    assert [c for c in ctx.inbox.calls if c[0] == "milestone"] == [] and ctx.watches.watched == []
+
+
+def test_an_order_placed_already_paid_is_news_and_a_purchase_at_once():
+    ctx = context()
+    assert notices.on_order(ctx, "INSERT", {**PAID, "payment": CARD}, None) == ["new_order", "first_order",
+                                                                                 "reorder_watch"]
+    shipped = {**PAID, "status": "shipped"}
+    assert notices.on_order(context(), "MODIFY", shipped, PAID) == ["order_status"]  # counted already
 
 
 def test_order_moves_tell_the_buyer_or_the_owner_once_per_status():

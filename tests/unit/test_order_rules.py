@@ -16,12 +16,15 @@ from chalicelib.services.orders import BUYER, OWNER, Status
 
 S = Status
 # The lifecycle as the API contract states it, written out independently of TRANSITIONS.
+# POST /orders/{id}/status only: card payments, 구매확정 and expiry have their own paths.
 EXPECTED = {
     (S.PENDING_PAYMENT, S.PAID): {OWNER},
     (S.PAID, S.SHIPPED): {OWNER},
+    (S.PAID, S.READY_FOR_PICKUP): {OWNER},
     (S.SHIPPED, S.DELIVERED): {OWNER},
+    (S.READY_FOR_PICKUP, S.DELIVERED): {OWNER},
     (S.PENDING_PAYMENT, S.CANCELLED): {OWNER, BUYER},
-    (S.PAID, S.CANCELLED): {OWNER},
+    (S.PAID, S.CANCELLED): {OWNER, BUYER},
 }
 
 
@@ -119,7 +122,7 @@ class FakeOrdersStore:
                     post_count=0, created_at=0.0)
         return shop, {"a": _product("a", price=self.price)}, None
 
-    def place(self, order, record, versions, referral=None, remembered=None, quota=None):
+    def place(self, order, record, versions, referral=None, remembered=None, quota=None, *, shop_version=None):
         from chalicelib.errors import StaleCatalog
 
         assert versions == {"a": 0.0}
@@ -133,7 +136,8 @@ class FakeOrdersStore:
     def get_order(self, order_id: str) -> Order | None:
         raise NotImplementedError('FakeOrdersStore does not get_order')
 
-    def move(self, order: Order, change: StatusChange, restock: bool, settlement: Settlement | None = None) -> Order:
+    def move(self, order: Order, change: StatusChange, restock: bool, settlement: Settlement | None = None, *,
+             updated: Order | None = None, due: tuple[str, float] | None = None) -> Order:
         raise NotImplementedError('FakeOrdersStore does not move')
 
     def list_buyer_orders(self, user_id: str, start_key: dict | None, limit: int) -> Page:

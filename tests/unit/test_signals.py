@@ -67,27 +67,65 @@ def test_share_and_review():
     assert (review.signal, review.rating, review.at) == (Signal.REVIEW, 5, T["11-12"])
 
 
-def test_an_order_carries_its_total_and_lines():
-    (placed,) = translate("order_placed")
-    assert (placed.signal, placed.user_id, placed.amount, placed.at) == (Signal.ORDER, "U1", 18000,
-                                                                           T["11-03"] + 0.5)
-    assert placed.event_id == "order#01ORDER0000000000000000001"
-    tofu, kimchi = placed.lines
+def test_an_order_counts_from_the_record_where_it_is_paid():
+    (paid,) = translate("order_paid")
+    assert (paid.signal, paid.user_id, paid.amount, paid.at) == (Signal.ORDER, "U1", 18000, T["11-03"] + 60)
+    assert paid.event_id == "order#01ORDER0000000000000000001"
+    tofu, kimchi = paid.lines
     assert (tofu.name, tofu.quantity, tofu.kind, tofu.reorder_days) == ("손두부", 2, "essential", 7)
     assert (kimchi.kind, kimchi.reorder_days) == ("treat", None)
 
 
-def test_status_changes_other_than_cancelling_mean_nothing():
-    assert translate("order_paid") == []
+def test_an_unpaid_order_means_nothing_whatever_becomes_of_it():
+    for name in ("order_placed", "order_second", "order_cancelled_unpaid", "order_expired"):
+        assert translate(name) == [], name
 
 
-def test_cancelling_reverses_the_order_at_its_placement_time():
-    (placed,) = translate("order_second")
-    (cancelled,) = translate("order_cancelled")
+def test_an_order_inserted_already_paid_counts_at_once():
+    record = records("order_second_paid", IDS)[0]
+    record["eventName"] = "INSERT"
+    del record["dynamodb"]["OldImage"]
+    change = to_change(record)
+    (paid,) = signals_from(change.entity, change.event_name, change.new, change.old, change.at)
+    assert (paid.signal, paid.at) == (Signal.ORDER, T["11-10"] + 60)
+
+
+def test_later_moves_of_a_paid_order_mean_nothing():
+    record = records("order_second_paid", IDS)[0]
+    image = record["dynamodb"]["NewImage"]
+    record["dynamodb"]["OldImage"] = dict(image)
+    record["dynamodb"]["NewImage"] = {**image, "status": {"S": "shipped"}}
+    change = to_change(record)
+    assert signals_from(change.entity, change.event_name, change.new, change.old, change.at) == []
+
+
+def test_cancelling_a_paid_order_reverses_it_at_its_payment_time():
+    (paid,) = translate("order_second_paid")
+    again, cancelled = translate("order_cancelled")
+    assert again == paid  # the order event again: a replay when the payment's record came first
     assert cancelled.signal is Signal.ORDER_CANCELLED
     assert cancelled.event_id == "order_cancelled#01ORDER0000000000000000002"
-    assert cancelled.reverses_at == placed.at and cancelled.at == T["11-11"]  # the history entry
-    assert cancelled.amount == placed.amount and cancelled.lines == placed.lines
+    assert cancelled.reverses_at == paid.at and cancelled.at == T["11-11"]  # the history entry
+    assert cancelled.amount == paid.amount and cancelled.lines == paid.lines
+
+
+def test_a_credited_order_is_the_referrers_when_paid_and_taken_back_when_cancelled():
+    def credited(name):
+        batch = records(name, IDS)
+        for image in (batch[0]["dynamodb"].get("NewImage"), batch[0]["dynamodb"].get("OldImage")):
+            if image is not None:
+                image["via_store_link"] = {"S": "CODE1"}
+                image["referrer_id"] = {"S": "U2"}
+        change = to_change(batch[0])
+        return signals_from(change.entity, change.event_name, change.new, change.old, change.at)
+
+    assert credited("order_second") == []  # placed through the link, not paid: nothing yet
+    paid, referral = credited("order_second_paid")
+    assert (referral.signal, referral.user_id, referral.at) == (Signal.REFERRAL, "U2", paid.at)
+    assert referral.event_id == "referral#01ORDER0000000000000000002"
+    signals = [e.signal for e in credited("order_cancelled")]
+    assert signals == [Signal.ORDER, Signal.REFERRAL, Signal.ORDER_CANCELLED, Signal.REFERRAL_CANCELLED]
+    assert credited("order_cancelled_unpaid") == []
 
 
 def test_a_cancelled_order_modified_again_is_not_cancelled_twice():
@@ -114,9 +152,12 @@ def test_other_entities_mean_nothing():
     ("like", {"post_id": "P", "shop_id": "S", "created_at": "yesterday", "user_id": "U"}),
     ("like", {"post_id": "P", "shop_id": "S", "created_at": 1.0}),
     ("follow", {"shop_id": "S", "user_id": "", "created_at": 1.0}),
-    ("order", {"order_id": "O", "shop_id": "S", "buyer_id": "U", "status": "paid", "total": -5, "created_at": 1.0}),
+    ("order", {"order_id": "O", "shop_id": "S", "buyer_id": "U", "status": "paid", "total": -5, "created_at": 1.0,
+               "paid_at": 2.0}),
     ("order", {"order_id": "O", "shop_id": "S", "buyer_id": "U", "status": "paid", "total": 5, "created_at": 1.0,
-               "items": "tofu"}),
+               "paid_at": 2.0, "items": "tofu"}),
+    ("order", {"order_id": "O", "shop_id": "S", "buyer_id": "U", "status": "paid", "total": 5, "created_at": 1.0,
+               "paid_at": "today"}),
     ("review", {"review_id": "R", "shop_id": "S", "user_id": "U", "rating": 9, "created_at": 1.0}),
     ("share", {"share_id": "X", "shop_id": "S", "user_id": "U", "created_at": float("inf")}),
 ])

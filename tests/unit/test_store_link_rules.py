@@ -85,22 +85,37 @@ def test_referral_rules():
     assert (unpaid.reward, unpaid.discount, unpaid.entry, unpaid.code) == (None, 0, None, "abcdefghjk")
 
 
-def test_settlements_move_pending_to_confirmed_or_cancel_it():
-    credited = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=900)
+def test_settlements_credit_on_payment_then_confirm_or_take_it_back():
+    from chalicelib.records.commerce import Payment
+
+    card = Payment(method="card", payment_id="O1", amount=27000, deadline_at=1.0)
+    credited = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=900, payment=card)
+    paid = dict(credited, paid_at=1.5)
     assert sl.settlement_for(order(), "delivered", 2.0) is None  # not credited
-    delivered = sl.settlement_for(order(**credited), "delivered", 2.0)
+    credit = sl.settlement_for(order(**credited), "paid", 1.5)
+    assert (credit.orders, credit.pending, credit.confirmed) == (1, 900, 0)
+    assert (credit.entry.status, credit.entry.amount, credit.entry.reason) == ("pending", 900, "referral")
+    delivered = sl.settlement_for(order(**paid), "delivered", 2.0)
     assert (delivered.orders, delivered.pending, delivered.confirmed) == (0, -900, 900)
     assert (delivered.entry.status, delivered.entry.amount, delivered.entry.reason) == ("confirmed", 900, "delivered")
-    cancelled = sl.settlement_for(order(**credited), "cancelled", 2.0)
+    cancelled = sl.settlement_for(order(**paid), "cancelled", 2.0)
     assert (cancelled.orders, cancelled.pending, cancelled.confirmed) == (-1, -900, 0)
     assert (cancelled.entry.status, cancelled.entry.reason) == ("cancelled", "order_cancelled")
-    assert sl.settlement_for(order(**credited), "paid", 2.0) is None
-    given = sl.settlement_for(order(**{**credited, "referral_reward": 0, "reward_given": True}), "delivered", 2.0)
+    # never paid: never credited, so a cancellation takes nothing back
+    assert sl.settlement_for(order(**credited), "cancelled", 2.0) is None
+    given = sl.settlement_for(order(**{**paid, "referral_reward": 0, "reward_given": True}), "delivered", 2.0)
     assert (given.entry.amount, given.entry.reason, given.confirmed) == (0, "given_to_friend", 0)
-    unpaid = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=None)
-    assert sl.settlement_for(order(**unpaid), "delivered", 2.0) is None
-    dropped = sl.settlement_for(order(**unpaid), "cancelled", 2.0)
+    no_setting = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=None, paid_at=1.5, payment=card)
+    assert sl.settlement_for(order(**no_setting), "delivered", 2.0) is None
+    counted = sl.settlement_for(order(**no_setting), "paid", 1.5)
+    assert (counted.orders, counted.pending, counted.entry) == (1, 0, None)
+    dropped = sl.settlement_for(order(**no_setting), "cancelled", 2.0)
     assert (dropped.orders, dropped.pending, dropped.entry) == (-1, 0, None)
+    # an order placed before checkout (no payment record) was credited when placed: paying adds
+    # nothing, cancelling it unpaid takes that credit back, as it always did
+    legacy = dict(via_store_link="abcdefghjk", referrer_id="A", referral_reward=900)
+    assert sl.settlement_for(order(**legacy), "paid", 1.5) is None
+    assert sl.settlement_for(order(**legacy), "cancelled", 2.0).orders == -1
 
 
 def test_visitors_are_accounts_or_keyed_hashes_of_address_and_agent():
@@ -118,14 +133,19 @@ def image(**extra) -> dict:
             "total": Decimal(9000), "created_at": Decimal("1795400000.5"), "items": [], **extra}
 
 
-def test_a_credited_order_is_the_referrers_signal_and_its_cancellation_takes_it_back():
+def test_a_credited_order_is_the_referrers_signal_when_paid_and_its_cancellation_takes_it_back():
     credited = image(via_store_link="abcdefghjk", referrer_id="A")
-    order_event, referral = signals_from("order", "INSERT", credited, None, 1795400001.0)
+    assert signals_from("order", "INSERT", credited, None, 1795400001.0) == []  # placed, not paid: nothing
+    paid = {**credited, "status": "paid", "paid_at": Decimal("1795400100.5")}
+    order_event, referral = signals_from("order", "MODIFY", paid, credited, 1795400101.0)
     assert (order_event.signal, order_event.user_id) == (Signal.ORDER, "B")
     assert (referral.signal, referral.user_id, referral.shop_id, referral.at) == (
-        Signal.REFERRAL, "A", "S1", 1795400000.5)
-    cancelled = {**credited, "status": "cancelled", "updated_at": Decimal(1795500000)}
-    _, taken_back = signals_from("order", "MODIFY", cancelled, credited, 1795500001.0)
+        Signal.REFERRAL, "A", "S1", 1795400100.5)
+    cancelled = {**paid, "status": "cancelled", "updated_at": Decimal(1795500000)}
+    *_, taken_back = signals_from("order", "MODIFY", cancelled, paid, 1795500001.0)
     assert (taken_back.signal, taken_back.user_id, taken_back.reverses_at) == (
-        Signal.REFERRAL_CANCELLED, "A", 1795400000.5)
-    assert len(signals_from("order", "INSERT", image(), None, 0.0)) == 1  # not credited: the buyer's only
+        Signal.REFERRAL_CANCELLED, "A", 1795400100.5)
+    unpaid_cancel = {**credited, "status": "cancelled", "updated_at": Decimal(1795500000)}
+    assert signals_from("order", "MODIFY", unpaid_cancel, credited, 1795500001.0) == []  # leaves no trace
+    paid = {**image(), "paid_at": Decimal("1795400100.5")}
+    assert len(signals_from("order", "INSERT", paid, None, 0.0)) == 1  # not credited: the buyer's only

@@ -1,6 +1,7 @@
 """All PynamoDB models, one module per domain. Importing this package registers them."""
 
 from chalicelib.storage.models import (  # noqa: F401
-    accounts, fanout, feed, notifications, orders, products, rates, relationships, social, store_links,
+    accounts, addresses, fanout, feed, notifications, orders, payment_methods, products, rates, relationships, social,
+    store_links,
 )
 from chalicelib.storage.models import subscriptions  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
 
@@ -60,6 +60,29 @@ class UniqueItem(MainItem, discriminator="unique"):
     owner_id = UnicodeAttribute()
 
 
+class DeliveryMap(MapAttribute):
+    fee = NumberAttribute()
+    free_over = NumberAttribute(null=True)
+
+
+class PickupMap(MapAttribute):
+    address = UnicodeAttribute()
+    hours = UnicodeAttribute(default="")
+
+
+class FulfilmentMap(MapAttribute):
+    """A shop's fulfilment settings: ``delivery`` and/or ``pickup`` (absent: not offered)."""
+
+    delivery = DeliveryMap(null=True)
+    pickup = PickupMap(null=True)
+
+
+class BankAccountMap(MapAttribute):
+    bank = UnicodeAttribute()
+    number = UnicodeAttribute()
+    holder = UnicodeAttribute()
+
+
 class ShopItem(MainItem, discriminator="shop"):
     """A shop, owned by exactly one user.
 
@@ -85,3 +108,8 @@ class ShopItem(MainItem, discriminator="shop"):
     # credited to a link check these in their transaction, so a change applies at once.
     referral_kind = UnicodeAttribute(null=True)
     referral_value = NumberAttribute(null=True)
+    # Checkout, set by the owner (absent on shops that never set them: see
+    # services.fulfilment for the defaults). The order copies what it needs when placed.
+    fulfilment = FulfilmentMap(null=True)
+    bank_account = BankAccountMap(null=True)
+    bank_transfer_hours = NumberAttribute(null=True)

@@ -93,6 +93,15 @@ class OrderItem(MainItem, discriminator="order"):
     history = ListAttribute(of=HistoryMap, default=list)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    # Checkout (absent on orders placed before it). Maps as records.commerce has them.
+    buyer_name = UnicodeAttribute(null=True)
+    shipping_fee = NumberAttribute(null=True)
+    fulfilment: MapAttribute = MapAttribute(null=True)  # {method, address{...}, pickup_address, pickup_hours}
+    payment: MapAttribute = MapAttribute(null=True)  # {method, payment_id, amount, deadline_at, bank_account, ...}
+    paid_at = NumberAttribute(null=True)  # stream contract: set once, when paid; the order counts from then
+    refund: MapAttribute = MapAttribute(null=True)  # {status, amount, requested_at, refunded_at, attempts, ...}
+    shipment: MapAttribute = MapAttribute(null=True)  # {carrier, tracking_number}
+    deliver_by = NumberAttribute(null=True)
 
 
 class IdempotencyItem(MainItem, discriminator="idempotency"):

@@ -151,3 +151,24 @@ class RewardsSummaryItem(MainItem, discriminator="reward_summary"):
 
     balance = NumberAttribute(default=0)
     pending = NumberAttribute(default=0)
+
+
+def first_buy_sk(shop_id: str) -> str:
+    return f"FIRSTBUY#{shop_id}"
+
+
+class FirstBuyItem(MainItem, discriminator="first_buy"):
+    """A customer's first purchase at a shop, as far as store links are concerned.
+
+    Key design: ``pk = USER#<buyer_id>``, ``sk = FIRSTBUY#<shop_id>``. Every paid order sets
+    ``paid`` (and ``first_order_id`` once). An order credited to a store link is placed only if
+    this item is absent, or unpaid with its hold (``until``, the holding order's payment
+    deadline) over; it then holds it with its own ``order_id`` and deadline. So a link rewards or
+    discounts only a customer's first paid order at a shop, once per friend, however many
+    orders, links or accounts' links they try at once.
+    """
+
+    order_id = UnicodeAttribute(null=True)  # the credited order holding it
+    until = NumberAttribute(null=True)  # that order's payment deadline
+    paid = BooleanAttribute(default=False)
+    first_order_id = UnicodeAttribute(null=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 
 from chalicelib.storage.base import MainItem
 
@@ -87,6 +87,8 @@ class SubscriptionItem(MainItem, discriminator="subscription"):
     revision = NumberAttribute(default=0)
     history: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps {period, outcome, due_at, at, order_id, detail}
     last_order_id = UnicodeAttribute(null=True)
+    # {order_id, period, attempts, held_until, next_try_at}: a period's order still to be charged
+    charge: MapAttribute = MapAttribute(null=True)
     currency = UnicodeAttribute(default="KRW")
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
