@@ -269,7 +269,12 @@ def _order_moved(ctx: Context, new: Mapping, status: str) -> list[str]:
     if by_buyer:
         data.update(to_owner=True, customer_id=buyer_id, customer_name=_name(ctx, buyer_id))
     added = ctx.inbox.add(Notice(recipient, "order_status", f"{facts['order_id']}#{status}", at, data))
-    return ["order_status"] if added else []
+    done = ["order_status"] if added else []
+    if status == "expired":  # both sides: the buyer's order is gone, the owner's stock is back on sale
+        owner_data = {**data, "to_owner": True, "customer_id": buyer_id, "customer_name": _name(ctx, buyer_id)}
+        if ctx.inbox.add(Notice(owner_id, "order_status", f"{facts['order_id']}#{status}#owner", at, owner_data)):
+            done.append("order_status")
+    return done
 
 
 def on_review(ctx: Context, event: str, new: Mapping | None, old: Mapping | None) -> list[str]:

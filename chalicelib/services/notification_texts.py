@@ -16,6 +16,8 @@ ORDER_STATUS_TITLES = {
     "shipped": "상품이 출발했어요",
     "delivered": "배송이 완료되었어요",
     "cancelled": "주문이 취소되었어요",
+    "ready_for_pickup": "픽업 준비가 끝났어요",
+    "expired": "결제 기한이 지나 주문이 취소되었어요",
 }
 EXCERPT_CHARS = 60
 
@@ -94,6 +96,9 @@ def render(type_: str, data: Mapping[str, Any], count: int | None = None,
         return "새 주문이 들어왔어요", body + (" · 입금을 확인해 주세요" if data.get("awaiting_payment") else "")
     if type_ == "order_status":
         status = str(data.get("status") or "")
+        if data.get("to_owner") and status == "expired":
+            return (f"{name}님의 주문이 결제 기한을 넘겼어요",
+                    f"{items_phrase(data)} · {won(data.get('total'))} · 재고는 다시 판매 중이에요")
         if data.get("to_owner"):
             return f"{name}님이 주문을 취소했어요", f"{items_phrase(data)} · {won(data.get('total'))}"
         return ORDER_STATUS_TITLES.get(status, "주문 상태가 바뀌었어요"), f"{shop} · {items_phrase(data)}"

@@ -500,6 +500,20 @@ def test_order_moves_tell_the_buyer_or_the_owner_once_per_status():
     assert notices.on_order(ctx, "MODIFY", {**ORDER, "review_id": "r1"}, ORDER) == []  # no status change
 
 
+def test_an_expired_order_tells_both_sides_once_in_korean():
+    from chalicelib.services.notification_texts import render
+
+    ctx = context()
+    expired = {**ORDER, "payment": CARD, "status": "expired",
+               "history": [{"status": "expired", "at": Decimal(NOW + 1800), "by": "system"}]}
+    assert notices.on_order(ctx, "MODIFY", expired, {**ORDER, "payment": CARD}) == ["order_status", "order_status"]
+    buyer, owner = (call[1] for call in ctx.inbox.calls[-2:])
+    assert (buyer.recipient_id, owner.recipient_id) == ("minji", "owner")
+    assert render("order_status", buyer.data)[0] == "결제 기한이 지나 주문이 취소되었어요"
+    assert "결제 기한을 넘겼어요" in render("order_status", owner.data)[0]
+    assert "재고는 다시 판매 중" in render("order_status", owner.data)[1]
+
+
 def test_follows_and_likes_group_for_the_owner_but_not_the_owners_own():
     ctx = context()
     follow = {"shop_id": "shop", "user_id": "minji", "created_at": Decimal(NOW)}
