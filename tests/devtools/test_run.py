@@ -333,7 +333,8 @@ def test_a_card_order_is_paid_through_the_stand_in_and_its_webhook(first_run: Ru
     buyer = signup(base)
     status, order = call(base, "POST", "/orders", {
         "shop_id": shop["shop_id"], "items": [{"product_id": product["product_id"], "quantity": 1}],
-        "fulfilment": {"method": "pickup"}, "payment_method": "card"}, token=buyer)
+        "fulfilment": {"method": "pickup"}, "payment_method": "card"}, token=buyer,
+        headers={"Idempotency-Key": uuid.uuid4().hex})
     assert status == 201 and order["status"] == "pending_payment", order
     status, paid = call(portone, "POST", f"/__dev/payments/{order['payment']['payment_id']}/pay", {})
     assert status == 200 and paid["webhook"]["status"] == 200, paid
