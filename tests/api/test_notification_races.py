@@ -16,7 +16,7 @@ import boto3
 
 from chalicelib.events.stream import dispatch
 from chalicelib.wiring import container
-from tests.api.commerce import make_product, placed
+from tests.api.commerce import advance, make_product, placed
 from tests.api.conftest import create_post, real_dynamodb_only
 
 pytestmark = real_dynamodb_only
@@ -64,6 +64,8 @@ def test_two_first_orders_at_once_are_one_first_order_milestone(api, owner, drai
     tofu = make_product(api, owner, stock=10)
     orders = [placed(api, api.signup(name=name), owner["shop"]["shop_id"], (tofu["product_id"], 1))
               for name in ("김민지", "최서연")]
+    for order in orders:  # only a paid order is a purchase: the records below are the paid items
+        advance(api, owner, order["order_id"], "paid")
     records = [record_of(f"ORDER#{o['order_id']}", "ORDER") for o in orders]
     at_once([records[0]], [records[1]])
     drain_stream()  # the real records too: replays of what just ran
@@ -79,6 +81,7 @@ def test_a_record_replayed_three_times_at_once_is_one_notification(api, owner, u
     comment = api.post(f"/posts/{post['post_id']}/comments", {"text": "내일도 하나요?"}, token=user["token"]).body
     tofu = make_product(api, owner, stock=10)
     order = placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
+    advance(api, owner, order["order_id"], "paid")
     comment_record = record_of(f"POST#{post['post_id']}", f"COMMENT#{comment['comment_id']}")
     order_record = record_of(f"ORDER#{order['order_id']}", "ORDER")
     at_once([comment_record, order_record], [comment_record, order_record], [order_record, comment_record])
