@@ -91,7 +91,7 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> N
 
 
 @pytest.fixture(scope="session")
-def live_api(aws_backend):
+def live_api(aws_backend, _portone_standin):
     if BACKEND != "ddblocal":
         pytest.skip("the running API is tested on DynamoDB Local (DONGNE_TEST_BACKEND=ddblocal)")
     from chalicelib.wiring import container
@@ -108,7 +108,9 @@ def live_api(aws_backend):
            "DONGNE_ARGON2_TIME_COST": str(settings.argon2_time_cost),
            # The order races set their scene with a dozen orders from one buyer within a minute;
            # the per-user order limit itself is tested in tests/api/test_limits.py.
-           "DONGNE_RATE_ORDER": "1000/1m"}
+           "DONGNE_RATE_ORDER": "1000/1m",
+           # PortOne: the suite's stand-in, reached through the SDK as make run does
+           "DONGNE_PORTONE_BASE_URL": _portone_standin.url}
     env.pop("DONGNE_LOG_LEVEL", None)
     log = Path(tempfile.mkstemp(prefix="chalice-local-", suffix=".log")[1])
     with open(log, "wb") as out:
