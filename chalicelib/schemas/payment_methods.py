@@ -10,8 +10,9 @@ from chalicelib.messages import describe_pattern
 from chalicelib.schemas.common import Out, Schema, Timestamp
 
 BillingKey = Annotated[str, Field(min_length=1, max_length=200,
-                                  pattern=describe_pattern(r"^[!-~]+$", "a billing key (visible ASCII, no spaces)",
-                                                           "빌링키 (공백 없는 영문자, 숫자, 기호)"),
+                                  pattern=describe_pattern(r"^[A-Za-z0-9][A-Za-z0-9_.:=+-]*$",
+                                                           "a billing key (letters, digits and _ . : = + -)",
+                                                           "빌링키 (영문자, 숫자와 _ . : = + -)"),
                                   description="The billing key (빌링키) PortOne issued for this customer's card "
                                               "(issued in PortOne's client SDK with `customer.id` = the user's id).",
                                   examples=["billing-key-0192a7c4"])]

@@ -63,12 +63,14 @@ class OrderMoves(Protocol):
 
 def save_card(cards: CardsStore, gateway: PaymentGateway, user_id: str, billing_key: str, now: float) -> SavedCard:
     """Check the key with PortOne, then save it as the user's card (replacing any)."""
-    from chalicelib.payments import PaymentError, PaymentNotFound
+    from chalicelib.payments import PaymentError, PaymentNotFound, ProviderError
 
     try:
         view = gateway.get_billing_key(billing_key)
     except PaymentNotFound:
         raise _invalid("PortOne has no such billing key.") from None
+    except ProviderError:  # PortOne refused the request itself (a key it cannot even look up)
+        raise _invalid("PortOne does not recognise this billing key.") from None
     except PaymentError as error:
         log.warning("asking the provider for a billing key failed: %s", type(error).__name__)
         raise Unavailable("The payment provider did not answer; try again shortly.") from None
