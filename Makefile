@@ -4,7 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# Each suite on both cores (pytest-xdist); SHIFT_DAYS: how far ahead the second moto run lives.
+# Each suite on both cores (pytest-xdist). Every test runs on two dates: the moto pass lives
+# SHIFT_DAYS ahead (the system clock itself moved, tests/conftest.py), the DynamoDB Local pass
+# and the unit pass today.
 XDIST ?= -n 2 --dist loadfile
 SHIFT_DAYS ?= 400
 
@@ -29,14 +31,14 @@ test: setup
 	@rm -f build/aws-calls.jsonl
 	@echo "=== types: chalicelib and the fakes against their Protocols ==="
 	@$(MAKE) --no-print-directory typecheck
-	@echo "=== unit + API suite on moto ==="
-	$(PY) -m pytest -q $(XDIST) --durations=10 tests --ignore=tests/devtools
+	@echo "=== unit, deploy and API suites on moto, the system clock $(SHIFT_DAYS) days ahead ==="
+	DONGNE_CLOCK_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q $(XDIST) --durations=10 tests --ignore=tests/devtools
 	@echo "=== the local tools: DynamoDB Local, its stream poller, make run (one JVM at a time) ==="
 	$(PY) -m pytest -q --durations=5 tests/devtools
-	@echo "=== the moto suite again, the system clock $(SHIFT_DAYS) days ahead ==="
-	DONGNE_CLOCK_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q $(XDIST) tests --ignore=tests/devtools
-	@echo "=== API suite on DynamoDB Local ==="
+	@echo "=== API and integration suites on DynamoDB Local, today ==="
 	DONGNE_TEST_BACKEND=ddblocal $(PY) -m pytest -q $(XDIST) --durations=10 tests/api tests/integration
+	@echo "=== unit and deploy suites, today ==="
+	$(PY) -m pytest -q $(XDIST) tests/unit tests/deploy
 	@echo "=== IAM: each function's role grants the calls its code made ==="
 	@$(MAKE) --no-print-directory package STAGE=prod >/dev/null
 	$(PY) -m deploy.iam_check --template build/prod/sam.json --calls build/aws-calls.jsonl

@@ -12,7 +12,11 @@ or a ``rate`` of them (seeded), and ``when`` narrows it to requests naming certa
 
     with inject("TransactWriteItems", conflict(), rate=0.2, when=touches(("POST#1", "POST"))) as fault:
         ...
-    fault.attempts, fault.injected
+    fault.attempts, fault.injected, fault.waits
+
+botocore's backoff between its retries is asked for as usual and recorded (``fault.waits``, in
+seconds) but waited at ``WAIT_SCALE`` of its length while the fault is armed: throttling costs
+botocore about a second per retry, and the suite injects hundreds of them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 PREFIX = "com.amazonaws.dynamodb.v20120810#"
+WAIT_SCALE = 0.01
 
 
 def _moto_skips_injected_requests() -> None:
@@ -134,6 +139,7 @@ class Fault:
     seed: int = 12
     attempts: int = 0  # matching requests seen
     injected: int = 0
+    waits: list[float] = field(default_factory=list)  # botocore's backoff, as it asked for it
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -163,13 +169,33 @@ def _clients() -> list[Any]:
 @contextmanager
 def inject(operation: str, respond: Callable, *, times: int | None = None, rate: float | None = None,
            when: Callable[[dict], bool] | None = None, seed: int = 12) -> Iterator[Fault]:
+    import botocore.endpoint
+
     fault = Fault(operation, respond, times=times, rate=rate, when=when, seed=seed)
     event = f"before-send.dynamodb.{operation}"
     clients = _clients()
     for client in clients:
         client.meta.events.register_first(event, fault, unique_id=f"fault-{id(fault)}")
+    waited = botocore.endpoint.time  # the time module (or an outer fault's stand-in)
+    botocore.endpoint.time = _Backoff(waited, fault.waits)  # type: ignore[assignment]
     try:
         yield fault
     finally:
+        botocore.endpoint.time = waited
         for client in clients:
             client.meta.events.unregister(event, unique_id=f"fault-{id(fault)}")
+
+
+class _Backoff:
+    """``botocore.endpoint``'s view of the time module while a fault is armed: ``sleep`` (its
+    retry backoff, the only use it makes of it) is recorded and shortened; the rest is the same."""
+
+    def __init__(self, time_module: Any, waits: list[float]) -> None:
+        self._time, self._waits = time_module, waits
+
+    def sleep(self, seconds: float) -> None:
+        self._waits.append(seconds)
+        self._time.sleep(seconds * WAIT_SCALE)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._time, name)

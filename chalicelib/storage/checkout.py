@@ -71,13 +71,24 @@ class CheckoutRepository:
 
     # -- deadlines -------------------------------------------------------------------------
     def due(self, kind: str, now: float, look_back_days: int = LOOK_BACK_DAYS) -> Iterator[DueItem]:
-        """Due items of ``kind`` with a time at or before ``now``, oldest day first."""
+        """Due items of ``kind`` with a time at or before ``now``, oldest first: one Query page
+        (``DUE_PAGE`` items) at a time, the next page read only when the caller wants more (the
+        job stops taking on work at its deadline; what it did not reach stays due)."""
         today = datetime.fromtimestamp(now, UTC)
         for back in range(look_back_days, -1, -1):
-            day = (today - timedelta(days=back)).timestamp()
-            query = lambda day=day: list(DueItem.query(due_pk(kind, day), DueItem.sk <= f"{iso(now)}#~",  # noqa: E731
-                                                       limit=DUE_PAGE))
-            yield from with_retries(query)
+            pk = due_pk(kind, (today - timedelta(days=back)).timestamp())
+            start: dict | None = None
+            while True:
+                def page(start=start) -> tuple[list[DueItem], dict | None]:
+                    results = DueItem.query(pk, DueItem.sk <= f"{iso(now)}#~", limit=DUE_PAGE,
+                                            page_size=DUE_PAGE, last_evaluated_key=start)
+                    items = list(results)
+                    return items, results.last_evaluated_key
+
+                items, start = with_retries(page)
+                yield from items
+                if start is None:
+                    break
 
     def drop_due(self, item: DueItem) -> None:
         with_retries(lambda: item.delete())

@@ -94,6 +94,14 @@ def _fresh_moto_tables(aws_backend):
             client.delete_table(TableName=name)
         ensure_tables(client, settings.table_name, settings.feed_table_name)
     yield
+    if aws_backend is not None:  # one table for the run: leave no subscription due for the next test
+        from tests.api.essentials_kit import close_worlds
+
+        close_worlds()
+    else:
+        from tests.api import essentials_kit
+
+        essentials_kit._open_shops.clear()
 
 
 @pytest.fixture(scope="session")

@@ -184,6 +184,32 @@ class World:
         return self.api.get(f"/products/{product['product_id']}").body["stock"]
 
 
+# The shops of the worlds made in the running test (closed after it: ``close_worlds``).
+_open_shops: list[str] = []
+
+
+def close_worlds() -> None:
+    """Cancel every subscription the test's worlds left active. DynamoDB Local keeps one table for
+    the whole run, and the subscription job settles everything due: a subscription left due at
+    ``T0`` by one test would otherwise be ordered (or charged) by the next test's run."""
+    from chalicelib import clock
+    from chalicelib.services.subscriptions import change
+    from chalicelib.wiring import container
+
+    store = container().subscriptions
+    while _open_shops:
+        shop_id = _open_shops.pop()
+        key: dict | None = None
+        while True:
+            page = store.of_shop(shop_id, "active", key, 100)
+            for sub in page.items:
+                change(store, sub.subscriber_id, sub.subscription_id, status="cancelled", every_days=None,
+                       skip_next=False, now=clock.now())
+            key = page.last_key
+            if key is None:
+                break
+
+
 def make_world(api, monkeypatch, *, discount: int | None = None, stock: int = 50,
                real_inbox: bool = False) -> World:
     """``real_inbox``: notices go to the app's own inbox (``world.inbox`` then records nothing)."""
@@ -191,6 +217,7 @@ def make_world(api, monkeypatch, *, discount: int | None = None, stock: int = 50
     inbox = RecordingInbox() if real_inbox else install_inbox(monkeypatch)
     owner = api.signup(name="정로스터")
     shop = api.open_shop(owner["token"], name="성수 커피로스터스")
+    _open_shops.append(shop["shop_id"])
     owner = {**owner, "shop": shop}
     if discount is not None:
         answer = api.patch(f"/shops/{shop['shop_id']}", {"subscription_discount_percent": discount},

@@ -262,6 +262,28 @@ def test_an_unpaid_order_expires_and_gives_its_stock_back_once(world):
     assert stock(world["api"], world["tofu"]) == 5
 
 
+def test_one_run_expires_every_page_of_due_orders_until_its_deadline(world, api, monkeypatch):
+    """The job reads due items a page at a time and goes on to the next page while it has time:
+    a flash sale's unpaid orders all give their stock back in one run (before: one page per day
+    and run, so 1,000 unpaid orders held stock for ten runs). Out of time, it stops; the rest
+    stays due for the next run."""
+    from chalicelib.services.checkout import run_deadlines as run
+    from chalicelib.storage import checkout as storage
+    from chalicelib.wiring import container
+
+    monkeypatch.setattr(storage, "DUE_PAGE", 2)
+    orders = [card_order(world, buyer=api.signup()) for _ in range(5)]
+    assert stock(world["api"], world["tofu"]) == 0
+    world["clock"].now += 31 * MINUTE
+    ticks = iter(range(1000))
+    stopped = run(container().checkout, None, world["clock"].now, deadline=3, clock=lambda: next(ticks))
+    assert stopped.stopped_early and 1 <= stopped.expired < 5  # the deadline came first
+    report = run_deadlines(world["clock"].now)  # the next run: three pages, every one of them
+    assert stopped.expired + report.expired >= 5 and not report.stopped_early
+    assert {order_of(world, o["order_id"], world["owner"])["status"] for o in orders} == {"expired"}
+    assert stock(world["api"], world["tofu"]) == 5
+
+
 def test_a_payment_after_the_order_expired_is_refunded_never_kept(world):
     order = card_order(world)
     world["clock"].now += 31 * MINUTE

@@ -144,7 +144,10 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     assert (waiting["status"], waiting["payment"]["method"], waiting["fulfilment"]["method"]) == (
         "pending_payment", "bank_transfer", "pickup")
     assert waiting["payment"]["bank_account"]["number"] == demo.CHECKOUT["yeonnam_flowers"]["bank_account"]["number"]
-    assert datetime.fromisoformat(waiting["payment"]["deadline_at"]).timestamp() > datetime.now().timestamp() + 60 * 3600
+    # Placed this morning (or now, before 07:00 KST): 72 hours to pay, still open whatever the hour.
+    deadline = datetime.fromisoformat(waiting["payment"]["deadline_at"]).timestamp()
+    assert deadline - datetime.fromisoformat(waiting["created_at"]).timestamp() == 72 * 3600
+    assert deadline > datetime.now().timestamp() + 48 * 3600
     expired = story.checkout["expired"]
     assert expired["status"] == "expired" and expired["paid_at"] is None
     drip = seeded.products["seongsu_roasters"][2]

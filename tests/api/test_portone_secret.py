@@ -1,16 +1,18 @@
-"""PortOne's secrets come from Secrets Manager at run time, read by the two functions that use them.
+"""PortOne's secrets come from Secrets Manager at run time, read by the functions that use them.
 
 GIVEN ``DONGNE_PORTONE_SECRET_ARN`` naming a secret (moto's Secrets Manager) holding JSON
 ``{api_secret, webhook_secret}`` (here the stand-in's values), WHEN a buyer places and pays a card
 order through the API and the deadline job runs in a fresh container, THEN both read the secret once
 per container and reach PortOne with it. These calls are what the IAM check sees:
-``secretsmanager:GetSecretValue`` on ``PortOneSecret`` by the API and ``order_deadlines`` only.
+``secretsmanager:GetSecretValue`` on ``PortOneSecret`` by the API, ``order_deadlines`` and
+``subscription_orders`` only (the job charges saved cards).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 
 import boto3
 import pytest
@@ -27,7 +29,7 @@ def portone_secret(aws_backend, portone, monkeypatch):
 
     client = boto3.client("secretsmanager", region_name=os.environ["AWS_DEFAULT_REGION"])
     arn = client.create_secret(
-        Name=f"dongne-test-portone-{os.getpid()}-{id(client)}",
+        Name=f"dongne-test-portone-{uuid.uuid4()}",
         SecretString=json.dumps({"api_secret": DEFAULT_PORTONE_API_SECRET,
                                  "webhook_secret": DEFAULT_PORTONE_WEBHOOK_SECRET}))["ARN"]
     calls: list[str] = []
@@ -73,4 +75,25 @@ def test_the_api_and_the_deadline_job_read_portones_secret_from_secrets_manager(
     wiring.reset()  # the deadline job's own container
     report = run_order_deadlines(now=clock.now())
     assert report.expired == 0
+    assert calls == [arn, arn]
+
+
+def test_the_subscription_job_reads_portones_secret_to_charge_a_saved_card(api, portone, portone_secret,
+                                                                          monkeypatch):
+    """The third reader: the subscription job charges a period on the subscriber's saved card."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from tests.api.essentials_kit import T0, make_world
+    from tests.api.test_subscription_billing import charges, order_of, save_card
+
+    arn, calls = portone_secret
+    world = make_world(api, monkeypatch, discount=10)
+    save_card(world, portone)  # the API checks the key with PortOne: its container reads the secret
+    sid = world.subscribed()["subscription_id"]
+    assert calls == [arn]
+    parameters.clear_caches()
+    wiring.reset()  # the job's own container
+    before = charges(portone)
+    world.run(T0)
+    assert charges(portone) - before == 1 and order_of(world, sid)["status"] == "paid"
     assert calls == [arn, arn]

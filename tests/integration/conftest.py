@@ -135,10 +135,10 @@ def live_api(aws_backend, _portone_standin):
 
 
 @pytest.fixture(scope="session")
-def served(aws_backend):
+def served(aws_backend, _portone_standin):
     """``make run``'s server (``devtools.chalice_local``: the gateway's own answers as problems) on
-    the suite's DynamoDB Local, for the contract tests (fuzzing, the generated client). Its log
-    is ``served.log_path``."""
+    the suite's DynamoDB Local and the run's PortOne stand-in, for the contract tests (fuzzing,
+    the generated client). Its log is ``served.log_path``."""
     if BACKEND != "ddblocal":
         pytest.skip("the running API is tested on DynamoDB Local (DONGNE_TEST_BACKEND=ddblocal)")
     from chalicelib.wiring import container
@@ -149,7 +149,8 @@ def served(aws_backend):
            "DONGNE_TABLE_NAME": settings.table_name, "DONGNE_FEED_TABLE_NAME": settings.feed_table_name,
            "DONGNE_REGION": settings.region, "DONGNE_MEDIA_BUCKET": settings.media_bucket,
            "DONGNE_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
-           "DONGNE_ARGON2_TIME_COST": str(settings.argon2_time_cost)}
+           "DONGNE_ARGON2_TIME_COST": str(settings.argon2_time_cost),
+           "DONGNE_PORTONE_BASE_URL": _portone_standin.url}
     env.pop("DONGNE_LOG_LEVEL", None)
     with LiveServer(env=env) as server:
         yield server

@@ -156,16 +156,17 @@ def test_the_webhook_and_the_buyers_confirmation_racing_pay_the_order_once(world
 # --- the deadline against a late payment ---------------------------------------------------------
 
 
-@pytest.mark.xfail(reason='fails on DynamoDB Local since checkout (buyer cancels after payment, a shared table); to fix', strict=False)
 def test_the_expiry_job_racing_a_late_payment_pays_or_expires_and_refunds_once(world):
     rounds = 10
     pid = product(world, rounds)
     outcomes: Counter[str] = Counter()
+    payments: list[str] = []
     started = time.perf_counter()
     job(world["clock"].now)  # nothing due: how long the job takes to read its day buckets here
     step = max(0.02, (time.perf_counter() - started) / (2 * (rounds - 1)))
     for i, buyer in enumerate(buyers(world, rounds)):
         order = card_order(world, buyer, pid)
+        payments.append(order["payment"]["payment_id"])
         world["clock"].now += 31 * MINUTE  # past the card deadline; the job has not run yet
         pay(world, order)  # the buyer's payment window was still open at PortOne
         now = world["clock"].now
@@ -197,7 +198,8 @@ def test_the_expiry_job_racing_a_late_payment_pays_or_expires_and_refunds_once(w
     assert sum(outcomes.values()) == rounds
     assert set(outcomes) <= {"paid", "expired"}, outcomes  # each round ends at one end or the other
     assert stock(world["api"], pid) == outcomes["expired"]  # each expired order gave its unit back, once
-    assert all(n <= 1 for n in world["portone"].cancel_calls_by_payment.values())
+    # (the stand-in serves the whole run: only this test's payments are looked at)
+    assert all(world["portone"].cancel_calls_by_payment.get(p, 0) <= 1 for p in payments)
     print(f"expiry job vs late payment over {rounds} rounds ({step * 1000:.0f} ms apart): {dict(outcomes)}")
 
 
