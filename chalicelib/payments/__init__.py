@@ -31,6 +31,7 @@ PARTIAL_CANCELLED = "PARTIAL_CANCELLED"
 PENDING_STATUSES = frozenset({READY, PAY_PENDING, VIRTUAL_ACCOUNT_ISSUED})
 # Will never be paid as it stands.
 VOID_STATUSES = frozenset({FAILED, CANCELLED, PARTIAL_CANCELLED})
+CANCELLED_STATUSES = frozenset({CANCELLED, PARTIAL_CANCELLED})
 
 KRW = "KRW"
 
@@ -80,16 +81,20 @@ class PaymentView:
         """How this payment stands against an order of ``expected_total`` won:
 
         * ``paid``: paid, in ``currency``, for exactly ``expected_total`` — the only acceptance;
-        * ``mismatch``: paid, but another amount or currency (the caller cancels it);
+        * ``mismatch``: paid, but another amount or currency (the caller cancels what is left of
+          it) — also once it was cancelled for that (the webhook usually gets there first);
         * ``pending``: not paid yet and may still be (READY, PAY_PENDING, VIRTUAL_ACCOUNT_ISSUED);
-        * ``void``: failed or cancelled (wholly or in part): it will not pay for the order.
+        * ``void``: failed, or a payment of the right amount cancelled (wholly or in part): it
+          will not pay for the order.
         """
+        exact = (self.currency == currency and self.amount_total == expected_total
+                 and self.amount_paid == expected_total)
         if self.status == PAID:
-            exact = (self.currency == currency and self.amount_total == expected_total
-                     and self.amount_paid == expected_total)
             return "paid" if exact else "mismatch"
         if self.status in PENDING_STATUSES:
             return "pending"
+        if self.status in CANCELLED_STATUSES and self.amount_paid > 0 and not exact:
+            return "mismatch"
         return "void"
 
 

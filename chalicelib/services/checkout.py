@@ -103,7 +103,8 @@ def confirm_payment(store: CheckoutStore, gateway: PaymentGateway, order_id: str
         raise PaymentIncomplete(f"The payment is not complete ({view.status}).",
                                 extra={"payment_status": view.status})
     if verdict == "mismatch":
-        _cancel_quietly(gateway, payment_id, view.cancellable_amount, "amount does not match the order")
+        if view.cancellable_amount:  # nothing left when the webhook (or a retry) cancelled it first
+            _cancel_quietly(gateway, payment_id, view.cancellable_amount, "amount does not match the order")
         raise PaymentMismatch(f"The payment was {view.amount_paid} {view.currency}; the order costs {order.total} KRW.",
                               extra={"paid": view.amount_paid, "currency": view.currency, "total": order.total})
     if order.status != "pending_payment":

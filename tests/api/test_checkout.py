@@ -183,6 +183,20 @@ def test_a_payment_of_another_amount_is_cancelled_and_refused(world):
     assert order_of(world, order["order_id"])["status"] == "pending_payment"
 
 
+def test_a_wrong_amount_the_webhook_cancelled_first_is_still_a_mismatch_to_the_buyer(world):
+    """Under ``make run`` the stand-in's webhook arrives before the app's confirmation: the
+    webhook cancels the wrong amount, and the buyer then hears why (not ``payment_incomplete``)."""
+    order = card_order(world)
+    pay(world, order, amount=100)
+    hook = webhook(world, order["payment"]["payment_id"])
+    assert hook.status == 200, hook.body
+    problem = assert_problem(confirm(world, order), 409)
+    assert (problem["code"], problem["paid"], problem["total"]) == ("payment_mismatch", 100, order["total"])
+    assert world["portone"].payments[order["payment"]["payment_id"]]["status"] == "CANCELLED"
+    assert world["portone"].cancel_calls_by_payment[order["payment"]["payment_id"]] == 1  # not cancelled twice
+    assert order_of(world, order["order_id"])["status"] == "pending_payment"
+
+
 @pytest.mark.parametrize("forge", ["secret", "stale", "body"])
 def test_a_forged_or_stale_webhook_is_401_and_changes_nothing(world, forge):
     import time as system_time

@@ -60,6 +60,15 @@ def test_only_a_paid_payment_in_krw_for_exactly_the_total_is_accepted():
     assert view(currency="USD").verdict(15000) == "mismatch"
 
 
+def test_a_payment_of_another_amount_stays_a_mismatch_once_cancelled():
+    """The webhook cancels a wrong amount first; the buyer's confirmation still hears why."""
+    assert view("CANCELLED", total=100, paid=100, cancelled=100).verdict(15000) == "mismatch"
+    assert view("PARTIAL_CANCELLED", total=20000, paid=20000, cancelled=5000).verdict(15000) == "mismatch"
+    assert view("CANCELLED", currency="USD", cancelled=15000).verdict(15000) == "mismatch"
+    assert view("CANCELLED", cancelled=15000).verdict(15000) == "void"  # the right amount, refunded
+    assert view("CANCELLED", total=100, paid=0).verdict(15000) == "void"  # cancelled before it was paid
+
+
 @pytest.mark.parametrize("status", ["READY", "PAY_PENDING", "VIRTUAL_ACCOUNT_ISSUED"])
 def test_a_payment_not_paid_yet_is_pending(status):
     assert view(status).verdict(15000) == "pending"
