@@ -217,8 +217,11 @@ class Container:
 
         return Inbox(self.notifications, clock.now)
 
-    @cached_property
+    @property
     def notice_context(self):
+        """Built on each use (a few references): it names the inbox as it is now, so an inbox
+        swapped on the container (a test's recorder, put back afterwards) never lingers in a
+        context cached while it was there."""
         from chalicelib.services.notices import Context
 
         # The relationships repository is the directory: shops (cached), names, pairs.

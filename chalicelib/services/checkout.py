@@ -32,6 +32,8 @@ from chalicelib.errors import (FieldProblem, IllegalTransition, Invalid, NotFoun
 from chalicelib.records.commerce import CURRENCY, Order, Refund
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from chalicelib.payments import PaymentGateway
     from chalicelib.storage.checkout import DueItem
 
@@ -57,10 +59,6 @@ class CheckoutStore(Protocol):
     def owe_refund(self, order: Order, refund: Refund) -> bool: ...
     def claim_refund(self, order_id: str, now: float, lease_seconds: float) -> Refund | None: ...
     def settle_refund(self, order_id: str, ok: bool, at: float, error: str | None = None) -> None: ...
-
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 
 def payment_deadline(method: str, bank_transfer_hours: int | None, now: float) -> float:

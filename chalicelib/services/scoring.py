@@ -62,9 +62,8 @@ from __future__ import annotations
 
 import math
 from bisect import insort
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.records.relationships import PARTS, RANK_KEY_FLOOR, RelationshipState, Signal, Tier

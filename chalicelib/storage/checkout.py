@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.errors import NotFound, OrderChanged
+from chalicelib.errors import OrderChanged
 from chalicelib.ids import iso
 from chalicelib.records.commerce import Order, Refund, StatusChange
 from chalicelib.storage.accounts import _connection
@@ -194,20 +194,6 @@ class CheckoutRepository:
                                extra={"order_status": order.status, "requested_status": "refunded"}) from error
         assert order.refund is not None
         return replace(order, refund=replace(order.refund, status="done", refunded_at=at), updated_at=at)
-
-    # -- helpers ---------------------------------------------------------------------------
-    def _update(self, order: Order, actions: list, condition, change: StatusChange) -> None:
-        target = OrderItem(order_pk(order.order_id), ORDER)
-        try:
-            with_retries(lambda: target.update(actions=actions, condition=condition))
-        except UpdateError as error:
-            if error.cause_response_code != CONDITION_FAILED:
-                raise
-            latest = self.get_order(order.order_id)
-            if latest is None:
-                raise NotFound("No such order.") from error
-            raise OrderChanged(f"The order became {latest.status} meanwhile; it cannot become {change.status} now.",
-                               extra={"order_status": latest.status, "requested_status": change.status}) from error
 
 
 def _refund_map(refund: Refund) -> dict:

@@ -104,6 +104,26 @@ def install_inbox(monkeypatch: pytest.MonkeyPatch) -> RecordingInbox:
     return inbox
 
 
+def race(*calls):
+    """Run the calls on their own threads, released together; results (or errors) in order."""
+    results: list = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def go(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as error:  # the test asserts on it
+            results[i] = error
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
 class Clock:
     """One clock for requests, stream handlers and the job (``run`` passes it explicitly)."""
 

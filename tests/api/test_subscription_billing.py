@@ -16,7 +16,7 @@ from chalicelib.payments import ProviderUnavailable
 from chalicelib.wiring import container
 from tests.api.conftest import assert_problem, real_dynamodb_only
 from tests.api.essentials_kit import DAY, T0, make_world
-from tests.api.test_subscription_orders import race
+from tests.api.essentials_kit import race
 from tests.portone import dev
 
 MINUTE = 60.0

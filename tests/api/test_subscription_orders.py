@@ -8,7 +8,6 @@ nothing charged, both sides told), and the orders count in the relationship.
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -17,7 +16,7 @@ from chalicelib.events.stream import dispatch
 from chalicelib.wiring import container
 from devtools.callcount import dynamodb_calls
 from tests.api.conftest import real_dynamodb_only
-from tests.api.essentials_kit import DAY, T0, make_world
+from tests.api.essentials_kit import DAY, T0, make_world, race
 
 PERIOD = 14 * DAY
 
@@ -52,24 +51,6 @@ def modify_record(old: dict, new: dict) -> dict:
                          "ApproximateCreationDateTime": T0}}
 
 
-def race(*calls):
-    """Run the calls on their own threads, released together; results (or errors) in order."""
-    results: list = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def go(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except Exception as error:  # the test asserts on it
-            results[i] = error
-
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 # --- exactly once per period ---------------------------------------------------------------------

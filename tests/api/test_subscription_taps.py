@@ -17,7 +17,7 @@ from chalicelib.services import subscriptions
 from chalicelib.wiring import container
 from devtools.callcount import dynamodb_calls
 from tests.api.conftest import TOKEN_CHECK, assert_problem, real_dynamodb_only
-from tests.api.essentials_kit import DAY, T0, make_world
+from tests.api.essentials_kit import DAY, T0, make_world, race
 
 PERIOD = 14 * DAY
 TAPS = 5
@@ -32,23 +32,7 @@ def world(api, monkeypatch):
 
 
 def at_once(calls: list) -> list:
-    """Run the calls on their own threads, released together; results (or errors) in order."""
-    results: list = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def go(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except Exception as error:  # the test asserts on it
-            results[i] = error
-
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return race(*calls)
 
 
 def outcomes(sub: dict) -> list[tuple[int, str]]:

@@ -8,7 +8,6 @@ from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute
                                  UnicodeSetAttribute)
 
 from chalicelib.storage.base import MainItem
-from chalicelib.storage.models.accounts import user_pk
 
 LINK_SK = "LINK"
 SUMMARY_SK = "SUMMARY"
