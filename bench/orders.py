@@ -545,12 +545,14 @@ def _checkout(http: Http, standin: Any, n_expire: int) -> list[tuple[str, str, s
         clock.set_source(previous)
     assert report.expired == len(pending) and report.dropped == 0, report
     ops = calls.by_operation()
-    per_order = (calls.count - empty.count) / report.expired
+    pages = ops.get("Query", 0) - empty.count  # the due list's further pages (DUE_PAGE items each)
+    per_order = (calls.count - empty.count - pages) / report.expired
     rows += [
         (f"expiry job, {report.expired} unpaid orders expired in one run",
          ", ".join(f"{n} {op}" for op, n in sorted(ops.items())), f"{calls.count}",
          (f"{portone_calls() - before} PortOne calls; {empty.count} Query of them read the day buckets "
-          "(expire, deliver, refund × 9 days), as a run with nothing due does")),
+          "(expire, deliver, refund × 9 days), as a run with nothing due does, and "
+          f"{pages} more the next page of a bucket that filled one")),
         ("expiry job, DynamoDB calls per expired order", (f"{per_order:g} (GetItem of the order + one "
                                                            "TransactWriteItems: status, stock back, due item gone)"),
          f"{calls.count / report.expired:.2f}",
