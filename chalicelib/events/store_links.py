@@ -3,7 +3,8 @@
 * ``order`` paid (the stream contract: the record where ``paid_at`` first appears — an INSERT
   that has it, or a MODIFY whose old image lacks it): the buyer's link for the shop is issued
   if they have none, and the order's products join what the link shows as bought
-  (``services.store_links.ensure_link``). An order never paid (waiting, expired, cancelled
+  (``services.store_links.ensure_link``); the record that issued it hands the buyer their link
+  (a ``store_link`` notification with share text). An order never paid (waiting, expired, cancelled
   unpaid) issues nothing. A paid order cancelled later keeps the link it issued (the link is
   the buyer's page, maybe shared already); a cancellation delivered before the payment's
   record changes nothing here, and the payment's record then issues the link as it would have.
@@ -63,7 +64,24 @@ def order_paid(change: Change, deadline: float | None = None) -> None:
                     change.event_id)
         return
     links, accounts = _deps()
-    store_links.ensure_link(links, accounts, buyer_id, shop_id, str(new.get("shop_name") or ""), products, clock.now())
+    shop_name = str(new.get("shop_name") or "")
+    issued = store_links.ensure_link(links, accounts, buyer_id, shop_id, shop_name, products, clock.now(),
+                                     order_id=str(new.get("order_id") or "") or None)
+    if issued.by_this_order:
+        _hand_over(buyer_id, shop_id, shop_name, issued.code, float(new.get("paid_at") or clock.now()))
+
+
+def _hand_over(buyer_id: str, shop_id: str, shop_name: str, code: str, at: float) -> None:
+    """``store_link`` to the buyer: their first paid order at the shop made them a link to share.
+    One per buyer and shop (the notice's key); a replay of the issuing record adds nothing."""
+    from chalicelib.records.notifications import Notice
+    from chalicelib.wiring import container
+
+    deps = container()
+    url = store_links.link_url(deps.settings.public_base_url, code)
+    data = {"shop_id": shop_id, "shop_name": shop_name, "code": code, "url": url,
+            "share_text": store_links.share_text(shop_name, url)}
+    deps.inbox.add(Notice(buyer_id, "store_link", shop_id, at + 0.002, data))
 
 
 def review_written(change: Change, deadline: float | None = None) -> None:

@@ -42,6 +42,7 @@ from chalicelib.records.relationships import Pair, ShopInfo, Tier
 from chalicelib.services.scoring import DAY_SECONDS, reorder_due, reorder_due_at
 
 CANCELLED = "cancelled"
+DELIVERED = "delivered"
 TEXT_KEPT = 200  # characters of a comment or review kept in the notification's data
 # A shop's reply answers the customers who asked just before it: at most this many comments back.
 REPLY_LOOKBACK = 20
@@ -203,9 +204,38 @@ def on_order(ctx: Context, event: str, new: Mapping | None, old: Mapping | None)
         done += _new_order(ctx, new, _num(new, "created_at"), awaiting_payment=True)
     if _paid_now(event, new, old):
         done += _order_paid(ctx, new)
+        done += _referral(ctx, new, "bought", _num(new, "paid_at"))
     if event == "MODIFY" and old is not None and status != old.get("status") and isinstance(status, str):
         done += _order_moved(ctx, new, status)
+        if status == DELIVERED and new.get("paid_at") is not None:
+            done += _referral(ctx, new, "confirmed", _moved_at(new, status))
     return done
+
+
+def _referral(ctx: Context, new: Mapping, moment: str, at: float) -> list[str]:
+    """``reward`` to the store link's owner: a friend bought through the link (``bought``, at
+    payment) and the reward was confirmed (``confirmed``, at delivery; only when there is one —
+    a link that gives its reward to the friend has nothing to confirm). Once per order and moment."""
+    referrer = new.get("referrer_id")
+    code = new.get("via_store_link")
+    if not isinstance(referrer, str) or not referrer or not isinstance(code, str) or referrer == new.get("buyer_id"):
+        return []
+    reward = new.get("referral_reward")  # None: the shop sets no reward; 0: given to the friend
+    amount = _int(reward)
+    if moment == "confirmed" and amount <= 0:
+        return []
+    facts = _order_facts(new)
+    data = {"shop_id": facts["shop_id"], "shop_name": facts["shop_name"], "order_id": facts["order_id"],
+            "code": code, "amount": amount, "moment": moment,
+            "given_to_friend": reward is not None and amount <= 0, "no_reward": reward is None}
+    added = ctx.inbox.add(Notice(referrer, "reward", f"{facts['order_id']}#{moment}", at, data))
+    return ["reward"] if added else []
+
+
+def _moved_at(new: Mapping, status: str) -> float:
+    history = [h for h in new.get("history") or [] if isinstance(h, Mapping) and h.get("status") == status]
+    moved = history[-1] if history else {}
+    return float(moved.get("at") or new.get("updated_at") or _num(new, "created_at"))
 
 
 def _paid_now(event: str, new: Mapping, old: Mapping | None) -> bool:

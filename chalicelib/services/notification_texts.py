@@ -117,7 +117,17 @@ def render(type_: str, data: Mapping[str, Any], count: int | None = None,
         since = f"마지막 주문 {days}일 전" if days is not None else "한동안 주문이 없어요"
         return f"단골 {name}님이 한동안 오지 않았어요", f"{since} · 주문 {data.get('order_count', 0)}번. 안부 한마디 어떨까요?"
     if type_ == "reward":
+        if data.get("moment") == "confirmed":
+            return "리워드가 확정되었어요", f"{shop} · {won(data.get('amount'))} · 친구의 주문이 잘 전달됐어요"
+        if data.get("no_reward"):
+            return "친구가 내 스토어 링크로 주문했어요", f"{shop} · 소개해 줘서 고마워요"
+        if data.get("given_to_friend"):
+            return "친구가 내 스토어 링크로 주문했어요", f"{shop} · 리워드는 친구 할인으로 선물했어요"
+        if data.get("moment") == "bought":
+            return "친구가 내 스토어 링크로 주문했어요", f"{shop} · 리워드 {won(data.get('amount'))} 적립 예정 (배송 완료 후 확정)"
         return "리워드가 적립되었어요", f"{shop} · {won(data.get('amount'))}"
+    if type_ == "store_link":
+        return "내 스토어 링크가 생겼어요", f"{shop}에서 산 물건을 친구에게 소개해 보세요. 친구가 링크로 사면 리워드가 쌓여요."
     if type_ == "subscription_skipped":
         return "이번 정기배송은 건너뛰었어요", f"{shop} · {str(data.get('reason') or '재고가 부족해요')}"
     if type_ == "subscription_upcoming":

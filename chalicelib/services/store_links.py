@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -74,7 +75,8 @@ DELIVERED, CANCELLED_STATUS, PAID_STATUS = "delivered", "cancelled", "paid"
 class StoreLinksStore(Protocol):
     def get_link(self, code: str) -> StoreLink | None: ...
     def code_for(self, user_id: str, shop_id: str) -> str | None: ...
-    def issue(self, link: StoreLink) -> str: ...
+    def guard(self, user_id: str, shop_id: str) -> tuple[str, str | None] | None: ...
+    def issue(self, link: StoreLink, issued_by: str | None = None) -> str: ...
     def add_products(self, code: str, product_ids: Sequence[str], cap: int) -> None: ...
     def recommend(self, code: str, product_id: str, note: str | None, recommended: bool) -> None: ...
     def count_visit(self, code: str, day: str, visitor: str, expires_at: float) -> bool: ...
@@ -274,27 +276,43 @@ def unknown_link(detail: str, message: str, code: str) -> Invalid:
 # --- stream use cases ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Issued:
+    """The buyer's link for the shop, and whether the order asking issued it (its record and
+    every replay of that record say so; any later order does not)."""
+
+    code: str
+    by_this_order: bool
+
+
 def ensure_link(store: StoreLinksStore, accounts: Accounts, user_id: str, shop_id: str, shop_name: str,
-                product_ids: Iterable[str], now: float) -> str:
-    """The buyer's link for the shop, issued if they have none; returns its code. Idempotent:
-    replays find the guard; two records racing issue one link (the loser reads the winner's)."""
+                product_ids: Iterable[str], now: float, order_id: str | None = None) -> Issued:
+    """The buyer's link for the shop, issued if they have none (recording ``order_id`` as the
+    order that issued it). Idempotent: replays find the guard; two records racing issue one
+    link (the loser reads the winner's)."""
     bought = tuple(dict.fromkeys(product_ids))[:PRODUCTS_MAX]
-    code = store.code_for(user_id, shop_id)
-    if code is not None:
+    found = store.guard(user_id, shop_id)
+    if found is not None:
+        code, issued_by = found
         if bought:
             store.add_products(code, bought, PRODUCTS_MAX)
-        return code
+        return Issued(code, order_id is not None and issued_by == order_id)
     user = accounts.get_user(user_id)
     for _ in range(CODE_ATTEMPTS):
         link = StoreLink(code=new_code(), owner_id=user_id, owner_name=user.name if user else "", shop_id=shop_id,
                          shop_name=shop_name, give_reward_to_friend=False, created_at=now, products=bought)
-        outcome = store.issue(link)
+        outcome = store.issue(link, order_id)
         if outcome == "issued":
-            return link.code
+            return Issued(link.code, order_id is not None)
         if outcome == "owner_has_link":  # a racing record issued it first
-            return ensure_link(store, accounts, user_id, shop_id, shop_name, bought, now)
+            return ensure_link(store, accounts, user_id, shop_id, shop_name, bought, now, order_id)
         # "code_taken": draw again
     raise RuntimeError(f"no free store-link code in {CODE_ATTEMPTS} draws")
+
+
+def share_text(shop_name: str, url: str) -> str:
+    """What the buyer's "share my store link" sends: short, in the buyer's voice."""
+    return f"{shop_name}에서 제가 산 것들이에요. 이 링크로 둘러보세요: {url}"
 
 
 def remember_review(store: StoreLinksStore, user_id: str, shop_id: str, product_id: str, rating: int,

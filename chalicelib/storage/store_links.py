@@ -231,7 +231,16 @@ class StoreLinksRepository:
         except LinkOwnerItem.DoesNotExist:
             return None
 
-    def issue(self, link: StoreLink) -> str:
+    def guard(self, user_id: str, shop_id: str) -> tuple[str, str | None] | None:
+        """The buyer's link code for the shop and the order that issued it (None for a link
+        issued before that was recorded), or None without a link."""
+        try:
+            item = with_retries(lambda: LinkOwnerItem.get(user_pk(user_id), owner_sk(shop_id), consistent_read=True))
+        except LinkOwnerItem.DoesNotExist:
+            return None
+        return item.code, item.issued_by
+
+    def issue(self, link: StoreLink, issued_by: str | None = None) -> str:
         """``"issued"``, ``"owner_has_link"`` (one exists for the owner and shop) or ``"code_taken"``."""
         item = StoreLinkItem(
             *link_key(link.code), code=link.code, owner_id=link.owner_id, owner_name=link.owner_name,
@@ -241,7 +250,7 @@ class StoreLinksRepository:
             gsi1pk=my_links_pk(link.owner_id), gsi1sk=time_key(link.created_at, link.shop_id),
         )
         guard = LinkOwnerItem(user_pk(link.owner_id), owner_sk(link.shop_id), owner_id=link.owner_id,
-                              shop_id=link.shop_id, code=link.code)
+                              shop_id=link.shop_id, code=link.code, issued_by=issued_by)
         tx = (Transaction(_connection())
               .put(guard, condition=LinkOwnerItem.pk.does_not_exist(), label="owner")
               .put(item, condition=StoreLinkItem.pk.does_not_exist(), label="code"))

@@ -89,6 +89,7 @@ class LinkOwnerItem(MainItem, discriminator="store_link_owner"):
     owner_id = UnicodeAttribute()
     shop_id = UnicodeAttribute()
     code = UnicodeAttribute()
+    issued_by = UnicodeAttribute(null=True)  # the paid order whose record issued the link
 
 
 class VisitItem(MainItem, discriminator="store_link_visit"):
