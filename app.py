@@ -5,6 +5,7 @@ from chalice import Chalice
 from chalicelib.api.accounts import accounts_blueprint
 from chalicelib.api.addresses import addresses_blueprint
 from chalicelib.api.auth import auth_blueprint
+from chalicelib.api.consents import consents_blueprint
 from chalicelib.api.feed import feed_blueprint
 from chalicelib.api.follows import follows_blueprint
 from chalicelib.api.orders import orders_blueprint
@@ -40,6 +41,7 @@ app.register_blueprint(products_blueprint)
 app.register_blueprint(orders_blueprint)
 app.register_blueprint(payments_blueprint)
 app.register_blueprint(payment_methods_blueprint)
+app.register_blueprint(consents_blueprint)
 app.register_blueprint(stream_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(store_links_blueprint)

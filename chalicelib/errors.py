@@ -139,6 +139,10 @@ class OwnShopSubscription(Forbidden):
     code = "own_shop_subscription"
 
 
+class OwnShopConsent(Forbidden):
+    code = "own_shop_consent"
+
+
 class NotFound(DomainError):
     """The thing the path names does not exist (or is not yours to know about)."""
 

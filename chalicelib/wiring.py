@@ -41,6 +41,13 @@ class Container:
         return AddressesRepository()
 
     @cached_property
+    def consents(self):
+        from chalicelib.storage.consents import ConsentsRepository
+
+        self._bind()
+        return ConsentsRepository()
+
+    @cached_property
     def payment_methods(self):
         from chalicelib.storage.payment_methods import PaymentMethodsRepository
 

@@ -207,6 +207,10 @@ class ClosingCards(Protocol):
     def forget(self, user_id: str) -> int: ...
 
 
+class ClosingConsents(Protocol):
+    def forget(self, user_id: str) -> int: ...
+
+
 @dataclass(frozen=True)
 class Erased:
     follows: int
@@ -215,11 +219,13 @@ class Erased:
     notifications: int = 0
     addresses: int = 0
     cards: int = 0
+    consents: int = 0
 
 
 def erase_closed_account(follows: ClosingFollows, pairs: ClosingPairs, orders: ClosingOrders,
                          user_id: str, notifications: ClosingNotifications | None = None,
-                         addresses: ClosingAddresses | None = None, cards: ClosingCards | None = None) -> Erased:
+                         addresses: ClosingAddresses | None = None, cards: ClosingCards | None = None,
+                         consents: ClosingConsents | None = None) -> Erased:
     """What a closed account leaves behind, undone. Idempotent (a retry finds less to do):
 
     * its follows are undone, each with the shop's follower count in one transaction;
@@ -227,11 +233,13 @@ def erase_closed_account(follows: ClosingFollows, pairs: ClosingPairs, orders: C
     * its orders stay in the shops' books, marked as bought by a closed account;
     * its inbox, notification preferences, devices and reorder reminders are deleted;
     * its address book is deleted (orders keep the copy of the address they were placed with);
-    * its saved card (the PortOne billing key) is deleted: nothing can charge it any more.
+    * its saved card (the PortOne billing key) is deleted: nothing can charge it any more;
+    * its advertising consents and their records are deleted: no shop can advertise to it.
     """
     unfollowed = sum(1 for shop_id in list(follows.followed_shop_ids(user_id))
                      if follows.remove_follower(shop_id, user_id))
     return Erased(follows=unfollowed, pairs=pairs.remove_customer(user_id), orders=orders.close_buyer(user_id),
                   notifications=notifications.forget(user_id) if notifications is not None else 0,
                   addresses=addresses.forget(user_id) if addresses is not None else 0,
-                  cards=cards.forget(user_id) if cards is not None else 0)
+                  cards=cards.forget(user_id) if cards is not None else 0,
+                  consents=consents.forget(user_id) if consents is not None else 0)
