@@ -12,12 +12,12 @@ from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
 # The types a person can switch off for outbound channels (services.notifications.TYPES).
 NotificationTypeName = Literal["new_follower", "new_order", "order_status", "comment", "shop_reply", "review",
                                "reward", "reorder_due", "regular_lapsed", "like", "milestone",
-                               "subscription_skipped", "subscription_upcoming"]
+                               "subscription_skipped", "subscription_upcoming", "message"]
 
 NotificationType = Field(description=(
     "new_follower, new_order, order_status, comment, shop_reply, review, reward, reorder_due, regular_lapsed, "
     "like, milestone (data.milestone: first_follower, first_order, first_review, tenth_regular, became_regular), "
-    "and the types other features add (subscription_skipped, subscription_upcoming)."), examples=["new_follower"])
+    "and the types other features add (subscription_skipped, subscription_upcoming, message)."), examples=["new_follower"])
 
 
 class NotificationsQuery(ListQuery):
