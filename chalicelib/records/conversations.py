@@ -45,9 +45,6 @@ class Conversation:
             return SHOP
         return None
 
-    def unread_for(self, side: str) -> int:
-        return self.customer_unread if side == CUSTOMER else self.shop_unread
-
 
 @dataclass(frozen=True)
 class Block:
