@@ -143,6 +143,16 @@ class OwnShopConsent(Forbidden):
     code = "own_shop_consent"
 
 
+class OwnShopMessage(Forbidden):
+    code = "own_shop_message"
+
+
+class Blocked(Forbidden):
+    """The shop has blocked this customer: no messages, comments on its posts or orders."""
+
+    code = "blocked"
+
+
 class NotFound(DomainError):
     """The thing the path names does not exist (or is not yours to know about)."""
 

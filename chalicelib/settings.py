@@ -72,6 +72,7 @@ class Settings(BaseModel):
     rate_order: str = "10/1m"
     rate_webhook_ip: str = "600/1m"
     rate_payment: str = "30/1m"
+    rate_message: str = "30/1m"
     # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
     # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
     login_free_attempts: int = Field(5, ge=1, le=100)
@@ -125,7 +126,7 @@ class Settings(BaseModel):
         return value
 
     @field_validator("rate_signup_ip", "rate_login_ip", "rate_post", "rate_comment", "rate_share", "rate_follow",
-                     "rate_like", "rate_order", "rate_webhook_ip", "rate_payment")
+                     "rate_like", "rate_order", "rate_webhook_ip", "rate_payment", "rate_message")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         from chalicelib.records.rates import parse_spec

@@ -97,6 +97,13 @@ class Container:
         return SubscriptionsRepository(self.orders)
 
     @cached_property
+    def conversations(self):
+        from chalicelib.storage.conversations import ConversationsRepository
+
+        self._bind()
+        return ConversationsRepository()
+
+    @cached_property
     def reorders(self):
         from chalicelib.storage.reorders import ReordersRepository
 

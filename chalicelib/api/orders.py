@@ -10,7 +10,7 @@ from chalicelib.api.auth import bearer
 from chalicelib.api.edge import JSON, Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.api.spec import Header
-from chalicelib.errors import (AccountClosed, AlreadyReviewed, Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing,
+from chalicelib.errors import (AccountClosed, AlreadyReviewed, Blocked, Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing,
                                IdempotencyKeyReused, IllegalTransition, Invalid, OrderChanged, OrderNotDelivered,
                                OutOfStock, OwnShopOrder, PaymentExpired, PaymentIncomplete, PaymentMismatch,
                                PriceChanged, StaleCatalog, Unavailable, FulfilmentUnavailable, AddressRequired)
@@ -35,7 +35,7 @@ CREATED_HEADERS = (
 )
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # What placing an order (or a reorder) can refuse beyond its input.
-_PLACING = (OwnShopOrder, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused,
+_PLACING = (OwnShopOrder, Blocked, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused,
             OutOfStock, StaleCatalog, PriceChanged, FulfilmentUnavailable, AddressRequired)
 
 

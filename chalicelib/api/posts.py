@@ -12,7 +12,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.errors import AccountClosed, Forbidden, PostChanged
+from chalicelib.errors import AccountClosed, Blocked, Forbidden, PostChanged
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.posts import (
     CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, ShareOut,
@@ -96,8 +96,9 @@ def unlike_post(ctx: Ctx, post_id: str) -> None:
 
 
 @route.route("POST", "/posts/{post_id}/comments", status=201, body=CommentCreate, response=CommentPublic,
-             errors=(AccountClosed,), limit="comment",
-             summary="Comment on a post; the shop owner's comment is the shop's reply")
+             errors=(AccountClosed, Blocked), limit="comment",
+             summary="Comment on a post; the shop owner's comment is the shop's reply",
+             description="A customer the post's shop blocked gets 403 `blocked`.")
 def add_comment(ctx: Ctx, post_id: str, body: CommentCreate) -> CommentPublic:
     from chalicelib.services import engagement
 

@@ -15,6 +15,7 @@ attributes; images as plain dicts, numbers as ``Decimal``):
 | review          | INSERT, ``primary``                 | ``review``; milestone ``first_review``            | the shop's owner |
 | tier_transition | INSERT, into ``regular``            | milestone ``became_regular`` (per pair), the tenth: ``tenth_regular`` | the shop's owner |
 | tier_transition | INSERT, ``regular`` → ``lapsed``    | ``regular_lapsed`` (if still lapsed)              | the shop's owner |
+| message         | INSERT                              | ``message`` (once per message)                    | the other side of the conversation |
 
 Each notification's source id comes from the item (an order id, a comment id, the order id
 and its new status), never from the stream record, so a replayed or duplicated record adds
@@ -352,8 +353,20 @@ def on_tier_change(ctx: Context, event: str, new: Mapping | None, old: Mapping |
     return []
 
 
+def on_message(ctx: Context, event: str, new: Mapping | None, old: Mapping | None) -> list[str]:
+    """A message (문의) tells the other side of its conversation: the shop's owner, or the customer."""
+    if event != "INSERT" or new is None:
+        return []
+    message_id, sender = _str(new, "message_id"), _str(new, "sender")
+    data = {"message_id": message_id, "conversation_id": _str(new, "conversation_id"), "shop_id": _str(new, "shop_id"),
+            "shop_name": str(new.get("shop_name") or ""), "customer_name": str(new.get("customer_name") or ""),
+            "sender": sender, "text": _text(new.get("text")), "photo_count": len(new.get("photos") or [])}
+    added = ctx.inbox.add(Notice(_str(new, "recipient_id"), "message", message_id, _num(new, "created_at"), data))
+    return ["message"] if added else []
+
+
 HANDLERS = {"follow": on_follow, "like": on_like, "comment": on_comment, "order": on_order, "review": on_review,
-            "tier_transition": on_tier_change}
+            "tier_transition": on_tier_change, "message": on_message}
 
 
 # --- reorder reminders (scheduled) --------------------------------------------------------------

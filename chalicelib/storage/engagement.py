@@ -7,6 +7,7 @@ from chalicelib.records.common import Page
 from chalicelib.records.social import Comment, Post, Share
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.conversations import block_check, raise_if_blocked
 from chalicelib.storage.models.accounts import UserItem, user_pk
 from chalicelib.storage.models.social import (
     COMMENT_GSI_SK, COMMENT_PREFIX, POST_SK, CommentItem, LikeItem, PostItem, ShareItem, comment_gsi, comment_sk,
@@ -37,15 +38,20 @@ def _with_counter(post_id: str, counter, step: int) -> Transaction:
                                              condition=PostItem.pk.exists(), label="post")
 
 
-def _add_to_post(post_id: str, counter, item, *, condition, label: str, quota: Ticket | None, now: float) -> None:
+def _add_to_post(post_id: str, counter, item, *, condition, label: str, quota: Ticket | None, now: float,
+                 blocked: tuple[str, str] | None = None) -> None:
     """Write ``item`` and raise the post's ``counter`` in one transaction (404 if the post is
-    gone), counting ``quota`` in it (429 when the user's window is full)."""
+    gone), counting ``quota`` in it (429 when the user's window is full); with ``blocked`` =
+    (shop id, user id), also checking that the shop has not blocked the user (403)."""
     tx = add_quota(_with_counter(post_id, counter, 1).put(item, condition=condition, label=label), quota)
+    if blocked is not None:
+        block_check(tx, *blocked)
     try:
         tx.commit(attempts=LIKE_ATTEMPTS)
     except Cancelled as cancelled:
         if "post" in cancelled:
             raise NotFound("No such post.") from None
+        raise_if_blocked(cancelled)
         raise_if_limited(cancelled, quota, now)
         raise
 
@@ -108,8 +114,10 @@ class EngagementRepository:
             shop_owner_id=comment.shop_owner_id, created_at=comment.created_at,
             gsi1pk=comment_gsi(comment.comment_id), gsi1sk=COMMENT_GSI_SK,
         )
+        # A customer's comment also checks, in the same transaction, that the shop has not blocked them.
+        blocked = None if comment.is_shop_reply else (comment.shop_id, comment.author_id)
         _add_to_post(comment.post_id, PostItem.comment_count, item, condition=CommentItem.pk.does_not_exist(),
-                     label="comment", quota=quota, now=comment.created_at)
+                     label="comment", quota=quota, now=comment.created_at, blocked=blocked)
 
     def find_comment(self, comment_id: str) -> Comment | None:
         for item in CommentItem.gsi1.query(comment_gsi(comment_id), CommentItem.gsi1sk == COMMENT_GSI_SK, limit=1):

@@ -21,6 +21,7 @@ from chalicelib.records.store_links import (BuyerAtShop, FirstBuyTaken, LinkReme
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.catalog_cache import CatalogCache
+from chalicelib.storage.conversations import block_check, raise_if_blocked
 from chalicelib.storage.models.accounts import ShopItem, shop_pk
 from chalicelib.storage.models.orders import (IDEMPOTENCY, ORDER, HistoryMap, IdempotencyItem, LineMap, OrderItem,
                                               buyer_orders_pk, idempotency_pk, order_pk, shop_orders_pk,
@@ -316,7 +317,8 @@ class OrdersRepository:
         now holds the current product or link, or has forgotten the shop); a remembered link
         the order did not use → ``LinkRemembered``. A ``rider``'s items go in the same
         transaction. ``quota`` (the buyer's rate-limit window) is one more item of the
-        transaction: a full window → ``RateLimited``, a replay never."""
+        transaction: a full window → ``RateLimited``, a replay never. Unless the order is a
+        subscription's, a check that the shop has not blocked the buyer (``Blocked``) rides along."""
         item = order_item(order)
         stored_record = IdempotencyItem(
             idempotency_pk(record.user_id, record.key), IDEMPOTENCY,
@@ -355,6 +357,9 @@ class OrdersRepository:
             tx.check(ShopItem, *shop_key(order.shop_id), condition=ShopItem.updated_at == shop_version,
                      label=links.SHOP_REWARD)
         links.add_remembered(tx, order, remembered)
+        if order.subscription_id is None:
+            # a buyer the shop blocked orders nothing from it: one more check, no extra call
+            block_check(tx, order.shop_id, order.buyer_id)
         if rider is not None:
             rider.add(tx)
         add_quota(tx, quota)
@@ -365,6 +370,7 @@ class OrdersRepository:
             if RECORD_PUT in cancelled:
                 return self._stored_record(record, cancelled.old_items.get(RECORD_PUT))
             raise_if_limited(cancelled, quota, order.created_at)
+            raise_if_blocked(cancelled)
             if (VIA_POST in cancelled and order.via_post_id is not None and not post_marked
                     and self._mark_post(order.via_post_id, order.shop_id)):
                 return self.place(order, record, versions, referral, remembered, rider, quota, post_marked=True,

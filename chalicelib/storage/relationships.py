@@ -294,6 +294,12 @@ class RelationshipsRepository:
         keys = [(rel_pk(shop_id), rel_sk(user_id)) for shop_id in dict.fromkeys(shop_ids)]
         return [to_pair(item) for item in RelationshipItem.batch_get(keys)] if keys else []
 
+    def pairs_of_shop(self, shop_id: str, user_ids: Sequence[str]) -> list[Pair]:
+        """The shop's pairs with these customers (missing ones are skipped): one BatchGetItem
+        per 100 customers."""
+        keys = [(rel_pk(shop_id), rel_sk(user_id)) for user_id in dict.fromkeys(user_ids)]
+        return [to_pair(item) for item in RelationshipItem.batch_get(keys)] if keys else []
+
     # --- bulk loading (demo data, tests and benchmarks only) --------------------------------
 
     def load(self, pairs: Iterable[tuple[Pair, float | None]], now: float) -> None:
