@@ -31,14 +31,17 @@ test: setup
 	@rm -f build/aws-calls.jsonl
 	@echo "=== types: chalicelib and the fakes against their Protocols ==="
 	@$(MAKE) --no-print-directory typecheck
-	@echo "=== unit, deploy and API suites on moto, the system clock $(SHIFT_DAYS) days ahead ==="
-	DONGNE_CLOCK_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q $(XDIST) --durations=10 tests --ignore=tests/devtools
-	@echo "=== the local tools: DynamoDB Local, its stream poller, make run (one JVM at a time) ==="
-	$(PY) -m pytest -q --durations=5 tests/devtools
-	@echo "=== API and integration suites on DynamoDB Local, today ==="
-	DONGNE_TEST_BACKEND=ddblocal $(PY) -m pytest -q $(XDIST) --durations=10 tests/api tests/integration
-	@echo "=== unit and deploy suites, today ==="
-	$(PY) -m pytest -q $(XDIST) tests/unit tests/deploy
+	@echo "=== unit, deploy and API suites on moto, the system clock $(SHIFT_DAYS) days ahead;"
+	@echo "=== alongside, the local tools: DynamoDB Local, its stream poller, make run (one JVM at a time) ==="
+	@mkdir -p build
+	@$(PY) -m pytest -q --durations=5 tests/devtools > build/devtools-tests.log 2>&1 & tools=$$!; \
+	  DONGNE_CLOCK_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q $(XDIST) --durations=10 tests --ignore=tests/devtools; \
+	  moto=$$?; wait $$tools; tools=$$?; \
+	  echo "=== the local tools (run alongside) ==="; tail -n 12 build/devtools-tests.log; \
+	  test $$moto -eq 0 || { echo "the moto suite failed"; exit 1; }; \
+	  test $$tools -eq 0 || { cat build/devtools-tests.log; echo "the local tools' tests failed"; exit 1; }
+	@echo "=== API and integration suites on DynamoDB Local, and the unit and deploy suites, today ==="
+	DONGNE_TEST_BACKEND=ddblocal $(PY) -m pytest -q $(XDIST) --durations=10 tests/api tests/integration tests/unit tests/deploy
 	@echo "=== IAM: each function's role grants the calls its code made ==="
 	@$(MAKE) --no-print-directory package STAGE=prod >/dev/null
 	$(PY) -m deploy.iam_check --template build/prod/sam.json --calls build/aws-calls.jsonl
