@@ -272,7 +272,7 @@ def test_an_unpaid_order_expires_and_gives_its_stock_back_once(world):
     expired = order_of(world, order["order_id"])
     assert expired["status"] == "expired" and expired["payment"]["status"] == "expired"
     assert stock(world["api"], world["tofu"]) == 5
-    assert run_deadlines(world["clock"].now + MINUTE).expired == 0
+    run_deadlines(world["clock"].now + MINUTE)  # a later run: the stock came back once
     assert stock(world["api"], world["tofu"]) == 5
 
 
@@ -400,8 +400,10 @@ def test_a_pickup_order_nobody_confirms_is_delivered_after_seven_days(world):
     confirm(world, order)
     ready = api.post(f"/orders/{order['order_id']}/status", {"status": "ready_for_pickup"}, token=owner["token"])
     assert ready.status == 200, ready.body
-    assert run_deadlines(world["clock"].now + 6 * DAY).delivered == 0
-    assert run_deadlines(world["clock"].now + 7 * DAY + MINUTE).delivered == 1
+    # (On DynamoDB Local the job also finds other tests' orders: only this one is looked at.)
+    run_deadlines(world["clock"].now + 6 * DAY)
+    assert order_of(world, order["order_id"])["status"] == "ready_for_pickup"
+    assert run_deadlines(world["clock"].now + 7 * DAY + MINUTE).delivered >= 1
     latest = order_of(world, order["order_id"])
     assert latest["status"] == "delivered" and latest["history"][-1]["by"] == "system"
     review = api.post(f"/orders/{order['order_id']}/review", {"rating": 5, "text": "맛있어요"},

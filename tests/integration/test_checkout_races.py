@@ -282,8 +282,9 @@ def test_twenty_buyers_for_five_units_then_the_unpaid_five_give_them_back_to_fiv
     held = [(r.body, b) for r, b in zip(replies, first) if r.status == 201]
     assert stock(world["api"], pid) == 0
     # The five never pay. Before the deadline nothing moves; after it the job gives the units back.
-    assert job(world["clock"].now + 29 * MINUTE).expired == 0
+    job(world["clock"].now + 29 * MINUTE)  # (other tests' orders may fall due: only these are looked at)
     assert all(order_of(world, o["order_id"])["status"] == "pending_payment" for o, _ in held)
+    assert stock(world["api"], pid) == 0
     world["clock"].now += 31 * MINUTE
     job(world["clock"].now)
     for order, _ in held:
@@ -327,11 +328,13 @@ def test_two_expiry_jobs_at_once_return_the_stock_exactly_once(world):
         at = world["clock"].now + 31 * MINUTE
         reports = race([lambda at=at: job(at)] * 2)
         no_errors(reports)
-        assert sum(r.expired for r in reports) == per_round, reports
+        # at least these orders (other tests' may fall due too); once each: the stock below
+        assert sum(r.expired for r in reports) >= per_round, reports
         for order in orders:
             final = order_of(world, order["order_id"])
             assert final["status"] == "expired" and statuses(final) == ["pending_payment", "expired"]
         expired_total += per_round
         assert stock(world["api"], pid) == 2 * rounds * per_round  # all back, none twice
-        assert job(at + MINUTE).expired == 0
+        job(at + MINUTE)  # a later run gives nothing back again
+        assert stock(world["api"], pid) == 2 * rounds * per_round
     assert expired_total == rounds * per_round
