@@ -1,8 +1,18 @@
-"""The demo data `make run` loads goes through the real API and shows the social core."""
+"""The demo data `make run` loads goes through the real API and shows the social core.
+
+Runs on moto (in `make test`, 400 days ahead). On DynamoDB Local the demo is loaded and its
+story read back today by `tests/devtools/test_demo_refresh.py` (and served by `make run` in
+`tests/devtools/test_run.py`), so the DynamoDB Local pass does not seed it a third time.
+"""
 
 from __future__ import annotations
 
+import pytest
+
 from devtools import demo
+from tests.conftest import BACKEND
+
+pytestmark = pytest.mark.skipif(BACKEND == "ddblocal", reason="the demo on DynamoDB Local: tests/devtools")
 
 
 def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_stream):
