@@ -209,7 +209,7 @@ def on_order(ctx: Context, event: str, new: Mapping | None, old: Mapping | None)
     if event == "MODIFY" and old is not None and status != old.get("status") and isinstance(status, str):
         done += _order_moved(ctx, new, status)
         if status == DELIVERED and new.get("paid_at") is not None:
-            done += _referral(ctx, new, "confirmed", _moved_at(new, status))
+            done += _referral(ctx, new, "confirmed", _last_move(new, status)[1])
     return done
 
 
@@ -233,10 +233,11 @@ def _referral(ctx: Context, new: Mapping, moment: str, at: float) -> list[str]:
     return ["reward"] if added else []
 
 
-def _moved_at(new: Mapping, status: str) -> float:
+def _last_move(new: Mapping, status: str) -> tuple[Mapping, float]:
+    """The order's latest move into ``status`` (its history entry, or empty) and when it was."""
     history = [h for h in new.get("history") or [] if isinstance(h, Mapping) and h.get("status") == status]
     moved = history[-1] if history else {}
-    return float(moved.get("at") or new.get("updated_at") or _num(new, "created_at"))
+    return moved, float(moved.get("at") or new.get("updated_at") or _num(new, "created_at"))
 
 
 def _paid_now(event: str, new: Mapping, old: Mapping | None) -> bool:
@@ -289,9 +290,7 @@ def _order_paid(ctx: Context, new: Mapping) -> list[str]:
 def _order_moved(ctx: Context, new: Mapping, status: str) -> list[str]:
     facts = _order_facts(new)
     owner_id, buyer_id = _str(new, "owner_id"), _str(new, "buyer_id")
-    history = [h for h in new.get("history") or [] if isinstance(h, Mapping) and h.get("status") == status]
-    moved = history[-1] if history else {}
-    at = float(moved.get("at") or new.get("updated_at") or _num(new, "created_at"))
+    moved, at = _last_move(new, status)
     by_buyer = moved.get("by") == buyer_id
     if by_buyer and status != CANCELLED:
         return []
