@@ -18,11 +18,11 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from chalicelib.errors import NotFound, OwnShopMessage
+from chalicelib.errors import Blocked, NotFound, OwnShopMessage
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
-from chalicelib.records.conversations import CUSTOMER, Block, Conversation, Message
+from chalicelib.records.conversations import CUSTOMER, SHOP, Block, Conversation, Message, Once
 from chalicelib.records.rates import Ticket
 from chalicelib.records.relationships import Pair, Tier
 from chalicelib.services.shops import ShopsStore, get_shop, owned_shop
@@ -32,7 +32,7 @@ from chalicelib.services.uploads import MediaStore, check_photos
 class ConversationsStore(Protocol):
     def get(self, conversation_id: str) -> Conversation | None: ...
     def send(self, conversation: Conversation, message: Message, recipient_id: str,
-             quota: Ticket | None = None) -> None: ...
+             quota: Ticket | None = None, once: Once | None = None) -> bool: ...
     def read(self, conversation: Conversation, side: str) -> int: ...
     def messages(self, conversation_id: str, limit: int, start_key: dict | None) -> Page: ...
     def of_customer(self, user_id: str, limit: int, start_key: dict | None) -> Page: ...
@@ -86,6 +86,20 @@ def _new_conversation(shop: Shop, customer_id: str, customer_name: str, now: flo
                         shop_name=shop.name, owner_id=shop.owner_id, customer_id=customer_id,
                         customer_name=customer_name, last_message=None, customer_unread=0, shop_unread=0,
                         created_at=now, updated_at=now)
+
+
+def shop_says(store: ConversationsStore, shop: Shop, customer_id: str, customer_name: str, text: str, *,
+              once: Once, now: float) -> bool:
+    """The shop's automatic message to one customer (an aftercare note, a broadcast), at most
+    once per ``once`` moment: one TransactWriteItems, no read. The conversation is created if
+    the customer never wrote. False when that moment was already sent or the shop blocked the
+    customer (nothing is written then)."""
+    conversation = _new_conversation(shop, customer_id, customer_name, now)
+    message = _message(conversation.conversation_id, SHOP, shop.owner_id, text, (), now)
+    try:
+        return store.send(conversation, message, customer_id, once=once)
+    except Blocked:
+        return False
 
 
 def participant(store: ConversationsStore, user_id: str, conversation_id: str) -> tuple[Conversation, str]:

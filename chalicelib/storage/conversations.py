@@ -6,12 +6,13 @@ from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib.errors import Blocked, NotFound
 from chalicelib.records.common import Page
-from chalicelib.records.conversations import CUSTOMER, Block, Conversation, Message
+from chalicelib.records.conversations import CUSTOMER, Block, Conversation, Message, Once
 from chalicelib.records.rates import Ticket
 from chalicelib.storage.accounts import _connection
 from chalicelib.storage.models.accounts import shop_pk
 from chalicelib.storage.models.conversations import (
-    CONVERSATION_SK, MESSAGE_PREFIX, BlockItem, ConversationItem, LastMessageMap, MessageItem, block_sk,
+    CONVERSATION_SK, MESSAGE_PREFIX, BlockItem, ConversationItem, LastMessageMap, MessageItem, SentItem, TallyItem,
+    block_sk,
     conversation_pk, message_sk, my_conversations_gsi, shop_conversations_gsi,
 )
 from chalicelib.storage.models.social import time_key
@@ -21,6 +22,7 @@ from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 BLOCKED = "blocked"  # the label of the block check in a transaction
+SENT = "sent"  # the label of a guarded send's guard item
 # A busy conversation is one hot item: give racing messages room to retry.
 SEND_ATTEMPTS = 8
 
@@ -64,11 +66,12 @@ class ConversationsRepository:
         return to_conversation(item)
 
     def send(self, conversation: Conversation, message: Message, recipient_id: str,
-             quota: Ticket | None = None) -> None:
+             quota: Ticket | None = None, once: Once | None = None) -> bool:
         """One TransactWriteItems: the message (``attribute_not_exists``), the conversation
         created if absent and moved (last message, list keys, the other side's unread count +1),
-        a check that the shop has not blocked a customer sender, and the sender's rate window.
-        Blocked → ``Blocked``; a full window → ``RateLimited``."""
+        a check that the shop has not blocked the customer (a customer's message, or any guarded
+        one), the sender's rate window, and with ``once`` its guard item (and tally +1).
+        Blocked → ``Blocked``; a full window → ``RateLimited``; ``once`` already sent → False."""
         c, m = conversation, message
         key = time_key(m.created_at, c.conversation_id)
         last = LastMessageMap(message_id=m.message_id, sender=m.sender, sender_id=m.sender_id, text=m.text,
@@ -91,15 +94,23 @@ class ConversationsRepository:
         tx = (Transaction(_connection(), return_consumed_capacity="NONE")
               .put(item, condition=MessageItem.pk.does_not_exist(), label="message")
               .update(ConversationItem(conversation_pk(c.conversation_id), CONVERSATION_SK), actions, label="conversation"))
-        if m.sender == CUSTOMER:
+        if m.sender == CUSTOMER or once is not None:
             block_check(tx, c.shop_id, c.customer_id)
         add_quota(tx, quota)
+        if once is not None:
+            tx.put(SentItem(once.pk, once.sk, message_id=m.message_id, conversation_id=c.conversation_id,
+                            created_at=m.created_at), condition=SentItem.pk.does_not_exist(), label=SENT)
+            if once.tally is not None:
+                tx.update(TallyItem(*once.tally), [TallyItem.delivered.add(1)], label="tally")
         try:
             tx.commit(attempts=SEND_ATTEMPTS)
         except Cancelled as cancelled:
+            if SENT in cancelled:
+                return False
             raise_if_blocked(cancelled)
             raise_if_limited(cancelled, quota, m.created_at)
             raise
+        return True
 
     def read(self, conversation: Conversation, side: str) -> int:
         """Set ``side``'s unread count to 0: one UpdateItem, on condition the reader is still that

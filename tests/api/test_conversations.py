@@ -333,3 +333,32 @@ def test_concurrent_messages_count_exactly(api, owner, user):
     assert len(messages_of(api, owner, cid)["items"]) == n + 1
     assert api.post(f"/conversations/{cid}/read", token=owner["token"]).body == {"unread_count": 0}
     assert shop_conversations(api, owner)[0]["unread_count"] == 0
+
+
+def test_a_shops_automatic_message_is_sent_once_per_moment_and_never_to_a_blocked_customer(api, owner, user,
+                                                                                          drain_stream):
+    from chalicelib import clock as app_clock
+    from chalicelib.records.conversations import Once
+    from chalicelib.services.conversations import shop_says
+    from chalicelib.services.shops import get_shop
+
+    shop = get_shop(deps.container().shops, owner["shop"]["shop_id"])
+    store, customer = deps.container().conversations, user["user"]
+    moment = Once(pk=f"TEST#{shop.shop_id}", sk=f"TO#{customer['user_id']}")
+    for _ in range(3):  # a replay, then a retry: still one message
+        sent_now = shop_says(store, shop, customer["user_id"], customer["name"], "첫 주문 고마워요",
+                             once=moment, now=app_clock.now())
+        assert sent_now is (_ == 0)
+    [conversation] = my_conversations(api, user)
+    assert conversation["unread_count"] == 1 and conversation["last_message"]["sender"] == "shop"
+    assert [m["text"] for m in messages_of(api, user, conversation["conversation_id"])["items"]] == ["첫 주문 고마워요"]
+    assert shop_conversations(api, owner)[0]["customer_name"] == customer["name"]
+    drain_stream()
+    notes = [n for n in api.get("/me/notifications", token=user["token"]).body["items"] if n["type"] == "message"]
+    assert len(notes) == 1
+
+    api.put(f"/shops/{shop.shop_id}/blocks/{customer['user_id']}", token=owner["token"])
+    other_moment = Once(pk=f"TEST#{shop.shop_id}", sk=f"AGAIN#{customer['user_id']}")
+    assert shop_says(store, shop, customer["user_id"], customer["name"], "다시", once=other_moment,
+                     now=app_clock.now()) is False
+    assert len(messages_of(api, user, conversation["conversation_id"])["items"]) == 1

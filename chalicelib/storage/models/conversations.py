@@ -104,3 +104,23 @@ class BlockItem(MainItem, discriminator="shop_block"):
     shop_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     created_at = NumberAttribute()
+
+
+class SentItem(MainItem, discriminator="sent"):
+    """A shop's automatic message was sent for this moment (records.conversations.Once).
+
+    Key design: the moment's own key (e.g. ``pk = BROADCAST#<id>``, ``sk = TO#<user_id>``), put
+    with ``attribute_not_exists`` in the transaction that writes the message: a replayed or
+    racing send of the same moment cancels whole, so a customer never gets it twice.
+    """
+
+    message_id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    created_at = NumberAttribute()
+
+
+class TallyItem(MainItem, discriminator="tally"):
+    """A counter moved inside other items' transactions (e.g. a broadcast chunk's deliveries):
+    ``delivered`` +1 with each message a guarded send writes, so it is exact under replays."""
+
+    delivered = NumberAttribute(default=0)
