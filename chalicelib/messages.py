@@ -364,6 +364,8 @@ FIELD_CODES: dict[str, FieldText] = {
                                  "지금 다음 회차 또는 그 전 회차여야 해요."),
     "skip_next_false": FieldText("skip_period asks for a skip; leave out skip_next or send true.",
                                  "skip_period는 건너뛰기 요청이에요. skip_next를 빼거나 true로 보내 주세요."),
+    "one_audience": FieldText("Name exactly one audience: tier, essential_due: true or user_ids.",
+                              "대상은 하나만 정해 주세요: tier, essential_due: true, user_ids 중 하나."),
     "night_needs_marketing": FieldText("Night-time advertising needs consent to advertising (marketing: true).",
                                        "야간 광고 수신은 광고 수신 동의(marketing: true)가 있어야 해요."),
     "no_such_shop": FieldText("No such shop.", "없는 가게예요."),
@@ -561,6 +563,7 @@ FIELD_WHEN = {
     "first_order_window": "A subscription's `first_order_at` in the past or more than 90 days ahead.",
     "not_next_period": "A subscription's `skip_period` naming a period after the one now ahead.",
     "skip_next_false": "A subscription change with `skip_period` and `skip_next: false`.",
+    "one_audience": "A broadcast (or a coupon's grant) naming no audience, or more than one.",
     "night_needs_marketing": "Consenting to a shop's advertising at night (`marketing_at_night: true`) without "
                              "consenting to its advertising (`marketing: true`).",
     "no_such_shop": "An order for a shop that does not exist.",

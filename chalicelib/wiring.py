@@ -104,6 +104,13 @@ class Container:
         return ConversationsRepository()
 
     @cached_property
+    def broadcasts(self):
+        from chalicelib.storage.broadcasts import BroadcastsRepository
+
+        self._bind()
+        return BroadcastsRepository()
+
+    @cached_property
     def reorders(self):
         from chalicelib.storage.reorders import ReordersRepository
 

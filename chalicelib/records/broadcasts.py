@@ -60,7 +60,7 @@ class Chunk:
     held: int | None = None
     last: bool = False
 
-    def next(self, after: str, now: float) -> "Chunk":
+    def next(self, after: str | None, now: float) -> "Chunk":
         return Chunk(broadcast_id=self.broadcast_id, pass_no=self.pass_no, seq=self.seq + 1, after=after,
                      created_at=now)
 

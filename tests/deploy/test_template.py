@@ -18,7 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_BUDGET_BYTES = 25 * 1024 * 1024
-ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines")
+ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
+                 "BroadcastRelease")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
     # API, authorizer, stream, lapse sweep (and reorder reminders), subscription orders, order deadlines
-    assert len(functions) == 6
+    assert len(functions) == len(ALL_FUNCTIONS)
 
 
 def test_tables_match_the_models(packaged):
@@ -118,7 +119,8 @@ def test_functions_are_derived_from_the_app(packaged):
 
 @pytest.mark.parametrize("function, rate", [("LapseSweep", "rate(1 hour)"),
                                             ("SubscriptionOrders", "rate(10 minutes)"),
-                                            ("OrderDeadlines", "rate(5 minutes)")])
+                                            ("OrderDeadlines", "rate(5 minutes)"),
+                                            ("BroadcastRelease", "rate(5 minutes)")])
 def test_the_jobs_run_on_their_schedules(packaged, function, rate):
     resources = template(packaged)["Resources"]
     events = resources[function]["Properties"]["Events"]

@@ -60,6 +60,7 @@ class BroadcastItem(MainItem, discriminator="broadcast"):
     created_at = NumberAttribute()
     held_until = NumberAttribute(null=True)
     held_pass = NumberAttribute(null=True)
+    requested_pass = NumberAttribute(null=True)  # the latest pass asked for: each is asked for once
 
 
 class BroadcastChunkItem(MainItem, discriminator="broadcast_chunk"):
