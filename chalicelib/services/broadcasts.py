@@ -9,10 +9,13 @@ consents, their messages — then the next chunk is written, and so on. So each 
 does bounded work whatever the audience's size, and a broadcast resumes where it was after any
 failure: a chunk is replayed whole.
 
-**Exactly once per recipient.** Each delivery writes, in one transaction with the message and
-the conversation, a guard item keyed by the broadcast and the customer (``attribute_not_exists``):
-a replayed chunk, an overlapping run or a later pass finds it and sends nothing again. The
-chunk's ``delivered`` counter moves in the same transactions, so the counts are exact too.
+**Exactly once per recipient.** A broadcast's message has the broadcast's id in every
+recipient's conversation (one conversation per customer and shop, so one such message each),
+written with ``attribute_not_exists`` in one transaction with the conversation's move: a replayed
+chunk, an overlapping run or a later pass finds it there and sends nothing again. The chunk's
+``delivered`` counter moves in the same transactions, so the counts are exact too. (The message
+sorts in the conversation at the broadcast's creation; its ``created_at`` is when it arrived.)
+Customers the shop blocked get nothing.
 
 **Advertising (정보통신망법 §50).** An advertising broadcast goes only to customers who consented
 to the shop's advertising (``/me/shop-preferences/{shop_id}``), begins with "(광고)" and the
@@ -55,6 +58,7 @@ class BroadcastsStore(Protocol):
     def release(self, broadcast: Broadcast, now: float) -> bool: ...
     def audience_page(self, shop_id: str, audience: Audience, after: str | None,
                       limit: int) -> tuple[list[Pair], str | None]: ...
+    def blocked(self, shop_id: str, user_ids: list[str]) -> set[str]: ...
     def deliver(self, chunk: Chunk, messages: Sequence[tuple[Conversation, Message]]) -> int: ...
 
 
@@ -181,11 +185,14 @@ def run_chunk(store: BroadcastsStore, consents: Consents, chunk: Chunk, *, now: 
             report.held += 1
         else:
             targets.append(pair)
+    blocked = store.blocked(broadcast.shop_id, [p.user_id for p in targets]) if targets else set()
     messages = []
     for pair in targets:
+        if pair.user_id in blocked:
+            continue
         conversation = shop_conversation(broadcast.shop_id, broadcast.shop_name, broadcast.owner_id, pair.user_id,
                                          pair.customer_name, now)
-        messages.append((conversation, shop_message(conversation, broadcast.text, now)))
+        messages.append((conversation, shop_message(conversation, broadcast.text, now, broadcast.broadcast_id)))
     report.delivered = store.deliver(chunk, messages)
     if report.held and night is not None:
         report.hold_asked = store.hold(broadcast.broadcast_id, chunk.pass_no + 1, night)

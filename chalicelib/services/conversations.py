@@ -14,6 +14,7 @@ by a check inside the transaction each of them already writes.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -95,9 +96,11 @@ def shop_conversation(shop_id: str, shop_name: str, owner_id: str, customer_id: 
                         created_at=now, updated_at=now)
 
 
-def shop_message(conversation: Conversation, text: str, now: float) -> Message:
-    """A message from the shop (its owner) in ``conversation``."""
-    return _message(conversation.conversation_id, SHOP, conversation.owner_id, text, (), now)
+def shop_message(conversation: Conversation, text: str, now: float, message_id: str | None = None) -> Message:
+    """A message from the shop (its owner) in ``conversation``; ``message_id`` a given id (a
+    broadcast's: one message per conversation, so the id itself keeps it from being sent twice)."""
+    message = _message(conversation.conversation_id, SHOP, conversation.owner_id, text, (), now)
+    return message if message_id is None else replace(message, message_id=message_id)
 
 
 def shop_says(store: ConversationsStore, shop: Shop, customer_id: str, customer_name: str, text: str, *,

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.ids import iso
 from chalicelib.records.broadcasts import Audience, Broadcast, Chunk
-from chalicelib.records.conversations import Conversation, Message, Once
+from chalicelib.records.conversations import Conversation, Message
 from chalicelib.records.rates import Ticket
 from chalicelib.records.relationships import Pair
 from chalicelib.storage.accounts import _connection
 from chalicelib.storage.base import MainItem
-from chalicelib.storage.conversations import block_check, guard, write_message
+from chalicelib.storage.conversations import write_message
 from chalicelib.storage.models.broadcasts import (
-    BROADCAST_SK, HELD_GSI, BroadcastChunkItem, BroadcastItem, broadcast_pk, chunk_sk,
-    sent_pk, sent_sk, shop_broadcasts_gsi,
+    BROADCAST_SK, HELD_GSI, BroadcastChunkItem, BroadcastItem, broadcast_pk, chunk_sk, shop_broadcasts_gsi,
 )
+from chalicelib.storage.models.accounts import shop_pk
+from chalicelib.storage.models.conversations import BlockItem, block_sk
 from chalicelib.storage.models.relationships import (
     RelationshipItem, customers_pk, rel_pk, rel_sk, tier_pk,
 )
@@ -28,10 +30,11 @@ from chalicelib.storage.relationships import to_pair
 from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
 
-# Recipients per delivery transaction: 4 items each (guard, message, conversation, block check)
-# and the chunk's counter make 97 of DynamoDB's 100 items.
-GROUP = 24
-SENT, BLOCKED = "sent#", "blocked#"
+# Recipients per delivery transaction: 2 items each (the message, its conversation) and the
+# chunk's counter make 99 of DynamoDB's 100 items. Transactions of one chunk sent at a time.
+GROUP = 49
+WORKERS = 4
+SENT = "message#"  # write_message labels a message's item "message<label>"
 
 
 def to_broadcast(item: BroadcastItem) -> Broadcast:
@@ -196,37 +199,42 @@ class BroadcastsRepository:
 
         return with_retries(read)
 
+    def blocked(self, shop_id: str, user_ids: list[str]) -> set[str]:
+        """Which of these customers the shop blocked: one BatchGetItem per 100 (keys only)."""
+        keys = [(shop_pk(shop_id), block_sk(user_id)) for user_id in dict.fromkeys(user_ids)]
+        if not keys:
+            return set()
+        return with_retries(lambda: {item.user_id for item in BlockItem.batch_get(keys)})
+
     def deliver(self, chunk: Chunk, messages: Sequence[tuple[Conversation, Message]]) -> int:
         """Each message once to its customer: groups of ``GROUP`` recipients in one
-        TransactWriteItems each — per recipient its guard (``SENT#BROADCAST#<id>`` /
-        ``TO#<user_id>``, ``attribute_not_exists``), the message and its conversation, and the
-        shop's block check — plus the chunk's ``delivered`` counter. A recipient already sent
-        (a replay, an overlapping run) or blocked is dropped and the rest sent again, so no one
-        gets it twice and the count is exact. Returns how many were delivered now."""
-        delivered = 0
-        for start in range(0, len(messages), GROUP):
-            delivered += self._deliver_group(chunk, list(messages[start:start + GROUP]))
-        return delivered
+        TransactWriteItems each (``WORKERS`` at a time) — per recipient the message
+        (``attribute_not_exists``: its id is the broadcast's, so a second copy in the same
+        conversation cannot be written) and its conversation's move — plus the chunk's
+        ``delivered`` counter. A recipient already sent (a replay, an overlapping run, an earlier
+        pass) is dropped and the rest of the group sent again, so no one gets it twice and the
+        count is exact. Returns how many were delivered now."""
+        groups = [list(messages[start:start + GROUP]) for start in range(0, len(messages), GROUP)]
+        if len(groups) <= 1:
+            return sum(self._deliver_group(chunk, group) for group in groups)
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            return sum(pool.map(lambda group: self._deliver_group(chunk, group), groups))
 
     def _deliver_group(self, chunk: Chunk, group: list[tuple[Conversation, Message]]) -> int:
         while group:
             tx = Transaction(_connection(), return_consumed_capacity="NONE")
             for conversation, message in group:
-                user_id = conversation.customer_id
-                write_message(tx, conversation, message, user_id, automatic=True, label=f"#{user_id}")
-                guard(tx, Once(sent_pk(chunk.broadcast_id), sent_sk(user_id)), message, label=f"{SENT}{user_id}")
-                block_check(tx, conversation.shop_id, user_id, label=f"{BLOCKED}{user_id}")
+                write_message(tx, conversation, message, conversation.customer_id, automatic=True,
+                              label=f"#{conversation.customer_id}")
             tx.update(BroadcastChunkItem(broadcast_pk(chunk.broadcast_id), chunk_sk(chunk.pass_no, chunk.seq)),
                       [BroadcastChunkItem.delivered.add(len(group))], label="chunk")
             try:
                 tx.commit(attempts=8)
             except Cancelled as cancelled:
-                dropped = {label.split("#", 1)[1] for label in cancelled.failed
-                           if label.startswith((SENT, BLOCKED))}
-                if not dropped:
+                sent = {label[len(SENT):] for label in cancelled.failed if label.startswith(SENT)}
+                if not sent:
                     raise
-                group = [(c, m) for c, m in group if c.customer_id not in dropped]
+                group = [(c, m) for c, m in group if c.customer_id not in sent]
                 continue
             return len(group)
         return 0
-

@@ -21,16 +21,6 @@ def chunk_sk(pass_no: int, seq: int) -> str:
     return f"{CHUNK_PREFIX}{pass_no:02d}#{seq:08d}"
 
 
-def sent_pk(broadcast_id: str) -> str:
-    """The guards of a broadcast's deliveries (``SentItem``): a partition apart from the
-    broadcast's own, so reading its progress never reads a guard."""
-    return f"SENT#BROADCAST#{broadcast_id}"
-
-
-def sent_sk(user_id: str) -> str:
-    return f"TO#{user_id}"
-
-
 def shop_broadcasts_gsi(shop_id: str) -> str:
     return f"SHOP#{shop_id}#BROADCASTS"
 
@@ -40,7 +30,8 @@ class BroadcastItem(MainItem, discriminator="broadcast"):
 
     Key design: ``pk = BROADCAST#<id>``, ``sk = BROADCAST``; its chunks share the partition
     (``sk = CHUNK#<pass>#<seq>``), so its progress is one Query (a few hundred chunk items at
-    100,000 recipients; the delivery guards live in another partition, ``SENT#BROADCAST#<id>``).
+    100,000 recipients). Each delivered message has the broadcast's id (``MSG#<broadcast_id>`` in
+    the recipient's conversation), which is what keeps it from being written twice.
     gsi1 = ``SHOP#<shop_id>#BROADCASTS`` / ``<created_at>#<id>`` (the shop's broadcasts);
     gsi2 = ``BROADCASTS#HELD`` / ``<ISO held_until>#<id>``, sparse: set while a morning pass is
     due (an advertising broadcast that reached 21:00–08:00 KST), so the release job reads the due
