@@ -12,7 +12,7 @@ import pytest
 from chalicelib import wiring as deps
 from chalicelib.ids import iso
 from chalicelib.records.relationships import Pair, RelationshipState, Tier
-from chalicelib.services.broadcasts import KST, night_until
+from chalicelib.services.broadcasts import KST
 from tests.api.conftest import assert_problem
 from tests.clock import TestClock
 
@@ -241,9 +241,3 @@ def test_only_the_owner_broadcasts_or_reads_one_and_broadcasts_are_limited_per_d
     limited = api.post(f"/shops/{shop_id}/broadcasts", body, token=owner["token"])
     assert assert_problem(limited, 429)["code"] == "rate_limited"
 
-
-def test_the_night_window_is_21_to_08_kst():
-    assert night_until(_at_kst(8)) is None and night_until(_at_kst(20, 59)) is None
-    assert night_until(_at_kst(21)) == _at_kst(8, days_ahead=2)
-    assert night_until(_at_kst(23, 59)) == _at_kst(8, days_ahead=2)
-    assert night_until(_at_kst(0)) == _at_kst(8) and night_until(_at_kst(7, 59)) == _at_kst(8)
