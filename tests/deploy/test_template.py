@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_BUDGET_BYTES = 25 * 1024 * 1024
-ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines")
+ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines", "Aftercare")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,8 @@ def test_functions_are_derived_from_the_app(packaged):
 
 @pytest.mark.parametrize("function, rate", [("LapseSweep", "rate(1 hour)"),
                                             ("SubscriptionOrders", "rate(10 minutes)"),
-                                            ("OrderDeadlines", "rate(5 minutes)")])
+                                            ("OrderDeadlines", "rate(5 minutes)"),
+                                            ("Aftercare", "rate(15 minutes)")])
 def test_the_jobs_run_on_their_schedules(packaged, function, rate):
     resources = template(packaged)["Resources"]
     events = resources[function]["Properties"]["Events"]
