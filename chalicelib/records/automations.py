@@ -21,12 +21,18 @@ DEFAULT_AFTER_DAYS = 3
 
 @dataclass(frozen=True)
 class Automation:
-    """One moment's setting: on or off, the words sent, and (review requests only) how many
-    days after delivery."""
+    """One moment's setting: on or off, the words sent, (review requests only) how many days
+    after delivery, and since when it has been on (None while off): a moment that came before
+    it was switched on is not sent for, even when its record is handled later (a replay)."""
 
     enabled: bool
     text: str
     after_days: int | None = None
+    since: float | None = None
+
+    def on_at(self, at: float) -> bool:
+        """Whether it was on at ``at`` (and still is)."""
+        return self.enabled and self.since is not None and self.since <= at
 
 
 def _default(moment: str) -> Automation:

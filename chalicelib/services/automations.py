@@ -4,8 +4,9 @@ The owner switches each on and writes its text (``GET / PUT /shops/{id}/automati
 sent as the shop's message in the customer's conversation with the shop
 (``services.conversations.shop_says``: the conversation is created if the customer never
 wrote, the customer gets a ``message`` notification through the stream). The text and the
-switch are read when the moment is handled, so the owner's current words go out, and a moment
-that comes while an automation is off sends nothing, then or later.
+switch are read when the moment is handled, so the owner's current words go out; each setting
+keeps the time it was switched on, so a moment that came while it was off sends nothing, then
+or later (not even when its record is handled again after the owner switched it on).
 
 | moment               | when                                                      | guard (``Once``: pk ``AFTERCARE#<shop>#<customer>``) |
 |----------------------|-----------------------------------------------------------|------------------------------------------------|
@@ -97,11 +98,19 @@ def settings(store: AutomationsStore, shops: ShopsStore, user_id: str, shop_id: 
 def replace(store: AutomationsStore, shops: ShopsStore, user_id: str, shop_id: str, *,
             first_order_thanks: Automation, review_request: Automation, welcome_back: Automation,
             now: float) -> Automations:
-    """Replace the shop's three automations whole (owner only): one GetItem, one PutItem."""
+    """Replace the shop's three automations whole (owner only): two GetItems (the shop, the
+    current settings), one PutItem. Each keeps the time it was switched on while it stays on."""
     owned_shop(shops, user_id, shop_id)
-    automations = Automations(shop_id=shop_id, first_order_thanks=replaced(first_order_thanks, after_days=None),
-                              review_request=review_request,
-                              welcome_back=replaced(welcome_back, after_days=None), updated_at=now)
+    current = store.get(shop_id) or Automations(shop_id=shop_id)
+
+    def kept(moment: str, new: Automation) -> Automation:
+        was = current.of(moment)
+        since = (was.since if was.enabled and was.since is not None else now) if new.enabled else None
+        return replaced(new, since=since, after_days=new.after_days if moment == REVIEW_REQUEST else None)
+
+    automations = Automations(shop_id=shop_id, first_order_thanks=kept(FIRST_ORDER_THANKS, first_order_thanks),
+                              review_request=kept(REVIEW_REQUEST, review_request),
+                              welcome_back=kept(WELCOME_BACK, welcome_back), updated_at=now)
     store.save(automations)
     return automations
 
@@ -115,12 +124,13 @@ def guard(shop_id: str, customer_id: str, moment_key: str) -> Once:
 
 
 def _send(ctx: Context, shop_id: str, customer_id: str, customer_name: str, moment: str, moment_key: str,
-          now: float) -> str:
-    """Send ``moment``'s current words if it is on: ``sent``, ``off``, ``already`` (the guard
-    was there, or the customer is blocked) or ``gone`` (the shop no longer exists)."""
+          at: float, now: float) -> str:
+    """Send ``moment``'s current words if it was on at ``at`` (the moment's time) and still is:
+    ``sent``, ``off``, ``already`` (the guard was there, or the customer is blocked) or
+    ``gone`` (the shop no longer exists)."""
     automations = ctx.store.get(shop_id)
     setting = automations.of(moment) if automations is not None else None
-    if setting is None or not setting.enabled:
+    if setting is None or not setting.on_at(at):
         return "off"
     shop = ctx.shops.get_shop(shop_id)
     if shop is None or shop.owner_id == customer_id:
@@ -163,7 +173,7 @@ def on_tier_change(ctx: Context, event: str, new: Mapping[str, Any] | None, now:
         if pair.tier is Tier.LAPSED or last is None or last < at - SAME_MOMENT_SECONDS:
             return "cancelled"  # not (or no longer) back through an order
         key = f"{WELCOME_BACK}#{iso(lapse_of(pair, at))}"
-    return _send(ctx, shop_id, customer_id, pair.customer_name, moment, key, now)
+    return _send(ctx, shop_id, customer_id, pair.customer_name, moment, key, at, now)
 
 
 def lapse_of(pair: Pair, back_at: float) -> float:
@@ -192,7 +202,7 @@ def on_order(ctx: Context, event: str, new: Mapping[str, Any] | None, old: Mappi
     if order_id is None or shop_id is None or at is None:
         return None
     automations = ctx.store.get(shop_id)
-    if automations is None or not automations.review_request.enabled:
+    if automations is None or not automations.review_request.on_at(at):
         return "off"
     days = automations.review_request.after_days or 1
     ctx.store.add_due(ReviewDue(order_id=order_id, at=at + days * DAY_SECONDS))
@@ -237,4 +247,4 @@ def _review_request(ctx: Context, due: ReviewDue, now: float) -> str:
     if name is None:
         return "gone"
     return _send(ctx, order.shop_id, order.buyer_id, name, REVIEW_REQUEST,
-                 f"{REVIEW_REQUEST}#{order.order_id}", now)
+                 f"{REVIEW_REQUEST}#{order.order_id}", due.at, now)

@@ -20,11 +20,13 @@ DUE_PAGE = 100
 
 def _setting(value: AutomationMap) -> Automation:
     return Automation(enabled=bool(value.enabled), text=str(value.text),
-                      after_days=None if value.after_days is None else int(value.after_days))
+                      after_days=None if value.after_days is None else int(value.after_days),
+                      since=None if value.since is None else float(value.since))
 
 
 def _map(setting: Automation) -> AutomationMap:
-    return AutomationMap(enabled=setting.enabled, text=setting.text, after_days=setting.after_days)
+    return AutomationMap(enabled=setting.enabled, text=setting.text, after_days=setting.after_days,
+                         since=setting.since)
 
 
 class AutomationsRepository:

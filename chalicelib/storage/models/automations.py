@@ -15,6 +15,7 @@ class AutomationMap(MapAttribute):
     enabled = BooleanAttribute()
     text = UnicodeAttribute()
     after_days = NumberAttribute(null=True)  # review_request only
+    since = NumberAttribute(null=True)  # switched on at; absent while off
 
 
 class AutomationsItem(MainItem, discriminator="automations"):
