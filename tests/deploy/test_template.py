@@ -54,8 +54,9 @@ def test_cfn_lint_passes_including_its_informational_checks(packaged):
 def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
-    # API, authorizer, stream, lapse sweep (and reorder reminders), subscription orders, order deadlines
-    assert len(functions) == 6
+    # API, authorizer, stream, lapse sweep (and reorder reminders), subscription orders, order deadlines,
+    # aftercare (review requests)
+    assert len(functions) == 7
 
 
 def test_tables_match_the_models(packaged):
