@@ -44,7 +44,7 @@ def get_shop_automations(ctx: Ctx, shop_id: str) -> dict:
                          "`review_request` `after_days` (1–30) after an order is delivered, `welcome_back` when "
                          "a lapsed customer's paid order brings them back. Texts are 1–500 characters, not only "
                          "spaces. The words and switches in force when a moment comes are the ones used.")
-def put_shop_automations(ctx: Ctx, shop_id: str, body: AutomationsIn) -> dict:
+def set_shop_automations(ctx: Ctx, shop_id: str, body: AutomationsIn) -> dict:
     from chalicelib.services import automations
 
     saved = automations.replace(
