@@ -363,6 +363,19 @@ def deadlines_forever(stop: threading.Event, every: float = 60.0) -> None:
             log.warning("broadcast release failed, will retry: %s", error)
 
 
+def aftercare_forever(stop: threading.Event, every: float = 60.0) -> None:
+    """Run the aftercare job every ``every`` seconds (Lambda schedules it every 15 minutes): the
+    review requests whose day has come are sent in the shop's own words."""
+    from chalicelib.events.schedules import run_aftercare
+
+    log = logging.getLogger("devtools.run")
+    while not stop.wait(every):
+        try:
+            run_aftercare()
+        except Exception as error:  # keep the local server alive; the next round retries
+            log.warning("aftercare job failed, will retry: %s", error)
+
+
 def payment_examples(base: str, portone: str) -> str:
     """Paying a card order through the stand-in, as curl calls (``$TOKEN``, ``$SHOP`` set above)."""
     field = "python3 -c 'import json,sys; print(json.load(sys.stdin)%s)'"
@@ -523,6 +536,7 @@ def main() -> int:
         check()
         threads.append(start_thread(subscriptions_forever, "subscription-orders", stop=stop))
         threads.append(start_thread(deadlines_forever, "order-deadlines", stop=stop))
+        threads.append(start_thread(aftercare_forever, "aftercare", stop=stop))
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the
             # project changes, and DynamoDB Local's database lives in .local/, so every write

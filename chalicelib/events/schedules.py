@@ -26,6 +26,11 @@ with a saved card is charged right after, ``services.billing``; a charge the pro
 answer is tried again by a later run), reading the
 subscriptions' due-date index one day bucket at a time (never a Scan), within a time budget;
 what a run leaves stays due for the next (``services.subscriptions.run_due``).
+
+``aftercare`` (every 15 minutes) sends the review requests whose day has come, in the shop's
+own words as they are then (``services.automations.send_due_reviews``): once per order, nothing
+for an order cancelled or refunded meanwhile or while the automation is off. It reads the due
+items' day buckets page by page within a time budget; what a run leaves stays due.
 """
 
 from __future__ import annotations
@@ -140,3 +145,24 @@ def run_broadcast_release(context=None, now: float | None = None):
                                           "night-time consent")
 def broadcast_release(event) -> None:
     run_broadcast_release(getattr(event, "context", None))
+
+
+def run_aftercare(context=None, now: float | None = None):
+    """Send the review requests due by ``now`` (default: the clock), within a budget."""
+    from chalicelib import clock
+    from chalicelib.events.stream import deadline_for
+    from chalicelib.services.automations import send_due_reviews
+    from chalicelib.wiring import container
+
+    deps = container()
+    deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
+    report = send_due_reviews(deps.aftercare, clock.now() if now is None else now, deadline=deadline)
+    log.info("aftercare: %d review request(s) due, %s%s", report.seen, report.outcomes or {},
+             " (stopped at the deadline; the rest stays due)" if report.stopped_early else "")
+    return report
+
+
+@schedules_blueprint.schedule(Rate(15, unit=Rate.MINUTES), name="aftercare",
+                              description="Send the review requests (the shop's own words) whose day has come")
+def aftercare(event) -> None:
+    run_aftercare(getattr(event, "context", None))
