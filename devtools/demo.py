@@ -127,9 +127,12 @@ def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
         seed_commerce(timed, demo)  # an order is placed from a post, so it comes after the posts
         seed_store_links(timed, demo, timeline.settle)  # links are issued by those orders
         subscription = seed_subscription(timed, demo, timeline)  # 20 days ago: its first period
-        seed_routine(timed, demo, timeline)
+        timeline.go(days_ago=17)
+        seed_aftercare(timed, demo)
+        seed_routine(timed, demo, timeline)  # review requests 14 and 7 days ago
         seed_subscription_periods(timed, demo, timeline, subscription)  # its second period, 6 days ago
         seed_card_payments(timed, demo, timeline)  # an expired order, a refund (3 and 2 days ago)
+        seed_question(timed, demo, timeline)  # yesterday evening: Minji asks, the owner answers
         seed_waiting_transfer(timed, demo, timeline)  # this morning: a bank transfer not yet deposited
     finish_story(call, demo)
     if settle is not None:
@@ -538,11 +541,50 @@ def seed_liked_post(call: Caller, demo: Demo) -> None:
         call("PUT", f"/posts/{post_id}/like", token=demo.tokens[email])
 
 
+# --- talking back: the tofu shop's aftercare in its owner's words, and Minji's question -----------
+
+AFTERCARE = {
+    "first_order_thanks": {"enabled": True, "text": "첫 주문 고맙습니다! 두부는 냉장 보관하시고 이틀 안에 드세요."},
+    "review_request": {"enabled": True, "after_days": 2,
+                       "text": "두부 맛은 어떠셨어요? 짧은 후기 한 줄이 저희에겐 큰 힘이 돼요."},
+    "welcome_back": {"enabled": True, "text": "오랜만이에요! 다시 찾아주셔서 정말 반가워요. 늘 하던 대로 준비해 둘게요."},
+}
+QUESTION = ("minji@dongne.kr", "mangwon_tofu", "내일 콩물 두 병 맡아 주실 수 있을까요? 저녁 7시쯤 들를게요.",
+            "네, 두 병 빼 둘게요! 7시 반까지 문 열어 둘게요.")
+
+
+def seed_aftercare(call: Caller, demo: Demo) -> None:
+    """17 days ago the tofu shop's owner switches on aftercare in their own words."""
+    owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == "mangwon_tofu")
+    call("PUT", f"/shops/{demo.shops['mangwon_tofu']['shop_id']}/automations", AFTERCARE, token=demo.tokens[owner])
+
+
+def run_aftercare_job() -> None:
+    """The aftercare schedule (every 15 minutes on Lambda) at the timeline's now."""
+    from chalicelib.events.schedules import run_aftercare
+
+    run_aftercare()
+
+
 def seed_routine(call: Caller, demo: Demo, timeline) -> None:
-    """Minji's weekly 손두부, 16 and 9 days ago: a real usual interval, and due again now."""
+    """Minji's weekly 손두부, 16 and 9 days ago: a real usual interval, and due again now. Each is
+    delivered the same day, and two days later the shop's review request reaches her."""
     for days_ago in (16, 9):
         timeline.go(days_ago=days_ago, hour_kst=9)
         _story_order(call, demo, "minji@dongne.kr", "mangwon_tofu", [(0, 2)])
+        timeline.go(days_ago=days_ago - 2, hour_kst=11)
+        timeline.settle()
+        run_aftercare_job()
+
+
+def seed_question(call: Caller, demo: Demo, timeline) -> None:
+    """Yesterday evening Minji asks the tofu shop something (문의); the owner writes back."""
+    email, handle, question, answer = QUESTION
+    owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == handle)
+    timeline.go(days_ago=1, hour_kst=18)
+    sent = call("POST", f"/shops/{demo.shops[handle]['shop_id']}/messages", {"text": question}, token=demo.tokens[email])
+    later(call, days=0.02)
+    call("POST", f"/conversations/{sent['conversation_id']}/messages", {"text": answer}, token=demo.tokens[owner])
 
 
 def finish_story(call: Caller, demo: Demo) -> None:
