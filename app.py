@@ -7,6 +7,7 @@ from chalicelib.api.addresses import addresses_blueprint
 from chalicelib.api.auth import auth_blueprint
 from chalicelib.api.consents import consents_blueprint
 from chalicelib.api.conversations import conversations_blueprint
+from chalicelib.api.coupons import coupons_blueprint
 from chalicelib.api.feed import feed_blueprint
 from chalicelib.api.follows import follows_blueprint
 from chalicelib.api.orders import orders_blueprint
@@ -50,5 +51,6 @@ app.register_blueprint(schedules_blueprint)
 app.register_blueprint(notifications_blueprint)
 app.register_blueprint(subscriptions_blueprint)
 app.register_blueprint(conversations_blueprint)
+app.register_blueprint(coupons_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)
