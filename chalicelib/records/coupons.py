@@ -57,6 +57,7 @@ class Entitlements:
     pair_state: RelationshipState | None = None
     holding: Holding | None = None
     coupon: Coupon | None = None
+    pair_read: bool = False  # whether the pair was asked for (not, when a cached shop set no perk)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ stock decrement per product (``stock >= quantity``), the order and the idempoten
 with ``via_post_id`` a condition check that the post is the shop's (a 422 otherwise), and
 the store-link items (``services.store_links``: the checks of the shop's reward setting and
 of the link, the first-purchase slot, the buyer's remembered link; the credit itself is written
-when the order is paid). Either
+when the order is paid) and, with ``coupon_id``, the buyer's holding used and one of the coupon's
+redemptions taken (``services.coupons``; the holding, the coupon and the buyer's relationship pair
+for the regular perk are read in the same BatchGetItem). Either
 all of it happens or none of it, so stock can never go below zero however many buyers race,
 and the idempotency record exists exactly when its order does (which is why no "in
 progress" lock is needed).
@@ -17,9 +19,9 @@ Lifecycle (``TRANSITIONS`` below is the whole rule set; ``services.checkout`` th
 
     pending_payment --provider (card) / owner (bank transfer)--> paid
     paid --owner--> shipped (delivery) | ready_for_pickup (pickup) --owner, buyer (구매확정), 7 days--> delivered
-    pending_payment --owner or buyer--> cancelled      (the stock goes back, same transaction)
-    paid --owner or buyer--> cancelled                  (stock back; the money is refunded)
-    pending_payment --the deadline job--> expired      (the stock goes back, exactly once)
+    pending_payment --owner or buyer--> cancelled      (the stock and the coupon go back, same transaction)
+    paid --owner or buyer--> cancelled                  (stock and coupon back; the money is refunded)
+    pending_payment --the deadline job--> expired      (the stock and the coupon go back, exactly once)
 
 Every move is a write conditional on the status it was decided from, so of two racing moves
 (a cancel and a ship) exactly one wins; the other is answered 409. Delivering or cancelling an
@@ -82,7 +84,8 @@ RESTOCKING = frozenset({Status.CANCELLED})
 # on the post with ``via_post_id``; cancelling 1 + n and reviewing 1 + 2n (the order, then per
 # product a review entry and its rating counters). 40 products keep the largest of these at 81;
 # an order through a store link adds 5 items to placing (shop check, link, ledger entry, the
-# owner's totals, the remembered link) and 3 to cancelling.
+# owner's totals, the remembered link) and 3 to cancelling; a coupon 2 to each (the holding,
+# the coupon's count).
 MAX_PRODUCTS = 40
 MAX_LINES = 100  # lines as sent, before lines naming the same product are merged
 MAX_QUANTITY = 999
@@ -328,6 +331,7 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
     # The buyer's remembered link and first-purchase slot are read once, in the catalogue's
     # BatchGetItem (not for a subscription's period, which no link credits).
     load_order = getattr(store, "load_order", None) if subscription_id is None else None
+    reload_pair = load_order  # once, if a perk shows up that the first read did not read the pair for
     while True:
         code = via_store_link if via_store_link is not None else (remembered.code if remembered else None)
         if load_order is not None:
@@ -341,6 +345,10 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
                 shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
         else:
             shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
+        if shop is not None and shop.regular_perk is not None and not extras.pair_read and reload_pair is not None:
+            # the first read went by a cached shop without a perk, which the owner has set since
+            _, _, _, _, extras = reload_pair(shop_id, list(quantities), code, buyer_id, now, coupon_id=coupon_id)
+            reload_pair = None
         if shop is None:
             raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
         if shop.owner_id == buyer_id:

@@ -74,7 +74,8 @@ def order_keys(shop_id: str, buyer_id: str, coupon_id: str | None, with_pair: bo
     return keys
 
 
-def entitlements(items: Iterable, shop_id: str, buyer_id: str, coupon_id: str | None) -> Entitlements:
+def entitlements(items: Iterable, shop_id: str, buyer_id: str, coupon_id: str | None,
+                 pair_read: bool) -> Entitlements:
     state, holding, coupon = None, None, None
     for item in items:
         if isinstance(item, RelationshipItem) and item.shop_id == shop_id and item.user_id == buyer_id:
@@ -84,7 +85,7 @@ def entitlements(items: Iterable, shop_id: str, buyer_id: str, coupon_id: str | 
             holding = to_holding(item)
         elif isinstance(item, CouponItem) and item.coupon_id == coupon_id:
             coupon = to_coupon(item)
-    return Entitlements(pair_state=state, holding=holding, coupon=coupon)
+    return Entitlements(pair_state=state, holding=holding, coupon=coupon, pair_read=pair_read)
 
 
 # --- an order's transactions ------------------------------------------------------------------

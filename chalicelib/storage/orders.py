@@ -294,10 +294,10 @@ class OrdersRepository:
             product_key(pid) for pid in wanted if pid not in products]
         if link_code and link is None:
             keys.append(links.link_key(link_code))
+        with_pair = shop is None or shop.regular_perk is not None  # a cached shop without a perk needs no pair
         if buyer_id is not None:
             keys += links.buyer_keys(buyer_id, shop_id)
-            keys += coupons.order_keys(shop_id, buyer_id, coupon_id,
-                                       with_pair=shop is None or shop.regular_perk is not None)
+            keys += coupons.order_keys(shop_id, buyer_id, coupon_id, with_pair=with_pair)
         read: list = []
         if keys:
             read = with_retries(lambda: list(MainItem.batch_get(keys)))
@@ -312,7 +312,7 @@ class OrdersRepository:
         if buyer_id is None:
             return shop, products, link, None, None
         return (shop, products, link, links.buyer_at_shop(read, buyer_id, shop_id, now),
-                coupons.entitlements(read, shop_id, buyer_id, coupon_id))
+                coupons.entitlements(read, shop_id, buyer_id, coupon_id, with_pair))
 
     def forget_shop(self, shop_id: str) -> bool:
         """Drop a cached shop; True if there was one (a decision made on it may be stale)."""
