@@ -5,6 +5,8 @@ from chalice import Chalice
 from chalicelib.api.accounts import accounts_blueprint
 from chalicelib.api.addresses import addresses_blueprint
 from chalicelib.api.auth import auth_blueprint
+from chalicelib.api.automations import automations_blueprint
+from chalicelib.api.broadcasts import broadcasts_blueprint
 from chalicelib.api.consents import consents_blueprint
 from chalicelib.api.conversations import conversations_blueprint
 from chalicelib.api.coupons import coupons_blueprint
@@ -52,5 +54,7 @@ app.register_blueprint(notifications_blueprint)
 app.register_blueprint(subscriptions_blueprint)
 app.register_blueprint(conversations_blueprint)
 app.register_blueprint(coupons_blueprint)
+app.register_blueprint(broadcasts_blueprint)
+app.register_blueprint(automations_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)

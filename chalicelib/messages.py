@@ -384,6 +384,8 @@ FIELD_CODES: dict[str, FieldText] = {
                                  "지금 다음 회차 또는 그 전 회차여야 해요."),
     "skip_next_false": FieldText("skip_period asks for a skip; leave out skip_next or send true.",
                                  "skip_period는 건너뛰기 요청이에요. skip_next를 빼거나 true로 보내 주세요."),
+    "one_audience": FieldText("Name exactly one audience: tier, essential_due: true or user_ids.",
+                              "대상은 하나만 정해 주세요: tier, essential_due: true, user_ids 중 하나."),
     "night_needs_marketing": FieldText("Night-time advertising needs consent to advertising (marketing: true).",
                                        "야간 광고 수신은 광고 수신 동의(marketing: true)가 있어야 해요."),
     "no_such_shop": FieldText("No such shop.", "없는 가게예요."),
@@ -425,8 +427,6 @@ FIELD_CODES: dict[str, FieldText] = {
     "percent_over_100": FieldText("A percent coupon is 1-100.", "퍼센트 쿠폰은 1~100이어야 해요."),
     "ends_before_starts": FieldText("ends_at must be after starts_at.", "종료 시각은 시작 시각보다 뒤여야 해요."),
     "ends_in_past": FieldText("ends_at must be in the future.", "종료 시각은 지금보다 뒤여야 해요."),
-    "one_audience": FieldText("Give exactly one of user_ids, tier, essential_due.",
-                              "user_ids, tier, essential_due 중 하나만 보내 주세요."),
     "perk_value": FieldText("A percent perk is 1-50; free_shipping takes no value (0).",
                             "퍼센트 우대는 1~50, 무료배송은 값 없이(0) 보내 주세요."),
     "invalid": FieldText("Not a valid value.", "올바른 값이 아니에요."),
@@ -600,6 +600,7 @@ FIELD_WHEN = {
     "first_order_window": "A subscription's `first_order_at` in the past or more than 90 days ahead.",
     "not_next_period": "A subscription's `skip_period` naming a period after the one now ahead.",
     "skip_next_false": "A subscription change with `skip_period` and `skip_next: false`.",
+    "one_audience": "A broadcast (or a coupon's grant) naming no audience, or more than one.",
     "night_needs_marketing": "Consenting to a shop's advertising at night (`marketing_at_night: true`) without "
                              "consenting to its advertising (`marketing: true`).",
     "no_such_shop": "An order for a shop that does not exist.",
@@ -624,7 +625,6 @@ FIELD_WHEN = {
     "percent_over_100": "A percent coupon with a `value` above 100.",
     "ends_before_starts": "A coupon whose `ends_at` is not after its `starts_at`.",
     "ends_in_past": "A coupon whose `ends_at` has already passed.",
-    "one_audience": "An audience with none, or more than one, of `user_ids`, `tier`, `essential_due`.",
     "perk_value": "A `regular_perk` with a percent outside 1-50, or a value with `free_shipping`.",
     "invalid": "Any other invalid value.",
 }

@@ -73,6 +73,7 @@ class Settings(BaseModel):
     rate_webhook_ip: str = "600/1m"
     rate_payment: str = "30/1m"
     rate_message: str = "30/1m"
+    rate_broadcast: str = "5/1d"  # an owner's broadcasts (and coupon grants) a day
     # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
     # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
     login_free_attempts: int = Field(5, ge=1, le=100)
@@ -86,6 +87,9 @@ class Settings(BaseModel):
     # Seconds one stream invocation spends before long work (a big shop's fan-out) hands the
     # rest on to a work item; the function's timeout is the outer bound (see events.stream).
     stream_budget_seconds: float = Field(3.0, gt=0, le=60)
+    # Customers one broadcast chunk goes through (one stream record's work: a page of the
+    # audience, their consents and ⌈n/24⌉ delivery transactions), well within the budget above.
+    broadcast_chunk_size: int = Field(200, ge=10, le=1000)
     # Seconds one run of the subscription job spends placing periods before it leaves the rest
     # for the next run (every 10 minutes); the function's 30 s timeout is the outer bound.
     subscription_budget_seconds: float = Field(20.0, gt=0, le=600)
@@ -126,7 +130,8 @@ class Settings(BaseModel):
         return value
 
     @field_validator("rate_signup_ip", "rate_login_ip", "rate_post", "rate_comment", "rate_share", "rate_follow",
-                     "rate_like", "rate_order", "rate_webhook_ip", "rate_payment", "rate_message")
+                     "rate_like", "rate_order", "rate_webhook_ip", "rate_payment", "rate_message",
+                     "rate_broadcast")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         from chalicelib.records.rates import parse_spec

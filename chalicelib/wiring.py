@@ -111,6 +111,29 @@ class Container:
         return ConversationsRepository()
 
     @cached_property
+    def broadcasts(self):
+        from chalicelib.storage.broadcasts import BroadcastsRepository
+
+        self._bind()
+        return BroadcastsRepository()
+
+    @cached_property
+    def automations(self):
+        from chalicelib.storage.automations import AutomationsRepository
+
+        self._bind()
+        return AutomationsRepository()
+
+    @property
+    def aftercare(self):
+        """What the aftercare moments need (``services.automations.Context``); built on each use
+        like ``notice_context`` (a few references)."""
+        from chalicelib.services.automations import Context
+
+        return Context(store=self.automations, shops=self.shops, directory=self.relationships, orders=self.orders,
+                       conversations=self.conversations)
+
+    @cached_property
     def reorders(self):
         from chalicelib.storage.reorders import ReordersRepository
 

@@ -345,8 +345,11 @@ def subscriptions_forever(stop: threading.Event, every: float = 60.0) -> None:
 def deadlines_forever(stop: threading.Event, every: float = 60.0) -> None:
     """Run the order deadline job every ``every`` seconds (Lambda schedules it every 5 minutes):
     unpaid orders past their deadline expire and give their stock back, unconfirmed ones are
-    delivered after 7 days, owed card refunds are tried again."""
+    delivered after 7 days, owed card refunds are tried again. Then advertising broadcasts held
+    for the night are sent at 08:00 KST."""
     from chalicelib.events.schedules import run_order_deadlines
+
+    from chalicelib.events.schedules import run_broadcast_release
 
     log = logging.getLogger("devtools.run")
     while not stop.wait(every):
@@ -354,6 +357,23 @@ def deadlines_forever(stop: threading.Event, every: float = 60.0) -> None:
             run_order_deadlines()
         except Exception as error:  # keep the local server alive; the next round retries
             log.warning("order deadline job failed, will retry: %s", error)
+        try:
+            run_broadcast_release()  # Lambda: every 5 minutes too
+        except Exception as error:
+            log.warning("broadcast release failed, will retry: %s", error)
+
+
+def aftercare_forever(stop: threading.Event, every: float = 60.0) -> None:
+    """Run the aftercare job every ``every`` seconds (Lambda schedules it every 15 minutes): the
+    review requests whose day has come are sent in the shop's own words."""
+    from chalicelib.events.schedules import run_aftercare
+
+    log = logging.getLogger("devtools.run")
+    while not stop.wait(every):
+        try:
+            run_aftercare()
+        except Exception as error:  # keep the local server alive; the next round retries
+            log.warning("aftercare job failed, will retry: %s", error)
 
 
 def payment_examples(base: str, portone: str) -> str:
@@ -516,6 +536,7 @@ def main() -> int:
         check()
         threads.append(start_thread(subscriptions_forever, "subscription-orders", stop=stop))
         threads.append(start_thread(deadlines_forever, "order-deadlines", stop=stop))
+        threads.append(start_thread(aftercare_forever, "aftercare", stop=stop))
         chalice = subprocess.Popen(
             # No autoreload: chalice's reloader restarts the server when any file under the
             # project changes, and DynamoDB Local's database lives in .local/, so every write

@@ -7,7 +7,7 @@ and parameters, before it is sent. The handler:
 
 1. **attributes** the call to a packaged function by walking the Python stack: the outermost
    frame in ``chalicelib/events/schedules.py`` → the scheduled function running it
-   (LapseSweep, SubscriptionOrders, OrderDeadlines), elsewhere in
+   (LapseSweep, SubscriptionOrders, OrderDeadlines, BroadcastRelease, Aftercare), elsewhere in
    ``chalicelib/events/`` → Stream, the authorizer ``bearer`` in ``chalicelib/api/auth.py``
    → Bearer, elsewhere in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
    (``devtools/stream_poller.py``) plays Lambda's event source mapping, which reads the
@@ -76,7 +76,9 @@ _PATHS: dict[str, str | None] = {}
 # The scheduled functions of chalicelib/events/schedules.py, by the code that runs each.
 SCHEDULED = {"lapse_sweep": "LapseSweep", "run_lapse_sweep": "LapseSweep", "run_reorder_reminders": "LapseSweep",
              "subscription_orders": "SubscriptionOrders", "run_subscription_orders": "SubscriptionOrders",
-             "order_deadlines": "OrderDeadlines", "run_order_deadlines": "OrderDeadlines"}
+             "order_deadlines": "OrderDeadlines", "run_order_deadlines": "OrderDeadlines",
+             "broadcast_release": "BroadcastRelease", "run_broadcast_release": "BroadcastRelease",
+             "aftercare": "Aftercare", "run_aftercare": "Aftercare"}
 
 
 def _entry_point(frame: Any) -> str | None:

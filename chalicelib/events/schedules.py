@@ -16,12 +16,21 @@ through the stream.
 stock back, once), delivers shipped or ready orders nobody confirmed in 7 days, and retries owed
 card refunds (``services.checkout.run_deadlines``), reading day buckets of due items.
 
+``broadcast_release`` (every 5 minutes) starts the morning pass of advertising broadcasts that
+reached the night (21:00–08:00 KST) and held customers without night-time consent until 08:00
+(``services.broadcasts.release_held``): one Query of a sparse index of held broadcasts.
+
 ``subscription_orders`` (every 10 minutes) settles the subscriptions whose next action is
 due: it announces a period a day before it and places or skips it when it is due (a subscriber
 with a saved card is charged right after, ``services.billing``; a charge the provider did not
 answer is tried again by a later run), reading the
 subscriptions' due-date index one day bucket at a time (never a Scan), within a time budget;
 what a run leaves stays due for the next (``services.subscriptions.run_due``).
+
+``aftercare`` (every 15 minutes) sends the review requests whose day has come, in the shop's
+own words as they are then (``services.automations.send_due_reviews``): once per order, nothing
+for an order cancelled or refunded meanwhile or while the automation is off. It reads the due
+items' day buckets page by page within a time budget; what a run leaves stays due.
 """
 
 from __future__ import annotations
@@ -118,3 +127,42 @@ def run_order_deadlines(context=None, now: float | None = None):
                                           "retry owed card refunds")
 def order_deadlines(event) -> None:
     run_order_deadlines(getattr(event, "context", None))
+
+
+def run_broadcast_release(context=None, now: float | None = None):
+    """Start the morning pass of each broadcast held until ``now`` (default: the clock)."""
+    from chalicelib import clock
+    from chalicelib.services.broadcasts import release_held
+    from chalicelib.wiring import container
+
+    report = release_held(container().broadcasts, clock.now() if now is None else now)
+    log.info("broadcast release: %d due, %d started", report.due, report.started)
+    return report
+
+
+@schedules_blueprint.schedule(Rate(5, unit=Rate.MINUTES), name="broadcast_release",
+                              description="At 08:00 KST, send held advertising broadcasts to customers without "
+                                          "night-time consent")
+def broadcast_release(event) -> None:
+    run_broadcast_release(getattr(event, "context", None))
+
+
+def run_aftercare(context=None, now: float | None = None):
+    """Send the review requests due by ``now`` (default: the clock), within a budget."""
+    from chalicelib import clock
+    from chalicelib.events.stream import deadline_for
+    from chalicelib.services.automations import send_due_reviews
+    from chalicelib.wiring import container
+
+    deps = container()
+    deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
+    report = send_due_reviews(deps.aftercare, clock.now() if now is None else now, deadline=deadline)
+    log.info("aftercare: %d review request(s) due, %s%s", report.seen, report.outcomes or {},
+             " (stopped at the deadline; the rest stays due)" if report.stopped_early else "")
+    return report
+
+
+@schedules_blueprint.schedule(Rate(15, unit=Rate.MINUTES), name="aftercare",
+                              description="Send the review requests (the shop's own words) whose day has come")
+def aftercare(event) -> None:
+    run_aftercare(getattr(event, "context", None))

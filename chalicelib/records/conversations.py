@@ -58,9 +58,7 @@ class Once:
     """Makes a shop's automatic message (an aftercare note, one recipient of a broadcast) happen
     at most once: a guard item written in the message's own transaction on condition that it
     does not exist yet. ``pk`` / ``sk`` name the moment (a broadcast and its recipient; an
-    automation, its customer and the order it answers). ``tally``: the key of a counter item
-    whose ``delivered`` goes up by one in the same transaction (exact under replays)."""
+    automation, its customer and the order it answers)."""
 
     pk: str
     sk: str
-    tally: tuple[str, str] | None = None

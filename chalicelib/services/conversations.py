@@ -14,6 +14,7 @@ by a check inside the transaction each of them already writes.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -82,10 +83,24 @@ def write_to_shop(store: ConversationsStore, shops: ShopsStore, media: MediaStor
 
 
 def _new_conversation(shop: Shop, customer_id: str, customer_name: str, now: float) -> Conversation:
-    return Conversation(conversation_id=conversation_id(shop.shop_id, customer_id), shop_id=shop.shop_id,
-                        shop_name=shop.name, owner_id=shop.owner_id, customer_id=customer_id,
+    return shop_conversation(shop.shop_id, shop.name, shop.owner_id, customer_id, customer_name, now)
+
+
+def shop_conversation(shop_id: str, shop_name: str, owner_id: str, customer_id: str, customer_name: str,
+                      now: float) -> Conversation:
+    """The (customer, shop) conversation as a first message creates it (an existing one keeps its
+    names and creation time: storage only fills in what is absent)."""
+    return Conversation(conversation_id=conversation_id(shop_id, customer_id), shop_id=shop_id,
+                        shop_name=shop_name, owner_id=owner_id, customer_id=customer_id,
                         customer_name=customer_name, last_message=None, customer_unread=0, shop_unread=0,
                         created_at=now, updated_at=now)
+
+
+def shop_message(conversation: Conversation, text: str, now: float, message_id: str | None = None) -> Message:
+    """A message from the shop (its owner) in ``conversation``; ``message_id`` a given id (a
+    broadcast's: one message per conversation, so the id itself keeps it from being sent twice)."""
+    message = _message(conversation.conversation_id, SHOP, conversation.owner_id, text, (), now)
+    return message if message_id is None else replace(message, message_id=message_id)
 
 
 def shop_says(store: ConversationsStore, shop: Shop, customer_id: str, customer_name: str, text: str, *,

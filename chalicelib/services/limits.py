@@ -16,6 +16,7 @@ MAX_COMMENT_CHARS = 500
 MAX_PHOTOS = 10
 # A message (문의) is a chat line, not a post: shorter, and a few photos of the product at hand.
 MAX_MESSAGE_CHARS = 1000
+MAX_BROADCAST_CHARS = 1000
 MAX_MESSAGE_PHOTOS = 4
 
 # Uploads. The allow-list: content type -> file extension of the stored key.

@@ -359,7 +359,8 @@ def on_message(ctx: Context, event: str, new: Mapping | None, old: Mapping | Non
     message_id, sender = _str(new, "message_id"), _str(new, "sender")
     data = {"message_id": message_id, "conversation_id": _str(new, "conversation_id"), "shop_id": _str(new, "shop_id"),
             "shop_name": str(new.get("shop_name") or ""), "customer_name": str(new.get("customer_name") or ""),
-            "sender": sender, "text": _text(new.get("text")), "photo_count": len(new.get("photos") or [])}
+            "sender": sender, "text": _text(new.get("text")), "photo_count": len(new.get("photos") or []),
+            "automatic": bool(new.get("automatic"))}
     added = ctx.inbox.add(Notice(_str(new, "recipient_id"), "message", message_id, _num(new, "created_at"), data))
     return ["message"] if added else []
 

@@ -107,7 +107,7 @@ def render(type_: str, data: Mapping[str, Any], count: int | None = None,
     if type_ == "message":
         text = excerpt(data.get("text")) or "사진을 보냈어요"
         if data.get("sender") == "shop":
-            return f"{shop}에서 답장이 왔어요", text
+            return (f"{shop}에서 메시지가 왔어요" if data.get("automatic") else f"{shop}에서 답장이 왔어요"), text
         return f"{name}님의 문의가 도착했어요", text
     if type_ == "shop_reply":
         return f"{shop}에서 답글을 남겼어요", excerpt(data.get("text"))

@@ -39,6 +39,7 @@ RULES: dict[str, tuple[str, str]] = {
     "webhook": ("rate_webhook_ip", ADDRESS),  # PortOne's webhooks: per sending address
     "payment": ("rate_payment", USER),  # POST /orders/{id}/payment: each one asks the provider
     "message": ("rate_message", USER),  # a message (문의) to a shop or a customer
+    "broadcast": ("rate_broadcast", USER),  # an owner's broadcast to a segment of customers
 }
 
 

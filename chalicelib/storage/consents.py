@@ -65,6 +65,15 @@ class ConsentsRepository:
                 raise StaleConsent("The consent was changed by another request.") from None
             raise
 
+    def of_shop(self, shop_id: str, user_ids: list[str]) -> dict[str, ShopPreference]:
+        """These customers' settings with the shop (those who never set any are absent): one
+        BatchGetItem per 100 customers."""
+        keys = [(user_pk(user_id), pref_sk(shop_id)) for user_id in dict.fromkeys(user_ids)]
+        if not keys:
+            return {}
+        prefs = with_retries(lambda: [to_pref(item) for item in ShopPrefItem.batch_get(keys)])
+        return {pref.user_id: pref for pref in prefs}
+
     def records(self, user_id: str, shop_id: str, limit: int = 100) -> list[ConsentRecord]:
         """The customer's consent history with the shop, oldest first."""
         items = with_retries(lambda: list(ConsentRecordItem.query(

@@ -11,8 +11,7 @@ from chalicelib.records.rates import Ticket
 from chalicelib.storage.accounts import _connection
 from chalicelib.storage.models.accounts import shop_pk
 from chalicelib.storage.models.conversations import (
-    CONVERSATION_SK, MESSAGE_PREFIX, BlockItem, ConversationItem, LastMessageMap, MessageItem, SentItem, TallyItem,
-    block_sk,
+    CONVERSATION_SK, MESSAGE_PREFIX, BlockItem, ConversationItem, LastMessageMap, MessageItem, SentItem, block_sk,
     conversation_pk, message_sk, my_conversations_gsi, shop_conversations_gsi,
 )
 from chalicelib.storage.models.social import time_key
@@ -43,16 +42,51 @@ def to_conversation(item: ConversationItem) -> Conversation:
         created_at=float(item.created_at), updated_at=float(item.updated_at))
 
 
-def block_check(tx: Transaction, shop_id: str, user_id: str) -> Transaction:
+def block_check(tx: Transaction, shop_id: str, user_id: str, label: str = BLOCKED) -> Transaction:
     """Add to ``tx`` the check that the shop has not blocked ``user_id`` (label ``blocked``):
     one more item of a transaction the request sends anyway, so no extra call."""
     return tx.check(BlockItem, shop_pk(shop_id), block_sk(user_id), condition=BlockItem.pk.does_not_exist(),
-                    label=BLOCKED)
+                    label=label)
 
 
 def raise_if_blocked(cancelled: Cancelled) -> None:
     if BLOCKED in cancelled:
         raise Blocked("This shop does not accept messages, comments or orders from you.") from None
+
+
+def write_message(tx: Transaction, c: Conversation, m: Message, recipient_id: str, *, automatic: bool = False,
+                  label: str = "") -> Transaction:
+    """Add to ``tx`` the message (``attribute_not_exists``) and the conversation created if absent
+    and moved: last message, list keys, the other side's unread count +1. ``label`` tells the
+    items of several messages in one transaction apart."""
+    key = time_key(m.created_at, c.conversation_id)
+    last = LastMessageMap(message_id=m.message_id, sender=m.sender, sender_id=m.sender_id, text=m.text,
+                          photos=list(m.photos), created_at=m.created_at)
+    unread = ConversationItem.shop_unread if m.sender == CUSTOMER else ConversationItem.customer_unread
+    C = ConversationItem
+    actions = [
+        C.entity.set(C), C.conversation_id.set(c.conversation_id), C.shop_id.set(c.shop_id),
+        C.owner_id.set(C.owner_id | c.owner_id), C.customer_id.set(c.customer_id),
+        C.shop_name.set(C.shop_name | c.shop_name), C.customer_name.set(C.customer_name | c.customer_name),
+        C.created_at.set(C.created_at | m.created_at), C.updated_at.set(m.created_at), C.last_message.set(last),
+        C.gsi1pk.set(my_conversations_gsi(c.customer_id)), C.gsi1sk.set(key),
+        C.gsi2pk.set(shop_conversations_gsi(c.shop_id)), C.gsi2sk.set(key),
+        unread.add(1),
+    ]
+    item = MessageItem(conversation_pk(c.conversation_id), message_sk(m.message_id), message_id=m.message_id,
+                       conversation_id=c.conversation_id, shop_id=c.shop_id, shop_name=c.shop_name,
+                       customer_name=c.customer_name, sender=m.sender, sender_id=m.sender_id,
+                       recipient_id=recipient_id, text=m.text, photos=list(m.photos), created_at=m.created_at,
+                       automatic=automatic or None)
+    return (tx.put(item, condition=MessageItem.pk.does_not_exist(), label=f"message{label}")
+            .update(ConversationItem(conversation_pk(c.conversation_id), CONVERSATION_SK), actions,
+                    label=f"conversation{label}"))
+
+
+def guard(tx: Transaction, once: Once, m: Message, *, label: str) -> Transaction:
+    """Add to ``tx`` the guard of a once-only message: it cancels the whole if already written."""
+    return tx.put(SentItem(once.pk, once.sk, message_id=m.message_id, conversation_id=m.conversation_id,
+                           created_at=m.created_at), condition=SentItem.pk.does_not_exist(), label=label)
 
 
 class ConversationsRepository:
@@ -70,38 +104,16 @@ class ConversationsRepository:
         """One TransactWriteItems: the message (``attribute_not_exists``), the conversation
         created if absent and moved (last message, list keys, the other side's unread count +1),
         a check that the shop has not blocked the customer (a customer's message, or any guarded
-        one), the sender's rate window, and with ``once`` its guard item (and tally +1).
+        one), the sender's rate window, and with ``once`` its guard item.
         Blocked → ``Blocked``; a full window → ``RateLimited``; ``once`` already sent → False."""
         c, m = conversation, message
-        key = time_key(m.created_at, c.conversation_id)
-        last = LastMessageMap(message_id=m.message_id, sender=m.sender, sender_id=m.sender_id, text=m.text,
-                              photos=list(m.photos), created_at=m.created_at)
-        unread = ConversationItem.shop_unread if m.sender == CUSTOMER else ConversationItem.customer_unread
-        C = ConversationItem
-        actions = [
-            C.entity.set(C), C.conversation_id.set(c.conversation_id), C.shop_id.set(c.shop_id),
-            C.owner_id.set(C.owner_id | c.owner_id), C.customer_id.set(c.customer_id),
-            C.shop_name.set(C.shop_name | c.shop_name), C.customer_name.set(C.customer_name | c.customer_name),
-            C.created_at.set(C.created_at | m.created_at), C.updated_at.set(m.created_at), C.last_message.set(last),
-            C.gsi1pk.set(my_conversations_gsi(c.customer_id)), C.gsi1sk.set(key),
-            C.gsi2pk.set(shop_conversations_gsi(c.shop_id)), C.gsi2sk.set(key),
-            unread.add(1),
-        ]
-        item = MessageItem(conversation_pk(c.conversation_id), message_sk(m.message_id), message_id=m.message_id,
-                           conversation_id=c.conversation_id, shop_id=c.shop_id, shop_name=c.shop_name,
-                           customer_name=c.customer_name, sender=m.sender, sender_id=m.sender_id,
-                           recipient_id=recipient_id, text=m.text, photos=list(m.photos), created_at=m.created_at)
-        tx = (Transaction(_connection(), return_consumed_capacity="NONE")
-              .put(item, condition=MessageItem.pk.does_not_exist(), label="message")
-              .update(ConversationItem(conversation_pk(c.conversation_id), CONVERSATION_SK), actions, label="conversation"))
+        tx = write_message(Transaction(_connection(), return_consumed_capacity="NONE"), c, m, recipient_id,
+                           automatic=once is not None)
         if m.sender == CUSTOMER or once is not None:
             block_check(tx, c.shop_id, c.customer_id)
         add_quota(tx, quota)
         if once is not None:
-            tx.put(SentItem(once.pk, once.sk, message_id=m.message_id, conversation_id=c.conversation_id,
-                            created_at=m.created_at), condition=SentItem.pk.does_not_exist(), label=SENT)
-            if once.tally is not None:
-                tx.update(TallyItem(*once.tally), [TallyItem.delivered.add(1)], label="tally")
+            guard(tx, once, m, label=SENT)
         try:
             tx.commit(attempts=SEND_ATTEMPTS)
         except Cancelled as cancelled:

@@ -31,7 +31,9 @@ def plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _converters() -> dict[type, Any]:
     """Stored item class → its record converter (imported on first use, off the API's cold start)."""
+    from chalicelib.storage.broadcasts import to_chunk
     from chalicelib.storage.fanout import FanoutItem, to_work
+    from chalicelib.storage.models.broadcasts import BroadcastChunkItem
     from chalicelib.storage.follows import to_follow
     from chalicelib.storage.models.notifications import NotificationItem
     from chalicelib.storage.models.social import FollowItem, PostItem
@@ -41,7 +43,7 @@ def _converters() -> dict[type, Any]:
     from chalicelib.storage.subscriptions import to_subscription
 
     return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work, NotificationItem: to_notification,
-            SubscriptionItem: to_subscription}
+            SubscriptionItem: to_subscription, BroadcastChunkItem: to_chunk}
 
 
 _CONVERTERS: dict[type, Any] | None = None

@@ -18,7 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_BUDGET_BYTES = 25 * 1024 * 1024
-ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines")
+ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
+                 "BroadcastRelease", "Aftercare")
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +55,8 @@ def test_cfn_lint_passes_including_its_informational_checks(packaged):
 def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
-    # API, authorizer, stream, lapse sweep (and reorder reminders), subscription orders, order deadlines
-    assert len(functions) == 6
+ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
+                 "BroadcastRelease", "Aftercare")
 
 
 def test_tables_match_the_models(packaged):
@@ -118,7 +119,9 @@ def test_functions_are_derived_from_the_app(packaged):
 
 @pytest.mark.parametrize("function, rate", [("LapseSweep", "rate(1 hour)"),
                                             ("SubscriptionOrders", "rate(10 minutes)"),
-                                            ("OrderDeadlines", "rate(5 minutes)")])
+                                            ("OrderDeadlines", "rate(5 minutes)"),
+                                            ("BroadcastRelease", "rate(5 minutes)"),
+                                            ("Aftercare", "rate(15 minutes)")])
 def test_the_jobs_run_on_their_schedules(packaged, function, rate):
     resources = template(packaged)["Resources"]
     events = resources[function]["Properties"]["Events"]

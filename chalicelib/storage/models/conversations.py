@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
 
@@ -91,6 +91,7 @@ class MessageItem(MainItem, discriminator="message"):
     text = UnicodeAttribute()
     photos: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = NumberAttribute()
+    automatic = BooleanAttribute(null=True)  # the shop's automatic message (aftercare, a broadcast)
 
 
 class BlockItem(MainItem, discriminator="shop_block"):
@@ -118,9 +119,3 @@ class SentItem(MainItem, discriminator="sent"):
     conversation_id = UnicodeAttribute()
     created_at = NumberAttribute()
 
-
-class TallyItem(MainItem, discriminator="tally"):
-    """A counter moved inside other items' transactions (e.g. a broadcast chunk's deliveries):
-    ``delivered`` +1 with each message a guarded send writes, so it is exact under replays."""
-
-    delivered = NumberAttribute(default=0)
