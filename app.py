@@ -9,6 +9,7 @@ from chalicelib.api.automations import automations_blueprint
 from chalicelib.api.broadcasts import broadcasts_blueprint
 from chalicelib.api.consents import consents_blueprint
 from chalicelib.api.conversations import conversations_blueprint
+from chalicelib.api.coupons import coupons_blueprint
 from chalicelib.api.feed import feed_blueprint
 from chalicelib.api.follows import follows_blueprint
 from chalicelib.api.orders import orders_blueprint
@@ -52,6 +53,7 @@ app.register_blueprint(schedules_blueprint)
 app.register_blueprint(notifications_blueprint)
 app.register_blueprint(subscriptions_blueprint)
 app.register_blueprint(conversations_blueprint)
+app.register_blueprint(coupons_blueprint)
 app.register_blueprint(broadcasts_blueprint)
 app.register_blueprint(automations_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.

@@ -307,6 +307,18 @@ class SubscriptionPeriodPassed(Conflict):
     code = "subscription_period_passed"
 
 
+class CouponExhausted(Conflict):
+    """The coupon's redemptions are all taken (``max_redemptions``): another order got the last one."""
+
+    code = "coupon_exhausted"
+
+
+class CouponEnded(Conflict):
+    """Giving out a coupon whose end (``ends_at``) has passed."""
+
+    code = "coupon_ended"
+
+
 # --- 412 / 413 / 415 / 422 ----------------------------------------------------------------------
 class PreconditionFailed(DomainError):
     """``If-Match`` names a version that is no longer current."""
@@ -345,6 +357,19 @@ class BillingKeyInvalid(Invalid):
     """A billing key the payment provider does not know or has deleted: no card is saved."""
 
     code = "billing_key_invalid"
+
+
+class CouponNotApplicable(Invalid):
+    """An order names a coupon it cannot use: not the buyer's, used, not started or ended, the
+    subtotal below its minimum, or another shop's; ``reason`` says which."""
+
+    code = "coupon_not_applicable"
+
+
+class AudienceNotSupported(Invalid):
+    """A coupon grant to an audience given by tier or by essentials due (not yet: name the people)."""
+
+    code = "audience_not_supported"
 
 
 # --- 429 / 503: come back later ------------------------------------------------------------------

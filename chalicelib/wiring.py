@@ -48,6 +48,13 @@ class Container:
         return ConsentsRepository()
 
     @cached_property
+    def coupons(self):
+        from chalicelib.storage.coupons import CouponsRepository
+
+        self._bind()
+        return CouponsRepository()
+
+    @cached_property
     def payment_methods(self):
         from chalicelib.storage.payment_methods import PaymentMethodsRepository
 

@@ -10,10 +10,10 @@ from chalicelib.api.auth import bearer
 from chalicelib.api.edge import JSON, Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.api.spec import Header
-from chalicelib.errors import (AccountClosed, AlreadyReviewed, Blocked, Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing,
-                               IdempotencyKeyReused, IllegalTransition, Invalid, OrderChanged, OrderNotDelivered,
-                               OutOfStock, OwnShopOrder, PaymentExpired, PaymentIncomplete, PaymentMismatch,
-                               PriceChanged, StaleCatalog, Unavailable, FulfilmentUnavailable, AddressRequired)
+from chalicelib.errors import (AccountClosed, AlreadyReviewed, Blocked, CouponExhausted, CouponNotApplicable, Forbidden,
+                               IdempotencyKeyInvalid, IdempotencyKeyMissing, IdempotencyKeyReused, IllegalTransition,
+                               Invalid, OrderChanged, OrderNotDelivered, OutOfStock, OwnShopOrder, PaymentExpired,
+                               PaymentIncomplete, PaymentMismatch, PriceChanged, StaleCatalog, Unavailable, FulfilmentUnavailable, AddressRequired)
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.orders import (OrderCreate, OrderListQuery, OrderPublic, OrderStatusIn, PaymentIn,
                                        ReviewCreate, ReviewPublic)
@@ -37,6 +37,7 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # What placing an order (or a reorder) can refuse beyond its input.
 _PLACING = (OwnShopOrder, Blocked, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused,
             OutOfStock, StaleCatalog, PriceChanged, FulfilmentUnavailable, AddressRequired)
+_COUPONS = (CouponNotApplicable, CouponExhausted)
 
 
 def idempotency_key(ctx: Ctx) -> str:
@@ -61,24 +62,26 @@ def _order(order) -> dict:
     return OrderPublic.model_validate(order).model_dump()
 
 
-@route.route("POST", "/orders", status=201, body=OrderCreate, response=OrderPublic, errors=_PLACING,
+@route.route("POST", "/orders", status=201, body=OrderCreate, response=OrderPublic, errors=(*_PLACING, *_COUPONS),
              headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS, limit="order",
              summary="Buy products of one shop (stock-checked, idempotent); 409 names what ran out",
              description="Prices are read on the server; a price sent with an item is ignored. Through a "
                          "store link (`via_store_link`, or the link the buyer last visited signed in, for 14 days) "
                          "the link's owner earns the shop's reward, or the buyer gets it as `discount` when the "
-                         "owner gives it away; an unknown code or another shop's link is a 422.")
+                         "owner gives it away; an unknown code or another shop's link is a 422. A regular (단골) "
+                         "gets the shop's perk by itself, and `coupon_id` uses one of the buyer's coupons: each is "
+                         "a line of `discounts`.")
 def place_order(ctx: Ctx, body: OrderCreate) -> Response:
     key = idempotency_key(ctx)
     sent = body.model_dump(include={"payment_method", "fulfilment", "expected_total"}, exclude_none=True,
-                           mode="json")
+                           mode="json")  # (coupon_id is part of the request's fingerprint too, when sent)
     checkout = orders.Checkout(payment_method=body.payment_method.value, fulfil=_fulfil(ctx, body),
                                expected_total=body.expected_total, buyer_name=_name(ctx))
     order, replayed = orders.place_order(ctx.deps.orders, ctx.user, shop_id=body.shop_id,
                                          lines=[(line.product_id, line.quantity) for line in body.items],
                                          via_post_id=body.via_post_id, key=key, now=ctx.now,
                                          via_store_link=body.via_store_link, quota=ctx.quota,
-                                         checkout=checkout, fingerprint=sent)
+                                         checkout=checkout, fingerprint=sent, coupon_id=body.coupon_id)
     _register_payment(ctx, order, replayed)
     return _created(order, replayed)
 

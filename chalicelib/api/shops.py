@@ -41,10 +41,10 @@ def get_shop(ctx: Ctx, shop_id: str) -> ShopPublic:
 @route.route("PATCH", "/shops/{shop_id}", body=ShopUpdate, response=ShopPublic, errors=(Forbidden, HandleTaken),
              etag=True, current=get_shop,
              summary="Edit the shop (owner only); also sets the store-link reward (null: none), delivery and pickup, "
-                     "and the bank account for transfers (null: none)")
+                     "the bank account for transfers (null: none) and the regulars' perk (null: none)")
 def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopPublic:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    for nullable in ("referral_reward", "bank_account"):  # null is a value here: none
+    for nullable in ("referral_reward", "bank_account", "regular_perk"):  # null is a value here: none
         if nullable in body.model_fields_set:
             changes[nullable] = changes.get(nullable)
     return shop_out(shops.edit_shop(ctx.deps.shops, ctx.user, shop_id, changes, ctx.now))

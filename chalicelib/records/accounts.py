@@ -46,6 +46,8 @@ class Shop:
     fulfilment: FulfilmentSettings | None = None
     bank_account: BankAccount | None = None
     bank_transfer_hours: int = 24
+    # 단골 우대: what a customer whose tier is ``regular`` gets off every order (None: nothing).
+    regular_perk: RegularPerk | None = None
     # The owner's last change of the shop (None: not read from storage). An order checks it at
     # commit, so a fee, account or reward read from a container's cache can never be stale.
     updated_at: float | None = None
@@ -57,6 +59,15 @@ class RewardSetting:
 
     kind: str  # percent | fixed
     value: int
+
+
+@dataclass(frozen=True)
+class RegularPerk:
+    """A shop's standing perk for its regulars: ``percent`` off the goods (``value`` 1-50), or
+    ``free_shipping`` (``value`` 0): the delivery fee waived."""
+
+    kind: str  # percent | free_shipping
+    value: int = 0
 
 
 @dataclass(frozen=True)

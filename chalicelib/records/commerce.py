@@ -62,6 +62,18 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class DiscountLine:
+    """One reason an order costs less, in the order they were applied (each on what the goods
+    still cost after the ones before): ``subscription``, ``store_link`` (the friend's reward),
+    ``regular_perk`` (단골 우대: percent off, or the delivery fee waived) and ``coupon``."""
+
+    kind: str
+    amount: int  # won, never more than what was left to take off
+    coupon_id: str | None = None
+    name: str = ""  # the coupon's name, or what the perk was ("5%", "free_shipping")
+
+
+@dataclass(frozen=True)
 class StatusChange:
     status: str
     at: float
@@ -169,6 +181,10 @@ class Order:
     refund: Refund | None = None
     shipment: Shipment | None = None
     deliver_by: float | None = None  # shipped or ready for pickup: delivered automatically at this time
+    # Why the order costs less (``discount`` is their sum) and the buyer's coupon it used, if any
+    # (given back, in the same transaction, when the order is cancelled or expires).
+    discounts: tuple[DiscountLine, ...] = ()
+    coupon_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
 # The types a person can switch off for outbound channels (services.notifications.TYPES).
 NotificationTypeName = Literal["new_follower", "new_order", "order_status", "comment", "shop_reply", "review",
                                "reward", "reorder_due", "regular_lapsed", "like", "milestone",
-                               "subscription_skipped", "subscription_upcoming", "store_link", "message"]
+                               "subscription_skipped", "subscription_upcoming", "store_link", "message",
+                               "coupon"]
 
 NotificationType = Field(description=(
     "new_follower, new_order, order_status, comment, shop_reply, review, reward (data.moment: bought, confirmed), "
@@ -20,7 +21,7 @@ NotificationType = Field(description=(
     "like, milestone (data.milestone: first_follower, first_order, first_review, tenth_regular, became_regular), "
     "and the types other features add (subscription_skipped, subscription_upcoming, store_link: the buyer's "
     "own link after a first paid order at a shop, data.url and data.share_text; message: a message in a "
-    "conversation)."), examples=["new_follower"])
+    "conversation; coupon: a shop gave me a coupon, data.coupon_id, name, kind, value, ends_at)."), examples=["new_follower"])
 
 
 class NotificationsQuery(ListQuery):

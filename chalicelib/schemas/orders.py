@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -62,6 +62,10 @@ class OrderCreate(Schema):
     fulfilment: FulfilmentIn | None = Field(None, description=(
         "`{method: delivery, address_id}`, `{method: delivery, address: {...}}` or `{method: pickup}`; required by a "
         "shop that set its fulfilment (a method it does not offer → 422 `fulfilment_unavailable`)."))
+    coupon_id: Id | None = Field(None, description=(
+        "A coupon of mine (GET /me/coupons) for this shop: used by this order only, given back if it is cancelled or "
+        "expires. Not mine, used, not started, ended, below its `min_subtotal` or another shop's → 422 "
+        "`coupon_not_applicable` (`reason`); all its redemptions taken → 409 `coupon_exhausted`."))
 
 
 class OrderStatusIn(Schema):
@@ -124,6 +128,15 @@ class ShipmentOut(Out):
     tracking_number: str
 
 
+class DiscountLineOut(Out):
+    kind: Literal["subscription", "store_link", "regular_perk", "coupon"] = Field(description=(
+        "In the order they apply, each on what the goods still cost: a subscription's discount, a store-link reward "
+        "given to the friend, the regulars' perk (단골 우대), a coupon."))
+    amount: int = Field(description="Won off.")
+    coupon_id: str | None = Field(None, description="The coupon (kind `coupon`).")
+    name: str = Field("", description="The coupon's name, or the perk (`5%`, `free_shipping`).")
+
+
 class OrderPublic(Out):
     order_id: Id
     shop_id: str
@@ -133,8 +146,11 @@ class OrderPublic(Out):
                                                   "shop's books.")
     items: list[OrderLineOut]
     subtotal: int
-    discount: int
-    total: int
+    discount: int = Field(description="The sum of `discounts`.")
+    discounts: list[DiscountLineOut] = Field(default_factory=list, description="Why the order costs less.")
+    coupon_id: str | None = Field(None, description="My coupon this order used (given back if it is cancelled or "
+                                                    "expires).")
+    total: int = Field(description="subtotal − discount + shipping_fee.")
     currency: str
     status: OrderStatus
     via_post_id: str | None

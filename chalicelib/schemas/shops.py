@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.messages import describe_pattern
 from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, not_null
+from chalicelib.schemas.coupons import RegularPerkIn, RegularPerkOut
 from chalicelib.schemas.store_links import RewardSettingIn, RewardSettingOut
 from chalicelib.services.limits import BANK_TRANSFER_HOURS, DEFAULT_BANK_TRANSFER_HOURS, DELIVERY_FEE, FREE_OVER
 
@@ -122,6 +123,9 @@ class ShopUpdate(Schema):
     bank_account: BankAccountIn | None = Field(
         None, description="Where buyers paying by bank transfer (무통장입금) send the money; null: no bank transfer.")
     bank_transfer_hours: BankTransferHours = None  # type: ignore[assignment]
+    regular_perk: RegularPerkIn | None = Field(
+        None, description="단골 우대: percent off (1-50) or free shipping, applied by itself to the orders of a "
+                          "customer whose tier is regular (before a coupon); null for none.")
 
     _not_null = field_validator("fulfilment", "bank_transfer_hours", mode="before")(not_null)
 
@@ -144,6 +148,7 @@ class ShopPublic(Out):
         description="How buyers can pay: card always; bank_transfer when the shop has a bank account (shown on the "
                     "order's payment, not here).")
     bank_transfer_hours: int = Field(description="Hours an unpaid bank-transfer order waits for its deposit.")
+    regular_perk: RegularPerkOut | None = Field(None, description="단골 우대 for regulars; null for none.")
 
 
 class ShopCheckoutSettings(Out):

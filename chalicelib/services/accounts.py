@@ -211,6 +211,10 @@ class ClosingConsents(Protocol):
     def forget(self, user_id: str) -> int: ...
 
 
+class ClosingCoupons(Protocol):
+    def forget(self, user_id: str) -> int: ...
+
+
 @dataclass(frozen=True)
 class Erased:
     follows: int
@@ -220,12 +224,13 @@ class Erased:
     addresses: int = 0
     cards: int = 0
     consents: int = 0
+    coupons: int = 0
 
 
 def erase_closed_account(follows: ClosingFollows, pairs: ClosingPairs, orders: ClosingOrders,
                          user_id: str, notifications: ClosingNotifications | None = None,
                          addresses: ClosingAddresses | None = None, cards: ClosingCards | None = None,
-                         consents: ClosingConsents | None = None) -> Erased:
+                         consents: ClosingConsents | None = None, coupons: ClosingCoupons | None = None) -> Erased:
     """What a closed account leaves behind, undone. Idempotent (a retry finds less to do):
 
     * its follows are undone, each with the shop's follower count in one transaction;
@@ -234,7 +239,9 @@ def erase_closed_account(follows: ClosingFollows, pairs: ClosingPairs, orders: C
     * its inbox, notification preferences, devices and reorder reminders are deleted;
     * its address book is deleted (orders keep the copy of the address they were placed with);
     * its saved card (the PortOne billing key) is deleted: nothing can charge it any more;
-    * its advertising consents and their records are deleted: no shop can advertise to it.
+    * its advertising consents and their records are deleted: no shop can advertise to it;
+    * its coupons are deleted (an order that used one still gives the redemption back to its
+      coupon if it is cancelled).
     """
     unfollowed = sum(1 for shop_id in list(follows.followed_shop_ids(user_id))
                      if follows.remove_follower(shop_id, user_id))
@@ -242,4 +249,5 @@ def erase_closed_account(follows: ClosingFollows, pairs: ClosingPairs, orders: C
                   notifications=notifications.forget(user_id) if notifications is not None else 0,
                   addresses=addresses.forget(user_id) if addresses is not None else 0,
                   cards=cards.forget(user_id) if cards is not None else 0,
-                  consents=consents.forget(user_id) if consents is not None else 0)
+                  consents=consents.forget(user_id) if consents is not None else 0,
+                  coupons=coupons.forget(user_id) if coupons is not None else 0)

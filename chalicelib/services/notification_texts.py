@@ -133,6 +133,11 @@ def render(type_: str, data: Mapping[str, Any], count: int | None = None,
         return "리워드가 적립되었어요", f"{shop} · {won(data.get('amount'))}"
     if type_ == "store_link":
         return "내 스토어 링크가 생겼어요", f"{shop}에서 산 물건을 친구에게 소개해 보세요. 친구가 링크로 사면 리워드가 쌓여요."
+    if type_ == "coupon":
+        off = f"{data.get('value', '')}% 할인" if data.get("kind") == "percent" else f"{won(data.get('value'))} 할인"
+        until = str(data.get("ends_at") or "")[:10]
+        return (f"{shop}에서 쿠폰을 보냈어요",
+                f"{data.get('name') or '쿠폰'} · {off}" + (f" · {until}까지" if until else ""))
     if type_ == "subscription_skipped":
         return "이번 정기배송은 건너뛰었어요", f"{shop} · {str(data.get('reason') or '재고가 부족해요')}"
     if type_ == "subscription_upcoming":

@@ -8,7 +8,9 @@ stock decrement per product (``stock >= quantity``), the order and the idempoten
 with ``via_post_id`` a condition check that the post is the shop's (a 422 otherwise), and
 the store-link items (``services.store_links``: the checks of the shop's reward setting and
 of the link, the first-purchase slot, the buyer's remembered link; the credit itself is written
-when the order is paid). Either
+when the order is paid) and, with ``coupon_id``, the buyer's holding used and one of the coupon's
+redemptions taken (``services.coupons``; the holding, the coupon and the buyer's relationship pair
+for the regular perk are read in the same BatchGetItem). Either
 all of it happens or none of it, so stock can never go below zero however many buyers race,
 and the idempotency record exists exactly when its order does (which is why no "in
 progress" lock is needed).
@@ -17,9 +19,9 @@ Lifecycle (``TRANSITIONS`` below is the whole rule set; ``services.checkout`` th
 
     pending_payment --provider (card) / owner (bank transfer)--> paid
     paid --owner--> shipped (delivery) | ready_for_pickup (pickup) --owner, buyer (구매확정), 7 days--> delivered
-    pending_payment --owner or buyer--> cancelled      (the stock goes back, same transaction)
-    paid --owner or buyer--> cancelled                  (stock back; the money is refunded)
-    pending_payment --the deadline job--> expired      (the stock goes back, exactly once)
+    pending_payment --owner or buyer--> cancelled      (the stock and the coupon go back, same transaction)
+    paid --owner or buyer--> cancelled                  (stock and coupon back; the money is refunded)
+    pending_payment --the deadline job--> expired      (the stock and the coupon go back, exactly once)
 
 Every move is a write conditional on the status it was decided from, so of two racing moves
 (a cancel and a ship) exactly one wins; the other is answered 409. Delivering or cancelling an
@@ -35,8 +37,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.records.commerce import (CURRENCY, BankAccount, Fulfilment, IdempotencyRecord, Order, OrderLine,
-                                        Payment, Product, Refund, Shipment, StatusChange)
+from chalicelib.records.commerce import (CURRENCY, BankAccount, DiscountLine, Fulfilment, IdempotencyRecord, Order,
+                                        OrderLine, Payment, Product, Refund, Shipment, StatusChange)
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, IllegalTransition, Invalid, NotFound,
                                OwnShopOrder, PriceChanged, StaleCatalog, FulfilmentUnavailable, AddressRequired)
 from chalicelib.ids import new_id
@@ -82,7 +84,8 @@ RESTOCKING = frozenset({Status.CANCELLED})
 # on the post with ``via_post_id``; cancelling 1 + n and reviewing 1 + 2n (the order, then per
 # product a review entry and its rating counters). 40 products keep the largest of these at 81;
 # an order through a store link adds 5 items to placing (shop check, link, ledger entry, the
-# owner's totals, the remembered link) and 3 to cancelling.
+# owner's totals, the remembered link) and 3 to cancelling; a coupon 2 to each (the holding,
+# the coupon's count).
 MAX_PRODUCTS = 40
 MAX_LINES = 100  # lines as sent, before lines naming the same product are merged
 MAX_QUANTITY = 999
@@ -200,19 +203,24 @@ def request_hash(operation: str, payload: Mapping) -> str:
 def place_order(store: OrdersStore, buyer_id: str, *, shop_id: str, lines: Iterable[tuple[str, int]],
                 via_post_id: str | None, key: str, now: float,
                 via_store_link: str | None = None, quota: Ticket | None = None,
-                checkout: Checkout | None = None, fingerprint: Mapping | None = None) -> tuple[Order, bool]:
+                checkout: Checkout | None = None, fingerprint: Mapping | None = None,
+                coupon_id: str | None = None) -> tuple[Order, bool]:
     """Place an order; ``(order, replayed)``. A retry with the same key and request returns the
     first order (``replayed`` true); the same key for another request is a 409. ``quota``, the
-    buyer's rate limit, is counted in the placing transaction (a replay counts nothing)."""
+    buyer's rate limit, is counted in the placing transaction (a replay counts nothing).
+    ``coupon_id``: the buyer's coupon to use (``services.coupons``: 422 ``coupon_not_applicable``,
+    409 ``coupon_exhausted``)."""
     quantities = aggregate(lines)
     request: dict[str, object] = {"shop_id": shop_id, "items": sorted(quantities.items()), "via_post_id": via_post_id}
     if via_store_link is not None:  # absent when unset, so keys stored before links keep their hash
         request["via_store_link"] = via_store_link
     if fingerprint:  # checkout's fields, as sent (absent when unset, as above)
         request["checkout"] = dict(fingerprint)
+    if coupon_id is not None:
+        request["coupon_id"] = coupon_id
     digest = request_hash("order", request)
     return _place(store, buyer_id, shop_id, quantities, key, digest, now, via_post_id=via_post_id,
-                  via_store_link=via_store_link, quota=quota, checkout=checkout)
+                  via_store_link=via_store_link, quota=quota, checkout=checkout, coupon_id=coupon_id)
 
 
 def reorder(store: OrdersStore, user_id: str, order_id: str, *, key: str, now: float,
@@ -309,22 +317,26 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
            now: float, *, via_post_id: str | None = None, via_store_link: str | None = None,
            reorder_of: str | None = None, pricing: Pricing | None = None,
            subscription_id: str | None = None, quota: Ticket | None = None,
-           checkout: Checkout | None = None) -> tuple[Order, bool]:
+           checkout: Checkout | None = None, coupon_id: str | None = None) -> tuple[Order, bool]:
     from chalicelib.services.checkout import payment_deadline
 
+    from chalicelib.records.coupons import CouponUsedUp, Entitlements, HoldingUnusable
     from chalicelib.records.store_links import FirstBuyTaken, LinkRemembered
-    from chalicelib.services import store_links
+    from chalicelib.services import coupons, store_links
 
     remembered: Remembered | None = None  # the buyer's remembered link, read with the catalogue or at commit
+    extras = Entitlements()  # the buyer's pair (regular perk) and the coupon the order names, read with it too
     stale = hops = 0
     credit = True  # False once the buyer's first purchase at the shop is made or held: no link credits it
     # The buyer's remembered link and first-purchase slot are read once, in the catalogue's
     # BatchGetItem (not for a subscription's period, which no link credits).
     load_order = getattr(store, "load_order", None) if subscription_id is None else None
+    reload_pair = load_order  # once, if a perk shows up that the first read did not read the pair for
     while True:
         code = via_store_link if via_store_link is not None else (remembered.code if remembered else None)
         if load_order is not None:
-            shop, products, found, buyer = load_order(shop_id, list(quantities), code, buyer_id, now)
+            shop, products, found, buyer, extras = load_order(shop_id, list(quantities), code, buyer_id, now,
+                                                              coupon_id=coupon_id)
             load_order = None
             credit = buyer.first_buy_free
             remembered = buyer.remembered
@@ -333,6 +345,10 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
                 shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
         else:
             shop, products, found = store.load_catalog(shop_id, list(quantities), link_code=code)
+        if shop is not None and shop.regular_perk is not None and not extras.pair_read and reload_pair is not None:
+            # the first read went by a cached shop without a perk, which the owner has set since
+            _, _, _, _, extras = reload_pair(shop_id, list(quantities), code, buyer_id, now, coupon_id=coupon_id)
+            reload_pair = None
         if shop is None:
             raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
         if shop.owner_id == buyer_id:
@@ -341,14 +357,17 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
         if via_store_link is not None and link is not None and link.owner_id == buyer_id:
             via_store_link = link = None  # the buyer's own link earns nothing: as if it named none
         lines, subtotal = price_lines(shop_id, products, quantities)
-        discount = 0
+        earlier: list[DiscountLine] = []
         if pricing is not None:  # a subscription's period: its quoted prices and its discount
-            lines, discount = pricing(shop, lines)
+            lines, period_discount = pricing(shop, lines)
             subtotal = sum(line.line_total for line in lines)
+            earlier.append(DiscountLine(coupons.SUBSCRIPTION, period_discount))
+        coupon = coupons.applicable_coupon(extras, shop_id, subtotal, now) if coupon_id is not None else None
+        perk = shop.regular_perk if coupons.perk_applies(shop.regular_perk, extras.pair_state, now) else None
         order_id = new_id()
         referral = store_links.referral_for(link, shop, buyer_id, order_id, subtotal, now) if credit else None
         if referral is not None:
-            discount = referral.discount
+            earlier.append(DiscountLine(coupons.STORE_LINK, referral.discount))
         how = checkout or Checkout()
         try:
             fulfilment, shipping_fee = how.fulfil(shop, subtotal) if how.fulfil else _no_fulfilment(shop)
@@ -358,6 +377,8 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
                 raise
             stale += 1  # the shop came from a container's cache: decide on the shop as it is now
             continue
+        discounts = coupons.discount_lines(subtotal, shipping_fee, earlier=earlier, perk=perk, coupon=coupon)
+        discount = sum(line.amount for line in discounts)
         total = subtotal - discount + shipping_fee
         if how.expected_total is not None and how.expected_total != total:
             raise PriceChanged(f"The order now costs {total} won, not {how.expected_total}.",
@@ -378,7 +399,8 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
                       history=(StatusChange(Status.PENDING_PAYMENT.value, now, buyer_id),),
                       created_at=now, updated_at=now, via_post_id=via_post_id, reorder_of=reorder_of,
                       currency=CURRENCY, subscription_id=subscription_id, buyer_name=how.buyer_name,
-                      shipping_fee=shipping_fee, fulfilment=fulfilment, payment=payment, **_credit(referral))
+                      shipping_fee=shipping_fee, fulfilment=fulfilment, payment=payment, discounts=discounts,
+                      coupon_id=coupon.coupon_id if coupon is not None else None, **_credit(referral))
         # Stock is not checked against the read: the transaction's conditions decide, and a retry
         # of an order that emptied the shelf must still get its order back rather than a 409.
         record = IdempotencyRecord(user_id=buyer_id, key=key, request_hash=digest, order=order)
@@ -394,6 +416,13 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             if stale == CATALOG_ATTEMPTS:
                 raise
             continue  # a product, the shop's reward or the link changed since it was read: again
+        except HoldingUnusable as unusable:
+            raise (coupons.used_elsewhere() if unusable.held else coupons.not_held()) from None
+        except CouponUsedUp:
+            from chalicelib.errors import CouponExhausted
+
+            raise CouponExhausted("This coupon has been used as many times as the shop allows; order without it.",
+                                  extra={"coupon_id": coupon_id}) from None
         except FirstBuyTaken:
             credit = False  # a link rewards only a customer's first paid order at a shop: placed at full price
             continue

@@ -6,7 +6,8 @@ from typing import Protocol
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import new_id
-from chalicelib.records.accounts import DeliveryOption, FulfilmentSettings, PickupOption, RewardSetting, Shop
+from chalicelib.records.accounts import (DeliveryOption, FulfilmentSettings, PickupOption, RegularPerk, RewardSetting,
+                                         Shop)
 from chalicelib.records.commerce import BankAccount
 
 
@@ -44,8 +45,17 @@ def edit_shop(store: ShopsStore, user_id: str, shop_id: str, changes: dict, now:
     """``changes`` may set ``referral_reward`` to ``{kind, value}`` (validated) or None for none,
     ``fulfilment`` to ``{delivery: {fee, free_over}, pickup: {address, hours}}`` (a method left
     out is not offered; validated: at least one), ``bank_account`` to ``{bank, number, holder}``
-    or None for no bank transfer, and ``bank_transfer_hours``."""
+    or None for no bank transfer, ``bank_transfer_hours``, and ``regular_perk`` to ``{kind, value}``
+    (``services.coupons.check_perk``) or None for none."""
     shop = owned_shop(store, user_id, shop_id)
+    if "regular_perk" in changes:
+        from chalicelib.services.coupons import check_perk
+
+        wanted = changes["regular_perk"]
+        perk = RegularPerk(kind=wanted["kind"], value=wanted.get("value") or 0) if wanted else None
+        if perk is not None:
+            check_perk(perk)
+        changes = {**changes, "regular_perk": perk}
     if "referral_reward" in changes:
         reward = changes["referral_reward"]
         changes = {**changes, "referral_reward": RewardSetting(**reward) if reward else None}

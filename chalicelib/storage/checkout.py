@@ -6,9 +6,9 @@ with it), so of two racing moves exactly one wins:
 * ``mark_paid`` — ``pending_payment → paid`` and ``paid_at`` set, conditional on the status
   (one UpdateItem; the expiry due item is left for the job, which drops it on reading a paid
   order: confirming stays one write).
-* ``expire`` — ``pending_payment → expired``, the stock back and the due item gone, in one
-  TransactWriteItems conditional on the status: the stock returns exactly once, and a payment
-  that won the race first leaves the order paid.
+* ``expire`` — ``pending_payment → expired``, the stock back, the coupon it used back to its
+  buyer and the due item gone, in one TransactWriteItems conditional on the status: the stock
+  and the coupon return exactly once, and a payment that won the race first leaves the order paid.
 * refunds — ``owe_refund`` writes ``refund = {status: pending}`` once (``attribute_not_exists``)
   with a due item for the retry job; ``claim_refund`` moves it to ``in_progress`` with a lease
   (only one worker at a time calls the provider); ``settle_refund`` ends it ``done`` or
@@ -94,23 +94,33 @@ class CheckoutRepository:
         with_retries(lambda: item.delete())
 
     def expire(self, order: Order, due: DueItem | None, at: float) -> bool:
-        """``pending_payment → expired``, the stock back and the due item gone, at once.
-        False (and the due item dropped) when the order was no longer pending."""
+        """``pending_payment → expired``, the stock back, the coupon it used back to its buyer and
+        the due item gone, at once. False (and the due item dropped) when the order was no longer
+        pending."""
+        from chalicelib.storage import coupons
+
         change = StatusChange("expired", at, "system")
-        tx = Transaction(_connection(), return_consumed_capacity="NONE")
-        tx.update(OrderItem(order_pk(order.order_id), ORDER),
-                  [OrderItem.status.set("expired"), OrderItem.updated_at.set(at),
-                   OrderItem.gsi3pk.set(shop_status_pk(order.shop_id, "expired")),
-                   OrderItem.history.set(OrderItem.history.append(_history(change)))],
-                  condition=(OrderItem.status == "pending_payment") & OrderItem.paid_at.does_not_exist(),
-                  label="order")
-        for line in order.items:
-            tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(line.quantity)],
-                      condition=ProductItem.pk.exists(), label=stock_label(line.product_id))
-        if due is not None:
-            tx.delete(due, label="due")
+
+        def build() -> Transaction:
+            tx = Transaction(_connection(), return_consumed_capacity="NONE")
+            tx.update(OrderItem(order_pk(order.order_id), ORDER),
+                      [OrderItem.status.set("expired"), OrderItem.updated_at.set(at),
+                       OrderItem.gsi3pk.set(shop_status_pk(order.shop_id, "expired")),
+                       OrderItem.history.set(OrderItem.history.append(_history(change)))],
+                      condition=(OrderItem.status == "pending_payment") & OrderItem.paid_at.does_not_exist(),
+                      label="order")
+            for line in order.items:
+                tx.update(ProductItem(*product_key(line.product_id)), [ProductItem.stock.add(line.quantity)],
+                          condition=ProductItem.pk.exists(), label=stock_label(line.product_id))
+            if due is not None:
+                tx.delete(due, label="due")
+            return tx
+
         try:
-            tx.commit()
+            if order.coupon_id is not None:
+                coupons.commit_with_return(build, order)
+            else:
+                build().commit()
         except Cancelled as cancelled:
             if "order" in cancelled:
                 if due is not None:

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.records.commerce import (Address, BankAccount, Fulfilment, IdempotencyRecord, Order, OrderLine, Payment,
-                                        Product, Refund, Shipment, StatusChange)
+from chalicelib.records.commerce import (Address, BankAccount, DiscountLine, Fulfilment, IdempotencyRecord, Order,
+                                        OrderLine, Payment, Product, Refund, Shipment, StatusChange)
+from chalicelib.records.coupons import Entitlements
 from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
@@ -101,7 +102,20 @@ def to_order(item: OrderItem) -> Order:
         paid_at=None if item.paid_at is None else float(item.paid_at), refund=refund_from(_plain(item.refund)),
         shipment=_shipment(_plain(item.shipment)),
         deliver_by=None if item.deliver_by is None else float(item.deliver_by),
+        discounts=_discounts(item), coupon_id=item.coupon_id,
     )
+
+
+def _discounts(item: OrderItem) -> tuple[DiscountLine, ...]:
+    """The order's discount lines; an order placed before they were kept shows its one discount
+    as what it was (a subscription's, or a store-link reward given to the friend)."""
+    stored = _plain(item.discounts) if item.discounts else None
+    if stored:
+        return tuple(DiscountLine(kind=d["kind"], amount=int(d["amount"]), coupon_id=d.get("coupon_id"),
+                                  name=d.get("name") or "") for d in stored)
+    if int(item.discount or 0) > 0:
+        return (DiscountLine("subscription" if item.subscription_id else "store_link", int(item.discount)),)
+    return ()
 
 
 def _plain(value) -> dict | None:
@@ -185,6 +199,7 @@ def order_item(order: Order) -> OrderItem:
         buyer_name=order.buyer_name or None, shipping_fee=order.shipping_fee or None,
         fulfilment=_stored(order.fulfilment), payment=_stored(order.payment), paid_at=order.paid_at,
         refund=_stored(order.refund), shipment=_stored(order.shipment), deliver_by=order.deliver_by,
+        discounts=[_stored(line) for line in order.discounts] or None, coupon_id=order.coupon_id,
         gsi1pk=buyer_orders_pk(order.buyer_id), gsi1sk=order.order_id,
         gsi2pk=shop_orders_pk(order.shop_id), gsi2sk=order.order_id,
         gsi3pk=shop_status_pk(order.shop_id, order.status), gsi3sk=order.order_id,
@@ -204,6 +219,7 @@ def order_from_json(text: str) -> Order:
     data["payment"] = payment_from(data.get("payment"))
     data["refund"] = refund_from(data.get("refund"))
     data["shipment"] = Shipment(**data["shipment"]) if data.get("shipment") else None
+    data["discounts"] = tuple(DiscountLine(**line) for line in data.get("discounts") or ())
     return Order(**data)
 
 
@@ -246,22 +262,30 @@ class OrdersRepository:
         or name from a stale read (or a stale cache entry) cancels it and is priced again; the
         same goes for the shop's reward setting and the link's give-to-friend flag.
         """
-        shop, products, link, _ = self._load(shop_id, product_ids, link_code, None, 0.0)
+        shop, products, link, _, _ = self._load(shop_id, product_ids, link_code, None, 0.0, None)
         return shop, products, link
 
     def load_order(self, shop_id: str, product_ids: Sequence[str], link_code: str | None, buyer_id: str,
-                   now: float) -> tuple[Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop]:
+                   now: float, coupon_id: str | None = None) -> tuple[
+            Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop, Entitlements]:
         """``load_catalog`` and, in the same BatchGetItem, the buyer's remembered link for the
         shop and their first-purchase slot (``BuyerAtShop``): per buyer, so never cached, and
         so read by every order, warm or cold. Knowing them before the transaction is what keeps
         an order through a remembered link, or a customer's second order through a link, at one
-        TransactWriteItems; the transaction still checks both, so a stale read only retries."""
-        shop, products, link, buyer = self._load(shop_id, product_ids, link_code, buyer_id, now)
-        assert buyer is not None
-        return shop, products, link, buyer
+        TransactWriteItems; the transaction still checks both, so a stale read only retries.
+
+        Also in that read (``Entitlements``): the buyer's relationship pair with the shop, for the
+        regular perk (left out when a cached shop sets no perk), and the holding and coupon
+        ``coupon_id`` names."""
+        shop, products, link, buyer, extras = self._load(shop_id, product_ids, link_code, buyer_id, now, coupon_id)
+        assert buyer is not None and extras is not None
+        return shop, products, link, buyer, extras
 
     def _load(self, shop_id: str, product_ids: Sequence[str], link_code: str | None, buyer_id: str | None,
-              now: float) -> tuple[Shop | None, dict[str, Product], StoreLink | None, BuyerAtShop | None]:
+              now: float, coupon_id: str | None) -> tuple[Shop | None, dict[str, Product], StoreLink | None,
+                                                          BuyerAtShop | None, Entitlements | None]:
+        from chalicelib.storage import coupons
+
         wanted = list(dict.fromkeys(product_ids))
         shop = self.cache.get(f"shop#{shop_id}")
         products = {pid: cached for pid in wanted if (cached := self.cache.get(f"product#{pid}")) is not None}
@@ -270,8 +294,10 @@ class OrdersRepository:
             product_key(pid) for pid in wanted if pid not in products]
         if link_code and link is None:
             keys.append(links.link_key(link_code))
+        with_pair = shop is None or shop.regular_perk is not None  # a cached shop without a perk needs no pair
         if buyer_id is not None:
             keys += links.buyer_keys(buyer_id, shop_id)
+            keys += coupons.order_keys(shop_id, buyer_id, coupon_id, with_pair=with_pair)
         read: list = []
         if keys:
             read = with_retries(lambda: list(MainItem.batch_get(keys)))
@@ -283,8 +309,10 @@ class OrdersRepository:
                     products[item.product_id] = self._remember(to_product(item))
                 elif isinstance(item, StoreLinkItem):
                     link = self._remember_link(links.to_link(item))
-        buyer = None if buyer_id is None else links.buyer_at_shop(read, buyer_id, shop_id, now)
-        return shop, products, link, buyer
+        if buyer_id is None:
+            return shop, products, link, None, None
+        return (shop, products, link, links.buyer_at_shop(read, buyer_id, shop_id, now),
+                coupons.entitlements(read, shop_id, buyer_id, coupon_id, with_pair))
 
     def forget_shop(self, shop_id: str) -> bool:
         """Drop a cached shop; True if there was one (a decision made on it may be stale)."""
@@ -357,6 +385,10 @@ class OrdersRepository:
             tx.check(ShopItem, *shop_key(order.shop_id), condition=ShopItem.updated_at == shop_version,
                      label=links.SHOP_REWARD)
         links.add_remembered(tx, order, remembered)
+        if order.coupon_id is not None:
+            from chalicelib.storage import coupons
+
+            coupons.add_use(tx, order)
         if order.subscription_id is None:
             # a buyer the shop blocked orders nothing from it: one more check, no extra call
             block_check(tx, order.shop_id, order.buyer_id)
@@ -377,6 +409,10 @@ class OrdersRepository:
                                   shop_version=shop_version)
             if rider is not None:
                 rider.explain(cancelled)
+            if order.coupon_id is not None:
+                from chalicelib.storage import coupons
+
+                coupons.explain_use(cancelled)
             if VIA_POST in cancelled:
                 raise Invalid("The post this order comes from is not a post of the order's shop.",
                               errors=[FieldProblem("body.via_post_id", "no such post of this shop",
@@ -491,8 +527,14 @@ class OrdersRepository:
 
     def _move_together(self, order: Order, change: StatusChange, target: OrderItem, actions: list, condition,
                        restock: bool, settlement: Settlement | None, due: tuple[str, float] | None = None) -> None:
+        """One transaction: the order's move and what rides along. With ``restock`` (the order is
+        undone) the quantities go back to the products and the coupon it used to its buyer
+        (``storage.coupons.add_return``)."""
+        from chalicelib.storage import coupons
+
         with_link = True
-        while True:
+
+        def build() -> Transaction:
             tx = Transaction(_connection()).update(target, actions, condition=condition, label=ORDER_MOVE)
             if due is not None:
                 tx.put(due_item(due[0], due[1], order.order_id), label="due")
@@ -504,8 +546,14 @@ class OrdersRepository:
                 links.add_settlement(tx, settlement, with_link=with_link)
             if change.status == "paid":
                 links.add_first_paid(tx, order)
+            return tx
+
+        while True:
             try:
-                tx.commit()
+                if restock and order.coupon_id is not None:
+                    coupons.commit_with_return(build, order)
+                else:
+                    build().commit()
                 return
             except Cancelled as cancelled:
                 if ORDER_MOVE in cancelled:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.errors import HandleTaken, NotFound, ShopAlreadyOpen
-from chalicelib.records.accounts import DeliveryOption, FulfilmentSettings, PickupOption, RewardSetting, Shop
+from chalicelib.records.accounts import (DeliveryOption, FulfilmentSettings, PickupOption, RegularPerk, RewardSetting,
+                                         Shop)
 from chalicelib.records.commerce import BankAccount
 from chalicelib.services.limits import DEFAULT_BANK_TRANSFER_HOURS
 from chalicelib.storage.accounts import PROFILE, _connection, guard
@@ -15,7 +16,7 @@ from chalicelib.storage.transactions import Cancelled, Transaction
 
 HANDLE = "handle"
 EDITABLE = ("name", "bio", "region", "handle", "referral_reward", "subscription_discount_percent", "fulfilment",
-            "bank_account", "bank_transfer_hours")
+            "bank_account", "bank_transfer_hours", "regular_perk")
 
 
 def _fulfilment(stored: FulfilmentMap | None) -> FulfilmentSettings | None:
@@ -49,6 +50,7 @@ def to_shop(item: ShopItem) -> Shop:
         bank_account=BankAccount(bank=item.bank_account.bank, number=item.bank_account.number,
                                  holder=item.bank_account.holder) if item.bank_account is not None else None,
         bank_transfer_hours=int(item.bank_transfer_hours or DEFAULT_BANK_TRANSFER_HOURS),
+        regular_perk=RegularPerk(kind=item.perk_kind, value=int(item.perk_value or 0)) if item.perk_kind else None,
         updated_at=item.updated_at,
     )
 
@@ -61,6 +63,10 @@ def _set(name: str, value):
         if value is None:
             return [ShopItem.bank_account.remove()]
         return [ShopItem.bank_account.set(BankAccountMap(bank=value.bank, number=value.number, holder=value.holder))]
+    if name == "regular_perk":
+        if value is None:
+            return [ShopItem.perk_kind.remove(), ShopItem.perk_value.remove()]
+        return [ShopItem.perk_kind.set(value.kind), ShopItem.perk_value.set(value.value)]
     if name != "referral_reward":
         return [getattr(ShopItem, name).set(value)]
     if value is None:

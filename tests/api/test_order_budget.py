@@ -109,3 +109,31 @@ def test_product_reads(api, owner):
     with dynamodb_calls() as calls:
         api.get(f"/products/{pid}/reviews")
     assert calls.operations == ["GetItem", "Query"]
+
+
+def test_an_order_with_a_coupon_and_a_perk_is_still_one_batch_read_and_one_transaction(api, owner, user,
+                                                                                       catalog_cache):
+    """The holding, the coupon and the buyer's relationship pair (the regular perk) are three more
+    keys of the same BatchGetItem; using the coupon is two more items of the same transaction."""
+    from chalicelib import clock
+    from chalicelib.ids import iso
+    from chalicelib.wiring import container
+
+    shop_id = owner["shop"]["shop_id"]
+    assert api.patch(f"/shops/{shop_id}", {"regular_perk": {"kind": "percent", "value": 5}},
+                     token=owner["token"]).status == 200
+    pid = make_product(api, owner, price=4500)["product_id"]
+    made = api.post(f"/shops/{shop_id}/coupons", {"name": "쿠폰", "kind": "fixed", "value": 1000,
+                                                   "ends_at": iso(clock.now() + 86_400), "max_redemptions": 5},
+                    token=owner["token"]).body
+    container().coupons.grant(container().coupons.get_coupon(made["coupon_id"]), user["user"]["user_id"], clock.now())
+    for warm in (False, True):
+        if not warm:
+            catalog_cache.clear()
+        with dynamodb_calls() as calls:
+            order = buy(api, user, shop_id, (pid, 1), coupon_id=made["coupon_id"])
+        assert order.status == 201, order.body
+        assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
+        with dynamodb_calls() as calls:
+            advance(api, owner, order.body["order_id"], "cancelled")  # the coupon comes back with the stock
+        assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]

@@ -113,3 +113,7 @@ class ShopItem(MainItem, discriminator="shop"):
     fulfilment = FulfilmentMap(null=True)
     bank_account = BankAccountMap(null=True)
     bank_transfer_hours = NumberAttribute(null=True)
+    # 단골 우대: ``percent`` (1-50) or ``free_shipping`` (value 0) for customers whose tier is
+    # regular, both absent for none; orders check the shop's ``updated_at``, so a change applies at once.
+    perk_kind = UnicodeAttribute(null=True)
+    perk_value = NumberAttribute(null=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, TTLAttribute,
                                  UnicodeAttribute)
 
@@ -65,7 +67,9 @@ class OrderItem(MainItem, discriminator="order"):
 
     Written once by the order's transaction (with the stock decrements and the idempotency
     record); afterwards only ``status`` (conditional on the status read, so racing moves have
-    one winner), ``history`` (appended), ``updated_at``, ``review_id`` and ``buyer_closed`` change. This item is
+    one winner), ``history`` (appended), ``updated_at``, ``review_id`` and ``buyer_closed`` change. An
+    order that used a coupon (``coupon_id``) gives it back in the transaction that cancels or
+    expires it (``storage.coupons.add_return``). This item is
     the "order" record of the stream contract (README, "Order events").
     """
 
@@ -102,6 +106,11 @@ class OrderItem(MainItem, discriminator="order"):
     refund: MapAttribute = MapAttribute(null=True)  # {status, amount, requested_at, refunded_at, attempts, ...}
     shipment: MapAttribute = MapAttribute(null=True)  # {carrier, tracking_number}
     deliver_by = NumberAttribute(null=True)
+    # Discount lines (records.commerce.DiscountLine as maps: kind, amount, coupon_id, name; absent on
+    # orders placed before them) and the buyer's coupon the order used (given back if it is cancelled
+    # or expires).
+    discounts: ListAttribute[dict[str, Any]] = ListAttribute(null=True)
+    coupon_id = UnicodeAttribute(null=True)
 
 
 class IdempotencyItem(MainItem, discriminator="idempotency"):
