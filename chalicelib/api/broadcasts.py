@@ -11,7 +11,7 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
-from chalicelib.errors import Forbidden
+from chalicelib.errors import CouponEnded, Forbidden
 from chalicelib.schemas.broadcasts import BroadcastAccepted, BroadcastCreate, BroadcastProgress
 
 broadcasts_blueprint = Blueprint(__name__)
@@ -19,14 +19,16 @@ route = Router(broadcasts_blueprint, "broadcasts", bearer)
 
 
 @route.route("POST", "/shops/{shop_id}/broadcasts", status=202, body=BroadcastCreate, response=BroadcastAccepted,
-             errors=(Forbidden,), limit="broadcast",
+             errors=(Forbidden, CouponEnded), limit="broadcast",
              summary="Send one message to a segment of the shop's customers, each once, in their conversation",
              description="`audience` is exactly one of `{tier}`, `{essential_due: true}` or `{user_ids}` (422 "
                          "`one_audience`). Each recipient gets it once, as the shop's message in their conversation "
                          "and a `message` notification. `advertising: true` (광고성 정보, 정보통신망법 §50): only "
                          "customers who consented to the shop's advertising get it, it begins with \"(광고)\" and "
                          "the shop's name and ends with how to refuse for free, and between 21:00 and 08:00 KST "
-                         "it waits until 08:00 for customers without night-time consent. A few a day per owner "
+                         "it waits until 08:00 for customers without night-time consent. `coupon_id`: the shop's "
+                         "coupon goes with it to each recipient, held at most once; a broadcast with a coupon is "
+                         "advertising (an ended coupon → 409 `coupon_ended`). A few a day per owner "
                          "(429 `rate_limited`).")
 def create_broadcast(ctx: Ctx, shop_id: str, body: BroadcastCreate) -> dict:
     from chalicelib.services import broadcasts
@@ -35,7 +37,7 @@ def create_broadcast(ctx: Ctx, shop_id: str, body: BroadcastCreate) -> dict:
     audience = broadcasts.audience_of(a.tier, a.essential_due, a.user_ids)
     broadcast = broadcasts.send(ctx.deps.broadcasts, ctx.deps.shops, ctx.user, shop_id, audience=audience,
                                 text=body.text, advertising=body.advertising, coupon_id=body.coupon_id,
-                                now=ctx.now, quota=ctx.quota)
+                                now=ctx.now, quota=ctx.quota, coupons=ctx.deps.coupons)
     return broadcasts.accepted_out(broadcast)
 
 

@@ -20,10 +20,12 @@ def chunk_written(change: Change, deadline: float | None) -> None:
     deps = container()
     chunk = change.record_new()
     report = run_chunk(deps.broadcasts, deps.consents, chunk, now=clock.now(),
-                       size=deps.settings.broadcast_chunk_size, clock=time.monotonic, deadline=deadline)
+                       size=deps.settings.broadcast_chunk_size, clock=time.monotonic, deadline=deadline,
+                       coupons=deps.coupons)
     log.info("broadcast", extra={"broadcast_id": chunk.broadcast_id, "pass": chunk.pass_no, "seq": chunk.seq,
                                  "action": report.action, "seen": report.seen, "delivered": report.delivered,
-                                 "skipped": report.skipped, "held": report.held, "continued": report.continued})
+                                 "skipped": report.skipped, "held": report.held, "granted": report.granted,
+                                 "continued": report.continued})
 
 
 HANDLERS = (("broadcast_chunk", chunk_written),)

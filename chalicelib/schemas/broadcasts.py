@@ -40,7 +40,8 @@ class BroadcastCreate(Schema):
                                                        "\"(광고)\", the shop's name and how to refuse; held until "
                                                        "08:00 KST at night without night-time consent.")
     coupon_id: Id | None = Field(None, description="A coupon of the shop given with the message to each "
-                                                   "recipient (once each).")
+                                                   "recipient (held at most once). A coupon is a promotion: the "
+                                                   "broadcast is then advertising whatever `advertising` says.")
 
 
 class BroadcastAccepted(Out):

@@ -24,6 +24,10 @@ KST sends only to customers who also consented to night-time advertising; for th
 for a **morning pass** at 08:00 KST (the broadcast is ``held``), which the schedule starts
 (``release_held``): the same audience again from its start, the guards skipping those already
 reached. The counts of a broadcast (recipients, skipped) are those of its latest pass.
+
+**A coupon** (``coupon_id``) goes with the message to each recipient it reaches, held at most
+once (``services.coupons.grant``). A coupon is a promotion: a broadcast carrying one is
+advertising.
 """
 
 from __future__ import annotations
@@ -33,14 +37,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from chalicelib.errors import FieldProblem, Invalid, NotFound
-from chalicelib.ids import new_id
+from chalicelib.errors import CouponEnded, FieldProblem, Invalid, NotFound
+from chalicelib.ids import iso, new_id
 from chalicelib.records.broadcasts import DONE, HELD, SENDING, Audience, Broadcast, Chunk, Progress
 from chalicelib.records.consents import ShopPreference
 from chalicelib.records.conversations import Conversation, Message
 from chalicelib.records.rates import Ticket
 from chalicelib.records.relationships import Pair
 from chalicelib.services.conversations import shop_conversation, shop_message
+from chalicelib.services.coupons import CouponsStore, coupon_of_shop, grant
 from chalicelib.services.shops import ShopsStore, owned_shop
 
 KST = timezone(timedelta(hours=9))
@@ -123,10 +128,21 @@ def progress_of(broadcast: Broadcast, chunks: Sequence[Chunk]) -> Progress:
 
 
 def send(store: BroadcastsStore, shops: ShopsStore, user_id: str, shop_id: str, *, audience: Audience, text: str,
-         advertising: bool, coupon_id: str | None, now: float, quota: Ticket | None = None) -> Broadcast:
-    """Accept a broadcast (owner only): one GetItem (the shop), one TransactWriteItems. The
-    delivery runs from the stream."""
+         advertising: bool, coupon_id: str | None, now: float, quota: Ticket | None = None,
+         coupons: CouponsStore | None = None) -> Broadcast:
+    """Accept a broadcast (owner only): one GetItem (the shop), one GetItem (its coupon, if
+    any), one TransactWriteItems. The delivery runs from the stream. A coupon is a promotion, so
+    a broadcast that carries one is advertising whatever ``advertising`` says; an ended coupon
+    → 409 ``coupon_ended``, another shop's or none → 404."""
     shop = owned_shop(shops, user_id, shop_id)
+    if coupon_id is not None:
+        if coupons is None:
+            raise ValueError("a broadcast with a coupon needs the coupons store")
+        coupon = coupon_of_shop(shops, coupons, user_id, shop_id, coupon_id)
+        if now >= coupon.ends_at:
+            raise CouponEnded("This coupon has ended; create a new one to give out.",
+                              extra={"ends_at": iso(coupon.ends_at)})
+        advertising = True
     broadcast = Broadcast(broadcast_id=new_id(), shop_id=shop.shop_id, shop_name=shop.name, owner_id=shop.owner_id,
                           audience=audience, text=advertising_text(shop.name, text) if advertising else text,
                           advertising=advertising, coupon_id=coupon_id, created_at=now)
@@ -156,11 +172,13 @@ class ChunkReport:
     held: int = 0
     continued: bool = False
     hold_asked: bool = False
+    granted: int = 0
     notes: list[str] = field(default_factory=list)
 
 
 def run_chunk(store: BroadcastsStore, consents: Consents, chunk: Chunk, *, now: float, size: int,
-              clock: Callable[[], float], deadline: float | None = None) -> ChunkReport:
+              clock: Callable[[], float], deadline: float | None = None,
+              coupons: CouponsStore | None = None) -> ChunkReport:
     """Deliver one chunk of a broadcast and write the next. A chunk that starts past the
     invocation's ``deadline`` only hands itself on. Safe to replay and to run twice at once."""
     broadcast = store.get(chunk.broadcast_id)
@@ -194,12 +212,23 @@ def run_chunk(store: BroadcastsStore, consents: Consents, chunk: Chunk, *, now: 
                                          pair.customer_name, now)
         messages.append((conversation, shop_message(conversation, broadcast.text, now, broadcast.broadcast_id)))
     report.delivered = store.deliver(chunk, messages)
+    if broadcast.coupon_id is not None and coupons is not None and messages:
+        report.granted = _grant(coupons, broadcast.coupon_id, [c.customer_id for c, _ in messages], now)
     if report.held and night is not None:
         report.hold_asked = store.hold(broadcast.broadcast_id, chunk.pass_no + 1, night)
     if after is not None:
         report.continued = store.enqueue(chunk.next(after, now))
     store.settle(chunk, seen=report.seen, skipped=report.skipped, held=report.held, last=after is None)
     return report
+
+
+def _grant(coupons: CouponsStore, coupon_id: str, user_ids: list[str], now: float) -> int:
+    """The broadcast's coupon to each recipient (one conditional PutItem each: held at most once,
+    so a replayed chunk gives nothing twice). Nothing once the coupon is gone or has ended."""
+    coupon = coupons.get_coupon(coupon_id)
+    if coupon is None or now >= coupon.ends_at:
+        return 0
+    return sum(1 for user_id in user_ids if grant(coupons, coupon, user_id, now))
 
 
 @dataclass

@@ -241,3 +241,40 @@ def test_only_the_owner_broadcasts_or_reads_one_and_broadcasts_are_limited_per_d
     limited = api.post(f"/shops/{shop_id}/broadcasts", body, token=owner["token"])
     assert assert_problem(limited, 429)["code"] == "rate_limited"
 
+
+
+def test_a_coupon_goes_with_the_message_once_to_consenting_recipients_only(api, owner, clock, drain_stream):
+    shop_id = owner["shop"]["shop_id"]
+    yes, no = api.signup(name="동의함"), api.signup(name="안함")
+    for person in (yes, no):
+        follow(api, person, shop_id)
+    consent(api, yes, shop_id)
+    drain_stream()
+    coupon = api.post(f"/shops/{shop_id}/coupons", {
+        "name": "다시 만나요 쿠폰", "kind": "fixed", "value": 2000, "min_subtotal": 0, "starts_at": iso(clock.now - 60),
+        "ends_at": iso(clock.now + 7 * DAY), "max_redemptions": 100}, token=owner["token"]).body
+    # Not marked advertising: a coupon makes it so (consent only, "(광고)").
+    accepted = broadcast(api, owner, {"audience": {"tier": "potential"}, "text": "다시 뵙고 싶어요",
+                                      "coupon_id": coupon["coupon_id"]})
+    drain_stream()
+    drain_stream()
+    assert [c["coupon_id"] for c in api.get("/me/coupons", token=yes["token"]).body["items"]] == [coupon["coupon_id"]]
+    assert api.get("/me/coupons", token=no["token"]).body["items"] == [] and shop_messages(api, no) == []
+    assert shop_messages(api, yes)[0].startswith("(광고) ")
+    done = progress(api, owner, accepted["broadcast_id"])
+    assert (done["advertising"], done["delivered"], done["skipped_no_consent"]) == (True, 1, 1)
+    # Another shop's coupon is no coupon of this one; an ended one cannot go out.
+    other = api.signup(name="다른 가게")
+    other_shop = api.open_shop(other["token"], name="옆집", handle=f"next{int(clock.now) % 100000}")
+    theirs = api.post(f"/shops/{other_shop['shop_id']}/coupons", {
+        "name": "옆집 쿠폰", "kind": "percent", "value": 5, "min_subtotal": 0, "starts_at": iso(clock.now - 60),
+        "ends_at": iso(clock.now + DAY), "max_redemptions": 5}, token=other["token"]).body
+    body = {"audience": {"tier": "potential"}, "text": "쿠폰 드려요", "coupon_id": theirs["coupon_id"]}
+    assert assert_problem(api.post(f"/shops/{shop_id}/broadcasts", body, token=owner["token"]), 404)["code"] == "not_found"
+    short = api.post(f"/shops/{shop_id}/coupons", {
+        "name": "오늘만", "kind": "percent", "value": 5, "min_subtotal": 0, "starts_at": iso(clock.now - 60),
+        "ends_at": iso(clock.now + 3600), "max_redemptions": 5}, token=owner["token"]).body
+    clock.now += 2 * 3600
+    body["coupon_id"] = short["coupon_id"]
+    assert assert_problem(api.post(f"/shops/{shop_id}/broadcasts", body, token=owner["token"]),
+                          409)["code"] == "coupon_ended"
