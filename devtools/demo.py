@@ -134,6 +134,7 @@ def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
         seed_card_payments(timed, demo, timeline)  # an expired order, a refund (3 and 2 days ago)
         seed_question(timed, demo, timeline)  # yesterday evening: Minji asks, the owner answers
         seed_waiting_transfer(timed, demo, timeline)  # this morning: a bank transfer not yet deposited
+        seed_perk_order(timed, demo, timeline)  # then Minji's 들기름, her regular perk on it
     finish_story(call, demo)
     if settle is not None:
         settle()
@@ -532,6 +533,8 @@ def seed_first_regular(call: Caller, demo: Demo, timeline) -> None:
     for days_ago in (85, 78, 71):
         timeline.go(days_ago=days_ago)
         _story_order(call, demo, "youngsoo@dongne.kr", "mangwon_tofu", [(0, 2), (2, 1)])
+        if days_ago == 78:
+            seed_youngsoo_consent(call, demo)
 
 
 def seed_liked_post(call: Caller, demo: Demo) -> None:
@@ -553,10 +556,53 @@ QUESTION = ("minji@dongne.kr", "mangwon_tofu", "내일 콩물 두 병 맡아 주
             "네, 두 병 빼 둘게요! 7시 반까지 문 열어 둘게요.")
 
 
+REGULAR_PERK = {"kind": "percent", "value": 5}  # 단골 우대: 5% off every regular's order
+WELCOME_BACK = {"coupon": {"name": "다시 만나요 쿠폰", "kind": "fixed", "value": 2000, "min_subtotal": 5000,
+                           "days": 14, "max_redemptions": 50},
+                "text": "영수님, 요즘 통 안 보이셔서 안부 여쭤요. 손두부 늘 같은 자리에 있어요. 다시 오시면 2천 원 빼 드릴게요!"}
+
+
+def _tofu_owner(demo: Demo) -> str:
+    return demo.tokens[next(o["email"] for o in OWNERS if o["shop"]["handle"] == "mangwon_tofu")]
+
+
 def seed_aftercare(call: Caller, demo: Demo) -> None:
-    """17 days ago the tofu shop's owner switches on aftercare in their own words."""
-    owner = next(o["email"] for o in OWNERS if o["shop"]["handle"] == "mangwon_tofu")
-    call("PUT", f"/shops/{demo.shops['mangwon_tofu']['shop_id']}/automations", AFTERCARE, token=demo.tokens[owner])
+    """17 days ago the tofu shop's owner switches on aftercare in their own words, and a 5%
+    standing perk for regulars (단골 우대)."""
+    shop_id = demo.shops["mangwon_tofu"]["shop_id"]
+    call("PUT", f"/shops/{shop_id}/automations", AFTERCARE, token=_tofu_owner(demo))
+    call("PATCH", f"/shops/{shop_id}", {"regular_perk": REGULAR_PERK}, token=_tofu_owner(demo))
+
+
+def seed_youngsoo_consent(call: Caller, demo: Demo) -> None:
+    """While he still came every week, 오영수 said yes to the tofu shop's news, evenings too."""
+    call("PUT", f"/me/shop-preferences/{demo.shops['mangwon_tofu']['shop_id']}",
+         {"marketing": True, "marketing_at_night": True}, token=demo.tokens["youngsoo@dongne.kr"])
+
+
+def seed_perk_order(call: Caller, demo: Demo, timeline) -> None:
+    """This morning Minji, a regular, orders 들기름 for pickup: her 5% perk is on the order."""
+    timeline.go(days_ago=0, hour_kst=8)
+    products = demo.products["mangwon_tofu"]
+    body = {"shop_id": demo.shops["mangwon_tofu"]["shop_id"],
+            "items": [{"product_id": products[3]["product_id"], "quantity": 1}], **checkout_fields("mangwon_tofu")}
+    demo.orders.append(call("POST", "/orders", body, token=demo.tokens["minji@dongne.kr"],
+                            headers={"Idempotency-Key": "demo-perk-order"}))
+
+
+def send_welcome_back(call: Caller, demo: Demo) -> dict:
+    """Now: the owner sees 오영수 has lapsed and writes to the lapsed regulars, with a coupon."""
+    from chalicelib.ids import iso
+    from devtools.demo_refresh import app_now
+
+    now, terms = app_now(), dict(WELCOME_BACK["coupon"])
+    shop_id = demo.shops["mangwon_tofu"]["shop_id"]
+    days = terms.pop("days")
+    coupon = call("POST", f"/shops/{shop_id}/coupons", {**terms, "starts_at": iso(now - 60),
+                                                         "ends_at": iso(now + days * 86_400)}, token=_tofu_owner(demo))
+    return call("POST", f"/shops/{shop_id}/broadcasts", {"audience": {"tier": "lapsed"}, "text": WELCOME_BACK["text"],
+                                                         "coupon_id": coupon["coupon_id"]}, token=_tofu_owner(demo),
+                expect=(202,))
 
 
 def run_aftercare_job() -> None:
@@ -608,6 +654,8 @@ def finish_story(call: Caller, demo: Demo) -> None:
     drain()
     for email in demo.tokens:
         demo.tokens[email] = login(call, email)["token"]
+    send_welcome_back(call, demo)  # to the regular who lapsed, with a coupon
+    drain()
 
 
 
@@ -683,6 +731,12 @@ class Story:
     # checkout: "card_paid" (Daon's bouquet), "transfer_waiting" (Haneul's refill), "expired" (Jiho's),
     # "refunded" (Minji's flowers): each the order as its buyer reads it, or None
     checkout: dict[str, dict | None] = field(default_factory=dict)
+    # talking back: Minji's conversation with the tofu shop (its messages, oldest first), the
+    # coupons 오영수 holds and his conversation's last message, Minji's 들기름 order (her perk)
+    minji_talk: list[dict] = field(default_factory=list)
+    youngsoo_coupons: list[dict] = field(default_factory=list)
+    youngsoo_last: dict | None = None
+    perk_order: dict | None = None
 
     def missing(self) -> list[str]:
         """What the story should show and does not (nothing, when it holds)."""
@@ -703,6 +757,17 @@ class Story:
         for part, what in CHECKOUT_STORY.items():
             if self.checkout.get(part) is None:
                 gaps.append(what)
+        texts = [m["text"] for m in self.minji_talk]
+        if not (QUESTION[2] in texts and QUESTION[3] in texts and texts.index(QUESTION[2]) < texts.index(QUESTION[3])):
+            gaps.append("the tofu shop has not answered Minji's question")
+        if not any(m["text"] == AFTERCARE["review_request"]["text"] for m in self.minji_talk):
+            gaps.append("Minji got no review request in the owner's words")
+        if WELCOME_BACK["coupon"]["name"] not in [c["name"] for c in self.youngsoo_coupons]:
+            gaps.append("오영수 holds no welcome-back coupon")
+        if self.youngsoo_last is None or WELCOME_BACK["text"] not in self.youngsoo_last["text"]:
+            gaps.append("the tofu shop's welcome back has not reached 오영수")
+        if self.perk_order is None or not any(d["kind"] == "regular_perk" for d in self.perk_order["discounts"]):
+            gaps.append("Minji's regular perk is not on her order")
         return gaps
 
 
@@ -742,7 +807,8 @@ def _now() -> float:
 def read_story(call: Caller) -> Story:
     """The demo's story, read through the API at the app's now."""
     tokens = {email: login(call, email)["token"] for email in (
-        "tofu@dongne.kr", "minji@dongne.kr", "jiho@dongne.kr", "daon@dongne.kr", "haneul@dongne.kr")}
+        "tofu@dongne.kr", "minji@dongne.kr", "jiho@dongne.kr", "daon@dongne.kr", "haneul@dongne.kr",
+        "youngsoo@dongne.kr")}
     owner = tokens["tofu@dongne.kr"]
     shop_id = call("GET", "/me", token=owner)["shop_id"]
 
@@ -755,7 +821,24 @@ def read_story(call: Caller) -> Story:
                  subscription=next((s for s in subs if s["status"] == "active"), None),
                  referrals=[r["reward_status"] for r in
                             call("GET", f"/shops/{shop_id}/referrals?limit=100", token=owner)["items"]],
-                 checkout=read_checkout(call, tokens))
+                 checkout=read_checkout(call, tokens), **read_talk(call, tokens, shop_id))
+
+
+def read_talk(call: Caller, tokens: dict[str, str], shop_id: str) -> dict:
+    """Talking back, as Minji and 오영수 read it."""
+    def conversation(email: str) -> dict | None:
+        mine = call("GET", "/me/conversations?limit=50", token=tokens[email])["items"]
+        return next((c for c in mine if c["shop_id"] == shop_id), None)
+
+    minji, youngsoo = conversation("minji@dongne.kr"), conversation("youngsoo@dongne.kr")
+    talk = call("GET", f"/conversations/{minji['conversation_id']}/messages?limit=100",
+                token=tokens["minji@dongne.kr"])["items"] if minji else []
+    orders = call("GET", "/me/orders?limit=50", token=tokens["minji@dongne.kr"])["items"]
+    oil = PRODUCTS["mangwon_tofu"][3]["name"]
+    perk = next((o for o in orders if o["shop_id"] == shop_id and any(i["name"] == oil for i in o["items"])), None)
+    return {"minji_talk": talk, "youngsoo_last": youngsoo["last_message"] if youngsoo else None,
+            "youngsoo_coupons": call("GET", "/me/coupons", token=tokens["youngsoo@dongne.kr"])["items"],
+            "perk_order": perk}
 
 
 def checkout_lines(checkout: dict[str, dict | None], day: Callable[[float], str]) -> list[str]:
@@ -812,5 +895,17 @@ def story_lines(story: Story, loaded_at: float) -> list[str]:
     lines.append(f"  김민지's store link at the tofu shop: {counts['confirmed']} referral(s) confirmed, "
                  f"{counts['pending']} pending   (GET /shops/{story.shop_id}/referrals)")
     lines += checkout_lines(story.checkout, day)
+    answered = [m for m in story.minji_talk if m["sender"] == "shop" and m["text"] == QUESTION[3]]
+    if answered:
+        lines.append(f"  김민지 asked 망원동 두부가게 \"{QUESTION[2]}\" and the owner wrote back \"{QUESTION[3]}\"; "
+                     f"its review requests reached her in the owner's words   (GET /me/conversations)")
+    if story.youngsoo_coupons:
+        coupon = story.youngsoo_coupons[0]
+        lines.append(f"  오영수, the lapsed regular: the owner's welcome back and a {coupon['value']:,}-won coupon "
+                     f"\"{coupon['name']}\"   (GET /me/coupons as youngsoo@dongne.kr)")
+    if story.perk_order is not None:
+        perk = next(d for d in story.perk_order["discounts"] if d["kind"] == "regular_perk")
+        lines.append(f"  김민지's order this morning: {story.perk_order['subtotal']:,}원, her regular perk "
+                     f"−{perk['amount']:,}원 (단골 우대 {REGULAR_PERK['value']}%)   (GET /me/orders)")
     lines += [f"  (not shown: {gap})" for gap in story.missing()]
     return lines

@@ -169,3 +169,21 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     for words in ("윤다온 paid 13,000 won by card", "박하늘's bank transfer of", "한지호's card order for 드립백",
                   "refunded through PortOne"):
         assert any(words in line for line in lines), (words, lines)
+
+    # Talking back. Minji asked the tofu shop something yesterday evening and the owner wrote back
+    # in their conversation, where the shop's review requests (the owner's own words, two days after
+    # each delivery) reached her before; the owner welcomed back the regular who lapsed with a
+    # 2,000-won coupon (he said yes to the shop's news while he still came); and this morning
+    # Minji's order carries her 5% regular perk.
+    talk_gaps = [g for g in story.missing() if g not in demo.CHECKOUT_STORY.values() and "손두부" not in g]
+    assert talk_gaps == [], talk_gaps
+    shop_side = [m["text"] for m in story.minji_talk if m["sender"] == "shop"]
+    assert shop_side.count(demo.AFTERCARE["review_request"]["text"]) == 2 and shop_side[-1] == demo.QUESTION[3]
+    assert story.youngsoo_last["text"].startswith("(광고) 망원동 두부가게\n" + demo.WELCOME_BACK["text"])
+    [coupon] = story.youngsoo_coupons
+    assert (coupon["name"], coupon["value"]) == ("다시 만나요 쿠폰", 2000)
+    perk = story.perk_order
+    assert [(d["kind"], d["amount"]) for d in perk["discounts"]] == [("regular_perk", 18000 * 5 // 100)]
+    assert perk["total"] == 18000 - 900 + perk["shipping_fee"]
+    for words in ("김민지 asked 망원동 두부가게", "오영수, the lapsed regular", "her regular perk"):
+        assert any(words in line for line in lines), (words, lines)
