@@ -44,10 +44,11 @@ class Broadcast:
 @dataclass(frozen=True)
 class Chunk:
     """One bounded piece of a broadcast's delivery: pass ``pass_no`` (0 the first; a later one
-    the morning pass of a broadcast that reached the night), the ``seq``-th chunk of it, over the
-    audience after the cursor ``after`` (None: from its start). Its counters are exact:
-    ``delivered`` moves in each delivery's own transaction; ``seen`` / ``skipped`` are set once
-    the chunk has gone through its recipients; ``last`` when it found no more."""
+    the morning pass of a broadcast that reached the night), its ``seq``-th page of the audience,
+    the one after the cursor ``after`` (None: from its start). Its counters are exact:
+    ``delivered`` moves in each delivery's own transaction; ``seen`` / ``skipped`` / ``held`` are
+    set once the chunk has gone through its whole page (None until then: a part that ran out of
+    time never sets them); ``last`` when the page was the audience's last."""
 
     broadcast_id: str
     pass_no: int
@@ -59,10 +60,17 @@ class Chunk:
     skipped: int | None = None
     held: int | None = None
     last: bool = False
+    part: int = 0  # a page handed on unfinished (out of time) is gone through again as its next part
 
-    def next(self, after: str | None, now: float) -> "Chunk":
+    def next(self, after: str, now: float) -> "Chunk":
+        """The chunk of the page after this one."""
         return Chunk(broadcast_id=self.broadcast_id, pass_no=self.pass_no, seq=self.seq + 1, after=after,
                      created_at=now)
+
+    def again(self, now: float) -> "Chunk":
+        """This page once more (this run ran out of time): its next part."""
+        return Chunk(broadcast_id=self.broadcast_id, pass_no=self.pass_no, seq=self.seq, after=self.after,
+                     created_at=now, part=self.part + 1)
 
 
 @dataclass(frozen=True)

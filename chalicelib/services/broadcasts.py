@@ -64,7 +64,8 @@ class BroadcastsStore(Protocol):
     def audience_page(self, shop_id: str, audience: Audience, after: str | None,
                       limit: int) -> tuple[list[Pair], str | None]: ...
     def blocked(self, shop_id: str, user_ids: list[str]) -> set[str]: ...
-    def deliver(self, chunk: Chunk, messages: Sequence[tuple[Conversation, Message]]) -> int: ...
+    def deliver(self, chunk: Chunk, messages: Sequence[tuple[Conversation, Message]],
+                stop: Callable[[], bool] | None = None) -> tuple[int, bool]: ...
 
 
 class Consents(Protocol):
@@ -110,18 +111,21 @@ def essential_due(pair: Pair, now: float) -> bool:
 
 
 def progress_of(broadcast: Broadcast, chunks: Sequence[Chunk]) -> Progress:
-    """Counts from the chunks: deliveries of every pass; recipients and skips of the latest."""
+    """Counts from the chunks: deliveries of every chunk of every pass; recipients and skips of
+    the latest pass, each page once (from a chunk that went through it whole: a page handed on
+    out of time, or run twice, is not counted twice)."""
     latest = max((c.pass_no for c in chunks), default=0)
     final = [c for c in chunks if c.pass_no == latest]
+    pages = {c.seq: c for c in final if c.seen is not None}
     if broadcast.held_until is not None:
         status = HELD
-    elif any(c.last for c in final):
+    elif any(c.last for c in pages.values()):
         status = DONE
     else:
         status = SENDING
-    return Progress(broadcast=broadcast, status=status, recipients=sum(c.seen or 0 for c in final),
+    return Progress(broadcast=broadcast, status=status, recipients=sum(c.seen or 0 for c in pages.values()),
                     delivered=sum(c.delivered for c in chunks),
-                    skipped_no_consent=sum(c.skipped or 0 for c in final))
+                    skipped_no_consent=sum(c.skipped or 0 for c in pages.values()))
 
 
 # -- the owner's requests ------------------------------------------------------------------------
@@ -185,8 +189,7 @@ def run_chunk(store: BroadcastsStore, consents: Consents, chunk: Chunk, *, now: 
     if broadcast is None:
         return ChunkReport("stopped: broadcast gone")
     if deadline is not None and clock() >= deadline:
-        store.settle(chunk, seen=0, skipped=0, held=0, last=False)
-        return ChunkReport("deferred", continued=store.enqueue(chunk.next(chunk.after, now)))
+        return ChunkReport("deferred", continued=store.enqueue(chunk.again(now)))
     pairs, after = store.audience_page(broadcast.shop_id, broadcast.audience, chunk.after, size)
     if broadcast.audience.essential_due:
         pairs = [p for p in pairs if essential_due(p, now)]
@@ -211,7 +214,17 @@ def run_chunk(store: BroadcastsStore, consents: Consents, chunk: Chunk, *, now: 
         conversation = shop_conversation(broadcast.shop_id, broadcast.shop_name, broadcast.owner_id, pair.user_id,
                                          pair.customer_name, now)
         messages.append((conversation, shop_message(conversation, broadcast.text, now, broadcast.broadcast_id)))
-    report.delivered = store.deliver(chunk, messages)
+    def past_deadline() -> bool:
+        return deadline is not None and clock() >= deadline
+
+    report.delivered, finished = store.deliver(chunk, messages, stop=past_deadline)
+    if not finished:
+        # Out of time half-way: this chunk keeps what it delivered and counts nothing else; its next
+        # part goes through the same page again (those already reached are skipped by their
+        # message's key) and counts the page.
+        report.action, report.seen, report.skipped, report.held = "delivered part, handed on", 0, 0, 0
+        report.continued = store.enqueue(chunk.again(now))
+        return report
     if broadcast.coupon_id is not None and coupons is not None and messages:
         report.granted = _grant(coupons, broadcast.coupon_id, [c.customer_id for c, _ in messages], now)
     if report.held and night is not None:

@@ -4,7 +4,7 @@ deliveries — many recipients' messages in one transaction each, every one guar
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -53,12 +53,12 @@ def to_chunk(item: BroadcastChunkItem) -> Chunk:
 
     return Chunk(broadcast_id=item.broadcast_id, pass_no=int(item.pass_no), seq=int(item.seq), after=item.after,
                  created_at=float(item.created_at), delivered=int(item.delivered or 0), seen=opt(item.seen),
-                 skipped=opt(item.skipped), held=opt(item.held), last=bool(item.last))
+                 skipped=opt(item.skipped), held=opt(item.held), last=bool(item.last), part=int(item.part or 0))
 
 
 def chunk_item(chunk: Chunk) -> BroadcastChunkItem:
-    return BroadcastChunkItem(broadcast_pk(chunk.broadcast_id), chunk_sk(chunk.pass_no, chunk.seq),
-                              broadcast_id=chunk.broadcast_id, pass_no=chunk.pass_no, seq=chunk.seq,
+    return BroadcastChunkItem(broadcast_pk(chunk.broadcast_id), chunk_sk(chunk.pass_no, chunk.seq, chunk.part),
+                              broadcast_id=chunk.broadcast_id, pass_no=chunk.pass_no, seq=chunk.seq, part=chunk.part,
                               after=chunk.after, created_at=chunk.created_at)
 
 
@@ -122,7 +122,7 @@ class BroadcastsRepository:
     def settle(self, chunk: Chunk, *, seen: int, skipped: int, held: int, last: bool) -> None:
         """The chunk's counts once it has gone through its recipients (a replay sets the same)."""
         C = BroadcastChunkItem
-        item = BroadcastChunkItem(broadcast_pk(chunk.broadcast_id), chunk_sk(chunk.pass_no, chunk.seq))
+        item = BroadcastChunkItem(broadcast_pk(chunk.broadcast_id), chunk_sk(chunk.pass_no, chunk.seq, chunk.part))
         with_retries(lambda: item.update(actions=[C.seen.set(seen), C.skipped.set(skipped), C.held.set(held),
                                                   C.last.set(last)]))
 
@@ -206,19 +206,25 @@ class BroadcastsRepository:
             return set()
         return with_retries(lambda: {item.user_id for item in BlockItem.batch_get(keys)})
 
-    def deliver(self, chunk: Chunk, messages: Sequence[tuple[Conversation, Message]]) -> int:
+    def deliver(self, chunk: Chunk, messages: Sequence[tuple[Conversation, Message]],
+                stop: Callable[[], bool] | None = None) -> tuple[int, bool]:
         """Each message once to its customer: groups of ``GROUP`` recipients in one
-        TransactWriteItems each (``WORKERS`` at a time) — per recipient the message
+        TransactWriteItems each, ``WORKERS`` at a time — per recipient the message
         (``attribute_not_exists``: its id is the broadcast's, so a second copy in the same
         conversation cannot be written) and its conversation's move — plus the chunk's
         ``delivered`` counter. A recipient already sent (a replay, an overlapping run, an earlier
         pass) is dropped and the rest of the group sent again, so no one gets it twice and the
-        count is exact. Returns how many were delivered now."""
+        count is exact. Before each round of transactions ``stop()`` may end it early. Returns
+        how many were delivered now, and whether every message was gone through."""
         groups = [list(messages[start:start + GROUP]) for start in range(0, len(messages), GROUP)]
-        if len(groups) <= 1:
-            return sum(self._deliver_group(chunk, group) for group in groups)
+        delivered = 0
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            return sum(pool.map(lambda group: self._deliver_group(chunk, group), groups))
+            for start in range(0, len(groups), WORKERS):
+                if stop is not None and stop():
+                    return delivered, False
+                delivered += sum(pool.map(lambda group: self._deliver_group(chunk, group),
+                                          groups[start:start + WORKERS]))
+        return delivered, True
 
     def _deliver_group(self, chunk: Chunk, group: list[tuple[Conversation, Message]]) -> int:
         while group:
@@ -226,7 +232,7 @@ class BroadcastsRepository:
             for conversation, message in group:
                 write_message(tx, conversation, message, conversation.customer_id, automatic=True,
                               label=f"#{conversation.customer_id}")
-            tx.update(BroadcastChunkItem(broadcast_pk(chunk.broadcast_id), chunk_sk(chunk.pass_no, chunk.seq)),
+            tx.update(BroadcastChunkItem(broadcast_pk(chunk.broadcast_id), chunk_sk(chunk.pass_no, chunk.seq, chunk.part)),
                       [BroadcastChunkItem.delivered.add(len(group))], label="chunk")
             try:
                 tx.commit(attempts=8)

@@ -278,3 +278,24 @@ def test_a_coupon_goes_with_the_message_once_to_consenting_recipients_only(api, 
     body["coupon_id"] = short["coupon_id"]
     assert assert_problem(api.post(f"/shops/{shop_id}/broadcasts", body, token=owner["token"]),
                           409)["code"] == "coupon_ended"
+
+
+def test_a_chunk_out_of_time_half_way_hands_its_page_on_and_the_counts_stay_exact(api, owner, clock, monkeypatch,
+                                                                                  drain_stream):
+    from chalicelib.records.broadcasts import Chunk
+    from chalicelib.services.broadcasts import run_chunk
+    from chalicelib.storage import broadcasts as storage
+
+    _lapsed_pairs(owner["shop"], 6, clock.now)
+    monkeypatch.setattr(storage, "GROUP", 2)
+    monkeypatch.setattr(storage, "WORKERS", 1)
+    store = deps.container().broadcasts
+    accepted = broadcast(api, owner, {"audience": {"tier": "lapsed"}, "text": "잘 지내시죠?"})
+    ticks = iter([0.0, 0.0, 0.0, 10.0])  # the chunk's start, two rounds of transactions, then past the deadline
+    first = Chunk(accepted["broadcast_id"], 0, 0, None, clock.now)
+    report = run_chunk(store, deps.container().consents, first, now=clock.now, size=200,
+                       clock=lambda: next(ticks, 10.0), deadline=5.0)
+    assert (report.delivered, report.continued, report.action) == (4, True, "delivered part, handed on")
+    drain_stream()  # the stream runs the first chunk again (nothing new) and the continuation
+    done = progress(api, owner, accepted["broadcast_id"])
+    assert (done["status"], done["recipients"], done["delivered"]) == ("done", 6, 6)

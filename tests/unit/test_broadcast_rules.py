@@ -60,3 +60,11 @@ def test_progress_sums_deliveries_of_every_pass_and_the_rest_of_the_latest():
     done = progress_of(_broadcast(), morning[:-1] + [chunk(1, 1, 2, 5, 1, last=True)])
     assert done.status == "done"
     assert progress_of(_broadcast(), [chunk(0, 0, 0, None, None)]).status == "sending"
+
+
+def test_a_page_handed_on_or_run_twice_counts_once():
+    handed_on = Chunk("B", 0, 0, None, 0.0, delivered=4)  # out of time: delivered 4, counted nothing
+    again = Chunk("B", 0, 0, None, 0.0, delivered=2, seen=6, skipped=0, last=True, part=1)
+    twice = Chunk("B", 0, 0, None, 0.0, delivered=0, seen=6, skipped=0, last=True)  # the record replayed
+    p = progress_of(_broadcast(), [handed_on, again, twice])
+    assert (p.status, p.recipients, p.delivered) == ("done", 6, 6)

@@ -17,8 +17,8 @@ def broadcast_pk(broadcast_id: str) -> str:
     return f"BROADCAST#{broadcast_id}"
 
 
-def chunk_sk(pass_no: int, seq: int) -> str:
-    return f"{CHUNK_PREFIX}{pass_no:02d}#{seq:08d}"
+def chunk_sk(pass_no: int, seq: int, part: int = 0) -> str:
+    return f"{CHUNK_PREFIX}{pass_no:02d}#{seq:08d}#{part:03d}"
 
 
 def shop_broadcasts_gsi(shop_id: str) -> str:
@@ -29,7 +29,7 @@ class BroadcastItem(MainItem, discriminator="broadcast"):
     """A shop's broadcast as the owner sent it.
 
     Key design: ``pk = BROADCAST#<id>``, ``sk = BROADCAST``; its chunks share the partition
-    (``sk = CHUNK#<pass>#<seq>``), so its progress is one Query (a few hundred chunk items at
+    (``sk = CHUNK#<pass>#<seq>#<part>``), so its progress is one Query (a few hundred chunk items at
     100,000 recipients). Each delivered message has the broadcast's id (``MSG#<broadcast_id>`` in
     the recipient's conversation), which is what keeps it from being written twice.
     gsi1 = ``SHOP#<shop_id>#BROADCASTS`` / ``<created_at>#<id>`` (the shop's broadcasts);
@@ -57,7 +57,7 @@ class BroadcastItem(MainItem, discriminator="broadcast"):
 class BroadcastChunkItem(MainItem, discriminator="broadcast_chunk"):
     """"Deliver broadcast ``broadcast_id`` (pass ``pass_no``) to the audience after ``after``."
 
-    Key design: ``pk = BROADCAST#<id>``, ``sk = CHUNK#<pass>#<seq>``. Written with
+    Key design: ``pk = BROADCAST#<id>``, ``sk = CHUNK#<pass>#<seq>#<part>``. Written with
     ``attribute_not_exists``, so a chunk replayed or run twice enqueues its successor once; its
     INSERT on the table's stream runs it (``events.broadcasts``); its MODIFYs (counters) are
     nothing to do. ``delivered`` moves in each delivery's own transaction (exact);
@@ -68,6 +68,7 @@ class BroadcastChunkItem(MainItem, discriminator="broadcast_chunk"):
     broadcast_id = UnicodeAttribute()
     pass_no = NumberAttribute()
     seq = NumberAttribute()
+    part = NumberAttribute(default=0)
     after = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     delivered = NumberAttribute(default=0)
