@@ -367,7 +367,7 @@ class CouponNotApplicable(Invalid):
 
 
 class AudienceNotSupported(Invalid):
-    """A coupon grant to an audience given by tier or by essentials due (not yet: name the people)."""
+    """A coupon grant to an audience given by tier or by essentials due: such a coupon goes with a broadcast."""
 
     code = "audience_not_supported"
 

@@ -290,11 +290,14 @@ PROBLEMS: dict[str, ProblemText] = {
                                 "Coupon not applicable", "쓸 수 없는 쿠폰",
                                 "This coupon cannot be used on this order.",
                                 "이 주문에는 이 쿠폰을 쓸 수 없어요."),
-    "audience_not_supported": _p(422, "A coupon grant to an audience by `tier` or `essential_due` (name the "
-                                      "customers with `user_ids` for now).",
+    "audience_not_supported": _p(422, "A coupon grant to an audience by `tier` or `essential_due`: a coupon for a "
+                                      "segment goes with the shop's words, as a broadcast "
+                                      "(`POST /shops/{id}/broadcasts` with `coupon_id`).",
                                  "Audience not supported", "지원하지 않는 대상",
-                                 "Coupons are given to named customers (audience.user_ids) for now.",
-                                 "쿠폰은 지금은 고객을 지정해서(audience.user_ids)만 줄 수 있어요."),
+                                 "A coupon for a tier or for customers with an essential due goes with a message: "
+                                 "send a broadcast with coupon_id.",
+                                 "등급이나 재구매 시기로 고른 고객에게는 메시지와 함께 쿠폰을 보내요: "
+                                 "coupon_id를 넣어 단체 메시지를 보내 주세요."),
     "billing_key_invalid": _p(422, "`PUT /me/payment-methods/card` names a billing key the payment provider does not "
                                    "know, or one that was deleted; nothing was saved.",
                               "Card not registered", "카드 등록 안 됨",

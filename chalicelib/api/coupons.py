@@ -56,13 +56,15 @@ def list_shop_coupons(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
              summary="Give the coupon to customers (owner only); each holds it at most once",
              description="`{audience: {user_ids: [...]}}` (1-100 ids): each of them who is the shop's customer gets "
                          "it once, with a `coupon` notification; the others are counted in `not_customers`. "
-                         "Audiences by `tier` or `essential_due` → 422 `audience_not_supported` (for now). An ended "
+                         "Audiences by `tier` or `essential_due` → 422 `audience_not_supported`: a coupon for a "
+                         "segment goes with the shop's words, `POST /shops/{shop_id}/broadcasts` with `coupon_id` "
+                         "(each recipient holds it once; advertising rules apply). An ended "
                          "coupon → 409 `coupon_ended`.")
 def create_coupon_grants(ctx: Ctx, shop_id: str, coupon_id: str, body: GrantIn) -> dict:
     from chalicelib.services import coupons
 
     if body.audience.user_ids is None:
-        raise AudienceNotSupported("Coupons are given to named customers (audience.user_ids) for now.")
+        raise AudienceNotSupported("A coupon for a segment goes with a message: send a broadcast with coupon_id.")
     report = coupons.grant_to_people(ctx.deps.shops, ctx.deps.coupons, ctx.deps.relationships, ctx.user, shop_id,
                                      coupon_id, body.audience.user_ids, ctx.now)
     return {"coupon_id": coupon_id, **vars(report)}

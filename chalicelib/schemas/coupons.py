@@ -75,8 +75,10 @@ class AudienceIn(Schema):
     user_ids: Annotated[list[Id], Field(min_length=1, max_length=100), AfterValidator(_ids)] | None = Field(
         None, description="1-100 user ids, each once; people who are not the shop's customers are counted in "
                           "`not_customers` and get nothing.")
-    tier: TierName | None = Field(None, description="Not yet for coupons (422 `audience_not_supported`).")
-    essential_due: StrictBool | None = Field(None, description="Not yet for coupons (422 `audience_not_supported`).")
+    tier: TierName | None = Field(None, description="422 `audience_not_supported`: a coupon for a segment goes "
+                                                    "with a broadcast (`coupon_id`).")
+    essential_due: StrictBool | None = Field(None, description="422 `audience_not_supported`: a coupon for a segment "
+                                                               "goes with a broadcast (`coupon_id`).")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "AudienceIn":
