@@ -33,7 +33,7 @@ advertising.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -177,7 +177,6 @@ class ChunkReport:
     continued: bool = False
     hold_asked: bool = False
     granted: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def run_chunk(store: BroadcastsStore, consents: Consents, chunk: Chunk, *, now: float, size: int,
@@ -214,6 +213,7 @@ def run_chunk(store: BroadcastsStore, consents: Consents, chunk: Chunk, *, now: 
         conversation = shop_conversation(broadcast.shop_id, broadcast.shop_name, broadcast.owner_id, pair.user_id,
                                          pair.customer_name, now)
         messages.append((conversation, shop_message(conversation, broadcast.text, now, broadcast.broadcast_id)))
+
     def past_deadline() -> bool:
         return deadline is not None and clock() >= deadline
 
