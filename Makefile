@@ -30,15 +30,17 @@ run: setup
 # the last step checks the packaged roles grant each of them, and nothing more (deploy/iam_check.py).
 test: setup
 	@rm -f build/aws-calls.jsonl
-	@echo "=== types: chalicelib and the fakes against their Protocols ==="
-	@$(MAKE) --no-print-directory typecheck
 	@echo "=== unit, deploy and API suites on moto, the system clock $(SHIFT_DAYS) days ahead;"
-	@echo "=== alongside, the local tools: DynamoDB Local, its stream poller, make run (one JVM at a time) ==="
+	@echo "=== alongside, the types (chalicelib and the fakes against their Protocols) and the local tools:"
+	@echo "=== DynamoDB Local, its stream poller, make run (one JVM at a time) ==="
 	@mkdir -p build
-	@$(PY) -m pytest -q --durations=5 tests/devtools > build/devtools-tests.log 2>&1 & tools=$$!; \
+	@$(PY) -m mypy > build/typecheck.log 2>&1 & types=$$!; \
+	  $(PY) -m pytest -q --durations=5 tests/devtools > build/devtools-tests.log 2>&1 & tools=$$!; \
 	  DONGNE_CLOCK_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q $(XDIST) --durations=10 tests --ignore=tests/devtools; \
-	  moto=$$?; wait $$tools; tools=$$?; \
+	  moto=$$?; wait $$types; types=$$?; wait $$tools; tools=$$?; \
+	  echo "=== the types (run alongside) ==="; cat build/typecheck.log; \
 	  echo "=== the local tools (run alongside) ==="; tail -n 12 build/devtools-tests.log; \
+	  test $$types -eq 0 || { echo "the type check failed"; exit 1; }; \
 	  test $$moto -eq 0 || { echo "the moto suite failed"; exit 1; }; \
 	  test $$tools -eq 0 || { cat build/devtools-tests.log; echo "the local tools' tests failed"; exit 1; }
 	@echo "=== integration and API suites on DynamoDB Local, today ==="
