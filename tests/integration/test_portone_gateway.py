@@ -352,5 +352,10 @@ def test_the_standin_runs_as_a_module_on_the_port_it_is_given(tmp_path):
         assert gateway.get_payment("pay-cli-1").status == "READY"
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(10)
+        try:
+            proc.wait(30)  # Ctrl-C ends it (generous: the machine may be running every suite at once)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            raise AssertionError(f"the stand-in did not stop on SIGINT within 30 s:\n{log.read_text()}") from None
     assert f"PortOne stand-in on http://127.0.0.1:{port}" in log.read_text()
