@@ -355,7 +355,12 @@ def test_the_standin_runs_as_a_module_on_the_port_it_is_given(tmp_path):
         try:
             proc.wait(30)  # Ctrl-C ends it (generous: the machine may be running every suite at once)
         except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{proc.pid}/status")
+            signals = [line for line in (status.read_text().splitlines() if status.exists() else [])
+                       if line.startswith(("State", "Threads", "Sig", "Shd"))]
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-            raise AssertionError(f"the stand-in did not stop on SIGINT within 30 s:\n{log.read_text()}") from None
+            parent = [line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("Sig")]
+            raise AssertionError(f"the stand-in did not stop on SIGINT within 30 s: {signals}; this process: "
+                                 f"{parent}\n{log.read_text()}") from None
     assert f"PortOne stand-in on http://127.0.0.1:{port}" in log.read_text()
