@@ -73,6 +73,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -636,6 +637,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PortOne stand-in on {standin.url} (store {args.store_id}); webhooks to {args.webhook_url or 'nowhere'}\n"
           f"  pay:   curl -s -X POST {standin.url}/__dev/payments/PAYMENT_ID/pay -d '{{\"amount\": 15000}}'\n"
           f"  stats: curl -s {standin.url}/__dev/stats", flush=True)
+    # Ctrl-C stops it even when it was started from a background job, which inherits SIGINT
+    # ignored (a non-interactive shell's `cmd &`), and so does a plain kill.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         standin.serve_forever()
     except KeyboardInterrupt:
