@@ -21,8 +21,8 @@ route = Router(broadcasts_blueprint, "broadcasts", bearer)
 @route.route("POST", "/shops/{shop_id}/broadcasts", status=202, body=BroadcastCreate, response=BroadcastAccepted,
              errors=(Forbidden, CouponEnded), limit="broadcast",
              summary="Send one message to a segment of the shop's customers, each once, in their conversation",
-             description="`audience` is exactly one of `{tier}`, `{essential_due: true}` or `{user_ids}` (422 "
-                         "`one_audience`). Each recipient gets it once, as the shop's message in their conversation "
+             description="`audience` is exactly one of `{tier}`, `{essential_due: true}` or `{user_ids}` (else "
+                         "422). Each recipient gets it once, as the shop's message in their conversation "
                          "and a `message` notification. `advertising: true` (광고성 정보, 정보통신망법 §50): only "
                          "customers who consented to the shop's advertising get it, it begins with \"(광고)\" and "
                          "the shop's name and ends with how to refuse for free, and between 21:00 and 08:00 KST "
@@ -34,7 +34,8 @@ def create_broadcast(ctx: Ctx, shop_id: str, body: BroadcastCreate) -> dict:
     from chalicelib.services import broadcasts
 
     a = body.audience
-    audience = broadcasts.audience_of(a.tier, a.essential_due, a.user_ids)
+    audience = broadcasts.audience_of(getattr(a, "tier", None), getattr(a, "essential_due", None),
+                                      getattr(a, "user_ids", None))
     broadcast = broadcasts.send(ctx.deps.broadcasts, ctx.deps.shops, ctx.user, shop_id, audience=audience,
                                 text=body.text, advertising=body.advertising, coupon_id=body.coupon_id,
                                 now=ctx.now, quota=ctx.quota, coupons=ctx.deps.coupons)

@@ -20,21 +20,28 @@ BroadcastText = Annotated[str, BeforeValidator(_nfc), Field(
     examples=["민지님, 요즘 두부 생각 안 나세요? 이번 주 손두부 새로 들어왔어요."]), Trimmed]
 
 
-class AudienceIn(Schema):
-    """Exactly one of the three (422 `one_audience` otherwise)."""
+class TierAudience(Schema):
+    tier: TierName = Field(description="Every customer of this tier, e.g. lapsed.")
 
-    tier: TierName | None = Field(None, description="Every customer of this tier, e.g. lapsed.")
-    essential_due: StrictBool | None = Field(None, description="true: customers whose essential is due now.")
-    user_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_CHOSEN,
-                                      json_schema_extra={"uniqueItems": True},
-                                      description=f"Chosen customers (at most {MAX_CHOSEN}); those who are not the "
-                                                  "shop's customers are not reached.")
+
+class EssentialDueAudience(Schema):
+    essential_due: Literal[True] = Field(description="Customers whose essential of the shop is due now.")
+
+
+class ChosenAudience(Schema):
+    user_ids: list[Id] = Field(min_length=1, max_length=MAX_CHOSEN, json_schema_extra={"uniqueItems": True},
+                               description=f"Chosen customers (at most {MAX_CHOSEN}); those who are not the shop's "
+                                           "customers are not reached.")
 
     _unique_ids = field_validator("user_ids")(unique)
 
 
+# Exactly one of the three, as the document says it (each shape allows no other field).
+AudienceIn = TierAudience | EssentialDueAudience | ChosenAudience
+
+
 class BroadcastCreate(Schema):
-    audience: AudienceIn
+    audience: AudienceIn = Field(description="Exactly one of `{tier}`, `{essential_due: true}` or `{user_ids}`.")
     text: BroadcastText
     advertising: StrictBool = Field(False, description="광고성 정보: only to customers who consented, with "
                                                        "\"(광고)\", the shop's name and how to refuse; held until "

@@ -208,9 +208,10 @@ def test_a_blocked_customer_gets_no_broadcast(api, owner, user, clock, drain_str
 
 
 @pytest.mark.parametrize("body, code", [
-    ({"audience": {}, "text": "안녕하세요"}, "one_audience"),
-    ({"audience": {"tier": "regular", "essential_due": True}, "text": "안녕하세요"}, "one_audience"),
-    ({"audience": {"essential_due": False}, "text": "안녕하세요"}, "one_audience"),
+    ({"audience": {}, "text": "안녕하세요"}, None),
+    ({"audience": {"tier": "regular", "essential_due": True}, "text": "안녕하세요"}, None),
+    ({"audience": {"essential_due": False}, "text": "안녕하세요"}, None),
+    ({"audience": {"tier": None}, "text": "안녕하세요"}, None),
     ({"audience": {"tier": "vip"}, "text": "안녕하세요"}, None),
     ({"audience": {"tier": "regular"}, "text": "   "}, None),
     ({"audience": {"tier": "regular"}, "text": "가" * 1001}, None),
