@@ -180,6 +180,7 @@ def run(endpoint: str, customers: int, consenting: float) -> dict:
     from app import app
     from chalicelib import wiring
     from chalicelib.records.accounts import Shop
+    from chalicelib.services.broadcasts import KST
 
     offset = ten_am_kst_offset()
     use_daytime_clock(offset)
@@ -227,8 +228,7 @@ def run(endpoint: str, customers: int, consenting: float) -> dict:
                   duplicates=sum(1 for n in counts.values() if n > 1),
                   missed=sum(1 for u in consent if counts[u] == 0),
                   sent_to_refusers=sum(1 for u in users if u not in consent and counts[u] > 0),
-                  chunk_size=d.settings.broadcast_chunk_size, sent_kst=datetime.fromtimestamp(
-                      now, __import__("chalicelib.services.broadcasts", fromlist=["KST"]).KST).isoformat())
+                  chunk_size=d.settings.broadcast_chunk_size, sent_kst=datetime.fromtimestamp(now, KST).isoformat())
     return report
 
 

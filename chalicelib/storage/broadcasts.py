@@ -62,8 +62,8 @@ def chunk_item(chunk: Chunk) -> BroadcastChunkItem:
                               after=chunk.after, created_at=chunk.created_at)
 
 
-def _held_key(until: float, broadcast_id: str) -> str:
-    return f"{iso(until)}#{broadcast_id}"
+def _time_key(at: float, broadcast_id: str) -> str:
+    return f"{iso(at)}#{broadcast_id}"
 
 
 class BroadcastsRepository:
@@ -76,7 +76,7 @@ class BroadcastsRepository:
                              audience_tier=b.audience.tier, audience_essential_due=b.audience.essential_due,
                              audience_user_ids=list(b.audience.user_ids), text=b.text, advertising=b.advertising,
                              coupon_id=b.coupon_id, created_at=b.created_at,
-                             gsi1pk=shop_broadcasts_gsi(b.shop_id), gsi1sk=_held_key(b.created_at, b.broadcast_id))
+                             gsi1pk=shop_broadcasts_gsi(b.shop_id), gsi1sk=_time_key(b.created_at, b.broadcast_id))
         tx = (Transaction(_connection(), return_consumed_capacity="NONE")
               .put(item, condition=BroadcastItem.pk.does_not_exist(), label="broadcast")
               .put(chunk_item(first), condition=BroadcastChunkItem.pk.does_not_exist(), label="chunk"))
@@ -134,7 +134,7 @@ class BroadcastsRepository:
         try:
             with_retries(lambda: item.update(
                 actions=[B.held_until.set(until), B.held_pass.set(pass_no), B.requested_pass.set(pass_no),
-                         B.gsi2pk.set(HELD_GSI), B.gsi2sk.set(_held_key(until, broadcast_id))],
+                         B.gsi2pk.set(HELD_GSI), B.gsi2sk.set(_time_key(until, broadcast_id))],
                 condition=B.pk.exists() & (B.requested_pass.does_not_exist() | (B.requested_pass < pass_no))))
         except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
