@@ -124,6 +124,20 @@ class Container:
         self._bind()
         return AutomationsRepository()
 
+    @cached_property
+    def insights(self):
+        from chalicelib.storage.insights import InsightsRepository
+
+        self._bind()
+        return InsightsRepository()
+
+    @property
+    def insight_notices(self):
+        """What the weekly summary and the posting nudge need (``services.insights.Context``)."""
+        from chalicelib.services.insights import Context
+
+        return Context(store=self.insights, shops=self.shops, posts=self.posts, inbox=self.inbox)
+
     @property
     def aftercare(self):
         """What the aftercare moments need (``services.automations.Context``); built on each use

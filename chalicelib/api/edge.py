@@ -226,7 +226,8 @@ def _query(request: Request, model: type[BaseModel]) -> dict[str, str]:
         return {}
     values: dict[str, str] = {}
     repeated: list[FieldProblem] = []
-    for name in model.model_fields:
+    for field_name, field in model.model_fields.items():
+        name = field.alias or field_name  # ``from`` is a keyword: the model says ``from_`` (alias "from")
         given = (params.getlist(name) if hasattr(params, "getlist") else [params[name]]) if name in params else []
         for value in given:
             try:

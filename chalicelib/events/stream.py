@@ -55,11 +55,12 @@ def _routes() -> dict[str, tuple[Handler, ...]]:
     # The domains whose handlers run on the stream, listed explicitly; imported on the first
     # batch, off the API's cold start.
     from chalicelib.events import (
-        accounts, automations, broadcasts, coupons, feed, notifications, relationships, store_links, subscriptions,
+        accounts, automations, broadcasts, coupons, feed, insights, notifications, relationships, store_links,
+        subscriptions,
     )
 
     ROUTED = (feed, relationships, store_links, notifications, subscriptions, accounts, automations, broadcasts,
-              coupons)
+              coupons, insights)
     table: dict[str, list[Handler]] = {}
     for module in ROUTED:
         for entity, handler in module.HANDLERS:
