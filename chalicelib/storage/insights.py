@@ -74,9 +74,14 @@ def _day_update(shop_id: str, day: str, counts: Mapping[str, int]) -> tuple[Insi
     return item, actions
 
 
-def _to_day(item: InsightDayItem) -> Day:
-    counts = {name: int(getattr(item, SHORT[name]) or 0) for name in METRICS}
-    return Day(day=item.day, counts={k: v for k, v in counts.items() if v})
+def _raw_day(raw: dict[str, Any]) -> Day:
+    """A day item as DynamoDB sends it (``{"o": {"N": "3"}, ...}``)."""
+    counts = {}
+    for name in METRICS:
+        value = raw.get(SHORT[name])
+        if value is not None and value.get("N") not in (None, "0"):
+            counts[name] = int(value["N"])
+    return Day(day=raw["sk"]["S"][len("DAY#"):], counts=counts)
 
 
 def _id_bound(day: str, upper: bool) -> str:
@@ -164,11 +169,20 @@ class InsightsRepository:
     # --- reading -------------------------------------------------------------------------------
     def days(self, shop_id: str, first: str, last: str) -> list[Day]:
         """The shop's days ``first..last`` that have counters: one Query (a year is ~55 KB)."""
-        def read() -> list[Day]:
-            results = InsightDayItem.query(insights_pk(shop_id), InsightDayItem.sk.between(day_sk(first), day_sk(last)))
-            return [_to_day(item) for item in results]
+        # The raw page, decoded here: building 366 model instances costs as much as the Query.
+        def read(start: dict | None) -> dict:
+            return InsightDayItem._get_connection().query(
+                insights_pk(shop_id), range_key_condition=InsightDayItem.sk.between(day_sk(first), day_sk(last)),
+                exclusive_start_key=start)
 
-        return with_retries(read)
+        days: list[Day] = []
+        start: dict | None = None
+        while True:
+            page = with_retries(lambda: read(start))
+            days.extend(_raw_day(raw) for raw in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return days
 
     def post_figures(self, shop_id: str, first: str, last: str) -> list[PostFigures]:
         """Figures of the posts created ``first..last`` (KST days): one Query, paged as needed."""
