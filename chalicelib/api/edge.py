@@ -288,7 +288,8 @@ class Router:
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: Any = None, errors: tuple[type[DomainError], ...] = (), headers: tuple[Header, ...] = (),
               response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
-              current: Callable | None = None, document: bool = True, limit: str | None = None) -> Callable:
+              current: Callable | None = None, document: bool = True, limit: str | None = None,
+              produces: str | None = None) -> Callable:
         """Declare a route; the view's name is its operationId, so name views as verbs
         (``place_order`` → ``placeOrder``). ``etag`` on a GET of a single resource, and on its
         PATCH with ``current`` = that GET's view (read to check ``If-Match``).
@@ -302,7 +303,8 @@ class Router:
             spec = RouteSpec(method=method, path=path, summary=summary, tag=self.tag, auth=auth, status=status,
                              body=body, query=query, response=response, errors=errors, headers=headers,
                              description=description, operation_id=operation_id(view.__name__),
-                             response_headers=response_headers, etag=etag, current=current, document=document)
+                             response_headers=response_headers, etag=etag, current=current, document=document,
+                             produces=produces)
             ROUTES.append(spec)
             _VIEW_SPECS[view] = spec
 

@@ -13,6 +13,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import Header
 from chalicelib.errors import Forbidden
 from chalicelib.schemas.insights import (DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS, InsightsOut, InsightsQuery, PostInsightsOut,
                                          PostInsightsQuery)
@@ -70,6 +71,9 @@ def get_shop_insights(ctx: Ctx, shop_id: str, query: InsightsQuery) -> dict:
 
 
 @route.route("GET", "/shops/{shop_id}/insights.csv", query=InsightsQuery, errors=(Forbidden,),
+             produces="text/csv; charset=utf-8",
+             response_headers=(Header("Content-Disposition", required=True,
+                                      description="`attachment; filename=\"dongne-insights-<from>-<to>-<granularity>.csv\"`"),),
              summary="The same series as a CSV file for a spreadsheet (owner only)",
              description="`text/csv; charset=utf-8` with a byte order mark (Excel then reads the Korean headers), "
                          "CRLF line ends, one row per period and a last `합계` (total) row; headers in Korean with "
