@@ -43,7 +43,7 @@ def bind_visitor(ctx: Ctx, given: str | None, user_id: str) -> None:
     from chalicelib.api.pages import visitor_from_cookie
     from chalicelib.services import store_links
 
-    visitor_id = store_links.valid_visitor_id(given, ctx.deps.settings.secret_key) if given else \
+    visitor_id = store_links.valid_visitor_id(given, ctx.deps.visitor_secret) if given else \
         visitor_from_cookie(ctx)
     if visitor_id is not None:
         store_links.bind_visitor(ctx.deps.store_links, visitor_id, user_id, ctx.now)

@@ -178,7 +178,7 @@ def get_link_page(ctx: Ctx, code: str) -> Response:
     agent = ctx.header("User-Agent") or ""
     cookie = None
     if not store_links.is_preview_agent(agent):  # a messenger drawing the preview is no visitor
-        visitor_id = visitor_from_cookie(ctx) or store_links.new_visitor_id(d.settings.secret_key)
+        visitor_id = visitor_from_cookie(ctx) or store_links.new_visitor_id(d.visitor_secret)
         store_links.visit(d.store_links, code, None, anonymous_key(ctx), ctx.now, visitor_id)
         cookie = visitor_cookie(ctx, visitor_id)
     products = [{**p.__dict__, "photo_url": _photo(ctx, p.photo)} for p in landing.products]
@@ -236,7 +236,7 @@ def visitor_from_cookie(ctx: Ctx) -> str | None:
     except CookieError:
         return None
     morsel = jar.get(VISITOR_COOKIE)
-    return store_links.valid_visitor_id(morsel.value if morsel else None, ctx.deps.settings.secret_key)
+    return store_links.valid_visitor_id(morsel.value if morsel else None, ctx.deps.visitor_secret)
 
 
 def visitor_cookie(ctx: Ctx, visitor_id: str) -> str:

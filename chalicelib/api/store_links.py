@@ -105,11 +105,11 @@ def add_store_link_visit(ctx: Ctx, code: str, body: VisitIn) -> Response:
     from chalicelib.services import store_links
 
     user_id = optional_user(ctx)
-    secret = ctx.deps.settings.secret_key
     if user_id is not None:
-        visitor = store_links.visitor_key(user_id, "", "", secret)
+        visitor = store_links.visitor_key(user_id, "", "", ctx.deps.settings.secret_key)
         store_links.visit(ctx.deps.store_links, code, user_id, visitor, ctx.now)
         return _json(VisitOut(visitor_id=None))
+    secret = ctx.deps.visitor_secret
     visitor_id = (store_links.valid_visitor_id(body.visitor_id, secret) or visitor_from_cookie(ctx)
                   or store_links.new_visitor_id(secret))
     store_links.visit(ctx.deps.store_links, code, None, anonymous_key(ctx), ctx.now, visitor_id)
