@@ -151,9 +151,9 @@ def get_post_page(ctx: Ctx, post_id: str) -> Response:
     page = pages.post_page(d.shops, d.accounts, d.posts, post_id)
     post, shop, base = page.post, page.shop, d.settings.public_base_url
     photo_urls = [d.media.url(key) for key in post.photos]
+    image = photo_urls[0] if photo_urls else share_image(d.settings, d.media)
     og = {"title": f"{shop.name}의 소식", "description": pages.excerpt(post.text) or shop.name,
-          "url": pages.post_url(base, post.post_id), "image": photo_urls[0] if photo_urls else share_image(d.settings, d.media),
-          "type": "article"}
+          "url": pages.post_url(base, post.post_id), "image": image, "type": "article"}
     day = datetime.fromtimestamp(post.created_at, KST)
     posted_on = f"{day.year}년 {day.month}월 {day.day}일"
     return _page(ctx, "post.html", PUBLIC_CACHE, og=og, post=post, shop=shop, photo_urls=photo_urls,
@@ -174,13 +174,12 @@ def get_link_page(ctx: Ctx, code: str) -> Response:
     from chalicelib.services.pages import app_url, excerpt
 
     d = ctx.deps
-    landing = store_links.landing(d.store_links, code)
-    agent = ctx.header("User-Agent") or ""
-    cookie = None
-    if not store_links.is_preview_agent(agent):  # a messenger drawing the preview is no visitor
+    visitor = visitor_id = None
+    if not store_links.is_preview_agent(ctx.header("User-Agent") or ""):  # a crawler drawing a preview is no visitor
+        visitor = anonymous_key(ctx)
         visitor_id = visitor_from_cookie(ctx) or store_links.new_visitor_id(d.visitor_secret)
-        store_links.visit(d.store_links, code, None, anonymous_key(ctx), ctx.now, visitor_id)
-        cookie = visitor_cookie(ctx, visitor_id)
+    landing = store_links.open_page(d.store_links, code, visitor, ctx.now, visitor_id)
+    cookie = visitor_cookie(ctx, visitor_id) if visitor_id else None
     products = [{**p.__dict__, "photo_url": _photo(ctx, p.photo)} for p in landing.products]
     discount = _discount(landing.friend_discount)
     names = ", ".join(p.name for p in landing.products[:3])

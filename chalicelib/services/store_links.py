@@ -237,6 +237,19 @@ def landing(store: StoreLinksStore, code: str) -> Landing:
     return landing_of(link, owner, shop, products)
 
 
+def open_page(store: StoreLinksStore, code: str, visitor: str | None, now: float,
+              visitor_id: str | None = None) -> Landing:
+    """The link's web page: the landing (as ``landing``) and, for a ``visitor`` (None: a
+    preview crawler), an anonymous visit with its ``visitor_id`` (as ``visit``), the link read
+    once. A link with no page (its owner closed the account) counts no visit."""
+    link = get_link(store, code)
+    owner, shop, products = store.landing_parts(link, _landing_order(link))
+    page = landing_of(link, owner, shop, products)
+    if visitor is not None:
+        visit_link(store, link, None, visitor, now, visitor_id)
+    return page
+
+
 def visit(store: StoreLinksStore, code: str, user_id: str | None, visitor: str, now: float,
           visitor_id: str | None = None) -> StoreLink:
     """Count a visit (once per visitor and UTC day) and, signed in, remember the link for the
