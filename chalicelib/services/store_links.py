@@ -329,7 +329,7 @@ def bind_visitor(store: StoreLinksStore, visitor_id: str, user_id: str, now: flo
 # Link-preview crawlers (KakaoTalk's, messengers', social networks'): they open a shared link to
 # draw its preview, which is no visit by a person.
 _PREVIEW_AGENTS = ("kakaotalk-scrap", "facebookexternalhit", "twitterbot", "slackbot", "discordbot",
-                   "telegrambot", "whatsapp", "linkedinbot", "line-poker", "yeti", "daum", "googlebot", "bingbot")
+                   "telegrambot", "whatsapp", "linkedinbot", "line-poker", "yeti", "daumoa", "googlebot", "bingbot")
 
 
 def is_preview_agent(agent: str) -> bool:
