@@ -28,6 +28,7 @@ from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
 from chalicelib.api.relationships import relationships_blueprint
 from chalicelib.api.notifications import notifications_blueprint
+from chalicelib.api.pages import pages_blueprint
 from chalicelib.observability import observe
 
 app = Chalice(app_name="dongne")
@@ -58,5 +59,6 @@ app.register_blueprint(coupons_blueprint)
 app.register_blueprint(broadcasts_blueprint)
 app.register_blueprint(automations_blueprint)
 app.register_blueprint(insights_blueprint)
+app.register_blueprint(pages_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)

@@ -300,6 +300,15 @@ class Container:
         return Ses(self.settings.region, self.settings.email_sender)
 
     @cached_property
+    def visitor_secret(self) -> str:
+        """The key anonymous visitor ids are signed with (``services.store_links.new_visitor_id``):
+        derived from the signing secret, so it is never the development default on AWS."""
+        import hashlib
+        import hmac
+
+        return hmac.new(self._secret.encode(), b"dongne-visitor-ids", hashlib.sha256).hexdigest()
+
+    @cached_property
     def _bound(self) -> bool:
         from chalicelib.storage.base import bind
 

@@ -445,6 +445,9 @@ The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_
   curl -s {base}/me/subscriptions -H "Authorization: Bearer $JIHO"
 {payment_examples(base, portone)}
 
+Sharing pages (open them in a browser; docs/sharing.md): {base}/s/mangwon_tofu, a post's {base}/p/<post_id>,
+a store link's {base}/l/<code> (a customer's: GET /me/store-links answers its url)
+
 Ctrl-C stops the API, the stream poller, the scheduled jobs, the PortOne stand-in, the local S3 and DynamoDB Local.
 """, flush=True)
 

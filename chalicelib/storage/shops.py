@@ -101,6 +101,17 @@ class ShopsRepository:
                 raise ShopAlreadyOpen("You already have a shop; one account opens one shop.") from None
             raise HandleTaken(f"The handle '{shop.handle}' is taken.", params={"handle": shop.handle}) from None
 
+    def shop_id_for_handle(self, handle: str) -> str | None:
+        """The shop holding ``handle`` (lower case): one GetItem of its uniqueness guard."""
+        from chalicelib.storage.accounts import UNIQUE
+        from chalicelib.storage.models.accounts import unique_pk
+        from chalicelib.storage.retry import with_retries
+
+        try:
+            return with_retries(lambda: UniqueItem.get(unique_pk(HANDLE, handle), UNIQUE)).owner_id
+        except UniqueItem.DoesNotExist:
+            return None
+
     def get_shop(self, shop_id: str) -> Shop | None:
         try:
             return to_shop(ShopItem.get(shop_pk(shop_id), PROFILE))
