@@ -29,21 +29,22 @@ def _owner(ctx: Ctx, shop_id: str) -> None:
         return
     from chalicelib.services.shops import owned_shop
 
-    owned_shop(ctx.deps.shops, ctx.user, shop_id)  # 404 for no such shop, else 403
-    raise Forbidden("Only the shop's owner can do this.")  # pragma: no cover - owned_shop raised
+    owned_shop(ctx.deps.shops, ctx.user, shop_id)  # 404 for no such shop, 403 for another's
 
 
 def _range(ctx: Ctx, query: InsightsQuery) -> tuple[str, str]:
+    from chalicelib.errors import FieldProblem, Invalid
     from chalicelib.services.insights import kst_day
 
     last = query.to or date.fromisoformat(kst_day(ctx.now))
     first = query.from_ or (last - timedelta(days=DEFAULT_RANGE_DAYS - 1))
-    if last < first or (last - first).days + 1 > MAX_RANGE_DAYS:  # one end given, the other defaulted
-        from chalicelib.errors import FieldProblem, Invalid
-
+    if last < first:
         raise Invalid("The request query has invalid fields.",
-                      errors=[FieldProblem("query.from", f"At most {MAX_RANGE_DAYS} days, `from` not after `to`.",
-                                           code="range_invalid")])
+                      errors=[FieldProblem("query.to", "`to` is before `from`.", code="range_reversed")])
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise Invalid("The request query has invalid fields.",
+                      errors=[FieldProblem("query.to", f"At most {MAX_RANGE_DAYS} days at a time.",
+                                           code="range_too_long", params={"max_days": MAX_RANGE_DAYS})])
     return first.isoformat(), last.isoformat()
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import ConfigDict, Field
 
 from chalicelib.schemas.common import Out, Query, Timestamp
 
@@ -25,14 +24,8 @@ class InsightsQuery(Query):
         "day", description="`week` periods are named by their Monday, `month` by `YYYY-MM`; the first and last "
                            "periods hold only the range's days.")
 
-    @model_validator(mode="after")
-    def _range(self) -> "InsightsQuery":
-        if self.from_ is not None and self.to is not None:
-            if self.to < self.from_:
-                raise PydanticCustomError("range_reversed", "`to` is before `from`.")
-            if (self.to - self.from_).days + 1 > MAX_RANGE_DAYS:
-                raise PydanticCustomError("range_too_long", f"At most {MAX_RANGE_DAYS} days at a time.")
-        return self
+    # `to` not before `from` and at most MAX_RANGE_DAYS: checked by the route (422 `range_reversed`,
+    # `range_too_long` on `query.to`), which also fills the defaults from the clock.
 
 
 class PostInsightsQuery(InsightsQuery):
