@@ -80,6 +80,14 @@ def functions() -> tuple[str, ...]:
     return tuple(names)
 
 
+def stream_filter() -> dict[str, Any]:
+    """The stream's ``FilterCriteria``, generated from the app's own routing table."""
+    sys.path.insert(0, str(ROOT))
+    from chalicelib.events.stream import filter_criteria
+
+    return filter_criteria()
+
+
 def stage_env(stage: str) -> dict[str, str]:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     env = dict(config.get("environment_variables", {}))
@@ -422,6 +430,8 @@ def build(stage: str) -> dict[str, Any]:
             {"Ref": "PortOneSecret"}
     resources["Stream"]["Properties"]["Events"] = {"StreamDynamodbEventSource": {"Properties": {
         "Stream": {"Fn::GetAtt": ["MainTable", "StreamArn"]},
+        # Only records of an entity some handler takes (events.stream.filter_criteria).
+        "FilterCriteria": stream_filter(),
         # The handler answers {"batchItemFailures": [...]} (events.stream): Lambda retries from
         # the failed record on instead of the whole batch.
         "FunctionResponseTypes": ["ReportBatchItemFailures"],

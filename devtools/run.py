@@ -297,7 +297,7 @@ def start_portone(config: RunConfig):
 def make_poller(settings, config: RunConfig):
     import boto3
 
-    from chalicelib.events.stream import BATCH_SIZE, stream
+    from chalicelib.events.stream import BATCH_SIZE, filter_criteria, stream
     from devtools.stream_poller import StreamPoller
 
     kwargs = {"region_name": settings.region, "endpoint_url": settings.dynamodb_endpoint}
@@ -306,7 +306,8 @@ def make_poller(settings, config: RunConfig):
                         settings.table_name, stream, batch_size=BATCH_SIZE, start_at="TRIM_HORIZON",
                         function_name="dongne-local-stream", max_attempts=1 + RETRY_ATTEMPTS,
                         positions=config.positions_path, failures_path=config.failures_path,
-                        function_timeout=timeout, memory_limit_in_mb=memory)
+                        function_timeout=timeout, memory_limit_in_mb=memory,
+                        filter_criteria=filter_criteria())  # the event source mapping's filter
 
 
 def start_thread(target, name: str, **kwargs) -> threading.Thread:

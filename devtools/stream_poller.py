@@ -212,6 +212,7 @@ class StreamPoller:
         failures_path: Path | str | None = None,
         function_timeout: float = FUNCTION_TIMEOUT_SECONDS,
         memory_limit_in_mb: int = 128,
+        filter_criteria: dict[str, Any] | None = None,
     ) -> None:
         if not 1 <= batch_size <= 1000:
             raise ValueError("batch_size must be 1..1000 (the GetRecords limit)")
@@ -232,6 +233,9 @@ class StreamPoller:
         self.failures_path = Path(failures_path) if failures_path is not None else None
         self.function_timeout = function_timeout
         self.memory_limit_in_mb = memory_limit_in_mb
+        # Lambda's event filtering: records no pattern matches are dropped unseen (checkpointed).
+        self.patterns = [json.loads(f["Pattern"]) for f in (filter_criteria or {}).get("Filters", [])]
+        self.filtered = 0  # records dropped by the filter
         self.stream_arn: str | None = None
         self.delivered = 0  # records handed on successfully by this poller
         self.skipped = 0  # records given up on by this poller
@@ -395,11 +399,15 @@ class StreamPoller:
                 raise
             records = response.get("Records", [])
             if records:
-                passed = self._deliver(shard, records, strict)
+                kept = [r for r in records if self.wanted(r)]
+                passed = self._deliver(shard, kept, strict) if kept else 0
                 count += passed
-                if passed < len(records):
+                if passed < len(kept):
                     shard.iterator = None  # deliver again from shard.resume (the failed record)
                     continue
+                if len(kept) < len(records):
+                    self.filtered += len(records) - len(kept)
+                    self._passed(shard, records, filtered=True)
             shard.iterator = response.get("NextShardIterator")
             if shard.iterator is None:
                 shard.done = True  # closed shard, fully read
@@ -492,8 +500,14 @@ class StreamPoller:
             indexes.append(position[identifier])
         return min(indexes)
 
-    def _passed(self, shard: _Shard, records: list[dict[str, Any]], skipped: bool = False) -> None:
-        """Checkpoint after ``records`` (handled, or given up on when ``skipped``)."""
+    def wanted(self, record: dict[str, Any]) -> bool:
+        """Whether the filter lets ``record`` through (no filter: every record)."""
+        return not self.patterns or any(matches(pattern, record) for pattern in self.patterns)
+
+    def _passed(self, shard: _Shard, records: list[dict[str, Any]], skipped: bool = False,
+                filtered: bool = False) -> None:
+        """Checkpoint after ``records`` (handled, given up on when ``skipped``, or dropped by the
+        filter when ``filtered``: those are counted in ``self.filtered`` already)."""
         last = _sequence(records[-1])
         shard.resume = ("AFTER_SEQUENCE_NUMBER", last)
         if shard.failing is not None and int(shard.failing[0]) <= int(last):
@@ -502,11 +516,12 @@ class StreamPoller:
             shard.limit = shard.narrow_until = None
         if skipped:
             self.skipped += len(records)
-        else:
+        elif not filtered:
             self.delivered += len(records)
         if self.positions is not None and self.stream_arn is not None:
             self.positions.save(self.table_name, self.stream_arn, shard.shard_id, last,
-                                delivered=0 if skipped else len(records), skipped=len(records) if skipped else 0)
+                                delivered=0 if skipped or filtered else len(records),
+                                skipped=len(records) if skipped else 0)
 
     def _record_failure(self, shard: _Shard, record: dict[str, Any], attempts: int, context: LambdaContext,
                         error: Exception | None) -> None:
@@ -593,6 +608,19 @@ def _json_shape(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_shape(item) for item in value]
     return value
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event-filter matching, for the patterns used here: a map matches a map whose
+    keys match, a list of strings matches a string in it. (Prefix, numeric and anything-but
+    patterns are not used, and refused.)"""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(key in value and matches(p, value[key]) for key, p in pattern.items())
+    if isinstance(pattern, list):
+        if not all(isinstance(p, (str, int, float, bool)) or p is None for p in pattern):
+            raise ValueError(f"unsupported filter pattern {pattern!r}")
+        return not isinstance(value, (dict, list)) and value in pattern
+    raise ValueError(f"unsupported filter pattern {pattern!r}")
 
 
 def load_handler(spec: str) -> Handler:

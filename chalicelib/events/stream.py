@@ -17,6 +17,11 @@ Each invocation has a time budget (``settings.stream_budget_seconds``, within th
 own timeout): handlers with long work (a big shop's fan-out) read the deadline, stop early
 and hand the rest on to a work item, so no invocation runs long whatever a shop's size.
 
+Only records some handler takes invoke the function: the event source mapping carries
+``filter_criteria()``, generated from the same routing table (records of inbox keys, unread
+counts, idempotency records, visits... never start an invocation), and the local poller applies
+the same filter.
+
 The stream ARN in the decorator is a placeholder: the deployment template points the
 event source mapping at the table's real stream (see ``deploy/``). ``chalice local``
 runs no stream handlers; ``make run`` feeds this same function from DynamoDB Local's
@@ -25,6 +30,7 @@ stream with ``devtools.stream_poller``.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -76,6 +82,17 @@ def routes() -> dict[str, tuple[Handler, ...]]:
     if _ROUTES is None:
         _ROUTES = _routes()
     return _ROUTES
+
+
+def filter_criteria() -> dict[str, list[dict[str, str]]]:
+    """The event source mapping's ``FilterCriteria``: only records of an entity some handler
+    takes invoke the function — the same table ``dispatch`` routes by, so a record the filter
+    drops is one the router would have skipped. Two patterns (either matches): the new image's
+    ``entity`` (INSERT, MODIFY) and the old image's (REMOVE has no new image)."""
+    entities = sorted(routes())
+    return {"Filters": [{"Pattern": json.dumps({"dynamodb": {image: {"entity": {"S": entities}}}},
+                                               separators=(",", ":"))}
+                        for image in ("NewImage", "OldImage")]}
 
 
 def dispatch(records: Iterable[dict[str, Any]], deadline: float | None = None) -> list[str]:

@@ -187,6 +187,7 @@ def _stream_poller(aws_backend):
 
     from chalicelib import wiring as deps
     from chalicelib.events.stream import stream
+    from chalicelib.events.stream import filter_criteria
     from devtools.stream_poller import StreamPoller
 
     settings = deps.container().settings
@@ -197,7 +198,9 @@ def _stream_poller(aws_backend):
     # Skip what earlier tests wrote (read it with a no-op handler), then deliver the rest.
     poller = StreamPoller(boto3.client("dynamodb", region_name=region, endpoint_url=aws_backend),
                           boto3.client("dynamodbstreams", region_name=region, endpoint_url=streams_url),
-                          settings.table_name, lambda event, context: None, start_at="TRIM_HORIZON")
+                          settings.table_name, lambda event, context: None, start_at="TRIM_HORIZON",
+                          filter_criteria=filter_criteria())  # as the deployed event source mapping
+
     poller.drain()
     poller.handler = stream
     return poller
