@@ -7,7 +7,10 @@
 * ``tier_transition`` INSERT: a move to ``regular`` or ``lapsed``.
 * ``post`` INSERT / REMOVE: the day's posts, and the shop's quiet clock for the posting nudge.
 * ``insight_day`` INSERT (a shop's first counted event of a day): the weekly summaries it is in.
-* ``shop`` INSERT, or a MODIFY of ``posting_nudge_days``: the quiet clock.
+
+A new shop and a change of its ``posting_nudge_days`` schedule their nudge check in the shop's own
+transaction (``storage.shops``), so the shop's item, changed by every follow and post, is not
+routed here (nor let through the stream's filter).
 
 A record that breaks the event contract is logged and skipped (retrying it could never succeed).
 """
@@ -73,19 +76,5 @@ def day_started(change: Change) -> None:
     insights.on_day_created(_deps().insights, change.event_name, change.new)
 
 
-@_guarded
-def shop_changed(change: Change) -> None:
-    new, old = change.new, change.old
-    if new is None or change.event_name not in ("INSERT", "MODIFY"):
-        return
-    if change.event_name == "MODIFY" and (old or {}).get("posting_nudge_days") == new.get("posting_nudge_days"):
-        return
-    deps = _deps()
-    if change.event_name == "INSERT":
-        insights.on_quiet_clock(deps.insights, deps.shops, str(new["shop_id"]), float(new["created_at"]))
-    elif new.get("posting_nudge_days") != 0:
-        deps.insights.schedule(insights.NUDGE, change.at, str(new["shop_id"]))  # check the spell as it now is
-
-
 HANDLERS = (("order", order_counted), ("follow", follow_counted), ("tier_transition", tier_counted),
-            ("post", post_counted), ("insight_day", day_started), ("shop", shop_changed))
+            ("post", post_counted), ("insight_day", day_started))

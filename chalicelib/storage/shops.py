@@ -12,6 +12,8 @@ from chalicelib.services.limits import DEFAULT_BANK_TRANSFER_HOURS, DEFAULT_POST
 from chalicelib.storage.accounts import PROFILE, _connection, guard
 from chalicelib.storage.models.accounts import (BankAccountMap, DeliveryMap, FulfilmentMap, PickupMap, ShopItem,
                                                 UniqueItem, UserItem, shop_pk, user_pk)
+from chalicelib.services.insights import NUDGE, nudge_at
+from chalicelib.storage.models.due import DueItem, due_item
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 HANDLE = "handle"
@@ -76,6 +78,13 @@ def _set(name: str, value):
     return [ShopItem.referral_kind.set(value.kind), ShopItem.referral_value.set(value.value)]
 
 
+def _nudge_check(shop_id: str, at: float) -> DueItem:
+    """When the posting nudge looks at the shop's quiet spell (``services.insights.check_nudge``):
+    written with the shop (a shop that never posts is nudged too) and with a change of its
+    ``posting_nudge_days``, in the same transaction; posts schedule theirs from the stream."""
+    return due_item(NUDGE, at, shop_id)
+
+
 class ShopsRepository:
     def create_shop(self, shop: Shop) -> None:
         """Shop, handle guard and the owner's ``shop_id`` in one conditional transaction.
@@ -91,6 +100,7 @@ class ShopsRepository:
         )
         tx = (Transaction(_connection())
               .put(item, condition=ShopItem.pk.does_not_exist(), label="shop")
+              .put(_nudge_check(shop.shop_id, nudge_at(shop.created_at, DEFAULT_POSTING_NUDGE_DAYS)), label="nudge")
               .put(guard(HANDLE, shop.handle, shop.shop_id), condition=UniqueItem.pk.does_not_exist(), label=HANDLE)
               .update(UserItem(user_pk(shop.owner_id), PROFILE), [UserItem.shop_id.set(shop.shop_id)],
                       condition=UserItem.pk.exists() & UserItem.shop_id.does_not_exist(), label="owner"))
@@ -124,6 +134,8 @@ class ShopsRepository:
         actions = [ShopItem.updated_at.set(now), *(a for k, v in changes.items() for a in _set(k, v))]
         tx = Transaction(_connection()).update(ShopItem(shop_pk(current.shop_id), PROFILE), actions,
                                                condition=ShopItem.pk.exists(), label="shop")
+        if "posting_nudge_days" in changes:  # the quiet spell is checked again at the next run
+            tx.put(_nudge_check(current.shop_id, now), label="nudge")
         new_handle = changes.get("handle")
         if new_handle is not None and new_handle != current.handle:
             tx.put(guard(HANDLE, new_handle, current.shop_id), condition=UniqueItem.pk.does_not_exist(), label=HANDLE)
