@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
-from chalicelib.ids import iso
 from chalicelib.records.automations import Automation, Automations, ReviewDue
 from chalicelib.storage.models.accounts import shop_pk
 from chalicelib.storage.models.automations import AUTOMATIONS_SK, REVIEW_DUE, AutomationMap, AutomationsItem
+from chalicelib.storage.due import due_items
 from chalicelib.storage.models.due import DueItem, due_item, due_pk, due_sk
 from chalicelib.storage.retry import with_retries
 
 # Day buckets the job looks back over (as the deadline job does): a job down for longer leaves
 # older requests unsent, which is better than a review request weeks late.
 LOOK_BACK_DAYS = 8
-DUE_PAGE = 100
 
 
 def _setting(value: AutomationMap) -> Automation:
@@ -55,24 +53,10 @@ class AutomationsRepository:
         with_retries(lambda: item.save())
 
     def due(self, now: float, look_back_days: int = LOOK_BACK_DAYS) -> Iterator[ReviewDue]:
-        """Requests due by ``now``, oldest day first: one Query page (``DUE_PAGE``) at a time,
+        """Requests due by ``now``, oldest day first: one Query page (``storage.due.DUE_PAGE``) at a time,
         the next read only when the caller wants more."""
-        today = datetime.fromtimestamp(now, UTC)
-        for back in range(look_back_days, -1, -1):
-            pk = due_pk(REVIEW_DUE, (today - timedelta(days=back)).timestamp())
-            start: dict | None = None
-            while True:
-                def page(start=start) -> tuple[list[DueItem], dict | None]:
-                    results = DueItem.query(pk, DueItem.sk <= f"{iso(now)}#~", limit=DUE_PAGE,
-                                            page_size=DUE_PAGE, last_evaluated_key=start)
-                    items = list(results)
-                    return items, results.last_evaluated_key
-
-                items, start = with_retries(page)
-                for item in items:
-                    yield ReviewDue(order_id=item.order_id, at=float(item.at))
-                if start is None:
-                    break
+        for item in due_items(REVIEW_DUE, now, look_back_days):
+            yield ReviewDue(order_id=item.order_id, at=float(item.at))
 
     def drop_due(self, due: ReviewDue) -> None:
         """One DeleteItem (idempotent)."""

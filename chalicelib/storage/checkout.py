@@ -25,15 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import OrderChanged
-from chalicelib.ids import iso
 from chalicelib.records.commerce import Order, Refund, StatusChange
 from chalicelib.storage.accounts import _connection
-from chalicelib.storage.models.due import REFUND, DueItem, due_item, due_pk
+from chalicelib.storage.due import due_items
+from chalicelib.storage.models.due import REFUND, DueItem, due_item
 from chalicelib.storage.models.orders import ORDER, HistoryMap, OrderItem, order_pk, shop_status_pk
 from chalicelib.storage.models.products import ProductItem
 from chalicelib.storage.orders import OrdersRepository, _plain, refund_from, stock_label
@@ -44,7 +43,6 @@ from chalicelib.storage.transactions import Cancelled, Transaction
 # How many day buckets a job looks back over: a job down for longer leaves older work for a
 # run with a longer look-back (``run_deadlines(..., look_back_days=)``).
 LOOK_BACK_DAYS = 8
-DUE_PAGE = 100
 
 
 def _history(change: StatusChange) -> list:
@@ -72,23 +70,9 @@ class CheckoutRepository:
     # -- deadlines -------------------------------------------------------------------------
     def due(self, kind: str, now: float, look_back_days: int = LOOK_BACK_DAYS) -> Iterator[DueItem]:
         """Due items of ``kind`` with a time at or before ``now``, oldest first: one Query page
-        (``DUE_PAGE`` items) at a time, the next page read only when the caller wants more (the
+        (``storage.due.DUE_PAGE`` items) at a time, the next page read only when the caller wants more (the
         job stops taking on work at its deadline; what it did not reach stays due)."""
-        today = datetime.fromtimestamp(now, UTC)
-        for back in range(look_back_days, -1, -1):
-            pk = due_pk(kind, (today - timedelta(days=back)).timestamp())
-            start: dict | None = None
-            while True:
-                def page(start=start) -> tuple[list[DueItem], dict | None]:
-                    results = DueItem.query(pk, DueItem.sk <= f"{iso(now)}#~", limit=DUE_PAGE,
-                                            page_size=DUE_PAGE, last_evaluated_key=start)
-                    items = list(results)
-                    return items, results.last_evaluated_key
-
-                items, start = with_retries(page)
-                yield from items
-                if start is None:
-                    break
+        return due_items(kind, now, look_back_days)
 
     def drop_due(self, item: DueItem) -> None:
         with_retries(lambda: item.delete())

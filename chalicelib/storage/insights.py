@@ -21,8 +21,8 @@ from typing import Any
 from pynamodb.connection import Connection
 from ulid import ULID
 
-from chalicelib.ids import iso
 from chalicelib.records.insights import METRICS, Day, Effect, FollowMark, Ledger, OrderMark, PostFigures
+from chalicelib.storage.due import due_items
 from chalicelib.storage.models.due import DueItem, due_item, due_pk, due_sk
 from chalicelib.storage.models.insights import (LEDGER_SK, SHORT, InsightDayItem, InsightLedgerItem,
                                                 InsightPostItem, day_sk, insights_pk, ledger_pk, post_sk)
@@ -30,7 +30,6 @@ from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
 
 WEEKLY, NUDGE = "insights_weekly", "posting_nudge"
-DUE_PAGE = 100
 _ATTRIBUTES = {name: getattr(InsightDayItem, short) for name, short in SHORT.items()}
 _RETURN_CAPACITY: str | None = None  # the benchmark sets "TOTAL" to read each write's cost
 
@@ -205,22 +204,8 @@ class InsightsRepository:
 
     def due(self, kind: str, now: float, look_back_days: int) -> Iterator[tuple[float, str]]:
         """``(at, subject)`` due by ``now``, oldest day first, one Query page at a time."""
-        today = datetime.fromtimestamp(now, UTC)
-        for back in range(look_back_days, -1, -1):
-            pk = due_pk(kind, (today - timedelta(days=back)).timestamp())
-            start: dict | None = None
-            while True:
-                def page(start=start) -> tuple[list[DueItem], dict | None]:
-                    results = DueItem.query(pk, DueItem.sk <= f"{iso(now)}#~", limit=DUE_PAGE, page_size=DUE_PAGE,
-                                            last_evaluated_key=start)
-                    items = list(results)
-                    return items, results.last_evaluated_key
-
-                items, start = with_retries(page)
-                for item in items:
-                    yield float(item.at), str(item.order_id)
-                if start is None:
-                    break
+        for item in due_items(kind, now, look_back_days):
+            yield float(item.at), str(item.order_id)
 
     def drop_due(self, kind: str, at: float, subject: str) -> None:
         with_retries(lambda: DueItem(due_pk(kind, at), due_sk(at, subject)).delete())

@@ -282,7 +282,7 @@ def test_one_run_expires_every_page_of_due_orders_until_its_deadline(world, api,
     and run, so 1,000 unpaid orders held stock for ten runs). Out of time, it stops; the rest
     stays due for the next run."""
     from chalicelib.services.checkout import run_deadlines as run
-    from chalicelib.storage import checkout as storage
+    from chalicelib.storage import due as storage
     from chalicelib.wiring import container
 
     monkeypatch.setattr(storage, "DUE_PAGE", 2)
