@@ -225,10 +225,14 @@ def _follow_counts(start: bool, end: bool) -> Counts:
 def apply_follow(ledger: Ledger, following: bool, created_at: float, at: float) -> Effect | None:
     """The effect of a follow (``following``) or unfollow of the pair at ``at``: per day, whether
     the customer followed at its end but not at its start (or the reverse). A pair's records
-    arrive in order (one item); a replay or an older record is None."""
+    arrive in order (one item); a replay or an older record is None, and so is an unfollow of a
+    follow the ledger never saw (made before insights counted, or its ledger erased with its shop:
+    nothing it took back was ever added)."""
     position = (created_at, 0 if following else 1)
     prev = ledger.follow
     if prev is not None and position <= prev.position:
+        return None
+    if prev is None and not following:
         return None
     day = kst_day(at)
     days: dict[str, Counts] = {}
@@ -236,9 +240,8 @@ def apply_follow(ledger: Ledger, following: bool, created_at: float, at: float) 
         start = prev.start
         _add(days, day, _follow_counts(start, prev.following), -1)
     else:
-        # The state the day began with: the latest known, or (first record of the pair, which
-        # an unfollow can be for a follow from before insights) the opposite of this one.
-        start = prev.following if prev is not None else not following
+        # The state the day began with: the latest known, or (the pair's first follow) not following.
+        start = prev.following if prev is not None else False
     _add(days, day, _follow_counts(start, following))
     new = _copy(ledger)
     new.follow = FollowMark(position=position, following=following, day=day, start=start)
