@@ -730,7 +730,7 @@ def _period_orders(call: Caller, demo: Demo, subscription: dict) -> list[dict]:
 #
 # 정로스터 writes about each Tuesday's roast and, most weeks, once more on Friday; three neighbours
 # (Seoyeon, Haneul, Daon) follow the shop one after another and buy beans, most often straight from
-# a post (``via_post_id``). Four weeks ago (``QUIET_WEEK``) a café's wholesale order kept him busy
+# a post (``via_post_id``) the day it goes up (on the post days only: the load stays quick). Four weeks ago (``QUIET_WEEK``) a café's wholesale order kept him busy
 # and he posted nothing: the beans were on the shelf, yet no neighbour ordered that week. The
 # Tuesday after he wrote again, and the orders came back. His insights by week
 # (GET /shops/{id}/insights?granularity=week) show it; each counter there is kept from the stream
@@ -743,40 +743,40 @@ def _period_orders(call: Caller, demo: Demo, subscription: dict) -> list[dict]:
 QUIET_WEEK = 4
 INSIGHT_WEEKS = 13  # the story's weeks: this one and the twelve before
 _S, _H, _D = "seoyeon@dongne.kr", "haneul@dongne.kr", "daon@dongne.kr"
-ROASTER_FOLLOWS = {12: [(1, 13, _S)], 11: [(4, 18, _H)], 10: [(2, 9, _D)]}  # weeks ago -> (weekday, hour, who)
+ROASTER_FOLLOWS = {12: [(1, 12, _S)], 11: [(4, 12, _H)], 10: [(1, 12, _D)]}  # weeks ago -> (weekday, hour, who)
 ROASTER_WEEKS: dict[int, dict[str, list[tuple]]] = {
     12: {"posts": [(1, 10, "성수 커피로스터스 문 열었습니다. 매주 화요일에 볶아서 200g씩 소분해요 #성수동카페 #원두", 0),
-                   (4, 15, "주말 아침엔 하우스 블렌드 핸드드립 어떠세요? 15g에 물 250ml #핸드드립 #원두", 0)],
-         "orders": [(2, 11, _S, 0, 1, 0)]},
+                   (4, 11, "주말 아침엔 하우스 블렌드 핸드드립 어떠세요? 15g에 물 250ml #핸드드립 #원두", 0)],
+         "orders": [(1, 13, _S, 0, 1, 0)]},
     11: {"posts": [(1, 10, "화요일 로스팅: 에티오피아 예가체프, 꽃향이 올라와요 #예가체프 #로스팅", 1),
-                   (4, 15, "원두는 볶고 3일 뒤부터가 맛있어요. 지퍼 꼭 닫아 두세요 #원두보관", 0)],
-         "orders": [(2, 11, _S, 1, 1, 0), (5, 11, _H, 0, 1, 1)]},
+                   (4, 11, "원두는 볶고 3일 뒤부터가 맛있어요. 지퍼 꼭 닫아 두세요 #원두보관", 0)],
+         "orders": [(1, 13, _S, 1, 1, 0), (4, 14, _H, 0, 1, 1)]},
     10: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드에 브라질을 조금 더 넣었어요. 더 고소해요 #하우스블렌드 #로스팅", 0),
-                   (4, 15, "동네 빵집 크루아상이랑 예가체프, 오늘의 조합이에요 #페어링 #성수동", 1)],
-         "orders": [(2, 11, _D, 0, 1, 0), (5, 11, _S, 0, 2, 1)]},
+                   (4, 11, "동네 빵집 크루아상이랑 예가체프, 오늘의 조합이에요 #페어링 #성수동", 1)],
+         "orders": [(1, 13, _D, 0, 1, 0), (4, 14, _S, 0, 2, 1)]},
     9: {"posts": [(1, 10, "화요일 로스팅: 예가체프 새 생두가 들어왔어요. 산미가 더 밝아요 #예가체프 #로스팅", 1),
-                  (4, 15, "라떼엔 하우스 블렌드를 조금 더 곱게 갈아 보세요 #라떼 #홈카페", 0)],
-        "orders": [(2, 11, _H, 1, 1, 0), (3, 16, _D, 0, 1, None), (5, 11, _S, 1, 1, 1)]},
+                  (4, 11, "라떼엔 하우스 블렌드를 조금 더 곱게 갈아 보세요 #라떼 #홈카페", 0)],
+        "orders": [(1, 13, _H, 1, 1, 0), (4, 14, _D, 0, 1, None), (4, 17, _S, 1, 1, 1)]},
     8: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드, 이번 주는 조금 더 깊게 볶았어요 #하우스블렌드 #로스팅", 0),
-                  (4, 15, "비 오는 금요일, 드립 천천히 내리기 좋은 날이에요 #비오는날 #핸드드립", 1)],
-        "orders": [(2, 11, _S, 0, 1, 0), (3, 16, _H, 0, 1, 0), (5, 11, _D, 1, 1, 1)]},
+                  (4, 11, "비 오는 금요일, 드립 천천히 내리기 좋은 날이에요 #비오는날 #핸드드립", 1)],
+        "orders": [(1, 13, _S, 0, 1, 0), (1, 16, _H, 0, 1, 0), (4, 14, _D, 1, 1, 1)]},
     7: {"posts": [(1, 10, "화요일 로스팅: 예가체프와 하우스 블렌드 둘 다 넉넉해요 #로스팅 #성수동카페", 0)],
-        "orders": [(2, 11, _D, 0, 1, 0), (3, 16, _S, 1, 1, None), (5, 11, _H, 0, 1, 0)]},
+        "orders": [(1, 13, _D, 0, 1, 0), (1, 16, _S, 1, 1, None), (1, 19, _H, 0, 1, 0)]},
     6: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드. 아이스로 내려도 맛있어요 #아이스커피 #하우스블렌드", 0)],
-        "orders": [(2, 11, _S, 0, 1, 0), (4, 16, _H, 1, 1, None), (5, 11, _D, 0, 1, 0)]},
+        "orders": [(1, 13, _S, 0, 1, 0), (1, 16, _H, 1, 1, None), (1, 19, _D, 0, 1, 0)]},
     5: {"posts": [(1, 10, "화요일 로스팅: 예가체프, 이번 주가 제일 잘 나왔어요 #예가체프 #로스팅", 1),
-                  (4, 15, "주말 원두 픽업은 토요일 오후 6시까지예요 #픽업안내 #성수동", 0)],
-        "orders": [(2, 11, _H, 1, 1, 0), (3, 16, _D, 1, 1, 0), (5, 11, _S, 0, 1, 1)]},
+                  (4, 11, "주말 원두 픽업은 토요일 오후 6시까지예요 #픽업안내 #성수동", 0)],
+        "orders": [(1, 13, _H, 1, 1, 0), (1, 16, _D, 1, 1, 0), (4, 14, _S, 0, 1, 1)]},
     QUIET_WEEK: {"posts": [], "orders": []},  # busy with a café's wholesale order: no posts, and no orders came
     3: {"posts": [(1, 10, "지난주엔 소식이 뜸했죠. 화요일 로스팅 다시 시작합니다: 하우스 블렌드 #로스팅 #하우스블렌드", 0),
-                  (4, 15, "예가체프 한정 200g, 이번 주 열 봉지만 볶았어요 #예가체프 #한정", 1)],
-        "orders": [(1, 17, _S, 0, 1, 0), (2, 11, _D, 0, 1, 0), (5, 11, _H, 1, 1, 1)]},
+                  (4, 11, "예가체프 한정 200g, 이번 주 열 봉지만 볶았어요 #예가체프 #한정", 1)],
+        "orders": [(1, 13, _S, 0, 1, 0), (1, 16, _D, 0, 1, 0), (4, 14, _H, 1, 1, 1)]},
     2: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드, 찬 바람 불 때 어울리는 맛 #하우스블렌드 #로스팅", 0),
-                  (4, 15, "모카포트로 내리는 법, 가게에서 보여 드려요 #모카포트 #홈카페", 0)],
-        "orders": [(2, 11, _H, 0, 1, 0), (3, 16, _S, 0, 1, 0), (4, 17, _D, 1, 1, 1), (5, 11, _S, 1, 1, 1)]},
+                  (4, 11, "모카포트로 내리는 법, 가게에서 보여 드려요 #모카포트 #홈카페", 0)],
+        "orders": [(1, 13, _H, 0, 1, 0), (1, 16, _S, 0, 1, 0), (4, 14, _D, 1, 1, 1), (4, 17, _S, 1, 1, 1)]},
     1: {"posts": [(1, 10, "화요일 로스팅: 예가체프와 하우스 블렌드, 연말 선물 포장도 돼요 #연말선물 #원두", 1),
-                  (4, 15, "다음 주 화요일에도 볶아요. 미리 주문 주시면 따로 빼 둘게요 #로스팅 #성수동카페", 0)],
-        "orders": [(2, 11, _D, 1, 1, 0), (3, 16, _H, 0, 1, None), (5, 11, _S, 0, 1, 1)]},
+                  (4, 11, "다음 주 화요일에도 볶아요. 미리 주문 주시면 따로 빼 둘게요 #로스팅 #성수동카페", 0)],
+        "orders": [(1, 13, _D, 1, 1, 0), (4, 14, _H, 0, 1, None), (4, 17, _S, 0, 1, 1)]},
 }
 
 
@@ -1079,7 +1079,7 @@ def insights_lines(story: Story) -> list[str]:
              f"(GET {insights_path(story.roaster_id)}, also as .csv)",
              row("week of", [p["period"][5:] for p in series]),
              row("orders", [str(p["orders"]) for p in series]),
-             row("revenue (천원)", [f"{p['revenue'] / 1000:.0f}" for p in series]),
+             row("revenue (k won)", [f"{p['revenue'] / 1000:.0f}" for p in series]),
              row("posts", [str(p["posts"]) for p in series])]
     for point, average in quiet_weeks(series):
         lines.append(f"  The week of {point['period']} 정로스터 posted nothing: {point['orders']} order(s), against "

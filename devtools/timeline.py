@@ -56,6 +56,10 @@ def stream_drainer() -> Callable[[], int]:
     return drain
 
 
+def kst_day(epoch: float) -> str:
+    return (datetime.fromtimestamp(epoch, tz=UTC) + KST).strftime("%Y-%m-%d")
+
+
 class Timeline:
     """A simulated "now" for the app while the demo history is written."""
 
@@ -110,7 +114,8 @@ class Timeline:
         heapq.heappush(self._pending, (when, next(self._order), action))
 
     def catch_up(self, until: float) -> None:
-        """Run the scheduled actions due by ``until``, oldest first, each at its time."""
+        """Run the scheduled actions due by ``until``, oldest first, each at its time; the stream
+        handlers catch up first whenever the clock moves to another day."""
         if self._catching_up:
             return
         self._catching_up = True
@@ -118,7 +123,8 @@ class Timeline:
             while self._pending and self._pending[0][0] <= until:
                 when, _, action = heapq.heappop(self._pending)
                 if when > self.now:
-                    self.settle()
+                    if kst_day(when) != kst_day(self.now):
+                        self.settle()
                     self.now = min(when, self.real_now)
                 action()
         finally:
