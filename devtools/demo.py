@@ -33,7 +33,7 @@ CUSTOMERS = [
     {"name": "김민지", "email": "minji@dongne.kr"},
     {"name": "최서연", "email": "seoyeon@dongne.kr"},
     {"name": "한지호", "email": "jiho@dongne.kr"},
-    {"name": "박하늘", "email": "haneul@dongne.kr"},  # follows the tofu shop, nothing more yet
+    {"name": "박하늘", "email": "haneul@dongne.kr"},  # follows the tofu shop, nothing more there yet
     {"name": "윤다온", "email": "daon@dongne.kr"},  # Minji's friend: buys through Minji's store link
 ]
 
@@ -57,9 +57,9 @@ PRODUCTS = {
          "description": "2주마다 바꿔 주면 좋아요."},
     ],
     "seongsu_roasters": [
-        {"name": "원두 200g (하우스 블렌드)", "price": 14000, "stock": 30, "kind": "essential", "reorder_days": 14,
+        {"name": "원두 200g (하우스 블렌드)", "price": 14000, "stock": 45, "kind": "essential", "reorder_days": 14,
          "description": "매주 화요일 로스팅. 고소하고 단맛이 좋은 블렌드."},
-        {"name": "원두 200g (에티오피아 예가체프)", "price": 17000, "stock": 15, "kind": "essential",
+        {"name": "원두 200g (에티오피아 예가체프)", "price": 17000, "stock": 30, "kind": "essential",
          "reorder_days": 14},
         {"name": "드립백 10개입", "price": 12000, "stock": 20, "kind": "essential", "reorder_days": 10},
         {"name": "성수 머그컵", "price": 22000, "stock": 5, "kind": "treat"},
@@ -75,6 +75,7 @@ class Demo:
     orders: list[dict] = field(default_factory=list)
     posts: dict[str, list[dict]] = field(default_factory=dict)  # handle -> posts, oldest first
     links: dict[tuple[str, str], str] = field(default_factory=dict)  # (email, handle) -> store-link code
+    week_posts: list[dict] = field(default_factory=list)  # the roaster's weekly posts (ROASTER_WEEKS), oldest first
 
 
 class Caller:
@@ -93,6 +94,13 @@ class Caller:
         if response.status_code not in expect:
             raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.body[:500]!r}")
         return json.loads(response.body) if response.body else None
+
+    def text(self, path: str, token: str | None = None) -> str:
+        """A GET answered with text (a CSV file), as its UTF-8 text (a byte order mark kept)."""
+        response = self.client.http.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} -> {response.status_code}: {response.body[:500]!r}")
+        return response.body.decode("utf-8")
 
 
 def login(call: Caller, email: str) -> dict:
@@ -119,6 +127,7 @@ def seed(call: Caller, settle: Callable[[], Any] | None = None) -> Demo:
             demo.tokens[customer["email"]] = session["token"]
         seed_products(timed, demo)
         seed_checkout_settings(timed, demo)
+        schedule_roaster_weeks(timed, demo, timeline)  # happens on its days, between the steps below
         seed_first_regular(timed, demo, timeline)  # the tofu shop's first customer, months ago
         timeline.go(days_ago=45)
         seed_social(timed, demo)  # the posts tag products, so they come after them
@@ -717,6 +726,115 @@ def _period_orders(call: Caller, demo: Demo, subscription: dict) -> list[dict]:
                   key=lambda o: o["created_at"])
 
 
+# --- insights: the roaster's last 13 weeks, and the week it went quiet ---------------------------
+#
+# 정로스터 writes about each Tuesday's roast and, most weeks, once more on Friday; three neighbours
+# (Seoyeon, Haneul, Daon) follow the shop one after another and buy beans, most often straight from
+# a post (``via_post_id``) the day it goes up (on the post days only: the load stays quick). Four weeks ago (``QUIET_WEEK``) a café's wholesale order kept him busy
+# and he posted nothing: the beans were on the shelf, yet no neighbour ordered that week. The
+# Tuesday after he wrote again, and the orders came back. His insights by week
+# (GET /shops/{id}/insights?granularity=week) show it; each counter there is kept from the stream
+# of these very requests, made on their days (``Timeline.at``).
+#
+# Each week, weeks before this one: its posts (weekday 0 = Monday, hour KST, text, tagged product)
+# and its orders (weekday, hour, customer, product, quantity, the week's post it came from or None).
+# Products are indexes into PRODUCTS["seongsu_roasters"]: 0 house blend, 1 예가체프.
+
+QUIET_WEEK = 4
+INSIGHT_WEEKS = 13  # the story's weeks: this one and the twelve before
+_S, _H, _D = "seoyeon@dongne.kr", "haneul@dongne.kr", "daon@dongne.kr"
+ROASTER_FOLLOWS = {12: [(1, 12, _S)], 11: [(4, 12, _H)], 10: [(1, 12, _D)]}  # weeks ago -> (weekday, hour, who)
+ROASTER_WEEKS: dict[int, dict[str, list[tuple]]] = {
+    12: {"posts": [(1, 10, "성수 커피로스터스 문 열었습니다. 매주 화요일에 볶아서 200g씩 소분해요 #성수동카페 #원두", 0),
+                   (4, 11, "주말 아침엔 하우스 블렌드 핸드드립 어떠세요? 15g에 물 250ml #핸드드립 #원두", 0)],
+         "orders": [(1, 13, _S, 0, 1, 0)]},
+    11: {"posts": [(1, 10, "화요일 로스팅: 에티오피아 예가체프, 꽃향이 올라와요 #예가체프 #로스팅", 1),
+                   (4, 11, "원두는 볶고 3일 뒤부터가 맛있어요. 지퍼 꼭 닫아 두세요 #원두보관", 0)],
+         "orders": [(1, 13, _S, 1, 1, 0), (4, 14, _H, 0, 1, 1)]},
+    10: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드에 브라질을 조금 더 넣었어요. 더 고소해요 #하우스블렌드 #로스팅", 0),
+                   (4, 11, "동네 빵집 크루아상이랑 예가체프, 오늘의 조합이에요 #페어링 #성수동", 1)],
+         "orders": [(1, 13, _D, 0, 1, 0), (4, 14, _S, 0, 2, 1)]},
+    9: {"posts": [(1, 10, "화요일 로스팅: 예가체프 새 생두가 들어왔어요. 산미가 더 밝아요 #예가체프 #로스팅", 1),
+                  (4, 11, "라떼엔 하우스 블렌드를 조금 더 곱게 갈아 보세요 #라떼 #홈카페", 0)],
+        "orders": [(1, 13, _H, 1, 1, 0), (4, 14, _D, 0, 1, None), (4, 17, _S, 1, 1, 1)]},
+    8: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드, 이번 주는 조금 더 깊게 볶았어요 #하우스블렌드 #로스팅", 0),
+                  (4, 11, "비 오는 금요일, 드립 천천히 내리기 좋은 날이에요 #비오는날 #핸드드립", 1)],
+        "orders": [(1, 13, _S, 0, 1, 0), (1, 16, _H, 0, 1, 0), (4, 14, _D, 1, 1, 1)]},
+    7: {"posts": [(1, 10, "화요일 로스팅: 예가체프와 하우스 블렌드 둘 다 넉넉해요 #로스팅 #성수동카페", 0)],
+        "orders": [(1, 13, _D, 0, 1, 0), (1, 16, _S, 1, 1, None), (1, 19, _H, 0, 1, 0)]},
+    6: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드. 아이스로 내려도 맛있어요 #아이스커피 #하우스블렌드", 0)],
+        "orders": [(1, 13, _S, 0, 1, 0), (1, 16, _H, 1, 1, None), (1, 19, _D, 0, 1, 0)]},
+    5: {"posts": [(1, 10, "화요일 로스팅: 예가체프, 이번 주가 제일 잘 나왔어요 #예가체프 #로스팅", 1),
+                  (4, 11, "주말 원두 픽업은 토요일 오후 6시까지예요 #픽업안내 #성수동", 0)],
+        "orders": [(1, 13, _H, 1, 1, 0), (1, 16, _D, 1, 1, 0), (4, 14, _S, 0, 1, 1)]},
+    QUIET_WEEK: {"posts": [], "orders": []},  # busy with a café's wholesale order: no posts, and no orders came
+    3: {"posts": [(1, 10, "지난주엔 소식이 뜸했죠. 화요일 로스팅 다시 시작합니다: 하우스 블렌드 #로스팅 #하우스블렌드", 0),
+                  (4, 11, "예가체프 한정 200g, 이번 주 열 봉지만 볶았어요 #예가체프 #한정", 1)],
+        "orders": [(1, 13, _S, 0, 1, 0), (1, 16, _D, 0, 1, 0), (4, 14, _H, 1, 1, 1)]},
+    2: {"posts": [(1, 10, "화요일 로스팅: 하우스 블렌드, 찬 바람 불 때 어울리는 맛 #하우스블렌드 #로스팅", 0),
+                  (4, 11, "모카포트로 내리는 법, 가게에서 보여 드려요 #모카포트 #홈카페", 0)],
+        "orders": [(1, 13, _H, 0, 1, 0), (1, 16, _S, 0, 1, 0), (4, 14, _D, 1, 1, 1), (4, 17, _S, 1, 1, 1)]},
+    1: {"posts": [(1, 10, "화요일 로스팅: 예가체프와 하우스 블렌드, 연말 선물 포장도 돼요 #연말선물 #원두", 1),
+                  (4, 11, "다음 주 화요일에도 볶아요. 미리 주문 주시면 따로 빼 둘게요 #로스팅 #성수동카페", 0)],
+        "orders": [(1, 13, _D, 1, 1, 0), (4, 14, _H, 0, 1, None), (4, 17, _S, 0, 1, 1)]},
+}
+
+
+def week_monday(now: float, weeks_ago: int = 0) -> datetime:
+    """00:00 KST on the Monday ``weeks_ago`` weeks before the week of ``now`` (an aware datetime)."""
+    from datetime import timedelta, timezone
+
+    kst = timezone(timedelta(hours=9))
+    today = datetime.fromtimestamp(now, kst).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=today.weekday() + 7 * weeks_ago)
+
+
+def schedule_roaster_weeks(call: Caller, demo: Demo, timeline) -> None:
+    """The roaster's weeks (``ROASTER_WEEKS``): its posts, the neighbours' follows and their
+    orders, each scheduled on its day of the story's timeline; the owner confirms each bank
+    transfer (``paid``) the same hour."""
+    from datetime import timedelta
+
+    handle = "seongsu_roasters"
+    shop_id = demo.shops[handle]["shop_id"]
+    owner = demo.tokens[_roaster(demo)]
+    products = demo.products[handle]
+
+    def when(weeks_ago: int, weekday: int, hour: int) -> float:
+        return (week_monday(timeline.real_now, weeks_ago) + timedelta(days=weekday, hours=hour)).timestamp()
+
+    def follow(email: str) -> Callable[[], None]:
+        return lambda: call("PUT", f"/shops/{shop_id}/follow", token=demo.tokens[email])
+
+    def post(week: list[dict], text: str, product: int) -> Callable[[], None]:
+        def write() -> None:
+            made = call("POST", f"/shops/{shop_id}/posts",
+                        {"text": text, "product_ids": [products[product]["product_id"]]}, token=owner)
+            week.append(made)
+            demo.week_posts.append(made)
+        return write
+
+    def order(week: list[dict], email: str, product: int, quantity: int, via: int | None) -> Callable[[], None]:
+        def buy() -> None:
+            body = {"shop_id": shop_id, "items": [{"product_id": products[product]["product_id"],
+                                                   "quantity": quantity}], **checkout_fields(handle)}
+            if via is not None:
+                body["via_post_id"] = week[via]["post_id"]
+            placed = call("POST", "/orders", body, token=demo.tokens[email],
+                          headers={"Idempotency-Key": f"demo-week-{len(demo.orders) + 1}"})
+            demo.orders.append(call("POST", f"/orders/{placed['order_id']}/status", {"status": "paid"}, token=owner))
+        return buy
+
+    for weeks_ago, plan in ROASTER_WEEKS.items():
+        week: list[dict] = []  # this week's posts, as they are written
+        for weekday, hour, email in ROASTER_FOLLOWS.get(weeks_ago, []):
+            timeline.at(when(weeks_ago, weekday, hour), follow(email))
+        for weekday, hour, text, product in plan["posts"]:
+            timeline.at(when(weeks_ago, weekday, hour), post(week, text, product))
+        for weekday, hour, email, product, quantity, via in plan["orders"]:
+            timeline.at(when(weeks_ago, weekday, hour), order(week, email, product, quantity, via))
+
+
 # --- the story as the API tells it today (printed by `make run`, checked by the tests) -----------
 
 
@@ -737,6 +855,10 @@ class Story:
     youngsoo_coupons: list[dict] = field(default_factory=list)
     youngsoo_last: dict | None = None
     perk_order: dict | None = None
+    # insights: the roaster's last INSIGHT_WEEKS weeks by week (GET /shops/{id}/insights), its CSV
+    roaster_id: str = ""
+    insights: dict | None = None
+    insights_csv: str = ""
 
     def missing(self) -> list[str]:
         """What the story should show and does not (nothing, when it holds)."""
@@ -768,7 +890,24 @@ class Story:
             gaps.append("the tofu shop's welcome back has not reached 오영수")
         if self.perk_order is None or not any(d["kind"] == "regular_perk" for d in self.perk_order["discounts"]):
             gaps.append("Minji's regular perk is not on her order")
+        series = (self.insights or {}).get("series", [])
+        if len(series) < INSIGHT_WEEKS or not quiet_weeks(series):
+            gaps.append("the roaster's insights show no quiet week with fewer orders")
         return gaps
+
+
+def quiet_weeks(series: list[dict]) -> list[tuple[dict, float]]:
+    """The weeks without a post between weeks with posts that brought fewer orders than the posting
+    weeks around them (two on each side), each with those weeks' average."""
+    out = []
+    for i, point in enumerate(series):
+        before = [p for p in series[max(0, i - 2):i] if p["posts"] > 0]
+        after = [p for p in series[i + 1:i + 3] if p["posts"] > 0]
+        if point["posts"] == 0 and before and after:
+            average = sum(p["orders"] for p in before + after) / len(before + after)
+            if point["orders"] < average:
+                out.append((point, average))
+    return out
 
 
 CHECKOUT_STORY = {
@@ -808,7 +947,7 @@ def read_story(call: Caller) -> Story:
     """The demo's story, read through the API at the app's now."""
     tokens = {email: login(call, email)["token"] for email in (
         "tofu@dongne.kr", "minji@dongne.kr", "jiho@dongne.kr", "daon@dongne.kr", "haneul@dongne.kr",
-        "youngsoo@dongne.kr")}
+        "youngsoo@dongne.kr", "coffee@dongne.kr")}
     owner = tokens["tofu@dongne.kr"]
     shop_id = call("GET", "/me", token=owner)["shop_id"]
 
@@ -821,7 +960,21 @@ def read_story(call: Caller) -> Story:
                  subscription=next((s for s in subs if s["status"] == "active"), None),
                  referrals=[r["reward_status"] for r in
                             call("GET", f"/shops/{shop_id}/referrals?limit=100", token=owner)["items"]],
-                 checkout=read_checkout(call, tokens), **read_talk(call, tokens, shop_id))
+                 checkout=read_checkout(call, tokens), **read_talk(call, tokens, shop_id),
+                 **read_insights(call, tokens["coffee@dongne.kr"]))
+
+
+def insights_path(shop_id: str, csv: bool = False) -> str:
+    """The roaster's story weeks by week: from the Monday INSIGHT_WEEKS - 1 weeks ago to today."""
+    first = week_monday(_now(), INSIGHT_WEEKS - 1).date().isoformat()
+    return f"/shops/{shop_id}/insights{'.csv' if csv else ''}?granularity=week&from={first}"
+
+
+def read_insights(call: Caller, owner: str) -> dict:
+    """The roaster's insights by week, as its owner reads them (JSON and CSV)."""
+    shop_id = call("GET", "/me", token=owner)["shop_id"]
+    return {"roaster_id": shop_id, "insights": call("GET", insights_path(shop_id), token=owner),
+            "insights_csv": call.text(insights_path(shop_id, csv=True), token=owner)}
 
 
 def read_talk(call: Caller, tokens: dict[str, str], shop_id: str) -> dict:
@@ -907,5 +1060,28 @@ def story_lines(story: Story, loaded_at: float) -> list[str]:
         perk = next(d for d in story.perk_order["discounts"] if d["kind"] == "regular_perk")
         lines.append(f"  김민지's order this morning: {story.perk_order['subtotal']:,}원, her regular perk "
                      f"−{perk['amount']:,}원 (단골 우대 {REGULAR_PERK['value']}%)   (GET /me/orders)")
+    lines += insights_lines(story)
     lines += [f"  (not shown: {gap})" for gap in story.missing()]
+    return lines
+
+
+def insights_lines(story: Story) -> list[str]:
+    """The roaster's weeks: orders, revenue and posts by week, and the quiet week's dip."""
+    if story.insights is None:
+        return []
+    series, totals = story.insights["series"], story.insights["totals"]
+
+    def row(label: str, values: list[str]) -> str:
+        return f"    {label:<14}" + "".join(f"{v:>6}" for v in values)
+
+    lines = [f"  성수 커피로스터스, the last {len(series)} weeks: {totals['orders']} paid orders, "
+             f"{totals['revenue']:,}원, {totals['posts']} posts, {totals['new_followers']} new followers   "
+             f"(GET {insights_path(story.roaster_id)}, also as .csv)",
+             row("week of", [p["period"][5:] for p in series]),
+             row("orders", [str(p["orders"]) for p in series]),
+             row("revenue (k won)", [f"{p['revenue'] / 1000:.0f}" for p in series]),
+             row("posts", [str(p["posts"]) for p in series])]
+    for point, average in quiet_weeks(series):
+        lines.append(f"  The week of {point['period']} 정로스터 posted nothing: {point['orders']} order(s), against "
+                     f"{average:.1f} a week in the posting weeks around it; he posted again and they came back")
     return lines

@@ -406,6 +406,7 @@ def print_examples(port: int, token: str, portone_port: int = 8003) -> None:
     portone = f"http://127.0.0.1:{portone_port}"
     from devtools import demo
 
+    weeks_from = demo.week_monday(time.time(), demo.INSIGHT_WEEKS - 1).date().isoformat()
     print(f"""
 Dongne is running on {base}   (docs: {base}/docs)
 Demo logins (password '{demo.PASSWORD}'): customers {', '.join(c['email'] for c in demo.CUSTOMERS)};
@@ -444,6 +445,13 @@ The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_
   JIHO=$(curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' \\
        -d '{{"email": "jiho@dongne.kr", "password": "{demo.PASSWORD}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -s {base}/me/subscriptions -H "Authorization: Bearer $JIHO"
+
+  # Insights: the roaster's last 13 weeks by week (the week he posted nothing, the orders fell), and as CSV
+  COFFEE=$(curl -s -X POST {base}/auth/login -H 'Content-Type: application/json' \\
+       -d '{{"email": "coffee@dongne.kr", "password": "{demo.PASSWORD}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  ROASTER=$(curl -s {base}/me -H "Authorization: Bearer $COFFEE" | python3 -c 'import json,sys; print(json.load(sys.stdin)["shop_id"])')
+  curl -s "{base}/shops/$ROASTER/insights?granularity=week&from={weeks_from}" -H "Authorization: Bearer $COFFEE"
+  curl -s "{base}/shops/$ROASTER/insights.csv?granularity=week&from={weeks_from}" -H "Authorization: Bearer $COFFEE" -o insights.csv
 {payment_examples(base, portone)}
 
 Sharing pages (open them in a browser; docs/sharing.md): {base}/s/mangwon_tofu, a post's {base}/p/<post_id>,

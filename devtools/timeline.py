@@ -5,13 +5,17 @@ someone who stopped. ``Timeline`` sets the app's one clock (``chalicelib.clock``
 "now" that starts weeks ago and only moves forward; ``TimedCaller`` makes each demo request a few minutes after the previous one.
 Before the clock jumps ahead (a new day of the story), the stream handlers run on everything
 written so far, so scoring, tiers and notifications happen at the time the story says they
-did. Tokens (which live 7 days) are renewed when the timeline has moved past them.
+did. Things that happen on their own days while the rest of the story is told (a shop's weeks
+of posts and orders) are scheduled with ``Timeline.at`` and happen on the way, at their times.
+Tokens (which live 7 days) are renewed when the timeline has moved past them.
 
 Everything goes through the real API and the real stream function, as in ``devtools.demo``.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -52,6 +56,10 @@ def stream_drainer() -> Callable[[], int]:
     return drain
 
 
+def kst_day(epoch: float) -> str:
+    return (datetime.fromtimestamp(epoch, tz=UTC) + KST).strftime("%Y-%m-%d")
+
+
 class Timeline:
     """A simulated "now" for the app while the demo history is written."""
 
@@ -61,6 +69,9 @@ class Timeline:
         self.start = self.now
         self.drain = drain
         self._saved: list[Callable[[], float]] = []
+        self._pending: list[tuple[float, int, Callable[[], Any]]] = []  # (when, order, action)
+        self._catching_up = False
+        self._order = itertools.count()
 
     def __enter__(self) -> "Timeline":
         from chalicelib import clock
@@ -72,6 +83,7 @@ class Timeline:
         from chalicelib import clock
 
         if exc[0] is None:
+            self.catch_up(self.real_now)
             self.settle()
         if self._saved:
             clock.set_source(self._saved.pop())
@@ -84,14 +96,39 @@ class Timeline:
         never backwards. What happened so far is handled first, at its own time."""
         day = datetime.fromtimestamp(self.real_now - days_ago * DAY, tz=UTC) + KST
         target = (day.replace(hour=hour_kst, minute=0, second=0, microsecond=0) - KST).timestamp()
+        self.catch_up(target)
         self.settle()
         self.now = max(self.now, min(target, self.real_now))
 
     def advance(self, seconds: float) -> None:
         """Let time pass; a jump of more than an hour handles what happened so far first."""
         if seconds > 3600:
+            self.catch_up(self.now + seconds)
             self.settle()
         self.now = min(self.now + seconds, self.real_now)
+
+    def at(self, when: float, action: Callable[[], Any]) -> None:
+        """Have ``action`` happen at ``when`` (epoch seconds): the clock's next jump past it
+        (``go``, a long ``advance``, the end of the timeline) stops there first and runs it; one
+        the story has already passed runs at the next jump, as soon as it can."""
+        heapq.heappush(self._pending, (when, next(self._order), action))
+
+    def catch_up(self, until: float) -> None:
+        """Run the scheduled actions due by ``until``, oldest first, each at its time; the stream
+        handlers catch up first whenever the clock moves to another day."""
+        if self._catching_up:
+            return
+        self._catching_up = True
+        try:
+            while self._pending and self._pending[0][0] <= until:
+                when, _, action = heapq.heappop(self._pending)
+                if when > self.now:
+                    if kst_day(when) != kst_day(self.now):
+                        self.settle()
+                    self.now = min(when, self.real_now)
+                action()
+        finally:
+            self._catching_up = False
 
     def settle(self) -> None:
         """Run the stream handlers on everything written so far, at the timeline's now."""

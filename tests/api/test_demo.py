@@ -20,7 +20,7 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     drain_stream()
     minji = seeded.tokens["minji@dongne.kr"]
     feed = api.get("/feed?limit=100", token=minji).body["items"]
-    assert len(feed) == sum(len(texts) for texts in demo.POSTS.values())
+    assert len(feed) == sum(len(texts) for texts in demo.POSTS.values()) + len(seeded.week_posts)  # the roaster's weeks
     assert feed[0]["created_at"] >= feed[-1]["created_at"] and all(item["hashtags"] for item in feed)
     jiho = api.get("/feed?limit=100", token=seeded.tokens["jiho@dongne.kr"]).body["items"]
     assert {item["shop_handle"] for item in jiho} == {"seongsu_roasters"}
@@ -186,4 +186,28 @@ def test_seed_shows_the_social_core_and_the_corner_store_memory(api, drain_strea
     assert [(d["kind"], d["amount"]) for d in perk["discounts"]] == [("regular_perk", 18000 * 5 // 100)]
     assert perk["total"] == 18000 - 900 + perk["shipping_fee"]
     for words in ("김민지 asked 망원동 두부가게", "오영수, the lapsed regular", "her regular perk"):
+        assert any(words in line for line in lines), (words, lines)
+
+    # Insights. Over the last 13 weeks the roaster posted most weeks and the neighbours bought,
+    # often from a post; four weeks ago he posted nothing, and the orders fell until he wrote again.
+    # What GET /shops/{id}/insights answers is what the stream counted from those requests.
+    weekly = story.insights
+    series, totals = weekly["series"], weekly["totals"]
+    assert weekly["granularity"] == "week" and len(series) >= demo.INSIGHT_WEEKS
+    assert [p["period"] for p in series] == sorted(p["period"] for p in series)
+    quiet = demo.week_monday(datetime.now().timestamp(), demo.QUIET_WEEK).date().isoformat()
+    [(point, around)] = demo.quiet_weeks(series)
+    assert point["period"] == quiet and point["posts"] == 0 and point["orders"] < around
+    assert sum(p["posts"] > 0 for p in series) >= 10 and totals["posts"] >= 20
+    for name in ("orders", "revenue", "posts", "new_followers", "new_customers", "repeat_customers", "regulars",
+                 "subscription_orders"):
+        assert totals[name] == sum(p[name] for p in series), name
+    assert totals["orders"] >= 30 and totals["new_followers"] == 5 and totals["subscription_orders"] == 2
+    from_posts = api.get(f"/shops/{story.roaster_id}/insights/posts?from={series[0]['period']}&limit=50",
+                         token=seeded.tokens["coffee@dongne.kr"]).body["posts"]
+    assert sum(p["orders"] for p in from_posts) >= 20  # most came straight from a post
+    assert story.insights_csv.startswith("\ufeff기간 (period),주문 (orders)")
+    rows = story.insights_csv.strip().split("\r\n")
+    assert len(rows) == len(series) + 2 and rows[-1].startswith(f"합계,{totals['orders']},{totals['revenue']},")
+    for words in ("성수 커피로스터스, the last", f"The week of {quiet} 정로스터 posted nothing"):
         assert any(words in line for line in lines), (words, lines)
