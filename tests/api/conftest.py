@@ -207,6 +207,30 @@ def _stream_poller(aws_backend):
 
 
 @pytest.fixture
+def stream(_stream_poller):
+    """``stream()`` runs the stream handler on everything written so far, keeping the records it
+    handled in ``stream.seen`` so a test can deliver them again (``dispatch``)."""
+    seen: list[dict] = []
+
+    def drain() -> None:
+        handler = _stream_poller.handler
+
+        def keep(event, context):
+            seen.extend(event["Records"])
+            return handler(event, context)
+
+        _stream_poller.handler = keep
+        try:
+            _stream_poller.reacquire()
+            _stream_poller.drain()
+        finally:
+            _stream_poller.handler = handler
+
+    drain.seen = seen  # type: ignore[attr-defined]
+    return drain
+
+
+@pytest.fixture
 def drain_stream(_stream_poller):
     """``drain_stream()`` runs the stream handler on everything written so far; returns the count."""
 

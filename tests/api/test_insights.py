@@ -20,7 +20,6 @@ from chalicelib.events.stream import dispatch
 from devtools.callcount import dynamodb_calls
 from tests.api.commerce import advance, make_product, paid, placed
 from tests.api.conftest import TOKEN_CHECK, assert_problem, create_post
-from tests.api.test_automations import stream  # noqa: F401  (fixture)
 from tests.clock import TestClock
 
 KST = timezone(timedelta(hours=9))
