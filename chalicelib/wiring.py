@@ -286,6 +286,14 @@ class Container:
         return Ses(self.settings.region, self.settings.email_sender)
 
     @cached_property
+    def discovery(self):
+        """Shop search, region lists, hashtag pages and viewer state (``services.discovery``)."""
+        from chalicelib.storage.discovery import DiscoveryRepository
+
+        self._bind()
+        return DiscoveryRepository()
+
+    @cached_property
     def _bound(self) -> bool:
         from chalicelib.storage.base import bind
 

@@ -108,6 +108,9 @@ class RouteSpec:
     etag: bool = False
     current: Callable[..., Any] | None = field(default=None, compare=False, hash=False)
     document: bool = True
+    # Path captures that are free text (a region, a hashtag: Korean), not ids: the edge hands
+    # them to the view URL-decoded, and the view validates them.
+    text_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Registration mistakes should fail at import time, not as a wrong

@@ -57,9 +57,10 @@ def _routes() -> dict[str, tuple[Handler, ...]]:
     from chalicelib.events import (
         accounts, automations, broadcasts, coupons, feed, notifications, relationships, store_links, subscriptions,
     )
+    from chalicelib.events import discovery
 
     ROUTED = (feed, relationships, store_links, notifications, subscriptions, accounts, automations, broadcasts,
-              coupons)
+              coupons, discovery)
     table: dict[str, list[Handler]] = {}
     for module in ROUTED:
         for entity, handler in module.HANDLERS:

@@ -116,3 +116,9 @@ class ShareOut(Out):
     share_url: str = Field(description="The link to share: the sharer's own store link for the shop when they "
                                        "have one, else the shop's public page.")
     created_at: Timestamp
+
+
+class PostView(PostPublic):
+    """A post as one reader sees it (``GET /posts/{post_id}``)."""
+
+    liked: bool = Field(description="Whether the caller likes the post: sent with a bearer token; false without one.")
