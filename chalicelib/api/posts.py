@@ -34,18 +34,18 @@ def post_view(ctx: Ctx, post: Post, liked: bool) -> PostView:
     return PostView.model_validate({**post_out(ctx, post).model_dump(), "liked": liked})
 
 
-@route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostPublic, errors=(Forbidden,),
+@route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostView, errors=(Forbidden,),
              limit="post",
              summary="Post as the shop (owner only): text, up to 10 uploaded photos, tagged products",
              description="Tagged products must be the shop's own (422 names each other one as "
                          "`body.product_ids.<i>`); the post keeps their name and price as of now.")
-def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostPublic:
+def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostView:
     from chalicelib.services import posts
 
     d = ctx.deps
     post = posts.create_post(d.posts, d.shops, d.media, d.products, ctx.user, shop_id, text=body.text,
                              photos=body.photos, product_ids=body.product_ids, now=ctx.now, quota=ctx.quota)
-    return post_out(ctx, post)
+    return post_view(ctx, post, False)  # nobody likes a post yet
 
 
 @route.route("GET", "/posts/{post_id}", auth=False, response=PostView, etag=True, errors=(Unauthorized, AccountClosed),
