@@ -35,6 +35,9 @@ from chalicelib.storage.transactions import Cancelled, Transaction
 # region asked for), one Query of at most this many small items (about 4 RCU). Results are
 # the ones among them that match the whole query, so a search answers at most this many.
 CANDIDATES = 100
+# Region levels with search keys of their own (시/도, 시/군/구): a search in a 동 reads its 시/군/구's
+# partition and keeps the shops of that 동 (the items carry the region).
+SCOPED_LEVELS = 2
 # Hashtags of one post written to their pages (a post keeps up to 30; its first ones count).
 MAX_POST_TAGS = 30
 
@@ -50,6 +53,7 @@ def _key_items(shop: Shop | None) -> dict[str, ShopKeyItem]:
     if shop is None:
         return {}
     levels = region_levels(shop.region)
+    scopes = (GLOBAL_SCOPE, *levels[:SCOPED_LEVELS])
     pk, count = shop_keys_pk(shop.shop_id), shop.follower_count
     items: dict[str, ShopKeyItem] = {}
 
@@ -58,7 +62,7 @@ def _key_items(shop: Shop | None) -> dict[str, ShopKeyItem]:
                            name=shop.name, handle=shop.handle, region=shop.region)
 
     rank = bucket_rank(follower_bucket(count), shop.shop_id)
-    for scope in (GLOBAL_SCOPE, *levels):
+    for scope in scopes:
         for key in keys_of(shop.name, shop.handle):
             sk = search_sk(scope, key)
             items[sk] = item(sk, search_gsi(scope, key), rank)
@@ -103,11 +107,14 @@ class DiscoveryRepository:
     def search(self, query: str, region: str, offset: int, limit: int) -> SearchPage:
         """Shops whose name or handle matches ``query``, best first: 1 Query + 1 BatchGetItem."""
         folded = fold(query)
-        scope = region or GLOBAL_SCOPE
+        levels = region_levels(region)
+        scope = levels[min(len(levels), SCOPED_LEVELS) - 1] if levels else GLOBAL_SCOPE
         candidates = ShopKeyItem.gsi1.query(search_gsi(scope, query_key(folded)), limit=CANDIDATES,
                                             page_size=CANDIDATES)
         ranked = []
         for position, item in enumerate(with_retries(lambda: list(candidates))):
+            if len(levels) > SCOPED_LEVELS and not (item.region + " ").startswith(region + " "):
+                continue  # another 동 of the 시/군/구
             score = relevance(folded, item.name, item.handle)
             if score:
                 ranked.append((-score, position, item.shop_id))

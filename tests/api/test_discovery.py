@@ -36,13 +36,14 @@ def _shop(api, name: str, handle: str, region: str) -> dict:
     return {**account, "shop": answer.body}
 
 
-def neighbourhood(api, drain_stream, regions=("서울 마포구 망원동", "서울특별시 성동구 성수동", "서울 마포구 연남동")) -> dict:
-    """Three shops: "망원 WV가게" (0 followers), "성수 WV공방" (2: the others' owners), "CafeL V온"
-    (1: 망원's owner), with W and V random words and L a random Latin word."""
+def neighbourhood(api, drain_stream) -> dict:
+    """Three shops in 상암동 and 옥수동 (where no other test opens one): "망원 WV가게" (0 followers),
+    "성수 WV공방" (2: the others' owners), "CafeL V온" (1: 망원's owner), with W and V random
+    words and L a random Latin word."""
     w, v, tag = word(), word(), latin()
-    mangwon = _shop(api, f"망원 {w}{v}가게", f"{tag}_tofu", regions[0])
-    seongsu = _shop(api, f"성수 {w}{v}공방", f"{tag}_dubu", regions[1])
-    ongi = _shop(api, f"Cafe{tag} {v}온", f"{tag}_ongi", regions[2])
+    mangwon = _shop(api, f"망원 {w}{v}가게", f"{tag}_tofu", "서울 마포구 상암동")
+    seongsu = _shop(api, f"성수 {w}{v}공방", f"{tag}_dubu", "서울특별시 성동구 옥수동")  # the official name
+    ongi = _shop(api, f"Cafe{tag} {v}온", f"{tag}_ongi", "서울 마포구 상암동")
     for reader, shop in ((ongi, seongsu), (mangwon, seongsu), (mangwon, ongi)):
         assert api.put(f"/shops/{shop['shop']['shop_id']}/follow", token=reader["token"]).status == 200
     drain_stream()
@@ -56,10 +57,10 @@ def found(api, q: str, region: str | None = None) -> list[str]:
     return [hit["handle"].rpartition("_")[2] for hit in answer.body["items"]]
 
 
-def test_search_by_prefix_infix_choseong_and_mixed_handles_ranked_then_narrowed(api, drain_stream):
+def test_search_and_regions_prefix_infix_choseong_mixed_ranked_narrowed_and_kept_current(api, drain_stream):
     n = neighbourhood(api, drain_stream)
     w, v, tag = n["w"], n["v"], n["tag"]
-    assert n["seongsu"]["shop"]["region"] == "서울 성동구 성수동"  # stored in the short form
+    assert n["seongsu"]["shop"]["region"] == "서울 성동구 옥수동"  # stored in the short form
     assert found(api, f"망원{w}") == ["tofu"]  # the start of the name
     assert found(api, w) == ["dubu", "tofu"]  # both the start of a word: more followers first
     assert found(api, w[0]) == ["dubu", "tofu"]  # one character: the start of a word
@@ -71,10 +72,8 @@ def test_search_by_prefix_infix_choseong_and_mixed_handles_ranked_then_narrowed(
     assert found(api, f"{tag}_TOFU") == ["tofu"] and found(api, f"{tag}dubu") == ["dubu"]  # handles
     assert found(api, f"cafe{tag}{v}") == ["ongi"] and found(api, f"Cafe{tag} {v}온") == ["ongi"]  # mixed
     # A region narrows, with the regions inside it.
-    assert found(api, w, "서울 마포구") == ["tofu"]
-    assert found(api, w, "서울") == ["dubu", "tofu"]
-    assert found(api, initials, "서울 마포구 망원동") == ["tofu"]
-    assert found(api, w, "부산") == []
+    assert found(api, w, "서울 마포구") == ["tofu"] and found(api, initials, "서울 마포구 상암동") == ["tofu"]
+    assert found(api, w, "서울") == ["dubu", "tofu"] and found(api, w, "부산") == []
     # Pages.
     first = api.get(f"/search/shops?q={quote(w)}&limit=1").body
     assert [h["name"] for h in first["items"]] == [n["seongsu"]["shop"]["name"]]
@@ -83,17 +82,46 @@ def test_search_by_prefix_infix_choseong_and_mixed_handles_ranked_then_narrowed(
     assert [h["name"] for h in second["items"]] == [n["mangwon"]["shop"]["name"]] and second["next_cursor"] is None
     other = api.get(f"/search/shops?q={quote(v)}&limit=1&cursor={first['next_cursor']}")
     assert assert_problem(other, 400)["code"] == "invalid_cursor"  # bound to its query
-    # A rename leaves no stale key behind.
+    with dynamodb_calls() as calls:
+        found(api, initials, "서울")
+    assert calls.operations == ["Query", "BatchGetItem"]
+
+    # A region's shops, most followed first, at every level (other tests' shops left out in 서울).
+    mine = {n[k]["shop"]["shop_id"]: k for k in ("mangwon", "seongsu", "ongi")}
+
+    def listed(region: str) -> list[str]:
+        answer = api.get(f"/regions/{quote(region)}/shops?limit=100")
+        assert answer.status == 200, answer.body
+        return [mine[hit["shop_id"]] for hit in answer.body["items"] if hit["shop_id"] in mine]
+
+    assert listed("서울") == ["seongsu", "ongi", "mangwon"]
+    assert listed("서울 마포구 상암동") == ["ongi", "mangwon"] and listed("서울 성동구") == ["seongsu"]
+    assert listed("서울특별시 마포구 상암동") == ["ongi", "mangwon"]
+    # Follower counts move the order (the stream keeps the entries current).
+    for fan in (api.signup(), api.signup()):
+        api.put(f"/shops/{n['mangwon']['shop']['shop_id']}/follow", token=fan["token"])
+    drain_stream()
+    assert listed("서울 마포구 상암동") == ["mangwon", "ongi"]
+    page = api.get(f"/regions/{quote('서울 마포구 상암동')}/shops?limit=1").body
+    assert [h["follower_count"] for h in page["items"]] == [2] and page["next_cursor"]
+    rest = api.get(f"/regions/{quote('서울 마포구 상암동')}/shops?limit=1&cursor={page['next_cursor']}").body
+    assert [mine[h["shop_id"]] for h in rest["items"]] == ["ongi"]
+    with dynamodb_calls() as calls:
+        listed("서울")
+    assert calls.operations == ["Query"]
+
+    # A shop that moves leaves its old regions; a renamed one leaves no stale key behind.
+    moved = api.patch(f"/shops/{n['ongi']['shop']['shop_id']}", {"region": "강원 양양군"}, token=n["ongi"]["token"])
+    assert moved.status == 200 and moved.body["region"] == "강원 양양군"
     x = word()
     renamed = api.patch(f"/shops/{n['mangwon']['shop']['shop_id']}", {"name": f"망원 {x}콩물"},
                         token=n["mangwon"]["token"])
     assert renamed.status == 200
     drain_stream()
+    assert listed("서울 마포구 상암동") == ["mangwon"] and listed("강원") == ["ongi"]
+    assert found(api, v, "서울") == ["dubu"] and found(api, v, "강원 양양군") == ["ongi"]
     assert found(api, w) == ["dubu"] and found(api, x) == ["tofu"] and found(api, initials) == ["dubu"]
     assert found(api, choseong(x) + "ㅋ") == ["tofu"]
-    with dynamodb_calls() as calls:
-        found(api, initials, "서울")
-    assert calls.operations == ["Query", "BatchGetItem"]
 
 
 def test_bad_searches_and_regions_are_422_with_their_codes_and_change_nothing(api, user):
@@ -116,41 +144,6 @@ def test_bad_searches_and_regions_are_422_with_their_codes_and_change_nothing(ap
     assert api.get(f"/shops/{shop['shop_id']}").body["region"] == ""
     for tag in ("a%20b", "12345", "x" * 51):
         assert assert_problem(api.get(f"/hashtags/{tag}/posts"), 422)["code"] == "invalid_hashtag", tag
-
-
-def test_a_regions_shops_most_followed_first_at_every_level(api, drain_stream):
-    # 제주 and 강원: regions no other test opens a shop in.
-    n = neighbourhood(api, drain_stream, regions=("제주 서귀포시", "제주특별자치도 제주시", "제주 서귀포시"))
-    mine = {n[k]["shop"]["shop_id"]: k for k in ("mangwon", "seongsu", "ongi")}
-
-    def listed(region: str, **params) -> list[str]:
-        query = "".join(f"&{k}={v}" for k, v in params.items())
-        answer = api.get(f"/regions/{quote(region)}/shops?limit=100{query}")
-        assert answer.status == 200, answer.body
-        return [mine[hit["shop_id"]] for hit in answer.body["items"] if hit["shop_id"] in mine]
-
-    assert listed("제주") == ["seongsu", "ongi", "mangwon"]
-    assert listed("제주 서귀포시") == ["ongi", "mangwon"] and listed("제주 제주시") == ["seongsu"]
-    assert listed("제주특별자치도 서귀포시") == ["ongi", "mangwon"]
-    # Follower counts move the order (the stream keeps the entries current).
-    for fan in (api.signup(), api.signup()):
-        api.put(f"/shops/{n['mangwon']['shop']['shop_id']}/follow", token=fan["token"])
-    drain_stream()
-    assert listed("제주 서귀포시") == ["mangwon", "ongi"]
-    page = api.get(f"/regions/{quote('제주 서귀포시')}/shops?limit=1").body
-    assert [h["follower_count"] for h in page["items"]] == [2] and page["next_cursor"]
-    rest = api.get(f"/regions/{quote('제주 서귀포시')}/shops?limit=1&cursor={page['next_cursor']}").body
-    assert [mine[h["shop_id"]] for h in rest["items"]] == ["ongi"]
-    # A shop that moves leaves its old regions.
-    moved = api.patch(f"/shops/{n['ongi']['shop']['shop_id']}", {"region": "강원 양양군"}, token=n["ongi"]["token"])
-    assert moved.status == 200 and moved.body["region"] == "강원 양양군"
-    drain_stream()
-    assert listed("제주 서귀포시") == ["mangwon"] and listed("강원") == ["ongi"]
-    assert found(api, n["v"], "제주") == ["tofu", "dubu"]  # 2 followers each: the older shop first
-    assert found(api, n["v"], "강원 양양군") == ["ongi"]
-    with dynamodb_calls() as calls:
-        listed("제주")
-    assert calls.operations == ["Query"]
 
 
 def test_hashtag_pages_newest_first_and_a_deleted_post_leaves_them_even_when_replayed(api, owner, drain_stream):

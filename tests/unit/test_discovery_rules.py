@@ -36,8 +36,9 @@ def test_keys_per_shop_are_bounded_whatever_the_name():
 
 
 def test_follower_steps_grow_slowly():
-    assert [follower_bucket(n) for n in (0, 1, 2, 3, 4, 5)] == [0, 4, 6, 8, 9, 10]
-    assert follower_bucket(10_000) == 53 and follower_bucket(-3) == 0
+    assert [follower_bucket(n) for n in (0, 1, 2, 3, 4, 5, 6, 7, 10, 11)] == [0, 2, 3, 4, 4, 5, 5, 6, 6, 7]
+    changes = sum(follower_bucket(n) != follower_bucket(n - 1) for n in range(1, 10_001))
+    assert changes == 25 and follower_bucket(-3) == 0
 
 
 def test_the_region_list_holds_seoul_the_metropolitan_cities_and_mapo():

@@ -53,9 +53,9 @@ class ShopKeyItem(MainItem, discriminator="shop_key"):
     Key design: ``pk = SHOPKEYS#<shop_id>`` (all of a shop's keys in one partition), and
 
     * a search key: ``sk = K#<scope>#<key>``, ``gsi1 = SEARCH#<scope>#<key>`` /
-      ``<999 − follower bucket>#<shop_id>``. ``scope`` is ``*`` (everywhere) or one of the
-      shop's regions (``서울``, ``서울 마포구``, ``서울 마포구 망원동``), so a search narrowed to a
-      region reads that region's partition only. ``key`` comes from ``storage.search_keys``.
+      ``<999 − follower bucket>#<shop_id>``. ``scope`` is ``*`` (everywhere), the shop's 시/도
+      (``서울``) or its 시/군/구 (``서울 마포구``), so a search narrowed to a region reads that
+      region's partition only (a 동's search, its 시/군/구's). ``key`` comes from ``storage.search_keys``.
       ``followers`` is the count when the bucket last changed (a tie-break within a bucket).
     * a region entry: ``sk = R#<region>``, ``gsi1 = REGION#<region>`` /
       ``<9999999999 − follower_count>#<shop_id>``: a region's shops, most followed first, one
