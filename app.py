@@ -6,6 +6,7 @@ from chalicelib.api.accounts import accounts_blueprint
 from chalicelib.api.addresses import addresses_blueprint
 from chalicelib.api.auth import auth_blueprint
 from chalicelib.api.automations import automations_blueprint
+from chalicelib.api.insights import insights_blueprint
 from chalicelib.api.broadcasts import broadcasts_blueprint
 from chalicelib.api.consents import consents_blueprint
 from chalicelib.api.conversations import conversations_blueprint
@@ -27,6 +28,7 @@ from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
 from chalicelib.api.relationships import relationships_blueprint
 from chalicelib.api.notifications import notifications_blueprint
+from chalicelib.api.pages import pages_blueprint
 from chalicelib.observability import observe
 from chalicelib.api.discovery import discovery_blueprint
 
@@ -57,6 +59,8 @@ app.register_blueprint(conversations_blueprint)
 app.register_blueprint(coupons_blueprint)
 app.register_blueprint(broadcasts_blueprint)
 app.register_blueprint(automations_blueprint)
+app.register_blueprint(insights_blueprint)
+app.register_blueprint(pages_blueprint)
 app.register_blueprint(discovery_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)

@@ -82,14 +82,18 @@ def read_units() -> Iterator[Calls]:
 
 
 class FeedLog(logging.Handler):
-    """Collects what the feed's stream handlers report (they log one JSON line per reaction)."""
+    """Collects what the feed's stream handlers report: one ``feed`` record per reaction, its
+    figures as the record's structured fields (``extra``), which the JSON log lines are made of."""
+
+    FIELDS = ("entity", "event", "action", "readers", "calls", "items", "retried", "trims", "continued")
 
     def __init__(self) -> None:
         super().__init__()
         self.outcomes: list[dict] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.outcomes.append(json.loads(record.getMessage()))
+        if record.getMessage() == "feed":
+            self.outcomes.append({name: getattr(record, name) for name in self.FIELDS if hasattr(record, name)})
 
 
 def main(argv: list[str] | None = None) -> int:

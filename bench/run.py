@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 BENCHES = ("bench.coldstart", "bench.feed", "bench.fanout", "bench.orders", "bench.relationships",
-           "bench.notifications", "bench.subscriptions", "bench.hot_items", "bench.broadcast")
+           "bench.notifications", "bench.subscriptions", "bench.hot_items", "bench.broadcast", "bench.insights")
 
 
 def main() -> int:

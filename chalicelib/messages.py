@@ -450,6 +450,8 @@ FIELD_CODES: dict[str, FieldText] = {
     "ends_in_past": FieldText("ends_at must be in the future.", "종료 시각은 지금보다 뒤여야 해요."),
     "perk_value": FieldText("A percent perk is 1-50; free_shipping takes no value (0).",
                             "퍼센트 우대는 1~50, 무료배송은 값 없이(0) 보내 주세요."),
+    "range_reversed": FieldText("`to` is before `from`.", "끝 날짜가 시작 날짜보다 앞이에요."),
+    "range_too_long": FieldText("At most {max_days} days at a time.", "한 번에 최대 {max_days}일까지 볼 수 있어요."),
     "invalid": FieldText("Not a valid value.", "올바른 값이 아니에요."),
 }
 
@@ -647,6 +649,8 @@ FIELD_WHEN = {
     "ends_before_starts": "A coupon whose `ends_at` is not after its `starts_at`.",
     "ends_in_past": "A coupon whose `ends_at` has already passed.",
     "perk_value": "A `regular_perk` with a percent outside 1-50, or a value with `free_shipping`.",
+    "range_reversed": "Insights with `to` before `from`.",
+    "range_too_long": "Insights over more than 366 days (`from` to `to`, both counted).",
     "invalid": "Any other invalid value.",
 }
 

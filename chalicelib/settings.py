@@ -45,6 +45,11 @@ class Settings(BaseModel):
     public_base_url: str = "http://127.0.0.1:8000"
     # Where photos are served from (a CDN in front of the bucket); derived when unset.
     media_base_url: str | None = None
+    # The sharing pages (/s, /p, /l; docs/sharing.md): the preview picture of a page without a
+    # photo of its own (unset: "share/dongne.png" under the media URL), and where "앱 설치" leads.
+    share_image_url: str | None = None
+    app_install_url: str = "https://dongne.app/app"
+    app_android_package: str = "app.dongne"
 
     secret_key: str = Field(DEFAULT_SECRET, min_length=32)
     # On AWS the signing secret is not in the environment: the functions that sign or verify

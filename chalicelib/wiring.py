@@ -124,6 +124,20 @@ class Container:
         self._bind()
         return AutomationsRepository()
 
+    @cached_property
+    def insights(self):
+        from chalicelib.storage.insights import InsightsRepository
+
+        self._bind()
+        return InsightsRepository()
+
+    @property
+    def insight_notices(self):
+        """What the weekly summary and the posting nudge need (``services.insights.Context``)."""
+        from chalicelib.services.insights import Context
+
+        return Context(store=self.insights, shops=self.shops, posts=self.posts, inbox=self.inbox)
+
     @property
     def aftercare(self):
         """What the aftercare moments need (``services.automations.Context``); built on each use
@@ -284,6 +298,15 @@ class Container:
         from chalicelib.outbound import Ses
 
         return Ses(self.settings.region, self.settings.email_sender)
+
+    @cached_property
+    def visitor_secret(self) -> str:
+        """The key anonymous visitor ids are signed with (``services.store_links.new_visitor_id``):
+        derived from the signing secret, so it is never the development default on AWS."""
+        import hashlib
+        import hmac
+
+        return hmac.new(self._secret.encode(), b"dongne-visitor-ids", hashlib.sha256).hexdigest()
 
     @cached_property
     def discovery(self):

@@ -365,8 +365,9 @@ def deadlines_forever(stop: threading.Event, every: float = 60.0) -> None:
 
 def aftercare_forever(stop: threading.Event, every: float = 60.0) -> None:
     """Run the aftercare job every ``every`` seconds (Lambda schedules it every 15 minutes): the
-    review requests whose day has come are sent in the shop's own words."""
-    from chalicelib.events.schedules import run_aftercare
+    review requests whose day has come are sent in the shop's own words. Then the insights
+    notices (Lambda: on the hour): weekly summaries and posting nudges that are due."""
+    from chalicelib.events.schedules import run_aftercare, run_insights_notices
 
     log = logging.getLogger("devtools.run")
     while not stop.wait(every):
@@ -374,6 +375,10 @@ def aftercare_forever(stop: threading.Event, every: float = 60.0) -> None:
             run_aftercare()
         except Exception as error:  # keep the local server alive; the next round retries
             log.warning("aftercare job failed, will retry: %s", error)
+        try:
+            run_insights_notices()
+        except Exception as error:
+            log.warning("insights notices failed, will retry: %s", error)
 
 
 def payment_examples(base: str, portone: str) -> str:
@@ -439,6 +444,9 @@ The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_
        -d '{{"email": "jiho@dongne.kr", "password": "{demo.PASSWORD}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -s {base}/me/subscriptions -H "Authorization: Bearer $JIHO"
 {payment_examples(base, portone)}
+
+Sharing pages (open them in a browser; docs/sharing.md): {base}/s/mangwon_tofu, a post's {base}/p/<post_id>,
+a store link's {base}/l/<code> (a customer's: GET /me/store-links answers its url)
 
 Ctrl-C stops the API, the stream poller, the scheduled jobs, the PortOne stand-in, the local S3 and DynamoDB Local.
 """, flush=True)

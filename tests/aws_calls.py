@@ -7,7 +7,7 @@ and parameters, before it is sent. The handler:
 
 1. **attributes** the call to a packaged function by walking the Python stack: the outermost
    frame in ``chalicelib/events/schedules.py`` → the scheduled function running it
-   (LapseSweep, SubscriptionOrders, OrderDeadlines, BroadcastRelease, Aftercare), elsewhere in
+   (LapseSweep, SubscriptionOrders, OrderDeadlines, BroadcastRelease, Aftercare, InsightsNotices), elsewhere in
    ``chalicelib/events/`` → Stream, the authorizer ``bearer`` in ``chalicelib/api/auth.py``
    → Bearer, elsewhere in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
    (``devtools/stream_poller.py``) plays Lambda's event source mapping, which reads the
@@ -78,7 +78,8 @@ SCHEDULED = {"lapse_sweep": "LapseSweep", "run_lapse_sweep": "LapseSweep", "run_
              "subscription_orders": "SubscriptionOrders", "run_subscription_orders": "SubscriptionOrders",
              "order_deadlines": "OrderDeadlines", "run_order_deadlines": "OrderDeadlines",
              "broadcast_release": "BroadcastRelease", "run_broadcast_release": "BroadcastRelease",
-             "aftercare": "Aftercare", "run_aftercare": "Aftercare"}
+             "aftercare": "Aftercare", "run_aftercare": "Aftercare",
+             "insights_notices": "InsightsNotices", "run_insights_notices": "InsightsNotices"}
 
 
 def _entry_point(frame: Any) -> str | None:

@@ -20,6 +20,7 @@ def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
     deps = ctx.deps
     session = accounts.signup(deps.accounts, deps.passwords, deps.tokens, name=body.name, email=body.email,
                               phone=body.phone, password=body.password, now=ctx.now)
+    bind_visitor(ctx, body.visitor_id, session.user.user_id)
     return AuthOut.model_validate(session)
 
 
@@ -32,7 +33,20 @@ def log_in(ctx: Ctx, body: LoginIn) -> AuthOut:
     deps = ctx.deps
     session = accounts.login(deps.accounts, deps.passwords, deps.tokens, deps.login_locks, kind=kind,
                              value=value, password=body.password, now=ctx.now)
+    bind_visitor(ctx, body.visitor_id, session.user.user_id)
     return AuthOut.model_validate(session)
+
+
+def bind_visitor(ctx: Ctx, given: str | None, user_id: str) -> None:
+    """Bind an anonymous store-link visit (the body's ``visitor_id``, else the page's cookie) to
+    the account that just signed up or logged in. Silent: the answer never tells whether it did."""
+    from chalicelib.api.pages import visitor_from_cookie
+    from chalicelib.services import store_links
+
+    visitor_id = store_links.valid_visitor_id(given, ctx.deps.visitor_secret) if given else \
+        visitor_from_cookie(ctx)
+    if visitor_id is not None:
+        store_links.bind_visitor(ctx.deps.store_links, visitor_id, user_id, ctx.now)
 
 
 @route.route("POST", "/auth/logout", status=204, summary="Log out: this token stops working (others keep theirs)")

@@ -227,7 +227,8 @@ def _query(request: Request, model: type[BaseModel]) -> dict[str, str]:
         return {}
     values: dict[str, str] = {}
     repeated: list[FieldProblem] = []
-    for name in model.model_fields:
+    for field_name, field in model.model_fields.items():
+        name = field.alias or field_name  # ``from`` is a keyword: the model says ``from_`` (alias "from")
         given = (params.getlist(name) if hasattr(params, "getlist") else [params[name]]) if name in params else []
         for value in given:
             try:
@@ -289,14 +290,20 @@ class Router:
               response: Any = None, errors: tuple[type[DomainError], ...] = (), headers: tuple[Header, ...] = (),
               response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
               current: Callable | None = None, document: bool = True, limit: str | None = None,
-              text_params: tuple[str, ...] = ()) -> Callable:
+              produces: str | None = None, error_page: Callable[[DomainError, str], Response] | None = None,
+              path_param: re.Pattern[str] | None = None, text_params: tuple[str, ...] = ()) -> Callable:
         """Declare a route; the view's name is its operationId, so name views as verbs
         (``place_order`` → ``placeOrder``). ``etag`` on a GET of a single resource, and on its
         PATCH with ``current`` = that GET's view (read to check ``If-Match``).
 
         ``limit`` names a rule of ``services.rates``: a route with a user passes ``ctx.quota``
         into its transaction; a route without one is counted per network address here, after
-        validation and before the view (so before any argon2 work). Either way: 429."""
+        validation and before the view (so before any argon2 work). Either way: 429.
+
+        ``error_page`` answers a route's problems in its own format (the HTML pages answer an
+        HTML page, not problem+json); ``path_param`` widens what a path segment may hold (a
+        shop's handle may hold a dot); ``text_params`` names captures that are free text (a region,
+        a hashtag), handed to the view URL-decoded for it to validate."""
         authorizer = self.authorizer if auth else None
 
         def decorator(view: Callable) -> Callable:
@@ -304,13 +311,14 @@ class Router:
                              body=body, query=query, response=response, errors=errors, headers=headers,
                              description=description, operation_id=operation_id(view.__name__),
                              response_headers=response_headers, etag=etag, current=current, document=document,
-                             text_params=text_params)
+                             produces=produces, text_params=text_params)
             ROUTES.append(spec)
             _VIEW_SPECS[view] = spec
 
             @functools.wraps(view)
             def handler(**path_params: str) -> Response:
-                return _handle(self.blueprint.current_request, spec, view, path_params, rate_rule=limit)
+                return _handle(self.blueprint.current_request, spec, view, path_params, rate_rule=limit,
+                               error_page=error_page, path_param=path_param or _PATH_PARAM)
 
             self.blueprint.route(path, methods=[method], authorizer=authorizer,
                                  content_types=ANY_CONTENT_TYPE)(handler)
@@ -336,7 +344,8 @@ def _quota(request: Request, deps: Container, rate_rule: str | None, user_id: st
 
 
 def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str],
-            rate_rule: str | None = None) -> Response:
+            rate_rule: str | None = None, error_page: Callable[[DomainError, str], Response] | None = None,
+            path_param: re.Pattern[str] = _PATH_PARAM) -> Response:
     started = time.perf_counter()
     now = clock.now()
     lang = language(request)
@@ -350,7 +359,7 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
         for name, value in path_params.items():
             if name in spec.text_params:
                 path_params = {**path_params, name: _text_param(value)}
-            elif not _PATH_PARAM.match(value or ""):
+            elif not path_param.match(value or ""):
                 raise NotFound("No such resource.")
         kwargs: dict[str, Any] = dict(path_params)
         limit = deps.settings.max_body_bytes
@@ -375,14 +384,14 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
         if spec.etag and response.status_code == spec.status:
             response = _with_etag(request, spec, response)
     except DomainError as error:
-        response = problem_from(error, lang)
+        response = error_page(error, lang) if error_page is not None else problem_from(error, lang)
     except Exception as error:
         from chalicelib.transient import is_transient
 
         if is_transient(error):  # a timeout or throttling that escaped the storage retries: 503, not 500
             log.warning("dependency unavailable: %s", type(error).__name__, exc_info=True)
-            response = problem_from(Unavailable("A service we depend on is busy or did not answer; retry shortly."),
-                                    lang)
+            busy = Unavailable("A service we depend on is busy or did not answer; retry shortly.")
+            response = error_page(busy, lang) if error_page is not None else problem_from(busy, lang)
         else:  # a bug, not a client error: log it, answer without internals
             log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
             response = problem_response("internal_error", 500, lang)

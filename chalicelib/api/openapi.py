@@ -263,6 +263,8 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
         success["headers"] = _headers(success_headers)
     if route.response is not None:
         success["content"] = {_JSON: {"schema": schemas.schema_for(route.response, "serialization")}}
+    elif route.produces is not None:
+        success["content"] = {route.produces: {"schema": {"type": "string"}}}
     responses[str(route.status)] = success
     if route.if_none_match:
         responses["304"] = {"description": "Not Modified: the `If-None-Match` ETag is still current; no body.",

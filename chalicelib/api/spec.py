@@ -89,6 +89,7 @@ class RouteSpec:
     ``etag``: the success answer carries an ``ETag`` and honours ``If-None-Match``
     (GET) or ``If-Match`` (PATCH, with ``current`` reading what is there now).
     ``document``: false for service routes that are not client operations.
+    ``produces``: the media type of a success body that is not JSON (a CSV export).
     """
 
     method: str
@@ -108,6 +109,8 @@ class RouteSpec:
     etag: bool = False
     current: Callable[..., Any] | None = field(default=None, compare=False, hash=False)
     document: bool = True
+    # A success body that is not JSON (``text/csv; charset=utf-8``): the view returns a Response.
+    produces: str | None = None
     # Path captures that are free text (a region, a hashtag: Korean), not ids: the edge hands
     # them to the view URL-decoded, and the view validates them.
     text_params: tuple[str, ...] = ()

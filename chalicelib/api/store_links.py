@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
@@ -16,7 +16,7 @@ from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Forbidden, Unauthorized
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.store_links import (ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic,
-                                            StoreLinkUpdate)
+                                            StoreLinkUpdate, VisitIn, VisitOut)
 
 if TYPE_CHECKING:
     from chalicelib.records.store_links import Landing, StoreLink
@@ -89,20 +89,37 @@ def get_store_link_landing(ctx: Ctx, code: str) -> StoreLinkLanding:
     return landing_out(ctx, store_links.landing(ctx.deps.store_links, code))
 
 
-@route.route("POST", "/store-links/{code}/visits", status=204, auth=False, errors=(Unauthorized, AccountClosed),
-             summary="Count a visit of a link; signed in, remember it for my next order from the shop",
+@route.route("POST", "/store-links/{code}/visits", body=VisitIn, response=VisitOut, auth=False,
+             errors=(Unauthorized, AccountClosed),
+             summary="Count a visit of a link; signed in, remember it for my next order from the shop; "
+                     "anonymous, keep it for my visitor id",
              description="Visits are counted once per visitor, link and UTC day (signed in: the account; "
                          "otherwise the client's address and user agent). With a bearer token the link is "
                          "remembered for 14 days, so my next order from that shop is credited to it without "
-                         "`via_store_link` (the first link wins). A token that is sent must be valid.")
-def add_store_link_visit(ctx: Ctx, code: str) -> None:
+                         "`via_store_link` (the first link wins). Without one the answer carries a "
+                         "`visitor_id` (also set as the `dongne_visitor` cookie): signing up or logging in "
+                         "with it within 14 days binds the visit to that account, with the same effect. A "
+                         "token that is sent must be valid.")
+def add_store_link_visit(ctx: Ctx, code: str, body: VisitIn) -> Response:
+    from chalicelib.api.pages import anonymous_key, visitor_cookie, visitor_from_cookie
     from chalicelib.services import store_links
 
     user_id = optional_user(ctx)
-    identity = (ctx.request.context or {}).get("identity") or {}
-    visitor = store_links.visitor_key(user_id, str(identity.get("sourceIp") or ""),
-                                      ctx.header("User-Agent") or "", ctx.deps.settings.secret_key)
-    store_links.visit(ctx.deps.store_links, code, user_id, visitor, ctx.now)
+    if user_id is not None:
+        visitor = store_links.visitor_key(user_id, "", "", ctx.deps.settings.secret_key)
+        store_links.visit(ctx.deps.store_links, code, user_id, visitor, ctx.now)
+        return _json(VisitOut(visitor_id=None))
+    secret = ctx.deps.visitor_secret
+    visitor_id = (store_links.valid_visitor_id(body.visitor_id, secret) or visitor_from_cookie(ctx)
+                  or store_links.new_visitor_id(secret))
+    store_links.visit(ctx.deps.store_links, code, None, anonymous_key(ctx), ctx.now, visitor_id)
+    response = _json(VisitOut(visitor_id=visitor_id))
+    response.headers["Set-Cookie"] = visitor_cookie(ctx, visitor_id)
+    return response
+
+
+def _json(out: VisitOut) -> Response:
+    return Response(body=out.model_dump_json(), status_code=200, headers={"Content-Type": "application/json"})
 
 
 @route.route("GET", "/me/rewards", query=ListQuery, response=RewardsPage,

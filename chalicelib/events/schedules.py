@@ -31,13 +31,17 @@ what a run leaves stays due for the next (``services.subscriptions.run_due``).
 own words as they are then (``services.automations.send_due_reviews``): once per order, nothing
 for an order cancelled or refunded meanwhile or while the automation is off. It reads the due
 items' day buckets page by page within a time budget; what a run leaves stays due.
+
+``insights_notices`` (on the hour) sends each shop's weekly summary at 09:00 KST on Mondays and
+the posting nudge to a shop quiet for its ``posting_nudge_days`` (between 10:00 and 20:00 KST),
+reading the due items' day buckets (``services.insights.run_notices``).
 """
 
 from __future__ import annotations
 
 import logging
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint, Cron, Rate
 
 log = logging.getLogger("dongne.schedules")
 
@@ -166,3 +170,26 @@ def run_aftercare(context=None, now: float | None = None):
                               description="Send the review requests (the shop's own words) whose day has come")
 def aftercare(event) -> None:
     run_aftercare(getattr(event, "context", None))
+
+
+def run_insights_notices(context=None, now: float | None = None):
+    """Send the weekly summaries and posting nudges due by ``now`` (default: the clock)."""
+    from chalicelib import clock
+    from chalicelib.events.stream import deadline_for
+    from chalicelib.services.insights import run_notices
+    from chalicelib.wiring import container
+
+    deps = container()
+    deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
+    report = run_notices(deps.insight_notices, clock.now() if now is None else now, deadline=deadline)
+    log.info("insights notices: weekly %s, nudges %s%s", dict(report.weekly), dict(report.nudges),
+             " (stopped at the deadline; the rest stays due)" if report.stopped_early else "")
+    return report
+
+
+# On the hour: the weekly summaries are due at 09:00 KST on Mondays (00:00 UTC).
+@schedules_blueprint.schedule(Cron(0, "*", "*", "*", "?", "*"), name="insights_notices",
+                              description="Send each shop's weekly summary (Monday 09:00 KST) and the posting nudge "
+                                          "after posting_nudge_days without a post")
+def insights_notices(event) -> None:
+    run_insights_notices(getattr(event, "context", None))

@@ -55,12 +55,13 @@ def _routes() -> dict[str, tuple[Handler, ...]]:
     # The domains whose handlers run on the stream, listed explicitly; imported on the first
     # batch, off the API's cold start.
     from chalicelib.events import (
-        accounts, automations, broadcasts, coupons, feed, notifications, relationships, store_links, subscriptions,
+        accounts, automations, broadcasts, coupons, feed, insights, notifications, relationships, store_links,
+        subscriptions,
     )
     from chalicelib.events import discovery
 
     ROUTED = (feed, relationships, store_links, notifications, subscriptions, accounts, automations, broadcasts,
-              coupons, discovery)
+              coupons, insights, discovery)
     table: dict[str, list[Handler]] = {}
     for module in ROUTED:
         for entity, handler in module.HANDLERS:

@@ -48,6 +48,8 @@ class Shop:
     bank_transfer_hours: int = 24
     # 단골 우대: what a customer whose tier is ``regular`` gets off every order (None: nothing).
     regular_perk: RegularPerk | None = None
+    # Days without a post after which the owner gets a ``posting_nudge`` (0: never).
+    posting_nudge_days: int = 7
     # The owner's last change of the shop (None: not read from storage). An order checks it at
     # commit, so a fee, account or reward read from a container's cache can never be stale.
     updated_at: float | None = None

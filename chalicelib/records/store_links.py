@@ -50,6 +50,18 @@ class Remembered:
 
 
 @dataclass(frozen=True)
+class VisitorVia:
+    """An anonymous visitor's first link for a shop (``visitor_id`` from the page's cookie or the
+    app), until ``until``; signing up or logging in with the visitor id makes it ``Remembered``."""
+
+    visitor_id: str
+    shop_id: str
+    code: str
+    owner_id: str
+    until: float
+
+
+@dataclass(frozen=True)
 class LedgerEntry:
     entry_id: str
     user_id: str  # whose ledger (the link's owner)

@@ -44,6 +44,13 @@ Phone = Annotated[
     AfterValidator(normalize_phone),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
+# services.store_links.VISITOR_ID_PATTERN (not imported: this module is on every cold start).
+VisitorId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{32}$", description=(
+    "The visitor id of an anonymous store-link visit (`POST /store-links/{code}/visits` answers it; the "
+    "link's web page leaves it in the `dongne_visitor` cookie, which is read when this is absent). After "
+    "the sign-up or login succeeds, that visit is bound to the account, so the account's first order from "
+    "the shop is credited to the link. An id this server did not issue, or one bound to another account, "
+    "is ignored; the answer is the same either way."))]
 
 
 # "email or phone" in JSON Schema, as `not` so generators still see one plain object:
@@ -62,6 +69,7 @@ class SignupIn(Schema):
     email: Email | None = None
     phone: Phone | None = None
     password: Password
+    visitor_id: VisitorId | None = None
 
     @model_validator(mode="after")
     def _email_or_phone(self) -> "SignupIn":
@@ -78,6 +86,7 @@ class LoginIn(Schema):
     email: Email | None = None
     phone: Phone | None = None
     password: Annotated[str, Field(min_length=1, max_length=128)]
+    visitor_id: VisitorId | None = None
 
     @model_validator(mode="after")
     def _email_or_phone(self) -> "LoginIn":

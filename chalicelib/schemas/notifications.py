@@ -13,7 +13,7 @@ from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
 NotificationTypeName = Literal["new_follower", "new_order", "order_status", "comment", "shop_reply", "review",
                                "reward", "reorder_due", "regular_lapsed", "like", "milestone",
                                "subscription_skipped", "subscription_upcoming", "store_link", "message",
-                               "coupon"]
+                               "coupon", "insights_weekly", "posting_nudge"]
 
 NotificationType = Field(description=(
     "new_follower, new_order, order_status, comment, shop_reply, review, reward (data.moment: bought, confirmed), "
@@ -21,7 +21,10 @@ NotificationType = Field(description=(
     "like, milestone (data.milestone: first_follower, first_order, first_review, tenth_regular, became_regular), "
     "and the types other features add (subscription_skipped, subscription_upcoming, store_link: the buyer's "
     "own link after a first paid order at a shop, data.url and data.share_text; message: a message in a "
-    "conversation; coupon: a shop gave me a coupon, data.coupon_id, name, kind, value, ends_at)."), examples=["new_follower"])
+    "conversation; coupon: a shop gave me a coupon, data.coupon_id, name, kind, value, ends_at; insights_weekly: "
+    "my shop's last week against the week before, data.orders, revenue, new_regulars, lapsed and their *_before; "
+    "posting_nudge: my shop has not posted for posting_nudge_days, data.quiet_days and what posting weeks "
+    "brought)."), examples=["new_follower"])
 
 
 class NotificationsQuery(ListQuery):

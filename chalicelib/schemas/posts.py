@@ -113,8 +113,9 @@ class CommentPublic(Out):
 class ShareOut(Out):
     share_id: Id
     post_id: Id
-    share_url: str = Field(description="The link to share: the sharer's own store link for the shop when they "
-                                       "have one, else the shop's public page.")
+    share_url: str = Field(description="The web page to share (absolute; a preview in KakaoTalk): the sharer's "
+                                       "own store link's page (`/l/{code}`) when they have one for the shop, "
+                                       "else the post's page (`/p/{post_id}`).")
     created_at: Timestamp
 
 

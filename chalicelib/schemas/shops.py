@@ -11,7 +11,8 @@ from chalicelib.messages import describe_pattern
 from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, not_null
 from chalicelib.schemas.coupons import RegularPerkIn, RegularPerkOut
 from chalicelib.schemas.store_links import RewardSettingIn, RewardSettingOut
-from chalicelib.services.limits import BANK_TRANSFER_HOURS, DEFAULT_BANK_TRANSFER_HOURS, DELIVERY_FEE, FREE_OVER
+from chalicelib.services.limits import (BANK_TRANSFER_HOURS, DEFAULT_BANK_TRANSFER_HOURS, DEFAULT_POSTING_NUDGE_DAYS,
+                                        DELIVERY_FEE, FREE_OVER, POSTING_NUDGE_DAYS)
 
 ShopName = Annotated[str, Field(min_length=1, max_length=60, pattern=NOT_BLANK, examples=["망원동 두부가게"]), Trimmed]
 # The constraints come before the lower-casing so that they are what the document declares.
@@ -35,6 +36,10 @@ Region = Annotated[str, Field(max_length=60, examples=["서울 마포구 망원�
 SubscriptionDiscount = Annotated[int, Field(strict=True, ge=0, le=20, examples=[10],
                                             description="Percent off every subscription (정기배송) order, 0-20."),
                                  WholeNumber]
+PostingNudgeDays = Annotated[int, Field(
+    strict=True, ge=POSTING_NUDGE_DAYS[0], le=POSTING_NUDGE_DAYS[1], examples=[DEFAULT_POSTING_NUDGE_DAYS],
+    description="Days without a post after which the owner is sent a `posting_nudge` with what the shop's posting "
+                f"weeks brought ({POSTING_NUDGE_DAYS[0]}-{POSTING_NUDGE_DAYS[1]}; 0 = never)."), WholeNumber]
 
 DeliveryFee = Annotated[int, Field(strict=True, ge=DELIVERY_FEE[0], le=DELIVERY_FEE[1], examples=[3000],
                                    description=f"Won per order, {DELIVERY_FEE[0]}-{DELIVERY_FEE[1]:,}."),
@@ -130,8 +135,9 @@ class ShopUpdate(Schema):
     regular_perk: RegularPerkIn | None = Field(
         None, description="단골 우대: percent off (1-50) or free shipping, applied by itself to the orders of a "
                           "customer whose tier is regular (before a coupon); null for none.")
+    posting_nudge_days: PostingNudgeDays = None  # type: ignore[assignment]
 
-    _not_null = field_validator("fulfilment", "bank_transfer_hours", mode="before")(not_null)
+    _not_null = field_validator("fulfilment", "bank_transfer_hours", "posting_nudge_days", mode="before")(not_null)
 
 
 class ShopPublic(Out):
@@ -153,6 +159,8 @@ class ShopPublic(Out):
                     "order's payment, not here).")
     bank_transfer_hours: int = Field(description="Hours an unpaid bank-transfer order waits for its deposit.")
     regular_perk: RegularPerkOut | None = Field(None, description="단골 우대 for regulars; null for none.")
+    posting_nudge_days: int = Field(DEFAULT_POSTING_NUDGE_DAYS, description=(
+        "Days without a post after which the owner is sent a `posting_nudge` (0 = never)."))
 
 
 class ShopCheckoutSettings(Out):

@@ -92,6 +92,21 @@ class StoreLinkLanding(Out):
         description="What a friend ordering through this link saves, when its owner gives the reward away.")
 
 
+class VisitIn(Schema):
+    """An optional body: the visitor id this device had from an earlier visit, to keep one."""
+
+    visitor_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{32}$", description=(
+        "The `visitor_id` an earlier anonymous visit answered (or left in the `dongne_visitor` cookie). One this "
+        "server did not issue is replaced by a new one."))] | None = None
+
+
+class VisitOut(Out):
+    visitor_id: str | None = Field(description=(
+        "Anonymous visits: the visitor id to send as `visitor_id` with `POST /auth/signup` or `POST /auth/login`, "
+        "so the visit binds to that account (also left in the `dongne_visitor` cookie). Signed in: null (the "
+        "visit is the account's already)."))
+
+
 class LedgerEntryOut(Out):
     entry_id: Id
     code: LinkCode

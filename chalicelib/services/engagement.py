@@ -9,6 +9,7 @@ from chalicelib.errors import AccountClosed, Forbidden, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
 from chalicelib.services import store_links
+from chalicelib.services.pages import post_url
 from chalicelib.services.posts import PostsStore, get_post
 from chalicelib.services.store_links import StoreLinksStore
 from chalicelib.records.social import Comment, Like, Post, Share
@@ -84,13 +85,12 @@ def share(posts: PostsStore, store: EngagementStore, user_id: str, post_id: str,
           now: float, links: StoreLinksStore | None = None,
           quota: Ticket | None = None) -> Share:
     """Record the share, once per user and post: sharing again records nothing (no count, no
-    points) and answers the first share. The link is the sharer's own store link for the
-    post's shop when they have one (they bought there), else the shop's public page: the
-    current one, also on a repeated share."""
+    points) and answers the first share. The link is the sharer's own store link's page for the
+    post's shop when they have one (they bought there), else the post's page (``/p/{post_id}``):
+    the current one, also on a repeated share."""
     post = get_post(posts, post_id)
     code = store_links.share_code(links, user_id, post.shop_id) if links is not None else None
-    url = (store_links.link_url(public_base_url, code) if code
-           else f"{public_base_url.rstrip('/')}/shops/{post.shop_id}")
+    url = store_links.link_url(public_base_url, code) if code else post_url(public_base_url, post_id)
     item = Share(share_id=new_id(), post_id=post_id, shop_id=post.shop_id, user_id=user_id,
                  share_url=url, created_at=now)
     first = store.add_share(item, quota)

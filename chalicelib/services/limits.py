@@ -48,3 +48,5 @@ DELIVERY_FEE = (0, 100_000)  # won per order
 FREE_OVER = (1, 10_000_000)  # won of subtotal from which delivery is free
 BANK_TRANSFER_HOURS = (1, 72)  # how long an unpaid bank-transfer order holds its stock
 DEFAULT_BANK_TRANSFER_HOURS = 24
+POSTING_NUDGE_DAYS = (0, 60)  # 0: no posting nudge
+DEFAULT_POSTING_NUDGE_DAYS = 7

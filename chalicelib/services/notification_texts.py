@@ -133,6 +133,10 @@ def render(type_: str, data: Mapping[str, Any], count: int | None = None,
         return "리워드가 적립되었어요", f"{shop} · {won(data.get('amount'))}"
     if type_ == "store_link":
         return "내 스토어 링크가 생겼어요", f"{shop}에서 산 물건을 친구에게 소개해 보세요. 친구가 링크로 사면 리워드가 쌓여요."
+    if type_ == "insights_weekly":  # normally carries its own title and body (services.insights)
+        return f"{shop}의 지난주", "지난주 주문과 매출, 새 단골을 확인해 보세요."
+    if type_ == "posting_nudge":
+        return f"{shop} 소식을 기다리는 손님들이 있어요", "오늘 새 소식을 사진 한 장으로 올려 보세요."
     if type_ == "coupon":
         off = f"{data.get('value', '')}% 할인" if data.get("kind") == "percent" else f"{won(data.get('value'))} 할인"
         until = str(data.get("ends_at") or "")[:10]

@@ -38,7 +38,7 @@ from chalicelib.services.notification_texts import render
 # The types of API.md "Notifications", and those other domains hand in.
 TYPES = ("new_follower", "new_order", "order_status", "comment", "shop_reply", "review", "reward", "reorder_due",
          "regular_lapsed", "like", "milestone", "subscription_skipped", "subscription_upcoming", "store_link",
-         "message", "coupon")
+         "message", "coupon", "insights_weekly", "posting_nudge")
 MILESTONES = ("first_follower", "first_order", "first_review", "tenth_regular", "became_regular")
 GROUPED_TYPES = ("like", "new_follower")
 _TYPE = re.compile(r"^[a-z][a-z_]{0,39}$")

@@ -24,6 +24,12 @@
   transaction of the conditional status change, so never twice.
 * **Visits** are counted per distinct visitor per link and UTC day (``visitor_key``): a
   thousand calls of one visitor count once; the link's owner is not counted.
+* **Anonymous visits** (the link's web page, or the app without a token) carry a visitor id: a
+  random id the server issues (``new_visitor_id``, signed so the server knows its own; never
+  derived from the address or the user agent). The visitor's first link per shop is kept for
+  14 days from the visit; signing up or logging in with the visitor id binds it to that account
+  (``bind_visitor``: one account per visitor id, first link wins), after which it credits the
+  friend's first paid order exactly as a signed-in visit does (the account's ``Remembered``).
 
 Nothing here knows HTTP or DynamoDB; stores are passed in.
 """
@@ -46,7 +52,7 @@ from chalicelib.records.common import Page
 from chalicelib.records.store_links import (
     CANCELLED, CONFIRMED, PENDING, PERCENT, REASON_CANCELLED, REASON_DELIVERED, REASON_GIVEN,
     REASON_REFERRAL, Landing, LandingProduct, LedgerEntry, Referral, Remembered, RewardSetting, RewardsSummary,
-    Settlement, StoreLink,
+    Settlement, StoreLink, VisitorVia,
 )
 from chalicelib.services.limits import LINK_CODE_LENGTH, REWARD_FIXED, REWARD_PERCENT
 from chalicelib.services.shops import ShopsStore, owned_shop
@@ -81,6 +87,9 @@ class StoreLinksStore(Protocol):
     def recommend(self, code: str, product_id: str, note: str | None, recommended: bool) -> None: ...
     def count_visit(self, code: str, day: str, visitor: str, expires_at: float) -> bool: ...
     def remember(self, remembered: Remembered, now: float) -> bool: ...
+    def note_visitor(self, via: VisitorVia, now: float) -> bool: ...
+    def visitor_links(self, visitor_id: str, limit: int) -> list[VisitorVia]: ...
+    def claim_visitor(self, visitor_id: str, user_id: str, now: float, keep_seconds: float) -> bool: ...
     def set_give(self, link: StoreLink, give: bool) -> StoreLink: ...
     def list_links(self, user_id: str, start_key: dict | None, limit: int) -> Page: ...
     def summary(self, user_id: str) -> RewardsSummary: ...
@@ -102,7 +111,8 @@ def new_code() -> str:
 
 
 def link_url(public_base_url: str, code: str) -> str:
-    return f"{public_base_url.rstrip('/')}/store-links/{code}"
+    """The link's web page (``GET /l/{code}``: a small page with a preview, see ``api.pages``)."""
+    return f"{public_base_url.rstrip('/')}/l/{code}"
 
 
 # The floor: a store link's reward (or the friend's discount) is never more than this share of
@@ -227,17 +237,104 @@ def landing(store: StoreLinksStore, code: str) -> Landing:
     return landing_of(link, owner, shop, products)
 
 
-def visit(store: StoreLinksStore, code: str, user_id: str | None, visitor: str, now: float) -> None:
-    """Count a visit (once per visitor and UTC day) and, signed in, remember the link for the
-    visitor's next order from the shop for 14 days (the first link wins). The owner's own
-    visits count for nothing."""
+def open_page(store: StoreLinksStore, code: str, visitor: str | None, now: float,
+              visitor_id: str | None = None) -> Landing:
+    """The link's web page: the landing (as ``landing``) and, for a ``visitor`` (None: a
+    preview crawler), an anonymous visit with its ``visitor_id`` (as ``visit``), the link read
+    once. A link with no page (its owner closed the account) counts no visit."""
     link = get_link(store, code)
+    owner, shop, products = store.landing_parts(link, _landing_order(link))
+    page = landing_of(link, owner, shop, products)
+    if visitor is not None:
+        visit_link(store, link, None, visitor, now, visitor_id)
+    return page
+
+
+def visit(store: StoreLinksStore, code: str, user_id: str | None, visitor: str, now: float,
+          visitor_id: str | None = None) -> StoreLink:
+    """Count a visit (once per visitor and UTC day) and, signed in, remember the link for the
+    visitor's next order from the shop for 14 days (the first link wins). Anonymous with a
+    ``visitor_id``, the link is kept for that visitor id the same way, until a sign-up or a
+    login binds it (``bind_visitor``). The owner's own visits count for nothing."""
+    link = get_link(store, code)
+    visit_link(store, link, user_id, visitor, now, visitor_id)
+    return link
+
+
+def visit_link(store: StoreLinksStore, link: StoreLink, user_id: str | None, visitor: str, now: float,
+               visitor_id: str | None = None) -> None:
+    """``visit`` for a link already read (the web page reads it for the landing)."""
     if user_id == link.owner_id:
         return
     store.count_visit(link.code, utc_day(now), visitor, now + VISIT_GUARD_SECONDS)
     if user_id:
         store.remember(Remembered(user_id=user_id, shop_id=link.shop_id, code=link.code,
                                   until=now + REMEMBER_SECONDS), now)
+    elif visitor_id:
+        store.note_visitor(VisitorVia(visitor_id=visitor_id, shop_id=link.shop_id, code=link.code,
+                                      owner_id=link.owner_id, until=now + REMEMBER_SECONDS), now)
+
+
+# --- visitor ids ------------------------------------------------------------------------------
+
+# A visitor id: 20 random characters (120 bits) and 12 characters of the server's MAC over them,
+# all URL- and cookie-safe. The MAC lets the server ignore ids it never issued.
+VISITOR_RANDOM_CHARS = 20
+VISITOR_MAC_CHARS = 12
+VISITOR_ID_LENGTH = VISITOR_RANDOM_CHARS + VISITOR_MAC_CHARS
+VISITOR_ID_PATTERN = f"^[A-Za-z0-9_-]{{{VISITOR_ID_LENGTH}}}$"
+# How many shops' links of one visitor a binding carries over (one Query page, bounded).
+VISITOR_LINKS_MAX = 20
+# How long a visitor id stays bound to its account (then TTL tidies the binding up).
+VISITOR_BINDING_SECONDS = 365 * DAY_SECONDS
+
+
+def _visitor_mac(random_part: str, secret: str) -> str:
+    import base64
+
+    digest = hmac.new(secret.encode(), f"dongne-visitor\x00{random_part}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:VISITOR_MAC_CHARS]
+
+
+def new_visitor_id(secret: str) -> str:
+    random_part = secrets.token_urlsafe(16)[:VISITOR_RANDOM_CHARS]
+    return random_part + _visitor_mac(random_part, secret)
+
+
+def valid_visitor_id(value: str | None, secret: str) -> str | None:
+    """``value`` if it is a visitor id this server issued, else None (ignored, never an error)."""
+    if not value or len(value) != VISITOR_ID_LENGTH or not value.isascii():
+        return None
+    random_part, mac = value[:VISITOR_RANDOM_CHARS], value[VISITOR_RANDOM_CHARS:]
+    if not all(ch.isalnum() or ch in "-_" for ch in value):
+        return None
+    return value if hmac.compare_digest(mac, _visitor_mac(random_part, secret)) else None
+
+
+def bind_visitor(store: StoreLinksStore, visitor_id: str, user_id: str, now: float) -> int:
+    """Bind an anonymous visitor's kept links to the account that signed up or logged in with
+    the visitor id: each live one (``until`` from the visit) is remembered for the account as
+    a signed-in visit is (first link wins; the account's own links are skipped). A visitor id
+    binds to one account only: another account offering it gets nothing. Idempotent. Returns
+    how many links were remembered (the caller says nothing of it: no enumeration)."""
+    kept = [via for via in store.visitor_links(visitor_id, VISITOR_LINKS_MAX)
+            if via.until > now and via.owner_id != user_id]
+    if not kept or not store.claim_visitor(visitor_id, user_id, now, VISITOR_BINDING_SECONDS):
+        return 0
+    return sum(1 for via in kept
+               if store.remember(Remembered(user_id=user_id, shop_id=via.shop_id, code=via.code, until=via.until),
+                                 now))
+
+
+# Link-preview crawlers (KakaoTalk's, messengers', social networks'): they open a shared link to
+# draw its preview, which is no visit by a person.
+_PREVIEW_AGENTS = ("kakaotalk-scrap", "facebookexternalhit", "twitterbot", "slackbot", "discordbot",
+                   "telegrambot", "whatsapp", "linkedinbot", "line-poker", "yeti", "daumoa", "googlebot", "bingbot")
+
+
+def is_preview_agent(agent: str) -> bool:
+    lowered = agent.lower()
+    return any(name in lowered for name in _PREVIEW_AGENTS)
 
 
 def my_links(store: StoreLinksStore, user_id: str, start_key: dict | None, limit: int) -> Page:

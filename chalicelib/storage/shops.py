@@ -8,7 +8,7 @@ from chalicelib.errors import HandleTaken, NotFound, ShopAlreadyOpen
 from chalicelib.records.accounts import (DeliveryOption, FulfilmentSettings, PickupOption, RegularPerk, RewardSetting,
                                          Shop)
 from chalicelib.records.commerce import BankAccount
-from chalicelib.services.limits import DEFAULT_BANK_TRANSFER_HOURS
+from chalicelib.services.limits import DEFAULT_BANK_TRANSFER_HOURS, DEFAULT_POSTING_NUDGE_DAYS
 from chalicelib.storage.accounts import PROFILE, _connection, guard
 from chalicelib.storage.models.accounts import (BankAccountMap, DeliveryMap, FulfilmentMap, PickupMap, ShopItem,
                                                 UniqueItem, UserItem, shop_pk, user_pk)
@@ -16,7 +16,7 @@ from chalicelib.storage.transactions import Cancelled, Transaction
 
 HANDLE = "handle"
 EDITABLE = ("name", "bio", "region", "handle", "referral_reward", "subscription_discount_percent", "fulfilment",
-            "bank_account", "bank_transfer_hours", "regular_perk")
+            "bank_account", "bank_transfer_hours", "regular_perk", "posting_nudge_days")
 
 
 def _fulfilment(stored: FulfilmentMap | None) -> FulfilmentSettings | None:
@@ -51,6 +51,8 @@ def to_shop(item: ShopItem) -> Shop:
                                  holder=item.bank_account.holder) if item.bank_account is not None else None,
         bank_transfer_hours=int(item.bank_transfer_hours or DEFAULT_BANK_TRANSFER_HOURS),
         regular_perk=RegularPerk(kind=item.perk_kind, value=int(item.perk_value or 0)) if item.perk_kind else None,
+        posting_nudge_days=DEFAULT_POSTING_NUDGE_DAYS if item.posting_nudge_days is None
+        else int(item.posting_nudge_days),
         updated_at=item.updated_at,
     )
 
@@ -98,6 +100,17 @@ class ShopsRepository:
             if "owner" in cancelled:
                 raise ShopAlreadyOpen("You already have a shop; one account opens one shop.") from None
             raise HandleTaken(f"The handle '{shop.handle}' is taken.", params={"handle": shop.handle}) from None
+
+    def shop_id_for_handle(self, handle: str) -> str | None:
+        """The shop holding ``handle`` (lower case): one GetItem of its uniqueness guard."""
+        from chalicelib.storage.accounts import UNIQUE
+        from chalicelib.storage.models.accounts import unique_pk
+        from chalicelib.storage.retry import with_retries
+
+        try:
+            return with_retries(lambda: UniqueItem.get(unique_pk(HANDLE, handle), UNIQUE)).owner_id
+        except UniqueItem.DoesNotExist:
+            return None
 
     def get_shop(self, shop_id: str) -> Shop | None:
         try:

@@ -25,7 +25,7 @@ from chalicelib.records.accounts import Shop, User
 from chalicelib.records.commerce import Order, Product
 from chalicelib.records.common import Page
 from chalicelib.records.store_links import (BuyerAtShop, LedgerEntry, Referral, Remembered, RewardsSummary,
-                                            Settlement, ShopReferral, StoreLink)
+                                            Settlement, ShopReferral, StoreLink, VisitorVia)
 from chalicelib.storage.accounts import PROFILE, _connection, to_user
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
@@ -34,8 +34,8 @@ from chalicelib.storage.models.products import ProductItem
 from chalicelib.storage.models.social import time_key
 from chalicelib.storage.models.store_links import (
     ENTRY_PREFIX, LINK_SK, SUMMARY_SK, FirstBuyItem, LedgerEntryItem, first_buy_sk, LinkOwnerItem, RememberedItem, RewardsSummaryItem,
-    StoreLinkItem, VisitItem, entry_sk, link_pk, my_links_pk, owner_sk, remembered_sk, rewards_pk,
-    shop_referrals_pk, visit_sk,
+    VISITOR_ACCOUNT_SK, StoreLinkItem, VisitItem, VisitorAccountItem, VisitorViaItem, entry_sk, link_pk, my_links_pk,
+    owner_sk, remembered_sk, rewards_pk, shop_referrals_pk, visit_sk, visitor_pk,
 )
 from chalicelib.storage.paging import page_of
 from chalicelib.storage.products import product_key, to_product
@@ -311,6 +311,46 @@ class StoreLinksRepository:
                               expires_at=datetime.fromtimestamp(remembered.until, UTC))
         condition = (RememberedItem.pk.does_not_exist() | (RememberedItem.until <= now)
                      | (RememberedItem.code == remembered.code))
+        try:
+            with_retries(lambda: item.save(condition=condition))
+        except PutError as error:
+            if not _failed(error):
+                raise
+            return False
+        return True
+
+    def note_visitor(self, via: VisitorVia, now: float) -> bool:
+        """Keep an anonymous visitor's link for the shop unless another live one is kept (the
+        first link wins, as ``remember``). ``False`` when another one is kept."""
+        item = VisitorViaItem(visitor_pk(via.visitor_id), remembered_sk(via.shop_id), shop_id=via.shop_id,
+                              code=via.code, owner_id=via.owner_id, until=via.until,
+                              expires_at=datetime.fromtimestamp(via.until, UTC))
+        condition = (VisitorViaItem.pk.does_not_exist() | (VisitorViaItem.until <= now)
+                     | (VisitorViaItem.code == via.code))
+        try:
+            with_retries(lambda: item.save(condition=condition))
+        except PutError as error:
+            if not _failed(error):
+                raise
+            return False
+        return True
+
+    def visitor_links(self, visitor_id: str, limit: int) -> list[VisitorVia]:
+        """The visitor's kept links, at most ``limit`` (one Query of the visitor's partition)."""
+        def read() -> list[VisitorVia]:
+            return [VisitorVia(visitor_id=visitor_id, shop_id=item.shop_id, code=item.code, owner_id=item.owner_id,
+                               until=item.until)
+                    for item in VisitorViaItem.query(visitor_pk(visitor_id), VisitorViaItem.sk.startswith("VIA#"),
+                                                     limit=limit, consistent_read=True)]
+
+        return with_retries(read)
+
+    def claim_visitor(self, visitor_id: str, user_id: str, now: float, keep_seconds: float) -> bool:
+        """Bind the visitor id to the account: ``True`` if it is now (or already was) this
+        account's, ``False`` if another account has it."""
+        item = VisitorAccountItem(visitor_pk(visitor_id), VISITOR_ACCOUNT_SK, user_id=user_id, bound_at=now,
+                                  expires_at=datetime.fromtimestamp(now + keep_seconds, UTC))
+        condition = VisitorAccountItem.pk.does_not_exist() | (VisitorAccountItem.user_id == user_id)
         try:
             with_retries(lambda: item.save(condition=condition))
         except PutError as error:

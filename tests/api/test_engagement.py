@@ -119,7 +119,7 @@ def test_share_records_and_answers_the_shops_link(api, owner, user):
     post = create_post(api, owner)
     answer = api.post(f"/posts/{post['post_id']}/shares", token=user["token"])
     assert answer.status == 201
-    assert answer.body["share_url"].endswith(f"/shops/{owner['shop']['shop_id']}")
+    assert answer.body["share_url"].endswith(f"/p/{post['post_id']}")
     assert answer.body["post_id"] == post["post_id"]
     assert post_of(api, post["post_id"])["share_count"] == 1
     assert_problem(api.post("/posts/01JUNKNOWNPOST00000000000/shares", token=user["token"]), 404)

@@ -267,6 +267,7 @@ def _frame_in(path: str, function: str, body: str = "return sys._getframe()"):
     ("chalicelib/events/schedules.py", "run_order_deadlines", "OrderDeadlines"),
     ("chalicelib/events/schedules.py", "run_broadcast_release", "BroadcastRelease"),
     ("chalicelib/events/schedules.py", "run_aftercare", "Aftercare"),
+    ("chalicelib/events/schedules.py", "run_insights_notices", "InsightsNotices"),
     ("chalicelib/events/stream.py", "stream", "Stream"),
     ("chalicelib/events/feed.py", "post_changed", "Stream"),
     ("chalicelib/api/auth.py", "bearer", "Bearer"),

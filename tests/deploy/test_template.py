@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_BUDGET_BYTES = 25 * 1024 * 1024
 ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
-                 "BroadcastRelease", "Aftercare")
+                 "BroadcastRelease", "Aftercare", "InsightsNotices")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
 ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
-                 "BroadcastRelease", "Aftercare")
+                 "BroadcastRelease", "Aftercare", "InsightsNotices")
 
 
 def test_tables_match_the_models(packaged):
@@ -121,7 +121,8 @@ def test_functions_are_derived_from_the_app(packaged):
                                             ("SubscriptionOrders", "rate(10 minutes)"),
                                             ("OrderDeadlines", "rate(5 minutes)"),
                                             ("BroadcastRelease", "rate(5 minutes)"),
-                                            ("Aftercare", "rate(15 minutes)")])
+                                            ("Aftercare", "rate(15 minutes)"),
+                                            ("InsightsNotices", "cron(0 * * * ? *)")])
 def test_the_jobs_run_on_their_schedules(packaged, function, rate):
     resources = template(packaged)["Resources"]
     events = resources[function]["Properties"]["Events"]

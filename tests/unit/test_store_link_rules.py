@@ -149,3 +149,41 @@ def test_a_credited_order_is_the_referrers_signal_when_paid_and_its_cancellation
     assert signals_from("order", "MODIFY", unpaid_cancel, credited, 1795500001.0) == []  # leaves no trace
     paid = {**image(), "paid_at": Decimal("1795400100.5")}
     assert len(signals_from("order", "INSERT", paid, None, 0.0)) == 1  # not credited: the buyer's only
+
+
+class _Visitors:
+    """A store of anonymous visitors' links and bindings, for ``bind_visitor``."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, list] = {}
+        self.bound: dict[str, str] = {}
+        self.remembered: dict[tuple[str, str], str] = {}
+
+    def visitor_links(self, visitor_id, limit):
+        return self.kept.get(visitor_id, [])[:limit]
+
+    def claim_visitor(self, visitor_id, user_id, now, keep_seconds):
+        return self.bound.setdefault(visitor_id, user_id) == user_id
+
+    def remember(self, remembered, now):
+        return self.remembered.setdefault((remembered.user_id, remembered.shop_id), remembered.code) == remembered.code
+
+
+def test_visitor_ids_are_random_signed_and_bind_to_one_account_first_link_first():
+    from chalicelib.records.store_links import VisitorVia
+
+    ids = {sl.new_visitor_id("k" * 64) for _ in range(500)}
+    assert len(ids) == 500 and all(len(v) == sl.VISITOR_ID_LENGTH and sl.valid_visitor_id(v, "k" * 64) for v in ids)
+    one = next(iter(ids))
+    assert sl.valid_visitor_id(one, "other-key") is None  # another server's
+    assert sl.valid_visitor_id(one[:-1] + ("A" if one[-1] != "A" else "B"), "k" * 64) is None  # tampered
+    assert sl.valid_visitor_id("ä" * 32, "k" * 64) is None and sl.valid_visitor_id(None, "k") is None
+    store = _Visitors()
+    store.kept["v"] = [VisitorVia("v", "S1", "code1", "A", until=100.0), VisitorVia("v", "S2", "code2", "B", until=5.0),
+                       VisitorVia("v", "S3", "mine", "U", until=100.0)]
+    assert sl.bind_visitor(store, "v", "U", now=10.0) == 1  # S2's visit is over; U's own link binds nothing
+    assert store.remembered == {("U", "S1"): "code1"}
+    assert sl.bind_visitor(store, "v", "U", now=10.0) == 1  # again: the same, nothing new
+    assert sl.bind_visitor(store, "v", "X", now=10.0) == 0 and ("X", "S1") not in store.remembered
+    assert sl.is_preview_agent("facebookexternalhit/1.1;kakaotalk-scrap/1.0") and not sl.is_preview_agent(
+        "Mozilla/5.0 (iPhone) KAKAOTALK 10.4.3")

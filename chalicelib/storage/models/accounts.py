@@ -117,3 +117,4 @@ class ShopItem(MainItem, discriminator="shop"):
     # regular, both absent for none; orders check the shop's ``updated_at``, so a change applies at once.
     perk_kind = UnicodeAttribute(null=True)
     perk_value = NumberAttribute(null=True)
+    posting_nudge_days = NumberAttribute(null=True)  # absent: the default (7)

@@ -172,3 +172,43 @@ class FirstBuyItem(MainItem, discriminator="first_buy"):
     until = NumberAttribute(null=True)  # that order's payment deadline
     paid = BooleanAttribute(default=False)
     first_order_id = UnicodeAttribute(null=True)
+
+
+def visitor_pk(visitor_id: str) -> str:
+    return f"VISITOR#{visitor_id}"
+
+
+VISITOR_ACCOUNT_SK = "ACCOUNT"
+
+
+class VisitorViaItem(MainItem, discriminator="visitor_via"):
+    """An anonymous visitor's first store link for a shop (a web page visit, or the app's visit
+    without a token), kept until they sign up or log in with their visitor id.
+
+    Key design: ``pk = VISITOR#<visitor_id>``, ``sk = VIA#<shop_id>``: the visitor's links are
+    one Query of their own partition (a visitor id is random, issued by the server, and
+    bound to one account at most). Written conditionally like ``RememberedItem`` (absent,
+    expired or the same code): the first link wins. ``until`` is the visit's time + 14 days;
+    binding copies it to the account's ``RememberedItem`` unchanged, so the 14 days run from the
+    visit, not from the sign-up. ``owner_id`` is the link's owner (their own link binds nothing).
+    """
+
+    shop_id = UnicodeAttribute()
+    code = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    until = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
+class VisitorAccountItem(MainItem, discriminator="visitor_account"):
+    """The one account a visitor id is bound to.
+
+    Key design: ``pk = VISITOR#<visitor_id>``, ``sk = ACCOUNT``. Put with
+    ``attribute_not_exists(pk) OR user_id = :me`` before any of the visitor's links are
+    remembered for the account: a second account offering the same visitor id binds nothing,
+    and the same account again is a no-op (idempotent). TTL a year after the binding.
+    """
+
+    user_id = UnicodeAttribute()
+    bound_at = NumberAttribute()
+    expires_at = TTLAttribute()

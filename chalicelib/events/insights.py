@@ -1,0 +1,91 @@
+"""Stream handlers of insights: every record that moves a shop's counters, counted once.
+
+* ``order``: a paid order counts on its ``paid_at`` day; its cancellation takes it back
+  (``services.insights.apply_order``). Records that cannot change that (a shipped move) cost
+  nothing.
+* ``follow`` INSERT / REMOVE: the pair's follow state per day (``apply_follow``).
+* ``tier_transition`` INSERT: a move to ``regular`` or ``lapsed``.
+* ``post`` INSERT / REMOVE: the day's posts, and the shop's quiet clock for the posting nudge.
+* ``insight_day`` INSERT (a shop's first counted event of a day): the weekly summaries it is in.
+* ``shop`` INSERT, or a MODIFY of ``posting_nudge_days``: the quiet clock.
+
+A record that breaks the event contract is logged and skipped (retrying it could never succeed).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib.services import insights
+from chalicelib.storage.stream import Change
+
+log = logging.getLogger("dongne.insights")
+
+
+def _deps():
+    from chalicelib.wiring import container
+
+    return container()
+
+
+def _guarded(handler):
+    def run(change: Change, deadline: float | None = None) -> None:
+        try:
+            handler(change)
+        except insights.Malformed as error:
+            log.warning("skipping a %s record that breaks the event contract: %s (eventID %s)",
+                        change.entity, error, change.event_id)
+
+    run.__name__ = handler.__name__
+    return run
+
+
+@_guarded
+def order_counted(change: Change) -> None:
+    if insights.counting_changed(change.event_name, change.new, change.old):
+        insights.on_order(_deps().insights, change.event_name, change.new, change.old)
+
+
+@_guarded
+def follow_counted(change: Change) -> None:
+    insights.on_follow(_deps().insights, change.event_name, change.new, change.old, change.at)
+
+
+@_guarded
+def tier_counted(change: Change) -> None:
+    if change.event_name == "INSERT":
+        insights.on_tier(_deps().insights, change.event_name, change.new)
+
+
+@_guarded
+def post_counted(change: Change) -> None:
+    if change.event_name not in ("INSERT", "REMOVE"):
+        return
+    deps = _deps()
+    insights.on_post(deps.insights, change.event_name, change.new, change.old)
+    if change.event_name == "INSERT" and change.new is not None:
+        insights.on_quiet_clock(deps.insights, deps.shops, str(change.new["shop_id"]),
+                                float(change.new["created_at"]))
+
+
+@_guarded
+def day_started(change: Change) -> None:
+    insights.on_day_created(_deps().insights, change.event_name, change.new)
+
+
+@_guarded
+def shop_changed(change: Change) -> None:
+    new, old = change.new, change.old
+    if new is None or change.event_name not in ("INSERT", "MODIFY"):
+        return
+    if change.event_name == "MODIFY" and (old or {}).get("posting_nudge_days") == new.get("posting_nudge_days"):
+        return
+    deps = _deps()
+    if change.event_name == "INSERT":
+        insights.on_quiet_clock(deps.insights, deps.shops, str(new["shop_id"]), float(new["created_at"]))
+    elif new.get("posting_nudge_days") != 0:
+        deps.insights.schedule(insights.NUDGE, change.at, str(new["shop_id"]))  # check the spell as it now is
+
+
+HANDLERS = (("order", order_counted), ("follow", follow_counted), ("tier_transition", tier_counted),
+            ("post", post_counted), ("insight_day", day_started), ("shop", shop_changed))
