@@ -404,11 +404,12 @@ def _text_param(value: str | None) -> str:
     from urllib.parse import unquote
 
     text = value or ""
-    if "%" in text:
-        try:
+    try:
+        if "%" in text:
             text = unquote(text, errors="strict")
-        except UnicodeDecodeError:
-            raise NotFound("No such resource.") from None
+        text.encode("utf-8")  # no lone surrogates
+    except UnicodeError:
+        raise NotFound("No such resource.") from None
     if not 1 <= len(text) <= MAX_TEXT_PARAM:
         raise NotFound("No such resource.")
     return text

@@ -56,7 +56,8 @@ class ShopKeyItem(MainItem, discriminator="shop_key"):
       ``<999 − follower bucket>#<shop_id>``. ``scope`` is ``*`` (everywhere), the shop's 시/도
       (``서울``) or its 시/군/구 (``서울 마포구``), so a search narrowed to a region reads that
       region's partition only (a 동's search, its 시/군/구's). ``key`` comes from ``storage.search_keys``.
-      ``followers`` is the count when the bucket last changed (a tie-break within a bucket).
+      ``followers`` is the count when the bucket last changed (the order within a bucket is
+      the shop id's: the older shop first).
     * a region entry: ``sk = R#<region>``, ``gsi1 = REGION#<region>`` /
       ``<9999999999 − follower_count>#<shop_id>``: a region's shops, most followed first, one
       Query. ``followers`` is exact (rewritten on every change of the shop's count).
