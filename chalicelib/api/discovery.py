@@ -33,9 +33,9 @@ def list_matching_shops(ctx: Ctx, query: SearchQuery) -> dict:
     state = start_key(ctx, query.cursor, scope) or {}
     offset = state.get("offset", 0) if isinstance(state.get("offset", 0), int) else 0
     page = discovery.search(ctx.deps.discovery, query.q, query.region, max(0, offset), query.limit)
-    following = {"offset": page.next_offset} if page.next_offset is not None else None
+    rest = {"offset": page.next_offset} if page.next_offset is not None else None  # where the next page starts
     return {"items": [ShopHitOut.model_validate(hit) for hit in page.items],
-            "next_cursor": ctx.deps.cursors.encode(following, scope)}
+            "next_cursor": ctx.deps.cursors.encode(rest, scope)}
 
 
 @route.route("GET", "/regions/{region}/shops", auth=False, query=ListQuery, response=Page[ShopHitOut],
