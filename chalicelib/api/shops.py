@@ -36,7 +36,8 @@ def viewer(ctx: Ctx) -> str | None:
     return ctx.user_id if ctx.user_id is not None else optional_user(ctx)
 
 
-@route.route("POST", "/shops", status=201, body=ShopCreate, response=ShopView, errors=(HandleTaken, ShopAlreadyOpen, UnknownRegion),
+@route.route("POST", "/shops", status=201, body=ShopCreate, response=ShopView,
+             errors=(HandleTaken, ShopAlreadyOpen, UnknownRegion),
              summary="Open the user's shop (one per account; the handle must be free)")
 def open_shop(ctx: Ctx, body: ShopCreate) -> ShopView:
     shop = shops.open_shop(ctx.deps.shops, ctx.user, name=body.name, handle=body.handle, bio=body.bio,
