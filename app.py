@@ -30,6 +30,7 @@ from chalicelib.api.relationships import relationships_blueprint
 from chalicelib.api.notifications import notifications_blueprint
 from chalicelib.api.pages import pages_blueprint
 from chalicelib.observability import observe
+from chalicelib.api.discovery import discovery_blueprint
 
 app = Chalice(app_name="dongne")
 observe(app)  # logs, metrics and traces for every handler (Powertools, loaded on first use)
@@ -60,5 +61,6 @@ app.register_blueprint(broadcasts_blueprint)
 app.register_blueprint(automations_blueprint)
 app.register_blueprint(insights_blueprint)
 app.register_blueprint(pages_blueprint)
+app.register_blueprint(discovery_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)

@@ -372,6 +372,24 @@ class AudienceNotSupported(Invalid):
     code = "audience_not_supported"
 
 
+class UnknownRegion(Invalid):
+    """A shop's region, or a region asked for, that is not in the shipped list (``chalicelib/data/regions.txt``)."""
+
+    code = "unknown_region"
+
+
+class InvalidSearchQuery(Invalid):
+    """A search query with no letter or digit, or longer than a name can match."""
+
+    code = "invalid_search_query"
+
+
+class InvalidHashtag(Invalid):
+    """A hashtag page asked for with a tag no post can carry (not word characters, or too long)."""
+
+    code = "invalid_hashtag"
+
+
 # --- 429 / 503: come back later ------------------------------------------------------------------
 class RetryLater(DomainError):
     """Base of the answers that carry ``Retry-After`` (seconds)."""

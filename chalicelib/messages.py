@@ -298,6 +298,24 @@ PROBLEMS: dict[str, ProblemText] = {
                                  "send a broadcast with coupon_id.",
                                  "등급이나 재구매 시기로 고른 고객에게는 메시지와 함께 쿠폰을 보내요: "
                                  "coupon_id를 넣어 단체 메시지를 보내 주세요."),
+    "unknown_region": _p(422, "A shop's `region`, or the region of `GET /regions/{region}/shops` or "
+                              "`GET /search/shops?region=`, is not in the shipped list (시/도, 시/군/구 and 동 "
+                              "separated by spaces, e.g. `서울 마포구 망원동`).",
+                         "Unknown region", "알 수 없는 지역",
+                         "'{region}' is not a region Dongne knows; write it like '서울 마포구 망원동'.",
+                         "'{region}'은(는) 동네가 모르는 지역이에요. '서울 마포구 망원동'처럼 써 주세요.",
+                         "Not a region Dongne knows; write it like '서울 마포구 망원동'.",
+                         "동네가 모르는 지역이에요. '서울 마포구 망원동'처럼 써 주세요."),
+    "invalid_search_query": _p(422, "`GET /search/shops`: `q` has no letter or digit, or is longer than 40 "
+                                    "characters; `errors` names `query.q`.",
+                               "Invalid search", "검색어 오류",
+                               "Search with 1 to 40 letters or digits (초성 too, e.g. ㄷㅂ).",
+                               "검색어는 글자나 숫자 1~40자로 써 주세요(초성도 돼요, 예: ㄷㅂ)."),
+    "invalid_hashtag": _p(422, "`GET /hashtags/{tag}/posts` names a tag no post can carry (letters, digits and "
+                               "'_' only, at most 50, not only digits).",
+                          "Invalid hashtag", "해시태그 오류",
+                          "A hashtag is letters, digits and '_' (at most 50), without '#'.",
+                          "해시태그는 '#' 없이 글자, 숫자, '_'로 50자까지 써 주세요."),
     "billing_key_invalid": _p(422, "`PUT /me/payment-methods/card` names a billing key the payment provider does not "
                                    "know, or one that was deleted; nothing was saved.",
                               "Card not registered", "카드 등록 안 됨",

@@ -309,6 +309,14 @@ class Container:
         return hmac.new(self._secret.encode(), b"dongne-visitor-ids", hashlib.sha256).hexdigest()
 
     @cached_property
+    def discovery(self):
+        """Shop search, region lists, hashtag pages and viewer state (``services.discovery``)."""
+        from chalicelib.storage.discovery import DiscoveryRepository
+
+        self._bind()
+        return DiscoveryRepository()
+
+    @cached_property
     def _bound(self) -> bool:
         from chalicelib.storage.base import bind
 

@@ -67,6 +67,7 @@ ANY_CONTENT_TYPE = ["*/*"]
 MAX_JSON_DEPTH = 32
 # Ids are ULIDs; anything else in a path segment cannot name a stored thing.
 _PATH_PARAM = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+MAX_TEXT_PARAM = 200
 
 ROUTES: list[RouteSpec] = []
 # view function -> its spec, so a PATCH can read the current representation through its GET.
@@ -290,7 +291,7 @@ class Router:
               response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
               current: Callable | None = None, document: bool = True, limit: str | None = None,
               produces: str | None = None, error_page: Callable[[DomainError, str], Response] | None = None,
-              path_param: re.Pattern[str] | None = None) -> Callable:
+              path_param: re.Pattern[str] | None = None, text_params: tuple[str, ...] = ()) -> Callable:
         """Declare a route; the view's name is its operationId, so name views as verbs
         (``place_order`` → ``placeOrder``). ``etag`` on a GET of a single resource, and on its
         PATCH with ``current`` = that GET's view (read to check ``If-Match``).
@@ -301,7 +302,8 @@ class Router:
 
         ``error_page`` answers a route's problems in its own format (the HTML pages answer an
         HTML page, not problem+json); ``path_param`` widens what a path segment may hold (a
-        shop's handle may hold a dot)."""
+        shop's handle may hold a dot); ``text_params`` names captures that are free text (a region,
+        a hashtag), handed to the view URL-decoded for it to validate."""
         authorizer = self.authorizer if auth else None
 
         def decorator(view: Callable) -> Callable:
@@ -309,7 +311,7 @@ class Router:
                              body=body, query=query, response=response, errors=errors, headers=headers,
                              description=description, operation_id=operation_id(view.__name__),
                              response_headers=response_headers, etag=etag, current=current, document=document,
-                             produces=produces)
+                             produces=produces, text_params=text_params)
             ROUTES.append(spec)
             _VIEW_SPECS[view] = spec
 
@@ -354,8 +356,10 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
         if spec.auth:
             claims, account = _authenticated(request, deps, now)
             user_id = account.user_id
-        for value in path_params.values():
-            if not path_param.match(value or ""):
+        for name, value in path_params.items():
+            if name in spec.text_params:
+                path_params = {**path_params, name: _text_param(value)}
+            elif not path_param.match(value or ""):
                 raise NotFound("No such resource.")
         kwargs: dict[str, Any] = dict(path_params)
         limit = deps.settings.max_body_bytes
@@ -392,6 +396,23 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
             log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
             response = problem_response("internal_error", 500, lang)
     return _log(request, spec, response, started, user_id, deps)
+
+
+def _text_param(value: str | None) -> str:
+    """A free-text path capture, URL-decoded (API Gateway may hand it over encoded or not: a
+    region or hashtag never contains '%'); 1 to 200 characters, else 404."""
+    from urllib.parse import unquote
+
+    text = value or ""
+    try:
+        if "%" in text:
+            text = unquote(text, errors="strict")
+        text.encode("utf-8")  # no lone surrogates
+    except UnicodeError:
+        raise NotFound("No such resource.") from None
+    if not 1 <= len(text) <= MAX_TEXT_PARAM:
+        raise NotFound("No such resource.")
+    return text
 
 
 def _check_if_match(ctx: Ctx, spec: RouteSpec, path_params: dict[str, str], header: str) -> None:

@@ -1,6 +1,6 @@
 """The feed: posts of the shops I follow.
 
-``order=recent``: one Query per page. ``order=ranked``: see ``services.ranking`` — a window
+``order=recent``: one Query per page, and one BatchGetItem of my likes of its posts (``liked``). ``order=ranked``: see ``services.ranking`` — a window
 page is 2 Queries (the window, the reader's strongest shops), a later page 1 BatchGetItem of
 its posts; the cursor carries the rest of the window, signed and scoped to the reader.
 """
@@ -29,15 +29,23 @@ route = Router(feed_blueprint, "feed", bearer)
 def get_feed(ctx: Ctx, query: FeedQuery) -> dict:
     from chalicelib.services import feed
 
+    from chalicelib.services import discovery
+
     url = ctx.deps.media.url
+    liked: set[str] = set()
 
     def item(entry) -> dict:
         photos = [entry.photo] if entry.photo else []
-        return {**entry.__dict__, "text": entry.excerpt, "photos": photos, "photo_urls": [url(key) for key in photos]}
+        return {**entry.__dict__, "text": entry.excerpt, "photos": photos, "photo_urls": [url(key) for key in photos],
+                "liked": entry.post_id in liked}
+
+    def likes_of(entries) -> None:  # one BatchGetItem for the page (none for an empty one)
+        liked.update(discovery.liked(ctx.deps.discovery, ctx.user, [e.post_id for e in entries]))
 
     scope = f"feed-{query.order}:{ctx.user}"
     if query.order == "recent":
         page = feed.page(ctx.deps.feed, ctx.user, query.limit, start_key(ctx, query.cursor, scope))
+        likes_of(page.items)
         return page_out(ctx, page, scope, item)
     from chalicelib.services.relationship_reads import reader_strongest_shops
 
@@ -46,4 +54,5 @@ def get_feed(ctx: Ctx, query: FeedQuery) -> dict:
 
     entries, state = feed.ranked_page(ctx.deps.feed, strongest, ctx.user, query.limit,
                                       start_key(ctx, query.cursor, scope))
+    likes_of(entries)
     return {"items": [item(e) for e in entries], "next_cursor": ctx.deps.cursors.encode(state, scope)}

@@ -46,6 +46,8 @@ _PROBLEM_JSON = "application/problem+json"
 _METHOD_ORDER = {m: i for i, m in enumerate(HTTP_METHODS)}
 # The edge answers 404 for a path segment outside this (ids are ULIDs).
 PATH_PARAM_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[0-9A-Za-z_-]+$"}
+# Free-text captures (a region, a hashtag), percent-encoded in the URL; longer → 404.
+TEXT_PARAM_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 200}
 _CONTENT_LANGUAGE = Header("Content-Language", True, "`ko` with `Accept-Language: ko` (or `ko-KR`), else `en`.",
                            {"type": "string", "enum": ["en", "ko"]})
 
@@ -228,7 +230,8 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
         op["security"] = [{_SECURITY_SCHEME: []}]
 
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": dict(PATH_PARAM_SCHEMA)}
+        {"name": name, "in": "path", "required": True,
+         "schema": dict(TEXT_PARAM_SCHEMA if name in route.text_params else PATH_PARAM_SCHEMA)}
         for name in route.path_params
     ]
     if route.query is not None:

@@ -12,10 +12,10 @@ from chalice import Blueprint
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.errors import AccountClosed, Blocked, Forbidden, PostChanged
+from chalicelib.errors import AccountClosed, Blocked, Forbidden, PostChanged, Unauthorized
 from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.posts import (
-    CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, ShareOut,
+    CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, PostView, ShareOut,
 )
 
 if TYPE_CHECKING:
@@ -30,35 +30,46 @@ def post_out(ctx: Ctx, post: Post) -> PostPublic:
     return PostPublic.model_validate({**post.__dict__, "photo_urls": [media.url(key) for key in post.photos]})
 
 
-@route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostPublic, errors=(Forbidden,),
+def post_view(ctx: Ctx, post: Post, liked: bool) -> PostView:
+    return PostView.model_validate({**post_out(ctx, post).model_dump(), "liked": liked})
+
+
+@route.route("POST", "/shops/{shop_id}/posts", status=201, body=PostCreate, response=PostView, errors=(Forbidden,),
              limit="post",
              summary="Post as the shop (owner only): text, up to 10 uploaded photos, tagged products",
              description="Tagged products must be the shop's own (422 names each other one as "
                          "`body.product_ids.<i>`); the post keeps their name and price as of now.")
-def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostPublic:
+def create_post(ctx: Ctx, shop_id: str, body: PostCreate) -> PostView:
     from chalicelib.services import posts
 
     d = ctx.deps
     post = posts.create_post(d.posts, d.shops, d.media, d.products, ctx.user, shop_id, text=body.text,
                              photos=body.photos, product_ids=body.product_ids, now=ctx.now, quota=ctx.quota)
-    return post_out(ctx, post)
+    return post_view(ctx, post, False)  # nobody likes a post yet
 
 
-@route.route("GET", "/posts/{post_id}", auth=False, response=PostPublic, etag=True, summary="A post, with live counts")
-def get_post(ctx: Ctx, post_id: str) -> PostPublic:
-    from chalicelib.services import posts
+@route.route("GET", "/posts/{post_id}", auth=False, response=PostView, etag=True, errors=(Unauthorized, AccountClosed),
+             summary="A post, with live counts; with a bearer token also whether I like it",
+             description="With a bearer token, `liked` says whether the caller likes the post (the post and the "
+                         "like are one read); without one it is false. A token that is sent must be valid (401 "
+                         "otherwise).")
+def get_post(ctx: Ctx, post_id: str) -> PostView:
+    from chalicelib.api.shops import viewer
+    from chalicelib.services import discovery
 
-    return post_out(ctx, posts.get_post(ctx.deps.posts, post_id))
+    post, liked = discovery.post_for(ctx.deps.discovery, post_id, viewer(ctx), ctx.deps.posts.get_post)
+    return post_view(ctx, post, liked)
 
 
-@route.route("PATCH", "/posts/{post_id}", body=PostUpdate, response=PostPublic, errors=(Forbidden, PostChanged),
+@route.route("PATCH", "/posts/{post_id}", body=PostUpdate, response=PostView, errors=(Forbidden, PostChanged),
              etag=True, current=get_post, summary="Edit a post (the shop's owner); feeds are updated")
-def update_post(ctx: Ctx, post_id: str, body: PostUpdate) -> PostPublic:
-    from chalicelib.services import posts
+def update_post(ctx: Ctx, post_id: str, body: PostUpdate) -> PostView:
+    from chalicelib.services import discovery, posts
 
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     d = ctx.deps
-    return post_out(ctx, posts.edit_post(d.posts, d.media, d.products, ctx.user, post_id, changes, ctx.now))
+    post = posts.edit_post(d.posts, d.media, d.products, ctx.user, post_id, changes, ctx.now)
+    return post_view(ctx, post, post_id in discovery.liked(d.discovery, ctx.user, [post_id]))
 
 
 @route.route("DELETE", "/posts/{post_id}", status=204, errors=(Forbidden,),

@@ -6,9 +6,9 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
-from chalicelib.errors import Forbidden, HandleTaken, ShopAlreadyOpen
+from chalicelib.errors import AccountClosed, Forbidden, HandleTaken, ShopAlreadyOpen, Unauthorized, UnknownRegion
 from chalicelib.records.accounts import Shop
-from chalicelib.schemas.shops import ShopCheckoutSettings, ShopCreate, ShopPublic, ShopUpdate
+from chalicelib.schemas.shops import ShopCheckoutSettings, ShopCreate, ShopPublic, ShopUpdate, ShopView
 from chalicelib.services import fulfilment, shops
 
 shops_blueprint = Blueprint(__name__)
@@ -25,29 +25,50 @@ def shop_out(shop: Shop) -> ShopPublic:
     return ShopPublic.model_validate(shop_fields(shop))
 
 
-@route.route("POST", "/shops", status=201, body=ShopCreate, response=ShopPublic, errors=(HandleTaken, ShopAlreadyOpen),
+def shop_view(shop: Shop, following: bool) -> ShopView:
+    return ShopView.model_validate({**shop_fields(shop), "following": following})
+
+
+def viewer(ctx: Ctx) -> str | None:
+    """Who is asking on a route anyone may call: the signed-in user, or None (no token)."""
+    from chalicelib.api.store_links import optional_user
+
+    return ctx.user_id if ctx.user_id is not None else optional_user(ctx)
+
+
+@route.route("POST", "/shops", status=201, body=ShopCreate, response=ShopView,
+             errors=(HandleTaken, ShopAlreadyOpen, UnknownRegion),
              summary="Open the user's shop (one per account; the handle must be free)")
-def open_shop(ctx: Ctx, body: ShopCreate) -> ShopPublic:
+def open_shop(ctx: Ctx, body: ShopCreate) -> ShopView:
     shop = shops.open_shop(ctx.deps.shops, ctx.user, name=body.name, handle=body.handle, bio=body.bio,
                            region=body.region, now=ctx.now)
-    return shop_out(shop)
+    return shop_view(shop, False)  # as the owner's GET shows it: nobody follows their own shop
 
 
-@route.route("GET", "/shops/{shop_id}", auth=False, response=ShopPublic, etag=True, summary="A shop's public profile")
-def get_shop(ctx: Ctx, shop_id: str) -> ShopPublic:
-    return shop_out(shops.get_shop(ctx.deps.shops, shop_id))
+@route.route("GET", "/shops/{shop_id}", auth=False, response=ShopView, etag=True, errors=(Unauthorized, AccountClosed),
+             summary="A shop's public profile; with a bearer token also whether I follow it",
+             description="With a bearer token, `following` says whether the caller follows the shop (the shop "
+                         "and the follow are one read); without one it is false. A token that is sent must be "
+                         "valid (401 otherwise).")
+def get_shop(ctx: Ctx, shop_id: str) -> ShopView:
+    from chalicelib.services import discovery
+
+    shop, following = discovery.shop_for(ctx.deps.discovery, shop_id, viewer(ctx), ctx.deps.shops.get_shop)
+    return shop_view(shop, following)
 
 
-@route.route("PATCH", "/shops/{shop_id}", body=ShopUpdate, response=ShopPublic, errors=(Forbidden, HandleTaken),
+@route.route("PATCH", "/shops/{shop_id}", body=ShopUpdate, response=ShopView,
+             errors=(Forbidden, HandleTaken, UnknownRegion),
              etag=True, current=get_shop,
              summary="Edit the shop (owner only); also sets the store-link reward (null: none), delivery and pickup, "
                      "the bank account for transfers (null: none) and the regulars' perk (null: none)")
-def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopPublic:
+def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopView:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     for nullable in ("referral_reward", "bank_account", "regular_perk"):  # null is a value here: none
         if nullable in body.model_fields_set:
             changes[nullable] = changes.get(nullable)
-    return shop_out(shops.edit_shop(ctx.deps.shops, ctx.user, shop_id, changes, ctx.now))
+    # The owner cannot follow their own shop: ``following`` is false, as their GET says.
+    return shop_view(shops.edit_shop(ctx.deps.shops, ctx.user, shop_id, changes, ctx.now), False)
 
 
 @route.route("GET", "/shops/{shop_id}/checkout-settings", response=ShopCheckoutSettings, errors=(Forbidden,),

@@ -111,6 +111,9 @@ class RouteSpec:
     document: bool = True
     # A success body that is not JSON (``text/csv; charset=utf-8``): the view returns a Response.
     produces: str | None = None
+    # Path captures that are free text (a region, a hashtag: Korean), not ids: the edge hands
+    # them to the view URL-decoded, and the view validates them.
+    text_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Registration mistakes should fail at import time, not as a wrong

@@ -64,9 +64,10 @@ def _routes() -> dict[str, tuple[Handler, ...]]:
         accounts, automations, broadcasts, coupons, feed, insights, notifications, relationships, store_links,
         subscriptions,
     )
+    from chalicelib.events import discovery
 
     ROUTED = (feed, relationships, store_links, notifications, subscriptions, accounts, automations, broadcasts,
-              coupons, insights)
+              coupons, insights, discovery)
     table: dict[str, list[Handler]] = {}
     for module in ROUTED:
         for entity, handler in module.HANDLERS:

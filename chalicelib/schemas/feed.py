@@ -48,3 +48,4 @@ class FeedItemPublic(Out):
     like_count: int
     comment_count: int
     created_at: Timestamp
+    liked: bool = Field(description="Whether I like the post now (one BatchGetItem for the whole page).")

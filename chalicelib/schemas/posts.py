@@ -117,3 +117,9 @@ class ShareOut(Out):
                                        "own store link's page (`/l/{code}`) when they have one for the shop, "
                                        "else the post's page (`/p/{post_id}`).")
     created_at: Timestamp
+
+
+class PostView(PostPublic):
+    """A post as one reader sees it (``GET /posts/{post_id}``)."""
+
+    liked: bool = Field(description="Whether the caller likes the post: sent with a bearer token; false without one.")

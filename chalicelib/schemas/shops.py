@@ -28,7 +28,11 @@ Handle = Annotated[
     AfterValidator(str.lower),
 ]
 Bio = Annotated[str, Field(max_length=500), Trimmed]
-Region = Annotated[str, Field(max_length=60, examples=["서울 마포구 망원동"]), Trimmed]
+Region = Annotated[str, Field(max_length=60, examples=["서울 마포구 망원동"],
+                              description="Where the shop is: 시/도, 시/군/구 and 동 separated by spaces, one of the "
+                                          "regions Dongne knows (`서울`, `서울 마포구`, `서울 마포구 망원동`; the "
+                                          "official 시/도 name is accepted and shortened); empty for none. Unknown "
+                                          "→ 422 `unknown_region`."), Trimmed]
 SubscriptionDiscount = Annotated[int, Field(strict=True, ge=0, le=20, examples=[10],
                                             description="Percent off every subscription (정기배송) order, 0-20."),
                                  WholeNumber]
@@ -167,3 +171,10 @@ class ShopCheckoutSettings(Out):
     bank_account: BankAccountOut | None
     bank_transfer_hours: int
     payment_methods: list[Literal["card", "bank_transfer"]]
+
+
+class ShopView(ShopPublic):
+    """A shop as one reader sees it (``GET /shops/{shop_id}``)."""
+
+    following: bool = Field(description="Whether the caller follows the shop: sent with a bearer token; false "
+                                        "without one (and for the owner, who cannot follow their own shop).")

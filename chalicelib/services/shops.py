@@ -19,7 +19,11 @@ class ShopsStore(Protocol):
 
 def open_shop(store: ShopsStore, owner_id: str, *, name: str, handle: str, bio: str, region: str,
               now: float) -> Shop:
-    """One transaction decides: a second shop for the owner or a taken handle is a 409."""
+    """One transaction decides: a second shop for the owner or a taken handle is a 409. The
+    region must be one of the shipped list (``services.regions``) or empty."""
+    from chalicelib.services.regions import canonical
+
+    region = canonical(region)
     shop = Shop(shop_id=new_id(), owner_id=owner_id, name=name, handle=handle, bio=bio, region=region,
                 follower_count=0, post_count=0, created_at=now)
     store.create_shop(shop)
@@ -48,6 +52,10 @@ def edit_shop(store: ShopsStore, user_id: str, shop_id: str, changes: dict, now:
     or None for no bank transfer, ``bank_transfer_hours``, and ``regular_perk`` to ``{kind, value}``
     (``services.coupons.check_perk``) or None for none."""
     shop = owned_shop(store, user_id, shop_id)
+    if changes.get("region") is not None:
+        from chalicelib.services.regions import canonical
+
+        changes = {**changes, "region": canonical(changes["region"])}
     if "regular_perk" in changes:
         from chalicelib.services.coupons import check_perk
 

@@ -42,8 +42,11 @@ def _converters() -> dict[type, Any]:
     from chalicelib.storage.posts import to_post
     from chalicelib.storage.subscriptions import to_subscription
 
+    from chalicelib.storage.models.accounts import ShopItem
+    from chalicelib.storage.shops import to_shop
+
     return {PostItem: to_post, FollowItem: to_follow, FanoutItem: to_work, NotificationItem: to_notification,
-            SubscriptionItem: to_subscription, BroadcastChunkItem: to_chunk}
+            SubscriptionItem: to_subscription, BroadcastChunkItem: to_chunk, ShopItem: to_shop}
 
 
 _CONVERTERS: dict[type, Any] | None = None

@@ -31,14 +31,14 @@ def test_a_followed_shops_post_reaches_the_feed_with_everything_it_shows(api, ow
     assert answer.body["next_cursor"] is None
 
 
-def test_a_feed_page_is_one_query(api, owner, user, drain_stream):
+def test_a_feed_page_is_one_query_and_one_batch_read_of_my_likes(api, owner, user, drain_stream):
     api.put(f"/shops/{owner['shop']['shop_id']}/follow", token=user["token"])
     for n in range(3):
         create_post(api, owner, f"게시물 {n}")
     drain_stream()
     with dynamodb_calls() as calls:
         assert api.get("/feed?limit=2", token=user["token"]).status == 200
-    assert calls.operations == TOKEN_CHECK + ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query", "BatchGetItem"]  # the page; `liked` for its posts
 
 
 def test_follow_merges_recent_posts_and_unfollow_removes_them(api, owner, user, drain_stream):

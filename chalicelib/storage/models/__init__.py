@@ -5,3 +5,4 @@ from chalicelib.storage.models import (  # noqa: F401
     store_links,
 )
 from chalicelib.storage.models import automations, conversations, coupons, insights, subscriptions  # noqa: F401
+from chalicelib.storage.models import discovery  # noqa: F401
