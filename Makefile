@@ -20,16 +20,22 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
-	$(PY) -m devtools.ddblocal install
-	@# Chromium and a Korean font for the sharing pages' browser test (tests/api/test_pages_browser.py),
-	@# from Debian's packages, as root (CI); elsewhere the test is skipped, under CI=true it fails.
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=ko 2>/dev/null | grep -q .; then \
+# Chromium and a Korean font for the sharing pages' browser test (tests/api/test_pages_browser.py),
+# from Debian's packages, as root (CI); elsewhere the test is skipped, under CI=true it fails. The
+# packages download while the virtualenv and DynamoDB Local install (a clean machine waits for the
+# longer of the two, not their sum).
+setup:
+	@browser=; \
+	if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=ko 2>/dev/null | grep -q .; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum) \
-	      >/dev/null 2>&1 || echo "could not install chromium (apt-get); the browser test will not run"; \
+	      >/dev/null 2>&1 & browser=$$!; \
 	  else echo "no chromium: the browser test is skipped (apt-get install chromium fonts-nanum as root)"; fi; \
-	fi
+	fi; \
+	{ $(MAKE) --no-print-directory -q $(STAMP) || $(MAKE) --no-print-directory $(STAMP); } && $(PY) -m devtools.ddblocal install; status=$$?; \
+	if [ -n "$$browser" ]; then \
+	  wait $$browser || echo "could not install chromium (apt-get); the browser test will not run"; fi; \
+	exit $$status
 
 run: setup
 	$(PY) -m devtools.run
