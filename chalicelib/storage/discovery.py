@@ -19,8 +19,7 @@ from chalicelib.storage.base import MainItem
 from chalicelib.storage.batch import BATCH_GET_LIMIT, chunks
 from chalicelib.storage.models.accounts import ShopItem, shop_pk
 from chalicelib.storage.models.discovery import (
-    GLOBAL_SCOPE, HashtagPostItem, ShopKeyItem, bucket_rank, count_rank, hashtag_pk, region_gsi, region_sk,
-    search_gsi, search_sk, shop_keys_pk,
+    GLOBAL_SCOPE, HashtagPostItem, ShopKeyItem, bucket_rank, count_rank, hashtag_pk, region_pk, search_pk,
 )
 from chalicelib.storage.models.social import (POST_MARKER_SK, POST_SK, FollowItem, LikeItem, PostItem,
                                               PostMarkerItem, follower_sk, like_sk, post_pk)
@@ -48,35 +47,33 @@ def region_levels(region: str) -> list[str]:
     return [" ".join(parts[:i + 1]) for i in range(len(parts))]
 
 
-def _key_items(shop: Shop | None) -> dict[str, ShopKeyItem]:
-    """Every index item the shop should have, by sort key."""
+def _key_items(shop: Shop | None) -> dict[tuple[str, str], ShopKeyItem]:
+    """Every index item the shop should have, by key."""
     if shop is None:
         return {}
     levels = region_levels(shop.region)
     scopes = (GLOBAL_SCOPE, *levels[:SCOPED_LEVELS])
-    pk, count = shop_keys_pk(shop.shop_id), shop.follower_count
-    items: dict[str, ShopKeyItem] = {}
+    count = shop.follower_count
+    items: dict[tuple[str, str], ShopKeyItem] = {}
 
-    def item(sk: str, gsi1pk: str, gsi1sk: str) -> ShopKeyItem:
-        return ShopKeyItem(pk, sk, gsi1pk=gsi1pk, gsi1sk=gsi1sk, followers=count, shop_id=shop.shop_id,
-                           name=shop.name, handle=shop.handle, region=shop.region)
+    def item(pk: str, sk: str) -> ShopKeyItem:
+        return ShopKeyItem(pk, sk, followers=count, shop_id=shop.shop_id, name=shop.name, handle=shop.handle,
+                           region=shop.region)
 
     rank = bucket_rank(follower_bucket(count), shop.shop_id)
     for scope in scopes:
         for key in keys_of(shop.name, shop.handle):
-            sk = search_sk(scope, key)
-            items[sk] = item(sk, search_gsi(scope, key), rank)
+            items[(search_pk(scope, key), rank)] = item(search_pk(scope, key), rank)
     for level in levels:
-        sk = region_sk(level)
-        items[sk] = item(sk, region_gsi(level), count_rank(count, shop.shop_id))
+        entry = count_rank(count, shop.shop_id)
+        items[(region_pk(level), entry)] = item(region_pk(level), entry)
     return items
 
 
 def _signature(item: ShopKeyItem) -> tuple:
-    """What makes an index item current: a search key's follower snapshot moves with its bucket
-    only (in ``gsi1sk``); a region entry's count is exact."""
-    exact = (int(item.followers),) if item.sk.startswith("R#") else ()
-    return (item.gsi1pk, item.gsi1sk, item.name, item.handle, item.region, *exact)
+    """What makes an index item current beyond its key: the names it shows (a search key's
+    follower snapshot moves with its bucket, which is in its key; a region entry's count too)."""
+    return (item.name, item.handle, item.region)
 
 
 def to_hit(item: ShopKeyItem | ShopItem) -> ShopHit:
@@ -91,8 +88,8 @@ class DiscoveryRepository:
         """Bring the shop's index items from ``old``'s to ``new``'s (None: no shop): write what
         changed, delete what ``new`` no longer has. Idempotent; returns (written, deleted)."""
         before, after = _key_items(old), _key_items(new)
-        deletes = [item for sk, item in before.items() if sk not in after]
-        puts = [item for sk, item in after.items() if sk not in before or _signature(before[sk]) != _signature(item)]
+        deletes = [item for key, item in before.items() if key not in after]
+        puts = [item for key, item in after.items() if key not in before or _signature(before[key]) != _signature(item)]
         if deletes or puts:
             def write() -> None:
                 with ShopKeyItem.batch_write() as batch:
@@ -109,10 +106,13 @@ class DiscoveryRepository:
         folded = fold(query)
         levels = region_levels(region)
         scope = levels[min(len(levels), SCOPED_LEVELS) - 1] if levels else GLOBAL_SCOPE
-        candidates = ShopKeyItem.gsi1.query(search_gsi(scope, query_key(folded)), limit=CANDIDATES,
-                                            page_size=CANDIDATES)
+        candidates = ShopKeyItem.query(search_pk(scope, query_key(folded)), limit=CANDIDATES, page_size=CANDIDATES)
         ranked = []
+        seen: set[str] = set()
         for position, item in enumerate(with_retries(lambda: list(candidates))):
+            if item.shop_id in seen:
+                continue  # a replayed record's entry, until the shop's next change replaces it
+            seen.add(item.shop_id)
             if len(levels) > SCOPED_LEVELS and not (item.region + " ").startswith(region + " "):
                 continue  # another 동 of the 시/군/구
             score = relevance(folded, item.name, item.handle)
@@ -133,7 +133,7 @@ class DiscoveryRepository:
 
     def region_shops(self, region: str, limit: int, start_key: dict | None) -> Page:
         """A region's shops, most followed first: 1 Query."""
-        results = ShopKeyItem.gsi1.query(region_gsi(region), limit=limit, last_evaluated_key=start_key)
+        results = ShopKeyItem.query(region_pk(region), limit=limit, last_evaluated_key=start_key)
         return with_retries(lambda: page_of(results, limit, to_hit))
 
     # -- hashtag pages --------------------------------------------------------------------------

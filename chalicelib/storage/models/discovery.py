@@ -8,30 +8,18 @@ from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from chalicelib.storage.base import MainItem
+from chalicelib.storage.base import FeedItem, MainItem
 
 # Zero-padded widths of the inverted sort keys below (most followed sorts first).
 BUCKET_WIDTH, COUNT_WIDTH = 3, 10
 GLOBAL_SCOPE = "*"
 
 
-def shop_keys_pk(shop_id: str) -> str:
-    return f"SHOPKEYS#{shop_id}"
-
-
-def search_sk(scope: str, key: str) -> str:
-    return f"K#{scope}#{key}"
-
-
-def region_sk(region: str) -> str:
-    return f"R#{region}"
-
-
-def search_gsi(scope: str, key: str) -> str:
+def search_pk(scope: str, key: str) -> str:
     return f"SEARCH#{scope}#{key}"
 
 
-def region_gsi(region: str) -> str:
+def region_pk(region: str) -> str:
     return f"REGION#{region}"
 
 
@@ -47,23 +35,24 @@ def hashtag_pk(tag: str) -> str:
     return f"HASHTAG#{tag}"
 
 
-class ShopKeyItem(MainItem, discriminator="shop_key"):
+class ShopKeyItem(FeedItem):
     """One way to find a shop: a search key in a region scope, or the shop's entry in a region.
 
-    Key design: ``pk = SHOPKEYS#<shop_id>`` (all of a shop's keys in one partition), and
+    Stored in the feed table, which has no stream: the index is derived and rewritten from the
+    shop's stream records (~100 items a shop), and on the main table every one of those writes
+    would be a stream record read by the stream function for nothing. Key design:
 
-    * a search key: ``sk = K#<scope>#<key>``, ``gsi1 = SEARCH#<scope>#<key>`` /
-      ``<999 − follower bucket>#<shop_id>``. ``scope`` is ``*`` (everywhere), the shop's 시/도
-      (``서울``) or its 시/군/구 (``서울 마포구``), so a search narrowed to a region reads that
-      region's partition only (a 동's search, its 시/군/구's). ``key`` comes from ``storage.search_keys``.
-      ``followers`` is the count when the bucket last changed (the order within a bucket is
-      the shop id's: the older shop first).
-    * a region entry: ``sk = R#<region>``, ``gsi1 = REGION#<region>`` /
-      ``<9999999999 − follower_count>#<shop_id>``: a region's shops, most followed first, one
-      Query. ``followers`` is exact (rewritten on every change of the shop's count).
+    * a search key: ``pk = SEARCH#<scope>#<key>``, ``sk = <999 − follower bucket>#<shop_id>``.
+      ``scope`` is ``*`` (everywhere), the shop's 시/도 (``서울``) or its 시/군/구 (``서울 마포구``),
+      so a search narrowed to a region reads that region's partition only (a 동's search, its
+      시/군/구's). ``key`` comes from ``storage.search_keys``. ``followers`` is the count when the
+      bucket last changed (the order within a bucket is the shop id's: the older shop first).
+    * a region entry: ``pk = REGION#<region>``, ``sk = <9999999999 − follower_count>#<shop_id>``: a
+      region's shops, most followed first, one Query. ``followers`` is exact.
 
-    Written from the shop's stream records (create, rename, region, follower count): the items
-    of the old image that the new one no longer has are deleted, so a rename leaves no stale key.
+    Written from the shop's stream records (create, rename, region, follower count): every key of
+    the old image that the new one no longer has is deleted (the old image names them all), so a
+    rename, a move or a new count leaves no stale entry.
     """
 
     shop_id = UnicodeAttribute()
