@@ -143,7 +143,7 @@ class PositionFile:
         return int(entry.get("delivered", 0)), int(entry.get("skipped", 0))
 
     def save(self, table: str, stream_arn: str, shard_id: str, sequence: str,
-             delivered: int = 0, skipped: int = 0) -> None:
+             delivered: int = 0, skipped: int = 0, filtered: int = 0) -> None:
         streams = self._data["streams"]
         for arn in [arn for arn, entry in streams.items() if entry.get("table") == table and arn != stream_arn]:
             del streams[arn]  # the table was re-created: its old stream is gone
@@ -151,6 +151,7 @@ class PositionFile:
         entry["shards"][shard_id] = sequence
         entry["delivered"] = int(entry.get("delivered", 0)) + delivered
         entry["skipped"] = int(entry.get("skipped", 0)) + skipped
+        entry["filtered"] = int(entry.get("filtered", 0)) + filtered  # dropped by the filter, unseen
         entry["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         self._write()
 
@@ -405,9 +406,8 @@ class StreamPoller:
                 if passed < len(kept):
                     shard.iterator = None  # deliver again from shard.resume (the failed record)
                     continue
-                if len(kept) < len(records):
-                    self.filtered += len(records) - len(kept)
-                    self._passed(shard, records, filtered=True)
+                if len(kept) < len(records):  # checkpoint after the last one, the dropped ones counted
+                    self._passed(shard, records, filtered=len(records) - len(kept))
             shard.iterator = response.get("NextShardIterator")
             if shard.iterator is None:
                 shard.done = True  # closed shard, fully read
@@ -505,9 +505,10 @@ class StreamPoller:
         return not self.patterns or any(matches(pattern, record) for pattern in self.patterns)
 
     def _passed(self, shard: _Shard, records: list[dict[str, Any]], skipped: bool = False,
-                filtered: bool = False) -> None:
-        """Checkpoint after ``records`` (handled, given up on when ``skipped``, or dropped by the
-        filter when ``filtered``: those are counted in ``self.filtered`` already)."""
+                filtered: int = 0) -> None:
+        """Checkpoint after ``records``: handled, given up on when ``skipped``, or (``filtered``
+        > 0) a batch of which that many were dropped by the filter and the rest delivered
+        already."""
         last = _sequence(records[-1])
         shard.resume = ("AFTER_SEQUENCE_NUMBER", last)
         if shard.failing is not None and int(shard.failing[0]) <= int(last):
@@ -516,12 +517,14 @@ class StreamPoller:
             shard.limit = shard.narrow_until = None
         if skipped:
             self.skipped += len(records)
-        elif not filtered:
+        elif filtered:
+            self.filtered += filtered
+        else:
             self.delivered += len(records)
         if self.positions is not None and self.stream_arn is not None:
             self.positions.save(self.table_name, self.stream_arn, shard.shard_id, last,
                                 delivered=0 if skipped or filtered else len(records),
-                                skipped=len(records) if skipped else 0)
+                                skipped=len(records) if skipped else 0, filtered=filtered)
 
     def _record_failure(self, shard: _Shard, record: dict[str, Any], attempts: int, context: LambdaContext,
                         error: Exception | None) -> None:

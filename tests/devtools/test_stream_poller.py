@@ -527,3 +527,23 @@ def test_the_context_has_the_deployed_function_timeout(clients: tuple[Any, Any])
     context = handler.contexts[0]
     assert 29_000 < context.get_remaining_time_in_millis() <= 30_000
     assert context.memory_limit_in_mb == 1024
+
+
+def test_a_filter_drops_what_no_pattern_matches_and_checkpoints_past_it(clients: tuple[Any, Any], tmp_path) -> None:
+    """As an event source mapping's FilterCriteria: records no pattern matches never reach the
+    handler, are not retried, and the position moves past them (counted as filtered)."""
+    dynamodb, _ = clients
+    positions = tmp_path / "positions.json"
+    wanted = {"Filters": [{"Pattern": json.dumps({"dynamodb": {"NewImage": {"entity": {"S": ["keep"]}}}})}]}
+    for pk, entity in (("a", "keep"), ("b", "drop"), ("c", "keep"), ("d", "drop")):
+        put(dynamodb, pk, entity={"S": entity})
+    recorder = Recorder()
+    poller = make_poller(clients, recorder, positions=positions, filter_criteria=wanted)
+    assert poller.drain() == 2 and keys_of(recorder.events) == ["a", "c"]
+    assert (poller.delivered, poller.filtered, poller.skipped) == (2, 2, 0)
+    [entry] = json.loads(positions.read_text())["streams"].values()
+    assert (entry["delivered"], entry["filtered"], entry["skipped"]) == (2, 2, 0)
+    put(dynamodb, "e", entity={"S": "drop"})
+    assert make_poller(clients, Recorder(), positions=positions, filter_criteria=wanted).drain() == 0
+    [entry] = json.loads(positions.read_text())["streams"].values()
+    assert entry["filtered"] == 3 and int(next(iter(entry["shards"].values()))) > 0
