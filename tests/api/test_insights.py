@@ -32,13 +32,10 @@ def kst_day(at: float) -> str:
 
 @pytest.fixture
 def clock(monkeypatch):
-    # 11:00 KST on a Tuesday (2026-12-08 02:00 UTC) plus whole weeks up to today: the same
-    # weekday and hour whatever the day the suite runs.
+    # The app's clock, stopped at the next whole minute (tokens issued just before stay valid).
     from chalicelib import clock as app_clock
 
-    start = datetime(2026, 12, 8, 2, 0, tzinfo=timezone.utc).timestamp()
-    weeks = max(0, int((app_clock.now() - start) // (7 * DAY)) + 1)
-    return TestClock(monkeypatch, start + weeks * 7 * DAY)
+    return TestClock(monkeypatch, (app_clock.now() // 60 + 1) * 60)
 
 
 @pytest.fixture
@@ -158,15 +155,19 @@ def test_weekly_summary_on_monday_and_posting_nudge_once(api, shop, user, clock,
     assert api.patch(f"/shops/{shop['id']}", {"posting_nudge_days": 3}, token=shop["token"]).status == 200
     create_post(api, shop)
     stream()
-    # The post was made Tuesday 11:00 KST: nudged on Friday 11:00, once, in Korean, and not before.
+    # Posted now: nudged once the 3 days are over (in the daytime in Korea), once, in Korean.
+    from chalicelib.services import insights as service
+
+    due = service.nudge_at(clock.now, 3)
     assert run_insights_notices(now=clock.now + 2 * DAY).nudges.get("sent", 0) == 0
-    assert run_insights_notices(now=clock.now + 3 * DAY + 60).nudges["sent"] == 1
-    assert run_insights_notices(now=clock.now + 4 * DAY).nudges.get("sent", 0) == 0
+    assert run_insights_notices(now=due + 60).nudges["sent"] == 1
+    assert run_insights_notices(now=due + DAY).nudges.get("sent", 0) == 0
     notes = api.get("/me/notifications", token=shop["token"]).body["items"]
     [nudge] = [n for n in notes if n["type"] == "posting_nudge"]
     assert "3일" in nudge["body"] and nudge["data"]["quiet_days"] == 3
     # The next Monday 09:00 KST: the summary of this week against the one before, once.
-    monday = clock.now + 6 * DAY - 2 * 3600
+    monday = service.summary_times(kst_day(clock.now))[0]
+    assert datetime.fromtimestamp(monday, KST).strftime("%a %H:%M") == "Mon 09:00"
     assert run_insights_notices(now=monday - 60).weekly.get("sent", 0) == 0
     for _ in range(2):
         run_insights_notices(now=monday)
@@ -192,3 +193,22 @@ def test_random_streams_give_the_recount_on_the_real_tables(aws_backend, seed):
     store = container().insights
     apply(store, deliveries(rng, world))
     assert counted(store, world) == recount(world)
+
+
+def test_a_paid_order_costs_one_read_and_one_transaction_and_its_replay_one_read(aws_backend):
+    """The insights handler's budget per record (bench/insights.py has its write units)."""
+    from chalicelib.services import insights as service
+    from chalicelib.wiring import container
+
+    store = container().insights
+    order = {"order_id": "O1", "shop_id": "S-budget", "buyer_id": "U1", "status": "paid", "total": 9000,
+             "paid_at": 1_800_000_000, "updated_at": 1_800_000_000, "history": [{}, {}]}
+    with dynamodb_calls() as calls:
+        service.on_order(store, "MODIFY", order, {"paid_at": None})
+    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    with dynamodb_calls() as calls:
+        service.on_order(store, "MODIFY", order, {"paid_at": None})
+    assert calls.operations == ["GetItem"]
+    with dynamodb_calls() as calls:  # shipped: decided from the record's images alone
+        service.on_order(store, "MODIFY", {**order, "status": "shipped", "history": [{}, {}, {}]}, order)
+    assert calls.operations == []

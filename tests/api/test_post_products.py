@@ -108,10 +108,11 @@ def test_edit_post_calls_without_and_with_products(api, owner):
     tagged = create_post(api, owner, "태그", product_ids=[tofu])
     with dynamodb_calls() as calls:
         assert api.patch(f"/posts/{plain['post_id']}", {"text": "고침"}, token=owner["token"]).status == 200
-    assert calls.operations == TOKEN_CHECK + ["GetItem", "UpdateItem"]
+    # ... and the answer's `liked` (one BatchGetItem of the editor's like: docs/discovery.md)
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "UpdateItem", "BatchGetItem"]
     with dynamodb_calls() as calls:
         assert api.patch(f"/posts/{tagged['post_id']}", {"text": "고침"}, token=owner["token"]).status == 200
-    assert calls.operations == TOKEN_CHECK + ["GetItem", "BatchGetItem", "UpdateItem"]
+    assert calls.operations == TOKEN_CHECK + ["GetItem", "BatchGetItem", "UpdateItem", "BatchGetItem"]
 
 
 # --- the feed ---------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def test_a_feed_item_shows_the_tagged_products_and_the_page_stays_one_query(api,
     drain_stream()  # the new posts fan out
     with dynamodb_calls() as calls:
         items = feed_items(api, user["token"])
-    assert calls.operations == TOKEN_CHECK + ["Query"]
+    assert calls.operations == TOKEN_CHECK + ["Query", "BatchGetItem"]  # the page, and the reader's likes of it
     by_id = {item["post_id"]: item for item in items}
     assert by_id[before["post_id"]]["products"] == [summary(milk)]
     assert by_id[after["post_id"]]["products"] == [summary(tofu), summary(milk)] == after["products"]

@@ -473,11 +473,12 @@ def test_pages_list_every_customer_once_strongest_first(api, monkeypatch):
 
 
 def test_call_budgets(world, monkeypatch):
+    from chalicelib.events import insights as insight_handlers
     from chalicelib.events import notifications as notification_handlers
     from chalicelib.events import stream as stream_module
 
-    # Without the notification handlers (their calls are budgeted in their own tests).
-    theirs = {handler for _, handler in notification_handlers.HANDLERS}
+    # Without the notification and insights handlers (their calls are budgeted in their own tests).
+    theirs = {handler for _, handler in (*notification_handlers.HANDLERS, *insight_handlers.HANDLERS)}
     monkeypatch.setattr(stream_module, "_ROUTES", {entity: tuple(h for h in handlers if h not in theirs)
                                                    for entity, handlers in stream_module._routes().items()})
     world.send("follow")
