@@ -89,7 +89,7 @@ def test_the_main_path_through_a_generated_client(served, generated, drain):
     from dongne_client.api.shops import get_shop, open_shop
     from dongne_client.models import (
         AuthOut, FeedPage, FollowOut, OrderCreate, OrderLineIn, OrderPublic, OrderStatus, PostCreate, PostPublic,
-        Problem, ProductCreate, ProductKind, ProductPublic, ShopCreate, ShopPublic, SignupIn,
+        Problem, ProductCreate, ProductKind, ProductPublic, ShopCreate, ShopView, SignupIn,
     )
 
     anyone = Client(base_url=served.base_url, raise_on_unexpected_status=True)
@@ -108,7 +108,7 @@ def test_the_main_path_through_a_generated_client(served, generated, drain):
 
     shop = open_shop.sync(client=as_owner, body=ShopCreate(name="망원동 두부가게", handle=f"tofu_{run}",
                                                             region="서울 마포구 망원동"))
-    assert isinstance(shop, ShopPublic) and shop.handle == f"tofu_{run}" and shop.follower_count == 0
+    assert isinstance(shop, ShopView) and shop.handle == f"tofu_{run}" and shop.follower_count == 0
 
     tofu = create_product.sync(shop.shop_id, client=as_owner, body=ProductCreate(
         name="손두부 (500g)", price=4500, stock=2, kind=ProductKind.ESSENTIAL, reorder_days=7))
