@@ -94,9 +94,10 @@ def aws_backend():
     else:
         from moto import mock_aws
 
-        from tests import moto_transactions
+        from tests import moto_queries, moto_transactions
 
         moto_transactions.install()  # moto's transactions copy the whole table per item; see the module
+        moto_queries.install()  # and its Query on a table's key sorts the whole table; see the module
         local, endpoint, mock = None, None, mock_aws()
     mock.start()
     try:
