@@ -707,13 +707,20 @@ def seed_subscription(call: Caller, demo: Demo, timeline) -> dict:
 
 
 def seed_subscription_periods(call: Caller, demo: Demo, timeline, subscription: dict) -> None:
-    """Period 2: announced a day before, placed on its day, paid."""
-    from chalicelib.events.schedules import run_subscription_orders
+    """Period 2: announced a day before, placed on its day, paid. The job runs at the period's own
+    times (its due time is the subscription's start plus its interval, to the minute), so the story
+    is the same whatever the hour and weekday the demo is loaded on."""
+    from datetime import datetime
 
-    second_day = SUBSCRIPTION["started_days_ago"] - SUBSCRIPTION["every_days"]
-    timeline.go(days_ago=second_day + 1, hour_kst=9)
-    run_subscription_orders()  # the announcement (subscription_upcoming)
-    timeline.go(days_ago=second_day, hour_kst=9)
+    from chalicelib.events.schedules import run_subscription_orders
+    from chalicelib.records.subscriptions import ANNOUNCE_LEAD_SECONDS
+
+    (current,) = [s for s in call("GET", "/me/subscriptions", token=demo.tokens[SUBSCRIPTION["email"]])["items"]
+                  if s["subscription_id"] == subscription["subscription_id"]]
+    due = datetime.fromisoformat(current["next_order_at"].replace("Z", "+00:00")).timestamp()
+    timeline.go_to(due - ANNOUNCE_LEAD_SECONDS + 60)
+    run_subscription_orders()  # the announcement (subscription_upcoming), a day before
+    timeline.go_to(due + 60)
     run_subscription_orders()  # period 2
     orders = _period_orders(call, demo, subscription)
     call("POST", f"/orders/{orders[-1]['order_id']}/status", {"status": "paid"}, token=demo.tokens[_roaster(demo)])

@@ -100,6 +100,13 @@ class Timeline:
         self.settle()
         self.now = max(self.now, min(target, self.real_now))
 
+    def go_to(self, when: float) -> None:
+        """Move to ``when`` (epoch seconds, not after the real now); never backwards. What happened
+        so far is handled first, at its own time."""
+        self.catch_up(when)
+        self.settle()
+        self.now = max(self.now, min(when, self.real_now))
+
     def advance(self, seconds: float) -> None:
         """Let time pass; a jump of more than an hour handles what happened so far first."""
         if seconds > 3600:
