@@ -93,9 +93,17 @@ def test_search_and_regions_prefix_infix_choseong_mixed_ranked_narrowed_and_kept
     mine = {n[k]["shop"]["shop_id"]: k for k in ("mangwon", "seongsu", "ongi")}
 
     def listed(region: str) -> list[str]:
-        answer = api.get(f"/regions/{quote(region)}/shops?limit=100")
-        assert answer.status == 200, answer.body
-        return [mine[hit["shop_id"]] for hit in answer.body["items"] if hit["shop_id"] in mine]
+        """This test's shops in the region's list, in its order, through every page (a shared
+        DynamoDB Local table holds other tests' shops in 서울 too)."""
+        out, cursor = [], None
+        for _ in range(100):
+            answer = api.get(f"/regions/{quote(region)}/shops?limit=100" + (f"&cursor={quote(cursor)}" if cursor else ""))
+            assert answer.status == 200, answer.body
+            out += [mine[hit["shop_id"]] for hit in answer.body["items"] if hit["shop_id"] in mine]
+            cursor = answer.body.get("next_cursor")
+            if not cursor:
+                return out
+        raise AssertionError("more than 100 pages")
 
     assert listed("서울") == ["seongsu", "mangwon", "ongi"]  # 1 follower, then 0 and 0: the older first
     assert listed("서울 마포구 상암동") == ["mangwon", "ongi"] and listed("서울 성동구") == ["seongsu"]

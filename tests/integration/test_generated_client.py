@@ -88,7 +88,7 @@ def test_the_main_path_through_a_generated_client(served, generated, drain):
     from dongne_client.api.products import create_product
     from dongne_client.api.shops import get_shop, open_shop
     from dongne_client.models import (
-        AuthOut, FeedPage, FollowOut, OrderCreate, OrderLineIn, OrderPublic, OrderStatus, PostCreate, PostPublic,
+        AuthOut, FeedPage, FollowOut, OrderCreate, OrderLineIn, OrderPublic, OrderStatus, PostCreate, PostView,
         Problem, ProductCreate, ProductKind, ProductPublic, ShopCreate, ShopView, SignupIn,
     )
 
@@ -119,7 +119,7 @@ def test_the_main_path_through_a_generated_client(served, generated, drain):
 
     post = create_post.sync(shop.shop_id, client=as_owner, body=PostCreate(
         text="오늘 아침 손두부 나왔어요 #망원동", product_ids=[tofu.product_id]))
-    assert isinstance(post, PostPublic) and post.hashtags == ["망원동"] and post.products[0].price == 4500
+    assert isinstance(post, PostView) and post.hashtags == ["망원동"] and post.products[0].price == 4500
     assert drain() > 0
 
     feed = get_feed.sync(client=as_neighbour, limit=20)
