@@ -7,8 +7,10 @@ day buckets spent over a minute sorting the table for nothing. This patch hands 
 ``query`` the asked partition's items only (moto keeps them by hash key already); everything after
 (the range condition, the sort, the filter, paging, projections) is moto's own code.
 
-Index queries are left as they are. Only the moto test backend uses it; DynamoDB Local and AWS are
-never patched.
+An index Query is the same story: moto sorts the whole table, then keeps the items whose index key
+matches. Here moto's ``query`` gets only the items whose index hash key attributes equal the asked
+values (one pass, no sort); moto then sorts those by the index's key, as it would have. Only the
+moto test backend uses it; DynamoDB Local and AWS are never patched.
 """
 
 from __future__ import annotations
@@ -30,9 +32,33 @@ def _all_items(self: Any) -> list[Any]:
     return _original_all_items(self)
 
 
+def _index_partition(self: Any, conditions: list[tuple[str, Any]]) -> list[Any]:
+    """The items whose attributes equal each (name, value) of an index's hash key condition."""
+    found = []
+    for bucket in self.items.values():
+        for item in bucket.values() if self.range_key_attr else (bucket,):
+            attrs = item.attrs
+            for name, value in conditions:
+                mine = attrs.get(name)
+                if mine is None or mine.type != value.type or (mine.value != value.value and mine != value):
+                    break
+            else:
+                found.append(item)
+    return found
+
+
 def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-    if index_name is not None or hash_key is None or not self.range_key_attr:
+    if index_name is not None:
+        conditions = kwargs.get("hash_key_conditions")
+        if not conditions:
+            return _original_query(self, hash_key, *args, **kwargs)
+        _local.partition = (self, _index_partition(self, conditions))
+        try:
+            return _original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _local.partition = None
+    if hash_key is None or not self.range_key_attr:
         return _original_query(self, hash_key, *args, **kwargs)
     bucket = self.items.get(hash_key)
     _local.partition = (self, list(bucket.values()) if bucket else [])
