@@ -34,4 +34,4 @@ def account_removed(change: Change, deadline: float | None = None) -> None:
              erased.consents, erased.coupons)
 
 
-HANDLERS = (("user", account_removed),)
+HANDLERS = (("user", account_removed, ("REMOVE",)),)

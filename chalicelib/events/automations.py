@@ -50,4 +50,4 @@ def order_moved(change: Change, deadline: float | None = None) -> None:
                                      "order_id": (change.new or {}).get("order_id")})
 
 
-HANDLERS = (("tier_transition", tier_moved), ("order", order_moved))
+HANDLERS = (("tier_transition", tier_moved, ("INSERT",)), ("order", order_moved, ("MODIFY",)))

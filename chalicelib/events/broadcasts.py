@@ -28,4 +28,4 @@ def chunk_written(change: Change, deadline: float | None) -> None:
                                  "continued": report.continued})
 
 
-HANDLERS = (("broadcast_chunk", chunk_written),)
+HANDLERS = (("broadcast_chunk", chunk_written, ("INSERT",)),)

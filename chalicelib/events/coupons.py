@@ -29,4 +29,4 @@ def holding_added(change: Change, deadline: float | None = None) -> None:
         log.info("notifications", extra={"entity": change.entity, "event": change.event_name, "added": ["coupon"]})
 
 
-HANDLERS = (("coupon_holding", holding_added),)
+HANDLERS = (("coupon_holding", holding_added, ("INSERT",)),)

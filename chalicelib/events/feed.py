@@ -68,4 +68,4 @@ def fanout_chunk(change: Change, deadline: float | None) -> None:
     _log(change, _manager().run(work, deadline), post_id=work.post_id, seq=work.seq)
 
 
-HANDLERS = (("post", post_changed), ("follow", follow_changed), ("fanout", fanout_chunk))
+HANDLERS = (("post", post_changed), ("follow", follow_changed, ("INSERT", "REMOVE")), ("fanout", fanout_chunk, ("INSERT",)))

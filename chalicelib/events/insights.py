@@ -76,5 +76,6 @@ def day_started(change: Change) -> None:
     insights.on_day_created(_deps().insights, change.event_name, change.new)
 
 
-HANDLERS = (("order", order_counted), ("follow", follow_counted), ("tier_transition", tier_counted),
-            ("post", post_counted), ("insight_day", day_started))
+HANDLERS = (("order", order_counted), ("follow", follow_counted, ("INSERT", "REMOVE")),
+            ("tier_transition", tier_counted, ("INSERT",)),
+            ("post", post_counted, ("INSERT", "REMOVE")), ("insight_day", day_started, ("INSERT",)))

@@ -63,4 +63,4 @@ def deliver(change: Change, deadline: float | None = None) -> None:
 
 
 HANDLERS = (("follow", notify), ("like", notify), ("comment", notify), ("order", notify), ("review", notify),
-            ("tier_transition", notify), ("message", notify), ("notification", deliver))
+            ("tier_transition", notify), ("message", notify), ("notification", deliver, ("INSERT", "MODIFY")))

@@ -99,4 +99,4 @@ def review_written(change: Change, deadline: float | None = None) -> None:
     store_links.remember_review(links, user_id, shop_id, product_id, rating, str(new.get("text") or ""))
 
 
-HANDLERS = (("order", order_paid), ("review", review_written))
+HANDLERS = (("order", order_paid, ("INSERT", "MODIFY")), ("review", review_written, ("INSERT",)))

@@ -1,8 +1,9 @@
 """The main table's stream: one Lambda function, routed by entity.
 
 Every item of the main table carries ``entity`` ("post", "follow", "order", "fanout"...).
-Each domain module of this package lists what it reacts to in ``HANDLERS``; ``ROUTED``
-names those modules, explicitly. The function decodes each record once
+Each domain module of this package lists what it reacts to in ``HANDLERS`` — the entity, the
+handler and, when not all three, the events (INSERT, MODIFY, REMOVE) it takes; ``ROUTED`` names
+those modules, explicitly. The function decodes each record once
 (``storage.stream.decode``) and calls the handlers of its entity, in stream order.
 
 Failures are reported per record (a partial batch response; the event source mapping sets
@@ -19,8 +20,9 @@ and hand the rest on to a work item, so no invocation runs long whatever a shop'
 
 Only records some handler takes invoke the function: the event source mapping carries
 ``filter_criteria()``, generated from the same routing table (records of inbox keys, unread
-counts, idempotency records, visits... never start an invocation), and the local poller applies
-the same filter.
+counts, idempotency records, visits, a profile's changes when only its deletion matters... never
+start an invocation), and the local poller applies the same filter. ``python -m bench.stream_cost``
+counts what gets through and whether a handler used it.
 
 The stream ARN in the decorator is a placeholder: the deployment template points the
 event source mapping at the table's real stream (see ``deploy/``). ``chalice local``
@@ -55,6 +57,30 @@ TIMEOUT_MARGIN_SECONDS = 2.0
 
 # (change, deadline on time.monotonic() or None) -> None
 Handler = Callable[[Change, float | None], None]
+EVENTS = ("INSERT", "MODIFY", "REMOVE")
+
+
+class Route:
+    """A handler and the stream events it takes (a domain's ``HANDLERS`` entry ``(entity, handler)``
+    takes all three; ``(entity, handler, ("INSERT",))`` only those named). The router calls it for
+    those events only, and the filter lets a record through only when some route takes it."""
+
+    __slots__ = ("handler", "events")
+
+    def __init__(self, handler: Handler, events: Iterable[str] = EVENTS) -> None:
+        unknown = set(events) - set(EVENTS)
+        if unknown:
+            raise ValueError(f"unknown stream events {sorted(unknown)}")
+        self.handler, self.events = handler, tuple(events)
+
+    def __call__(self, change: Change, deadline: float | None) -> None:
+        if change.event_name in self.events:
+            self.handler(change, deadline)
+
+
+def events_of(route: Handler) -> tuple[str, ...]:
+    """The events a routed handler takes (a plain function: all of them)."""
+    return route.events if isinstance(route, Route) else EVENTS
 
 
 def _routes() -> dict[str, tuple[Handler, ...]]:
@@ -70,8 +96,8 @@ def _routes() -> dict[str, tuple[Handler, ...]]:
               coupons, insights, discovery)
     table: dict[str, list[Handler]] = {}
     for module in ROUTED:
-        for entity, handler in module.HANDLERS:
-            table.setdefault(entity, []).append(handler)
+        for entity, handler, *events in module.HANDLERS:
+            table.setdefault(entity, []).append(Route(handler, *events))
     return {entity: tuple(handlers) for entity, handlers in table.items()}
 
 
@@ -86,14 +112,20 @@ def routes() -> dict[str, tuple[Handler, ...]]:
 
 
 def filter_criteria() -> dict[str, list[dict[str, str]]]:
-    """The event source mapping's ``FilterCriteria``: only records of an entity some handler
-    takes invoke the function — the same table ``dispatch`` routes by, so a record the filter
-    drops is one the router would have skipped. Two patterns (either matches): the new image's
-    ``entity`` (INSERT, MODIFY) and the old image's (REMOVE has no new image)."""
-    entities = sorted(routes())
-    return {"Filters": [{"Pattern": json.dumps({"dynamodb": {image: {"entity": {"S": entities}}}},
-                                               separators=(",", ":"))}
-                        for image in ("NewImage", "OldImage")]}
+    """The event source mapping's ``FilterCriteria``: only records some route takes invoke the
+    function — the same table ``dispatch`` routes by, so a record the filter drops is one the
+    router would have skipped. One pattern per event (any may match): its name, and the entities
+    whose routes take it, read from the new image (INSERT, MODIFY) or the old one (REMOVE has no
+    new image). Three patterns: within Lambda's five filters per event source mapping."""
+    filters = []
+    for event in EVENTS:
+        entities = sorted(entity for entity, handlers in routes().items()
+                          if any(event in events_of(handler) for handler in handlers))
+        if entities:
+            image = "OldImage" if event == "REMOVE" else "NewImage"
+            filters.append({"Pattern": json.dumps({"eventName": [event], "dynamodb": {image: {"entity": {"S": entities}}}},
+                                                  separators=(",", ":"))})
+    return {"Filters": filters}
 
 
 def dispatch(records: Iterable[dict[str, Any]], deadline: float | None = None) -> list[str]:

@@ -56,4 +56,5 @@ def order_changed(change: Change, deadline: float | None) -> None:
     log.info("reorders: order %s %s, %d item(s) written", what.order_id, what.kind, written)
 
 
-HANDLERS = (("subscription", subscription_changed), ("order", order_changed))
+HANDLERS = (("subscription", subscription_changed, ("MODIFY",)),
+            ("order", order_changed, ("INSERT", "MODIFY")))

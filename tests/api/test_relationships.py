@@ -478,8 +478,8 @@ def test_call_budgets(world, monkeypatch):
     from chalicelib.events import stream as stream_module
 
     # Without the notification and insights handlers (their calls are budgeted in their own tests).
-    theirs = {handler for _, handler in (*notification_handlers.HANDLERS, *insight_handlers.HANDLERS)}
-    monkeypatch.setattr(stream_module, "_ROUTES", {entity: tuple(h for h in handlers if h not in theirs)
+    theirs = {entry[1] for entry in (*notification_handlers.HANDLERS, *insight_handlers.HANDLERS)}
+    monkeypatch.setattr(stream_module, "_ROUTES", {entity: tuple(h for h in handlers if h.handler not in theirs)
                                                    for entity, handlers in stream_module._routes().items()})
     world.send("follow")
     user_id = world.customer["user"]["user_id"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.events.stream import filter_criteria, routes
+import pytest
+
+from chalicelib.events.stream import EVENTS, events_of, filter_criteria, routes
 from devtools.stream_poller import StreamPoller, matches
 
 
@@ -23,19 +25,38 @@ def poller() -> StreamPoller:
 
 def test_the_filter_is_the_routing_table():
     patterns = [json.loads(f["Pattern"]) for f in filter_criteria()["Filters"]]
-    assert patterns == [{"dynamodb": {"NewImage": {"entity": {"S": sorted(routes())}}}},
-                        {"dynamodb": {"OldImage": {"entity": {"S": sorted(routes())}}}}]
+    taking = {name: sorted(entity for entity, handlers in routes().items()
+                           if any(name in events_of(h) for h in handlers)) for name in EVENTS}
+    assert patterns == [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": taking["INSERT"]}}}},
+                        {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"entity": {"S": taking["MODIFY"]}}}},
+                        {"eventName": ["REMOVE"], "dynamodb": {"OldImage": {"entity": {"S": taking["REMOVE"]}}}}]
+    assert len(patterns) <= 5  # Lambda's filters per event source mapping
     assert all(len(f["Pattern"]) <= 4096 for f in filter_criteria()["Filters"])  # Lambda's limit per pattern
+    # A profile's changes never invoke the function: only its deletion (closing an account) does.
+    assert "user" not in taking["MODIFY"] and "user" in taking["REMOVE"]
+    assert "fanout" in taking["INSERT"] and "fanout" not in taking["REMOVE"]  # a chunk expiring is nothing
 
 
-def test_every_handled_entity_passes_in_every_event_and_nothing_else_does():
+def test_a_record_passes_exactly_when_some_route_takes_its_event():
     p = poller()
-    for entity in routes():
-        for name in ("INSERT", "MODIFY", "REMOVE"):
-            assert p.wanted(record(entity, name)), (entity, name)
+    for entity, handlers in routes().items():
+        for name in EVENTS:
+            assert p.wanted(record(entity, name)) == any(name in events_of(h) for h in handlers), (entity, name)
     for entity in ("inbox_key", "idempotency", "unread_count", "visit", None):
-        for name in ("INSERT", "MODIFY", "REMOVE"):
+        for name in EVENTS:
             assert not p.wanted(record(entity, name)), (entity, name)
+
+
+def test_the_router_calls_a_handler_for_its_events_only():
+    from chalicelib.events.stream import Route
+
+    seen = []
+    route = Route(lambda change, deadline: seen.append(change.event_name), ("INSERT",))
+    for name in EVENTS:
+        route(type("C", (), {"event_name": name})(), None)
+    assert seen == ["INSERT"]
+    with pytest.raises(ValueError):
+        Route(lambda change, deadline: None, ("UPSERT",))
 
 
 def test_matching_follows_lambdas_rules_for_maps_and_value_lists():
