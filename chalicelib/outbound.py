@@ -26,12 +26,12 @@ log = logging.getLogger("dongne.outbound")
 _EXISTING_ENDPOINT = re.compile(r"Endpoint (arn:[^\s]+) already exists with the same [Tt]oken")
 
 
-def _client(service: str, region: str) -> Any:
+def _client(service: str, region: str, endpoint: str | None = None) -> Any:
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
-    return boto3.client(service, region_name=region, config=config)
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=config)
 
 
 def _code(error: Exception) -> str:
@@ -176,11 +176,7 @@ class OutboundQueue:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
-            self._client = boto3.client("sqs", region_name=self.region, endpoint_url=self.endpoint, config=config)
+            self._client = _client("sqs", self.region, self.endpoint)
         return self._client
 
     def configured(self) -> bool:
