@@ -26,6 +26,7 @@ from chalicelib.api.subscriptions import subscriptions_blueprint
 from chalicelib.api.uploads import uploads_blueprint
 from chalicelib.events.schedules import schedules_blueprint
 from chalicelib.events.stream import stream_blueprint
+from chalicelib.events.outbound import outbound_blueprint
 from chalicelib.api.relationships import relationships_blueprint
 from chalicelib.api.notifications import notifications_blueprint
 from chalicelib.api.pages import pages_blueprint
@@ -50,6 +51,7 @@ app.register_blueprint(payments_blueprint)
 app.register_blueprint(payment_methods_blueprint)
 app.register_blueprint(consents_blueprint)
 app.register_blueprint(stream_blueprint)
+app.register_blueprint(outbound_blueprint)
 app.register_blueprint(relationships_blueprint)
 app.register_blueprint(store_links_blueprint)
 app.register_blueprint(schedules_blueprint)

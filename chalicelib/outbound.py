@@ -1,4 +1,5 @@
-"""Outbound channels: push and SMS through SNS, e-mail through SES, behind small classes.
+"""Outbound channels: push and SMS through SNS, e-mail through SES, behind small classes; and
+the SQS queue the stream hands that work to (``OutboundQueue``).
 
 Like ``media.py``: the boto3 client is injected (tests) or created on first use and cached
 (a warm Lambda keeps it). botocore's standard retry mode retries throttling and transient
@@ -25,12 +26,12 @@ log = logging.getLogger("dongne.outbound")
 _EXISTING_ENDPOINT = re.compile(r"Endpoint (arn:[^\s]+) already exists with the same [Tt]oken")
 
 
-def _client(service: str, region: str) -> Any:
+def _client(service: str, region: str, endpoint: str | None = None) -> Any:
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
-    return boto3.client(service, region_name=region, config=config)
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=config)
 
 
 def _code(error: Exception) -> str:
@@ -153,3 +154,41 @@ class Ses:
             self.client.send_email(FromEmailAddress=self.sender, Destination={"ToAddresses": [to]}, Content=content)
         except (BotoCoreError, ClientError) as error:
             raise ChannelFailed(_code(error), str(error)) from error
+
+
+class QueueFailed(Exception):
+    """SQS did not take every message of a batch: the caller fails (and retries) its record."""
+
+
+class OutboundQueue:
+    """The queue of outbound jobs (``services.notification_delivery.Job``), one SQS message each.
+
+    A notification's jobs (one per channel, at most three) go in one ``SendMessageBatch``. A
+    batch SQS takes only partly raises ``QueueFailed``: the stream record is retried and queues
+    them all again, which the sender's once-only markers make harmless."""
+
+    def __init__(self, url: str | None, region: str, endpoint: str | None = None, client: Any = None) -> None:
+        self.url = url
+        self.region = region
+        self.endpoint = endpoint
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _client("sqs", self.region, self.endpoint)
+        return self._client
+
+    def configured(self) -> bool:
+        return bool(self.url)
+
+    def enqueue(self, bodies: dict[str, str]) -> None:
+        """Queue ``{entry id: message body}`` (ids: letters, digits, ``-`` and ``_``; ≤ 10)."""
+        if not bodies:
+            return
+        answer = self.client.send_message_batch(
+            QueueUrl=self.url, Entries=[{"Id": entry, "MessageBody": body} for entry, body in bodies.items()])
+        failed = answer.get("Failed") or []
+        if failed:
+            raise QueueFailed("SQS did not take " + ", ".join(
+                f"{f.get('Id')} ({f.get('Code')}: {f.get('Message', '')})" for f in failed))

@@ -109,6 +109,12 @@ class Settings(BaseModel):
     push_ios_application_arn: str | None = None
     push_android_application_arn: str | None = None
     email_sender: str | None = None
+    # The queue the stream hands outbound work to (one message per notification and channel);
+    # the ``outbound`` function sends from it (chalicelib/events/outbound.py). Unset, nothing is
+    # sent outside the app (the inbox has every notification either way).
+    outbound_queue_url: str | None = None
+    # Set for a local SQS (moto's server under `make run`); unset on AWS and in tests.
+    sqs_endpoint: str | None = None
 
     # Payments through PortOne V2 (chalicelib.payments; docs/checkout.md). The official SDK calls
     # portone_base_url: PortOne's API when deployed, the local stand-in in `make run` and the tests

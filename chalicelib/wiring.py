@@ -300,6 +300,14 @@ class Container:
         return Ses(self.settings.region, self.settings.email_sender)
 
     @cached_property
+    def outbound_queue(self):
+        """Where the stream queues push, e-mail and SMS work for the outbound function."""
+        from chalicelib.outbound import OutboundQueue
+
+        s = self.settings
+        return OutboundQueue(s.outbound_queue_url, s.region, endpoint=s.sqs_endpoint)
+
+    @cached_property
     def visitor_secret(self) -> str:
         """The key anonymous visitor ids are signed with (``services.store_links.new_visitor_id``):
         derived from the signing secret, so it is never the development default on AWS."""

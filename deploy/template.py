@@ -5,14 +5,15 @@ DynamoDB tables (key schemas and indexes generated from the PynamoDB models, the
 table's stream, TTL, point-in-time recovery), the S3 media bucket (private, encrypted,
 CORS for presigned POST uploads from the app), the stream function wired to the table's
 real stream (partial batch responses, bisecting failed batches, bounded retries, failures
-kept in an SQS queue), the bucket name and the ARN of a generated signing secret (Secrets
+kept in an SQS queue), the outbound queue the stream hands push, e-mail and SMS to and the
+``outbound`` function wired to it (retries, a dead-letter queue and its alarm), the bucket name and the ARN of a generated signing secret (Secrets
 Manager; the value is read at run time, never put in the environment) in every function's
 environment, PortOne's secret (made empty, filled in by operations) named to the two
 functions that call PortOne, per-route throttling for PortOne's webhook, API Gateway's own
 error answers as problem+json, and what operations need: a log group with a retention per
 function, X-Ray tracing on the API stage (Chalice's ``xray`` setting turns it on for the
 functions), and alarms through an SNS topic (``alarms``). Every stateful resource — tables,
-bucket, secrets, failure queue, log groups — is retained when the
+bucket, secrets, queues, log groups — is retained when the
 stack deletes or replaces it. ``make package`` then merges it into Chalice's template.
 
 IAM: one role per function, its policy in ``.chalice/policy-<function>.json``
@@ -86,6 +87,28 @@ def stream_filter() -> dict[str, Any]:
     from chalicelib.events.stream import filter_criteria
 
     return filter_criteria()
+
+
+def outbound_queues() -> dict[str, Any]:
+    """The outbound queue (push, e-mail and SMS jobs the stream queues; ``events.outbound`` sends
+    them) and its dead-letter queue: a message refused ``MAX_RECEIVE_COUNT`` times waits there,
+    14 days, for ``python -m devtools.redrive`` (docs/operations.md)."""
+    sys.path.insert(0, str(ROOT))
+    from chalicelib.events.outbound import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS
+
+    kept = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    return {
+        "OutboundQueue": {"Type": "AWS::SQS::Queue", **kept, "Properties": {
+            "VisibilityTimeout": VISIBILITY_TIMEOUT_SECONDS,
+            "MessageRetentionPeriod": 4 * 86400,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["OutboundDeadLetters", "Arn"]},
+                              "maxReceiveCount": MAX_RECEIVE_COUNT},
+        }},
+        # Longer than the queue's retention: a message keeps its first enqueue time in the DLQ.
+        "OutboundDeadLetters": {"Type": "AWS::SQS::Queue", **kept, "Properties": {
+            "MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}},
+    }
 
 
 def stage_env(stage: str) -> dict[str, str]:
@@ -188,6 +211,13 @@ def alarms(stage: str) -> dict[str, Any]:
             "Stream records were given up on and kept in the StreamFailures queue",
             "ApproximateNumberOfMessagesVisible", "AWS/SQS",
             {"QueueName": {"Fn::GetAtt": ["StreamFailures", "QueueName"]}}, "Maximum", 1),
+        # A push, e-mail or SMS its channel refused MAX_RECEIVE_COUNT times: fix the cause (SES
+        # quota, sandbox, a provider's outage), then `python -m devtools.redrive --stage <stage>`.
+        "OutboundDeadLettersAlarm": _alarm(
+            "Outbound notifications (push, e-mail, SMS) failed every retry and wait in OutboundDeadLetters: "
+            "fix the cause, then redrive them (docs/operations.md)",
+            "ApproximateNumberOfMessagesVisible", "AWS/SQS",
+            {"QueueName": {"Fn::GetAtt": ["OutboundDeadLetters", "QueueName"]}}, "Maximum", 1),
         # A card refund PortOne refused or did not answer (services.checkout.process_refund): the
         # deadline job retries it, but the customer's money is owed until one succeeds; look at the
         # order's refund.failure and PortOne's status. Emitted by the API and by order_deadlines.
@@ -384,6 +414,7 @@ def build(stage: str) -> dict[str, Any]:
             "UpdateReplacePolicy": "Retain",
             "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
         },
+        **outbound_queues(),
         "RestAPI": {"Properties": {
             # Named, so the alarms can name it (API Gateway's metrics are per API name and stage).
             "Name": api_name(stage),
@@ -440,6 +471,14 @@ def build(stage: str) -> dict[str, Any]:
         "MaximumRecordAgeInSeconds": 86400,
         "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}},
     }}}
+    # The stream queues outbound work; the outbound function's mapping reads the queue, reporting
+    # failed messages one by one (events.outbound), and the queue's redrive policy retries them.
+    resources["Stream"]["Properties"]["Environment"]["Variables"]["DONGNE_OUTBOUND_QUEUE_URL"] = \
+        {"Ref": "OutboundQueue"}
+    resources["Outbound"]["Properties"]["Events"] = {"OutboundSqsEventSource": {"Properties": {
+        "Queue": {"Fn::GetAtt": ["OutboundQueue", "Arn"]},
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }}}
     resources.update(alarms(stage))
     return {
         "Parameters": {"AlarmEmail": {
@@ -456,6 +495,8 @@ def build(stage: str) -> dict[str, Any]:
             "MediaBaseUrl": {"Value": {"Fn::Sub": "https://${MediaCdn.DomainName}"}},
             # Where operations put PortOne's API and webhook secrets (docs/operations.md).
             "PortOneSecretArn": {"Value": {"Ref": "PortOneSecret"}},
+            # What `python -m devtools.redrive --stage <stage>` reads.
+            "OutboundQueueUrl": {"Value": {"Ref": "OutboundQueue"}},
         },
     }
 
@@ -464,6 +505,8 @@ def build(stage: str) -> dict[str, Any]:
 INTENDED_REPLACEMENTS = {
     # the decorator's placeholder ARN → the table's real stream
     "/Resources/Stream/Properties/Events/StreamDynamodbEventSource/Properties/Stream",
+    # the decorator's placeholder ARN → the stack's outbound queue
+    "/Resources/Outbound/Properties/Events/OutboundSqsEventSource/Properties/Queue",
 }
 
 

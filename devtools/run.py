@@ -1,6 +1,6 @@
 """`make run`: DynamoDB Local (data kept on disk), tables, the PortOne stand-in, demo data, the
-stream poller, the scheduled jobs and `chalice local`, with ready-to-paste curl examples. Ctrl-C
-stops everything it started.
+stream poller, the outbound queue and its poller, the scheduled jobs and `chalice local`, with
+ready-to-paste curl examples. Ctrl-C stops everything it started.
 
 Environment:
 
@@ -17,6 +17,10 @@ Environment:
   (``stream-failures.jsonl``) and DynamoDB Local's log (``ddblocal.log``).
 * ``LOG_LEVEL``: what the in-process stream handlers and demo loader print (default
   WARNING; INFO shows a line per stream record, DEBUG also one per poller batch).
+* The outbound queue (push, e-mail and SMS jobs the stream queues) and its dead-letter queue
+  live in the local S3's moto server (SQS, in memory until Ctrl-C); ``devtools.queue_poller``
+  runs the outbound function on it as Lambda's mapping would, and
+  ``python -m devtools.redrive --stage local`` moves dead letters back.
 
 The stream poller resumes where it stopped (like the deployed event source mapping), so a
 restart replays nothing. Stopping — Ctrl-C, SIGTERM or SIGHUP, once or repeatedly — ends
@@ -44,6 +48,9 @@ from devtools.ddblocal import DEFAULT_DB_PATH, DynamoDBLocal, DynamoDBLocalError
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
+# The outbound queue's visibility timeout here: a failed push, e-mail or SMS is tried again after
+# seconds (deployed: VISIBILITY_TIMEOUT_SECONDS), up to MAX_RECEIVE_COUNT times, then dead-lettered.
+OUTBOUND_VISIBILITY_TIMEOUT = 10
 # Like the mapping's MaximumRetryAttempts (10 when deployed): a failing record is delivered
 # 1 + RETRY_ATTEMPTS times, then skipped into stream-failures.jsonl.
 RETRY_ATTEMPTS = 3
@@ -310,6 +317,33 @@ def make_poller(settings, config: RunConfig):
                         filter_criteria=filter_criteria())  # the event source mapping's filter
 
 
+def start_outbound_queue(endpoint: str, region: str) -> str:
+    """The outbound queue and its dead-letter queue on the local SQS (moto's server, the local S3's);
+    returns the queue's URL."""
+    import boto3
+
+    from chalicelib.events.outbound import MAX_RECEIVE_COUNT
+    from devtools.queue_poller import ensure_queues
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region)
+    url, _ = ensure_queues(sqs, "dongne-local-outbound", visibility_timeout=OUTBOUND_VISIBILITY_TIMEOUT,
+                           max_receive_count=MAX_RECEIVE_COUNT)
+    return url
+
+
+def make_queue_poller(settings):
+    """The outbound function's event source mapping, locally (devtools.queue_poller)."""
+    import boto3
+
+    from chalicelib.events.outbound import BATCH_SIZE, outbound
+    from devtools.queue_poller import QueuePoller
+
+    timeout, memory = function_settings("outbound")
+    sqs = boto3.client("sqs", endpoint_url=settings.sqs_endpoint, region_name=settings.region)
+    return QueuePoller(sqs, settings.outbound_queue_url, outbound, batch_size=BATCH_SIZE,
+                       function_name="dongne-local-outbound", function_timeout=timeout, memory_limit_in_mb=memory)
+
+
 def start_thread(target, name: str, **kwargs) -> threading.Thread:
     thread = threading.Thread(target=target, kwargs=kwargs, name=name, daemon=True)
     thread.start()
@@ -457,7 +491,7 @@ The whole follow / photo / post / feed / unfollow / delete flow: devtools/smoke_
 Sharing pages (open them in a browser; docs/sharing.md): {base}/s/mangwon_tofu, a post's {base}/p/<post_id>,
 a store link's {base}/l/<code> (a customer's: GET /me/store-links answers its url)
 
-Ctrl-C stops the API, the stream poller, the scheduled jobs, the PortOne stand-in, the local S3 and DynamoDB Local.
+Ctrl-C stops the API, the stream and outbound pollers, the scheduled jobs, the PortOne stand-in, the local S3 and DynamoDB Local.
 """, flush=True)
 
 
@@ -534,6 +568,9 @@ def main() -> int:
         s3_server, s3_endpoint = start_local_s3(config.s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
         os.environ["DONGNE_S3_ENDPOINT"] = s3_endpoint
         print(f"Local S3 (moto) on {s3_endpoint}, bucket {os.environ['DONGNE_MEDIA_BUCKET']}", flush=True)
+        os.environ["DONGNE_SQS_ENDPOINT"] = s3_endpoint  # the same moto server
+        os.environ["DONGNE_OUTBOUND_QUEUE_URL"] = start_outbound_queue(s3_endpoint, REGION)
+        print(f"Local SQS (moto, same server): outbound queue {os.environ['DONGNE_OUTBOUND_QUEUE_URL']}", flush=True)
         check()
         portone = start_portone(config)
         print(f"PortOne stand-in on {portone.url}, webhooks to {portone.webhook_url}", flush=True)
@@ -548,6 +585,8 @@ def main() -> int:
         check()
         poller = make_poller(settings, config)
         threads.append(start_thread(poller.run_forever, "stream-poller", interval=0.25, stop_event=stop))
+        outbound_poller = make_queue_poller(settings)
+        threads.append(start_thread(outbound_poller.run_forever, "outbound-poller", interval=0.5, stop_event=stop))
         token = prepare_data(check)
         threads.append(start_thread(sweep_forever, "hourly-jobs", stop=stop))
         check()

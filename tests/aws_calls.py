@@ -7,11 +7,14 @@ and parameters, before it is sent. The handler:
 
 1. **attributes** the call to a packaged function by walking the Python stack: the outermost
    frame in ``chalicelib/events/schedules.py`` → the scheduled function running it
-   (LapseSweep, SubscriptionOrders, OrderDeadlines, BroadcastRelease, Aftercare, InsightsNotices), elsewhere in
+   (LapseSweep, SubscriptionOrders, OrderDeadlines, BroadcastRelease, Aftercare, InsightsNotices),
+   ``chalicelib/events/outbound.py`` → Outbound (the sender of queued push, e-mail and SMS), elsewhere in
    ``chalicelib/events/`` → Stream, the authorizer ``bearer`` in ``chalicelib/api/auth.py``
    → Bearer, elsewhere in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
    (``devtools/stream_poller.py``) plays Lambda's event source mapping, which reads the
-   stream with the Stream function's role: its reads of the app's stream are Stream's.
+   stream with the Stream function's role: its reads of the app's stream are Stream's; likewise
+   the queue poller (``devtools/queue_poller.py``) plays the outbound queue's mapping, whose
+   receives and deletes on the outbound queue are Outbound's.
    Anything else — test fixtures and devtools creating tables and buckets, tests calling
    repositories directly — is not a deployed function's call and is not recorded. A task a
    function hands to a thread pool (``S3Media.stat_many``) keeps the submitter's function.
@@ -49,6 +52,7 @@ S3_ARN = "arn:${AWS::Partition}:s3:::"
 # The template's logical ids of the app's tables and bucket (deploy/template.py).
 MAIN_TABLE, FEED_TABLE, MEDIA_BUCKET = "MainTable", "FeedTable", "MediaBucket"
 SIGNING_SECRET, PORTONE_SECRET = "SigningSecret", "PortOneSecret"
+OUTBOUND_QUEUE = "OutboundQueue"
 
 # DynamoDB's transactions are authorized per item, by the item's own action.
 TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
@@ -59,6 +63,12 @@ S3_ACTIONS = {"HeadObject": "GetObject", "HeadBucket": "ListBucket", "ListObject
 # Stream operations the event source mapping performs (the poller's DescribeTable, which
 # finds the stream ARN, is not one: the mapping is configured with the ARN).
 STREAM_READS = {"DescribeStream", "GetShardIterator", "GetRecords", "ListStreams"}
+# What the outbound queue's event source mapping does with the Outbound function's role.
+QUEUE_READS = {"GetQueueAttributes", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
+               "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"}
+# SQS operations whose IAM action has another name: a batch is authorized as its single action.
+SQS_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+               "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
 
 
 # --- attribution -------------------------------------------------------------------------
@@ -92,6 +102,8 @@ def _entry_point(frame: Any) -> str | None:
         return None
     if path == "chalicelib/events/schedules.py":
         return SCHEDULED.get(frame.f_code.co_name)
+    if path == "chalicelib/events/outbound.py":
+        return "Outbound"
     if path.startswith("chalicelib/events/"):
         return "Stream"
     if path == "chalicelib/api/auth.py" and frame.f_code.co_name == "bearer":
@@ -136,7 +148,8 @@ def attribute(start: Any) -> tuple[str | None, str, Any]:
         found = _entry_point(frame)
         if found is not None:
             function, site = found, f"{_PATHS[frame.f_code.co_filename]}:{frame.f_code.co_name}"
-        elif poller is None and frame.f_code.co_filename.endswith("devtools/stream_poller.py"):
+        elif poller is None and frame.f_code.co_filename.endswith(("devtools/stream_poller.py",
+                                                                  "devtools/queue_poller.py")):
             poller = frame.f_locals.get("self")
     if function is None and getattr(_inherited, "function", None) is not None:
         function, site = _inherited.function, _inherited.site
@@ -175,17 +188,24 @@ def _install_thread_inheritance() -> None:
 class Names:
     """The suite's physical names → the template's logical ids."""
 
-    def __init__(self, main_table: str, feed_table: str, media_bucket: str) -> None:
+    def __init__(self, main_table: str, feed_table: str, media_bucket: str, outbound_queue: str | None = None) -> None:
         self.tables = {main_table: MAIN_TABLE, feed_table: FEED_TABLE}
         self.buckets = {media_bucket: MEDIA_BUCKET}
         self.main_table = main_table
+        self.outbound_queue = outbound_queue
 
     @classmethod
     def current(cls) -> Names:
         from chalicelib.settings import get_settings
 
         s = get_settings()
-        return cls(s.table_name, s.feed_table_name, s.media_bucket)
+        return cls(s.table_name, s.feed_table_name, s.media_bucket, s.outbound_queue_url)
+
+    def queue(self, url: str) -> str:
+        """The outbound queue's URL → ``${OutboundQueue.Arn}``; another queue by its name."""
+        if url and url == self.outbound_queue:
+            return f"${{{OUTBOUND_QUEUE}.Arn}}"
+        return f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{url.rstrip('/').rsplit('/', 1)[-1]}"
 
     def table(self, name: str) -> str:
         logical = self.tables.get(name)
@@ -249,6 +269,8 @@ def permissions(service: str, operation: str, params: dict[str, Any], names: Nam
         if "Key" in params and action != "s3:ListBucket":
             resource += "/" + params["Key"]
         return [(action, resource)]
+    if service == "sqs":
+        return [("sqs:" + SQS_ACTIONS.get(operation, operation), names.queue(params.get("QueueUrl", "")))]
     if service == "secretsmanager" and "SecretId" in params:
         return [(f"secretsmanager:{operation}", names.secret(params["SecretId"]))]
     if service == "sns":
@@ -293,6 +315,10 @@ class Recorder:
     def record(self, service: str, operation: str, params: dict[str, Any], frame: Any) -> None:
         function, site, poller = attribute(frame)
         stream_arn = None
+        if function is None and poller is not None and service == "sqs" and operation in QUEUE_READS:
+            if params.get("QueueUrl") != Names.current().outbound_queue:
+                return  # another queue (a redrive's dead-letter queue, a poller test's own)
+            function, site = "Outbound", "event source mapping (devtools/queue_poller.py)"
         if function is None:
             if poller is None or service != "dynamodbstreams" or operation not in STREAM_READS:
                 return  # not a deployed function's call

@@ -106,13 +106,31 @@ def aws_backend():
         client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=endpoint)
         ensure_tables(client, settings.table_name, settings.feed_table_name)
         boto3.client("s3", region_name=settings.region).create_bucket(Bucket=settings.media_bucket)
+        _outbound_queues(settings.region)
         yield endpoint
     finally:
         mock.stop()
+        os.environ.pop("DONGNE_OUTBOUND_QUEUE_URL", None)
         if local is not None:
             local.stop()
         os.environ.pop("DONGNE_DYNAMODB_ENDPOINT", None)
         deps.reset()
+
+
+def _outbound_queues(region: str) -> None:
+    """The outbound queue and its dead-letter queue in moto (both backends), as deployed but with
+    a visibility timeout of 0: a failed message is received again at once, so a test runs the
+    retries to the dead-letter queue without waiting (``outbound`` in tests/api/conftest.py)."""
+    import boto3
+
+    from chalicelib import wiring as deps
+    from chalicelib.events.outbound import MAX_RECEIVE_COUNT
+    from devtools.queue_poller import ensure_queues
+
+    url, _ = ensure_queues(boto3.client("sqs", region_name=region), "dongne-test-outbound", visibility_timeout=0,
+                           max_receive_count=MAX_RECEIVE_COUNT)
+    os.environ["DONGNE_OUTBOUND_QUEUE_URL"] = url
+    deps.reset()
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,17 @@
 """Stream handlers of notifications: changes that tell someone something, and delivery.
 
 Thin: decode the record, call ``services.notices`` (which notification a change means) or
-``services.notification_delivery`` (send a written notification through the channels its
-recipient turned on), log what happened. Replays add nothing (every notification has a
-fixed key); a record that breaks the event contract is logged and skipped, since retrying
-it could never succeed. Delivery never raises for a channel: a failure is a log line.
+``services.notification_delivery`` (which channels a written notification goes out on), log
+what happened. Replays add nothing (every notification has a fixed key); a record that breaks
+the event contract is logged and skipped, since retrying it could never succeed. Delivery only
+queues: one SQS message per channel the recipient turned on, sent by the outbound function
+(``events.outbound``) — the stream never waits on SNS or SES.
 """
 
 from __future__ import annotations
 
 import logging
 
-from chalicelib import observability
 from chalicelib.storage.stream import Change
 
 log = logging.getLogger("dongne.notifications")
@@ -38,28 +38,32 @@ def notify(change: Change, deadline: float | None = None) -> None:
 
 def deliver(change: Change, deadline: float | None = None) -> None:
     """A notification was written (INSERT) or a read group got new activity (MODIFY that
-    makes it unread again): send it outside the app, if its recipient wants that."""
+    makes it unread again): queue its delivery outside the app, if its recipient wants that.
+
+    One Query (preferences and devices) and, when a channel is on, one SendMessageBatch. A
+    batch SQS refuses raises: the record is retried and queued again, harmlessly (the sender
+    sends each message once, by the job's key)."""
     if change.event_name == "MODIFY":
         if not ((change.old or {}).get("read") is True and (change.new or {}).get("read") is False):
             return
     elif change.event_name != "INSERT":
         return
-    from chalicelib.services.notification_delivery import deliver as send
+    from chalicelib.services.notification_delivery import plan
     from chalicelib.wiring import container
 
     deps = container()
     notification = change.record_new()
-    for outcome in send(deps.notifications, deps.sns, deps.sns, deps.ses, notification):
-        fields = {"notification_id": notification.notification_id, "type": notification.type,
-                  "recipient_id": notification.recipient_id, "channel": outcome.channel, "target": outcome.target,
-                  "status": outcome.status, "detail": outcome.detail}
-        if outcome.status == "failed":
-            observability.notification_failed(outcome.channel, notification.type)
-            log.warning("delivery", extra=fields)  # dropped: the inbox has it, and the next notification tries again
-        else:
-            if outcome.status == "sent":
-                observability.notification_sent(outcome.channel)
-            log.info("delivery", extra=fields)
+    jobs = plan(deps.notifications, notification)
+    if not jobs:
+        return
+    fields = {"notification_id": notification.notification_id, "type": notification.type,
+              "recipient_id": notification.recipient_id, "channels": [job.channel for job in jobs]}
+    if not deps.outbound_queue.configured():
+        log.warning("delivery not queued: no outbound queue is configured (DONGNE_OUTBOUND_QUEUE_URL)",
+                    extra=fields)
+        return
+    deps.outbound_queue.enqueue({job.channel: job.to_json() for job in jobs})
+    log.info("delivery queued", extra={**fields, "key": jobs[0].key})
 
 
 HANDLERS = (("follow", notify), ("like", notify), ("comment", notify), ("order", notify), ("review", notify),

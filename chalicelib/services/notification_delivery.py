@@ -4,16 +4,22 @@ Outbound channels (push through SNS, e-mail through SES, SMS through SNS) are of
 person turns them on; each type can be turned off for all of them (the inbox keeps every
 notification either way, so the unread count means the same on every device).
 
-Delivery runs from the notification's own stream record, after the inbox write committed:
-a channel that fails or throttles is retried by its client (botocore's standard retries)
-and then dropped with a log line — it never fails the inbox write, an order, or the stream
-batch. Devices follow AWS's documented token-management sequence for SNS platform
-endpoints (``Push.ensure_endpoint``). Nothing here knows boto3 or DynamoDB.
+Delivery is two steps, so no provider ever holds up the stream: the notification's own stream
+record, after the inbox write committed, reads the recipient's preferences and ``plan``s one
+``Job`` per channel they turned on, which the stream puts on the outbound queue; the outbound
+function then ``send``s each job. A job is sent once: each message (a device, the address, the
+number) is claimed with a conditional write before SNS or SES is called and marked sent after,
+so a replayed stream record, a message the queue delivers twice or a retry after a partial
+failure sends nothing twice. A channel that fails (botocore's standard retries included) fails
+the job, which the queue retries and finally keeps in its dead-letter queue. Devices follow AWS's
+documented token-management sequence for SNS platform endpoints (``Push.ensure_endpoint``).
+Nothing here knows boto3 or DynamoDB.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from chalicelib.errors import TooManyDevices
@@ -25,6 +31,13 @@ PLATFORMS = ("ios", "android")
 # A person signs in on a few phones and tablets; a cap keeps the preferences Query (which
 # every delivery reads) one small read.
 MAX_DEVICES = 10
+# A claim on a message older than this is a sender that stopped mid-send (a crash or a timeout:
+# longer than the outbound function's 30 s): the retry, which SQS makes visible only after the
+# queue's visibility timeout (longer still), may take it over.
+CLAIM_LEASE_SECONDS = 60.0
+# How long a message's marker is kept: past any retry, a stay in the dead-letter queue (14 days)
+# and a redrive.
+MARK_KEEP_SECONDS = 21 * 86400.0
 
 
 class PreferencesStore(Protocol):
@@ -36,6 +49,14 @@ class PreferencesStore(Protocol):
     def delete_device(self, user_id: str, device_id: str) -> Device | None: ...
     def unread_count(self, user_id: str) -> int: ...
     def contact(self, user_id: str) -> Contact | None: ...
+
+
+class SendMarks(Protocol):
+    """Which outbound messages were sent (``SENT#`` markers, one conditional write each)."""
+
+    def claim_send(self, user_id: str, key: str, target: str, now: float, lease: float, keep: float) -> bool: ...
+    def mark_sent(self, user_id: str, key: str, target: str) -> None: ...
+    def release_send(self, user_id: str, key: str, target: str, claimed_at: float) -> None: ...
 
 
 class Push(Protocol):
@@ -136,45 +157,109 @@ def _forget(push: Push, endpoint_arn: str) -> None:
 class Outcome:
     channel: str
     target: str  # a device id, "email" or "sms"
-    status: str  # sent | failed | skipped
+    status: str  # sent | failed | skipped | duplicate (sent already, or being sent by another try)
     detail: str = ""
 
 
-def deliver(store: PreferencesStore, push: Push, sms: Sms, mail: Mail, notification: Notification) -> list[Outcome]:
-    """Send one notification through the channels its recipient turned on for its type.
+@dataclass(frozen=True)
+class Job:
+    """One notification's delivery on one channel: what the stream queues and the sender sends.
 
-    Returns what happened per channel; a failure is an outcome, never an exception."""
-    prefs_stored, devices = store.preferences(notification.recipient_id)
-    prefs = effective(prefs_stored)
-    wanted = [c for c in CHANNELS if prefs.channels.get(c)]
-    if not wanted or not prefs.types.get(notification.type, True):
+    ``key`` is the delivery's identity: the notification and the version of it that asked for
+    delivery (a read group reopened by new activity is delivered again, under a new version), the
+    same for every replay of its stream record."""
+
+    key: str
+    recipient_id: str
+    notification_id: str
+    type: str
+    channel: str
+    title: str
+    body: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Job":
+        """The job in a queued message; ValueError when it is not one."""
+        try:
+            fields = json.loads(text)
+            job = cls(**{name: str(fields[name]) for name in cls.__dataclass_fields__})
+        except (TypeError, KeyError, json.JSONDecodeError) as error:
+            raise ValueError(f"not an outbound job: {error}") from error
+        if job.channel not in CHANNELS:
+            raise ValueError(f"not an outbound channel: {job.channel!r}")
+        return job
+
+
+def delivery_key(notification: Notification) -> str:
+    """``<notification_id>:<updated_at in ms>``: each version that asks for delivery once."""
+    return f"{notification.notification_id}:{int(round(notification.updated_at * 1000))}"
+
+
+def plan(store: PreferencesStore, notification: Notification) -> list[Job]:
+    """The jobs a notification asks for: one per channel its recipient turned on for its type
+    (none when every channel is off: the common case, one Query and nothing queued)."""
+    stored, devices = store.preferences(notification.recipient_id)
+    prefs = effective(stored)
+    if not prefs.types.get(notification.type, True):
+        return []
+    # Push without a device that has an endpoint has nowhere to go: not queued.
+    wanted = [c for c in CHANNELS if prefs.channels.get(c)
+              and (c != "push" or any(d.endpoint_arn for d in devices))]
+    if not wanted:
         return []
     shown = view(notification)
-    title, body = shown.title, shown.body
-    # Everything is read before anything is sent: a read that fails (and retries the stream
-    # record) never follows a message already sent.
-    targets = [d for d in devices if d.endpoint_arn] if "push" in wanted else []
-    badge = store.unread_count(notification.recipient_id) if targets else 0
-    contact = store.contact(notification.recipient_id) if ("email" in wanted or "sms" in wanted) else None
-    outcomes: list[Outcome] = []
-    if "push" in wanted and not targets:
-        outcomes.append(Outcome("push", "-", "skipped", "no registered device with an endpoint"))
-    for device in targets:
-        data = {"notification_id": notification.notification_id, "type": notification.type}
-        outcomes.append(_attempt("push", device.device_id,
-                                 lambda d=device: push.push(d.endpoint_arn, title, body, data, badge)))
-    if "email" in wanted:
+    key = delivery_key(notification)
+    return [Job(key=key, recipient_id=notification.recipient_id, notification_id=notification.notification_id,
+                type=notification.type, channel=channel, title=shown.title, body=shown.body) for channel in wanted]
+
+
+def send(store: PreferencesStore, marks: SendMarks, push: Push, sms: Sms, mail: Mail, job: Job,
+         now: float) -> list[Outcome]:
+    """Send one job: every device for push, the address for e-mail, the number for SMS.
+
+    Preferences and devices are read again (a channel turned off meanwhile sends nothing, a
+    device added meanwhile is reached). Each message is claimed before it is sent: one sent
+    already is a ``duplicate`` outcome, one the provider refused a ``failed`` one (its claim
+    given back, so the retry sends it). Returns what happened; never raises for a channel."""
+    prefs_stored, devices = store.preferences(job.recipient_id)
+    prefs = effective(prefs_stored)
+    if not prefs.channels.get(job.channel) or not prefs.types.get(job.type, True):
+        return [Outcome(job.channel, "-", "skipped", "turned off since it was queued")]
+    if job.channel == "push":
+        targets = [d for d in devices if d.endpoint_arn]
+        if not targets:
+            return [Outcome("push", "-", "skipped", "no registered device with an endpoint")]
+        badge = store.unread_count(job.recipient_id)
+        data = {"notification_id": job.notification_id, "type": job.type}
+        return [_once(marks, job, device.device_id, now,
+                      lambda d=device: push.push(d.endpoint_arn, job.title, job.body, data, badge))
+                for device in targets]
+    contact = store.contact(job.recipient_id)
+    if job.channel == "email":
         if contact is None or not contact.email or not mail.configured():
-            outcomes.append(Outcome("email", "email", "skipped", "no address or no sender configured"))
-        else:
-            outcomes.append(_attempt("email", "email", lambda: mail.email(contact.email, title, body)))
-    if "sms" in wanted:
-        phone = e164(contact.phone) if contact is not None and contact.phone else None
-        if phone is None:
-            outcomes.append(Outcome("sms", "sms", "skipped", "no phone number SNS can reach"))
-        else:
-            outcomes.append(_attempt("sms", "sms", lambda: sms.sms(phone, sms_text(title, body))))
-    return outcomes
+            return [Outcome("email", "email", "skipped", "no address or no sender configured")]
+        address = contact.email
+        return [_once(marks, job, "email", now, lambda: mail.email(address, job.title, job.body))]
+    phone = e164(contact.phone) if contact is not None and contact.phone else None
+    if phone is None:
+        return [Outcome("sms", "sms", "skipped", "no phone number SNS can reach")]
+    return [_once(marks, job, "sms", now, lambda: sms.sms(phone, sms_text(job.title, job.body)))]
+
+
+def _once(marks: SendMarks, job: Job, target: str, now: float, send_it) -> Outcome:
+    mark = job.channel if target == job.channel else f"{job.channel}#{target}"
+    if not marks.claim_send(job.recipient_id, job.key, mark, now, CLAIM_LEASE_SECONDS, MARK_KEEP_SECONDS):
+        return Outcome(job.channel, target, "duplicate", "sent already, or being sent")
+    try:
+        send_it()
+    except ChannelFailed as failure:
+        marks.release_send(job.recipient_id, job.key, mark, now)
+        return Outcome(job.channel, target, "failed", str(failure))
+    marks.mark_sent(job.recipient_id, job.key, mark)
+    return Outcome(job.channel, target, "sent")
 
 
 def e164(phone: str) -> str | None:
@@ -193,13 +278,5 @@ def sms_text(title: str, body: str) -> str:
     return text if len(text) <= 140 else text[:139] + "…"
 
 
-def _attempt(channel: str, target: str, send) -> Outcome:
-    try:
-        send()
-    except ChannelFailed as failure:
-        return Outcome(channel, target, "failed", str(failure))
-    return Outcome(channel, target, "sent")
-
-
-__all__ = ["CHANNELS", "PLATFORMS", "Outcome", "defaults", "deliver", "effective", "get_preferences",
-           "put_preferences", "register_device", "remove_device"]
+__all__ = ["CHANNELS", "PLATFORMS", "Job", "Outcome", "defaults", "delivery_key", "effective", "get_preferences",
+           "plan", "put_preferences", "register_device", "remove_device", "send"]

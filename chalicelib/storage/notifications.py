@@ -13,7 +13,8 @@ Every access is a GetItem, a Query, a BatchGetItem or one conditional transactio
 * the inbox's first page: one Query (the count sorts next to the notifications); other
   pages: Query + GetItem; unread only: Query on gsi1 + GetItem;
 * reading: BatchGetItem (the caller's own ids) + one transaction per 99 + GetItem of the count;
-* delivery: one Query (``PREF#`` preferences and devices) per notification;
+* delivery: one Query (``PREF#`` preferences and devices) per notification; each outbound
+  message a conditional PutItem (its claim) before it is sent and an UpdateItem after;
 * reorder reminders: a conditional PutItem per essential bought; one Query per day bucket.
 """
 
@@ -62,6 +63,7 @@ from chalicelib.storage.models.notifications import (
     PrefEntry,
     PushTokenItem,
     ReorderWatchItem,
+    SendMarkItem,
     UnreadCountItem,
     device_sk,
     group_sk,
@@ -74,6 +76,7 @@ from chalicelib.storage.models.notifications import (
     remind_pk,
     reorder_pk,
     reorder_sk,
+    sent_sk,
     token_pk,
     unread_pk,
 )
@@ -449,6 +452,34 @@ class NotificationsRepository:
         except UserItem.DoesNotExist:
             return None
         return Contact(user_id=item.user_id, name=item.name, email=item.email, phone=item.phone)
+
+    # --- outbound messages sent once -------------------------------------------------------------
+
+    def claim_send(self, user_id: str, key: str, target: str, now: float, lease: float, keep: float) -> bool:
+        """Claim one outbound message before sending it; False when it was sent, or another
+        sender holds a claim younger than ``lease`` seconds."""
+        item = SendMarkItem(inbox_pk(user_id), sent_sk(key, target), status="sending", claimed_at=now,
+                            expires_at=_expiry(now + keep))
+        try:
+            item.save(condition=SendMarkItem.pk.does_not_exist()
+                      | ((SendMarkItem.status == "sending") & (SendMarkItem.claimed_at < now - lease)))
+        except PutError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def mark_sent(self, user_id: str, key: str, target: str) -> None:
+        SendMarkItem(inbox_pk(user_id), sent_sk(key, target)).update(actions=[SendMarkItem.status.set("sent")])
+
+    def release_send(self, user_id: str, key: str, target: str, claimed_at: float) -> None:
+        """Give a claim back after the provider refused the message: the retry may send it."""
+        try:
+            SendMarkItem(inbox_pk(user_id), sent_sk(key, target)).delete(
+                condition=(SendMarkItem.status == "sending") & (SendMarkItem.claimed_at == claimed_at))
+        except DeleteError as error:
+            if error.cause_response_code != CONDITION_FAILED:
+                raise
 
     # --- reorder reminders ---------------------------------------------------------------------
 

@@ -241,6 +241,45 @@ def drain_stream(_stream_poller):
     return drain
 
 
+@pytest.fixture
+def outbound(aws_backend):
+    """``outbound()`` runs the outbound function (``chalicelib.events.outbound``) on everything
+    queued so far, as its event source mapping would (``devtools.queue_poller``), retries
+    included: the test queue's visibility timeout is 0, so a message that failed is received again
+    at once until its redrive policy moves it to the dead-letter queue. Returns the messages
+    received. ``outbound.waiting()`` / ``outbound.dead_letters()`` count what is on each queue.
+    The queues start empty, whatever earlier tests left on them."""
+    import boto3
+
+    from chalicelib.events.outbound import BATCH_SIZE, outbound as function
+    from chalicelib.wiring import container
+    from devtools.queue_poller import QueuePoller
+    from devtools.redrive import dead_letter_queue
+
+    settings = container().settings
+    sqs = boto3.client("sqs", region_name=settings.region)
+    queue_url = settings.outbound_queue_url
+    _, dead_url, _ = dead_letter_queue(sqs, queue_url)
+    for url in (queue_url, dead_url):  # (PurgeQueue: once a minute per queue)
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+    poller = QueuePoller(sqs, queue_url, function, batch_size=BATCH_SIZE)
+
+    def count(url: str) -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+    def drain() -> int:
+        return poller.drain()
+
+    drain.poller = poller  # type: ignore[attr-defined]
+    drain.waiting = lambda: count(queue_url)  # type: ignore[attr-defined]
+    drain.dead_letters = lambda: count(dead_url)  # type: ignore[attr-defined]
+    return drain
+
+
 @pytest.fixture(autouse=True)
 def _inbox_stand_in(aws_backend, monkeypatch):
     """Stream handlers hand notices to ``container().inbox`` (the notifications domain). In a

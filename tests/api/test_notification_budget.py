@@ -62,8 +62,8 @@ def test_an_inbox_page_is_one_query_and_reading_is_one_transaction(api, owner):
     assert calls.operations == ["Query", "TransactWriteItems", "GetItem"]
 
 
-def test_delivery_with_every_channel_off_is_one_query(api, owner):
-    from chalicelib.services.notification_delivery import deliver
+def test_delivery_with_every_channel_off_is_one_query_and_queues_nothing(api, owner):
+    from chalicelib.services.notification_delivery import plan
 
     deps = container()
     user_id = owner["user"]["user_id"]
@@ -71,5 +71,5 @@ def test_delivery_with_every_channel_off_is_one_query(api, owner):
     [notification] = deps.notifications.notifications(
         user_id, [i.notification_id for i in deps.notifications.inbox(user_id, 1, None)[0].items])
     with dynamodb_calls() as calls:
-        assert deliver(deps.notifications, deps.sns, deps.sns, deps.ses, notification) == []
+        assert plan(deps.notifications, notification) == []
     assert calls.operations == ["Query"]

@@ -2,7 +2,16 @@
 
 GIVEN platform applications and a verified sender in moto, WHEN people register devices and
 turn channels on, THEN devices follow AWS's endpoint sequence, each notification reaches the
-channels its recipient chose, and a failing channel never fails the order or the inbox.
+channels its recipient chose — queued by the stream, sent by the outbound function
+(``outbound()`` runs it on the queue) — and a failing channel never fails the order or the inbox.
+
+Outbound channels behind a queue, end to end (the last tests): GIVEN a shop owner who turned
+e-mail on and an SES that throttles and times out, WHEN orders come in, THEN the stream queues the
+e-mails without calling SES and handles the order records behind them; the outbound function
+tries each e-mail, the queue retries it and finally keeps it in the dead-letter queue; once SES is
+back, the documented redrive command (``python -m devtools.redrive --stage local``) moves the
+messages back and each e-mail goes out exactly once — a replayed stream record or another redrive
+sends nothing twice.
 """
 
 from __future__ import annotations
@@ -11,10 +20,13 @@ import logging
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
+from chalicelib.events.outbound import MAX_RECEIVE_COUNT
+from chalicelib.events.stream import dispatch
 from chalicelib.outbound import Ses, Sns
 from chalicelib.wiring import container
+from devtools import redrive
 from tests.api.commerce import make_product, paid, placed
 from tests.api.conftest import assert_problem
 
@@ -160,7 +172,8 @@ def shop_with_a_first_order(api, owner, drain_stream):
     return tofu
 
 
-def test_with_push_on_an_order_is_one_publish_to_the_owners_endpoint(api, owner, user, channels, drain_stream):
+def test_with_push_on_an_order_is_one_publish_to_the_owners_endpoint(api, owner, user, channels, drain_stream,
+                                                                     outbound):
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     turn_on(api, owner["token"], push=True)
     assert api.put("/me/devices/owner-phone", {"platform": "ios", "token": "e" * 64}, token=owner["token"]).status == 200
@@ -169,6 +182,8 @@ def test_with_push_on_an_order_is_one_publish_to_the_owners_endpoint(api, owner,
     sms_before, mail_before = len(sns_backend().sms_messages), len(ses_messages())
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 2))
     drain_stream()
+    assert len(endpoint.messages) == 0 and outbound.waiting() == 1  # queued by the stream, not sent by it
+    assert outbound() == 1
     assert len(endpoint.messages) == 1
     import json
 
@@ -181,25 +196,27 @@ def test_with_push_on_an_order_is_one_publish_to_the_owners_endpoint(api, owner,
     assert (len(sns_backend().sms_messages), len(ses_messages())) == (sms_before, mail_before)
 
 
-def test_a_type_turned_off_is_not_sent_but_stays_in_the_inbox(api, owner, user, channels, drain_stream):
+def test_a_type_turned_off_is_not_sent_but_stays_in_the_inbox(api, owner, user, channels, drain_stream, outbound):
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     api.put("/me/notification-settings", {"channels": {"push": True}, "types": {"new_order": False}},
             token=owner["token"])
     api.put("/me/devices/owner-phone", {"platform": "ios", "token": "e" * 64}, token=owner["token"])
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
     drain_stream()
+    assert outbound() == 0  # nothing was queued
     endpoint = sns_backend().platform_endpoints[endpoint_of(owner["user"]["user_id"], "owner-phone")]
     assert len(endpoint.messages) == 0
     assert api.get("/me/notifications", token=owner["token"]).body["unread_count"] == 3
 
 
-def test_email_and_sms_reach_the_owner_when_turned_on(api, owner, user, channels, drain_stream):
+def test_email_and_sms_reach_the_owner_when_turned_on(api, owner, user, channels, drain_stream, outbound):
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     phone = a_phone(api, owner)
     turn_on(api, owner["token"], email=True, sms=True)
     sms_before, mail_before = len(sns_backend().sms_messages), len(ses_messages())
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
     drain_stream()
+    assert outbound() == 2  # one message per channel
     [mail] = ses_messages()[mail_before:]
     assert mail.source == SENDER and mail.destinations["ToAddresses"] == [owner["email"]]
     assert mail.subject == "새 주문이 들어왔어요" and "김민지님이" in mail.body
@@ -207,8 +224,8 @@ def test_email_and_sms_reach_the_owner_when_turned_on(api, owner, user, channels
     assert sent_to == phone and text.startswith("[동네] 새 주문이 들어왔어요")
 
 
-def test_with_sns_failing_the_order_succeeds_and_the_inbox_has_it(api, owner, user, channels, drain_stream,
-                                                                  monkeypatch, caplog):
+def test_with_sns_failing_the_order_succeeds_the_stream_never_calls_it_and_the_sender_retries(
+        api, owner, user, channels, drain_stream, outbound, monkeypatch, caplog):
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     turn_on(api, owner["token"], push=True, sms=True)
     a_phone(api, owner)
@@ -222,10 +239,99 @@ def test_with_sns_failing_the_order_succeeds_and_the_inbox_has_it(api, owner, us
     monkeypatch.setattr(channels, "publish", throttled)
     with caplog.at_level(logging.WARNING, logger="dongne.notifications"):
         order = placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
-        drain_stream()  # the stream batch succeeds: nothing is retried, nothing blocks the shard
+        drain_stream()  # the stream batch succeeds without a call to SNS: nothing blocks the shard
+        assert calls == [] and outbound.waiting() == 2
+        outbound()  # push and SMS each tried, retried by the queue, then kept in its dead-letter queue
     assert api.get(f"/orders/{order['order_id']}", token=user["token"]).status == 200
     body = api.get("/me/notifications", token=owner["token"]).body
     assert [n["data"].get("order_id") for n in body["items"] if n["type"] == "new_order"][0] == order["order_id"]
-    assert len(calls) == 2  # push and SMS each tried (botocore retried the throttle) and dropped
+    assert len(calls) == 2 * MAX_RECEIVE_COUNT
+    assert (outbound.waiting(), outbound.dead_letters()) == (0, 2)
     failed = [r for r in caplog.records if r.getMessage() == "delivery" and getattr(r, "status", None) == "failed"]
-    assert len(failed) == 2 and all("Throttling" in r.detail for r in failed)
+    assert len(failed) == 2 * MAX_RECEIVE_COUNT and all("Throttling" in r.detail for r in failed)
+    assert sorted(r.receive_count for r in failed)[-1] == str(MAX_RECEIVE_COUNT)
+
+
+# --- outbound channels behind a queue: retries, dead letters, redrive ---------------------------
+
+
+class FailingSes:
+    """SES's SendEmail answering like a provider in trouble: throttled, then timing out, in turn."""
+
+    def __init__(self, client) -> None:
+        self.client, self.calls, self.failing = client, 0, True
+
+    def send_email(self, **kwargs):
+        self.calls += 1
+        if not self.failing:
+            return self.client.__class__.send_email(self.client, **kwargs)
+        if self.calls % 2:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
+                              "SendEmail")
+        raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com/v2/email/outbound-emails")
+
+
+def new_order_ids(api, owner) -> set[str]:
+    body = api.get("/me/notifications", token=owner["token"]).body
+    return {n["data"].get("order_id") for n in body["items"] if n["type"] == "new_order"}
+
+
+def position(records, entity: str, key: str, value: str) -> int:
+    return next(i for i, r in enumerate(records)
+                if r["dynamodb"].get("NewImage", {}).get("entity", {}).get("S") == entity
+                and r["dynamodb"]["NewImage"].get(key, {}).get("S") == value)
+
+
+def test_a_failing_email_provider_delays_no_order_and_dead_letters_are_redriven_once(
+        api, owner, user, channels, drain_stream, stream, outbound, monkeypatch, capsys):
+    tofu = shop_with_a_first_order(api, owner, drain_stream)
+    turn_on(api, owner["token"], email=True)
+    ses = FailingSes(container().ses.client)
+    monkeypatch.setattr(container().ses.client, "send_email", ses.send_email)
+    mail_before = len(ses_messages())
+
+    first = placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
+    stream()  # the order's record: the owner's new_order notification is written
+    second = placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 2))
+    stream()  # the notification's record (e-mail queued), then the second order's record behind it
+    stream()  # the second notification's record
+    records = stream.seen
+    [first_notice] = [r["dynamodb"]["NewImage"]["notification_id"]["S"] for r in records
+                      if r["dynamodb"].get("NewImage", {}).get("entity", {}).get("S") == "notification"
+                      and r["dynamodb"]["NewImage"]["data"]["M"].get("order_id", {}).get("S") == first["order_id"]
+                      and r["eventName"] == "INSERT"]
+    # The stream never called SES, and the order record after the first e-mail was handled.
+    assert ses.calls == 0
+    assert position(records, "notification", "notification_id", first_notice) < \
+        position(records, "order", "order_id", second["order_id"])
+    assert {first["order_id"], second["order_id"]} <= new_order_ids(api, owner)
+    assert outbound.waiting() == 2  # one e-mail job per new_order notification
+
+    # The outbound function tries each, the queue retries it, then keeps it in the dead-letter queue.
+    assert outbound() == 2 * MAX_RECEIVE_COUNT
+    assert ses.calls == 2 * MAX_RECEIVE_COUNT and len(ses_messages()) == mail_before
+    assert (outbound.waiting(), outbound.dead_letters()) == (0, 2)  # the alarm's metric is above 0
+
+    # SES is back: the documented command moves them back; each e-mail goes out once.
+    ses.failing = False
+    assert redrive.main(["--stage", "local"]) == 0
+    assert "redrive: moved 2 message(s)" in capsys.readouterr().out
+    assert (outbound.waiting(), outbound.dead_letters()) == (2, 0)
+    assert outbound() == 2
+    sent = ses_messages()[mail_before:]
+    assert len(sent) == 2 and {m.destinations["ToAddresses"][0] for m in sent} == {owner["email"]}
+
+    # Replayed stream records queue the e-mails again; the sender sends nothing twice.
+    dispatch([r for r in records if r["dynamodb"].get("NewImage", {}).get("entity", {}).get("S") == "notification"])
+    assert outbound.waiting() == 2 and outbound() == 2
+    assert len(ses_messages()) == mail_before + 2 and outbound.dead_letters() == 0
+    assert redrive.main(["--stage", "local"]) == 0
+    assert "redrive: moved 0 message(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body", ["not json", '{"channel": "email"}'])
+def test_a_message_that_is_not_a_job_is_dropped_not_retried(outbound, body):
+    settings = container().settings
+    boto3.client("sqs", region_name=settings.region).send_message(QueueUrl=settings.outbound_queue_url,
+                                                                  MessageBody=body)
+    assert outbound() == 1 and (outbound.waiting(), outbound.dead_letters()) == (0, 0)

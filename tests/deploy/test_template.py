@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_BUDGET_BYTES = 25 * 1024 * 1024
 ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
-                 "BroadcastRelease", "Aftercare", "InsightsNotices")
+                 "BroadcastRelease", "Aftercare", "InsightsNotices", "Outbound")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
 ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
-                 "BroadcastRelease", "Aftercare", "InsightsNotices")
+                 "BroadcastRelease", "Aftercare", "InsightsNotices", "Outbound")
 
 
 def test_tables_match_the_models(packaged):
@@ -248,7 +248,8 @@ STATEFUL = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Sec
 def test_every_stateful_resource_survives_deletion_and_replacement(packaged):
     resources = template(packaged)["Resources"]
     stateful = {name: r for name, r in resources.items() if r["Type"] in STATEFUL}
-    assert {"MainTable", "FeedTable", "MediaBucket", "SigningSecret", "PortOneSecret", "StreamFailures"} <= \
+    assert {"MainTable", "FeedTable", "MediaBucket", "SigningSecret", "PortOneSecret", "StreamFailures",
+            "OutboundQueue", "OutboundDeadLetters"} <= \
         set(stateful)
     for name, resource in stateful.items():
         assert resource.get("DeletionPolicy") == "Retain", name
@@ -410,3 +411,48 @@ def test_the_webhook_route_has_no_authorizer_and_the_buyers_payment_call_has_one
     from chalicelib.api.payments import MAX_WEBHOOK_BYTES
 
     assert MAX_WEBHOOK_BYTES <= 64 * 1024
+
+
+# --- outbound channels behind a queue ---------------------------------------------------------
+
+def test_the_outbound_function_reads_its_queue_with_retries_a_dead_letter_queue_and_an_alarm(packaged):
+    from chalicelib.events.outbound import (BATCH_SIZE, MAX_RECEIVE_COUNT, MAXIMUM_CONCURRENCY,
+                                            VISIBILITY_TIMEOUT_SECONDS)
+
+    resources = template(packaged)["Resources"]
+    source = resources["Outbound"]["Properties"]["Events"]["OutboundSqsEventSource"]
+    assert source["Type"] == "SQS"
+    props = source["Properties"]
+    assert props["Queue"] == {"Fn::GetAtt": ["OutboundQueue", "Arn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # events.outbound answers per message
+    assert props["BatchSize"] == BATCH_SIZE and props["ScalingConfig"] == {"MaximumConcurrency": MAXIMUM_CONCURRENCY}
+    queue = resources["OutboundQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["OutboundDeadLetters", "Arn"]},
+                                      "maxReceiveCount": MAX_RECEIVE_COUNT}
+    # AWS's advice for Lambda on SQS: at least six times the function's timeout
+    assert queue["VisibilityTimeout"] == VISIBILITY_TIMEOUT_SECONDS >= 6 * resources["Outbound"]["Properties"]["Timeout"]
+    assert resources["OutboundDeadLetters"]["Properties"]["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    alarm = resources["OutboundDeadLettersAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["OutboundDeadLetters", "QueueName"]}}]
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # only the stream queues; the redrive command finds the queue by the stack's output
+    variables = {name: resources[name]["Properties"]["Environment"]["Variables"] for name in ALL_FUNCTIONS}
+    assert [n for n, v in variables.items() if "DONGNE_OUTBOUND_QUEUE_URL" in v] == ["Stream"]
+    assert variables["Stream"]["DONGNE_OUTBOUND_QUEUE_URL"] == {"Ref": "OutboundQueue"}
+    assert template(packaged)["Outputs"]["OutboundQueueUrl"] == {"Value": {"Ref": "OutboundQueue"}}
+
+
+def test_only_the_outbound_function_reaches_sns_and_ses_and_the_stream_only_queues(packaged):
+    from deploy.iam_check import allows
+
+    queue = _arn(packaged, "${OutboundQueue.Arn}")
+    identity = _arn(packaged, "arn:aws:ses:${AWS::Region}:${AWS::AccountId}:identity/noreply@dongne.app")
+    outbound, stream = _rules(packaged, "Outbound"), _rules(packaged, "Stream")
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert allows(outbound, action, queue) and not allows(stream, action, queue)
+    assert allows(stream, "sqs:SendMessage", queue) and not allows(outbound, "sqs:SendMessage", queue)
+    assert allows(outbound, "sns:Publish", "*") and allows(outbound, "ses:SendEmail", identity)
+    assert not allows(stream, "sns:Publish", "*") and not allows(stream, "ses:SendEmail", identity)
+    assert not allows(outbound, "dynamodb:Scan", _arn(packaged, "${MainTable.Arn}"))
+    assert not allows(outbound, "dynamodb:Query", _arn(packaged, "${FeedTable.Arn}"))

@@ -263,26 +263,83 @@ def test_preferences_default_to_channels_off_and_every_type_on():
     assert merged.types["like"] is False and "spam" not in merged.types
 
 
-def test_nothing_is_sent_until_a_channel_is_on():
-    channels = FakeChannels()
+class FakeMarks:
+    """The ``SENT#`` markers: a claim, sent, or given back."""
+
+    def __init__(self):
+        self.marks: dict[tuple[str, str, str], tuple[str, float]] = {}
+
+    def claim_send(self, user_id: str, key: str, target: str, now: float, lease: float, keep: float) -> bool:
+        current = self.marks.get((user_id, key, target))
+        if current is not None and not (current[0] == "sending" and current[1] < now - lease):
+            return False
+        self.marks[(user_id, key, target)] = ("sending", now)
+        return True
+
+    def mark_sent(self, user_id: str, key: str, target: str) -> None:
+        self.marks[(user_id, key, target)] = ("sent", self.marks[(user_id, key, target)][1])
+
+    def release_send(self, user_id: str, key: str, target: str, claimed_at: float) -> None:
+        if self.marks.get((user_id, key, target)) == ("sending", claimed_at):
+            del self.marks[(user_id, key, target)]
+
+
+def test_nothing_is_queued_until_a_channel_is_on():
     store = FakePrefs(None, [Device("owner", "d1", "ios", "t" * 64, "arn:1", NOW)], Contact("owner", "박", "a@b.kr", "010"))
-    assert delivery.deliver(store, channels, channels, channels, NOTE) == [] and channels.sent == []
+    assert delivery.plan(store, NOTE) == []
 
 
-def test_each_channel_that_is_on_gets_one_message_and_failures_are_outcomes():
+def test_one_job_per_channel_that_is_on_each_message_sent_once():
     prefs = Preferences({"push": True, "email": True, "sms": True}, {})
     devices = [Device("owner", "d1", "ios", "t" * 64, "arn:1", NOW), Device("owner", "d2", "ios", "u" * 64, None, NOW)]
     store = FakePrefs(prefs, devices, Contact("owner", "박두부", "tofu@dongne.kr", "010-1234-5678"))
-    channels = FakeChannels()
-    outcomes = delivery.deliver(store, channels, channels, channels, NOTE)
+    jobs = delivery.plan(store, NOTE)
+    assert [job.channel for job in jobs] == ["push", "email", "sms"]
+    assert {job.key for job in jobs} == {f"n1:{int(NOW * 1000)}"} and jobs[0].title == "새 주문이 들어왔어요"
+    assert [delivery.Job.from_json(job.to_json()) for job in jobs] == jobs  # what the queue carries
+    marks, channels = FakeMarks(), FakeChannels()
+    outcomes = [o for job in jobs for o in delivery.send(store, marks, channels, channels, channels, job, NOW)]
     assert [(o.channel, o.status) for o in outcomes] == [("push", "sent"), ("email", "sent"), ("sms", "sent")]
     assert channels.sent[0] == ("push", "arn:1", "새 주문이 들어왔어요", 7)
     assert channels.sent[2][1] == "+821012345678" and channels.sent[2][2].startswith("[동네] 새 주문")
-    failing = FakeChannels(fail={"push", "sms"})
-    outcomes = delivery.deliver(store, failing, failing, failing, NOTE)
-    assert [(o.channel, o.status) for o in outcomes] == [("push", "failed"), ("email", "sent"), ("sms", "failed")]
+    # the same jobs again (a replayed record, a duplicate message): nothing twice
+    again = [o for job in jobs for o in delivery.send(store, marks, channels, channels, channels, job, NOW + 1)]
+    assert {o.status for o in again} == {"duplicate"} and len(channels.sent) == 3
     store.prefs = Preferences({"push": True}, {"new_order": False})
-    assert delivery.deliver(store, channels, channels, channels, NOTE) == []
+    assert delivery.plan(store, NOTE) == []
+
+
+def test_a_refused_message_is_given_back_for_the_retry_and_the_rest_is_not_sent_again():
+    prefs = Preferences({"push": True, "email": True}, {})
+    devices = [Device("owner", "d1", "ios", "t" * 64, "arn:1", NOW), Device("owner", "d2", "android", "u" * 64, "arn:2", NOW)]
+    store = FakePrefs(prefs, devices, Contact("owner", "박두부", "tofu@dongne.kr", None))
+    push, email = delivery.plan(store, NOTE)
+    marks, failing = FakeMarks(), FakeChannels(fail={"email"})
+    assert [o.status for o in delivery.send(store, marks, failing, failing, failing, email, NOW)] == ["failed"]
+    assert [o.status for o in delivery.send(store, marks, failing, failing, failing, push, NOW)] == ["sent", "sent"]
+    working = FakeChannels()
+    assert [o.status for o in delivery.send(store, marks, working, working, working, email, NOW + 1)] == ["sent"]
+    assert [o.status for o in delivery.send(store, marks, working, working, working, push, NOW + 1)] == \
+        ["duplicate", "duplicate"]
+    assert [s[0] for s in working.sent] == ["email"]
+    # a sender that stopped mid-send leaves a claim; past the lease the retry takes it over
+    marks.marks[("owner", push.key, "push#d1")] = ("sending", NOW)
+    del marks.marks[("owner", push.key, "push#d2")]
+    marks.marks[("owner", push.key, "push#d2")] = ("sending", NOW + 100)
+    later = NOW + 100 + delivery.CLAIM_LEASE_SECONDS / 2
+    assert [o.status for o in delivery.send(store, marks, working, working, working, push, later)] == \
+        ["sent", "duplicate"]
+    # turned off while queued: nothing sent
+    store.prefs = Preferences({"push": True, "email": False}, {})
+    assert [o.status for o in delivery.send(store, FakeMarks(), working, working, working, email, NOW)] == ["skipped"]
+
+
+def test_push_without_a_device_endpoint_is_not_queued_and_a_bad_message_is_refused():
+    store = FakePrefs(Preferences({"push": True}, {}), [Device("owner", "d2", "ios", "u" * 64, None, NOW)], None)
+    assert delivery.plan(store, NOTE) == []
+    for bad in ("{", "[]", '{"key": "k"}', delivery.Job("k", "u", "n", "like", "fax", "t", "b").to_json()):
+        with pytest.raises(ValueError):
+            delivery.Job.from_json(bad)
 
 
 @pytest.mark.parametrize(("phone", "expected"), [
@@ -425,6 +482,7 @@ if TYPE_CHECKING:  # `make typecheck`: each fake keeps the contract of what it s
     _prefs: delivery.PreferencesStore = FakePrefs()
     _devices: delivery.PreferencesStore = FakeDevices()
     _channels: tuple[delivery.Push, delivery.Sms, delivery.Mail] = (FakeChannels(), FakeChannels(), FakeChannels())
+    _marks: delivery.SendMarks = FakeMarks()
     _push: delivery.Push = FakePush()
     _directory: notices.Directory = FakeDirectory()
     _inbox: notices.Inbox = Recorder()

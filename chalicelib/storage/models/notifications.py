@@ -13,6 +13,8 @@ Key design (main table; see docs/notifications.md for the access patterns):
 * ``MILESTONE#<shop_id>`` — ``<name>`` (or ``became_regular#<user_id>``): the shop's
   milestones, each a fixed key written once with ``attribute_not_exists``; ``COUNT#regulars``
   numbers the customers who became regulars, so exactly one of them is the tenth.
+  ``SENT#<delivery key>#<target>`` the marker that lets one outbound message (a notification's
+  delivery, on one channel, to one device or address) be sent once, whatever the retries.
 * ``PUSHTOKEN#<sha256(token)>`` — which person's device a push token currently belongs to.
 * ``REORDER#<user_id>`` — ``<shop_id>#<product_id>``: the latest purchase of each essential;
   gsi4 ``REMIND#<yyyy-mm-dd>`` / ``<ISO time>#...`` while a reminder is pending, so the
@@ -65,6 +67,10 @@ def group_sk(type_: str, subject: str, window: str) -> str:
 
 def member_sk(type_: str, subject: str, window: str, user_id: str) -> str:
     return f"MEMBER#{type_}#{subject}#{window}#{user_id}"
+
+
+def sent_sk(key: str, target: str) -> str:
+    return f"SENT#{key}#{target}"
 
 
 def device_sk(device_id: str) -> str:
@@ -190,6 +196,22 @@ class DeviceItem(PrefEntry, discriminator="device"):
     token = UnicodeAttribute()
     endpoint_arn = UnicodeAttribute(null=True)
     updated_at = NumberAttribute()
+
+
+class SendMarkItem(MainItem, discriminator="send_mark"):
+    """``pk = INBOX#<user_id>``, ``sk = SENT#<notification_id>:<version>#<channel>#<target>``: one
+    outbound message claimed (``status = sending``, with ``claimed_at``) or sent (``sent``).
+
+    The outbound sender puts it with ``attribute_not_exists`` (or over a ``sending`` claim older
+    than its lease: a sender that crashed mid-send) before it calls SNS or SES, marks it ``sent``
+    after, and deletes its own claim when the provider refused — so a replayed stream record, a
+    message SQS delivers twice or a retry after a partial failure never sends the same message
+    twice. Expires (TTL) once no retry or replay can come any more.
+    """
+
+    status = UnicodeAttribute()
+    claimed_at = NumberAttribute()
+    expires_at = TTLAttribute(null=True)
 
 
 class PushTokenItem(MainItem, discriminator="push_token"):
