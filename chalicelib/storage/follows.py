@@ -27,6 +27,13 @@ def to_follow(item: FollowItem) -> Follow:
     return Follow(shop_id=item.shop_id, user_id=item.user_id, created_at=item.created_at)
 
 
+def _followers_until(until: str | None):
+    """The sort-key condition for a shop's followers up to ``until`` (included; None: all)."""
+    if until is None:
+        return FollowItem.sk.startswith(FOLLOWER_PREFIX)
+    return FollowItem.sk.between(FOLLOWER_PREFIX, follower_sk(until))
+
+
 class FollowsRepository:
     def follow(self, edge: Follow, quota: Ticket | None = None) -> str:
         """Write the edge and bump both counters in one transaction (with ``quota``, the
@@ -139,8 +146,7 @@ class FollowsRepository:
         one Query of the shop's partition (keys only, so ~1 KB reads cover ~25 followers),
         reading one key past the page so that "more?" is known without another Query."""
         start = {"pk": {"S": shop_pk(shop_id)}, "sk": {"S": follower_sk(after)}} if after else None
-        condition = (FollowItem.sk.between(FOLLOWER_PREFIX, follower_sk(until)) if until is not None
-                     else FollowItem.sk.startswith(FOLLOWER_PREFIX))
+        condition = _followers_until(until)
         results = FollowItem.query(shop_pk(shop_id), condition, limit=limit + 1, page_size=limit + 1,
                                    last_evaluated_key=start, attributes_to_get=["pk", "sk", "entity"])
         ids = [item.sk[len(FOLLOWER_PREFIX):] for item in results]
@@ -149,8 +155,7 @@ class FollowsRepository:
     def last_follower(self, shop_id: str, until: str | None = None) -> str | None:
         """The shop's last follower id (at most ``until``), or None: one Query, newest key
         first, one key read."""
-        condition = (FollowItem.sk.between(FOLLOWER_PREFIX, follower_sk(until)) if until is not None
-                     else FollowItem.sk.startswith(FOLLOWER_PREFIX))
+        condition = _followers_until(until)
         for item in FollowItem.query(shop_pk(shop_id), condition, scan_index_forward=False, limit=1, page_size=1,
                                      attributes_to_get=["pk", "sk", "entity"]):
             return item.sk[len(FOLLOWER_PREFIX):]
