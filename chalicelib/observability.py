@@ -174,9 +174,10 @@ def out_of_stock(source: str = "api") -> None:
     add(OUT_OF_STOCK, source=source)
 
 
-def fanout_delivered(post_id: str, lag_seconds: float, chunks: int) -> None:
-    """The last chunk of a post's fan-out was delivered ``lag_seconds`` after the post was created."""
-    add(FANOUT_LAG, round(max(lag_seconds, 0.0), 3), unit="Seconds", post_id=post_id, chunks=chunks)
+def fanout_delivered(post_id: str, lag_seconds: float, hops: int) -> None:
+    """A last chunk of a branch of a post's fan-out (``hops`` stream hops from the post) was
+    delivered ``lag_seconds`` after the post was created; the post's largest is its last follower's."""
+    add(FANOUT_LAG, round(max(lag_seconds, 0.0), 3), unit="Seconds", post_id=post_id, hops=hops)
 
 
 def stream_batch_failed(failed: int, records: int) -> None:

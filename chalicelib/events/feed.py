@@ -21,21 +21,22 @@ def _manager():
     return container().feed_manager
 
 
-def _log(change: Change, outcome, post_id: str | None = None, seq: int = 0) -> None:
+def _log(change: Change, outcome, post_id: str | None = None, hops: int = 0) -> None:
     log.info("feed", extra={"entity": change.entity, "event": change.event_name, "action": outcome.action,
                             "readers": outcome.readers, "calls": outcome.writes.calls, "items": outcome.writes.items,
-                            "retried": outcome.writes.retried, "trims": outcome.trims, "continued": outcome.continued})
-    if post_id is not None and _last_push_chunk(outcome, seq):
+                            "retried": outcome.writes.retried, "trims": outcome.trims, "continued": outcome.continued,
+                            "handed_on": outcome.handed_on, "hops": hops})
+    if post_id is not None and _leaf_push_chunk(outcome):
         created = ids.time_of(post_id)
         if created is not None:
-            observability.fanout_delivered(post_id, clock.now() - created, chunks=seq + 1)
+            observability.fanout_delivered(post_id, clock.now() - created, hops=hops)
 
 
-def _last_push_chunk(outcome, seq: int) -> bool:
-    """This chunk ended a post's fan-out: a push (re-copied or not) that handed nothing on and
-    reached someone — or, after earlier chunks, found nobody left (a full last chunk)."""
+def _leaf_push_chunk(outcome) -> bool:
+    """This chunk ended a branch of a post's fan-out: a push (re-copied or not) that reached
+    someone and handed nothing on. The post's latest such lag is its last follower's."""
     pushed = outcome.action == "push" or outcome.action.startswith("push: re-copied")
-    return pushed and not outcome.continued and (outcome.readers > 0 or seq > 0)
+    return pushed and not outcome.continued and outcome.readers > 0
 
 
 def post_changed(change: Change, deadline: float | None) -> None:
@@ -65,7 +66,7 @@ def fanout_chunk(change: Change, deadline: float | None) -> None:
     if change.event_name != "INSERT":
         return  # a chunk item expiring (TTL) is nothing to do
     work = change.record_new()
-    _log(change, _manager().run(work, deadline), post_id=work.post_id, seq=work.seq)
+    _log(change, _manager().run(work, deadline), post_id=work.post_id, hops=work.hops)
 
 
 HANDLERS = (("post", post_changed), ("follow", follow_changed, ("INSERT", "REMOVE")), ("fanout", fanout_chunk, ("INSERT",)))

@@ -119,25 +119,33 @@ class FeedEntry:
 
 @dataclass(frozen=True)
 class FanoutWork:
-    """One chunk of a post's fan-out still to do: continue after follower ``after``.
+    """One chunk of a post's fan-out still to do: the followers in ``(after, until]``.
 
     ``action`` is ``push`` (a new post), ``refresh`` (an edit: re-copy where it is) or
-    ``unpush`` (a deleted post). ``version`` is the post's content version the work is for;
-    ``seq`` numbers the chunks of one run, so each chunk is written (and runs) once.
+    ``unpush`` (a deleted post). ``version`` is the post's content version the work is for.
+    ``after`` None starts at the first follower, ``until`` None runs to the last. ``path``
+    names the chunk in its post's tree: ``""`` for the post's own record, then one digit
+    per hand-on (``"3"``, ``"31"``...), so a chunk's key is the same however often it is
+    computed, and ``len(path)`` is its number of stream hops from the post.
     """
 
     post_id: str
     shop_id: str
     action: str
     version: int
-    seq: int
+    path: str
     after: str | None
+    until: str | None
     created_at: float
 
-    def next(self, after: str | None, at: float) -> "FanoutWork":
-        """The work item that continues this one after follower ``after``."""
+    @property
+    def hops(self) -> int:
+        return len(self.path)
+
+    def child(self, index: int, after: str | None, until: str | None, at: float) -> "FanoutWork":
+        """The ``index``-th (1..9) chunk this one hands on, for the followers in ``(after, until]``."""
         return FanoutWork(post_id=self.post_id, shop_id=self.shop_id, action=self.action, version=self.version,
-                          seq=self.seq + 1, after=after, created_at=at)
+                          path=f"{self.path}{index}", after=after, until=until, created_at=at)
 
 
 @dataclass(frozen=True)

@@ -4,25 +4,36 @@ This module owns the feed's rules and limits, after Mastodon's ``FeedManager``: 
 verbs (``push``/``unpush`` a post to/from every follower's feed, ``merge``/``unmerge`` a
 shop into/out of one reader's feed, ``trim``), and the stream reactions that call them.
 
-Bounded work. A post reaches its followers ``CHUNK_FOLLOWERS`` at a time: the post's own
-stream record delivers the first chunk, and when there are more followers it writes a
-``FanoutWork`` item for the next one to the main table; that item's stream record runs the
-next chunk, and so on, in follower order. One record therefore costs at most one chunk
-(≈ 40 BatchWriteItem calls), and a chunk also stops early, handing its remainder to the
-next work item, when the invocation's time budget (``deadline``) runs out. A chunk item is
-written with ``attribute_not_exists``, so a replayed or duplicated chunk runs its
-successor once; every write a chunk makes is idempotent (a Put of the same entry, a Delete
-of a key), so running a chunk twice changes nothing. Edits (``refresh``) and deletions
-(``unpush``) travel the same way.
+Bounded work, as a tree. A post reaches its followers ``CHUNK_FOLLOWERS`` at a time. A
+chunk covers the followers in a key range ``(after, until]``; the post's own stream record
+runs the first (all followers). A chunk delivers the first page of its range, in follower
+order, and when followers remain it hands the rest on to up to ``BRANCHES`` children — work items
+``FanoutWork`` on the main table, each covering a disjoint slice of what is left, cut in key
+value (``services.fanout_tree``); each child's stream record runs it, and it splits again if
+its slice still holds more than a page. So the stream hops between a post and its last
+follower grow with the logarithm of the follower count (≈ log8(N/1000): four for a million)
+instead of one hop per chunk, and the chunks of one post run side by side: each work item
+has its own partition key, so they spread over the stream's shards. One record still costs
+at most one chunk (≈ 40 BatchWriteItem calls, two one-key follower Queries, one
+TransactWriteItems of at most ``BRANCHES`` small items), and a chunk also stops early, handing
+the rest of its range on to one child, when the invocation's time budget (``deadline``)
+runs out.
+
+Replays. Children are named by their place in the tree (``path``) and written together, in
+one TransactWriteItems with ``attribute_not_exists`` on each: a replayed or duplicated chunk
+finds them written and hands on nothing — even if the followers changed meanwhile and it
+computed other split points. Every write a chunk makes is idempotent (a Put of the same
+entry, a Delete of a key), so running a chunk twice changes nothing, and each follower is in
+exactly one chunk's range, so gets one entry. Edits (``refresh``) and deletions (``unpush``)
+travel the same way.
 
 Why work items on the main table rather than an SQS queue: the chunks then run through the
 stream function that already exists, with its partial-batch retries and failure queue, and
 ``make run`` and the tests exercise exactly the deployed path through DynamoDB Local's own
 stream — there is no queue to emulate locally, no second event source to deploy and no
-second IAM surface. A work item costs one small write (≈ 1 WCU per 1,000 followers), and
-chunks stay in follower order because each writes the next. A queue would allow chunks in
-parallel; at 1,000 followers a chunk the serial chain already reaches a million followers
-in minutes (see docs/benchmarks.md), so the simpler path wins for now.
+second IAM surface. The tree gives what a queue's concurrent consumers would (chunks in
+parallel, few hops) for about one work item per chunk, ≈ 2 WCU per 1,000 followers (a
+transaction's 2 units per small item), against the 1,000 WCU of the entries themselves.
 
 The reactions run from the main table's stream, off the request path, and must be safe
 to run twice or out of order (Lambda retries records). They never trust the stream image
@@ -51,6 +62,7 @@ from chalicelib.errors import InvalidCursor
 from chalicelib.records.common import Page
 from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, WriteStats
 from chalicelib.services import ranking
+from chalicelib.services.fanout_tree import BRANCHES, child_ranges
 
 # Mastodon keeps 400 items per home feed (FeedManager::MAX_ITEMS): people read the top of
 # a feed and almost nobody scrolls past a few hundred items; older posts stay reachable on
@@ -68,7 +80,8 @@ TRIM_EVERY = 25
 # and the TTL is a backstop, not the cap (that is MAX_ITEMS).
 ENTRY_TTL_SECONDS = 90 * 24 * 3600
 # Followers per fan-out chunk: one Query of follower ids (keys only) and 40 BatchWriteItem
-# calls, well under a second on DynamoDB; a 1,000,000-follower shop is 1,000 chunks.
+# calls, well under a second on DynamoDB; a 1,000,000-follower shop is ~1,100 chunks, in a
+# tree four levels deep (up to ``BRANCHES`` children per chunk that finds more followers).
 CHUNK_FOLLOWERS = 1000
 # Within a chunk, followers are written this many at a time, checking the deadline between
 # steps: 4 BatchWriteItem calls, the smallest unit of progress.
@@ -90,7 +103,11 @@ class FeedStore(Protocol):
 
 
 class FollowGraph(Protocol):
-    def follower_page(self, shop_id: str, after: str | None, limit: int) -> tuple[list[str], str | None]: ...
+    def follower_page(self, shop_id: str, after: str | None, limit: int,
+                      until: str | None = None) -> tuple[list[str], str | None]:
+        """Up to ``limit`` followers in ``(after, until]`` in id order, and the next one after them (None: no more)."""
+
+    def last_follower(self, shop_id: str, until: str | None = None) -> str | None: ...
     def get_edge(self, shop_id: str, user_id: str) -> Follow | None: ...
 
 
@@ -100,8 +117,8 @@ class PostSource(Protocol):
 
 
 class WorkQueue(Protocol):
-    def enqueue(self, work: FanoutWork) -> bool:
-        """Write the chunk once; False when it exists already (a replay)."""
+    def enqueue(self, works: Sequence[FanoutWork]) -> bool:
+        """Write a chunk's children together, once; False when they exist already (a replay)."""
 
 
 def excerpt_of(text: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
@@ -146,7 +163,8 @@ class Outcome:
     readers: int = 0
     writes: WriteStats = field(default_factory=WriteStats)
     trims: int = 0
-    continued: bool = False  # a work item for the next chunk was written
+    continued: bool = False  # work items for the rest were written
+    handed_on: int = 0  # how many (children of this chunk)
 
 
 def page(store: FeedStore, reader_id: str, limit: int, start_key: dict | None) -> Page:
@@ -203,7 +221,7 @@ def _ranked_state(remainder: tuple[str, ...], below: str | None) -> dict | None:
 class FeedManager:
     def __init__(self, feed: FeedStore, follows: FollowGraph, posts: PostSource, queue: WorkQueue, *,
                  max_items: int = MAX_ITEMS, merge_items: int = MERGE_ITEMS, trim_every: int = TRIM_EVERY,
-                 chunk: int = CHUNK_FOLLOWERS, step: int = STEP_FOLLOWERS,
+                 chunk: int = CHUNK_FOLLOWERS, step: int = STEP_FOLLOWERS, branches: int = BRANCHES,
                  clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = app_clock.now) -> None:
         self.feed = feed
         self.follows = follows
@@ -214,15 +232,18 @@ class FeedManager:
         self.trim_every = trim_every
         self.chunk = chunk
         self.step = step
+        if not 1 <= branches <= 9:
+            raise ValueError("branches: 1 to 9 (one digit of a chunk's path)")
+        self.branches = branches
         self.clock = clock
         self.now = now
 
-    # -- post fan-out, one chunk at a time -----------------------------------------------
+    # -- post fan-out, a tree of chunks -------------------------------------------------
     def run(self, work: FanoutWork, deadline: float | None = None) -> Outcome:
-        """Deliver one chunk of ``work``; enqueue the next chunk when followers remain.
+        """Deliver the first page of ``work``'s range; hand the rest on as children.
 
-        Stops early (and hands the rest on) when ``deadline`` (``clock()`` time) passes;
-        a chunk that starts past its deadline only hands itself on.
+        Stops early (and hands the rest of its range on to one child) when ``deadline``
+        (``clock()`` time) passes; a chunk that starts past its deadline only hands itself on.
         """
         post = None
         if work.action in ("push", "refresh"):
@@ -233,24 +254,38 @@ class FeedManager:
                 return Outcome("refresh: stopped, edited again")  # the newer edit's run takes over
         outcome = Outcome(work.action)
         if deadline is not None and self.clock() >= deadline:
-            outcome.continued = self.queue.enqueue(work.next(work.after, self.now()))
+            self._hand_on(outcome, [work.child(1, work.after, work.until, self.now())])
             outcome.action += ": deferred"
             return outcome
-        readers, after = self.follows.follower_page(work.shop_id, work.after, self.chunk)
+        readers, first_left = self.follows.follower_page(work.shop_id, work.after, self.chunk, work.until)
         done: list[str] = []
         for start in range(0, len(readers), self.step):
             if done and deadline is not None and self.clock() >= deadline:
-                after = done[-1]  # hand the rest of this chunk on
+                first_left = readers[start]  # hand the rest of this range on, whole
                 break
             step = readers[start:start + self.step]
             self._deliver(work, post, step, outcome)
             done.extend(step)
         outcome.readers = len(done)
-        if after is not None:
-            outcome.continued = self.queue.enqueue(work.next(after, self.now()))
+        if first_left is not None and len(done) < len(readers):
+            self._hand_on(outcome, [work.child(1, done[-1], work.until, self.now())])
+        elif first_left is not None:
+            self._hand_on(outcome, self._children(work, done, first_left))
         if work.action == "push" and done:
             self._settle_push(work, post, done, outcome)
         return outcome
+
+    def _children(self, work: FanoutWork, page: list[str], first_left: str) -> list[FanoutWork]:
+        """The chunks that take over the followers after ``page`` (see ``fanout_tree``)."""
+        upper = self.follows.last_follower(work.shop_id, work.until) if self.branches > 1 else None
+        ranges = child_ranges(page, first_left, max(upper or first_left, first_left), work.until, self.chunk,
+                              self.branches)
+        at = self.now()
+        return [work.child(n, after, until, at) for n, (after, until) in enumerate(ranges, start=1)]
+
+    def _hand_on(self, outcome: Outcome, children: list[FanoutWork]) -> None:
+        outcome.continued = self.queue.enqueue(children)
+        outcome.handed_on = len(children) if outcome.continued else 0
 
     def _deliver(self, work: FanoutWork, post: Post | None, readers: list[str], outcome: Outcome) -> None:
         if work.action == "push":
@@ -290,8 +325,8 @@ class FeedManager:
         return self.run(self._work(post.post_id, post.shop_id, "unpush", post.version), deadline)
 
     def _work(self, post_id: str, shop_id: str, action: str, version: int) -> FanoutWork:
-        return FanoutWork(post_id=post_id, shop_id=shop_id, action=action, version=version, seq=0, after=None,
-                          created_at=self.now())
+        return FanoutWork(post_id=post_id, shop_id=shop_id, action=action, version=version, path="", after=None,
+                          until=None, created_at=self.now())
 
     # -- one reader ----------------------------------------------------------------------
     def merge(self, shop_id: str, reader_id: str) -> Outcome:

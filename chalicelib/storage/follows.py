@@ -27,6 +27,13 @@ def to_follow(item: FollowItem) -> Follow:
     return Follow(shop_id=item.shop_id, user_id=item.user_id, created_at=item.created_at)
 
 
+def _followers_until(until: str | None):
+    """The sort-key condition for a shop's followers up to ``until`` (included; None: all)."""
+    if until is None:
+        return FollowItem.sk.startswith(FOLLOWER_PREFIX)
+    return FollowItem.sk.between(FOLLOWER_PREFIX, follower_sk(until))
+
+
 class FollowsRepository:
     def follow(self, edge: Follow, quota: Ticket | None = None) -> str:
         """Write the edge and bump both counters in one transaction (with ``quota``, the
@@ -132,13 +139,24 @@ class FollowsRepository:
         rows = [(shops[e.shop_id], e.created_at) for e in page.items if e.shop_id in shops]
         return Page(items=rows, last_key=page.last_key)
 
-    def follower_page(self, shop_id: str, after: str | None, limit: int) -> tuple[list[str], str | None]:
-        """Up to ``limit`` follower ids after ``after`` (in id order) and where to go on from,
-        or None at the end: one Query of the shop's partition (keys only, so ~1 KB reads
-        cover ~25 followers)."""
+    def follower_page(self, shop_id: str, after: str | None, limit: int,
+                      until: str | None = None) -> tuple[list[str], str | None]:
+        """Up to ``limit`` follower ids in ``(after, until]`` (in id order), and the next
+        follower of that range after them, or None when the page took the range's last one:
+        one Query of the shop's partition (keys only, so ~1 KB reads cover ~25 followers),
+        reading one key past the page so that "more?" is known without another Query."""
         start = {"pk": {"S": shop_pk(shop_id)}, "sk": {"S": follower_sk(after)}} if after else None
-        results = FollowItem.query(shop_pk(shop_id), FollowItem.sk.startswith(FOLLOWER_PREFIX), limit=limit,
-                                   page_size=limit, last_evaluated_key=start, attributes_to_get=["pk", "sk", "entity"])
+        condition = _followers_until(until)
+        results = FollowItem.query(shop_pk(shop_id), condition, limit=limit + 1, page_size=limit + 1,
+                                   last_evaluated_key=start, attributes_to_get=["pk", "sk", "entity"])
         ids = [item.sk[len(FOLLOWER_PREFIX):] for item in results]
-        more = results.last_evaluated_key is not None and len(ids) == limit
-        return ids, (ids[-1] if more and ids else None)
+        return ids[:limit], (ids[limit] if len(ids) > limit else None)
+
+    def last_follower(self, shop_id: str, until: str | None = None) -> str | None:
+        """The shop's last follower id (at most ``until``), or None: one Query, newest key
+        first, one key read."""
+        condition = _followers_until(until)
+        for item in FollowItem.query(shop_pk(shop_id), condition, scan_index_forward=False, limit=1, page_size=1,
+                                     attributes_to_get=["pk", "sk", "entity"]):
+            return item.sk[len(FOLLOWER_PREFIX):]
+        return None

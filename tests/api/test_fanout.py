@@ -1,10 +1,11 @@
-"""A big shop's post reaches its followers in bounded chunks: replays, deletions and crashes.
+"""A big shop's post reaches its followers in a tree of bounded chunks: replays, deletions and crashes.
 
 GIVEN a shop with 45 followers and a feed manager that works 10 followers per chunk (5 per
-step), WHEN the table's real stream delivers the post's record and the chunk work items it
-writes (through the deployed stream function, once, twice, with a deletion in between or a
-crash half-way), THEN every follower has the post exactly once — or, once it is deleted,
-nobody has it — and no chunk runs twice. Runs on moto and on DynamoDB Local.
+step) and hands on up to 3 children, WHEN the table's real stream delivers the post's record
+and the chunk work items it writes (through the deployed stream function, once, twice, with
+a deletion in between or a crash half-way), THEN every follower has the post exactly once —
+or, once it is deleted, nobody has it — no chunk runs twice, and the deepest chunk is a few
+hops from the post, not one hop per chunk. Runs on moto and on DynamoDB Local.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import pytest
 from chalicelib.events.stream import dispatch
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop, User
-from chalicelib.records.social import Follow, Post
+from chalicelib.records.social import FanoutWork, Follow, Post
 
 FOLLOWERS = 45
-CHUNK, STEP = 10, 5
+CHUNK, STEP, BRANCHES = 10, 5, 3
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def big_shop(aws_backend, _stream_poller, monkeypatch):
     d = container()
     monkeypatch.setattr(d.feed_manager, "chunk", CHUNK)
     monkeypatch.setattr(d.feed_manager, "step", STEP)
+    monkeypatch.setattr(d.feed_manager, "branches", BRANCHES)
     now = 1795400000.0
 
     def person(name: str) -> str:
@@ -89,10 +91,13 @@ def holders(world, post_id: str) -> list[str]:
                                                                attributes_to_get=["pk"]))
 
 
-def work_items(post_id: str) -> list[tuple[str, str | None]]:
-    from chalicelib.storage.models.fanout import FanoutItem, fanout_pk
+def work_items(post_id: str) -> list[FanoutWork]:
+    """The post's chunk work items (tests only: nothing in the app lists them)."""
+    from chalicelib.storage.fanout import to_work
+    from chalicelib.storage.models.fanout import FanoutItem
 
-    return [(item.sk, item.after) for item in FanoutItem.query(fanout_pk(post_id), consistent_read=True)]
+    items = FanoutItem.scan(FanoutItem.post_id == post_id, consistent_read=True)
+    return sorted((to_work(item) for item in items), key=lambda w: (w.action, w.version, w.path))
 
 
 def of_entity(records: list[dict], entity: str) -> list[dict]:
@@ -100,45 +105,65 @@ def of_entity(records: list[dict], entity: str) -> list[dict]:
             .get("entity", {}).get("S") == entity]
 
 
-def test_every_follower_gets_the_post_once_through_the_chunks(big_shop):
+def test_every_follower_gets_the_post_once_through_a_tree_of_chunks(big_shop, monkeypatch):
+    from chalicelib.storage.feed import FeedRepository
+
+    written: list[str] = []
+    real_put = FeedRepository.put_entries
+
+    def counting(self, entries):
+        written.extend(e.reader_id for e in entries)
+        return real_put(self, entries)
+
+    monkeypatch.setattr(FeedRepository, "put_entries", counting)
     post = post_by(big_shop)
     run_everything(big_shop.poller)
     assert holders(big_shop, post.post_id) == sorted(big_shop.readers)
+    assert sorted(written) == sorted(big_shop.readers)  # one entry each, none written twice
     chunks = work_items(post.post_id)
-    assert len(chunks) == -(-FOLLOWERS // CHUNK) - 1  # the post's own record ran the first chunk
-    afters = [after for _, after in chunks]
-    assert afters == sorted(afters)  # in follower order
+    assert len(chunks) >= -(-FOLLOWERS // CHUNK) - 1  # the post's own record ran the first chunk
+    assert max(w.hops for w in chunks) <= 3  # ~log3(4.5 pages) + 1, where a chain takes 4
+    for w in chunks:  # each chunk's range is its own: siblings meet end to start
+        siblings = sorted((v for v in chunks if v.path[:-1] == w.path[:-1] and v.action == w.action),
+                          key=lambda v: v.path)
+        assert all(a.until == b.after for a, b in zip(siblings, siblings[1:]))
 
 
-def test_the_same_post_record_twice_starts_one_chain(big_shop):
+def test_the_same_post_record_twice_starts_one_tree(big_shop):
     post = post_by(big_shop)
     records = of_entity(captured(big_shop.poller), "post")
     assert dispatch(records + copy.deepcopy(records)) == []
     run_everything(big_shop.poller)
     assert holders(big_shop, post.post_id) == sorted(big_shop.readers)
-    assert len(work_items(post.post_id)) == -(-FOLLOWERS // CHUNK) - 1
+    assert [w.path for w in work_items(post.post_id)].count("1") == 1
 
 
-def test_a_chunk_delivered_twice_changes_nothing(big_shop):
+def test_replaying_every_chunk_record_changes_nothing(big_shop):
     post = post_by(big_shop)
     assert dispatch(of_entity(captured(big_shop.poller), "post")) == []
-    (first_chunk,) = of_entity(captured(big_shop.poller), "fanout")
-    assert dispatch([first_chunk]) == []
+    seen: list[dict] = []
+    while True:  # the tree, level by level, keeping each record
+        level = of_entity(captured(big_shop.poller), "fanout")
+        if not level:
+            break
+        assert dispatch(level) == []
+        seen.extend(level)
     state = (holders(big_shop, post.post_id), work_items(post.post_id))
-    assert dispatch([copy.deepcopy(first_chunk)]) == []  # replayed
+    assert state[0] == sorted(big_shop.readers)
+    assert dispatch(copy.deepcopy(seen)) == []  # every chunk record delivered again
     assert (holders(big_shop, post.post_id), work_items(post.post_id)) == state
-    run_everything(big_shop.poller)
-    assert holders(big_shop, post.post_id) == sorted(big_shop.readers)
+    assert of_entity(captured(big_shop.poller), "fanout") == []  # and nothing new handed on
 
 
 def test_a_post_deleted_while_its_chunks_run_leaves_nothing_behind(big_shop):
     post = post_by(big_shop)
     assert dispatch(of_entity(captured(big_shop.poller), "post")) == []  # the first chunk is delivered
     assert 0 < len(holders(big_shop, post.post_id)) < FOLLOWERS
+    pushes = [w.path for w in work_items(post.post_id) if w.action == "push"]
     big_shop.d.posts.delete_post(big_shop.d.posts.get_post(post.post_id, consistent=True))
-    run_everything(big_shop.poller)  # the remaining push chunks, the REMOVE and its unpush chunks
+    run_everything(big_shop.poller)  # the pending push chunks, the REMOVE and its unpush chunks
     assert holders(big_shop, post.post_id) == []
-    assert not any(sk.startswith("push#") and after is None for sk, after in work_items(post.post_id)[1:])
+    assert [w.path for w in work_items(post.post_id) if w.action == "push"] == pushes  # no push chunk went on
 
 
 def test_a_crash_half_way_through_a_batch_is_retried_from_that_record_alone(big_shop, monkeypatch):
@@ -168,7 +193,7 @@ def test_a_crash_half_way_through_a_batch_is_retried_from_that_record_alone(big_
     run_everything(big_shop.poller)
     for p in (post, other):
         assert holders(big_shop, p.post_id) == sorted(big_shop.readers)
-        assert len(work_items(p.post_id)) == -(-FOLLOWERS // CHUNK) - 1  # no chunk written twice
+        assert [w.path for w in work_items(p.post_id)].count("1") == 1  # one tree each
 
 
 def test_the_stream_function_reports_partial_batch_failures(big_shop, monkeypatch):

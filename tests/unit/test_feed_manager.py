@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import math
+from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -11,6 +14,7 @@ from chalicelib.services.feed import (
     ENTRY_TTL_SECONDS, MAX_ITEMS, MERGE_ITEMS, FeedManager, FeedStore, FollowGraph, PostSource, WorkQueue, due_for_trim,
     entry_for,
 )
+from chalicelib.services.fanout_tree import BRANCHES
 from chalicelib.records.social import FanoutWork, FeedEntry, Follow, Post, TaggedProduct, WriteStats
 
 
@@ -18,6 +22,7 @@ class MemoryFeed:
     def __init__(self) -> None:
         self.feeds: dict[str, dict[str, FeedEntry]] = {}
         self.trimmed: list[str] = []
+        self.puts: Counter = Counter()  # (reader, post) -> entries written
 
     def page(self, reader_id, limit, start_key):
         items = sorted(self.feeds.get(reader_id, {}).values(), key=lambda e: e.post_id, reverse=True)
@@ -26,6 +31,7 @@ class MemoryFeed:
     def put_entries(self, entries):
         for e in entries:
             self.feeds.setdefault(e.reader_id, {})[e.post_id] = e
+            self.puts[e.reader_id, e.post_id] += 1
         return WriteStats(calls=-(-len(entries) // 25), items=len(entries))
 
     def delete_entries(self, keys):
@@ -46,12 +52,32 @@ class MemoryFeed:
 
 
 class MemoryGraph:
+    """Follow edges; ``queries`` counts the follower Queries (a page or a last key) made."""
+
     def __init__(self) -> None:
         self.edges: set[tuple[str, str]] = set()
+        self.queries = 0
+        self._sorted: tuple[int, dict[str, list[str]]] = (-1, {})
 
-    def follower_page(self, shop_id, after, limit):
-        ids = sorted(u for s, u in self.edges if s == shop_id and (after is None or u > after))
-        return ids[:limit], (ids[limit - 1] if len(ids) > limit else None)
+    def _range(self, shop_id, after, until):
+        self.queries += 1
+        if self._sorted[0] != len(self.edges):  # tests add or remove edges between runs
+            by_shop: dict[str, list[str]] = {}
+            for shop, user in self.edges:
+                by_shop.setdefault(shop, []).append(user)
+            self._sorted = (len(self.edges), {shop: sorted(users) for shop, users in by_shop.items()})
+        ids = self._sorted[1].get(shop_id, [])
+        lo = 0 if after is None else bisect.bisect_right(ids, after)
+        hi = len(ids) if until is None else bisect.bisect_right(ids, until)
+        return ids[lo:hi]
+
+    def follower_page(self, shop_id, after, limit, until=None):
+        ids = self._range(shop_id, after, until)
+        return ids[:limit], (ids[limit] if len(ids) > limit else None)
+
+    def last_follower(self, shop_id, until=None):
+        ids = self._range(shop_id, None, until)
+        return ids[-1] if ids else None
 
     def get_edge(self, shop_id, user_id):
         return Follow(shop_id, user_id, 0.0) if (shop_id, user_id) in self.edges else None
@@ -76,12 +102,13 @@ class MemoryQueue:
         self.written: dict[tuple, FanoutWork] = {}
         self.pending: list[FanoutWork] = []
 
-    def enqueue(self, work):
-        key = (work.post_id, work.action, work.version, work.seq)
-        if key in self.written:
-            return False
-        self.written[key] = work
-        self.pending.append(work)
+    def enqueue(self, works):
+        keys = [(w.post_id, w.path, w.action, w.version) for w in works]
+        if not works or any(key in self.written for key in keys):
+            return False  # one transaction: all or nothing
+        for key, work in zip(keys, works):
+            self.written[key] = work
+            self.pending.append(work)
         return True
 
     def drain(self, manager, deadline=None) -> list:
@@ -207,7 +234,7 @@ def test_edit_refreshes_only_where_the_entry_is():
     assert feed.feeds["a"][post.post_id].excerpt == "고침" and feed.feeds["b"] == {}
 
 
-# -- bounded fan-out: chunks, deadlines, replays ------------------------------------------
+# -- bounded fan-out: a tree of chunks, deadlines, replays -------------------------------
 
 
 def big_world(followers: int, chunk: int = 10, step: int = 5, **limits):
@@ -222,14 +249,82 @@ def holders(feed, post_id) -> set[str]:
     return {reader for reader, entries in feed.feeds.items() if post_id in entries}
 
 
-def test_a_post_reaches_every_follower_one_chunk_per_record():
-    manager, feed, graph, posts, post = big_world(45)
-    first = manager.post_written(post, None)
-    assert first.readers == 10 and first.continued  # the post's own record: one chunk, then hand on
-    outcomes = manager.queue_for_tests.drain(manager)
-    assert [o.readers for o in outcomes] == [10, 10, 10, 5] and not outcomes[-1].continued
-    assert holders(feed, post.post_id) == {f"u{i:05d}" for i in range(45)}
-    assert max(o.writes.items for o in [first, *outcomes]) <= 10 + 10  # entries + trims' deletes, bounded
+def work(post, path="", after=None, until=None) -> FanoutWork:
+    return FanoutWork(post.post_id, post.shop_id, "push", post.version, path, after, until, 0.0)
+
+
+def run_tree(manager, post) -> list[tuple[FanoutWork, object]]:
+    """The post's own record, then every chunk it hands on, in the order they were written."""
+    root = work(post)
+    ran = [(root, manager.run(root))]
+    queue = manager.queue_for_tests
+    while queue.pending:
+        chunk = queue.pending.pop(0)
+        ran.append((chunk, manager.run(chunk)))
+    return ran
+
+
+def test_a_post_reaches_every_follower_once_through_a_tree_of_chunks():
+    manager, feed, graph, posts, post = big_world(450)
+    ran = run_tree(manager, post)
+    assert holders(feed, post.post_id) == {f"u{i:05d}" for i in range(450)}
+    assert set(feed.puts.values()) == {1}  # every follower written exactly once
+    assert sum(outcome.readers for _, outcome in ran) == 450
+    first = ran[0][1]
+    assert first.readers == 10 and first.continued and 2 <= first.handed_on <= BRANCHES
+    assert max(chunk.hops for chunk, _ in ran) <= 4  # ~log8(45) + 2, not 44
+
+
+def test_the_hops_grow_with_the_logarithm_of_the_followers():
+    hops = {}
+    for followers in (100, 1000, 10000):
+        manager, feed, graph, posts, post = big_world(followers)
+        ran = run_tree(manager, post)
+        assert len(holders(feed, post.post_id)) == followers and set(feed.puts.values()) == {1}
+        hops[followers] = max(chunk.hops for chunk, _ in ran)
+        assert hops[followers] <= math.ceil(math.log(followers / 10, BRANCHES)) + 2
+    assert hops[10000] - hops[100] <= math.ceil(math.log(100, BRANCHES)) + 1  # x100 followers: a few more hops
+
+
+def test_one_branch_is_the_old_chain():
+    manager, feed, graph, posts, post = big_world(45, branches=1)
+    ran = run_tree(manager, post)
+    assert [outcome.readers for _, outcome in ran] == [10, 10, 10, 10, 5]
+    assert [chunk.path for chunk, _ in ran] == ["", "1", "11", "111", "1111"]
+
+
+def test_each_chunk_is_bounded_and_in_follower_order():
+    manager, feed, graph, posts, post = big_world(2000, trim_every=10**9)
+    delivered: list[list[str]] = []
+    real_put = feed.put_entries
+    feed.put_entries = lambda entries: (delivered.append([e.reader_id for e in entries]), real_put(entries))[1]
+    root = work(post)
+    pending, ran = [root], 0
+    while pending:
+        chunk = pending.pop(0)
+        queries, start = graph.queries, len(delivered)
+        outcome = manager.run(chunk)
+        readers = [r for step in delivered[start:] for r in step]
+        assert readers == sorted(readers) and len(readers) <= 10  # one page, in follower order
+        assert all((chunk.after is None or r > chunk.after) and (chunk.until is None or r <= chunk.until)
+                   for r in readers)  # inside its own range
+        assert graph.queries - queries <= 2 and outcome.handed_on <= BRANCHES and outcome.writes.calls <= 2
+        pending.extend(manager.queue_for_tests.pending)
+        manager.queue_for_tests.pending.clear()
+        ran += 1
+    assert len(holders(feed, post.post_id)) == 2000 and ran < 2000 // 10 * 2
+
+
+def test_children_cover_the_rest_of_the_range_disjointly():
+    manager, feed, graph, posts, post = big_world(300)
+    run_tree(manager, post)
+    for parent in [work(post), *manager.queue_for_tests.written.values()]:
+        kids = sorted((w for w in manager.queue_for_tests.written.values()
+                       if w.path[:-1] == parent.path and len(w.path) == len(parent.path) + 1), key=lambda w: w.path)
+        if not kids:
+            continue
+        assert kids[-1].until == parent.until  # the last child keeps the parent's end
+        assert all(a.until == b.after and a.until is not None for a, b in zip(kids, kids[1:]))  # no gap, no overlap
 
 
 def test_a_small_shop_needs_no_work_item():
@@ -238,63 +333,75 @@ def test_a_small_shop_needs_no_work_item():
     assert outcome.readers == 7 and not outcome.continued and manager.queue_for_tests.written == {}
 
 
-def test_chunks_go_in_follower_order():
-    manager, feed, graph, posts, post = big_world(30)
-    manager.post_written(post, None)
-    afters = [w.after for w in manager.queue_for_tests.pending]
-    manager.queue_for_tests.drain(manager)
-    afters += [w.after for w in manager.queue_for_tests.written.values()]
-    ordered = [a for a in dict.fromkeys(afters) if a]
-    assert ordered == sorted(ordered)
+def test_a_full_last_page_hands_nothing_on():
+    manager, feed, graph, posts, post = big_world(10)
+    outcome = manager.post_written(post, None)
+    assert outcome.readers == 10 and not outcome.continued and manager.queue_for_tests.written == {}
 
 
-def test_a_replayed_chunk_writes_the_same_entries_and_enqueues_nothing_new():
-    manager, feed, graph, posts, post = big_world(25)
-    manager.post_written(post, None)
-    work = manager.queue_for_tests.pending[0]
-    manager.queue_for_tests.drain(manager)
+def test_replaying_any_chunk_changes_nothing():
+    manager, feed, graph, posts, post = big_world(250)
+    ran = run_tree(manager, post)
     written = dict(manager.queue_for_tests.written)
-    before = {r: dict(e) for r, e in feed.feeds.items()}
-    again = manager.run(work)  # the same chunk record delivered again
-    assert not again.continued and manager.queue_for_tests.written == written
-    assert feed.feeds == before
+    feeds = {r: dict(e) for r, e in feed.feeds.items()}
+    for chunk, _ in ran:  # every record delivered again (the post's own too)
+        again = manager.run(chunk)
+        assert not again.continued and again.handed_on == 0
+    assert manager.queue_for_tests.written == written and manager.queue_for_tests.pending == []
+    assert feed.feeds == feeds
 
 
-def test_a_replayed_post_record_starts_no_second_chain():
+def test_a_replay_after_the_followers_changed_hands_on_nothing_new():
+    manager, feed, graph, posts, post = big_world(45)
+    root = work(post)
+    manager.run(root)
+    written = dict(manager.queue_for_tests.written)
+    graph.edges |= {("s1", f"u{i:05d}x") for i in range(0, 45, 3)}  # other split points, were they cut again
+    assert not manager.run(root).continued and manager.queue_for_tests.written == written
+
+
+def test_a_replayed_post_record_starts_no_second_tree():
     manager, feed, graph, posts, post = big_world(25)
     manager.post_written(post, None)
+    pending = list(manager.queue_for_tests.pending)
     manager.post_written(post, None)
-    assert len(manager.queue_for_tests.pending) == 1
+    assert manager.queue_for_tests.pending == pending
 
 
 def test_a_chunk_past_its_deadline_hands_the_rest_on():
     ticks = iter(range(1000))
     manager, feed, graph, posts, post = big_world(40, chunk=20, step=5)
     manager.clock = lambda: next(ticks)
-    outcome = manager.run(FanoutWork(post.post_id, "s1", "push", 1, 0, None, 0.0), deadline=2)
-    assert 0 < outcome.readers < 20 and outcome.continued
+    outcome = manager.run(work(post), deadline=2)
+    assert 0 < outcome.readers < 20 and outcome.continued and outcome.handed_on == 1
+    (rest,) = manager.queue_for_tests.pending
+    assert rest.path == "1" and rest.until is None and rest.after == f"u{outcome.readers - 1:05d}"
     manager.clock = lambda: 0
     manager.queue_for_tests.drain(manager, deadline=None)
-    assert holders(feed, post.post_id) == {f"u{i:05d}" for i in range(40)}
+    assert holders(feed, post.post_id) == {f"u{i:05d}" for i in range(40)} and set(feed.puts.values()) == {1}
 
 
 def test_a_chunk_starting_after_its_deadline_only_defers():
     manager, feed, graph, posts, post = big_world(40)
     manager.clock = lambda: 10.0
-    outcome = manager.run(FanoutWork(post.post_id, "s1", "push", 1, 0, None, 0.0), deadline=5.0)
+    outcome = manager.run(work(post, "2", "u00009", "u00029"), deadline=5.0)
     assert outcome.readers == 0 and outcome.continued and feed.feeds == {}
+    (rest,) = manager.queue_for_tests.pending
+    assert (rest.path, rest.after, rest.until) == ("21", "u00009", "u00029")
     manager.clock = lambda: 0.0
     manager.queue_for_tests.drain(manager)
-    assert len(holders(feed, post.post_id)) == 40
+    assert holders(feed, post.post_id) == {f"u{i:05d}" for i in range(10, 30)}
 
 
 def test_a_post_deleted_while_its_chunks_run_stops_them_and_leaves_nothing():
-    manager, feed, graph, posts, post = big_world(45)
-    manager.post_written(post, None)  # chunk 1 delivered
+    manager, feed, graph, posts, post = big_world(450)
+    manager.post_written(post, None)  # the first chunk delivered, its children written
+    assert manager.queue_for_tests.pending
     del posts.posts[post.post_id]
-    manager.post_removed(post)  # the REMOVE's own fan-out (chunked too)
+    manager.post_removed(post)  # the REMOVE's own fan-out (a tree too)
     outcomes = manager.queue_for_tests.drain(manager)
-    assert any("post gone" in o.action for o in outcomes)
+    stopped = [o for o in outcomes if "post gone" in o.action]
+    assert stopped and all(not o.continued and o.readers == 0 for o in stopped)  # no push chunk runs on
     assert holders(feed, post.post_id) == set()
 
 
@@ -309,7 +416,7 @@ def test_a_chunk_that_raced_the_deletion_takes_its_entries_back():
             return post if self.calls == 1 else None  # deleted between the chunk's read and its re-check
 
     manager.posts = Vanishing()
-    outcome = manager.run(FanoutWork(post.post_id, "s1", "push", 1, 0, None, 0.0))
+    outcome = manager.run(work(post))
     assert "undone" in outcome.action and holders(feed, post.post_id) == set()
 
 
@@ -318,10 +425,19 @@ def test_an_edit_while_chunks_run_leaves_the_new_text_everywhere():
     manager.post_written(post, None)
     edited = replace(post, text="고침", version=2)
     posts.posts[post.post_id] = edited
-    manager.post_written(edited, post)  # the edit's refresh chain, racing the push chain
+    manager.post_written(edited, post)  # the edit's refresh tree, racing the push tree
     manager.queue_for_tests.drain(manager)
     assert {feed.feeds[r][post.post_id].excerpt for r in holders(feed, post.post_id)} == {"고침"}
     assert len(holders(feed, post.post_id)) == 45
+
+
+def test_the_branches_fit_a_path_digit():
+    for branches in (0, 10):
+        try:
+            world(branches=branches)
+        except ValueError:
+            continue
+        raise AssertionError(f"branches={branches} accepted")
 
 
 def test_long_text_becomes_an_excerpt_with_more():

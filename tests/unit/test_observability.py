@@ -111,7 +111,7 @@ def test_metrics_are_one_emf_line_on_aws(monkeypatch, capsys):
     observability.reset()
     try:
         observability.order_placed()
-        observability.fanout_delivered("01JDQ7ZK3M8X2V5N4P6R9T0W1Y", 12.3456, chunks=3)
+        observability.fanout_delivered("01JDQ7ZK3M8X2V5N4P6R9T0W1Y", 12.3456, hops=3)
         observability.flush()
         (line,) = capsys.readouterr().out.splitlines()
     finally:
@@ -122,7 +122,7 @@ def test_metrics_are_one_emf_line_on_aws(monkeypatch, capsys):
     assert sorted(map(sorted, directive["Dimensions"])) == [["service", "stage"]]
     assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {"OrdersPlaced": "Count", "FanoutLag": "Seconds"}
     assert blob["stage"] == "prod" and blob["OrdersPlaced"] == [1.0] and blob["FanoutLag"] == [12.346]
-    assert blob["chunks"] == 3
+    assert blob["hops"] == 3
 
 
 def test_every_metric_name_is_listed_in_the_module_docs():
