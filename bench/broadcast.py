@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--consenting", type=float, default=0.8)
+    parser.add_argument("--max-invocation-s", type=float, default=5.0,
+                        help="fail above this (0: report only — a smoke run on a busy machine)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--offset", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -288,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(report, time.monotonic() - started)
     p = report["progress"]
     ok = (p["recipients"] == args.customers and p["delivered"] == report["consenting"] and report["duplicates"] == 0
-          and report["missed"] == 0 and report["sent_to_refusers"] == 0 and report["max_invocation_s"] <= 5
+          and report["missed"] == 0 and report["sent_to_refusers"] == 0
+          and (not args.max_invocation_s or report["max_invocation_s"] <= args.max_invocation_s)
           and report["peak_rss_mb"] <= 256 and p["status"] == "done")
     return 0 if ok else 1
 

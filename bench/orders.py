@@ -192,6 +192,7 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float, stand
     from chalice.test import Client
 
     from app import app
+    from chalicelib import clock
     from chalicelib import wiring as deps
     from chalicelib.services import orders as order_service
     from chalicelib.services import store_links
@@ -220,7 +221,7 @@ def _measure(endpoint: str, n_orders: int, n_threads: int, seconds: float, stand
              token=owner["token"], expect=200)
         c = deps.container()
         code = store_links.ensure_link(c.store_links, c.accounts, referrer["user"]["user_id"], shop["shop_id"],
-                                       shop["name"], [], time.time())
+                                       shop["name"], [], clock.now()).code
 
         def product(name: str, stock: int = 1_000_000) -> str:
             body = {"name": name, "price": 4500, "stock": stock, "kind": "essential", "reorder_days": 7,
