@@ -8,8 +8,7 @@ and parameters, before it is sent. The handler:
 1. **attributes** the call to a packaged function by walking the Python stack: the outermost
    frame in ``chalicelib/events/schedules.py`` → the scheduled function running it
    (LapseSweep, SubscriptionOrders, OrderDeadlines, BroadcastRelease, Aftercare, InsightsNotices), elsewhere in
-   ``chalicelib/events/`` → Stream, the authorizer ``bearer`` in ``chalicelib/api/auth.py``
-   → Bearer, elsewhere in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
+   ``chalicelib/events/`` → Stream, in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
    (``devtools/stream_poller.py``) plays Lambda's event source mapping, which reads the
    stream with the Stream function's role: its reads of the app's stream are Stream's.
    Anything else — test fixtures and devtools creating tables and buckets, tests calling
@@ -94,8 +93,6 @@ def _entry_point(frame: Any) -> str | None:
         return SCHEDULED.get(frame.f_code.co_name)
     if path.startswith("chalicelib/events/"):
         return "Stream"
-    if path == "chalicelib/api/auth.py" and frame.f_code.co_name == "bearer":
-        return "Bearer"
     if path.startswith("chalicelib/api/"):
         return "APIHandler"
     return None

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import AccountClosed, EmailTaken, InvalidCredentials, PhoneTaken, ShopHasOpenOrders, WrongPassword
 from chalicelib.schemas.accounts import AuthOut, LoginIn, MeUpdate, PasswordChange, SignupIn, UserPublic
 from chalicelib.services import accounts
 
 accounts_blueprint = Blueprint(__name__)
-route = Router(accounts_blueprint, "accounts", bearer)
+route = Router(accounts_blueprint, "accounts")
 
 
 @route.route("POST", "/auth/signup", auth=False, status=201, body=SignupIn, response=AuthOut, errors=(EmailTaken, PhoneTaken),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import TooManyAddresses, Unavailable
 from chalicelib.schemas.addresses import AddressCreate, AddressPage, AddressPublic, AddressUpdate
 from chalicelib.schemas.common import ListQuery
 
 addresses_blueprint = Blueprint(__name__)
-route = Router(addresses_blueprint, "addresses", bearer)
+route = Router(addresses_blueprint, "addresses")
 
 
 @route.route("GET", "/me/addresses", query=ListQuery, response=AddressPage,

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import Forbidden
 from chalicelib.records.automations import Automation, Automations
 from chalicelib.schemas.automations import AutomationsIn, AutomationsOut
 
 automations_blueprint = Blueprint(__name__)
-route = Router(automations_blueprint, "automations", bearer)
+route = Router(automations_blueprint, "automations")
 
 
 def view(automations: Automations) -> dict:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import CouponEnded, Forbidden
 from chalicelib.schemas.broadcasts import BroadcastAccepted, BroadcastCreate, BroadcastProgress
 
 broadcasts_blueprint = Blueprint(__name__)
-route = Router(broadcasts_blueprint, "broadcasts", bearer)
+route = Router(broadcasts_blueprint, "broadcasts")
 
 
 @route.route("POST", "/shops/{shop_id}/broadcasts", status=202, body=BroadcastCreate, response=BroadcastAccepted,

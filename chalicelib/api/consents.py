@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import AccountClosed, OwnShopConsent, Unavailable
 from chalicelib.records.consents import ShopPreference
 from chalicelib.schemas.consents import ShopPreferenceIn, ShopPreferenceOut
 
 consents_blueprint = Blueprint(__name__)
-route = Router(consents_blueprint, "shop preferences", bearer)
+route = Router(consents_blueprint, "shop preferences")
 
 
 def view(pref: ShopPreference) -> dict:

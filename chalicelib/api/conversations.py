@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import Blocked, Forbidden, OwnShopMessage
@@ -18,7 +17,7 @@ from chalicelib.schemas.conversations import (
 )
 
 conversations_blueprint = Blueprint(__name__)
-route = Router(conversations_blueprint, "conversations", bearer)
+route = Router(conversations_blueprint, "conversations")
 
 
 @route.route("POST", "/shops/{shop_id}/messages", status=201, body=MessageCreate, response=MessagePublic,

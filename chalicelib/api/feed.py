@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.feed import FeedItemPublic, FeedQuery
 
 feed_blueprint = Blueprint(__name__)
-route = Router(feed_blueprint, "feed", bearer)
+route = Router(feed_blueprint, "feed")
 
 
 @route.route("GET", "/feed", query=FeedQuery, response=Page[FeedItemPublic],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Forbidden, OwnShopFollow
@@ -16,7 +15,7 @@ from chalicelib.schemas.common import ListQuery, Page
 from chalicelib.schemas.follows import FollowedShop, FollowerPublic, FollowOut
 
 follows_blueprint = Blueprint(__name__)
-route = Router(follows_blueprint, "follows", bearer)
+route = Router(follows_blueprint, "follows")
 
 
 @route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(OwnShopFollow, AccountClosed), limit="follow",

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.spec import Header
 from chalicelib.errors import Forbidden
@@ -19,7 +18,7 @@ from chalicelib.schemas.insights import (DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS, Ins
                                          PostInsightsQuery)
 
 insights_blueprint = Blueprint(__name__)
-route = Router(insights_blueprint, "insights", bearer)
+route = Router(insights_blueprint, "insights")
 
 EXCERPT_CHARS = 80
 

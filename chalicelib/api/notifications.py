@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import start_key
 from chalicelib.errors import TooManyDevices, Unavailable
@@ -24,7 +23,7 @@ from chalicelib.schemas.notifications import (
 )
 
 notifications_blueprint = Blueprint(__name__)
-route = Router(notifications_blueprint, "notifications", bearer)
+route = Router(notifications_blueprint, "notifications")
 
 
 @route.route("GET", "/me/notifications", query=NotificationsQuery, response=InboxPagePublic,

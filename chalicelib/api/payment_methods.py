@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import AccountClosed, BillingKeyInvalid, Unavailable
 from chalicelib.schemas.payment_methods import CardIn, CardOut
 
 payment_methods_blueprint = Blueprint(__name__)
-route = Router(payment_methods_blueprint, "payment methods", bearer)
+route = Router(payment_methods_blueprint, "payment methods")
 
 
 @route.route("GET", "/me/payment-methods/card", response=CardOut,

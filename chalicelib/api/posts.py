@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Blocked, Forbidden, PostChanged, Unauthorized
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.records.social import Post
 
 posts_blueprint = Blueprint(__name__)
-route = Router(posts_blueprint, "posts", bearer)
+route = Router(posts_blueprint, "posts")
 
 
 def post_out(ctx: Ctx, post: Post) -> PostPublic:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import Forbidden
@@ -23,7 +22,7 @@ from chalicelib.schemas.relationships import (
 )
 
 relationships_blueprint = Blueprint(__name__)
-route = Router(relationships_blueprint, "relationships", bearer)
+route = Router(relationships_blueprint, "relationships")
 
 
 @route.route("GET", "/me/shops", query=ListQuery, response=Page[MyShop],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.errors import AccountClosed, Forbidden, HandleTaken, ShopAlreadyOpen, Unauthorized, UnknownRegion
 from chalicelib.records.accounts import Shop
@@ -12,7 +11,7 @@ from chalicelib.schemas.shops import ShopCheckoutSettings, ShopCreate, ShopPubli
 from chalicelib.services import fulfilment, shops
 
 shops_blueprint = Blueprint(__name__)
-route = Router(shops_blueprint, "shops", bearer)
+route = Router(shops_blueprint, "shops")
 
 
 def shop_fields(shop: Shop) -> dict:

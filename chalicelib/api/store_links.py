@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Forbidden, Unauthorized
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.records.store_links import Landing, StoreLink
 
 store_links_blueprint = Blueprint(__name__)
-route = Router(store_links_blueprint, "store links", bearer)
+route = Router(store_links_blueprint, "store links")
 
 
 def link_url(ctx: Ctx, code: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import JSON, Ctx, Router
 from chalicelib.api.orders import idempotency_key
 from chalicelib.api.paging import page_out, start_key
@@ -26,8 +25,8 @@ from chalicelib.schemas.subscriptions import (
 )
 
 subscriptions_blueprint = Blueprint(__name__)
-route = Router(subscriptions_blueprint, "subscriptions", bearer)
-essentials = Router(subscriptions_blueprint, "essentials", bearer)
+route = Router(subscriptions_blueprint, "subscriptions")
+essentials = Router(subscriptions_blueprint, "essentials")
 
 IDEMPOTENCY_HEADER = Header(
     "Idempotency-Key", True,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.schemas.uploads import UploadCreate, UploadOut
 
 uploads_blueprint = Blueprint(__name__)
-route = Router(uploads_blueprint, "uploads", bearer)
+route = Router(uploads_blueprint, "uploads")
 
 
 @route.route("POST", "/uploads", status=201, body=UploadCreate, response=UploadOut,
