@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import messages
-from chalicelib.api.spec import Header, RouteSpec
+from chalicelib.api.spec import Header, LazyModel, RouteSpec
 from chalicelib.errors import (
     DomainError,
     FieldProblem,
@@ -51,6 +50,8 @@ from chalicelib import clock, observability
 from chalicelib.wiring import Container, container
 
 if TYPE_CHECKING:  # imported where used: off the cold start of every route
+    from pydantic import BaseModel, ValidationError
+
     from chalicelib.records.accounts import User
     from chalicelib.records.rates import Ticket
     from chalicelib.services.signing import Claims
@@ -279,7 +280,7 @@ class Router:
         self.tag = tag
 
     def route(self, method: str, path: str, *, summary: str, status: int = 200, auth: bool = True,
-              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+              body: type[BaseModel] | LazyModel | None = None, query: type[BaseModel] | LazyModel | None = None,
               response: Any = None, errors: tuple[type[DomainError], ...] = (), headers: tuple[Header, ...] = (),
               response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
               current: Callable | None = None, document: bool = True, limit: str | None = None,
@@ -354,17 +355,22 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
                 raise NotFound("No such resource.")
         kwargs: dict[str, Any] = dict(path_params)
         limit = deps.settings.max_body_bytes
-        if spec.body is not None:
+        body_model, query_model = spec.body_model, spec.query_model  # imported on a route's first request
+        if body_model is not None:
+            from pydantic import ValidationError
+
             payload = _json_body(request, limit)
             try:
-                kwargs["body"] = spec.body.model_validate(payload)
+                kwargs["body"] = body_model.model_validate(payload)
             except ValidationError as error:
                 return _log(request, spec, _validation_problem(error, "body", lang), started, user_id, deps)
         elif request.raw_body and len(request.raw_body) > limit:
             raise _too_large(limit)
-        if spec.query is not None:
+        if query_model is not None:
+            from pydantic import ValidationError
+
             try:
-                kwargs["query"] = spec.query.model_validate(_query(request, spec.query))
+                kwargs["query"] = query_model.model_validate(_query(request, query_model))
             except ValidationError as error:
                 return _log(request, spec, _validation_problem(error, "query", lang), started, user_id, deps)
         quota = _quota(request, deps, rate_rule, user_id, now)
@@ -429,7 +435,7 @@ def _respond(spec: RouteSpec, result: Any) -> Response:
         return result
     if spec.status == 204 or spec.response is None:
         return Response(body="", status_code=spec.status)
-    model = spec.response
+    model = spec.response_model
     if not isinstance(result, model):
         result = model.model_validate(result)
     return Response(body=result.model_dump_json(), status_code=spec.status, headers={"Content-Type": JSON})

@@ -11,11 +11,20 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Forbidden, Unauthorized
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.store_links import (ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic,
-                                            StoreLinkUpdate, VisitIn, VisitOut)
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.store_links import (
+        ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic, StoreLinkUpdate, VisitIn, VisitOut,
+    )
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    (ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic, StoreLinkUpdate, VisitIn, VisitOut) = lazy_models(
+        "chalicelib.schemas.store_links", "ReferralOut", "RewardsPage", "StoreLinkLanding", "StoreLinkPublic",
+        "StoreLinkUpdate", "VisitIn", "VisitOut")
 
 if TYPE_CHECKING:
     from chalicelib.records.store_links import Landing, StoreLink
