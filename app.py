@@ -4,7 +4,6 @@ from chalice import Chalice
 
 from chalicelib.api.accounts import accounts_blueprint
 from chalicelib.api.addresses import addresses_blueprint
-from chalicelib.api.auth import auth_blueprint
 from chalicelib.api.automations import automations_blueprint
 from chalicelib.api.insights import insights_blueprint
 from chalicelib.api.broadcasts import broadcasts_blueprint
@@ -36,7 +35,6 @@ from chalicelib.api.discovery import discovery_blueprint
 app = Chalice(app_name="dongne")
 observe(app)  # logs, metrics and traces for every handler (Powertools, loaded on first use)
 
-app.register_blueprint(auth_blueprint)
 app.register_blueprint(service_blueprint)
 app.register_blueprint(accounts_blueprint)
 app.register_blueprint(addresses_blueprint)

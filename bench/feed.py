@@ -7,7 +7,7 @@ fills the feeds with the real stream handler (``devtools.stream_poller`` → ``c
 then measures, side by side in one run:
 
 (a) DynamoDB calls (and read units) per feed page for a customer following ``--shops`` shops;
-(b) feed page latency through the app (``GET /feed`` in-process: authorizer, validation,
+(b) feed page latency through the app (``GET /feed`` in-process: token check, validation,
     Query, serialization) against a naive read-time merge over the same shops' posts and
     against a bare boto3 / PynamoDB Query of the same page — interleaved, medians;
 (c) a post by a shop with ``--followers`` followers: DynamoDB calls on the request path,

@@ -9,8 +9,8 @@ Chalice middleware for every kind of invocation (HTTP requests, the stream, sche
 * adds the invocation's keys to every log line logged while it runs: ``request_id`` (API
   Gateway's request id on AWS, Lambda's for events; under ``chalice local`` and in tests the
   local Lambda context's, else a fresh uuid), ``function_request_id``, ``cold_start``,
-  ``function_name``, and for requests ``route`` (``"POST /orders"``) and ``user_id`` (the
-  authorizer's principal; absent when anonymous);
+  ``function_name``, and for requests ``route`` (``"POST /orders"``) and ``user_id`` (added by
+  the edge once the bearer token checks out, ``signed_in``; absent when anonymous);
 * opens a trace subsegment named after the route or the handler (when ``settings.tracing``);
 * counts what the HTTP answer says (orders placed, out of stock, rate limited, unavailable);
   other ways of ordering (the subscription job) call ``order_placed(source)`` and
@@ -222,17 +222,21 @@ def request_keys(request: Any, cold: bool) -> dict[str, Any]:
     context = request.context or {}
     lambda_context = getattr(request, "lambda_context", None)
     function_request_id = getattr(lambda_context, "aws_request_id", None)
-    authorizer = context.get("authorizer") or {}
-    principal = authorizer.get("principalId")
-    user_id = principal if principal and principal != "anonymous" and not authorizer.get("error") else None
     return {
         "request_id": context.get("requestId") or function_request_id or _new_id(),
         "function_request_id": function_request_id,
         "function_name": getattr(lambda_context, "function_name", None),
         "cold_start": cold,
         "route": f"{request.method} {context.get('resourcePath') or request.path}",
-        "user_id": user_id,
     }
+
+
+def signed_in(user_id: str) -> None:
+    """Put the request's user on every later line of the invocation (the edge calls it once the
+    bearer token and the account check out). Outside an invocation there is no Logger: a no-op."""
+    log_ = _state.get("logger")
+    if log_ is not None:
+        log_.thread_safe_append_keys(user_id=user_id)
 
 
 def event_keys(event: Any, cold: bool) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 On AWS the secret is never in a function's environment (where the console, ``GetFunction``
 and every log of the configuration would show it): ``DONGNE_SECRET_ARN`` names it, and only the
-functions that sign or verify tokens and cursors (the API and the authorizer) may read it.
+functions that sign or verify tokens and cursors (the API alone) may read it.
 Locally and in tests ``settings.secret_key`` (the development default) is used instead.
 
 The value is cached for ``MAX_AGE_SECONDS`` by the Parameters utility, and the container keeps

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from chalicelib.settings import Settings, get_settings, reset_settings
+if TYPE_CHECKING:  # the settings model loads pydantic: on the first container, not at import
+    from chalicelib.settings import Settings
 
 
 @dataclass
@@ -341,12 +343,16 @@ _container: Container | None = None
 def container() -> Container:
     global _container
     if _container is None:
+        from chalicelib.settings import get_settings
+
         _container = Container(get_settings())
     return _container
 
 
 def reset() -> None:
     """Drop the cached settings and objects (tests switch between moto and DynamoDB Local)."""
+    from chalicelib.settings import reset_settings
+
     global _container
     reset_settings()
     _container = None

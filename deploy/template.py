@@ -46,7 +46,7 @@ Logs: each function writes to a log group this template makes (``<Function>Logs`
 may write to its own group only — a group Lambda made on first run would be named after the
 function, whose name CloudFormation generates after the role exists (a reference would be a
 cycle). X-Ray's ``PutTraceSegments``/``PutTelemetryRecords`` take no resource: ``*``. Only
-the API and the authorizer may read the signing secret (``secretsmanager:GetSecretValue`` on
+the API (which verifies every bearer token itself: there is no authorizer) may read the signing secret (``secretsmanager:GetSecretValue`` on
 ``Ref SigningSecret``, its ARN); only the API and ``order_deadlines`` may read PortOne's
 (``PortOneSecret``, named to them alone by ``DONGNE_PORTONE_SECRET_ARN``).
 ``deploy.iam_check`` (run by ``make test``) proves the packaged roles grant every AWS call
@@ -265,10 +265,11 @@ def _stage_name(stage: str) -> str:
 
 # API Gateway's answers that never reach the app -> (status, problem code). A method a path does
 # not have does reach it (the app routes every method of every path: 405 with Allow), so
-# MISSING_AUTHENTICATION_TOKEN means a path no route has. The authorizer never denies (the app
-# answers 401 itself), so UNAUTHORIZED is a request without an Authorization header.
+# MISSING_AUTHENTICATION_TOKEN means a path no route has. There is no authorizer (the app checks
+# every bearer token and answers each 401 itself, in the asked language, with CORS), so the
+# authorizer's answers (UNAUTHORIZED, AUTHORIZER_FAILURE, AUTHORIZER_CONFIGURATION_ERROR) cannot
+# happen and are not configured; were one to, DEFAULT_4XX/5XX still answer it as a problem.
 GATEWAY_PROBLEMS: dict[str, tuple[int, str]] = {
-    "UNAUTHORIZED": (401, "unauthorized"),
     "MISSING_AUTHENTICATION_TOKEN": (404, "route_not_found"),
     "RESOURCE_NOT_FOUND": (404, "route_not_found"),
     "ACCESS_DENIED": (403, "forbidden"),
@@ -277,8 +278,6 @@ GATEWAY_PROBLEMS: dict[str, tuple[int, str]] = {
     "UNSUPPORTED_MEDIA_TYPE": (415, "unsupported_media_type"),
     "THROTTLED": (429, "rate_limited"),  # the stage's throttling (.chalice/config.json)
     "QUOTA_EXCEEDED": (429, "rate_limited"),  # a usage plan's quota, should one be attached
-    "AUTHORIZER_FAILURE": (503, "service_unavailable"),
-    "AUTHORIZER_CONFIGURATION_ERROR": (503, "service_unavailable"),
     "INTEGRATION_FAILURE": (503, "service_unavailable"),
     "INTEGRATION_TIMEOUT": (503, "service_unavailable"),
     "API_CONFIGURATION_ERROR": (503, "service_unavailable"),

@@ -1,8 +1,8 @@
 """`chalice local`, answering API Gateway's own errors the way the deployed API does.
 
 On AWS, the deployment template (deploy/template.py) turns API Gateway's generated
-answers — no Authorization header (401), unknown route (403 "Missing Authentication
-Token", which we answer 404) — into application/problem+json. `chalice local` emulates
+answers — an unknown route (403 "Missing Authentication Token", which we answer 404) — into
+application/problem+json (there is no authorizer: the app answers every 401 itself). `chalice local` emulates
 API Gateway but answers those with its own JSON; this entry point runs the very same
 `chalice local` command with those answers translated, so the local contract is the
 deployed one. Every method reaches the app (which answers 405 with ``Allow`` for one a path
@@ -41,9 +41,7 @@ _DISCARD_LIMIT = 1024 * 1024
 
 # The gateway's own answers -> (status, problem code), as deploy/template.py's GatewayResponses.
 GATEWAY_PROBLEMS = {
-    401: (401, "unauthorized"),      # no Authorization header
     403: (404, "route_not_found"),   # "Missing Authentication Token": no route has this path
-    500: (503, "service_unavailable"),  # the authorizer failed
 }
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "route_not_found", 405: "method_not_allowed",
           413: "payload_too_large", 503: "service_unavailable"}

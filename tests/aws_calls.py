@@ -9,8 +9,7 @@ and parameters, before it is sent. The handler:
    frame in ``chalicelib/events/schedules.py`` → the scheduled function running it
    (LapseSweep, SubscriptionOrders, OrderDeadlines, BroadcastRelease, Aftercare, InsightsNotices),
    ``chalicelib/events/outbound.py`` → Outbound (the sender of queued push, e-mail and SMS), elsewhere in
-   ``chalicelib/events/`` → Stream, the authorizer ``bearer`` in ``chalicelib/api/auth.py``
-   → Bearer, elsewhere in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
+   ``chalicelib/events/`` → Stream, in ``chalicelib/api/`` (a request) → APIHandler. The stream poller
    (``devtools/stream_poller.py``) plays Lambda's event source mapping, which reads the
    stream with the Stream function's role: its reads of the app's stream are Stream's; likewise
    the queue poller (``devtools/queue_poller.py``) plays the outbound queue's mapping, whose
@@ -106,8 +105,6 @@ def _entry_point(frame: Any) -> str | None:
         return "Outbound"
     if path.startswith("chalicelib/events/"):
         return "Stream"
-    if path == "chalicelib/api/auth.py" and frame.f_code.co_name == "bearer":
-        return "Bearer"
     if path.startswith("chalicelib/api/"):
         return "APIHandler"
     return None

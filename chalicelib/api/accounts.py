@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import AccountClosed, EmailTaken, InvalidCredentials, PhoneTaken, ShopHasOpenOrders, WrongPassword
-from chalicelib.schemas.accounts import AuthOut, LoginIn, MeUpdate, PasswordChange, SignupIn, UserPublic
-from chalicelib.services import accounts
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.accounts import AuthOut, LoginIn, MeUpdate, PasswordChange, SignupIn, UserPublic
+else:  # pydantic models, imported on the first request that needs them
+    (AuthOut, LoginIn, MeUpdate, PasswordChange, SignupIn, UserPublic) = lazy_models(
+        "chalicelib.schemas.accounts", "AuthOut", "LoginIn", "MeUpdate", "PasswordChange", "SignupIn", "UserPublic")
 
 accounts_blueprint = Blueprint(__name__)
-route = Router(accounts_blueprint, "accounts", bearer)
+route = Router(accounts_blueprint, "accounts")
 
 
 @route.route("POST", "/auth/signup", auth=False, status=201, body=SignupIn, response=AuthOut, errors=(EmailTaken, PhoneTaken),
              limit="signup", summary="Create an account (name, e-mail or phone, password); returns a token")
 def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
+    from chalicelib.services import accounts
+
     deps = ctx.deps
     session = accounts.signup(deps.accounts, deps.passwords, deps.tokens, name=body.name, email=body.email,
                               phone=body.phone, password=body.password, now=ctx.now)
@@ -29,6 +37,8 @@ def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
              description="Repeated failures lock the account's e-mail or phone for a growing time (429 with "
                          "Retry-After); a success resets it.")
 def log_in(ctx: Ctx, body: LoginIn) -> AuthOut:
+    from chalicelib.services import accounts
+
     kind, value = ("email", body.email) if body.email else ("phone", body.phone)
     deps = ctx.deps
     session = accounts.login(deps.accounts, deps.passwords, deps.tokens, deps.login_locks, kind=kind,
@@ -51,6 +61,8 @@ def bind_visitor(ctx: Ctx, given: str | None, user_id: str) -> None:
 
 @route.route("POST", "/auth/logout", status=204, summary="Log out: this token stops working (others keep theirs)")
 def log_out(ctx: Ctx) -> None:
+    from chalicelib.services import accounts
+
     accounts.logout(ctx.deps.accounts, ctx.account, ctx.claims, ctx.now)
 
 
@@ -64,6 +76,8 @@ def get_me(ctx: Ctx) -> UserPublic:
              description="A wrong current password is a 403 `wrong_password`; repeated wrong ones lock like "
                          "logins (429).")
 def change_password(ctx: Ctx, body: PasswordChange) -> None:
+    from chalicelib.services import accounts
+
     d = ctx.deps
     accounts.change_password(d.accounts, d.passwords, d.login_locks, ctx.account, current=body.current_password,
                              new=body.new_password, now=ctx.now)
@@ -75,6 +89,8 @@ def change_password(ctx: Ctx, body: PasswordChange) -> None:
                          "relationship pairs and the owners' notes go (within seconds, off the request). "
                          "An owner whose shop has open orders gets a 409 `shop_has_open_orders`.")
 def delete_account(ctx: Ctx) -> None:
+    from chalicelib.services import accounts
+
     from chalicelib.services import notification_delivery
 
     d = ctx.deps
@@ -90,6 +106,8 @@ def delete_account(ctx: Ctx) -> None:
              etag=True, current=get_me,
              summary="Edit the logged-in user's name, e-mail or phone (only the fields sent change)")
 def update_me(ctx: Ctx, body: MeUpdate) -> UserPublic:
+    from chalicelib.services import accounts
+
     user = accounts.update_profile(ctx.deps.accounts, ctx.user, name=body.name, email=body.email,
                                    phone=body.phone, now=ctx.now, current=ctx.account)
     return UserPublic.model_validate(user)

@@ -6,16 +6,24 @@ not in it — another user's, or deleted — names nothing (404).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import TooManyAddresses, Unavailable
-from chalicelib.schemas.addresses import AddressCreate, AddressPage, AddressPublic, AddressUpdate
-from chalicelib.schemas.common import ListQuery
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.addresses import AddressCreate, AddressPage, AddressPublic, AddressUpdate
+    from chalicelib.schemas.common import ListQuery
+else:  # pydantic models, imported on the first request that needs them
+    (AddressCreate, AddressPage, AddressPublic, AddressUpdate) = lazy_models(
+        "chalicelib.schemas.addresses", "AddressCreate", "AddressPage", "AddressPublic", "AddressUpdate")
+    (ListQuery,) = lazy_models("chalicelib.schemas.common", "ListQuery")
 
 addresses_blueprint = Blueprint(__name__)
-route = Router(addresses_blueprint, "addresses", bearer)
+route = Router(addresses_blueprint, "addresses")
 
 
 @route.route("GET", "/me/addresses", query=ListQuery, response=AddressPage,

@@ -6,16 +6,22 @@ Services are imported inside the views (cold start: see ``chalicelib.api.follows
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import Forbidden
-from chalicelib.records.automations import Automation, Automations
-from chalicelib.schemas.automations import AutomationsIn, AutomationsOut
+
+if TYPE_CHECKING:
+    from chalicelib.records.automations import Automations
+    from chalicelib.schemas.automations import AutomationsIn, AutomationsOut
+else:  # pydantic models, imported on the first request that needs them
+    AutomationsIn, AutomationsOut = lazy_models("chalicelib.schemas.automations", "AutomationsIn", "AutomationsOut")
 
 automations_blueprint = Blueprint(__name__)
-route = Router(automations_blueprint, "automations", bearer)
+route = Router(automations_blueprint, "automations")
 
 
 def view(automations: Automations) -> dict:
@@ -45,6 +51,7 @@ def get_shop_automations(ctx: Ctx, shop_id: str) -> dict:
                          "a lapsed customer's paid order brings them back. Texts are 1–500 characters, not only "
                          "spaces. The words and switches in force when a moment comes are the ones used.")
 def set_shop_automations(ctx: Ctx, shop_id: str, body: AutomationsIn) -> dict:
+    from chalicelib.records.automations import Automation
     from chalicelib.services import automations
 
     saved = automations.replace(

@@ -7,15 +7,22 @@ Accepting one is a 202: the delivery runs from the table's stream in bounded chu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import CouponEnded, Forbidden
-from chalicelib.schemas.broadcasts import BroadcastAccepted, BroadcastCreate, BroadcastProgress
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.broadcasts import BroadcastAccepted, BroadcastCreate, BroadcastProgress
+else:  # pydantic models, imported on the first request that needs them
+    (BroadcastAccepted, BroadcastCreate, BroadcastProgress) = lazy_models(
+        "chalicelib.schemas.broadcasts", "BroadcastAccepted", "BroadcastCreate", "BroadcastProgress")
 
 broadcasts_blueprint = Blueprint(__name__)
-route = Router(broadcasts_blueprint, "broadcasts", bearer)
+route = Router(broadcasts_blueprint, "broadcasts")
 
 
 @route.route("POST", "/shops/{shop_id}/broadcasts", status=202, body=BroadcastCreate, response=BroadcastAccepted,

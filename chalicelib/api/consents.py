@@ -6,16 +6,23 @@ Every route works on the caller's own settings with the shop (``USER#<user_id>``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import AccountClosed, OwnShopConsent, Unavailable
-from chalicelib.records.consents import ShopPreference
-from chalicelib.schemas.consents import ShopPreferenceIn, ShopPreferenceOut
+
+if TYPE_CHECKING:
+    from chalicelib.records.consents import ShopPreference
+    from chalicelib.schemas.consents import ShopPreferenceIn, ShopPreferenceOut
+else:  # pydantic models, imported on the first request that needs them
+    (ShopPreferenceIn, ShopPreferenceOut) = lazy_models(
+        "chalicelib.schemas.consents", "ShopPreferenceIn", "ShopPreferenceOut")
 
 consents_blueprint = Blueprint(__name__)
-route = Router(consents_blueprint, "shop preferences", bearer)
+route = Router(consents_blueprint, "shop preferences")
 
 
 def view(pref: ShopPreference) -> dict:

@@ -6,19 +6,28 @@ nothing (404). Services are imported inside the views (cold start: see ``chalice
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import Blocked, Forbidden, OwnShopMessage
-from chalicelib.schemas.common import ListQuery
-from chalicelib.schemas.conversations import (
-    BlockPublic, MessageCreate, MessagePage, MessagePublic, MyConversationPage, ReadOut, ShopConversationPage,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery
+    from chalicelib.schemas.conversations import (
+        BlockPublic, MessageCreate, MessagePage, MessagePublic, MyConversationPage, ReadOut, ShopConversationPage,
+    )
+else:  # pydantic models, imported on the first request that needs them
+    (ListQuery,) = lazy_models("chalicelib.schemas.common", "ListQuery")
+    (BlockPublic, MessageCreate, MessagePage, MessagePublic, MyConversationPage, ReadOut, ShopConversationPage) = lazy_models(
+        "chalicelib.schemas.conversations", "BlockPublic", "MessageCreate", "MessagePage", "MessagePublic",
+        "MyConversationPage", "ReadOut", "ShopConversationPage")
 
 conversations_blueprint = Blueprint(__name__)
-route = Router(conversations_blueprint, "conversations", bearer)
+route = Router(conversations_blueprint, "conversations")
 
 
 @route.route("POST", "/shops/{shop_id}/messages", status=201, body=MessageCreate, response=MessagePublic,

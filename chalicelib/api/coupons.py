@@ -3,18 +3,26 @@ the coupons they can use now (an order uses one through ``POST /orders`` ``coupo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AudienceNotSupported, CouponEnded, Forbidden
-from chalicelib.records.coupons import Coupon, Holding
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.coupons import CouponCreate, CouponPublic, GrantIn, GrantOut, HeldCouponPublic
+
+if TYPE_CHECKING:
+    from chalicelib.records.coupons import Coupon, Holding
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.coupons import CouponCreate, CouponPublic, GrantIn, GrantOut, HeldCouponPublic
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    (CouponCreate, CouponPublic, GrantIn, GrantOut, HeldCouponPublic) = lazy_models(
+        "chalicelib.schemas.coupons", "CouponCreate", "CouponPublic", "GrantIn", "GrantOut", "HeldCouponPublic")
 
 coupons_blueprint = Blueprint(__name__)
-route = Router(coupons_blueprint, "coupons", bearer)
+route = Router(coupons_blueprint, "coupons")
 
 
 def coupon_out(coupon: Coupon) -> dict:

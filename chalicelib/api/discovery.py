@@ -5,14 +5,23 @@ Services are imported inside the views (cold start: see ``chalicelib.api.follows
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import InvalidHashtag, InvalidSearchQuery, UnknownRegion
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.discovery import SearchQuery, ShopHitOut
-from chalicelib.schemas.posts import PostPublic
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.discovery import SearchQuery, ShopHitOut
+    from chalicelib.schemas.posts import PostPublic
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    SearchQuery, ShopHitOut = lazy_models("chalicelib.schemas.discovery", "SearchQuery", "ShopHitOut")
+    (PostPublic,) = lazy_models("chalicelib.schemas.posts", "PostPublic")
 
 discovery_blueprint = Blueprint(__name__)
 route = Router(discovery_blueprint, "discovery")

@@ -2,7 +2,7 @@
 
 Every view is declared with ``Router.route``, which
 
-* registers the Chalice route (with the bearer authorizer when ``auth=True``),
+* registers the Chalice route (``auth=True``: the edge checks the bearer token itself),
 * records a ``RouteSpec`` from which ``/openapi.json`` is generated, so the document
   describes exactly what is served (the operationId is the view's name, a verb),
 * parses the body (size limit, malformed or too deeply nested JSON → 400, a body that is
@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import messages
-from chalicelib.api.spec import Header, RouteSpec
+from chalicelib.api.spec import Header, LazyModel, RouteSpec
 from chalicelib.errors import (
     DomainError,
     FieldProblem,
@@ -47,10 +46,12 @@ from chalicelib.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from chalicelib import clock
+from chalicelib import clock, observability
 from chalicelib.wiring import Container, container
 
 if TYPE_CHECKING:  # imported where used: off the cold start of every route
+    from pydantic import BaseModel, ValidationError
+
     from chalicelib.records.accounts import User
     from chalicelib.records.rates import Ticket
     from chalicelib.services.signing import Claims
@@ -150,21 +151,15 @@ class Ctx:
         return self.request.headers.get(name)
 
 
-def _claims(request: Request, now: float) -> Claims:
-    """What the authorizer vouched for (signature and expiry). Expiry is checked again here
-    because API Gateway caches an authorizer's answer for its TTL."""
-    from chalicelib.services.signing import Claims
-
-    context = (request.context or {}).get("authorizer") or {}
-    if context.get("error") or not context.get("principalId"):
-        raise Unauthorized(context.get("error") or "A valid bearer token is required.")
-    try:
-        expires_at, version = int(context.get("exp", 0)), int(context.get("ver", 0))
-    except (TypeError, ValueError):
-        expires_at, version = 0, 0
-    if expires_at <= now:
-        raise Unauthorized("The bearer token has expired; log in again.")
-    return Claims(context["principalId"], expires_at, version, context.get("jti") or None)
+def _claims(request: Request, deps: Container, now: float) -> Claims:
+    """The bearer token's claims: its signature and expiry, checked here with no I/O. There is
+    no authorizer in front of the app, so every 401 is this edge's problem+json (in the
+    request's language, with CORS headers for an allowed origin)."""
+    header = (request.headers.get("authorization") or "").strip()
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+    return deps.tokens.verify(value.strip(), now)
 
 
 def _authenticated(request: Request, deps: Container, now: float) -> tuple[Claims, User]:
@@ -172,7 +167,7 @@ def _authenticated(request: Request, deps: Container, now: float) -> tuple[Claim
     token check (``services.accounts.check_token``)."""
     from chalicelib.services.accounts import check_token
 
-    claims = _claims(request, now)
+    claims = _claims(request, deps, now)
     return claims, check_token(deps.accounts, claims)
 
 
@@ -280,13 +275,12 @@ def operation_id(name: str) -> str:
 class Router:
     """Declares the routes of one blueprint."""
 
-    def __init__(self, blueprint: Blueprint, tag: str, authorizer: Any = None) -> None:
+    def __init__(self, blueprint: Blueprint, tag: str) -> None:
         self.blueprint = blueprint
         self.tag = tag
-        self.authorizer = authorizer
 
     def route(self, method: str, path: str, *, summary: str, status: int = 200, auth: bool = True,
-              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+              body: type[BaseModel] | LazyModel | None = None, query: type[BaseModel] | LazyModel | None = None,
               response: Any = None, errors: tuple[type[DomainError], ...] = (), headers: tuple[Header, ...] = (),
               response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
               current: Callable | None = None, document: bool = True, limit: str | None = None,
@@ -304,8 +298,6 @@ class Router:
         HTML page, not problem+json); ``path_param`` widens what a path segment may hold (a
         shop's handle may hold a dot); ``text_params`` names captures that are free text (a region,
         a hashtag), handed to the view URL-decoded for it to validate."""
-        authorizer = self.authorizer if auth else None
-
         def decorator(view: Callable) -> Callable:
             spec = RouteSpec(method=method, path=path, summary=summary, tag=self.tag, auth=auth, status=status,
                              body=body, query=query, response=response, errors=errors, headers=headers,
@@ -320,8 +312,7 @@ class Router:
                 return _handle(self.blueprint.current_request, spec, view, path_params, rate_rule=limit,
                                error_page=error_page, path_param=path_param or _PATH_PARAM)
 
-            self.blueprint.route(path, methods=[method], authorizer=authorizer,
-                                 content_types=ANY_CONTENT_TYPE)(handler)
+            self.blueprint.route(path, methods=[method], content_types=ANY_CONTENT_TYPE)(handler)
             return view
 
         return decorator
@@ -356,6 +347,7 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
         if spec.auth:
             claims, account = _authenticated(request, deps, now)
             user_id = account.user_id
+            observability.signed_in(user_id)
         for name, value in path_params.items():
             if name in spec.text_params:
                 path_params = {**path_params, name: _text_param(value)}
@@ -363,17 +355,22 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
                 raise NotFound("No such resource.")
         kwargs: dict[str, Any] = dict(path_params)
         limit = deps.settings.max_body_bytes
-        if spec.body is not None:
+        body_model, query_model = spec.body_model, spec.query_model  # imported on a route's first request
+        if body_model is not None:
+            from pydantic import ValidationError
+
             payload = _json_body(request, limit)
             try:
-                kwargs["body"] = spec.body.model_validate(payload)
+                kwargs["body"] = body_model.model_validate(payload)
             except ValidationError as error:
                 return _log(request, spec, _validation_problem(error, "body", lang), started, user_id, deps)
         elif request.raw_body and len(request.raw_body) > limit:
             raise _too_large(limit)
-        if spec.query is not None:
+        if query_model is not None:
+            from pydantic import ValidationError
+
             try:
-                kwargs["query"] = spec.query.model_validate(_query(request, spec.query))
+                kwargs["query"] = query_model.model_validate(_query(request, query_model))
             except ValidationError as error:
                 return _log(request, spec, _validation_problem(error, "query", lang), started, user_id, deps)
         quota = _quota(request, deps, rate_rule, user_id, now)
@@ -438,7 +435,7 @@ def _respond(spec: RouteSpec, result: Any) -> Response:
         return result
     if spec.status == 204 or spec.response is None:
         return Response(body="", status_code=spec.status)
-    model = spec.response
+    model = spec.response_model
     if not isinstance(result, model):
         result = model.model_validate(result)
     return Response(body=result.model_dump_json(), status_code=spec.status, headers={"Content-Type": JSON})

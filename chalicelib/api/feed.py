@@ -7,16 +7,23 @@ its posts; the cursor carries the rest of the window, signed and scoped to the r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.schemas.common import Page
-from chalicelib.schemas.feed import FeedItemPublic, FeedQuery
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import Page
+    from chalicelib.schemas.feed import FeedItemPublic, FeedQuery
+else:  # pydantic models, imported on the first request that needs them
+    (Page,) = lazy_models("chalicelib.schemas.common", "Page")
+    FeedItemPublic, FeedQuery = lazy_models("chalicelib.schemas.feed", "FeedItemPublic", "FeedQuery")
 
 feed_blueprint = Blueprint(__name__)
-route = Router(feed_blueprint, "feed", bearer)
+route = Router(feed_blueprint, "feed")
 
 
 @route.route("GET", "/feed", query=FeedQuery, response=Page[FeedItemPublic],

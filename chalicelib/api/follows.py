@@ -6,17 +6,25 @@ and only the route being called needs its domain code.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Forbidden, OwnShopFollow
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.follows import FollowedShop, FollowerPublic, FollowOut
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.follows import FollowedShop, FollowerPublic, FollowOut
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    (FollowedShop, FollowerPublic, FollowOut) = lazy_models(
+        "chalicelib.schemas.follows", "FollowedShop", "FollowerPublic", "FollowOut")
 
 follows_blueprint = Blueprint(__name__)
-route = Router(follows_blueprint, "follows", bearer)
+route = Router(follows_blueprint, "follows")
 
 
 @route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(OwnShopFollow, AccountClosed), limit="follow",

@@ -6,25 +6,26 @@ theirs names nothing, so nobody reads or marks another person's notifications.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import start_key
 from chalicelib.errors import TooManyDevices, Unavailable
-from chalicelib.schemas.notifications import (
-    DeviceIn,
-    DeviceOut,
-    InboxPagePublic,
-    NotificationsQuery,
-    PreferencesIn,
-    PreferencesOut,
-    ReadIn,
-    UnreadOut,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.notifications import (
+        DeviceIn, DeviceOut, InboxPagePublic, NotificationsQuery, PreferencesIn, PreferencesOut, ReadIn, UnreadOut,
+    )
+else:  # pydantic models, imported on the first request that needs them
+    (DeviceIn, DeviceOut, InboxPagePublic, NotificationsQuery, PreferencesIn, PreferencesOut, ReadIn, UnreadOut) = lazy_models(
+        "chalicelib.schemas.notifications", "DeviceIn", "DeviceOut", "InboxPagePublic", "NotificationsQuery",
+        "PreferencesIn", "PreferencesOut", "ReadIn", "UnreadOut")
 
 notifications_blueprint = Blueprint(__name__)
-route = Router(notifications_blueprint, "notifications", bearer)
+route = Router(notifications_blueprint, "notifications")
 
 
 @route.route("GET", "/me/notifications", query=NotificationsQuery, response=InboxPagePublic,

@@ -142,11 +142,11 @@ def build_openapi(
     schemas.add(Problem, "serialization")
     for route in routes:
         if route.body is not None:
-            schemas.add(route.body, "validation")
+            schemas.add(route.body_model, "validation")
         if route.query is not None:
-            schemas.add(route.query, "validation")
+            schemas.add(route.query_model, "validation")
         if route.response is not None:
-            schemas.add(route.response, "serialization")
+            schemas.add(route.response_model, "serialization")
     schemas.generate()
 
     problem_ref = schemas.schema_for(Problem, "serialization")
@@ -252,8 +252,8 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
 
     if route.body is not None:
         op["requestBody"] = {
-            "required": _body_required(route.body),
-            "content": {_JSON: {"schema": schemas.schema_for(route.body, "validation")}},
+            "required": _body_required(route.body_model),
+            "content": {_JSON: {"schema": schemas.schema_for(route.body_model, "validation")}},
         }
 
     responses: dict[str, Any] = {}
@@ -262,7 +262,7 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
     if success_headers:
         success["headers"] = _headers(success_headers)
     if route.response is not None:
-        success["content"] = {_JSON: {"schema": schemas.schema_for(route.response, "serialization")}}
+        success["content"] = {_JSON: {"schema": schemas.schema_for(route.response_model, "serialization")}}
     elif route.produces is not None:
         success["content"] = {route.produces: {"schema": {"type": "string"}}}
     responses[str(route.status)] = success
@@ -313,7 +313,7 @@ def _query_parameters(route: RouteSpec, schemas: _SchemaSet) -> list[dict[str, A
     for it, and its default is said there too.
     """
     assert route.query is not None
-    model = schemas.resolve(schemas.schema_for(route.query, "validation"))
+    model = schemas.resolve(schemas.schema_for(route.query_model, "validation"))
     properties = model.get("properties")
     if model.get("type") != "object" or not isinstance(properties, dict):
         raise TypeError(f"{route.method} {route.path}: query model must be an object with fields")

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import JSON, Ctx, Router
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.api.spec import Header
+from chalicelib.api.spec import Header, lazy_models
 from chalicelib.errors import (AccountClosed, AlreadyReviewed, Blocked, CouponExhausted, CouponNotApplicable, Forbidden,
                                IdempotencyKeyInvalid, IdempotencyKeyMissing, IdempotencyKeyReused, IllegalTransition,
                                Invalid, OrderChanged, OrderNotDelivered, OutOfStock, OwnShopOrder, PaymentExpired,
                                PaymentIncomplete, PaymentMismatch, PriceChanged, StaleCatalog, Unavailable, FulfilmentUnavailable, AddressRequired)
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.orders import (OrderCreate, OrderListQuery, OrderPublic, OrderStatusIn, PaymentIn,
-                                       ReviewCreate, ReviewPublic)
-from chalicelib.services import orders, reviews
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.orders import (
+        OrderCreate, OrderListQuery, OrderPublic, OrderStatusIn, PaymentIn, ReviewCreate, ReviewPublic,
+    )
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    (OrderCreate, OrderListQuery, OrderPublic, OrderStatusIn, PaymentIn, ReviewCreate, ReviewPublic) = lazy_models(
+        "chalicelib.schemas.orders", "OrderCreate", "OrderListQuery", "OrderPublic", "OrderStatusIn", "PaymentIn",
+        "ReviewCreate", "ReviewPublic")
 
 orders_blueprint = Blueprint(__name__)
-route = Router(orders_blueprint, "orders", bearer)
+route = Router(orders_blueprint, "orders")
 
 IDEMPOTENCY_HEADER = Header(
     "Idempotency-Key", True,
@@ -72,6 +79,8 @@ def _order(order) -> dict:
                          "gets the shop's perk by itself, and `coupon_id` uses one of the buyer's coupons: each is "
                          "a line of `discounts`.")
 def place_order(ctx: Ctx, body: OrderCreate) -> Response:
+    from chalicelib.services import orders
+
     key = idempotency_key(ctx)
     sent = body.model_dump(include={"payment_method", "fulfilment", "expected_total"}, exclude_none=True,
                            mode="json")  # (coupon_id is part of the request's fingerprint too, when sent)
@@ -124,11 +133,15 @@ def _register_payment(ctx: Ctx, order, replayed: bool) -> None:
 @route.route("GET", "/orders/{order_id}", response=OrderPublic, etag=True,
              summary="An order (its buyer and its shop's owner only; anyone else gets 404)")
 def get_order(ctx: Ctx, order_id: str) -> OrderPublic:
+    from chalicelib.services import orders
+
     return OrderPublic.model_validate(orders.get_order(ctx.deps.orders, ctx.user, order_id))
 
 
 @route.route("GET", "/me/orders", query=ListQuery, response=Page[OrderPublic], summary="My orders, newest first")
 def list_my_orders(ctx: Ctx, query: ListQuery) -> dict:
+    from chalicelib.services import orders
+
     scope = f"my-orders:{ctx.user}"
     page = orders.list_my_orders(ctx.deps.orders, ctx.user, start_key(ctx, query.cursor, scope), query.limit)
     return page_out(ctx, page, scope, _order)
@@ -137,6 +150,8 @@ def list_my_orders(ctx: Ctx, query: ListQuery) -> dict:
 @route.route("GET", "/shops/{shop_id}/orders", query=OrderListQuery, response=Page[OrderPublic], errors=(Forbidden,),
              summary="The shop's orders, newest first, optionally in one status (owner only)")
 def list_shop_orders(ctx: Ctx, shop_id: str, query: OrderListQuery) -> dict:
+    from chalicelib.services import orders
+
     scope = f"shop-orders:{shop_id}:{query.status or '*'}"
     page = orders.list_shop_orders(ctx.deps.shops, ctx.deps.orders, ctx.user, shop_id, query.status,
                                    start_key(ctx, query.cursor, scope), query.limit)
@@ -149,6 +164,8 @@ def list_shop_orders(ctx: Ctx, shop_id: str, query: OrderListQuery) -> dict:
              description="The buyer may cancel before payment, the owner before shipping. An illegal move, "
                          "or one that lost a race with another move, is a 409.")
 def change_order_status(ctx: Ctx, order_id: str, body: OrderStatusIn) -> OrderPublic:
+    from chalicelib.services import orders
+
     from chalicelib.records.commerce import Shipment
 
     shipment = (Shipment(carrier=body.carrier or "", tracking_number=body.tracking_number)
@@ -201,6 +218,8 @@ def confirm_order_receipt(ctx: Ctx, order_id: str) -> OrderPublic:
              description="A cancelled bank-transfer order owes its money back until its owner sends it and says so "
                          "here; a card refund goes back through PortOne by itself.")
 def mark_order_refunded(ctx: Ctx, order_id: str) -> OrderPublic:
+    from chalicelib.services import orders
+
     order = orders.get_order(ctx.deps.orders, ctx.user, order_id)
     if ctx.user != order.owner_id:
         raise Forbidden("Only the shop's owner marks a refund sent.")
@@ -214,6 +233,8 @@ def mark_order_refunded(ctx: Ctx, order_id: str) -> OrderPublic:
              headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS, limit="order",
              summary="Order the same items again at today's prices (buyer only; stock-checked, idempotent)")
 def reorder(ctx: Ctx, order_id: str) -> Response:
+    from chalicelib.services import orders
+
     order, replayed = orders.reorder(ctx.deps.orders, ctx.user, order_id, key=idempotency_key(ctx), now=ctx.now,
                                      quota=ctx.quota, buyer_name=_name(ctx))
     _register_payment(ctx, order, replayed)
@@ -223,6 +244,8 @@ def reorder(ctx: Ctx, order_id: str) -> Response:
 @route.route("POST", "/orders/{order_id}/review", status=201, body=ReviewCreate, response=ReviewPublic,
              errors=(Forbidden, OrderNotDelivered, AlreadyReviewed, AccountClosed), summary="Review a delivered order (its buyer, once)")
 def review_order(ctx: Ctx, order_id: str, body: ReviewCreate) -> ReviewPublic:
+    from chalicelib.services import reviews
+
     review = reviews.review_order(ctx.deps.orders, ctx.deps.reviews, ctx.deps.accounts, ctx.user, order_id,
                                   rating=body.rating, text=body.text, now=ctx.now)
     return ReviewPublic.model_validate(review)

@@ -7,10 +7,12 @@ cursor from one list or user is refused (400) on another instead of leaking data
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.api.edge import Ctx
-from chalicelib.records.common import Page
+
+if TYPE_CHECKING:
+    from chalicelib.records.common import Page
 
 
 def start_key(ctx: Ctx, cursor: str | None, scope: str) -> dict | None:

@@ -7,15 +7,21 @@ four digits) as PortOne did when the key was checked.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import AccountClosed, BillingKeyInvalid, Unavailable
-from chalicelib.schemas.payment_methods import CardIn, CardOut
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.payment_methods import CardIn, CardOut
+else:  # pydantic models, imported on the first request that needs them
+    CardIn, CardOut = lazy_models("chalicelib.schemas.payment_methods", "CardIn", "CardOut")
 
 payment_methods_blueprint = Blueprint(__name__)
-route = Router(payment_methods_blueprint, "payment methods", bearer)
+route = Router(payment_methods_blueprint, "payment methods")
 
 
 @route.route("GET", "/me/payment-methods/card", response=CardOut,

@@ -13,13 +13,19 @@ answer us), so a webhook is never lost to a passing outage.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import (IllegalTransition, Invalid, NotFound, PaymentExpired, PaymentIncomplete, PaymentMismatch, PayloadTooLarge,
                                Unauthorized, Unavailable)
-from chalicelib.schemas.common import Out
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.orders import WebhookAnswer
+else:  # pydantic models, imported on the first request that needs them
+    (WebhookAnswer,) = lazy_models("chalicelib.schemas.orders", "WebhookAnswer")
 
 log = logging.getLogger("dongne.payments")
 
@@ -28,10 +34,6 @@ route = Router(payments_blueprint, "payments")
 
 # PortOne's webhook bodies are a few hundred bytes.
 MAX_WEBHOOK_BYTES = 16 * 1024
-
-
-class WebhookAnswer(Out):
-    outcome: str
 
 
 @route.route("POST", "/webhooks/portone", auth=False, response=WebhookAnswer, limit="webhook",

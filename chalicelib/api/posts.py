@@ -9,20 +9,27 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Blocked, Forbidden, PostChanged, Unauthorized
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.posts import (
-    CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, PostView, ShareOut,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.posts import (
+        CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, PostView, ShareOut,
+    )
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    (CommentCreate, CommentPublic, LikeOut, PostCreate, PostPublic, PostUpdate, PostView, ShareOut) = lazy_models(
+        "chalicelib.schemas.posts", "CommentCreate", "CommentPublic", "LikeOut", "PostCreate", "PostPublic",
+        "PostUpdate", "PostView", "ShareOut")
 
 if TYPE_CHECKING:
     from chalicelib.records.social import Post
 
 posts_blueprint = Blueprint(__name__)
-route = Router(posts_blueprint, "posts", bearer)
+route = Router(posts_blueprint, "posts")
 
 
 def post_out(ctx: Ctx, post: Post) -> PostPublic:

@@ -7,24 +7,23 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import Field
 
 from chalicelib.api.edge import ROUTES, Ctx, Router
-from chalicelib.schemas.common import Out
+from chalicelib.api.spec import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.service import Health
+else:  # pydantic models, imported on the first request that needs them
+    (Health,) = lazy_models("chalicelib.schemas.service", "Health")
 
 service_blueprint = Blueprint(__name__)
 route = Router(service_blueprint, "service")
 
 API_VERSION = "0.5.0"
-
-
-class Health(Out):
-    status: str = Field(examples=["ok"])
-    table: str
-    stage: str
 
 
 @route.route("GET", "/health", auth=False, response=Health, summary="Liveness and the table in use")

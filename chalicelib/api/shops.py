@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.errors import AccountClosed, Forbidden, HandleTaken, ShopAlreadyOpen, Unauthorized, UnknownRegion
-from chalicelib.records.accounts import Shop
-from chalicelib.schemas.shops import ShopCheckoutSettings, ShopCreate, ShopPublic, ShopUpdate, ShopView
-from chalicelib.services import fulfilment, shops
+
+if TYPE_CHECKING:
+    from chalicelib.records.accounts import Shop
+    from chalicelib.schemas.shops import ShopCheckoutSettings, ShopCreate, ShopPublic, ShopUpdate, ShopView
+else:  # pydantic models, imported on the first request that needs them
+    (ShopCheckoutSettings, ShopCreate, ShopPublic, ShopUpdate, ShopView) = lazy_models(
+        "chalicelib.schemas.shops", "ShopCheckoutSettings", "ShopCreate", "ShopPublic", "ShopUpdate", "ShopView")
 
 shops_blueprint = Blueprint(__name__)
-route = Router(shops_blueprint, "shops", bearer)
+route = Router(shops_blueprint, "shops")
 
 
 def shop_fields(shop: Shop) -> dict:
     """The public shop's fields: how it hands orders over (its default when never set) and how
     it can be paid, never its bank account (a buyer paying by transfer sees it on their order)."""
+    from chalicelib.services import fulfilment
+
     return {**vars(shop), "fulfilment": fulfilment.settings_of(shop), "payment_methods": fulfilment.payment_methods(shop)}
 
 
@@ -40,6 +48,8 @@ def viewer(ctx: Ctx) -> str | None:
              errors=(HandleTaken, ShopAlreadyOpen, UnknownRegion),
              summary="Open the user's shop (one per account; the handle must be free)")
 def open_shop(ctx: Ctx, body: ShopCreate) -> ShopView:
+    from chalicelib.services import shops
+
     shop = shops.open_shop(ctx.deps.shops, ctx.user, name=body.name, handle=body.handle, bio=body.bio,
                            region=body.region, now=ctx.now)
     return shop_view(shop, False)  # as the owner's GET shows it: nobody follows their own shop
@@ -63,6 +73,8 @@ def get_shop(ctx: Ctx, shop_id: str) -> ShopView:
              summary="Edit the shop (owner only); also sets the store-link reward (null: none), delivery and pickup, "
                      "the bank account for transfers (null: none) and the regulars' perk (null: none)")
 def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopView:
+    from chalicelib.services import shops
+
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     for nullable in ("referral_reward", "bank_account", "regular_perk"):  # null is a value here: none
         if nullable in body.model_fields_set:
@@ -74,6 +86,8 @@ def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopView:
 @route.route("GET", "/shops/{shop_id}/checkout-settings", response=ShopCheckoutSettings, errors=(Forbidden,),
              summary="How the shop hands orders over and is paid, bank account included (owner only)")
 def get_checkout_settings(ctx: Ctx, shop_id: str) -> ShopCheckoutSettings:
+    from chalicelib.services import fulfilment, shops
+
     shop = shops.owned_shop(ctx.deps.shops, ctx.user, shop_id)
     return ShopCheckoutSettings.model_validate({
         "fulfilment": fulfilment.settings_of(shop), "fulfilment_set": shop.fulfilment is not None,

@@ -8,11 +8,13 @@ which problem ``code`` each status can carry, which headers go in and out.
 This module sits on the Lambda cold-start path (the edge imports it for every
 route at module load), so it deliberately imports nothing beyond the standard
 library and ``chalicelib.errors`` at runtime; pydantic is referenced in
-annotations only.
+annotations only. Routes name their models with :func:`lazy_models`, so the
+models (and pydantic) load on the first request that needs them, not at import.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ from chalicelib.errors import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["HTTP_METHODS", "Header", "RouteSpec"]
+__all__ = ["HTTP_METHODS", "Header", "LazyModel", "RouteSpec", "lazy_models", "resolve_model"]
 
 #: Methods a route may use, in the order OpenAPI lists them inside a path item.
 HTTP_METHODS: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
@@ -48,6 +50,62 @@ HTTP_METHODS: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEA
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\+?\}")
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")
 _OPERATION_ID = re.compile(r"^[a-z][A-Za-z0-9]*$")
+
+
+@dataclass(frozen=True)
+class LazyModel:
+    """A pydantic model named by its module and name, imported on first use.
+
+    ``import app`` registers every route, and every route names its models; importing them
+    there would load pydantic and every schema module on each cold start (about half of
+    ``import app``). A ``LazyModel`` stands in for the class: the edge and the OpenAPI
+    generator resolve it (:func:`resolve_model`), ``Page[X]`` parametrises lazily, and any
+    other use (``X.model_validate(...)``, ``X(...)``) imports the module and forwards to the
+    class. Views import the real names under ``TYPE_CHECKING`` so mypy sees the classes.
+    """
+
+    module: str
+    name: str
+    args: tuple[Any, ...] = ()
+
+    def resolve(self) -> Any:
+        return _resolve(self)
+
+    def __getitem__(self, item: Any) -> LazyModel:
+        return LazyModel(self.module, self.name, item if isinstance(item, tuple) else (item,))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(_resolve(self), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _resolve(self)(*args, **kwargs)
+
+
+_RESOLVED: dict[LazyModel, Any] = {}
+
+
+def _resolve(ref: LazyModel) -> Any:
+    found = _RESOLVED.get(ref)
+    if found is None:
+        found = getattr(importlib.import_module(ref.module), ref.name)
+        if ref.args:
+            found = found[tuple(resolve_model(arg) for arg in ref.args) if len(ref.args) > 1
+                          else resolve_model(ref.args[0])]
+        _RESOLVED[ref] = found
+    return found
+
+
+def resolve_model(model: Any) -> Any:
+    """The class a route names: a :class:`LazyModel` imported, anything else as it is."""
+    return _resolve(model) if isinstance(model, LazyModel) else model
+
+
+def lazy_models(module: str, *names: str) -> tuple[LazyModel, ...]:
+    """``lazy_models("chalicelib.schemas.orders", "OrderCreate", ...)``: stand-ins for those
+    classes, in order, importing nothing now."""
+    return tuple(LazyModel(module, name) for name in names)
 
 
 @dataclass(frozen=True)
@@ -98,8 +156,8 @@ class RouteSpec:
     tag: str
     auth: bool
     status: int
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
+    body: type[BaseModel] | LazyModel | None = None
+    query: type[BaseModel] | LazyModel | None = None
     response: Any = None
     errors: tuple[type[DomainError], ...] = ()
     headers: tuple[Header, ...] = ()
@@ -133,6 +191,19 @@ class RouteSpec:
             raise ValueError(f"{self.method} {self.path}: operationId {self.operation_id!r} is not camelCase")
         if self.etag and self.method not in ("GET", "PATCH"):
             raise ValueError(f"{self.method} {self.path}: ETags are for GET and PATCH")
+
+    @property
+    def body_model(self) -> type[BaseModel] | None:
+        """:attr:`body` as a class (a lazily named model is imported now)."""
+        return resolve_model(self.body)
+
+    @property
+    def query_model(self) -> type[BaseModel] | None:
+        return resolve_model(self.query)
+
+    @property
+    def response_model(self) -> Any:
+        return resolve_model(self.response)
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -180,7 +251,7 @@ class RouteSpec:
             kinds.update((MalformedJson, JsonTooDeep, UnsupportedMediaType, Invalid))
         if self.query is not None:
             kinds.update((MalformedQuery, Invalid))
-            if "cursor" in getattr(self.query, "model_fields", {}):
+            if "cursor" in getattr(self.query_model, "model_fields", {}):
                 kinds.add(InvalidCursor)
         if self.if_match:
             kinds.add(PreconditionFailed)

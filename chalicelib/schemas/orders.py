@@ -80,6 +80,10 @@ class PaymentIn(Schema):
     payment_id: Id = Field(description="The payment id the app paid under: the order's `payment.payment_id`.")
 
 
+class WebhookAnswer(Out):  # PortOne's webhook is answered what the event did to the order
+    outcome: str
+
+
 class OrderListQuery(ListQuery):
     status: OrderStatus | None = Field(None, description="Only orders in this status.")
 

@@ -1,7 +1,7 @@
 """Accounts: sign-up, login, the profile, and the life of tokens until the account closes.
 
-Tokens are checked in two steps. The authorizer checks the signature and expiry (no I/O).
-The edge then reads the account once per signed-in request (one strongly consistent GetItem
+Tokens are checked by the edge in two steps. It checks the signature and expiry (no I/O),
+then reads the account once per signed-in request (one strongly consistent GetItem
 of the profile, ``check_token``): a token is dead when the account is gone (closed), when its
 version is older than the account's (a password change moves the version on), or when its id
 is on the account's short list of logged-out tokens. So logout, a password change and closing

@@ -250,6 +250,19 @@ def test_cors_preflight_and_answers_for_a_configured_origin(api, cors, owner):
     assert problem.status == 401 and problem.headers["Access-Control-Allow-Origin"] == cors
 
 
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "Bearer "},
+                                     {"Authorization": "Bearer not-a-token"}])
+def test_every_401_is_the_apps_problem_in_korean_with_cors(api, cors, headers):
+    """No authorizer stands in front of the app: a request without a header, with another
+    scheme or with a bad token gets the app's own 401, in the asked language, readable cross-origin."""
+    answer = api.call("GET", "/me", headers={**headers, "Origin": cors, "Accept-Language": "ko"})
+    problem = assert_problem(answer, 401)
+    assert problem["code"] == "unauthorized" and problem["title"] == "로그인 필요"
+    assert answer.headers["Content-Language"] == "ko" and answer.headers["Access-Control-Allow-Origin"] == cors
+    english = assert_problem(api.call("GET", "/me", headers=headers), 401)
+    assert english["title"] == "Unauthorized" and english["code"] == "unauthorized"
+
+
 def test_no_cors_for_other_origins(api, cors):
     preflight = api.call("OPTIONS", "/feed", headers={"Origin": "https://evil.example",
                                                       "Access-Control-Request-Method": "GET"})

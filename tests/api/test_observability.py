@@ -54,12 +54,12 @@ def test_an_anonymous_request_has_no_user(api):
 
 
 def test_an_unexpected_error_is_one_line_with_its_request_id_and_no_secret(api, user, monkeypatch):
-    from chalicelib.api import accounts
+    from chalicelib.schemas.accounts import UserPublic
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"lost the connection while reading {user['email']} / 010-9876-5432")
 
-    monkeypatch.setattr(accounts.UserPublic, "model_validate", broken)
+    monkeypatch.setattr(UserPublic, "model_validate", broken)
     mark = len(log_secrets.lines)
     assert_problem(api.get("/me", token=user["token"]), 500)
     errors = [line for line in lines_since(mark) if line["level"] == "ERROR"]

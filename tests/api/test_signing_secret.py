@@ -1,10 +1,10 @@
 """The signing secret comes from Secrets Manager at run time, not from the environment.
 
 GIVEN ``DONGNE_SECRET_ARN`` naming a secret (moto's Secrets Manager) on a deployed stage, WHEN a
-user signs up (the API signs a token) and calls a protected route (the authorizer verifies it),
+user signs up (the API signs a token) and calls a protected route (the API verifies it),
 THEN both work with the secret's value — read once per container through the Parameters
 utility — and a token signed with the development default is refused. These calls are also
-what the IAM check sees: ``secretsmanager:GetSecretValue`` by the API and the authorizer only.
+what the IAM check sees: ``secretsmanager:GetSecretValue`` by the API only.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_tokens_are_signed_and_verified_with_the_secret_from_secrets_manager(api
     assert api.get("/me", token=account["token"]).status == 200
     assert calls == [{"name": arn}]  # once per container: cached by the utility and the container
     parameters.clear_caches()
-    wiring.reset()  # a cold container: the authorizer function's own, reading the secret again
+    wiring.reset()  # a cold container, reading the secret again
     assert api.get("/me", token=account["token"]).status == 200
     assert calls == [{"name": arn}] * 2
     assert TokenService(SECRET_VALUE, 60).verify(account["token"], 0).user_id == account["user"]["user_id"]

@@ -32,4 +32,10 @@ def test_every_gateway_answer_is_a_problem_with_its_code(responses):
 def test_the_gateway_answers_route_misses_and_throttling_as_the_app_does(responses):
     assert GATEWAY_PROBLEMS["MISSING_AUTHENTICATION_TOKEN"] == (404, "route_not_found")
     assert GATEWAY_PROBLEMS["THROTTLED"] == (429, "rate_limited")
+
+
+def test_no_authorizer_answers_are_configured_the_app_answers_every_401(responses):
+    """Without an authorizer API Gateway never answers 401 or an authorizer failure itself."""
+    assert not {"UNAUTHORIZED", "AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"} & set(responses)
+    assert all(status != 401 for status, _ in GATEWAY_PROBLEMS.values())
     assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"

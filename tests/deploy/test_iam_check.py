@@ -270,8 +270,7 @@ def _frame_in(path: str, function: str, body: str = "return sys._getframe()"):
     ("chalicelib/events/schedules.py", "run_insights_notices", "InsightsNotices"),
     ("chalicelib/events/stream.py", "stream", "Stream"),
     ("chalicelib/events/feed.py", "post_changed", "Stream"),
-    ("chalicelib/api/auth.py", "bearer", "Bearer"),
-    ("chalicelib/api/auth.py", "current_user", "APIHandler"),
+    ("chalicelib/api/edge.py", "_authenticated", "APIHandler"),
     ("chalicelib/api/posts.py", "create_post", "APIHandler"),
     ("chalicelib/storage/posts.py", "put", None),       # storage called by a test directly: no function
     ("tests/conftest.py", "aws_backend", None),          # fixtures: CreateTable, CreateBucket...

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_BUDGET_BYTES = 25 * 1024 * 1024
-ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
+ALL_FUNCTIONS = ("APIHandler", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
                  "BroadcastRelease", "Aftercare", "InsightsNotices", "Outbound")
 
 
@@ -55,8 +55,6 @@ def test_cfn_lint_passes_including_its_informational_checks(packaged):
 def test_every_function_runs_python_313(packaged):
     functions = [r for r in template(packaged)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Runtime"] for f in functions} == {"python3.13"}
-ALL_FUNCTIONS = ("APIHandler", "Bearer", "Stream", "LapseSweep", "SubscriptionOrders", "OrderDeadlines",
-                 "BroadcastRelease", "Aftercare", "InsightsNotices", "Outbound")
 
 
 def test_tables_match_the_models(packaged):
@@ -167,12 +165,6 @@ def test_each_function_has_its_own_role_with_its_own_policy(packaged):
         assert "ManagedPolicyArns" not in resources[role]["Properties"]
 
 
-def test_the_authorizer_may_only_read_the_secret_and_write_its_logs_and_traces(packaged):
-    actions = {a for s in _rules(packaged, "Bearer") for a in s.actions}
-    assert actions == {"secretsmanager:GetSecretValue", "logs:CreateLogStream", "logs:PutLogEvents",
-                       "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-
-
 def test_only_the_functions_that_sign_or_verify_may_read_the_secret(packaged):
     from deploy.iam_check import allows
 
@@ -180,8 +172,7 @@ def test_only_the_functions_that_sign_or_verify_may_read_the_secret(packaged):
     assert secret.startswith("arn:aws:secretsmanager:")
     for function in ALL_FUNCTIONS:
         rules = _rules(packaged, function)
-        assert allows(rules, "secretsmanager:GetSecretValue", secret) is (function in ("APIHandler", "Bearer")), \
-            function
+        assert allows(rules, "secretsmanager:GetSecretValue", secret) is (function == "APIHandler"), function
         assert not allows(rules, "secretsmanager:GetSecretValue", secret.replace("SigningSecret", "Other")), function
     assert "resolve:secretsmanager" not in json.dumps(template(packaged))
 
@@ -235,7 +226,7 @@ def test_each_function_writes_only_to_its_own_log_group(packaged):
         rules = _rules(packaged, function)
         own = _arn(packaged, f"${{{function}Logs.Arn}}").rstrip("*") + "log-stream:2026/11/29/[$LATEST]abc"
         assert allows(rules, "logs:PutLogEvents", own), function
-        other = "Stream" if function != "Stream" else "Bearer"
+        other = "Stream" if function != "Stream" else "APIHandler"
         assert not allows(rules, "logs:PutLogEvents", _arn(packaged, f"${{{other}Logs.Arn}}")), function
 
 
@@ -402,12 +393,19 @@ def test_the_stage_is_throttled_and_gateway_limits_answer_as_problems(packaged):
     assert webhook["ThrottlingRateLimit"] <= webhook["ThrottlingBurstLimit"] < throttling["burst_limit"]
 
 
-def test_the_webhook_route_has_no_authorizer_and_the_buyers_payment_call_has_one(packaged):
-    """PortOne signs its webhook instead of sending a bearer token: the gateway must not ask
-    for one there (it would answer 401 before the app verifies the signature)."""
-    paths = template(packaged)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
-    assert "security" not in paths["/webhooks/portone"]["post"]
-    assert paths["/orders/{order_id}/payment"]["post"].get("security")
+def test_the_gateway_authorizes_nothing_the_app_checks_every_token(packaged):
+    """No authorizer function and no gateway security on any route: every request reaches the
+    app, which answers 401 itself (problem+json, in Korean when asked, with CORS). PortOne's
+    webhook, which signs its body instead of sending a bearer token, reaches it the same way."""
+    resources = template(packaged)["Resources"]
+    api = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "securityDefinitions" not in api and "x-amazon-apigateway-authorizer" not in json.dumps(api)
+    assert all("security" not in operation for item in api["paths"].values() for operation in item.values()
+               if isinstance(operation, dict))
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert functions == set(ALL_FUNCTIONS)
+    assert not any(r["Type"] == "AWS::Lambda::Permission" and "authorizer" in json.dumps(r).lower()
+                   for r in resources.values())
     from chalicelib.api.payments import MAX_WEBHOOK_BYTES
 
     assert MAX_WEBHOOK_BYTES <= 64 * 1024
