@@ -18,7 +18,7 @@ BENCHES = ("bench.coldstart", "bench.feed", "bench.fanout", "bench.orders", "ben
 
 # Each benchmark at a size that only shows it still runs to its end (seconds, not minutes).
 SMOKE = {
-    "bench.coldstart": ["--samples", "1"],
+    "bench.coldstart": ["--quick"],
     "bench.feed": ["--shops", "6", "--posts-per-shop", "2", "--followers", "20", "--rounds", "3",
                    "--naive-rounds", "1"],
     "bench.fanout": ["--followers", "300", "--model", "3000"],
