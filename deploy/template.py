@@ -466,6 +466,10 @@ def build(stage: str) -> dict[str, Any]:
         # the failed record on instead of the whole batch.
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "BisectBatchOnFunctionError": True,
+        # Up to 10 batches of one shard at once, split by partition key: the records of one item
+        # stay in order, while a post's fan-out chunks (each on its own key) run side by side, so
+        # the hops to a post's last follower are the fan-out tree's depth (docs/social-and-feed.md).
+        "ParallelizationFactor": 10,
         "MaximumRetryAttempts": 10,
         "MaximumRecordAgeInSeconds": 86400,
         "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}},

@@ -79,6 +79,7 @@ def test_stream_bucket_and_secret_are_wired(packaged):
     source = resources["Stream"]["Properties"]["Events"]["StreamDynamodbEventSource"]["Properties"]
     assert source["Stream"] == {"Fn::GetAtt": ["MainTable", "StreamArn"]}
     assert source["BisectBatchOnFunctionError"] is True
+    assert source["ParallelizationFactor"] == 10  # per-key order kept; fan-out chunks side by side
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # events.stream answers per record
     assert source["MaximumRetryAttempts"] == 10 and source["MaximumRecordAgeInSeconds"] == 86400
     assert source["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}}
