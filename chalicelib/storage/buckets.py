@@ -17,7 +17,7 @@ in about 12 s, far above anything one job or Dongne's whole order rate writes at
 price is on the read side: a job reads ``SHARDS + 1`` keys per day bucket (the legacy key
 below), most of them a single small page or empty (0.5 RCU each). The busiest reader, the
 order deadlines every 5 minutes over 3 kinds × 9 days, makes 459 Queries a run, about 132,000
-a day — well under a dollar a month on demand — read ``READERS`` at a time (≈ 0.3 s a run).
+a day — well under a dollar a month on demand — read ``READERS`` at a time.
 
 ``SHARDS`` may be raised, never lowered: readers read shards ``0..SHARDS-1``, which holds every
 shard an older, smaller count wrote. It is a constant, not a setting, because the functions that
