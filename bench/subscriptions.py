@@ -1,6 +1,7 @@
 """Benchmark: the subscription job (정기배송) against placing the same orders through the API.
 
     /work/main/.venv/bin/python -m bench.subscriptions [--subscriptions 1000] [--subscribers 100]
+        [--bucket-items 10000] [--smoke]
 
 One run, one in-memory DynamoDB Local, everything measured together, with
 ``ReturnConsumedCapacity=TOTAL`` on every request and calls counted on botocore's events:
@@ -16,7 +17,13 @@ One run, one in-memory DynamoDB Local, everything measured together, with
    orders once more, so each side is timed twice, alternating, on a machine shared with
    other work (the table shows both and compares the sums);
 5. **period 3, two runs at once**: two overlapping runs of the job; the orders placed must
-   still be exactly one per subscription.
+   still be exactly one per subscription;
+6. **a busy day**: ``--bucket-items`` subscriptions (copies of one made above) due on one
+   day, written as the app writes them: how many partition keys of the due-date index they
+   use (``storage.buckets``: ``SHARDS`` shards and the legacy key), the job's Query calls to
+   read them all, and the time with its parallel readers against one reader at a time.
+
+``--smoke`` runs every step at small sizes (20 subscriptions, 200 in the busy day) in seconds.
 
 Capacity is also computed by DynamoDB's pricing rules (2 WCU per KB of each item of a
 transaction) from one transaction of each kind, captured as sent.
@@ -71,7 +78,9 @@ def measured() -> Iterator[dict]:
     def read(parsed, model, **_):
         consumed = parsed.get("ConsumedCapacity")
         with lock:
-            box["in_dynamodb"] += time.perf_counter() - getattr(sent, "at", time.perf_counter())
+            # The waits of the job's own thread: the day buckets' parallel readers overlap its work.
+            if threading.current_thread() is threading.main_thread():
+                box["in_dynamodb"] += time.perf_counter() - getattr(sent, "at", time.perf_counter())
             for entry in consumed if isinstance(consumed, list) else ([consumed] if consumed else []):
                 box["capacity"] += float(entry.get("CapacityUnits") or 0)
 
@@ -112,7 +121,7 @@ class Http:
         return json.loads(response.body) if response.body else {}
 
 
-def run(n_subs: int, n_subscribers: int) -> str:
+def run(n_subs: int, n_subscribers: int, n_bucket: int = 10_000) -> str:
     from devtools.ddblocal import DynamoDBLocal
 
     ddb = DynamoDBLocal()
@@ -121,18 +130,19 @@ def run(n_subs: int, n_subscribers: int) -> str:
         ddb.wait_ready()
         configure(endpoint, tables="bench-subscriptions", stage="test", argon2_memory_kib="8",
                   argon2_time_cost="1", subscription_budget_seconds="600")
-        return _measure(endpoint, n_subs, n_subscribers)
+        return _measure(endpoint, n_subs, n_subscribers, n_bucket)
     finally:
         ddb.stop()
 
 
-def _measure(endpoint: str, n_subs: int, n_subscribers: int) -> str:
+def _measure(endpoint: str, n_subs: int, n_subscribers: int, n_bucket: int) -> str:
     import boto3
     from chalice.test import Client
 
     from app import app
     from chalicelib import wiring as deps
     from chalicelib.events.schedules import run_subscription_orders
+    from chalicelib.storage.buckets import SHARDS
     from chalicelib.storage.tables import ensure_tables
 
     deps.reset()
@@ -228,6 +238,9 @@ def _measure(endpoint: str, n_subs: int, n_subscribers: int) -> str:
                 if key is None:
                     break
 
+        # 6. a busy day: n_bucket subscriptions due on one day, read the way the job reads them.
+        busy = busy_day(store, subscribers[0]["user"]["user_id"], n_bucket, t0 + 400 * DAY)
+
     n = n_subs
     job_s, api_s = job["seconds"] + period2["seconds"], api["seconds"] + api2["seconds"]
     job_db, api_db = job["in_dynamodb"] + period2["in_dynamodb"], api["in_dynamodb"] + api2["in_dynamodb"]
@@ -235,7 +248,8 @@ def _measure(endpoint: str, n_subs: int, n_subscribers: int) -> str:
     rows += [
         (f"job: {n:,} due subscriptions placed (period 1; period 2)",
          f"{job['seconds']:.1f} s; {period2['seconds']:.1f} s ({job_rate:.0f}/s)", "1.00×",
-         f"{report.pages} Query pages of {report.days} day bucket(s) in period 1, no Scan"),
+         f"{job['ops']['Query']} Queries ({report.pages} with something due) of {report.days} day bucket(s) "
+         f"× {SHARDS + 1} keys in period 1, no Scan"),
         (f"the same {n:,} orders through POST /orders (after period 1; after period 2)",
          f"{api['seconds']:.1f} s; {api2['seconds']:.1f} s ({2 * n / api_s:.0f}/s)", f"{api_s / job_s:.2f}×",
          "in-process, one after another; ratio of the sums"),
@@ -256,12 +270,70 @@ def _measure(endpoint: str, n_subs: int, n_subscribers: int) -> str:
          f"every subscription at period 4: {periods == Counter({4: n})}"),
         (f"making the {n:,} subscriptions (POST /subscriptions)", f"{made:.1f} s", "", "a fresh read + a transaction"),
         ("a 20 s run settles about", f"{20 * job_rate:,.0f} periods", "", "the rest waits for the next run (10 min)"),
+        *busy,
     ]
     lines = [f"bench.subscriptions {datetime.now(UTC).date().isoformat()} — {n:,} subscriptions, "
              f"{n_subscribers} subscribers, {PRODUCTS} products, DynamoDB Local in memory", "",
              "| measure | figures | ratio | notes |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(lines)
+
+
+def busy_day(store: Any, subscriber_id: str, n: int, at: float) -> list[tuple[str, str, str, str]]:
+    """``n`` copies of one of the subscriber's subscriptions, due through one UTC day, written with
+    the app's own writer (``storage.subscriptions.subscription_item``: the sharded due-date key),
+    then read as the job reads a day bucket (``store.due``), with ``READERS`` readers and with one."""
+    from dataclasses import replace
+
+    from chalicelib.ids import new_id
+    from chalicelib.storage import buckets
+    from chalicelib.storage.base import MainItem
+    from chalicelib.storage.subscriptions import subscription_item
+    from chalicelib.services.subscriptions import DUE_PAGE
+
+    template = store.mine(subscriber_id, None, 1).items[0]
+    start = at - at % DAY + 3600  # 01:00 UTC of the day: every action falls within it
+    items = [subscription_item(replace(template, subscription_id=new_id(), next_order_at=start + i % 72_000 + DAY,
+                                       announced_period=template.period, charge=None))
+             for i in range(n)]
+    keys = Counter(item.gsi4pk for item in items)
+    (day,) = {key.split("#")[1] for key in keys}
+    size = item_size(items[0].serialize())
+    with measured() as write:
+        with MainItem.batch_write() as batch:
+            for item in items:
+                batch.save(item)
+
+    def read(readers: int) -> tuple[dict, int]:
+        saved = buckets.READERS
+        buckets.READERS = readers
+        try:
+            with measured() as box:
+                seen = sum(len(page) for page in store.due(day, start + 2 * DAY, DUE_PAGE))
+        finally:
+            buckets.READERS = saved
+        return box, seen
+
+    parallel, seen = read(buckets.READERS)
+    serial, seen_serial = read(1)
+    assert seen == seen_serial == n, (seen, seen_serial, n)
+    wcu = -(-size // 1024)  # a standard write: 1 WCU per KB (the index entry is the whole item: ALL projection)
+    per_key = 1000 // wcu
+    return [
+        (f"a busy day: {n:,} subscriptions due on {day}", f"{len(keys)} partition keys of gsi4 "
+         f"({min(keys.values()):,}–{max(keys.values()):,} each)", "",
+         f"`SUBDUE#{day}#0..{buckets.SHARDS - 1}`; the legacy `SUBDUE#{day}` holds none; "
+         f"written in {write['seconds']:.1f} s ({sum(write['ops'].values())} BatchWriteItem)"),
+        ("write ceiling of that day's index (1,000 WCU a second per partition key)",
+         f"{len(keys) * per_key:,} writes/s", f"{len(keys):.0f}×",
+         f"one unsharded key: {per_key:,} writes/s of {size:,} B index entries ({wcu} WCU each)"),
+        (f"the job reads the day: {n:,} due", f"{sum(parallel['ops'].values())} Query calls, "
+         f"{parallel['seconds']:.2f} s with {buckets.READERS} readers", "1.00×",
+         f"{buckets.SHARDS + 1} keys (shards + legacy) × ⌈items per key / {DUE_PAGE}⌉ pages; "
+         f"{parallel['capacity']:.0f} RCU"),
+        ("the same read, one Query at a time", f"{serial['seconds']:.2f} s", f"{serial['seconds'] / parallel['seconds']:.2f}×",
+         "DynamoDB Local on a shared machine: compare the ratio"),
+    ]
 
 
 def _sizes(box: dict, product_size: int) -> list[tuple[str, int]]:
@@ -292,12 +364,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument("--bucket-items", type=int, default=10_000, help="subscriptions due on the busy day")
+    parser.add_argument("--smoke", action="store_true", help="small sizes: every step in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        args.subscriptions, args.subscribers, args.bucket_items = 20, 4, 200
     import logging
 
     logging.disable(logging.INFO)  # the app logs every request; the table is the output
     started = time.perf_counter()
-    table = run(args.subscriptions, args.subscribers)
+    table = run(args.subscriptions, args.subscribers, args.bucket_items)
     print(table)
     print(f"\n(whole run {time.perf_counter() - started:.0f} s)")
 

@@ -48,24 +48,35 @@ log = logging.getLogger("dongne.schedules")
 schedules_blueprint = Blueprint(__name__)
 
 
-def run_lapse_sweep():
+def run_lapse_sweep(context=None, now: float | None = None):
+    """Lapse the pairs due by ``now`` (default: the clock), within the run's budget
+    (``settings.subscription_budget_seconds``, and the Lambda's own remaining time)."""
     from chalicelib.wiring import container
     from chalicelib import clock
+    from chalicelib.events.stream import deadline_for
     from chalicelib.services.relationships import sweep_lapses
 
-    report = sweep_lapses(container().relationships, clock.now())
-    log.info("lapse sweep: %d day bucket(s), %d due, %d lapsed", report.days, report.due, report.lapsed)
+    deps = container()
+    deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
+    report = sweep_lapses(deps.relationships, clock.now() if now is None else now, deadline=deadline)
+    log.info("lapse sweep: %d day bucket(s), %d due, %d lapsed%s", report.days, report.due, report.lapsed,
+             " (stopped at the deadline; the rest stays due)" if report.stopped_early else "")
     return report
 
 
-def run_reorder_reminders():
-    """``reorder_due`` to customers whose essentials are about to run out (once per due date)."""
+def run_reorder_reminders(context=None, now: float | None = None):
+    """``reorder_due`` to customers whose essentials are about to run out (once per due date),
+    within the same budget (what the sweep left of the Lambda's time)."""
     from chalicelib import clock
+    from chalicelib.events.stream import deadline_for
     from chalicelib.services.notices import remind_reorders
     from chalicelib.wiring import container
 
-    report = remind_reorders(container().notice_context, clock.now())
-    log.info("reorder reminders: %d day bucket(s), %d due, %d sent", report.days, report.due, report.sent)
+    deps = container()
+    deadline = deadline_for(context, deps.settings.subscription_budget_seconds)
+    report = remind_reorders(deps.notice_context, clock.now() if now is None else now, deadline=deadline)
+    log.info("reorder reminders: %d day bucket(s), %d due, %d sent%s", report.days, report.due, report.sent,
+             " (stopped at the deadline; the rest stays due)" if report.stopped_early else "")
     return report
 
 
@@ -75,8 +86,9 @@ def run_reorder_reminders():
                               description="Move customers whose regular cadence ran out to 'lapsed'; "
                                           "remind customers whose essentials are about to run out")
 def lapse_sweep(event) -> None:
-    run_lapse_sweep()
-    run_reorder_reminders()
+    context = getattr(event, "context", None)
+    run_lapse_sweep(context)
+    run_reorder_reminders(context)
 
 
 def billing_of(deps):

@@ -31,7 +31,7 @@ indexed by when to remind; ``remind_reorders`` (hourly) sends ``reorder_due`` on
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -390,27 +390,48 @@ class ReminderReport:
     days: int
     due: int
     sent: int
+    stopped_early: bool = False
 
 
-def remind_reorders(ctx: Context, now: float) -> ReminderReport:
+def remind_reorders(ctx: Context, now: float, deadline: float | None = None,
+                    clock: Callable[[], float] | None = None) -> ReminderReport:
     """Send ``reorder_due`` for every essential whose reminder time has come, once per due date.
 
-    Reads one gsi4 bucket per day since the last run (a watermark), never a Scan; each due
-    watch is checked against the pair (the customer card's essentials), so a cancelled or
-    repeated purchase never reminds at the wrong time. Today is read again next run.
+    Reads the gsi4 bucket of each day since the last run (a watermark), every shard of it
+    (``storage.buckets``), never a Scan; each due watch is checked against the pair (the
+    customer card's essentials), so a cancelled or repeated purchase never reminds at the wrong
+    time. Today is read again next run. Stops taking on watches at ``deadline`` (on ``clock``,
+    default ``time.monotonic``): the watermark stays at the day it stopped in, whose watches
+    left are still in the index (a reminded one leaves it), so the next run finishes them.
     """
+    import time
+
+    tick = clock or time.monotonic
     today = day_of(now)
     first = ctx.watches.reminder_watermark() or day_of(now - REMIND_FIRST_LOOKBACK_DAYS * DAY_SECONDS)
     days = days_between(min(first, today), today)
-    due = sent = 0
+    due = sent = read = 0
+    stopped: str | None = None
     for day in days:
-        for watch in list(ctx.watches.due_reminders(day, now)):
-            due += 1
-            if _remind(ctx, watch, now):
-                sent += 1
-            ctx.watches.reminded(watch)
-    ctx.watches.set_reminder_watermark(today, now)
-    return ReminderReport(days=len(days), due=due, sent=sent)
+        read += 1
+        watches = iter(ctx.watches.due_reminders(day, now))
+        try:
+            for watch in watches:
+                if deadline is not None and tick() >= deadline:
+                    stopped = day
+                    break
+                due += 1
+                if _remind(ctx, watch, now):
+                    sent += 1
+                ctx.watches.reminded(watch)
+        finally:
+            close = getattr(watches, "close", None)
+            if close is not None:
+                close()  # the shards' reads still in flight end here
+        if stopped is not None:
+            break
+    ctx.watches.set_reminder_watermark(stopped or today, now)
+    return ReminderReport(days=read, due=due, sent=sent, stopped_early=stopped is not None)
 
 
 def _remind(ctx: Context, watch: ReorderWatch, now: float) -> bool:

@@ -22,7 +22,7 @@ import hashlib
 import math
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -304,27 +304,46 @@ class SweepReport:
     days: int
     due: int
     lapsed: int
+    stopped_early: bool = False
 
 
-def sweep_lapses(store: LapseStore, now: float, config: ScoringConfig = CONFIG) -> SweepReport:
+def sweep_lapses(store: LapseStore, now: float, config: ScoringConfig = CONFIG, deadline: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> SweepReport:
     """Move pairs whose lapse moment has passed to ``lapsed`` (and record the change).
 
-    Reads one gsi4 bucket per day since the last run (its watermark), so the cost follows
-    the number of due pairs, never the number of pairs. Each due pair is re-read and settled
-    with the same conditional write as an event, so the sweep and the stream never undo each
-    other; a pair whose lapse an order has meanwhile pushed back is left alone.
+    Reads the gsi4 bucket of each day since the last run (its watermark), every shard of it
+    (``storage.buckets``), so the cost follows the number of due pairs, never the number of
+    pairs. Each due pair is re-read and settled with the same conditional write as an event, so
+    the sweep and the stream never undo each other; a pair whose lapse an order has meanwhile
+    pushed back is left alone. Stops taking on pairs at ``deadline`` (on ``clock``): the
+    watermark then stays at the day it stopped in, whose pairs left are still in the index
+    (a lapsed pair leaves it), so the next run finishes them and does none twice.
     """
     today = day_of(now)
     first = store.sweep_watermark() or day_of(now - SWEEP_FIRST_LOOKBACK_DAYS * DAY_SECONDS)
     days = days_between(min(first, today), today)
-    due = lapsed = 0
+    due = lapsed = read = 0
+    stopped: str | None = None
     for day in days:
-        for shop_id, user_id in store.due_lapses(day, now):
-            due += 1
-            if _lapse_one(store, shop_id, user_id, now, config):
-                lapsed += 1
-    store.set_sweep_watermark(today, now)  # today is read again next time: it is not over yet
-    return SweepReport(days=len(days), due=due, lapsed=lapsed)
+        read += 1
+        pairs = iter(store.due_lapses(day, now))
+        try:
+            for shop_id, user_id in pairs:
+                if deadline is not None and clock() >= deadline:
+                    stopped = day
+                    break
+                due += 1
+                if _lapse_one(store, shop_id, user_id, now, config):
+                    lapsed += 1
+        finally:
+            close = getattr(pairs, "close", None)
+            if close is not None:
+                close()  # the shards' reads still in flight end here
+        if stopped is not None:
+            break
+    # Today is read again next time: it is not over yet.
+    store.set_sweep_watermark(stopped or today, now)
+    return SweepReport(days=read, due=due, lapsed=lapsed, stopped_early=stopped is not None)
 
 
 def _lapse_one(store: PairStore, shop_id: str, user_id: str, now: float, config: ScoringConfig) -> bool:

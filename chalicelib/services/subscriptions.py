@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -116,7 +116,7 @@ class SubscriptionsStore(Protocol):
     def mine(self, user_id: str, start_key: dict | None, limit: int) -> Page: ...
     def of_shop(self, shop_id: str, status: str | None, start_key: dict | None, limit: int) -> Page: ...
     def of_customer(self, shop_id: str, user_id: str) -> list[Subscription]: ...
-    def due(self, day: str, until: float, start_key: dict | None, limit: int) -> Page: ...
+    def due(self, day: str, until: float, limit: int) -> Iterator[list[Subscription]]: ...
     def watermark(self) -> str | None: ...
     def set_watermark(self, day: str, now: float) -> None: ...
     def period_orders(self, current: Subscription, advance: Callable[[Order], Subscription]) -> OrdersPath: ...
@@ -383,8 +383,9 @@ def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None
     """Settle every subscription due by ``now``: announce, place or skip its period.
 
     Reads the due-date index (gsi4) one day bucket at a time, from the watermark (the oldest
-    day that may still hold something due) to today, ``DUE_PAGE`` at a time. Stops taking on
-    work at ``deadline`` (on ``clock``); what is left stays in the index for the next run, and
+    day that may still hold something due) to today: a page of ``DUE_PAGE`` of each of the
+    bucket's shards at a time, the shards read in parallel (``storage.buckets``). Stops taking
+    on work at ``deadline`` (on ``clock``); what is left stays in the index for the next run, and
     the watermark stays at the first day not fully settled. Runs that overlap do the same
     work twice at worst: every write is conditional, and a period's order is placed once.
     With ``billing``, a subscriber's saved card pays each period (``charge_period``).
@@ -397,29 +398,33 @@ def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None
     unsettled: str | None = None
     for day in days:
         report.days += 1
-        key: dict | None = None
-        while True:
-            if deadline is not None and clock() >= deadline:
-                report.stopped_early = True
-                break
-            page = store.due(day, now, key, DUE_PAGE)
-            report.pages += 1
-            for sub in page.items:
-                if deadline is not None and clock() >= deadline:
-                    report.stopped_early = True
+        if deadline is not None and clock() >= deadline:
+            report.stopped_early = True
+            unsettled = unsettled or day
+            break
+        pages = store.due(day, now, DUE_PAGE)
+        try:
+            for page in pages:
+                report.pages += 1
+                for sub in page:
+                    if deadline is not None and clock() >= deadline:
+                        report.stopped_early = True
+                        break
+                    report.seen += 1
+                    try:
+                        outcome = settle(store, sub, now, quotes, billing)
+                    except Exception:  # one bad subscription must not hold up the others
+                        log.exception("subscription %s: settling failed; it stays due", sub.subscription_id)
+                        outcome = "failed"
+                    report.count(outcome)
+                    if outcome not in SETTLED and unsettled is None:
+                        unsettled = day
+                if report.stopped_early:
                     break
-                report.seen += 1
-                try:
-                    outcome = settle(store, sub, now, quotes, billing)
-                except Exception:  # one bad subscription must not hold up the others
-                    log.exception("subscription %s: settling failed; it stays due", sub.subscription_id)
-                    outcome = "failed"
-                report.count(outcome)
-                if outcome not in SETTLED and unsettled is None:
-                    unsettled = day
-            key = page.last_key
-            if report.stopped_early or key is None:
-                break
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()  # the shards' reads still in flight end here
         if report.stopped_early:
             unsettled = unsettled or day
             break

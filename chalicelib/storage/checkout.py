@@ -14,11 +14,11 @@ with it), so of two racing moves exactly one wins:
   (only one worker at a time calls the provider); ``settle_refund`` ends it ``done`` or
   ``failed`` (retried by the job after a backoff).
 
-Due items (``DueItem``) are the jobs' work lists, bucketed by the UTC day they fall due:
-``pk = DUE#<kind>#<yyyy-mm-dd>``, ``sk = <iso time>#<order_id>``, so a job reads only what is
-due (``sk <= now``) in the few day buckets it looks back over — never a Scan. A day bucket holds
-one day's deadlines; at Dongne's scale that is far below a partition's limits (see
-docs/checkout.md for sharding it when it is not).
+Due items (``DueItem``) are the jobs' work lists, bucketed by the UTC day they fall due and
+split over shards by order id: ``pk = DUE#<kind>#<yyyy-mm-dd>#<shard>``, ``sk = <iso
+time>#<order_id>``, so a job reads only what is due (``sk <= now``) in the shards of the few day
+buckets it looks back over — never a Scan (``storage.buckets``: why 16 shards, and the
+pre-sharding keys still read).
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from pynamodb.connection import Connection
 from ulid import ULID
 
 from chalicelib.records.insights import METRICS, Day, Effect, FollowMark, Ledger, OrderMark, PostFigures
-from chalicelib.storage.due import due_items
-from chalicelib.storage.models.due import DueItem, due_item, due_pk, due_sk
+from chalicelib.storage.due import drop_due, due_items
+from chalicelib.storage.models.due import due_item
 from chalicelib.storage.models.insights import (LEDGER_SK, SHORT, InsightDayItem, InsightLedgerItem,
                                                 InsightPostItem, day_sk, insights_pk, ledger_pk, post_sk)
 from chalicelib.storage.retry import with_retries
@@ -208,7 +208,8 @@ class InsightsRepository:
             yield float(item.at), str(item.order_id)
 
     def drop_due(self, kind: str, at: float, subject: str) -> None:
-        with_retries(lambda: DueItem(due_pk(kind, at), due_sk(at, subject)).delete())
+        """One DeleteItem (idempotent; a second for an item written before the buckets were sharded)."""
+        drop_due(kind, at, subject)
 
 
 def _kst_day(epoch: float) -> str:

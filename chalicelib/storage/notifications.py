@@ -43,6 +43,7 @@ from chalicelib.records.notifications import (
 )
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.buckets import read_pages
 from chalicelib.storage.models.accounts import UserItem, user_pk
 from chalicelib.storage.models.notifications import (
     DEVICE_PREFIX,
@@ -74,6 +75,7 @@ from chalicelib.storage.models.notifications import (
     milestone_sk,
     notification_sk,
     remind_pk,
+    remind_pks,
     reorder_pk,
     reorder_sk,
     sent_sk,
@@ -89,6 +91,7 @@ log = logging.getLogger("dongne.notifications")
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 REMINDER_JOB = "JOB#reorder-reminders"
+REMIND_PAGE = 100  # due watches read per Query of one shard of a reminder bucket
 # Busy groups (a popular post's likes) conflict on one item; conflicts are retried here
 # before the service re-reads.
 TX_ATTEMPTS = 6
@@ -489,7 +492,8 @@ class NotificationsRepository:
                                 user_id=watch.user_id, shop_id=watch.shop_id, product_id=watch.product_id,
                                 name=watch.name, order_id=watch.order_id, bought_at=watch.bought_at,
                                 reorder_days=watch.reorder_days, remind_at=watch.remind_at,
-                                gsi4pk=remind_pk(iso(watch.remind_at)[:10]),
+                                gsi4pk=remind_pk(iso(watch.remind_at)[:10], watch.user_id, watch.shop_id,
+                                                 watch.product_id),
                                 gsi4sk=f"{iso(watch.remind_at)}#{watch.user_id}#{watch.shop_id}#{watch.product_id}")
         try:
             with_retries(lambda: item.save(condition=ReorderWatchItem.pk.does_not_exist()
@@ -501,10 +505,26 @@ class NotificationsRepository:
         return True
 
     def due_reminders(self, day: str, until: float) -> Iterator[ReorderWatch]:
-        results = ReorderWatchItem.gsi4.query(remind_pk(day), ReorderWatchItem.gsi4sk <= f"{iso(until)}~")
-        for item in results:
-            if isinstance(item, ReorderWatchItem):
-                yield to_watch(item)
+        """Watches in ``day``'s bucket whose reminder time is at or before ``until``: every shard
+        and the legacy key, a page (``REMIND_PAGE``) of each at a time, read in parallel
+        (``storage.buckets.read_pages``). Close the iterator to stop early."""
+        bound = f"{iso(until)}~"
+
+        def page(pk: str, start: dict | None) -> tuple[list[ReorderWatch], dict | None]:
+            def read() -> tuple[list[ReorderWatch], dict | None]:
+                results = ReorderWatchItem.gsi4.query(pk, ReorderWatchItem.gsi4sk <= bound, limit=REMIND_PAGE,
+                                                      page_size=REMIND_PAGE, last_evaluated_key=start)
+                return ([to_watch(item) for item in results if isinstance(item, ReorderWatchItem)],
+                        results.last_evaluated_key)
+
+            return with_retries(read)
+
+        reader = read_pages(remind_pks(day), page)
+        try:
+            for watches in reader:
+                yield from watches
+        finally:
+            reader.close()
 
     def reminded(self, watch: ReorderWatch) -> None:
         """Take the watch out of the reminder index, unless a newer purchase re-armed it."""

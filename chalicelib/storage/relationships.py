@@ -9,7 +9,7 @@ Every access is a GetItem, a Query on an index, a BatchGetItem or one conditiona
   strongest shops the same way, projected to shop id and state);
 * the customer card: one BatchGetItem (shop, pair, note);
 * the note: one TransactWriteItems (the pair must exist; the note is its own item);
-* due lapses: one Query per day bucket on gsi4.
+* due lapses: one Query per shard of each day bucket on gsi4 (``storage.buckets``), in parallel.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from chalicelib.records.relationships import RANK_KEY_FLOOR, RelationshipState, 
 from chalicelib.storage.rank_keys import encode_rank_key
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.buckets import read_pages
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
 from chalicelib.storage.models.relationships import (
     CustomerNoteItem,
@@ -47,6 +48,7 @@ from chalicelib.storage.models.relationships import (
     TierTransitionItem,
     customers_pk,
     lapse_pk,
+    lapse_pks,
     my_shops_pk,
     note_sk,
     rel_pk,
@@ -66,6 +68,8 @@ SHOP_CACHE_SECONDS = 300.0
 # (they start with a digit), so "my shops" reads only from LISTED_FROM up.
 UNLISTED = "!"
 LISTED_FROM = "0"
+# Due pairs read per Query of one shard of a lapse bucket.
+LAPSE_PAGE = 100
 # DynamoDB numbers stop at 1e-130; a score part that small (centuries of decay) is zero.
 _TINY = 1e-100
 
@@ -109,7 +113,7 @@ def to_item(pair: Pair, now: float, rank: float | None) -> RelationshipItem:
         item.gsi1pk, item.gsi1sk = customers_pk(pair.shop_id), encoded
         item.gsi2pk, item.gsi2sk = tier_pk(pair.shop_id, pair.tier.value), encoded
     if pair.lapse_at is not None:
-        item.gsi4pk = lapse_pk(iso(pair.lapse_at)[:10])
+        item.gsi4pk = lapse_pk(iso(pair.lapse_at)[:10], pair.shop_id, pair.user_id)
         item.gsi4sk = f"{iso(pair.lapse_at)}#{pair.shop_id}#{pair.user_id}"
     return item
 
@@ -199,10 +203,25 @@ class RelationshipsRepository:
             return None
 
     def due_lapses(self, day: str, until: float) -> Iterator[tuple[str, str]]:
-        """Pairs in ``day``'s bucket whose lapse moment is at or before ``until``."""
-        results = RelationshipItem.gsi4.query(lapse_pk(day), RelationshipItem.gsi4sk <= f"{iso(until)}~")
-        for item in results:
-            yield item.shop_id, item.user_id
+        """Pairs in ``day``'s bucket whose lapse moment is at or before ``until``: every shard and
+        the legacy key, a page (``LAPSE_PAGE``) of each at a time, read in parallel
+        (``storage.buckets.read_pages``). Close the iterator to stop early."""
+        bound = f"{iso(until)}~"
+
+        def page(pk: str, start: dict | None) -> tuple[list[tuple[str, str]], dict | None]:
+            def read() -> tuple[list[tuple[str, str]], dict | None]:
+                results = RelationshipItem.gsi4.query(pk, RelationshipItem.gsi4sk <= bound, limit=LAPSE_PAGE,
+                                                      page_size=LAPSE_PAGE, last_evaluated_key=start)
+                return [(item.shop_id, item.user_id) for item in results], results.last_evaluated_key
+
+            return with_retries(read)
+
+        reader = read_pages(lapse_pks(day), page)
+        try:
+            for pairs in reader:
+                yield from pairs
+        finally:
+            reader.close()
 
     def sweep_watermark(self) -> str | None:
         try:

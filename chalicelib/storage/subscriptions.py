@@ -8,7 +8,7 @@ Every access is a GetItem, one Query, or one conditional write:
   ``revision`` read;
 * my subscriptions / a shop's / a shop's in one status / one customer's at a shop: one
   Query on gsi1 / gsi2 / gsi3 / gsi2 with ``begins_with``;
-* due: one Query page of a day bucket on gsi4;
+* due: one Query page of each shard of a day bucket on gsi4, in parallel (``storage.buckets``);
 * a period's order: the order path's TransactWriteItems with the subscription's next state
   as one more item (``storage.orders.Rider``).
 """
@@ -16,7 +16,7 @@ Every access is a GetItem, one Query, or one conditional write:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pynamodb.exceptions import PutError
@@ -36,6 +36,7 @@ from chalicelib.records.subscriptions import (
 )
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.buckets import read_pages
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
 from chalicelib.storage.models.products import ProductItem
 from chalicelib.storage.models.relationships import JobStateItem
@@ -45,6 +46,7 @@ from chalicelib.storage.models.subscriptions import (
     SubscriptionItem,
     SubscriptionRequestItem,
     due_pk,
+    due_pks,
     my_subscriptions_pk,
     request_pk,
     shop_status_subscriptions_pk,
@@ -115,7 +117,8 @@ def subscription_item(sub: Subscription) -> SubscriptionItem:
     )
     action_at = sub.action_at
     if action_at is not None:
-        item.gsi4pk, item.gsi4sk = due_pk(iso(action_at)[:10]), f"{iso(action_at)}#{sub.subscription_id}"
+        item.gsi4pk = due_pk(iso(action_at)[:10], sub.subscription_id)
+        item.gsi4sk = f"{iso(action_at)}#{sub.subscription_id}"
     return item
 
 
@@ -243,15 +246,21 @@ class SubscriptionsRepository:
 
         return with_retries(read)
 
-    def due(self, day: str, until: float, start_key: dict | None, limit: int) -> Page:
-        """One page of ``day``'s bucket: subscriptions whose next action is at or before
-        ``until``, earliest first."""
-        def read() -> Page:
-            results = SubscriptionItem.gsi4.query(due_pk(day), SubscriptionItem.gsi4sk <= f"{iso(until)}~",
-                                                  limit=limit, last_evaluated_key=start_key)
-            return page_of(results, limit, to_subscription)
+    def due(self, day: str, until: float, limit: int) -> Iterator[list[Subscription]]:
+        """Pages of ``day``'s bucket: subscriptions whose next action is at or before ``until``,
+        earliest first within a page; one page (``limit``) of each shard and of the legacy key
+        at a time, read in parallel (``storage.buckets.read_pages``). Close it to stop early."""
+        bound = f"{iso(until)}~"
 
-        return with_retries(read)
+        def page(pk: str, start: dict | None) -> tuple[list[Subscription], dict | None]:
+            def read() -> tuple[list[Subscription], dict | None]:
+                results = SubscriptionItem.gsi4.query(pk, SubscriptionItem.gsi4sk <= bound, limit=limit,
+                                                      page_size=limit, last_evaluated_key=start)
+                return [to_subscription(item) for item in results], results.last_evaluated_key
+
+            return with_retries(read)
+
+        return read_pages(due_pks(day), page)
 
     def watermark(self) -> str | None:
         try:

@@ -345,6 +345,32 @@ def test_an_essential_about_to_run_out_reminds_the_customer_once_per_due_date(wo
     assert len(of_type(inbox(api, world.customer["token"]), "reorder_due")) == 2
 
 
+def test_a_reminder_under_the_old_unsharded_key_is_still_sent(world, drain_stream):
+    from chalicelib.events.schedules import run_reorder_reminders
+    from chalicelib.services.notices import day_of
+    from chalicelib.storage.buckets import shard_of
+    from chalicelib.storage.models.notifications import ReorderWatchItem, reorder_pk, reorder_sk
+
+    api = world.api
+    tofu = make_product(api, {**world.owner, "shop": world.shop}, name="손두부 (500g)", stock=10, reorder_days=7)
+    paid(api, world.owner, world.customer, world.shop_id, (tofu["product_id"], 1))
+    drain_stream()
+    user_id = world.customer["user"]["user_id"]
+    watch = ReorderWatchItem.get(reorder_pk(user_id), reorder_sk(world.shop_id, tofu["product_id"]))
+    day = watch.gsi4pk.split("#")[1]
+    assert watch.gsi4pk == f"REMIND#{day}#{shard_of(f'{user_id}#{world.shop_id}#{tofu['product_id']}')}"
+    # As the code before the sharding wrote it: under the bare day bucket.
+    watch.update(actions=[ReorderWatchItem.gsi4pk.set(f"REMIND#{day}")])
+    container().notifications.set_reminder_watermark(day_of(NOW), NOW)
+    world.travel_to(NOW + 6 * DAY + 3600)
+    assert run_reorder_reminders().sent >= 1
+    run_reorder_reminders()
+    drain_stream()
+    assert len(of_type(inbox(api, world.customer["token"]), "reorder_due")) == 1
+    watch = ReorderWatchItem.get(reorder_pk(user_id), reorder_sk(world.shop_id, tofu["product_id"]))
+    assert watch.gsi4pk is None  # reminded: out of the index
+
+
 # --- replays ---------------------------------------------------------------------------------------
 
 

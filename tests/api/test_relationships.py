@@ -333,6 +333,23 @@ def test_the_sweep_moves_a_regular_who_stopped_coming_to_lapsed(world):
     assert run_lapse_sweep().due == 0
 
 
+def test_a_pair_under_the_old_unsharded_lapse_key_is_still_swept(world):
+    from chalicelib.events.schedules import run_lapse_sweep
+    from chalicelib.storage.buckets import shard_of
+
+    world.send(*JOURNEY)
+    item = stored(world)
+    day = item.gsi4pk.split("#")[1]
+    assert item.gsi4pk == f"LAPSE#{day}#{shard_of(f'{item.shop_id}#{item.user_id}')}"
+    # As the code before the sharding wrote it: under the bare day bucket.
+    item.update(actions=[type(item).gsi4pk.set(f"LAPSE#{day}")])
+    sweep_progress_at(item.lapse_at - DAY)
+    world.travel_to(item.lapse_at + 3600)
+    assert run_lapse_sweep().lapsed >= 1
+    assert stored(world).tier == "lapsed" and stored(world).gsi4pk is None
+    assert run_lapse_sweep().due == 0
+
+
 def test_a_lapsed_regular_who_orders_again_comes_back(world):
     from chalicelib.events.schedules import run_lapse_sweep
 

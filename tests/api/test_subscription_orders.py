@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from chalicelib.events.stream import dispatch
+from chalicelib.storage.buckets import SHARDS, shard_of
 from chalicelib.wiring import container
 from devtools.callcount import dynamodb_calls
 from tests.api.conftest import real_dynamodb_only
@@ -318,8 +319,26 @@ def test_the_job_queries_the_due_index_and_places_with_one_transaction_each(worl
     ops = calls.by_operation()
     assert "Scan" not in ops
     assert ops["TransactWriteItems"] == 3 and ops.get("BatchGetItem", 0) <= 1  # the catalogue is cached
-    assert ops["Query"] == report.pages
+    # One Query per key of each day bucket read: its shards and the legacy key (each holds one page).
+    assert ops["Query"] == report.days * (SHARDS + 1) and report.pages == len({shard_of(sid) for sid in subs})
     assert all(len(world.orders_of(sid)) == 2 for sid in subs)
+
+
+def test_the_due_index_is_sharded_and_a_subscription_under_the_old_unsharded_key_is_still_placed(world):
+    from chalicelib.storage.models.subscriptions import SUBSCRIPTION, SubscriptionItem, subscription_pk
+
+    subs = [world.subscribed()["subscription_id"] for _ in range(4)]
+    items = [SubscriptionItem.get(subscription_pk(sid), SUBSCRIPTION) for sid in subs]
+    day = items[0].gsi4pk.split("#")[1]
+    assert [item.gsi4pk for item in items] == [f"SUBDUE#{day}#{shard_of(sid)}" for sid in subs]
+    # The first one as the code before the sharding wrote it: under the bare day bucket.
+    items[0].update(actions=[SubscriptionItem.gsi4pk.set(f"SUBDUE#{day}")])
+    assert world.run().outcomes == {"ordered": 4}
+    assert all(len(world.orders_of(sid)) == 1 for sid in subs)
+    # Its next period is under a sharded key; a second run places nothing more.
+    assert SubscriptionItem.get(subscription_pk(subs[0]), SUBSCRIPTION).gsi4pk.endswith(f"#{shard_of(subs[0])}")
+    assert world.run().outcomes.get("ordered", 0) == 0
+    assert all(len(world.orders_of(sid)) == 1 for sid in subs)
 
 
 def test_a_run_stops_at_its_deadline_and_the_next_one_finishes(world):

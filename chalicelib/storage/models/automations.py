@@ -26,8 +26,9 @@ class AutomationsItem(MainItem, discriminator="automations"):
     owner first saves them (the defaults: all off). What they send is guarded by ``SentItem``
     (``pk = AFTERCARE#<shop_id>#<customer_id>``, ``sk = first_order_thanks`` |
     ``review_request#<order_id>`` | ``welcome_back#<lapse time>``), written in the message's own
-    transaction; a review request waits as a ``DueItem`` (``pk = DUE#review_request#<yyyy-mm-dd>``,
-    ``sk = <iso due time>#<order_id>``) that the ``aftercare`` job reads one day bucket at a time.
+    transaction; a review request waits as a ``DueItem`` (``pk = DUE#review_request#<yyyy-mm-dd>#<shard>``,
+    ``sk = <iso due time>#<order_id>``) that the ``aftercare`` job reads one day bucket (every
+    shard of it: ``storage.buckets``) at a time.
     """
 
     shop_id = UnicodeAttribute()

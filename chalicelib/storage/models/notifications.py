@@ -17,8 +17,8 @@ Key design (main table; see docs/notifications.md for the access patterns):
   delivery, on one channel, to one device or address) be sent once, whatever the retries.
 * ``PUSHTOKEN#<sha256(token)>`` — which person's device a push token currently belongs to.
 * ``REORDER#<user_id>`` — ``<shop_id>#<product_id>``: the latest purchase of each essential;
-  gsi4 ``REMIND#<yyyy-mm-dd>`` / ``<ISO time>#...`` while a reminder is pending, so the
-  hourly job reads one day bucket per Query instead of scanning.
+  gsi4 ``REMIND#<yyyy-mm-dd>#<shard>`` / ``<ISO time>#...`` while a reminder is pending, so
+  the hourly job reads each day bucket's shards (``storage.buckets``) instead of scanning.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from pynamodb.attributes import (
 )
 
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.buckets import bucket_key, bucket_keys
 
 UNREAD_COUNT_SK = "N~UNREAD"  # '~' sorts after '#': first in a descending Query of the inbox
 NOTIFICATION_PREFIX = "N#"
@@ -97,8 +98,14 @@ def reorder_sk(shop_id: str, product_id: str) -> str:
     return f"{shop_id}#{product_id}"
 
 
-def remind_pk(day: str) -> str:
-    return f"REMIND#{day}"
+def remind_pk(day: str, user_id: str, shop_id: str, product_id: str) -> str:
+    """The watch's shard of the day bucket (``storage.buckets``)."""
+    return bucket_key(f"REMIND#{day}", f"{user_id}#{shop_id}#{product_id}")
+
+
+def remind_pks(day: str) -> list[str]:
+    """Every key of ``day``'s bucket: its shards, then the legacy ``REMIND#<day>``."""
+    return bucket_keys(f"REMIND#{day}")
 
 
 class ActorMap(MapAttribute):
@@ -228,7 +235,8 @@ class ReorderWatchItem(MainItem, discriminator="reorder_watch"):
 
     Key design: ``pk = REORDER#<user_id>``, ``sk = <shop_id>#<product_id>``; written from
     the order's stream record, conditional on being newer than what is stored. gsi4
-    ``REMIND#<yyyy-mm-dd of remind_at>`` / ``<ISO remind_at>#<user_id>#<shop_id>#<product_id>``
+    ``REMIND#<yyyy-mm-dd of remind_at>#<shard>`` / ``<ISO remind_at>#<user_id>#<shop_id>#<product_id>``
+    (the shard a hash of user, shop and product; before the sharding ``REMIND#<yyyy-mm-dd>``)
     is set while a reminder is pending and removed once it is sent.
     """
 

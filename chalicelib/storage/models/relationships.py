@@ -14,6 +14,7 @@ from pynamodb.attributes import (
 )
 
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.buckets import bucket_key, bucket_keys
 
 
 def rel_pk(shop_id: str) -> str:
@@ -40,8 +41,14 @@ def my_shops_pk(user_id: str) -> str:
     return f"USER#{user_id}#SHOPS"
 
 
-def lapse_pk(day: str) -> str:
-    return f"LAPSE#{day}"
+def lapse_pk(day: str, shop_id: str, user_id: str) -> str:
+    """The pair's shard of the day bucket (``storage.buckets``)."""
+    return bucket_key(f"LAPSE#{day}", f"{shop_id}#{user_id}")
+
+
+def lapse_pks(day: str) -> list[str]:
+    """Every key of ``day``'s bucket: its shards, then the legacy ``LAPSE#<day>``."""
+    return bucket_keys(f"LAPSE#{day}")
 
 
 class RelationshipItem(MainItem, discriminator="relationship"):
@@ -59,10 +66,11 @@ class RelationshipItem(MainItem, discriminator="relationship"):
     gsi1 and gsi2 are sparse: a pair with nothing left (unfollowed, every like taken back, no
     order) leaves the lists but keeps its card. gsi3 holds every pair of the customer, the
     unlisted ones under ``"!"`` (below every rank key, never read by "my shops"), so closing an
-    account finds all of its pairs with one Query. gsi4 ``LAPSE#<yyyy-mm-dd>`` /
+    account finds all of its pairs with one Query. gsi4 ``LAPSE#<yyyy-mm-dd>#<shard>`` /
     ``<ISO time>#<shop_id>#<user_id>`` is set only while a pair will turn lapsed with no
-    further event, so the lapse sweep finds due pairs with one Query per day instead of a
-    Scan. Every write is one conditional PutItem (``version``), or one transaction with a
+    further event, so the lapse sweep finds due pairs with one Query per shard and day instead
+    of a Scan (``storage.buckets``: the shard a hash of the pair; pairs written before the
+    sharding are under ``LAPSE#<yyyy-mm-dd>`` until their next write). Every write is one conditional PutItem (``version``), or one transaction with a
     ``TierTransitionItem`` when the tier changes.
     """
 

@@ -8,6 +8,7 @@ from typing import Any
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.buckets import bucket_key, bucket_keys
 
 SUBSCRIPTION = "SUB"
 SUBSCRIPTION_REQUEST = "SUBREQ"
@@ -29,8 +30,14 @@ def shop_status_subscriptions_pk(shop_id: str, status: str) -> str:
     return f"SHOP#{shop_id}#SUBS#{status}"
 
 
-def due_pk(day: str) -> str:
-    return f"SUBDUE#{day}"
+def due_pk(day: str, subscription_id: str) -> str:
+    """The subscription's shard of the day bucket (``storage.buckets``)."""
+    return bucket_key(f"SUBDUE#{day}", subscription_id)
+
+
+def due_pks(day: str) -> list[str]:
+    """Every key of ``day``'s bucket: its shards, then the legacy ``SUBDUE#<day>``."""
+    return bucket_keys(f"SUBDUE#{day}")
 
 
 def request_pk(user_id: str, key: str) -> str:
@@ -60,10 +67,12 @@ class SubscriptionItem(MainItem, discriminator="subscription"):
       subscriptions, grouped by customer, so the customer card reads one customer's with a
       ``begins_with`` Query;
     * gsi3 ``SHOP#<shop_id>#SUBS#<status>`` / ``<subscription_id>`` — a shop's in one status;
-    * gsi4 ``SUBDUE#<yyyy-mm-dd>`` / ``<ISO time>#<subscription_id>`` — the due-date index:
-      set only while the subscription is active, at the moment the job next has something to
-      do (announce the next period a day before it, or place it), so the scheduled job finds
-      what is due with one Query per day bucket, never a Scan. Paused and cancelled
+    * gsi4 ``SUBDUE#<yyyy-mm-dd>#<shard>`` / ``<ISO time>#<subscription_id>`` — the due-date
+      index: set only while the subscription is active, at the moment the job next has something
+      to do (announce the next period a day before it, or place it), so the scheduled job finds
+      what is due with one Query per shard of each day bucket, never a Scan (``storage.buckets``:
+      the shard a hash of the id; those written before the sharding are under
+      ``SUBDUE#<yyyy-mm-dd>`` until their next write). Paused and cancelled
       subscriptions leave it (sparse).
 
     Every write is conditional on ``revision`` (the one read), and the period's order is
