@@ -25,7 +25,7 @@ SMOKE = {
     "bench.orders": ["--orders", "5", "--threads", "2", "--seconds", "0.5", "--expire", "3"],
     "bench.relationships": ["--pairs", "300", "--updates", "5", "--pages", "3"],
     "bench.notifications": ["--runs", "3", "--inbox", "20"],
-    "bench.subscriptions": ["--subscriptions", "20", "--subscribers", "5"],
+    "bench.subscriptions": ["--smoke"],
     "bench.hot_items": ["--requests", "5"],
     "bench.broadcast": ["--customers", "300", "--max-invocation-s", "0"],
     "bench.insights": ["--rounds", "2"],
