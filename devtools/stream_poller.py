@@ -613,17 +613,39 @@ def _json_shape(value: Any) -> Any:
     return value
 
 
+_ABSENT = object()
+
+
 def matches(pattern: Any, value: Any) -> bool:
     """Lambda's event-filter matching, for the patterns used here: a map matches a map whose
-    keys match, a list of strings matches a string in it. (Prefix, numeric and anything-but
-    patterns are not used, and refused.)"""
+    keys match; a list is a choice of rules, any of which may match the value at that place — a
+    string, number, boolean or null equal to the value, or ``{"exists": true}`` /
+    ``{"exists": false}``: whether the event has a plain value (not a map or a list) there.
+
+    As in Lambda (and EventBridge), patterns are matched on the event's leaves: a key missing
+    from the event matches only rules that ask for absence, so ``{"NewImage": {"quiet": {"S":
+    [{"exists": false}]}}}`` matches an image with no ``quiet`` and one whose ``quiet`` is not a
+    string; and ``exists`` looks at a leaf only (``{"quiet": [{"exists": true}]}`` does not match a
+    map there). Prefix, suffix, numeric, anything-but and ``$or`` are not used, and refused."""
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(key in value and matches(p, value[key]) for key, p in pattern.items())
+        if not pattern:
+            raise ValueError("an empty map in a filter pattern")
+        inner = value if isinstance(value, dict) else {}
+        return all(matches(p, inner.get(key, _ABSENT)) for key, p in pattern.items())
     if isinstance(pattern, list):
-        if not all(isinstance(p, (str, int, float, bool)) or p is None for p in pattern):
-            raise ValueError(f"unsupported filter pattern {pattern!r}")
-        return not isinstance(value, (dict, list)) and value in pattern
+        return any(_rule(p, value) for p in pattern)
     raise ValueError(f"unsupported filter pattern {pattern!r}")
+
+
+def _rule(rule: Any, value: Any) -> bool:
+    leaf = value is not _ABSENT and not isinstance(value, (dict, list))
+    if isinstance(rule, dict):
+        if set(rule) != {"exists"} or not isinstance(rule["exists"], bool):
+            raise ValueError(f"unsupported filter rule {rule!r}")
+        return leaf == rule["exists"]
+    if isinstance(rule, (str, int, float, bool)) or rule is None:
+        return leaf and value == rule and isinstance(value, bool) == isinstance(rule, bool)
+    raise ValueError(f"unsupported filter rule {rule!r}")
 
 
 def load_handler(spec: str) -> Handler:

@@ -116,14 +116,22 @@ def filter_criteria() -> dict[str, list[dict[str, str]]]:
     function — the same table ``dispatch`` routes by, so a record the filter drops is one the
     router would have skipped. One pattern per event (any may match): its name, and the entities
     whose routes take it, read from the new image (INSERT, MODIFY) or the old one (REMOVE has no
-    new image). Three patterns: within Lambda's five filters per event source mapping."""
+    new image). A MODIFY also needs its new image without the ``quiet`` attribute: a quiet write
+    (a like's count, a shop's post count, an order's review id) moved only what no handler reads,
+    and any other update removes the attribute (``storage.quiet``). Three patterns: within
+    Lambda's five filters per event source mapping."""
+    from chalicelib.storage.quiet import ATTRIBUTE
+
     filters = []
     for event in EVENTS:
         entities = sorted(entity for entity, handlers in routes().items()
                           if any(event in events_of(handler) for handler in handlers))
         if entities:
-            image = "OldImage" if event == "REMOVE" else "NewImage"
-            filters.append({"Pattern": json.dumps({"eventName": [event], "dynamodb": {image: {"entity": {"S": entities}}}},
+            image: dict[str, Any] = {"entity": {"S": entities}}
+            if event == "MODIFY":
+                image[ATTRIBUTE] = {"S": [{"exists": False}]}
+            name = "OldImage" if event == "REMOVE" else "NewImage"
+            filters.append({"Pattern": json.dumps({"eventName": [event], "dynamodb": {name: image}},
                                                   separators=(",", ":"))})
     return {"Filters": filters}
 

@@ -33,8 +33,9 @@ def to_comment(item: CommentItem) -> Comment:
 
 
 def _with_counter(post_id: str, counter, step: int) -> Transaction:
-    """A transaction that moves one of the post's counters, on condition the post exists."""
-    return Transaction(_connection()).update(PostItem(post_pk(post_id), POST_SK), [counter.add(step)],
+    """A transaction that moves one of the post's counters, on condition the post exists (a quiet
+    write: no stream handler reacts to a count, see ``storage.quiet``)."""
+    return Transaction(_connection()).update(PostItem(post_pk(post_id), POST_SK), PostItem.quietly([counter.add(step)]),
                                              condition=PostItem.pk.exists(), label="post")
 
 

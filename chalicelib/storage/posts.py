@@ -63,7 +63,7 @@ class PostsRepository:
         tx = (Transaction(_connection())
               .put(item, condition=PostItem.pk.does_not_exist(), label="post")
               .put(post_marker(post.post_id, post.shop_id), label="marker")
-              .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(1)],
+              .update(ShopItem(shop_pk(post.shop_id), PROFILE), ShopItem.quietly([ShopItem.post_count.add(1)]),
                       condition=ShopItem.pk.exists() & (ShopItem.owner_id == post.author_id), label="shop"))
         add_quota(tx, quota)
         try:
@@ -110,7 +110,7 @@ class PostsRepository:
         tx = (Transaction(_connection())
               .delete(PostItem(post_pk(post.post_id), POST_SK), condition=PostItem.pk.exists(), label="post")
               .delete(PostMarkerItem(post_pk(post.post_id), POST_MARKER_SK), label="marker")
-              .update(ShopItem(shop_pk(post.shop_id), PROFILE), [ShopItem.post_count.add(-1)],
+              .update(ShopItem(shop_pk(post.shop_id), PROFILE), ShopItem.quietly([ShopItem.post_count.add(-1)]),
                       condition=ShopItem.pk.exists(), label="shop"))
         try:
             tx.commit()

@@ -45,7 +45,8 @@ class ReviewsRepository:
                 for entry in entries:  # puts go first in the request
                     tx.save(entry, condition=ReviewItem.pk.does_not_exist())
                 tx.update(OrderItem(order_pk(order.order_id), ORDER),
-                          actions=[OrderItem.review_id.set(review.review_id)], condition=condition)
+                          actions=OrderItem.quietly([OrderItem.review_id.set(review.review_id)]),
+                          condition=condition)
                 for pid in review.product_ids:
                     tx.update(ProductItem(*product_key(pid)),
                               actions=[ProductItem.rating_sum.add(review.rating), ProductItem.rating_count.add(1)],

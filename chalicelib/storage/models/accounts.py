@@ -7,6 +7,7 @@ from typing import Any
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.quiet import QuietWrites
 
 
 def user_pk(user_id: str) -> str:
@@ -83,7 +84,7 @@ class BankAccountMap(MapAttribute):
     holder = UnicodeAttribute()
 
 
-class ShopItem(MainItem, discriminator="shop"):
+class ShopItem(QuietWrites, MainItem, discriminator="shop"):
     """A shop, owned by exactly one user.
 
     Key design: ``pk = SHOP#<shop_id>``, ``sk = PROFILE``. The shop's partition also holds
@@ -91,6 +92,8 @@ class ShopItem(MainItem, discriminator="shop"):
     Counters (``follower_count``, ``post_count``) change only inside the transaction that
     writes the edge or the post, so they stay exact.
     """
+
+    QUIET = frozenset({"post_count"})  # discovery reads the name, handle, region and follower_count
 
     shop_id = UnicodeAttribute()
     owner_id = UnicodeAttribute()

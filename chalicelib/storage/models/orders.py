@@ -8,6 +8,7 @@ from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, 
                                  UnicodeAttribute)
 
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.quiet import QuietWrites
 
 ORDER = "ORDER"
 IDEMPOTENCY = "IDEMP"
@@ -52,7 +53,7 @@ class HistoryMap(MapAttribute):
     by = UnicodeAttribute()
 
 
-class OrderItem(MainItem, discriminator="order"):
+class OrderItem(QuietWrites, MainItem, discriminator="order"):
     """A purchase from one shop.
 
     Key design: ``pk = ORDER#<order_id>``, ``sk = ORDER``. Indexes (all sorted by the order id,
@@ -72,6 +73,8 @@ class OrderItem(MainItem, discriminator="order"):
     expires it (``storage.coupons.add_return``). This item is
     the "order" record of the stream contract (README, "Order events").
     """
+
+    QUIET = frozenset({"review_id"})  # a review: the order's handlers key on its status
 
     order_id = UnicodeAttribute()
     shop_id = UnicodeAttribute()

@@ -7,6 +7,7 @@ from typing import Any
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.storage.base import MainItem
+from chalicelib.storage.quiet import QuietWrites
 
 
 def post_pk(post_id: str) -> str:
@@ -83,7 +84,7 @@ class TaggedProductMap(MapAttribute):
     currency = UnicodeAttribute()
 
 
-class PostItem(MainItem, discriminator="post"):
+class PostItem(QuietWrites, MainItem, discriminator="post"):
     """A shop's post.
 
     Key design: ``pk = POST#<post_id>``, ``sk = POST``; the post's partition also holds its
@@ -93,6 +94,9 @@ class PostItem(MainItem, discriminator="post"):
     ``shop_name``/``shop_handle`` are copied at creation for the feed entries, and
     ``products`` (the tagged products' name and price) at creation and on every edit.
     """
+
+    # Likes, comments and shares: the feed copies counts with the post (on its INSERT or an edit).
+    QUIET = frozenset({"like_count", "comment_count", "share_count"})
 
     post_id = UnicodeAttribute()
     shop_id = UnicodeAttribute()
