@@ -24,8 +24,9 @@ the state the quiet writes left.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action, SetAction
 
@@ -42,7 +43,8 @@ ATTRIBUTE = "quiet"
 
 def _name(action: Action) -> str:
     """The top-level attribute an update action writes."""
-    return str(action.values[0].path[0])
+    target = cast(Path, action.values[0])  # an update action's first operand is the attribute's path
+    return str(target.path[0])
 
 
 def _is_quiet_mark(action: Action) -> bool:
