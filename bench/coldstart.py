@@ -75,7 +75,12 @@ def sample(body: str, env: dict[str, str], write_bytecode: bool = False) -> floa
 
 
 def signed_in_account(endpoint: str) -> str:
-    """A table on the moto server and an account in it, made through the app: its token."""
+    """A table on the moto server and an account in it, made through the app: its token.
+
+    With exactly the children's settings (``ENV``): none inherited from whoever started the bench
+    (a test run's table names or signing secret would sign a token the children cannot check)."""
+    for name in [name for name in os.environ if name.startswith("DONGNE_")]:
+        del os.environ[name]
     os.environ.update({**{k: v for k, v in ENV.items() if k != "PATH"}, "DONGNE_DYNAMODB_ENDPOINT": endpoint,
                        "DONGNE_ARGON2_MEMORY_KIB": "8192", "DONGNE_ARGON2_TIME_COST": "1"})
     sys.path.insert(0, str(ROOT))

@@ -153,15 +153,18 @@ def test_the_powertools_tracer_runs_the_same_path(api, user, monkeypatch):
 
 
 
-def test_notifications_sent_and_failed_are_counted_per_channel(api, owner, user, channels, drain_stream, monkeypatch):
+def test_notifications_sent_and_failed_are_counted_per_channel(api, owner, user, channels, drain_stream, outbound,
+                                                              monkeypatch):
     from botocore.exceptions import ClientError
 
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     turn_on(api, owner["token"], sms=True)
     a_phone(api, owner)
+    outbound()
     mark = len(observability.emitted)
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
     drain_stream()
+    outbound()  # the stream queued the SMS; the outbound function sends it
     assert [b["channel"] for b in list(observability.emitted)[mark:] if "NotificationsSent" in b] == ["sms"]
 
     def throttled(**kwargs):
@@ -171,6 +174,7 @@ def test_notifications_sent_and_failed_are_counted_per_channel(api, owner, user,
     mark = len(observability.emitted)
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
     drain_stream()
+    outbound()  # every attempt fails (the queue retries it, then keeps it in the dead-letter queue)
     failed = [b for b in list(observability.emitted)[mark:] if "NotificationsFailed" in b]
     assert ("sms", "new_order") in [(b["channel"], b["notification_type"]) for b in failed]  # (and a milestone)
     assert {b["channel"] for b in failed} == {"sms"}
