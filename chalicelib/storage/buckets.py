@@ -99,3 +99,13 @@ def read_pages(keys: Sequence[str], page: PageReader[T], readers: int | None = N
                 yield items
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def read_items(keys: Sequence[str], page: PageReader[T], readers: int | None = None) -> Generator[T, None, None]:
+    """``read_pages``, item by item; closing this iterator closes the reads (a job at its deadline)."""
+    reader = read_pages(keys, page, readers)
+    try:
+        for items in reader:
+            yield from items
+    finally:
+        reader.close()

@@ -43,7 +43,7 @@ from chalicelib.records.notifications import (
 )
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
-from chalicelib.storage.buckets import read_pages
+from chalicelib.storage.buckets import read_items
 from chalicelib.storage.models.accounts import UserItem, user_pk
 from chalicelib.storage.models.notifications import (
     DEVICE_PREFIX,
@@ -507,7 +507,7 @@ class NotificationsRepository:
     def due_reminders(self, day: str, until: float) -> Iterator[ReorderWatch]:
         """Watches in ``day``'s bucket whose reminder time is at or before ``until``: every shard
         and the legacy key, a page (``REMIND_PAGE``) of each at a time, read in parallel
-        (``storage.buckets.read_pages``). Close the iterator to stop early."""
+        (``storage.buckets.read_items``). Close the iterator to stop early."""
         bound = f"{iso(until)}~"
 
         def page(pk: str, start: dict | None) -> tuple[list[ReorderWatch], dict | None]:
@@ -519,12 +519,7 @@ class NotificationsRepository:
 
             return with_retries(read)
 
-        reader = read_pages(remind_pks(day), page)
-        try:
-            for watches in reader:
-                yield from watches
-        finally:
-            reader.close()
+        yield from read_items(remind_pks(day), page)
 
     def reminded(self, watch: ReorderWatch) -> None:
         """Take the watch out of the reminder index, unless a newer purchase re-armed it."""

@@ -39,7 +39,7 @@ from chalicelib.records.relationships import RANK_KEY_FLOOR, RelationshipState, 
 from chalicelib.storage.rank_keys import encode_rank_key
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
-from chalicelib.storage.buckets import read_pages
+from chalicelib.storage.buckets import read_items
 from chalicelib.storage.models.accounts import ShopItem, UserItem, shop_pk, user_pk
 from chalicelib.storage.models.relationships import (
     CustomerNoteItem,
@@ -205,7 +205,7 @@ class RelationshipsRepository:
     def due_lapses(self, day: str, until: float) -> Iterator[tuple[str, str]]:
         """Pairs in ``day``'s bucket whose lapse moment is at or before ``until``: every shard and
         the legacy key, a page (``LAPSE_PAGE``) of each at a time, read in parallel
-        (``storage.buckets.read_pages``). Close the iterator to stop early."""
+        (``storage.buckets.read_items``). Close the iterator to stop early."""
         bound = f"{iso(until)}~"
 
         def page(pk: str, start: dict | None) -> tuple[list[tuple[str, str]], dict | None]:
@@ -216,12 +216,7 @@ class RelationshipsRepository:
 
             return with_retries(read)
 
-        reader = read_pages(lapse_pks(day), page)
-        try:
-            for pairs in reader:
-                yield from pairs
-        finally:
-            reader.close()
+        yield from read_items(lapse_pks(day), page)
 
     def sweep_watermark(self) -> str | None:
         try:
