@@ -32,6 +32,7 @@ notifications) is counted with the action that caused it.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -72,12 +73,13 @@ class Tally:
         from devtools.stream_poller import StreamPoller, matches
 
         settings = deps.container().settings
-        self.patterns = [__import__("json").loads(f["Pattern"]) for f in filter_criteria()["Filters"]]
+        self.patterns = [json.loads(f["Pattern"]) for f in filter_criteria()["Filters"]]
         self.matches = matches
         self.handle = handle
         self.rows: list[tuple[str, int, int, int, Counter]] = []
         self.shadowed = 0
         self.missed: Counter = Counter()
+        self.dropped: Counter = Counter()
         self.current: dict[str, Any] = {}
         self.poller = StreamPoller(boto3.client("dynamodb", region_name=settings.region, endpoint_url=endpoint),
                                    boto3.client("dynamodbstreams", region_name=settings.region,
@@ -125,20 +127,23 @@ class Tally:
         if calls.count:
             self.missed[label] += 1
 
-    def action(self, name: str) -> None:
-        """Everything the stream holds since the last action is this action's."""
-        self.current = {"records": 0, "invoked": 0, "used": 0, "dropped": Counter(), "wasted": Counter()}
-        while self.poller.drain():  # what the handlers write (chunks, notifications) comes round again
-            pass
-        c = self.current
-        self.rows.append((name, c["records"], c["invoked"], c["used"], c["wasted"]))
-        self.dropped = getattr(self, "dropped", Counter()) + c["dropped"]
-
-    def skip(self) -> None:
-        """Read past what set-up wrote (accounts, shops, products): not one of the actions."""
+    def _read_all(self) -> dict[str, Any]:
+        """Classify everything the stream holds, until handing it on writes nothing more (fan-out
+        chunks, notifications come round again); what was read."""
         self.current = {"records": 0, "invoked": 0, "used": 0, "dropped": Counter(), "wasted": Counter()}
         while self.poller.drain():
             pass
+        return self.current
+
+    def action(self, name: str) -> None:
+        """Everything the stream holds since the last action is this action's."""
+        c = self._read_all()
+        self.rows.append((name, c["records"], c["invoked"], c["used"], c["wasted"]))
+        self.dropped += c["dropped"]
+
+    def skip(self) -> None:
+        """Read past what set-up wrote (accounts, shops, products): not one of the actions."""
+        self._read_all()
 
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")

@@ -517,7 +517,7 @@ def story_timeline(call: Caller):
         from devtools.demo_refresh import app_now
 
         with Timeline(STORY_DAYS, drain=stream_drainer(), real_now=app_now()) as timeline:
-            yield TimedCaller(call, timeline, PASSWORD), timeline
+            yield TimedCaller(call, timeline), timeline
 
     return running()
 

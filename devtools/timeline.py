@@ -146,10 +146,9 @@ class Timeline:
 class TimedCaller:
     """A ``devtools.demo.Caller`` whose requests happen on the timeline, a few minutes apart."""
 
-    def __init__(self, call: Callable[..., Any], timeline: Timeline, password: str, step_seconds: float = 300.0):
+    def __init__(self, call: Callable[..., Any], timeline: Timeline, step_seconds: float = 300.0):
         self.call = call
         self.timeline = timeline
-        self.password = password
         self.step_seconds = step_seconds
         self.issued: dict[str, tuple[str, float]] = {}  # token -> (user id, issued at)
         self.renewed: dict[str, str] = {}  # old token -> its replacement
