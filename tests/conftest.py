@@ -94,10 +94,11 @@ def aws_backend():
     else:
         from moto import mock_aws
 
-        from tests import moto_queries, moto_transactions
+        from tests import moto_queries, moto_serialize, moto_transactions
 
         moto_transactions.install()  # moto's transactions copy the whole table per item; see the module
         moto_queries.install()  # and its Query on a table's key sorts the whole table; see the module
+        moto_serialize.install()  # and it writes each attribute value member by member; see the module
         local, endpoint, mock = None, None, mock_aws()
     mock.start()
     try:
