@@ -411,3 +411,11 @@ class Unavailable(RetryLater):
     """A dependency is overloaded (throttling, transaction conflicts) after retries."""
 
     status, code = 503, "service_unavailable"
+
+
+class GatewayTimeout(DomainError):
+    """API Gateway stopped waiting for the app (its integration timeout). Only the gateway
+    answers it (deploy/template.py): the request may still have been carried out, so it is not
+    ``service_unavailable`` (which promises it was not) and carries no ``Retry-After``."""
+
+    status, code = 504, "gateway_timeout"

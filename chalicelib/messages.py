@@ -322,7 +322,7 @@ PROBLEMS: dict[str, ProblemText] = {
                               "The payment provider has no active card under this billing key; register the card "
                               "again.",
                               "결제사에 이 빌링키로 등록된 카드가 없어요. 카드를 다시 등록해 주세요."),
-    # 429 / 500 / 503
+    # 429 / 500 / 503 / 504
     "rate_limited": _p(429, "Too many requests for this action from this user or address; see `Retry-After`.",
                        "Too many requests", "요청이 너무 많음",
                        "Too many requests; retry in {retry_after} seconds.",
@@ -334,6 +334,13 @@ PROBLEMS: dict[str, ProblemText] = {
                               "지금은 요청을 처리할 수 없어요. {retry_after}초 뒤에 다시 시도해 주세요.",
                               "The service is busy; retry shortly.",
                               "지금은 요청을 처리할 수 없어요. 잠시 뒤에 다시 시도해 주세요."),
+    "gateway_timeout": _p(504, "API Gateway stopped waiting for the app (29 s); the request may still have been "
+                               "carried out: read it back, or retry a write with the same `Idempotency-Key`.",
+                          "Gateway timeout", "응답 시간 초과",
+                          "The server took too long to answer; the request may still have been carried out. "
+                          "Check, or retry with the same Idempotency-Key.",
+                          "서버 응답이 너무 늦어졌어요. 요청이 처리되었을 수도 있으니 확인하거나 같은 "
+                          "Idempotency-Key로 다시 시도해 주세요."),
     "internal_error": _p(500, "A bug on our side (never expected; it is logged).",
                          "Internal error", "서버 오류",
                          "Something went wrong on our side; it has been logged.",
@@ -690,4 +697,32 @@ def errors_markdown() -> str:
     for code, field_text in FIELD_CODES.items():
         lines.append(f"| `{code}` | {FIELD_WHEN[code]} | {field_text.generic_en or field_text.en} / "
                      f"{field_text.generic_ko or field_text.ko} |")
+    lines += [
+        "",
+        "## Request ids",
+        "",
+        "Every answer — a success, a problem, a 404 or 405, a preflight, an HTML page, `/openapi.json`, `/docs` —",
+        "carries `X-Request-Id`, the `request_id` of every log line of that request: quote it when reporting a",
+        "problem. A client may send its own `X-Request-Id`: 1 to 64 characters of `A-Z a-z 0-9 . _ : -` (a uuid,",
+        "a ULID, `web:3f2a-17`) come back verbatim and become the logs' `request_id` (API Gateway's own id is",
+        "then logged beside it as `gateway_request_id`). Anything else — longer, empty, a space, `/`, `;`,",
+        "non-ASCII — is not an error: it is ignored and the answer carries the generated id. Browsers of an",
+        "allowed origin may send the header and read it (`Access-Control-Allow-Headers`/`-Expose-Headers`).",
+        "",
+        "## Answers made by API Gateway",
+        "",
+        "Some answers never reach the app: a path no route has (404 `route_not_found`), the stage's throttling",
+        "(429 `rate_limited`), a body over API Gateway's 10 MB (413 `payload_too_large`), a timeout waiting for",
+        "the app (504 `gateway_timeout`: the request may still have been carried out), the gateway's other",
+        "failures (`DEFAULT_4XX` 400 `bad_request`, `DEFAULT_5XX` 503 `service_unavailable`) and the rest of",
+        "`GATEWAY_PROBLEMS` in `deploy/template.py`. They are the same problem+json with the same `code`, plus",
+        "`request_id` in the body, `X-Request-Id` (API Gateway's request id: a client's own is not echoed, the",
+        "gateway cannot check it), `Retry-After` on 429 and 503, and the app's CORS headers (with one allowed",
+        "origin, that origin; with several, the request's `Origin`, as a gateway answer cannot choose — they",
+        "hold nothing but the problem and allow no credentials).",
+        "",
+        "They are always in English: a gateway answer's body is a template with variables filled in, without",
+        "conditions, so it cannot follow `Accept-Language` (`Content-Language: en` says so). Clients localise",
+        "by `code`, which is why every code above has its Korean title here.",
+    ]
     return "\n".join(lines) + "\n"

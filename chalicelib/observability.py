@@ -6,11 +6,15 @@ CloudWatch Logs turns into metrics, no API call) and ``Tracer`` (X-Ray subsegmen
 patched so every DynamoDB, S3 and Secrets Manager call is one). ``observe(app)`` registers one
 Chalice middleware for every kind of invocation (HTTP requests, the stream, schedules), which
 
-* adds the invocation's keys to every log line logged while it runs: ``request_id`` (API
-  Gateway's request id on AWS, Lambda's for events; under ``chalice local`` and in tests the
-  local Lambda context's, else a fresh uuid), ``function_request_id``, ``cold_start``,
-  ``function_name``, and for requests ``route`` (``"POST /orders"``) and ``user_id`` (added by
-  the edge once the bearer token checks out, ``signed_in``; absent when anonymous);
+* adds the invocation's keys to every log line logged while it runs: ``request_id`` (for a
+  request, the client's own ``X-Request-Id`` when it is safe, see ``REQUEST_ID``, else API
+  Gateway's request id on AWS; Lambda's for events; under ``chalice local`` and in tests the
+  local Lambda context's, else a fresh uuid), ``gateway_request_id`` (API Gateway's, when the
+  client's id took its place), ``function_request_id``, ``cold_start``, ``function_name``, and
+  for requests ``route`` (``"POST /orders"``) and ``user_id`` (added by the edge once the bearer
+  token checks out, ``signed_in``; absent when anonymous);
+* answers every request with ``X-Request-Id``: that same ``request_id`` (successes, problems,
+  the 405s and preflights of ``api.protocol``, the HTML pages, the document and its page);
 * opens a trace subsegment named after the route or the handler (when ``settings.tracing``);
 * counts what the HTTP answer says (orders placed, out of stock, rate limited, unavailable);
   other ways of ordering (the subscription job) call ``order_placed(source)`` and
@@ -45,6 +49,7 @@ Locally (stages ``local`` and ``test``) nothing is printed for metrics: the blob
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -68,6 +73,12 @@ SERVICE_UNAVAILABLE = "ServiceUnavailable"
 COLD_START = "ColdStart"
 METRICS = (ORDERS_PLACED, OUT_OF_STOCK, FANOUT_LAG, STREAM_BATCH_FAILURES, NOTIFICATIONS_SENT,
            NOTIFICATIONS_FAILED, RATE_LIMITED, SERVICE_UNAVAILABLE, COLD_START)
+
+# Every answer's header naming its request, the id its log lines carry. A client may send its
+# own: letters, digits and ``. _ : -``, 1 to 64 of them (a uuid, a ULID, "web:3f2a-17"), nothing
+# that could split a header or a log line; anything else is replaced by the generated id.
+REQUEST_ID = "X-Request-Id"
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 # Routes that place an order when they answer 201 (a replay answers 201 too, marked).
 ORDER_ROUTES = frozenset({"POST /orders", "POST /orders/{order_id}/reorder"})
@@ -217,13 +228,25 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
+def client_request_id(headers: Any) -> str | None:
+    """The client's own ``X-Request-Id`` if it is 1 to 64 safe characters (``SAFE_REQUEST_ID``),
+    else None: an unsafe or too long id is not an error, the request gets its generated id."""
+    value = (headers or {}).get(REQUEST_ID.lower())
+    return value if isinstance(value, str) and SAFE_REQUEST_ID.fullmatch(value) else None
+
+
 def request_keys(request: Any, cold: bool) -> dict[str, Any]:
     """The log keys of an HTTP request (chalice ``Request``)."""
     context = request.context or {}
     lambda_context = getattr(request, "lambda_context", None)
     function_request_id = getattr(lambda_context, "aws_request_id", None)
+    generated = context.get("requestId") or function_request_id or _new_id()
+    client = client_request_id(getattr(request, "headers", None))
+    keys = {"request_id": client or generated}
+    if client is not None:
+        keys["gateway_request_id"] = generated
     return {
-        "request_id": context.get("requestId") or function_request_id or _new_id(),
+        **keys,
         "function_request_id": function_request_id,
         "function_name": getattr(lambda_context, "function_name", None),
         "cold_start": cold,
@@ -306,6 +329,9 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         started = time.perf_counter()
         with _invocation(keys, f"## {keys['route']}") as subsegment:
             response = get_response(event)
+            headers = getattr(response, "headers", None)
+            if isinstance(headers, dict):
+                headers[REQUEST_ID] = keys["request_id"]
             if subsegment is not None:
                 subsegment.put_annotation("status", getattr(response, "status_code", 0))
                 subsegment.put_metadata("ms", round((time.perf_counter() - started) * 1000, 2), SERVICE)

@@ -10,7 +10,7 @@ kept in an SQS queue), the outbound queue the stream hands push, e-mail and SMS 
 Manager; the value is read at run time, never put in the environment) in every function's
 environment, PortOne's secret (made empty, filled in by operations) named to the two
 functions that call PortOne, per-route throttling for PortOne's webhook, API Gateway's own
-error answers as problem+json, and what operations need: a log group with a retention per
+error answers as problem+json (with CORS and ``X-Request-Id``), and what operations need: a log group with a retention per
 function, X-Ray tracing on the API stage (Chalice's ``xray`` setting turns it on for the
 functions), and alarms through an SNS topic (``alarms``). Every stateful resource — tables,
 bucket, secrets, queues, log groups — is retained when the
@@ -118,16 +118,45 @@ def stage_env(stage: str) -> dict[str, str]:
     return env
 
 
-def _problem_response(status: int, code: str) -> dict[str, Any]:
+# What a gateway answer may fill in when it is made: its body is a template with ``$context``
+# variables substituted (no logic: it cannot branch on Accept-Language or Origin), its headers map
+# request headers, context variables or 'literals'.
+GATEWAY_REQUEST_ID = "$context.requestId"
+
+
+def cors_origins(stage: str) -> tuple[str, ...]:
+    """The stage's browser origins (``DONGNE_CORS_ORIGINS``, split as ``Settings`` splits it)."""
+    value = stage_env(stage).get("DONGNE_CORS_ORIGINS", "")
+    return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+
+
+def gateway_cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
+    """CORS on the gateway's own answers, as the app answers (``chalicelib.api.protocol``): none
+    without origins; the one origin when there is one. A gateway response cannot choose among
+    several (its headers take no condition), so with several it names the request's ``Origin``:
+    a looser rule than the app's, for answers that hold nothing but a problem and a request id
+    and allow no credentials (docs/errors.md)."""
+    from chalicelib.api.protocol import CORS_EXPOSED_HEADERS
+
+    if not origins:
+        return {}
+    allow = f"'{origins[0]}'" if len(origins) == 1 else "method.request.header.Origin"
+    return {"Access-Control-Allow-Origin": allow, "Access-Control-Expose-Headers": f"'{CORS_EXPOSED_HEADERS}'",
+            "Vary": "'Origin'"}
+
+
+def _problem_response(status: int, code: str, origins: tuple[str, ...] = ()) -> dict[str, Any]:
     """One of API Gateway's own answers as the app's problem+json: the same ``code``, ``type``
-    and words (English: a gateway response cannot read ``Accept-Language``); ``Retry-After`` on
-    429 and 503."""
+    and words (English: a gateway response cannot read ``Accept-Language``, so clients localise
+    by ``code``), the gateway's request id as ``X-Request-Id`` and in the body (``request_id``),
+    the app's CORS headers, and ``Retry-After`` on 429 and 503."""
     from chalicelib.messages import problem_text
 
     title, detail = problem_text(code, "en", {}, None)
     body = json.dumps({"type": "https://dongne.app/problems/" + code.replace("_", "-"), "code": code,
-                       "title": title, "status": status, "detail": detail})
-    headers = {"Content-Type": "'application/problem+json'", "Content-Language": "'en'"}
+                       "title": title, "status": status, "detail": detail, "request_id": GATEWAY_REQUEST_ID})
+    headers = {"Content-Type": "'application/problem+json'", "Content-Language": "'en'",
+               "X-Request-Id": GATEWAY_REQUEST_ID.removeprefix("$"), **gateway_cors_headers(origins)}
     if status in (429, 503):
         headers["Retry-After"] = "'1'"
     return {
@@ -279,15 +308,16 @@ GATEWAY_PROBLEMS: dict[str, tuple[int, str]] = {
     "THROTTLED": (429, "rate_limited"),  # the stage's throttling (.chalice/config.json)
     "QUOTA_EXCEEDED": (429, "rate_limited"),  # a usage plan's quota, should one be attached
     "INTEGRATION_FAILURE": (503, "service_unavailable"),
-    "INTEGRATION_TIMEOUT": (503, "service_unavailable"),
+    # the app may still be working on it: not "unavailable", which promises it was not done
+    "INTEGRATION_TIMEOUT": (504, "gateway_timeout"),
     "API_CONFIGURATION_ERROR": (503, "service_unavailable"),
     "DEFAULT_4XX": (400, "bad_request"),
     "DEFAULT_5XX": (503, "service_unavailable"),
 }
 
 
-def gateway_responses() -> dict[str, Any]:
-    return {kind: _problem_response(status, code) for kind, (status, code) in GATEWAY_PROBLEMS.items()}
+def gateway_responses(origins: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {kind: _problem_response(status, code, origins) for kind, (status, code) in GATEWAY_PROBLEMS.items()}
 
 
 def stage_throttling(stage: str) -> dict[str, int]:
@@ -418,7 +448,7 @@ def build(stage: str) -> dict[str, Any]:
             # Named, so the alarms can name it (API Gateway's metrics are per API name and stage).
             "Name": api_name(stage),
             "TracingEnabled": True,
-            "GatewayResponses": gateway_responses(),
+            "GatewayResponses": gateway_responses(cors_origins(stage)),
         }},
     }
     # Stage throttling, every method: its THROTTLED answer is a 429 problem (GATEWAY_PROBLEMS).

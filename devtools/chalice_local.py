@@ -2,7 +2,7 @@
 
 On AWS, the deployment template (deploy/template.py) turns API Gateway's generated
 answers — an unknown route (403 "Missing Authentication Token", which we answer 404) — into
-application/problem+json (there is no authorizer: the app answers every 401 itself). `chalice local` emulates
+application/problem+json with an ``X-Request-Id`` (there is no authorizer: the app answers every 401 itself). `chalice local` emulates
 API Gateway but answers those with its own JSON; this entry point runs the very same
 `chalice local` command with those answers translated, so the local contract is the
 deployed one. Every method reaches the app (which answers 405 with ``Allow`` for one a path
@@ -58,12 +58,20 @@ def _problem(status: int, title: str, detail: str, code: str | None = None, lang
                        "status": status, "detail": detail}, ensure_ascii=False).encode()
 
 
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
 def _send_error_response(self, error: local.LocalGatewayException) -> None:
     from chalicelib.messages import negotiate
 
     status, code = GATEWAY_PROBLEMS.get(error.CODE, (error.CODE, "bad_request"))
     lang = negotiate(self.headers.get("Accept-Language"))
     headers = {**(error.headers or {}), "Content-Type": "application/problem+json", "Content-Language": lang}
+    # As on AWS (GatewayResponses): the gateway's own request id, whatever the client sent
+    headers["X-Request-Id"] = headers.get("x-amzn-RequestId") or _new_id()
     if status == 503:
         headers["Retry-After"] = "1"
     self._send_http_response(status, headers, _problem(status, "Gateway error", "Rejected.", code, lang))
@@ -106,6 +114,7 @@ def _send_error(self, code: int, message: str | None = None, explain: str | None
     self.send_header("Connection", "close")
     self.send_header("Content-Type", "application/problem+json")
     self.send_header("Content-Language", lang)
+    self.send_header("X-Request-Id", _new_id())
     self.send_header("Content-Length", str(len(body)))
     self.end_headers()
     if self.command != "HEAD":

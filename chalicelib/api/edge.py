@@ -258,6 +258,11 @@ def _none_match(header: str | None, etag: str) -> bool:
     return any(tag == "*" or tag.removeprefix("W/") == etag for tag in _tags(header))
 
 
+def not_modified(request: Request, etag: str) -> bool:
+    """``If-None-Match`` of ``request`` names ``etag``: a GET may answer 304."""
+    return _none_match(request.headers.get("if-none-match"), etag)
+
+
 def _match(header: str, etag: str) -> bool:
     """``If-Match`` names the current representation (strong comparison)."""
     return any(tag == "*" or tag == etag for tag in _tags(header))

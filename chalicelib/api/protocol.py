@@ -9,6 +9,8 @@
   origin carry ``Access-Control-Allow-Origin`` (middleware below).
 * **No answer outside problem+json**: the framework's own error bodies (``{"Code": ...}``:
   a method Chalice does not route, an unhandled error) are rewritten as problems.
+* **One log line per answer**, as the edge logs its routes': ``request`` with the status (and
+  the problem's code), so the ``X-Request-Id`` of a 405 or a preflight names a line too.
 
 ``method_routes_blueprint`` must be registered after every blueprint that declares routes
 (it reads them all from ``edge.ROUTES``).
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -25,12 +28,15 @@ from chalicelib.api.edge import ROUTES, language, problem_response
 from chalicelib.errors import MethodNotAllowed
 from chalicelib.wiring import container
 
+log = logging.getLogger("dongne.http")
+
 # Methods a path can be asked for that are routed to the app (HEAD and TRACE are not routes
 # on API Gateway; chalice answers them 405 itself, rewritten below).
 ROUTED_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 # Request headers a browser may send cross-origin, and response headers it may read.
-CORS_REQUEST_HEADERS = "Authorization, Content-Type, Accept-Language, Idempotency-Key, If-Match, If-None-Match"
-CORS_EXPOSED_HEADERS = "ETag, Location, Retry-After, Idempotent-Replayed, Content-Language"
+CORS_REQUEST_HEADERS = ("Authorization, Content-Type, Accept-Language, Idempotency-Key, If-Match, If-None-Match, "
+                        "X-Request-Id")
+CORS_EXPOSED_HEADERS = "ETag, Location, Retry-After, Idempotent-Replayed, Content-Language, X-Request-Id"
 CORS_MAX_AGE = "600"
 
 
@@ -60,8 +66,8 @@ def _not_allowed(blueprint: Blueprint, path: str):
         allow = allowed_methods(path)
         error = MethodNotAllowed(f"This path does not accept {request.method}; it accepts {', '.join(allow)}.",
                                  allow=allow)
-        return problem_response(error.code, error.status, language(request), detail=error.detail,
-                                params=error.params, headers={"Allow": ", ".join(allow)})
+        return _logged(problem_response(error.code, error.status, language(request), detail=error.detail,
+                                        params=error.params, headers={"Allow": ", ".join(allow)}), error.code)
 
     method_not_allowed.__name__ = f"method_not_allowed_{_name(path)}"
     return method_not_allowed
@@ -78,7 +84,7 @@ def _options(blueprint: Blueprint, path: str):
             headers.update({"Access-Control-Allow-Methods": ", ".join(allow),
                             "Access-Control-Allow-Headers": CORS_REQUEST_HEADERS,
                             "Access-Control-Max-Age": CORS_MAX_AGE})
-        return Response(body="", status_code=204, headers=headers)
+        return _logged(Response(body="", status_code=204, headers=headers))
 
     options.__name__ = f"options_{_name(path)}"
     return options
@@ -118,7 +124,13 @@ def _framework_problem(request: Request, response: Response) -> Response:
         path = (request.context or {}).get("resourcePath") or ""
         allow = ", ".join(allowed_methods(path)) if path else response.headers.get("Allow", "")
         headers["Allow"] = params["allow"] = allow
-    return problem_response(code, status, language(request), params=params, headers=headers)
+    return _logged(problem_response(code, status, language(request), params=params, headers=headers), code)
+
+
+def _logged(response: Response, code: str | None = None) -> Response:
+    # request id and route are on the line (chalicelib.observability), as on the edge's
+    log.info("request", extra={"status": response.status_code, "code": code})
+    return response
 
 
 def _cors(request: Request, response: Response) -> None:

@@ -1,6 +1,7 @@
-"""Service routes: health, the OpenAPI document and its HTML page.
+"""Service routes: health, the OpenAPI document and its HTML page (Swagger UI, ``api.swagger_ui``).
 
-The document and its page are not client operations: they are left out of the document.
+The document, its page and the page's files are not client operations: they are left out of
+the document.
 """
 
 from __future__ import annotations
@@ -75,9 +76,32 @@ def get_openapi(ctx: Ctx) -> Response:
     return Response(body=document(base), status_code=200, headers={"Content-Type": "application/json"})
 
 
-@route.route("GET", "/docs", auth=False, document=False, summary="HTML page rendering the OpenAPI document")
+@route.route("GET", "/docs", auth=False, document=False, summary="Swagger UI over the OpenAPI document")
 def get_docs(ctx: Ctx) -> Response:
-    from chalicelib.api.docs_page import render_docs_html
+    from chalicelib.api import swagger_ui
 
-    return Response(body=render_docs_html("/openapi.json"), status_code=200,
-                    headers={"Content-Type": "text/html; charset=utf-8"})
+    return Response(body=swagger_ui.page(), status_code=200, headers=swagger_ui.page_headers())
+
+
+def _asset(ctx: Ctx, name: str) -> Response:
+    """One of Swagger UI's files, with its ETag (``If-None-Match`` → 304) and a year's caching:
+    the page names it with its version in the query."""
+    from chalicelib.api import swagger_ui
+    from chalicelib.api.edge import not_modified
+
+    asset = swagger_ui.asset(name)
+    headers: dict[str, str | list[str]] = {"ETag": asset.etag, "Cache-Control": swagger_ui.ASSET_CACHE,
+                                           "X-Content-Type-Options": "nosniff"}
+    if not_modified(ctx.request, asset.etag):
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=asset.body, status_code=200, headers={"Content-Type": asset.content_type, **headers})
+
+
+@route.route("GET", "/docs/swagger-ui.js", auth=False, document=False, summary="Swagger UI's script")
+def get_docs_script(ctx: Ctx) -> Response:
+    return _asset(ctx, "swagger-ui.js")
+
+
+@route.route("GET", "/docs/swagger-ui.css", auth=False, document=False, summary="Swagger UI's stylesheet")
+def get_docs_stylesheet(ctx: Ctx) -> Response:
+    return _asset(ctx, "swagger-ui.css")

@@ -386,6 +386,11 @@ def test_the_stage_is_throttled_and_gateway_limits_answer_as_problems(packaged):
         assert answer["StatusCode"] == status and body["status"] == int(status) and body["code"] == code
         assert answer["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
     assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+    # every gateway answer names its request, as the app's answers do (tests/deploy/test_gateway_responses.py)
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "INTEGRATION_TIMEOUT", "ACCESS_DENIED"} <= set(responses)
+    for kind, answer in responses.items():
+        assert answer["ResponseParameters"]["Headers"]["X-Request-Id"] == "context.requestId", kind
+        assert '"request_id": "$context.requestId"' in answer["ResponseTemplates"]["application/json"], kind
     assert stage_throttling("dev")["rate_limit"] > 0
     # PortOne's webhook (no bearer token): throttled below the stage; its body limit is the app's
     (webhook,) = per_route

@@ -7,6 +7,7 @@ serving a two-route app in this process on a free port.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -80,6 +81,7 @@ def test_a_malformed_request_line_gets_a_400_problem_and_the_server_lives_on(ser
         assert status.split()[1] == "400", (line, status)
         assert headers["content-type"] == "application/problem+json"
         assert json.loads(body)["status"] == 400 and json.loads(body)["code"] == "bad_request"
+        assert re.fullmatch(r"[0-9a-f-]{36}", headers["x-request-id"])
     status, _, body = exchange(address, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status.split()[1] == "200" and json.loads(body) == {"ok": True}
 
@@ -98,6 +100,11 @@ def test_gateway_answers_are_problems(server) -> None:
     status, headers, body = exchange(address, b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status.split()[1] == "404" and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["code"] == "route_not_found"
+    # the gateway's own id, as on AWS: a client's id never reaches a route that does not exist
+    assert re.fullmatch(r"[0-9a-f-]{36}", headers["x-request-id"])
+    _, again, _ = exchange(address, b"GET /nowhere HTTP/1.1\r\nHost: x\r\nX-Request-Id: mine\r\n"
+                                    b"Connection: close\r\n\r\n")
+    assert again["x-request-id"] not in ("mine", headers["x-request-id"])
 
 
 def test_the_backlog_holds_fifty_clients_connecting_at_once(server) -> None:

@@ -49,6 +49,19 @@ def test_unknown_route_is_a_404_problem(served):
     assert problem(send(served, "GET", "/no/such/route"), 404)["code"] == "route_not_found"
 
 
+def test_every_answer_on_the_wire_names_its_request(served):
+    """The app's answers carry the request's id (a client's safe one verbatim); the gateway's own
+    answers carry the gateway's, as GatewayResponses do on AWS."""
+    for method, path, status in (("GET", "/health", 200), ("GET", "/me", 401), ("DELETE", "/feed", 405),
+                                 ("GET", "/docs", 200), ("GET", "/no/such/route", 404)):
+        answer_status, headers, _ = send(served, method, path)
+        assert answer_status == status and headers["x-request-id"], (method, path)
+        _, headers, _ = send(served, method, path, headers={"X-Request-Id": "web:wire-1"})
+        assert (headers["x-request-id"] == "web:wire-1") == (status != 404), (method, path, headers)
+    _, headers, _ = send(served, "GET", "/health", headers={"X-Request-Id": "not safe!"})
+    assert headers["x-request-id"] not in ("not safe!", "")
+
+
 @pytest.mark.parametrize("content_type", ["text/csv", "", "application/x-www-form-urlencoded"])
 def test_content_types_outside_the_list(served, content_type):
     status, _, raw = send(served, "GET", "/health", headers={"Content-Type": content_type})

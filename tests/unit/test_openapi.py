@@ -10,7 +10,6 @@ import pytest
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field, computed_field
 
-from chalicelib.api.docs_page import render_docs_html
 from chalicelib.api.openapi import Problem, ProblemField, build_openapi
 from chalicelib.api.spec import Header, RouteSpec
 from chalicelib.errors import Forbidden, HandleTaken, NotFound, OutOfStock
@@ -314,19 +313,3 @@ def test_problem_models_round_trip() -> None:
     extended = Problem.model_validate({"type": "t", "code": "x", "title": "Out of stock", "status": 409,
                                        "detail": "d", "extension": "p1"})
     assert extended.model_dump()["extension"] == "p1"
-
-
-def test_docs_page_is_self_contained() -> None:
-    page = render_docs_html()
-    assert page.lstrip().lower().startswith("<!doctype html>")
-    assert '<meta charset="utf-8">' in page
-    assert '"/openapi.json"' in page
-    assert "http://" not in page and "https://" not in page
-    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", page, re.I)
-
-
-def test_docs_page_escapes_its_inputs() -> None:
-    page = render_docs_html(spec_url="/spec.json?a=1&b=</script>", title="동네 <API>")
-    assert "<title>동네 &lt;API&gt;</title>" in page
-    assert page.count("</script>") == 1
-    assert '"/spec.json?a=1\\u0026b=\\u003c/script\\u003e"' in page
