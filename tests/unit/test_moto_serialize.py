@@ -7,12 +7,15 @@ against a moto table with a stream."""
 from __future__ import annotations
 
 import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
 
 from tests import moto_serialize
@@ -37,13 +40,22 @@ def _serialize(service: str, operation: str, result: dict) -> str:
     return serializer.serialize(result)["body"]
 
 
-def _both(service: str, operation: str, result: dict) -> tuple[str, str]:
-    original = _serialize(service, operation, result)
-    moto_serialize.install()
+@contextmanager
+def serializer(fast: bool) -> Iterator[None]:
+    """moto's own serializer, or the patched one, whichever the test session has installed."""
+    before = BaseJSONSerializer._serialize
+    BaseJSONSerializer._serialize = moto_serialize._serialize if fast else moto_serialize._original_serialize
     try:
-        fast = _serialize(service, operation, result)
+        yield
     finally:
-        moto_serialize.uninstall()
+        BaseJSONSerializer._serialize = before
+
+
+def _both(service: str, operation: str, result: dict) -> tuple[str, str]:
+    with serializer(fast=False):
+        original = _serialize(service, operation, result)
+    with serializer(fast=True):
+        fast = _serialize(service, operation, result)
     return original, fast
 
 
@@ -71,15 +83,15 @@ def test_plain_copies_only_plain_values():
         assert moto_serialize.plain(value) is None
 
 
-def _calls() -> list[Any]:
-    """Items of every kind written, then read back by each call the app makes."""
+def _calls(table: str) -> list[Any]:
+    """Items of every kind written to a new table, then read back by each call the app makes."""
     client = boto3.client("dynamodb", region_name="ap-northeast-2")
     # botocore derives an account-specific Streams host from the stream ARN, which moto does not
     # intercept; the classic regional host it does (as in tests/api/conftest.py).
     streams = boto3.client("dynamodbstreams", region_name="ap-northeast-2",
                            endpoint_url="https://streams.dynamodb.ap-northeast-2.amazonaws.com")
     client.create_table(
-        TableName="t", BillingMode="PAY_PER_REQUEST",
+        TableName=table, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                               {"AttributeName": "sk", "AttributeType": "S"}],
@@ -88,10 +100,10 @@ def _calls() -> list[Any]:
     for i in range(40):
         item = {"pk": {"S": rng.choice("AB")}, "sk": {"S": f"{i:03d}"}, "v": rng.choice(VALUES[:13]),
                 "w": {"M": {"x": rng.choice(VALUES[:13]), "b": {"B": bytes([i])}}}}
-        client.put_item(TableName="t", Item=item)
-    client.update_item(TableName="t", Key={"pk": {"S": "A"}, "sk": {"S": "000"}},
+        client.put_item(TableName=table, Item=item)
+    client.update_item(TableName=table, Key={"pk": {"S": "A"}, "sk": {"S": "000"}},
                        UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": "3"}})
-    stream = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    stream = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard,
                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
@@ -101,24 +113,21 @@ def _calls() -> list[Any]:
         for key in ("ApproximateCreationDateTime", "SequenceNumber", "SizeBytes"):
             record["dynamodb"].pop(key, None)
     return [
-        client.query(TableName="t", KeyConditionExpression="pk = :p",
+        client.query(TableName=table, KeyConditionExpression="pk = :p",
                      ExpressionAttributeValues={":p": {"S": "A"}})["Items"],
-        client.scan(TableName="t")["Items"],
-        client.get_item(TableName="t", Key={"pk": {"S": "B"}, "sk": {"S": "001"}}).get("Item"),
-        client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": p}, "sk": {"S": f"{i:03d}"}}
-                                                           for p in "AB" for i in range(5)]}})["Responses"],
+        client.scan(TableName=table)["Items"],
+        client.get_item(TableName=table, Key={"pk": {"S": "B"}, "sk": {"S": "001"}}).get("Item"),
+        client.batch_get_item(RequestItems={table: {"Keys": [{"pk": {"S": p}, "sk": {"S": f"{i:03d}"}}
+                                                           for p in "AB" for i in range(5)]}})["Responses"][table],
         records,
     ]
 
 
 def test_whole_calls_answer_as_moto_answers():
-    with mock_aws():
-        original = _calls()
-    moto_serialize.install()
-    try:
-        with mock_aws():
-            fast = _calls()
-    finally:
-        moto_serialize.uninstall()
+    with mock_aws():  # (inside the test session's own mock, if there is one: new tables each time)
+        with serializer(fast=False):
+            original = _calls(f"t-{uuid.uuid4().hex}")
+        with serializer(fast=True):
+            fast = _calls(f"t-{uuid.uuid4().hex}")
     assert fast == original
     assert len(original[-1]) == 41
