@@ -11,13 +11,26 @@ STAMP := $(VENV)/.installed
 XDIST ?= -n 2 --dist loadfile
 SHIFT_DAYS ?= 400
 
-.PHONY: run test typecheck test-fast test-ddblocal setup package bench clean
+# The locks (docs/dependencies.md): requirements.txt, what the functions import (chalice package
+# bundles it), and requirements-dev.txt, what .venv holds; uv compiles them from requirements.in
+# and requirements-dev.in, every package pinned with its hashes, for any platform on Python 3.13
+# (Lambda's manylinux x86_64 and arm64 included). uv ignores every release uploaded after
+# LOCK_DATE, so the same inputs give the same locks on any day; move it to take newer releases.
+LOCK_DATE ?= 2026-12-07T00:00:00Z
+UV_COMPILE = $(abspath $(VENV))/bin/uv pip compile --quiet --universal --python-version 3.13 --generate-hashes \
+	--exclude-newer $(LOCK_DATE) --custom-compile-command "make lock"
+# The platforms Lambda's python3.13 runtime takes wheels for (Amazon Linux 2023, glibc 2.34).
+LAMBDA_PLATFORMS ?= manylinux_2_34_x86_64 manylinux_2_34_aarch64
 
+.PHONY: run test typecheck test-fast test-ddblocal setup package bench clean lock lock-check
+
+# The dev lock pins pip itself (chalice 1.34 requires pip<26.3, and the lock honours it); the
+# first install only brings a fresh venv's pip up to one that reads the lock.
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (pyenv install 3.13)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 # Chromium and a Korean font for the sharing pages' browser test (tests/api/test_pages_browser.py),
@@ -74,6 +87,31 @@ test-fast: $(STAMP)
 package: $(STAMP)
 	$(PY) -m deploy.template --stage $(or $(STAGE),prod) -o build/resources-$(or $(STAGE),prod).json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2} $(VENV)/bin/chalice package --stage $(or $(STAGE),prod) --merge-template build/resources-$(or $(STAGE),prod).json build/$(or $(STAGE),prod)
+
+# Both locks again from the .in files (after editing one, or moving LOCK_DATE). A version already
+# locked stays unless its input no longer allows it; UPGRADE="--upgrade-package NAME" (or
+# --upgrade) takes the newest release up to LOCK_DATE.
+lock: $(STAMP)
+	$(UV_COMPILE) $(UPGRADE) requirements.in -o requirements.txt
+	$(UV_COMPILE) $(UPGRADE) requirements-dev.in -o requirements-dev.txt
+
+# Compiles both locks afresh in a temporary directory and fails if they differ from the committed
+# ones, then checks pip finds a hashed wheel of every runtime package for each Lambda platform.
+# Needs the package index (not part of make test; tests/deploy/test_locks.py checks offline).
+lock-check: $(STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  cp requirements.in requirements-dev.in requirements.txt requirements-dev.txt "$$tmp"/ && \
+	  (cd "$$tmp" && $(UV_COMPILE) requirements.in -o requirements.txt \
+	    && $(UV_COMPILE) requirements-dev.in -o requirements-dev.txt) && \
+	  diff -u requirements.txt "$$tmp"/requirements.txt && \
+	  diff -u requirements-dev.txt "$$tmp"/requirements-dev.txt && \
+	  echo "the locks match requirements.in and requirements-dev.in" && \
+	  for platform in $(LAMBDA_PLATFORMS); do \
+	    $(PY) -m pip download --quiet --require-hashes --only-binary=:all: --no-deps \
+	      --platform $$platform --python-version 3.13 --implementation cp \
+	      -r requirements.txt -d "$$tmp/$$platform" || exit 1; \
+	    echo "$$platform: $$(ls "$$tmp/$$platform" | wc -l) wheels, every one hashed in requirements.txt"; \
+	  done
 
 bench: setup package
 	$(PY) -m bench.run
