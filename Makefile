@@ -19,8 +19,8 @@ SHIFT_DAYS ?= 400
 LOCK_DATE ?= 2026-12-07T00:00:00Z
 UV_COMPILE = $(abspath $(VENV))/bin/uv pip compile --quiet --universal --python-version 3.13 --generate-hashes \
 	--exclude-newer $(LOCK_DATE) --custom-compile-command "make lock"
-# The platforms Lambda's python3.13 runtime takes wheels for (Amazon Linux 2023, glibc 2.34).
-LAMBDA_PLATFORMS ?= manylinux_2_34_x86_64 manylinux_2_34_aarch64
+# Lambda's python3.13 runtime (Amazon Linux 2023, glibc 2.34) takes manylinux wheels up to 2_34.
+LAMBDA_ARCHS ?= x86_64 aarch64
 
 .PHONY: run test typecheck test-fast test-ddblocal setup package bench clean lock lock-check
 
@@ -106,11 +106,11 @@ lock-check: $(STAMP)
 	  diff -u requirements.txt "$$tmp"/requirements.txt && \
 	  diff -u requirements-dev.txt "$$tmp"/requirements-dev.txt && \
 	  echo "the locks match requirements.in and requirements-dev.in" && \
-	  for platform in $(LAMBDA_PLATFORMS); do \
-	    $(PY) -m pip download --quiet --require-hashes --only-binary=:all: --no-deps \
-	      --platform $$platform --python-version 3.13 --implementation cp \
-	      -r requirements.txt -d "$$tmp/$$platform" || exit 1; \
-	    echo "$$platform: $$(ls "$$tmp/$$platform" | wc -l) wheels, every one hashed in requirements.txt"; \
+	  for arch in $(LAMBDA_ARCHS); do \
+	    platforms=$$(for glibc in $$(seq 17 34); do printf -- '--platform manylinux_2_%s_%s ' $$glibc $$arch; done); \
+	    $(PY) -m pip download --quiet --require-hashes --only-binary=:all: --no-deps $$platforms \
+	      --python-version 3.13 --implementation cp -r requirements.txt -d "$$tmp/$$arch" || exit 1; \
+	    echo "Lambda $$arch: $$(ls "$$tmp/$$arch" | wc -l) wheels, each hashed in requirements.txt"; \
 	  done
 
 bench: setup package

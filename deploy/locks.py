@@ -25,10 +25,11 @@ import argparse
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from packaging.markers import Marker, default_environment
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -36,11 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # (input, its lock): the runtime pair first, the dev lock is constrained by it.
 PAIRS = (("requirements.in", "requirements.txt"), ("requirements-dev.in", "requirements-dev.txt"))
 BUNDLED = (canonicalize_name("boto3"), canonicalize_name("botocore"))
-# Lambda's python3.13 runtime (Amazon Linux 2023), for the requirements' markers.
-LAMBDA_ENV = {**default_environment(), "sys_platform": "linux", "platform_system": "Linux",
-              "os_name": "posix", "platform_machine": "x86_64", "implementation_name": "cpython",
-              "platform_python_implementation": "CPython", "python_version": "3.13",
-              "python_full_version": "3.13.0", "implementation_version": "3.13.0"}
+# Lambda's python3.13 runtime (Amazon Linux 2023), for the requirements' markers (``evaluate``
+# takes the running interpreter's values for the rest).
+LAMBDA_ENV: dict[str, str] = {"sys_platform": "linux", "platform_system": "Linux",
+                              "os_name": "posix", "platform_machine": "x86_64",
+                              "implementation_name": "cpython", "platform_python_implementation": "CPython",
+                              "python_version": "3.13", "python_full_version": "3.13.0",
+                              "implementation_version": "3.13.0"}
 HASH = re.compile(r"\s--hash=(\S+)")
 SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -180,11 +183,19 @@ def check_shared(runtime: Lock, dev: Lock) -> list[str]:
 def installed_requires(name: str, version: str) -> list[str] | None:
     """The installed distribution's requirements, or None when it is missing or installed at
     another version (its metadata would not be the locked release's)."""
-    try:
-        dist = metadata.distribution(name)
-    except metadata.PackageNotFoundError:
+    dist = _installed().get(canonicalize_name(name))
+    if dist is None or dist.version != version:
         return None
-    return (dist.requires or []) if dist.version == version else None
+    return dist.requires or []
+
+
+@cache
+def _installed() -> dict[NormalizedName, metadata.Distribution]:
+    """The installed distributions by name, read once (one lookup each scans sys.path)."""
+    found: dict[NormalizedName, metadata.Distribution] = {}
+    for dist in metadata.distributions():
+        found.setdefault(canonicalize_name(dist.metadata["Name"]), dist)
+    return found
 
 
 def check(root: Path = ROOT, requires: Requires = installed_requires) -> list[str]:
