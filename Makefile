@@ -95,11 +95,12 @@ lock: $(STAMP)
 	$(UV_COMPILE) $(UPGRADE) requirements.in -o requirements.txt
 	$(UV_COMPILE) $(UPGRADE) requirements-dev.in -o requirements-dev.txt
 
-# Compiles both locks afresh in a temporary directory and fails if they differ from the committed
-# ones, then checks pip finds a hashed wheel of every runtime package for each Lambda platform.
-# Needs the package index (not part of make test; tests/deploy/test_locks.py checks offline).
+# The offline check (deploy/locks.py, also a test), then `make lock` again in a temporary copy:
+# fails if its locks differ from the committed ones (a lock edited by hand, an input changed
+# without make lock); then pip must find a hashed wheel of every runtime package for each of
+# Lambda's architectures. Needs the package index, so make test leaves it out.
 lock-check: $(STAMP)
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	@$(PY) -m deploy.locks && tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  cp requirements.in requirements-dev.in requirements.txt requirements-dev.txt "$$tmp"/ && \
 	  (cd "$$tmp" && $(UV_COMPILE) requirements.in -o requirements.txt \
 	    && $(UV_COMPILE) requirements-dev.in -o requirements-dev.txt) && \
