@@ -24,8 +24,8 @@ LAMBDA_ARCHS ?= x86_64 aarch64
 
 .PHONY: run test typecheck test-fast test-ddblocal setup package bench clean lock lock-check
 
-# The dev lock pins pip itself (chalice 1.34 requires pip<26.3, and the lock honours it); the
-# first install only brings a fresh venv's pip up to one that reads the lock.
+# The dev lock pins pip itself (chalice 1.34 requires pip<26.3, and the lock honours it): the
+# first install only brings a fresh venv's pip up to date, the second leaves the lock's.
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (pyenv install 3.13)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
