@@ -11,13 +11,26 @@ STAMP := $(VENV)/.installed
 XDIST ?= -n 2 --dist loadfile
 SHIFT_DAYS ?= 400
 
-.PHONY: run test typecheck test-fast test-ddblocal setup package bench clean
+# The locks (docs/dependencies.md): requirements.txt, what the functions import (chalice package
+# bundles it), and requirements-dev.txt, what .venv holds; uv compiles them from requirements.in
+# and requirements-dev.in, every package pinned with its hashes, for any platform on Python 3.13
+# (Lambda's manylinux x86_64 and arm64 included). uv ignores every release uploaded after
+# LOCK_DATE, so the same inputs give the same locks on any day; move it to take newer releases.
+LOCK_DATE ?= 2026-12-07T00:00:00Z
+UV_COMPILE = $(abspath $(VENV))/bin/uv pip compile --quiet --universal --python-version 3.13 --generate-hashes \
+	--exclude-newer $(LOCK_DATE) --custom-compile-command "make lock"
+# Lambda's python3.13 runtime (Amazon Linux 2023, glibc 2.34) takes manylinux wheels up to 2_34.
+LAMBDA_ARCHS ?= x86_64 aarch64
 
+.PHONY: run test typecheck test-fast test-ddblocal setup package bench clean lock lock-check
+
+# The dev lock pins pip itself (chalice 1.34 requires pip<26.3, and the lock honours it): the
+# first install only brings a fresh venv's pip up to date, the second leaves the lock's.
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (pyenv install 3.13)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 # Chromium and a Korean font for the sharing pages' browser test (tests/api/test_pages_browser.py),
@@ -74,6 +87,32 @@ test-fast: $(STAMP)
 package: $(STAMP)
 	$(PY) -m deploy.template --stage $(or $(STAGE),prod) -o build/resources-$(or $(STAGE),prod).json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2} $(VENV)/bin/chalice package --stage $(or $(STAGE),prod) --merge-template build/resources-$(or $(STAGE),prod).json build/$(or $(STAGE),prod)
+
+# Both locks again from the .in files (after editing one, or moving LOCK_DATE). A version already
+# locked stays unless its input no longer allows it; UPGRADE="--upgrade-package NAME" (or
+# --upgrade) takes the newest release up to LOCK_DATE.
+lock: $(STAMP)
+	$(UV_COMPILE) $(UPGRADE) requirements.in -o requirements.txt
+	$(UV_COMPILE) $(UPGRADE) requirements-dev.in -o requirements-dev.txt
+
+# The offline check (deploy/locks.py, also a test), then `make lock` again in a temporary copy:
+# fails if its locks differ from the committed ones (a lock edited by hand, an input changed
+# without make lock); then pip must find a hashed wheel of every runtime package for each of
+# Lambda's architectures. Needs the package index, so make test leaves it out.
+lock-check: $(STAMP)
+	@$(PY) -m deploy.locks && tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  cp requirements.in requirements-dev.in requirements.txt requirements-dev.txt "$$tmp"/ && \
+	  (cd "$$tmp" && $(UV_COMPILE) requirements.in -o requirements.txt \
+	    && $(UV_COMPILE) requirements-dev.in -o requirements-dev.txt) && \
+	  diff -u requirements.txt "$$tmp"/requirements.txt && \
+	  diff -u requirements-dev.txt "$$tmp"/requirements-dev.txt && \
+	  echo "the locks match requirements.in and requirements-dev.in" && \
+	  for arch in $(LAMBDA_ARCHS); do \
+	    platforms=$$(for glibc in $$(seq 17 34); do printf -- '--platform manylinux_2_%s_%s ' $$glibc $$arch; done); \
+	    $(PY) -m pip download --quiet --require-hashes --only-binary=:all: --no-deps $$platforms \
+	      --python-version 3.13 --implementation cp -r requirements.txt -d "$$tmp/$$arch" || exit 1; \
+	    echo "Lambda $$arch: $$(ls "$$tmp/$$arch" | wc -l) wheels, each hashed in requirements.txt"; \
+	  done
 
 bench: setup package
 	$(PY) -m bench.run

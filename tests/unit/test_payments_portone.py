@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from chalicelib.payments import (
     CancellableAmountChanged,
@@ -39,6 +40,7 @@ from chalicelib.payments.portone import (
 )
 from chalicelib.secrets import portone_secrets
 from chalicelib.settings import DEFAULT_PORTONE_API_SECRET, DEFAULT_PORTONE_WEBHOOK_SECRET, Settings
+from deploy.locks import parse_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + base64.b64encode(b"unit-test-webhook-key-32-bytes!!").decode()
@@ -321,9 +323,8 @@ def test_the_client_gets_our_timeout_instead_of_the_sdks_60_seconds():
 
 
 def test_the_installed_sdk_is_the_pinned_one():
-    pins = [line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
-            if line.startswith("portone-server-sdk==")]
-    assert pins and metadata.version("portone-server-sdk") == pins[0][1].strip()
+    pins = parse_lock((ROOT / "requirements.txt").read_text(), "requirements.txt").pins
+    assert metadata.version("portone-server-sdk") == pins[canonicalize_name("portone-server-sdk")].version
 
 
 def test_importing_the_gateway_does_not_import_the_sdk():
