@@ -84,7 +84,9 @@ typecheck: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -x tests/unit tests/api
 
+# chalice zips chalicelib/ as it is: the bytecode the tests left is not shipped (same zip each build).
 package: $(STAMP)
+	find chalicelib -name __pycache__ -type d -prune -exec rm -rf {} +
 	$(PY) -m deploy.template --stage $(or $(STAGE),prod) -o build/resources-$(or $(STAGE),prod).json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2} $(VENV)/bin/chalice package --stage $(or $(STAGE),prod) --merge-template build/resources-$(or $(STAGE),prod).json build/$(or $(STAGE),prod)
 
