@@ -211,6 +211,7 @@ _chalice_handle = local.ChaliceRequestHandler.__dict__["_generic_handle"]
 _chalice_send_http_response = local.ChaliceRequestHandler.__dict__["_send_http_response"]
 _chalice_lambda_context = local.LocalGateway.__dict__["_generate_lambda_context"]
 _current = threading.local()  # the request this server thread is answering
+_print_lock = threading.Lock()
 
 
 def _generic_handle(self) -> None:
@@ -271,8 +272,6 @@ def _request_line(self, code: int, request_id: str | None = None) -> None:
     with _print_lock:
         print(f"{_clock()} {method} {path} {code} {ms} {request_id}", flush=True)
 
-
-_print_lock = threading.Lock()
 
 
 def _log_request(self, code: object = "-", size: object = "-") -> None:
