@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line (Powertools' formatter), secrets scrubbed.
+"""Structured logs: one JSON object per line (Powertools' formatter), secrets scrubbed; under
+`make run` (``DONGNE_LOG_FORMAT=text``) one readable line per record instead.
 
 Every logger of the app is a child of ``dongne`` (``dongne.http``, ``dongne.feed``...), which
 is also the Chalice app's own logger. ``configure_logging`` gives it one handler writing to
@@ -66,19 +67,64 @@ def _dumps(value: Any) -> str:
 
 _formatter: LambdaPowertoolsFormatter | None = None
 
+# Keys a text line leaves out: the time, level, logger and message lead it; the rest is for Lambda.
+_TEXT_SKIPPED = frozenset({"timestamp", "level", "name", "message", "service", "location", "function_request_id",
+                           "function_name", "cold_start", "sampling_rate", "xray_trace_id", "exception",
+                           "exception_name", "exception_notes", "stack_trace"})
+
+
+def _text_value(value: Any) -> str:
+    text = value if isinstance(value, str) else _dumps(value)
+    return _dumps(text) if not text or any(c.isspace() or c in "\"=" for c in text) else text
+
+
+def text_line(log: LogRecord) -> str:
+    """One record as one readable line: ``12:00:01.234 WARNING dongne.http: message  key=value ...``,
+    an exception as its type, message and innermost frame (no traceback: one line each)."""
+    message = str(log.get("message", "")).replace("\n", "\\n")
+    line = f"{log.get('timestamp', '')} {log.get('level', '')} {log.get('name', ROOT_LOGGER)}: {message}"
+    fields = " ".join(f"{key}={_text_value(value)}" for key, value in log.items()
+                      if key not in _TEXT_SKIPPED and value is not None)
+    if fields:
+        line += "  " + fields
+    if log.get("exception_name"):
+        stack = log.get("stack_trace") or {}
+        value = str(stack.get("value", "")).replace("\n", "\\n")
+        line += f"  error={_text_value(log['exception_name'] + (': ' + value if value else ''))}"
+        frames = stack.get("frames") or []
+        if frames:
+            line += f" at {frames[-1].get('file')}:{frames[-1].get('line')}"
+    return line
+
 
 def formatter() -> LambdaPowertoolsFormatter:
-    """The one formatter of the app's log lines (Powertools', scrubbing), built on first use."""
+    """The one formatter of the app's log lines (Powertools', scrubbing), built on first use: JSON,
+    or with ``DONGNE_LOG_FORMAT=text`` (`make run`) one readable line per record.
+
+    Both are Powertools' ``LambdaPowertoolsFormatter``, so the Logger's keys (request id, route,
+    user id) reach either; the text one overrides ``serialize``, Powertools' documented way to
+    shape the output, and adds the logger's name (a field format string)."""
     global _formatter
     if _formatter is None:
         from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+        from chalicelib.settings import get_settings
 
         class ScrubbingFormatter(LambdaPowertoolsFormatter):
             def serialize(self, log: LogRecord) -> str:
                 return scrub(super().serialize(log))
 
-        _formatter = ScrubbingFormatter(json_serializer=_dumps, utc=True, use_rfc3339=True, service=ROOT_LOGGER,
-                                        log_record_order=["level", "message", "timestamp", "service"])
+        class TextFormatter(LambdaPowertoolsFormatter):
+            def serialize(self, log: LogRecord) -> str:
+                return scrub(text_line(log))
+
+        if get_settings().log_format == "text":
+            _formatter = TextFormatter(datefmt="%H:%M:%S.%F", service=ROOT_LOGGER, name="%(name)s",
+                                       log_record_order=["timestamp", "level", "name", "message"])
+        else:
+            _formatter = ScrubbingFormatter(json_serializer=_dumps, utc=True, use_rfc3339=True,
+                                            service=ROOT_LOGGER,
+                                            log_record_order=["level", "message", "timestamp", "service"])
     return _formatter
 
 

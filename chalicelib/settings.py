@@ -99,6 +99,9 @@ class Settings(BaseModel):
     # for the next run (every 10 minutes); the function's 30 s timeout is the outer bound.
     subscription_budget_seconds: float = Field(20.0, gt=0, le=600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object per line (Lambda, and the tests, which parse them); "text": one
+    # readable line per record, for a terminal (`make run` sets it: chalicelib.logs).
+    log_format: Literal["json", "text"] = "json"
     # X-Ray subsegments for the app's own work and its AWS calls (Powertools Tracer); the
     # template turns it on together with active tracing. Off locally: nothing receives them.
     tracing: bool = False

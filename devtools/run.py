@@ -15,8 +15,11 @@ Environment:
 * ``DDB_DATA``: DynamoDB Local's data directory (default ``.local/ddb-data``). Next to it:
   the stream poller's positions (``stream-positions.json``), the records it gave up on
   (``stream-failures.jsonl``) and DynamoDB Local's log (``ddblocal.log``).
-* ``LOG_LEVEL``: what the in-process stream handlers and demo loader print (default
-  WARNING; INFO shows a line per stream record, DEBUG also one per poller batch).
+* ``LOG_LEVEL``: what the app's loggers print, here (stream handlers, jobs, demo loader) and in
+  `chalice local` (default WARNING; INFO adds the app's own line per request and one per stream
+  record, DEBUG also one per poller batch). Locally they print text, one line per record
+  (``DONGNE_LOG_FORMAT=text``; JSON stays on Lambda and in the tests), and `chalice local` one
+  line per request: time, method, path, status, milliseconds, request id.
 * The outbound queue (push, e-mail and SMS jobs the stream queues) and its dead-letter queue
   live in the local S3's moto server (SQS, in memory until Ctrl-C); ``devtools.queue_poller``
   runs the outbound function on it as Lambda's mapping would, and
@@ -84,6 +87,14 @@ class RunConfig:
         )
 
     @property
+    def app_log_level(self) -> str:
+        """``log_level`` as the app's setting (``DONGNE_LOG_LEVEL``) names it."""
+        for name in ("DEBUG", "INFO", "WARNING"):
+            if self.log_level <= logging.getLevelName(name):
+                return name
+        return "ERROR"
+
+    @property
     def positions_path(self) -> Path:
         return self.data_dir.parent / "stream-positions.json"
 
@@ -135,9 +146,13 @@ class Shutdown:
             raise Stopping(signal.Signals(self.received).name)
 
 
-def local_environment(ddb_endpoint: str, port: int, portone_port: int = 8003) -> dict[str, str]:
+def local_environment(ddb_endpoint: str, port: int, portone_port: int = 8003,
+                      log_level: str = "WARNING") -> dict[str, str]:
     return {
         "DONGNE_STAGE": "local",
+        # Readable lines in the terminal, at LOG_LEVEL (the Logger applies it on the first invocation).
+        "DONGNE_LOG_FORMAT": "text",
+        "DONGNE_LOG_LEVEL": log_level,
         "DONGNE_REGION": REGION,
         "DONGNE_TABLE_NAME": "dongne-local",
         "DONGNE_FEED_TABLE_NAME": "dongne-local-feed",
@@ -239,8 +254,10 @@ def prepare_data(check=None) -> str:
 
     with Client(app, stage_name="local") as test_client:
         call = demo.Caller(test_client)
-        if check is not None and not demo_refresh.is_fresh(demo_refresh.read_marker(), demo_refresh.app_now()):
-            check()
+        if not demo_refresh.is_fresh(demo_refresh.read_marker(), demo_refresh.app_now()):
+            if check is not None:
+                check()
+            print("  demo data: loading it through the API (20-40 s)...", flush=True)
         prepared = demo.prepare(call)
         if prepared.action == "kept":
             print("  demo data: already loaded (kept on disk; its story still holds)", flush=True)
@@ -441,7 +458,7 @@ def print_examples(port: int, token: str, portone_port: int = 8003) -> None:
     from devtools import demo
 
     weeks_from = demo.week_monday(time.time(), demo.INSIGHT_WEEKS - 1).date().isoformat()
-    print(f"""
+    banner(f"""
 Dongne is running on {base}   (docs: {base}/docs)
 Demo logins (password '{demo.PASSWORD}'): customers {', '.join(c['email'] for c in demo.CUSTOMERS)};
 shop owners {', '.join(o['email'] for o in demo.OWNERS)}
@@ -492,20 +509,37 @@ Sharing pages (open them in a browser; docs/sharing.md): {base}/s/mangwon_tofu, 
 a store link's {base}/l/<code> (a customer's: GET /me/store-links answers its url)
 
 Ctrl-C stops the API, the stream and outbound pollers, the scheduled jobs, the PortOne stand-in, the local S3 and DynamoDB Local.
-""", flush=True)
+""")
+
+
+def banner(text: str) -> None:
+    """Print ``text`` in one piece: a log line from another thread (a job, the stream poller)
+    waits until it is out, rather than landing in the middle of the examples."""
+    handlers = [*logging.getLogger().handlers, *logging.getLogger("dongne").handlers]
+    for handler in handlers:
+        handler.acquire()
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    finally:
+        for handler in reversed(handlers):
+            handler.release()
 
 
 def configure_logging(level: int) -> None:
-    """Warnings and errors only from libraries; our own one-off lines at INFO; per-batch lines at DEBUG."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Warnings and errors only from libraries; our own one-off lines at INFO; per-batch lines at DEBUG.
+    One line each, shaped like the app's text lines (``chalicelib.logs.text_line``)."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
     logging.getLogger("devtools").setLevel(min(level, logging.INFO))
 
 
 def quiet_app_logs(level: int) -> None:
     """The app's loggers in this process (stream handlers, demo loader) print at ``level``.
 
-    Importing the app sets them to INFO for Lambda (``chalicelib.logs``); `make run` lowers
-    that here only: `chalice local` serving the API logs each request as Lambda does.
+    Importing the app sets them to INFO for Lambda (``chalicelib.logs``); here they print at
+    ``LOG_LEVEL`` from the start, as Powertools' Logger sets them from ``DONGNE_LOG_LEVEL``
+    (``local_environment``) on the first invocation.
     """
     import app  # noqa: F401  (configures the "dongne" loggers first)
 
@@ -564,7 +598,7 @@ def main() -> int:
         ddb.wait_ready(check=check)
         print(f"DynamoDB Local on {endpoint}, data in {config.shown(config.data_dir)}/", flush=True)
         check()
-        os.environ.update(local_environment(endpoint, config.port, config.portone_port))
+        os.environ.update(local_environment(endpoint, config.port, config.portone_port, config.app_log_level))
         s3_server, s3_endpoint = start_local_s3(config.s3_port, os.environ["DONGNE_MEDIA_BUCKET"], REGION)
         os.environ["DONGNE_S3_ENDPOINT"] = s3_endpoint
         print(f"Local S3 (moto) on {s3_endpoint}, bucket {os.environ['DONGNE_MEDIA_BUCKET']}", flush=True)

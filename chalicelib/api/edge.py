@@ -69,6 +69,8 @@ MAX_JSON_DEPTH = 32
 # Ids are ULIDs; anything else in a path segment cannot name a stored thing.
 _PATH_PARAM = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 MAX_TEXT_PARAM = 200
+# What a decoder puts in place of bytes that are not UTF-8 (API Gateway's, urllib's).
+_REPLACEMENT = "\ufffd"
 
 ROUTES: list[RouteSpec] = []
 # view function -> its spec, so a PATCH can read the current representation through its GET.
@@ -216,20 +218,27 @@ def _reject_constant(name: str) -> Any:
 
 def _query(request: Request, model: type[BaseModel]) -> dict[str, str]:
     """The query parameters the model declares; any other (``utm_*``, cache-busters) is ignored.
-    A declared one given twice is refused rather than guessed at."""
+    A declared one given twice is refused rather than guessed at.
+
+    A query that was not UTF-8 once percent-decoded (``?cursor=%ff``), in any parameter, known
+    or not, is 400 ``malformed_query``: API Gateway (and `chalice local`) hand each byte that is
+    not UTF-8 over as U+FFFD, the replacement character, which no value of ours holds."""
     params = request.query_params
     if not params:
         return {}
+    for name in params:
+        for value in params.getlist(name) if hasattr(params, "getlist") else [params[name]]:
+            if _REPLACEMENT in name or _REPLACEMENT in value:
+                raise MalformedQuery("The query string is not valid UTF-8.")
+            try:
+                (name + value).encode("utf-8")  # no lone surrogates
+            except UnicodeError:
+                raise MalformedQuery("The query string is not valid UTF-8.") from None
     values: dict[str, str] = {}
     repeated: list[FieldProblem] = []
     for field_name, field in model.model_fields.items():
         name = field.alias or field_name  # ``from`` is a keyword: the model says ``from_`` (alias "from")
         given = (params.getlist(name) if hasattr(params, "getlist") else [params[name]]) if name in params else []
-        for value in given:
-            try:
-                value.encode("utf-8")
-            except UnicodeError:
-                raise MalformedQuery("The query string is not valid UTF-8.") from None
         if len(given) > 1:
             repeated.append(FieldProblem(f"query.{name}", "Given more than once.", code="repeated"))
         elif given:

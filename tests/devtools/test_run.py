@@ -1,6 +1,7 @@
 """`make run` itself: ``python -m devtools.run`` in a subprocess, on a temporary data directory
 and free ports, with its real DynamoDB Local, stream poller and `chalice local`.
 
+* its terminal shows readable text: one line per request, no JSON, the examples last;
 * 50 clients at once get an answer each (no connection reset) and stock holds;
 * a restart resumes the stream poller where it stopped (no record delivered twice);
 * a feed table from older models is re-created and the feeds rebuilt;
@@ -340,6 +341,32 @@ def test_a_card_order_is_paid_through_the_stand_in_and_its_webhook(first_run: Ru
     assert status == 200 and paid["webhook"]["status"] == 200, paid
     status, latest = call(base, "GET", f"/orders/{order['order_id']}", token=buyer)
     assert status == 200 and latest["status"] == "paid", latest
+
+
+REQUEST_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ([A-Z]+) (/\S*) (\d{3}) \d+ms (\S+)$")
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+
+
+def test_the_terminal_shows_text_one_line_per_request_and_the_banner_last(first_run: Run) -> None:
+    """While loading and serving: no JSON log line, no INFO line from the app, the examples in one
+    piece after the demo's story, and one readable line per request (no query string in it)."""
+    base, token = first_run.base, re.search(r"TOKEN=(\S+)", first_run.output()).group(1)
+    assert call(base, "GET", "/health")[0] == 200
+    status, body = call(base, "GET", "/feed?cursor=%ff", token=token)   # the query as sent, not UTF-8
+    assert (status, body["code"]) == (400, "malformed_query"), body
+    deadline = time.monotonic() + 10
+    while "/feed 400 " not in first_run.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = first_run.output().splitlines()
+    assert not [line for line in lines if line.lstrip().startswith("{")], "JSON log lines in make run's output"
+    requests = [m.groups()[:3] for m in map(REQUEST_LINE.match, lines) if m]
+    assert ("GET", "/health", "200") in requests and ("GET", "/feed", "400") in requests, lines[-20:]
+    assert "%ff" not in first_run.output()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Dongne is running on"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("Ctrl-C stops the API"))
+    assert not [line for line in lines[:end + 1] if LOG_LINE.match(line) and " INFO dongne" in line]
+    assert not [line for line in lines[start:end] if LOG_LINE.match(line) or REQUEST_LINE.match(line)]
+    assert start > max(i for i, line in enumerate(lines) if line.startswith("  demo data:"))
 
 
 def test_fifty_concurrent_clients_each_get_an_answer_and_stock_holds(first_run: Run) -> None:

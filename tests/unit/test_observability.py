@@ -128,3 +128,51 @@ def test_metrics_are_one_emf_line_on_aws(monkeypatch, capsys):
 def test_every_metric_name_is_listed_in_the_module_docs():
     for name in observability.METRICS:
         assert f"``{name}``" in observability.__doc__
+
+
+@pytest.fixture
+def text_format(monkeypatch):
+    """The formatter as `make run` builds it (DONGNE_LOG_FORMAT=text); the suite's JSON one after."""
+    from chalicelib import logs
+    from chalicelib.settings import reset_settings
+
+    saved = logs._formatter
+    monkeypatch.setenv("DONGNE_LOG_FORMAT", "text")
+    reset_settings()
+    logs._formatter = None
+    try:
+        yield logs.formatter()
+    finally:
+        logs._formatter = saved
+        monkeypatch.delenv("DONGNE_LOG_FORMAT")
+        reset_settings()
+
+
+def record(level: int, message: str, exc_info=None, **extra) -> logging.LogRecord:
+    made = logging.getLogger("dongne.http").makeRecord("dongne.http", level, __file__, 1, message, (), exc_info)
+    made.__dict__.update(extra)
+    return made
+
+
+def test_the_text_format_is_one_line_with_the_key_fields(text_format):
+    import re
+    import sys
+
+    line = text_format.format(record(logging.WARNING, "dependency unavailable: ReadTimeout", route="GET /feed",
+                                     status=503, request_id="4b587686-7412", user_id="01M21S316C"))
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} WARNING dongne\.http: dependency unavailable: ReadTimeout  "
+                        r'route="GET /feed" status=503 request_id=4b587686-7412 user_id=01M21S316C', line), line
+    try:
+        raise KeyError("minji@example.kr")
+    except KeyError:
+        line = text_format.format(record(logging.ERROR, "unhandled error\nsecond line", sys.exc_info()))
+    assert "\n" not in line and "Traceback" not in line
+    assert " ERROR dongne.http: unhandled error\\nsecond line  error=\"KeyError: '[redacted e-mail]'\" at " in line
+    assert re.search(r" at \S*test_observability\.py:\d+$", line), line  # the innermost frame
+
+
+def test_the_json_format_stays_the_default():
+    from chalicelib.logs import formatter
+
+    parsed = json.loads(formatter().format(record(logging.WARNING, "x", route="GET /feed")))
+    assert parsed["level"] == "WARNING" and parsed["route"] == "GET /feed" and parsed["service"] == "dongne"
