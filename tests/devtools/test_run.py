@@ -371,6 +371,52 @@ def test_fifty_concurrent_clients_each_get_an_answer_and_stock_holds(first_run: 
     assert call(base, "GET", f"/products/{product['product_id']}")[1]["stock"] == 0
 
 
+CLIENT = ROOT / "clients" / "typescript"
+
+
+def _npm(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(["npm", *args], cwd=CLIENT, env={**os.environ, **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_the_typescript_client_is_current_and_tells_the_apps_story(first_run: Run, tmp_path: Path) -> None:
+    """clients/typescript: its types are what the document generates today (`make client`
+    regenerates them), it type-checks, and its Node test walks the app's story through this server
+    (shop, follow, feed, order to an address, pay at the stand-in, confirm, review, problem codes).
+    Here, not at the end of the module: the restarts below stop `first_run`."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        reason = f"{' and '.join(missing)} not found: the TypeScript client is not checked"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    installed = CLIENT / "node_modules" / ".package-lock.json"  # what npm ci last installed
+    if not installed.exists() or installed.stat().st_mtime < (CLIENT / "package-lock.json").stat().st_mtime:
+        ci = _npm("ci", "--no-audit", "--no-fund", timeout=600)
+        assert ci.returncode == 0, ci.stdout + ci.stderr
+
+    started = time.monotonic()
+    document, generated = tmp_path / "openapi.json", tmp_path / "schema.ts"
+    dump = subprocess.run([sys.executable, "-m", "devtools.openapi_dump", "-o", str(document)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert dump.returncode == 0, dump.stdout + dump.stderr
+    generate = _npm("run", "generate", "--", str(document), str(generated))
+    assert generate.returncode == 0, generate.stdout + generate.stderr
+    assert generated.read_text() == (CLIENT / "src" / "schema.ts").read_text(), (
+        "clients/typescript/src/schema.ts is not what the API's document generates: run `make client` and commit it")
+
+    check = _npm("run", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    story = _npm("test", env={"DONGNE_BASE_URL": first_run.base,
+                              "DONGNE_PORTONE_URL": f"http://127.0.0.1:{first_run.ports['PORTONE_PORT']}"})
+    output = story.stdout + story.stderr
+    assert story.returncode == 0, output
+    assert re.search(r"^# fail 0$", output, re.M) and re.search(r"^# pass [1-9]", output, re.M), output
+    print(f"\nTypeScript client on Node {node}: current, type-checked, its story passed "
+          f"in {time.monotonic() - started:.1f}s\n{output[-400:]}")
+
+
 OLD_FEED_TABLE = {  # the feed table as it was before it lost its by_shop index
     "TableName": "dongne-local-feed", "BillingMode": "PAY_PER_REQUEST",
     "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "lsi1sk")],
