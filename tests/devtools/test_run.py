@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -391,30 +391,35 @@ def test_the_typescript_client_is_current_and_tells_the_apps_story(first_run: Ru
             pytest.fail(reason)
         pytest.skip(reason)
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    print(f"\nTypeScript client on Node {node}")
     installed = CLIENT / "node_modules" / ".package-lock.json"  # what npm ci last installed
     if not installed.exists() or installed.stat().st_mtime < (CLIENT / "package-lock.json").stat().st_mtime:
         ci = _npm("ci", "--no-audit", "--no-fund", timeout=600)
         assert ci.returncode == 0, ci.stdout + ci.stderr
 
-    started = time.monotonic()
+    took: dict[str, float] = {}
+
+    def step(name: str, command: list[str] | Callable[[], subprocess.CompletedProcess]) -> str:
+        started = time.monotonic()
+        done = command() if callable(command) else subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                                                                   timeout=120)
+        took[name] = time.monotonic() - started
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, f"{name} failed:\n{output}"
+        return output
+
     document, generated = tmp_path / "openapi.json", tmp_path / "schema.ts"
-    dump = subprocess.run([sys.executable, "-m", "devtools.openapi_dump", "-o", str(document)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert dump.returncode == 0, dump.stdout + dump.stderr
-    generate = _npm("run", "generate", "--", str(document), str(generated))
-    assert generate.returncode == 0, generate.stdout + generate.stderr
+    step("dump", [sys.executable, "-m", "devtools.openapi_dump", "-o", str(document)])
+    step("generate", lambda: _npm("run", "generate", "--", str(document), str(generated)))
     assert generated.read_text() == (CLIENT / "src" / "schema.ts").read_text(), (
         "clients/typescript/src/schema.ts is not what the API's document generates: run `make client` and commit it")
-
-    check = _npm("run", "check")
-    assert check.returncode == 0, check.stdout + check.stderr
-    story = _npm("test", env={"DONGNE_BASE_URL": first_run.base,
-                              "DONGNE_PORTONE_URL": f"http://127.0.0.1:{first_run.ports['PORTONE_PORT']}"})
-    output = story.stdout + story.stderr
-    assert story.returncode == 0, output
+    step("check", lambda: _npm("run", "check"))
+    output = step("test", lambda: _npm("test", env={
+        "DONGNE_BASE_URL": first_run.base, "DONGNE_PORTONE_URL": f"http://127.0.0.1:{first_run.ports['PORTONE_PORT']}"}))
     assert re.search(r"^# fail 0$", output, re.M) and re.search(r"^# pass [1-9]", output, re.M), output
-    print(f"\nTypeScript client on Node {node}: current, type-checked, its story passed "
-          f"in {time.monotonic() - started:.1f}s\n{output[-400:]}")
+    print("types current, type-checked, story passed: "
+          + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in took.items())
+          + "; node --test: " + ", ".join(re.findall(r"^# ((?:tests|pass|fail|skipped) \d+)$", output, re.M)))
 
 
 OLD_FEED_TABLE = {  # the feed table as it was before it lost its by_shop index
