@@ -121,3 +121,10 @@ bench: setup package
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .mypy_cache
+
+# The TypeScript client (clients/typescript): the OpenAPI document dumped without a server, and its
+# types regenerated from it (commit src/schema.ts; tests/devtools/test_run.py checks it is current).
+.PHONY: client
+client: $(STAMP)
+	$(PY) -m devtools.openapi_dump -o build/openapi.json
+	cd clients/typescript && { test -d node_modules || npm ci --no-audit --no-fund; } && npm run generate -- ../../build/openapi.json

@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -396,6 +396,57 @@ def test_fifty_concurrent_clients_each_get_an_answer_and_stock_holds(first_run: 
     status, listed = call(base, "GET", f"/shops/{shop['shop_id']}/orders?limit=100", token=owner)
     assert status == 200 and len(listed["items"]) == 10
     assert call(base, "GET", f"/products/{product['product_id']}")[1]["stock"] == 0
+
+
+CLIENT = ROOT / "clients" / "typescript"
+
+
+def _npm(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(["npm", *args], cwd=CLIENT, env={**os.environ, **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_the_typescript_client_is_current_and_tells_the_apps_story(first_run: Run, tmp_path: Path) -> None:
+    """clients/typescript: its types are what the document generates today (`make client`
+    regenerates them), it type-checks, and its Node test walks the app's story through this server
+    (shop, follow, feed, order to an address, pay at the stand-in, confirm, review, problem codes).
+    Here, not at the end of the module: the restarts below stop `first_run`."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        reason = f"{' and '.join(missing)} not found: the TypeScript client is not checked"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    print(f"\nTypeScript client on Node {node}")
+    installed = CLIENT / "node_modules" / ".package-lock.json"  # what npm ci last installed
+    if not installed.exists() or installed.stat().st_mtime < (CLIENT / "package-lock.json").stat().st_mtime:
+        ci = _npm("ci", "--no-audit", "--no-fund", timeout=600)
+        assert ci.returncode == 0, ci.stdout + ci.stderr
+
+    took: dict[str, float] = {}
+
+    def step(name: str, command: list[str] | Callable[[], subprocess.CompletedProcess]) -> str:
+        started = time.monotonic()
+        done = command() if callable(command) else subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                                                                   timeout=120)
+        took[name] = time.monotonic() - started
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, f"{name} failed:\n{output}"
+        return output
+
+    document, generated = tmp_path / "openapi.json", tmp_path / "schema.ts"
+    step("dump", [sys.executable, "-m", "devtools.openapi_dump", "-o", str(document)])
+    step("generate", lambda: _npm("run", "generate", "--", str(document), str(generated)))
+    assert generated.read_text() == (CLIENT / "src" / "schema.ts").read_text(), (
+        "clients/typescript/src/schema.ts is not what the API's document generates: run `make client` and commit it")
+    step("check", lambda: _npm("run", "check"))
+    output = step("test", lambda: _npm("test", env={
+        "DONGNE_BASE_URL": first_run.base, "DONGNE_PORTONE_URL": f"http://127.0.0.1:{first_run.ports['PORTONE_PORT']}"}))
+    assert re.search(r"^# fail 0$", output, re.M) and re.search(r"^# pass [1-9]", output, re.M), output
+    print("types current, type-checked, story passed: "
+          + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in took.items())
+          + "; node --test: " + ", ".join(re.findall(r"^# ((?:tests|pass|fail|skipped) \d+)$", output, re.M)))
 
 
 OLD_FEED_TABLE = {  # the feed table as it was before it lost its by_shop index
