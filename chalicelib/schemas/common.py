@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -60,6 +60,11 @@ SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205
 NOT_BLANK = describe_pattern(f"[^{SPACE}]", "text that is not only spaces", "공백만이 아닌 글")
 BLANK = f"^[{SPACE}]*$"
 Trimmed = AfterValidator(str.strip)
+
+# An enum is a named type (``type X = Literal[...]``): the document then has it once, as the component
+# ``X`` every model using it refers to, and a generated client has one ``X`` rather than one per field.
+type AmountKind = Annotated[Literal["percent", "fixed"], Field(
+    description="`percent`: a percentage of what the goods cost, rounded down; `fixed`: a number of won.")]
 
 
 def _whole_number(value: Any) -> Any:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
-from chalicelib.schemas.common import Id, Out, Page, Schema, Timestamp
+from chalicelib.schemas.common import AmountKind, Id, Out, Page, Schema, Timestamp
 from chalicelib.services.limits import LINK_CODE_LENGTH, REWARD_FIXED, REWARD_PERCENT
 
 PERCENT_MIN, PERCENT_MAX = REWARD_PERCENT
@@ -16,11 +16,18 @@ LinkCode = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[0-9A-Za
                                 description=f"A store link's code ({LINK_CODE_LENGTH} characters).",
                                 examples=["k7m2x9qa4t"])]
 
+type LedgerEntryStatus = Annotated[Literal["pending", "confirmed", "cancelled"], Field(
+    description="`pending` until the friend's order is delivered, then `confirmed`; `cancelled` with the order.")]
+type LedgerEntryReason = Annotated[Literal["referral", "delivered", "order_cancelled", "given_to_friend"],
+                                   Field(description="Why the entry was written.")]
+type ReferralRewardStatus = Annotated[Literal["pending", "confirmed", "cancelled", "none"], Field(
+    description="The referrer's reward, as a ledger entry's status; `none`: no reward was set.")]
+
 
 class RewardSettingIn(Schema):
     """What the shop pays the owner of a store link for a friend's order."""
 
-    kind: Literal["percent", "fixed"]
+    kind: AmountKind
     value: StrictInt = Field(description=f"percent: {PERCENT_MIN}-{PERCENT_MAX} (of the subtotal, rounded down); "
                                          f"fixed: {FIXED_MIN:,}-{FIXED_MAX:,} won. Never more than the order's "
                                          "subtotal.", examples=[5])
@@ -35,7 +42,7 @@ class RewardSettingIn(Schema):
 
 
 class RewardSettingOut(Out):
-    kind: Literal["percent", "fixed"]
+    kind: AmountKind
     value: int
 
 
@@ -112,8 +119,8 @@ class LedgerEntryOut(Out):
     code: LinkCode
     order_id: Id
     amount: int = Field(description="Won; 0 when the reward was given to the friend.")
-    status: Literal["pending", "confirmed", "cancelled"]
-    reason: Literal["referral", "delivered", "order_cancelled", "given_to_friend"]
+    status: LedgerEntryStatus
+    reason: LedgerEntryReason
     created_at: Timestamp
 
 
@@ -137,6 +144,6 @@ class ReferralOut(Out):
     reward: int | None = Field(description="Won the referrer earns (0 when given to the friend); null: no reward "
                                            "was set when the order was placed.")
     given_to_friend: bool
-    reward_status: Literal["pending", "confirmed", "cancelled", "none"]
+    reward_status: ReferralRewardStatus
     order_status: str
     created_at: Timestamp
