@@ -74,6 +74,8 @@ function h(tag, cls, ...kids) {
 
 let DOC = {};
 function refName(ref) { return ref.split("/").pop().replace(/~1/g, "/").replace(/~0/g, "~"); }
+// A reference's own description stands for its target's (OpenAPI 3.1).
+function resolved(raw) { return raw && raw.$ref && raw.description ? Object.assign({}, resolve(raw), { description: raw.description }) : resolve(raw); }
 function resolve(s) {
   let guard = 0;
   while (s && s.$ref && guard++ < 20) {
@@ -164,7 +166,7 @@ function schemaBlock(schema) {
 
 function parametersTable(params) {
   const rows = params.map((raw) => {
-    const p = resolve(raw);
+    const p = resolved(raw);
     const s = p.schema || {};
     return h("tr", null, h("td", null, h("code", null, p.name), p.required ? h("span", "req", " *") : null),
       h("td", "hint", p.in), h("td", "type", typeLabel(s)),
@@ -175,7 +177,7 @@ function parametersTable(params) {
 
 function responsesList(responses) {
   return Object.entries(responses).map(([code, raw]) => {
-    const r = resolve(raw);
+    const r = resolved(raw);
     const content = r.content || {};
     const types = Object.keys(content);
     const line = [h("span", "status " + (Number(code) < 400 ? "ok" : "err"), code), r.description || "",

@@ -132,6 +132,16 @@ IF_MATCH = Header("If-Match", False, "The `ETag` you edited from: 412 `precondit
                                      "changed since.")
 
 
+# Documented on every answer (API.md, Conventions). Not `required` until every answer carries it,
+# so that the document does not promise more than the server sends.
+X_REQUEST_ID = Header("X-Request-Id", False, "The id this request's log lines carry (quote it when reporting a "
+                                             "problem); the client's own `X-Request-Id` when it sent one.",
+                      {"type": "string", "minLength": 1, "maxLength": 64})
+ACCEPT_LANGUAGE = Header("Accept-Language", False, "`ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` "
+                                                   "and field messages in problems; English otherwise.",
+                         {"type": "string", "examples": ["ko-KR"]})
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     """Everything the API contract says about one method + path.

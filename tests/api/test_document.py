@@ -8,14 +8,22 @@ import re
 import pytest
 
 from tests.api.conftest import assert_problem
+from tests.openapi_refs import inline_shared
 
 TIERS = ["potential", "first_time", "regular", "lapsed"]
 STATUSES = ["pending_payment", "paid", "shipped", "ready_for_pickup", "delivered", "cancelled", "expired"]
 
 
 @pytest.fixture
-def doc(api):
+def served(api):
+    """The document as served: shared answers, parameters and headers referenced."""
     return api.get("/openapi.json").body
+
+
+@pytest.fixture
+def doc(served):
+    """The document with its shared answers, parameters and headers put back in place."""
+    return inline_shared(served)
 
 
 def schema(doc, name):
