@@ -139,9 +139,13 @@ def test_operation_ids_are_unique_declared_or_derived(doc: dict[str, Any]) -> No
     ids = [o["operationId"] for item in doc["paths"].values() for o in item.values()]
     assert len(ids) == len(set(ids)) == len(DOCUMENTED)
     assert op(doc, "POST", "/orders")["operationId"] == "placeOrder"
-    assert op(doc, "DELETE", "/shops/{shop_id}/follow")["operationId"] == "deleteShopsShopIdFollow"
+    assert op(doc, "DELETE", "/shops/{shop_id}/follow")["operationId"] == "deleteShopsFollow"
+    # derived: the method's verb and the path's fixed words, never its parameters' names
+    assert op(doc, "GET", "/shops/{shop_id}/followers")["operationId"] == "getShopsFollowers"
     with pytest.raises(ValueError, match="camelCase"):
         RouteSpec("GET", "/x", "x", "t", False, 200, operation_id="get_x")
+    with pytest.raises(ValueError, match="verb"):
+        RouteSpec("GET", "/x", "x", "t", False, 200, operation_id="shopOrders")
 
 
 def test_path_parameters_are_required_ids(flat: dict[str, Any]) -> None:
@@ -306,7 +310,7 @@ def test_route_spec_rejects_inconsistent_metadata() -> None:
     with pytest.raises(ValueError, match="ETags"):
         RouteSpec("POST", "/x", "etag on a POST", "t", True, 201, etag=True)
     spec = RouteSpec("POST", "/shops/{shop_id}/posts", "Post", "posts", True, 201, body=ShopCreate)
-    assert spec.operation == "postShopsShopIdPosts"
+    assert spec.operation == "createShopsPosts"
     assert spec.path_params == ("shop_id",)
     assert spec.error_statuses == (400, 401, 404, 413, 415, 422, 429, 503)
     assert spec.problems[404] == ("not_found",) and spec.problems[401] == ("account_closed", "unauthorized")
