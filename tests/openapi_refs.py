@@ -38,3 +38,14 @@ def inline_shared(doc: dict[str, Any]) -> dict[str, Any]:
     flat = copy.deepcopy(doc)
     flat["paths"] = expand(doc["paths"])
     return flat
+
+
+def validator(doc: dict[str, Any], schema: str) -> Any:
+    """A JSON Schema (2020-12) validator for the component ``schema`` of ``doc``, its references
+    resolved inside ``doc`` (``discriminator`` and the other OpenAPI words are annotations)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    registry = Registry().with_resource("urn:openapi", Resource.from_contents(doc, DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:openapi#/components/schemas/{schema}"}, registry=registry)

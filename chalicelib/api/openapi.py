@@ -320,12 +320,12 @@ def _share_responses(paths: dict[str, Any]) -> dict[str, Any]:
 
 
 def _share_headers(paths: dict[str, Any], shared_responses: dict[str, Any]) -> dict[str, Any]:
-    """Move every response header used more than once (by the operations' answers and the shared
-    ones) to ``components.headers``; the answers reference it. Returns the components, sorted by name."""
+    """Move every response header (of the operations' answers and the shared ones) to
+    ``components.headers``; the answers reference it. Returns the components, sorted by name."""
     answers = [*(r for item in paths.values() for op in item.values() for r in op["responses"].values()),
                *shared_responses.values()]
     uses = [(answer["headers"], name) for answer in answers for name in answer.get("headers", {})]
-    return _share(uses, lambda name, header: name, _HEADER_PREFIX)
+    return _share(uses, lambda name, header: name, _HEADER_PREFIX, min_uses=1)
 
 
 def _share_parameters(paths: dict[str, Any]) -> dict[str, Any]:
@@ -336,9 +336,9 @@ def _share_parameters(paths: dict[str, Any]) -> dict[str, Any]:
     return _share(uses, lambda _, param: param["name"], _PARAMETER_PREFIX)
 
 
-def _share(uses: list[tuple[Any, Any]], name_of: Any, prefix: str) -> dict[str, Any]:
-    """Replace each object at ``container[key]`` (for ``uses``) that is used more than once by a
-    ``$ref`` to one component.
+def _share(uses: list[tuple[Any, Any]], name_of: Any, prefix: str, min_uses: int = 2) -> dict[str, Any]:
+    """Replace each object at ``container[key]`` (for ``uses``) that is used ``min_uses`` times or more
+    by a ``$ref`` to one component.
 
     Uses are the same thing when they are equal but for their ``description``: a component says
     the description all its uses share; where uses say different things (an ``Idempotency-Key`` for an
@@ -353,7 +353,7 @@ def _share(uses: list[tuple[Any, Any]], name_of: Any, prefix: str) -> dict[str, 
         groups.setdefault(same, []).append((container, key))
     shared: dict[str, Any] = {}
     for same, members in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
-        if len(members) < 2:
+        if len(members) < min_uses:
             continue
         first_container, first_key = members[0]
         base = name_of(first_key, first_container[first_key])

@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.ids import iso
 from chalicelib.messages import describe_pattern
+from chalicelib.services.limits import SPACE
 
 T = TypeVar("T")
 
@@ -52,9 +53,7 @@ Id = Annotated[str, Field(min_length=1, max_length=64,
                                                    "id (영문자, 숫자, '_', '-')"))]
 
 
-# White space, spelled out: what `\s` means differs between the document's regex dialect
-# (ECMA-262), the server's (Rust's regex crate) and Python's, so patterns never say `\s`.
-SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+# White space, spelled out (services.limits.SPACE): patterns never say `\s`.
 # Text that must say something: not empty, not only spaces. Checked as sent (so the document
 # declares exactly what is accepted), then stored without surrounding spaces.
 NOT_BLANK = describe_pattern(f"[^{SPACE}]", "text that is not only spaces", "공백만이 아닌 글")

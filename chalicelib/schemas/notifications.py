@@ -27,7 +27,7 @@ NotificationType = Field(description=(
     "brought)."), examples=["new_follower"])
 
 type DevicePlatform = Annotated[Literal["ios", "android"], Field(
-    description="`ios`: an APNs device token; `android`: an FCM registration token.")]
+    description="The device's platform.")]
 
 
 class NotificationsQuery(ListQuery):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, GetJsonSchemaHandler, StrictBool, StrictInt, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from chalicelib.schemas.common import AmountKind, Id, Out, Page, Schema, Timestamp
 from chalicelib.services.limits import LINK_CODE_LENGTH, REWARD_FIXED, REWARD_PERCENT
@@ -24,8 +26,27 @@ type ReferralRewardStatus = Annotated[Literal["pending", "confirmed", "cancelled
     description="The referrer's reward, as a ledger entry's status; `none`: no reward was set.")]
 
 
+class PercentReward(Schema):
+    """A store-link reward of a percentage of the friend's order (its subtotal, rounded down)."""
+
+    kind: Literal["percent"]
+    value: StrictInt = Field(ge=PERCENT_MIN, le=PERCENT_MAX, examples=[5])
+
+
+class FixedReward(Schema):
+    """A store-link reward of a number of won, never more than the friend's order's subtotal."""
+
+    kind: Literal["fixed"]
+    value: StrictInt = Field(ge=FIXED_MIN, le=FIXED_MAX, examples=[1000])
+
+
 class RewardSettingIn(Schema):
-    """What the shop pays the owner of a store link for a friend's order."""
+    """What the shop pays the owner of a store link for a friend's order: a `percent` of the subtotal
+    (rounded down) or a `fixed` number of won, never more than the subtotal.
+
+    Validated here, as one model, so a value out of its kind's bounds is one problem on the setting
+    (`invalid`); documented as what it is, a union on `kind` of :class:`PercentReward` and
+    :class:`FixedReward`, so the document states each kind's bounds."""
 
     kind: AmountKind
     value: StrictInt = Field(description=f"percent: {PERCENT_MIN}-{PERCENT_MAX} (of the subtotal, rounded down); "
@@ -39,6 +60,16 @@ class RewardSettingIn(Schema):
             unit = "" if self.kind == "percent" else " won"
             raise ValueError(f"a {self.kind} reward is {low:,}-{high:,}{unit}")
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # The kinds as components (a reference each), the way pydantic writes a discriminated union.
+        generator = handler.generate_json_schema  # type: ignore[attr-defined]
+        kinds = {"percent": PercentReward, "fixed": FixedReward}
+        refs = {kind: generator.generate_inner(model.__pydantic_core_schema__) for kind, model in kinds.items()}
+        return {"description": "What the shop pays the owner of a store link for a friend's order, by `kind`.",
+                "oneOf": list(refs.values()),
+                "discriminator": {"propertyName": "kind", "mapping": {k: ref["$ref"] for k, ref in refs.items()}}}
 
 
 class RewardSettingOut(Out):
