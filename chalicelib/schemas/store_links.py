@@ -65,7 +65,7 @@ class RewardSettingIn(Schema):
     def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         # The kinds as components (a reference each), the way pydantic writes a discriminated union.
         generator = handler.generate_json_schema  # type: ignore[attr-defined]
-        kinds = {"percent": PercentReward, "fixed": FixedReward}
+        kinds: dict[str, type[Schema]] = {"percent": PercentReward, "fixed": FixedReward}
         refs = {kind: generator.generate_inner(model.__pydantic_core_schema__) for kind, model in kinds.items()}
         return {"description": "What the shop pays the owner of a store link for a friend's order, by `kind`.",
                 "oneOf": list(refs.values()),
