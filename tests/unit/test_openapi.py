@@ -341,3 +341,39 @@ def test_docs_page_escapes_its_inputs() -> None:
     assert "<title>동네 &lt;API&gt;</title>" in page
     assert page.count("</script>") == 1
     assert '"/spec.json?a=1\\u0026b=\\u003c/script\\u003e"' in page
+
+
+def test_shared_parameters_headers_and_answers_are_referenced(doc: dict[str, Any]) -> None:
+    components = doc["components"]
+    # a path parameter and a query parameter several operations take, once each
+    assert components["parameters"]["shop_id"]["in"] == "path"
+    assert components["parameters"]["limit"]["description"] == "Page size. Default: `20`."
+    followers = op(doc, "GET", "/shops/{shop_id}/followers")
+    assert {"$ref": "#/components/parameters/limit"} in followers["parameters"]
+    # every answer's headers are references; the 429 is one answer for all
+    assert followers["responses"]["429"] == {"$ref": "#/components/responses/RateLimited"}
+    assert components["responses"]["RateLimited"]["headers"]["Retry-After"] == {
+        "$ref": "#/components/headers/Retry-After"}
+    assert components["headers"]["X-Request-Id"]["schema"]["maxLength"] == 64
+    assert "Idempotency-Key" not in components["parameters"]  # one operation takes it: written in place
+
+
+def test_uses_that_differ_in_description_share_one_component() -> None:
+    key = {"type": "string", "minLength": 1}
+    specs = [RouteSpec("POST", f"/{thing}s", f"Make a {thing}", "t", True, 201,
+                       headers=(Header("Idempotency-Key", True, f"One key per {thing}.", key),),
+                       response_headers=(Header("Location", True, f"The new {thing}'s path."),))
+             for thing in ("order", "subscription")]
+    doc = build_openapi(specs, title="t", version="1")
+    validate(doc)
+    components = doc["components"]
+    assert components["parameters"]["Idempotency-Key"] == {"name": "Idempotency-Key", "in": "header",
+                                                           "required": True, "schema": key}
+    assert components["headers"]["Location"] == {"required": True, "schema": {"type": "string"}}
+    made = op(doc, "POST", "/orders")
+    assert made["parameters"][0] == {"$ref": "#/components/parameters/Idempotency-Key",
+                                     "description": "One key per order."}
+    assert made["responses"]["201"]["headers"]["Location"] == {"$ref": "#/components/headers/Location",
+                                                              "description": "The new order's path."}
+    assert inline_shared(doc)["paths"]["/subscriptions"]["post"]["parameters"][0]["description"] == (
+        "One key per subscription.")
