@@ -105,7 +105,7 @@ def mark_conversation_read(ctx: Ctx, conversation_id: str) -> dict:
 @route.route("PUT", "/shops/{shop_id}/blocks/{user_id}", response=BlockPublic, errors=(Forbidden,),
              summary="Block a customer (owner only): no more messages, comments on the shop's posts or orders "
                      "from them (403 `blocked`)")
-def set_customer_block(ctx: Ctx, shop_id: str, user_id: str) -> dict:
+def block_customer(ctx: Ctx, shop_id: str, user_id: str) -> dict:
     from chalicelib.services import conversations
 
     d = ctx.deps
@@ -115,7 +115,7 @@ def set_customer_block(ctx: Ctx, shop_id: str, user_id: str) -> dict:
 
 @route.route("DELETE", "/shops/{shop_id}/blocks/{user_id}", status=204, errors=(Forbidden,),
              summary="Unblock a customer (owner only; idempotent)")
-def delete_customer_block(ctx: Ctx, shop_id: str, user_id: str) -> None:
+def unblock_customer(ctx: Ctx, shop_id: str, user_id: str) -> None:
     from chalicelib.services import conversations
 
     conversations.unblock(ctx.deps.conversations, ctx.deps.shops, ctx.user, shop_id, user_id)

@@ -68,7 +68,7 @@ def list_shop_coupons(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
                          "segment goes with the shop's words, `POST /shops/{shop_id}/broadcasts` with `coupon_id` "
                          "(each recipient holds it once; advertising rules apply). An ended "
                          "coupon → 409 `coupon_ended`.")
-def create_coupon_grants(ctx: Ctx, shop_id: str, coupon_id: str, body: GrantIn) -> dict:
+def grant_coupon(ctx: Ctx, shop_id: str, coupon_id: str, body: GrantIn) -> dict:
     from chalicelib.services import coupons
 
     if body.audience.user_ids is None:

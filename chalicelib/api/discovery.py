@@ -35,7 +35,7 @@ route = Router(discovery_blueprint, "discovery")
                          "A search considers the 100 most followed shops that share the query's first two "
                          "characters (in the region), so it answers at most 100; pages of `limit` with a cursor. "
                          "A new or renamed shop is found a moment after it is saved.")
-def list_matching_shops(ctx: Ctx, query: SearchQuery) -> dict:
+def search_shops(ctx: Ctx, query: SearchQuery) -> dict:
     from chalicelib.services import discovery
 
     scope = f"search:{query.region}:{query.q}"

@@ -45,7 +45,7 @@ def unfollow_shop(ctx: Ctx, shop_id: str) -> None:
 
 @route.route("GET", "/shops/{shop_id}/followers", query=ListQuery, response=Page[FollowerPublic], errors=(Forbidden,),
              summary="The shop's followers, newest first (owner only)")
-def list_followers(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+def list_shop_followers(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
     from chalicelib.services import follows
 
     scope = f"followers:{shop_id}:{ctx.user}"
@@ -56,7 +56,7 @@ def list_followers(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
 
 @route.route("GET", "/me/following", query=ListQuery, response=Page[FollowedShop],
              summary="The shops I follow, most recently followed first")
-def list_following(ctx: Ctx, query: ListQuery) -> dict:
+def list_my_followed_shops(ctx: Ctx, query: ListQuery) -> dict:
     from chalicelib.services import follows
 
     scope = f"following:{ctx.user}"

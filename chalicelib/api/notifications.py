@@ -42,7 +42,7 @@ def list_my_notifications(ctx: Ctx, query: NotificationsQuery) -> dict:
 
 @route.route("POST", "/me/notifications/read", body=ReadIn, response=UnreadOut,
              summary="Mark some ({ids}) or all ({all: true}) of my notifications read")
-def set_notifications_read(ctx: Ctx, body: ReadIn) -> UnreadOut:
+def mark_notifications_read(ctx: Ctx, body: ReadIn) -> UnreadOut:
     from chalicelib.services import notifications
 
     store = ctx.deps.notifications
@@ -74,7 +74,7 @@ def set_notification_settings(ctx: Ctx, body: PreferencesIn) -> PreferencesOut:
 
 @route.route("PUT", "/me/devices/{device_id}", body=DeviceIn, response=DeviceOut, errors=(TooManyDevices, Unavailable),
              summary="Register this device's push token (idempotent)")
-def set_device(ctx: Ctx, device_id: str, body: DeviceIn) -> DeviceOut:
+def set_my_device(ctx: Ctx, device_id: str, body: DeviceIn) -> DeviceOut:
     from chalicelib.records.notifications import ChannelFailed
     from chalicelib.services import notification_delivery as delivery
 
@@ -88,7 +88,7 @@ def set_device(ctx: Ctx, device_id: str, body: DeviceIn) -> DeviceOut:
 
 @route.route("DELETE", "/me/devices/{device_id}", status=204,
              summary="Stop push notifications to this device (idempotent)")
-def delete_device(ctx: Ctx, device_id: str) -> None:
+def delete_my_device(ctx: Ctx, device_id: str) -> None:
     from chalicelib.services import notification_delivery as delivery
 
     delivery.remove_device(ctx.deps.notifications, ctx.deps.sns, ctx.user, device_id)

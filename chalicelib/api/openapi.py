@@ -12,7 +12,13 @@ every (type, mode) pair at once. That matters for two reasons:
   one silently overwriting the other;
 * nested models are emitted once, flat, under ``components.schemas`` (pydantic's
   ``$defs`` are hoisted by construction), with references already pointing at
-  ``#/components/schemas/...``.
+  ``#/components/schemas/...``; an enum the models name (``type DevicePlatform =
+  Literal[...]``) is one such component, whichever models use it.
+
+Headers, parameters and problem answers that several operations share
+(``Content-Language``, ``X-Request-Id``, ``Accept-Language``, ``limit``, ``shop_id``, the
+429 ``rate_limited`` answer...) are written once under ``components.headers`` /
+``parameters`` / ``responses`` and referenced.
 
 The problem+json body (``Problem``/``ProblemField``) lives here too so the
 edge can build its error answers from the very models the document describes.
@@ -31,13 +37,17 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from chalicelib.schemas.orders import OrderStatus
-from chalicelib.api.spec import ETAG, HTTP_METHODS, IF_MATCH, IF_NONE_MATCH, RETRY_AFTER, Header, RouteSpec
+from chalicelib.api.spec import (ACCEPT_LANGUAGE, ETAG, HTTP_METHODS, IF_MATCH, IF_NONE_MATCH, RETRY_AFTER,
+                                 X_REQUEST_ID, Header, RouteSpec)
 
 __all__ = ["OPENAPI_VERSION", "Problem", "ProblemField", "Shortage", "build_openapi"]
 
 OPENAPI_VERSION = "3.1.0"
 
 _REF_PREFIX = "#/components/schemas/"
+_HEADER_PREFIX = "#/components/headers/"
+_PARAMETER_PREFIX = "#/components/parameters/"
+_RESPONSE_PREFIX = "#/components/responses/"
 _REF_TEMPLATE = _REF_PREFIX + "{model}"
 _COMPONENT_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
 _SECURITY_SCHEME = "bearerAuth"
@@ -159,7 +169,10 @@ def build_openapi(
     if description:
         info["description"] = description
 
-    components = _reachable(paths, schemas.definitions)
+    shared_responses = _share_responses(paths)
+    shared_headers = _share_headers(paths, shared_responses)
+    shared_parameters = _share_parameters(paths)
+    components = _reachable([paths, shared_responses, shared_headers, shared_parameters], schemas.definitions)
     _strip_request_defaults(paths, components)
     doc: dict[str, Any] = {"openapi": OPENAPI_VERSION, "info": info}
     if servers:
@@ -169,6 +182,9 @@ def build_openapi(
         "paths": paths,
         "components": {
             "schemas": components,
+            "responses": shared_responses,
+            "parameters": shared_parameters,
+            "headers": shared_headers,
             "securitySchemes": {
                 _SECURITY_SCHEME: {
                     "type": "http",
@@ -241,6 +257,7 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
         headers.append(IF_NONE_MATCH)
     if route.if_match:
         headers.append(IF_MATCH)
+    headers.append(ACCEPT_LANGUAGE)
     for header in headers:
         param: dict[str, Any] = {"name": header.name, "in": "header", "required": header.required}
         if header.description:
@@ -258,9 +275,7 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
 
     responses: dict[str, Any] = {}
     success: dict[str, Any] = {"description": _phrase(route.status)}
-    success_headers = list(route.response_headers) + ([ETAG] if route.etag else [])
-    if success_headers:
-        success["headers"] = _headers(success_headers)
+    success["headers"] = _headers([*route.response_headers, *([ETAG] if route.etag else []), X_REQUEST_ID])
     if route.response is not None:
         success["content"] = {_JSON: {"schema": schemas.schema_for(route.response_model, "serialization")}}
     elif route.produces is not None:
@@ -268,9 +283,9 @@ def _operation(route: RouteSpec, schemas: _SchemaSet, problem_ref: dict[str, Any
     responses[str(route.status)] = success
     if route.if_none_match:
         responses["304"] = {"description": "Not Modified: the `If-None-Match` ETag is still current; no body.",
-                            "headers": _headers([ETAG])}
+                            "headers": _headers([ETAG, X_REQUEST_ID])}
     for status, codes in route.problems.items():
-        problem_headers = [_CONTENT_LANGUAGE] + ([RETRY_AFTER] if status in (429, 503) else [])
+        problem_headers = [_CONTENT_LANGUAGE, *([RETRY_AFTER] if status in (429, 503) else []), X_REQUEST_ID]
         responses[str(status)] = {
             "description": f"{_phrase(status)}: " + ", ".join(f"`{code}`" for code in codes) + ".",
             "headers": _headers(problem_headers),
@@ -291,6 +306,72 @@ def _headers(headers: Iterable[Header]) -> dict[str, Any]:
         entry["schema"] = copy.deepcopy(header.schema)
         out[header.name] = entry
     return out
+
+
+def _share_responses(paths: dict[str, Any]) -> dict[str, Any]:
+    """Move every problem answer used by more than one operation (the same status, codes and
+    headers) to ``components.responses``, named after its codes (``RateLimited``,
+    ``AccountClosedOrUnauthorized``). Returns the components, sorted by name."""
+    uses = [(op["responses"], status) for item in paths.values() for op in item.values()
+            for status in op["responses"] if int(status) >= 400]
+    return _share(uses, lambda _, response: "Or".join(
+        "".join(word.capitalize() for word in code.split("_")) for code in response["x-problem-codes"]),
+        _RESPONSE_PREFIX)
+
+
+def _share_headers(paths: dict[str, Any], shared_responses: dict[str, Any]) -> dict[str, Any]:
+    """Move every response header (of the operations' answers and the shared ones) to
+    ``components.headers``; the answers reference it. Returns the components, sorted by name."""
+    answers = [*(r for item in paths.values() for op in item.values() for r in op["responses"].values()),
+               *shared_responses.values()]
+    uses = [(answer["headers"], name) for answer in answers for name in answer.get("headers", {})]
+    return _share(uses, lambda name, header: name, _HEADER_PREFIX, min_uses=1)
+
+
+def _share_parameters(paths: dict[str, Any]) -> dict[str, Any]:
+    """Move every parameter used more than once (``shop_id``, ``limit``, ``Idempotency-Key``...) to
+    ``components.parameters``; the operations reference it. Returns the components, sorted by name."""
+    uses = [(op["parameters"], i) for item in paths.values() for op in item.values()
+            for i in range(len(op.get("parameters", ())))]
+    return _share(uses, lambda _, param: param["name"], _PARAMETER_PREFIX)
+
+
+def _share(uses: list[tuple[Any, Any]], name_of: Any, prefix: str, min_uses: int = 2) -> dict[str, Any]:
+    """Replace each object at ``container[key]`` (for ``uses``) that is used ``min_uses`` times or more
+    by a ``$ref`` to one component.
+
+    Uses are the same thing when they are equal but for their ``description``: a component says
+    the description all its uses share; where uses say different things (an ``Idempotency-Key`` for an
+    order or for a subscription), each reference carries its own (OpenAPI 3.1 lets a reference's
+    ``description`` stand for the component's). A component is named after the header or parameter;
+    two different things of one name (not the case today) are told apart by a numeric suffix.
+    """
+    groups: dict[str, list[tuple[Any, Any]]] = {}
+    for container, key in uses:
+        obj = container[key]
+        same = json.dumps([name_of(key, obj), {k: v for k, v in obj.items() if k != "description"}], sort_keys=True)
+        groups.setdefault(same, []).append((container, key))
+    shared: dict[str, Any] = {}
+    for same, members in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        if len(members) < min_uses:
+            continue
+        first_container, first_key = members[0]
+        base = name_of(first_key, first_container[first_key])
+        name, n = base, 2
+        while name in shared:
+            name, n = f"{base}-{n}", n + 1
+        descriptions = {container[key].get("description") for container, key in members}
+        component = {k: v for k, v in first_container[first_key].items() if k != "description"}
+        if len(descriptions) == 1 and None not in descriptions:
+            component = {"description": descriptions.pop(), **component}
+            descriptions = set()
+        shared[name] = component
+        for container, key in members:
+            ref: dict[str, Any] = {"$ref": prefix + name}
+            if descriptions and container[key].get("description"):
+                ref["description"] = container[key]["description"]
+            container[key] = ref
+    return {name: shared[name] for name in sorted(shared)}
 
 
 def _body_required(model: Any) -> bool:
@@ -472,8 +553,9 @@ def _iter_refs(node: Any) -> Iterable[str]:
             yield from _iter_refs(item)
 
 
-def _reachable(paths: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
-    """Components referenced, directly or transitively, from ``paths``; sorted."""
+def _reachable(paths: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    """Schemas referenced, directly or transitively, from ``paths`` (and shared parameters and headers);
+    sorted."""
     keep: set[str] = set()
     stack = list(_iter_refs(paths))
     while stack:

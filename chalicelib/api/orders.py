@@ -232,7 +232,7 @@ def mark_order_refunded(ctx: Ctx, order_id: str) -> OrderPublic:
 @route.route("POST", "/orders/{order_id}/reorder", status=201, response=OrderPublic, errors=(*_PLACING, Forbidden, Invalid),
              headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS, limit="order",
              summary="Order the same items again at today's prices (buyer only; stock-checked, idempotent)")
-def reorder(ctx: Ctx, order_id: str) -> Response:
+def place_reorder(ctx: Ctx, order_id: str) -> Response:
     from chalicelib.services import orders
 
     order, replayed = orders.reorder(ctx.deps.orders, ctx.user, order_id, key=idempotency_key(ctx), now=ctx.now,

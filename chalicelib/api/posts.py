@@ -126,7 +126,7 @@ def add_comment(ctx: Ctx, post_id: str, body: CommentCreate) -> CommentPublic:
 
 @route.route("GET", "/posts/{post_id}/comments", auth=False, query=ListQuery, response=Page[CommentPublic],
              summary="A post's comments, oldest first")
-def list_comments(ctx: Ctx, post_id: str, query: ListQuery) -> dict:
+def list_post_comments(ctx: Ctx, post_id: str, query: ListQuery) -> dict:
     from chalicelib.services import engagement
 
     scope = f"comments:{post_id}"

@@ -43,7 +43,7 @@ def create_product(ctx: Ctx, shop_id: str, body: ProductCreate) -> ProductPublic
 
 @route.route("GET", "/shops/{shop_id}/products", auth=False, query=ListQuery, response=Page[ProductPublic],
              summary="A shop's products, newest first")
-def list_products(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
+def list_shop_products(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
     from chalicelib.services import products
 
     scope = f"shop-products:{shop_id}"

@@ -43,7 +43,7 @@ def list_my_shops(ctx: Ctx, query: ListQuery) -> Page[MyShop]:
 
 @route.route("GET", "/shops/{shop_id}/customers", query=CustomersQuery, response=Page[CustomerListItem],
              errors=(Forbidden,), summary="The shop's customers, strongest relationship first (owner only)")
-def list_customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[CustomerListItem]:
+def list_shop_customers(ctx: Ctx, shop_id: str, query: CustomersQuery) -> Page[CustomerListItem]:
     from chalicelib.services import relationship_reads
     from chalicelib.services.scoring import Tier
 

@@ -85,7 +85,7 @@ def update_shop(ctx: Ctx, shop_id: str, body: ShopUpdate) -> ShopView:
 
 @route.route("GET", "/shops/{shop_id}/checkout-settings", response=ShopCheckoutSettings, errors=(Forbidden,),
              summary="How the shop hands orders over and is paid, bank account included (owner only)")
-def get_checkout_settings(ctx: Ctx, shop_id: str) -> ShopCheckoutSettings:
+def get_shop_checkout_settings(ctx: Ctx, shop_id: str) -> ShopCheckoutSettings:
     from chalicelib.services import fulfilment, shops
 
     shop = shops.owned_shop(ctx.deps.shops, ctx.user, shop_id)

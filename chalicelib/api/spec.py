@@ -40,7 +40,7 @@ from chalicelib.errors import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["HTTP_METHODS", "Header", "LazyModel", "RouteSpec", "lazy_models", "resolve_model"]
+__all__ = ["HTTP_METHODS", "OPERATION_VERBS", "Header", "LazyModel", "RouteSpec", "lazy_models", "resolve_model"]
 
 #: Methods a route may use, in the order OpenAPI lists them inside a path item.
 HTTP_METHODS: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
@@ -49,7 +49,16 @@ HTTP_METHODS: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEA
 # proxy capture, which OpenAPI has no syntax for, so it is stripped from names.
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\+?\}")
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")
-_OPERATION_ID = re.compile(r"^[a-z][A-Za-z0-9]*$")
+_OPERATION_ID = re.compile(r"^([a-z]+)(?:[A-Z][a-z0-9]*)*$")
+#: What an operationId may start with: it reads as what the call does (``placeOrder``,
+#: ``listShopOrders``, ``followShop``), the name a generated client gives the function.
+OPERATION_VERBS = frozenset({
+    "add", "block", "change", "confirm", "create", "delete", "follow", "get", "grant", "like", "list", "log",
+    "mark", "open", "place", "receive", "review", "search", "set", "share", "sign", "unblock", "unfollow",
+    "unlike", "update",
+})
+# A route that names no operationId gets one from its method and the fixed words of its path.
+_METHOD_VERBS = {"GET": "get", "PUT": "set", "POST": "create", "PATCH": "update", "DELETE": "delete"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,14 @@ ETAG = Header("ETag", True, "This representation's version: send it back as `If-
 IF_NONE_MATCH = Header("If-None-Match", False, "An `ETag` you have: 304 with no body when it is still current.")
 IF_MATCH = Header("If-Match", False, "The `ETag` you edited from: 412 `precondition_failed` when the resource "
                                      "changed since.")
+# Documented on every answer (API.md, Conventions). Not `required` until every answer carries it,
+# so that the document does not promise more than the server sends.
+X_REQUEST_ID = Header("X-Request-Id", True, "The id this request's log lines carry (quote it when reporting a "
+                                             "problem); the client's own `X-Request-Id` when it sent one.",
+                      {"type": "string", "minLength": 1, "maxLength": 64})
+ACCEPT_LANGUAGE = Header("Accept-Language", False, "`ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` "
+                                                   "and field messages in problems; English otherwise.",
+                         {"type": "string", "examples": ["ko-KR"]})
 
 
 @dataclass(frozen=True)
@@ -187,8 +204,13 @@ class RouteSpec:
         for kind in self.errors:
             if not (isinstance(kind, type) and issubclass(kind, DomainError)) or kind.__dict__.get("abstract"):
                 raise ValueError(f"{self.method} {self.path}: {kind!r} is not a kind of DomainError")
-        if self.operation_id and not _OPERATION_ID.match(self.operation_id):
-            raise ValueError(f"{self.method} {self.path}: operationId {self.operation_id!r} is not camelCase")
+        if self.operation_id:
+            match = _OPERATION_ID.match(self.operation_id)
+            if not match:
+                raise ValueError(f"{self.method} {self.path}: operationId {self.operation_id!r} is not camelCase")
+            if match.group(1) not in OPERATION_VERBS:
+                raise ValueError(f"{self.method} {self.path}: operationId {self.operation_id!r} does not start "
+                                 f"with a verb of spec.OPERATION_VERBS")
         if self.etag and self.method not in ("GET", "PATCH"):
             raise ValueError(f"{self.method} {self.path}: ETags are for GET and PATCH")
 
@@ -217,11 +239,14 @@ class RouteSpec:
 
     @property
     def operation(self) -> str:
-        """The operationId: as declared (a verb: ``placeOrder``), else derived from method and path."""
+        """The operationId: as declared (a verb: ``placeOrder``), else the method's verb and the
+        path's fixed words (``DELETE /shops/{shop_id}/follow`` → ``deleteShopsFollow``)."""
         if self.operation_id:
             return self.operation_id
-        words = [w for w in _NON_WORD.split(self.path) if w]
-        return self.method.lower() + "".join(w[:1].upper() + w[1:] for w in words)
+        fixed = _PATH_PARAM.sub("", self.path)
+        words = [w for w in _NON_WORD.split(fixed) if w]
+        verb = _METHOD_VERBS.get(self.method, self.method.lower())
+        return verb + "".join(w[:1].upper() + w[1:].lower() for w in words)
 
     @property
     def if_none_match(self) -> bool:

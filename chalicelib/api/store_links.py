@@ -132,7 +132,7 @@ def _json(out: VisitOut) -> Response:
 
 @route.route("GET", "/me/rewards", query=ListQuery, response=RewardsPage,
              summary="My reward ledger: confirmed balance, pending apart, entries newest first")
-def get_my_rewards(ctx: Ctx, query: ListQuery) -> dict:
+def list_my_rewards(ctx: Ctx, query: ListQuery) -> dict:
     from chalicelib.services import store_links
 
     scope = f"my-rewards:{ctx.user}"

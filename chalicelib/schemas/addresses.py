@@ -11,6 +11,8 @@ from chalicelib.messages import describe_pattern
 from chalicelib.schemas.accounts import Phone
 from chalicelib.schemas.common import NOT_BLANK, Id, Out, Page, Schema, Timestamp, Trimmed, not_null
 
+type FulfilmentMethod = Annotated[Literal["delivery", "pickup"], Field(
+    description="`delivery` to an address, or `pickup` at the shop's place and hours.")]
 Label = Annotated[str, Field(max_length=30, description="What the owner calls it (집, 회사...); may be empty.",
                              examples=["집"]), Trimmed]
 Recipient = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK, examples=["김민지"]), Trimmed]
@@ -82,7 +84,7 @@ class FulfilmentIn(Schema):
     Delivery with neither address → 422 `address_required`; a method the shop does not offer →
     422 `fulfilment_unavailable`."""
 
-    method: Literal["delivery", "pickup"]
+    method: FulfilmentMethod
     address_id: Id | None = Field(None, description="delivery: one of my saved addresses (copied onto the order).")
     address: AddressIn | None = Field(None, description="delivery: an address not saved in my address book.")
 
@@ -107,7 +109,7 @@ class FulfilmentOut(Out):
     """An order's fulfilment as placed: the delivery address, or the pickup place and hours
     (copied from the address book or the shop when the order was placed)."""
 
-    method: Literal["delivery", "pickup"]
+    method: FulfilmentMethod
     address: AddressOut | None = Field(description="delivery: where to (shown to the buyer and the shop's owner).")
     pickup_address: str | None = Field(description="pickup: the shop's pickup place.")
     pickup_hours: str | None = Field(description="pickup: when (free text; may be empty).")

@@ -13,6 +13,9 @@ from chalicelib.services.limits import MAX_BROADCAST_CHARS
 
 MAX_CHOSEN = 1000
 
+type BroadcastStatus = Annotated[Literal["sending", "held", "done"], Field(
+    description="`sending`, `held` (a pass waits for the morning) or `done`.")]
+
 BroadcastText = Annotated[str, BeforeValidator(_nfc), Field(
     min_length=1, max_length=MAX_BROADCAST_CHARS, pattern=NOT_BLANK,
     description=f"1 to {MAX_BROADCAST_CHARS} characters, not only spaces. For advertising, the \"(광고)\" line and "
@@ -66,7 +69,7 @@ class AudienceOut(Out):
 
 class BroadcastProgress(Out):
     broadcast_id: Id
-    status: Literal["sending", "held", "done"] = Field(
+    status: BroadcastStatus = Field(
         description="held: a morning pass waits until `held_until` (advertising that reached 21:00–08:00 KST).")
     recipients: int = Field(description="Audience members gone through so far (of the latest pass).")
     delivered: int = Field(description="Messages delivered, each recipient once (exact).")

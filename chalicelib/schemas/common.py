@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from chalicelib.ids import iso
 from chalicelib.messages import describe_pattern
+from chalicelib.services.limits import SPACE
 
 T = TypeVar("T")
 
@@ -52,14 +53,17 @@ Id = Annotated[str, Field(min_length=1, max_length=64,
                                                    "id (영문자, 숫자, '_', '-')"))]
 
 
-# White space, spelled out: what `\s` means differs between the document's regex dialect
-# (ECMA-262), the server's (Rust's regex crate) and Python's, so patterns never say `\s`.
-SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+# White space, spelled out (services.limits.SPACE): patterns never say `\s`.
 # Text that must say something: not empty, not only spaces. Checked as sent (so the document
 # declares exactly what is accepted), then stored without surrounding spaces.
 NOT_BLANK = describe_pattern(f"[^{SPACE}]", "text that is not only spaces", "공백만이 아닌 글")
 BLANK = f"^[{SPACE}]*$"
 Trimmed = AfterValidator(str.strip)
+
+# An enum is a named type (``type X = Literal[...]``): the document then has it once, as the component
+# ``X`` every model using it refers to, and a generated client has one ``X`` rather than one per field.
+type AmountKind = Annotated[Literal["percent", "fixed"], Field(
+    description="`percent`: a percentage of what the goods cost, rounded down; `fixed`: a number of won.")]
 
 
 def _whole_number(value: Any) -> Any:

@@ -17,7 +17,7 @@ MessageText = Annotated[str, BeforeValidator(_nfc), Field(
     examples=["내일 두부 두 모 맡아 주실 수 있나요?"]), Trimmed]
 MessagePhotos = Annotated[list[UploadKey], Field(max_length=MAX_MESSAGE_PHOTOS, json_schema_extra={"uniqueItems": True},
                                                  description=f"At most {MAX_MESSAGE_PHOTOS} of my uploads, each once.")]
-Sender = Literal["customer", "shop"]
+type MessageSender = Literal["customer", "shop"]
 
 
 class MessageCreate(Schema):
@@ -30,7 +30,7 @@ class MessageCreate(Schema):
 class MessagePublic(Out):
     message_id: Id
     conversation_id: Id
-    sender: Sender = Field(description="customer: the customer wrote it; shop: the shop's owner, as the shop.")
+    sender: MessageSender = Field(description="customer: the customer wrote it; shop: the shop's owner, as the shop.")
     text: str
     photos: list[str] = Field(description="Upload keys, as sent.")
     created_at: Timestamp

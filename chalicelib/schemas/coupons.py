@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, unique
+from chalicelib.schemas.common import NOT_BLANK, AmountKind, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, unique
 from chalicelib.schemas.relationships import TierName
 
 CouponName = Annotated[str, Field(min_length=1, max_length=60, pattern=NOT_BLANK, examples=["단골 감사 10% 쿠폰"]),
@@ -22,10 +22,13 @@ MaxRedemptions = Annotated[int, Field(strict=True, ge=1, le=1_000_000, examples=
                                       description="How many orders in all may use the coupon (a cap that holds "
                                                   "under racing orders)."), WholeNumber]
 
+type RegularPerkKind = Annotated[Literal["percent", "free_shipping"], Field(
+    description="`percent`: percent off the goods; `free_shipping`: the delivery fee is waived.")]
+
 
 class CouponCreate(Schema):
     name: CouponName
-    kind: Literal["percent", "fixed"]
+    kind: AmountKind
     value: CouponValue
     min_subtotal: MinSubtotal = 0
     starts_at: AwareDatetime | None = Field(None, description="Usable from (ISO 8601 with a time zone; default now; "
@@ -39,7 +42,7 @@ class CouponPublic(Out):
     coupon_id: Id
     shop_id: str
     name: str
-    kind: Literal["percent", "fixed"]
+    kind: AmountKind
     value: int
     min_subtotal: int
     starts_at: Timestamp
@@ -57,7 +60,7 @@ class HeldCouponPublic(Out):
     shop_id: str
     shop_name: str
     name: str
-    kind: Literal["percent", "fixed"]
+    kind: AmountKind
     value: int
     min_subtotal: int
     starts_at: Timestamp
@@ -101,11 +104,11 @@ class GrantOut(Out):
 class RegularPerkIn(Schema):
     """단골 우대: for customers whose tier is `regular` when they order."""
 
-    kind: Literal["percent", "free_shipping"]
+    kind: RegularPerkKind
     value: Annotated[int, Field(strict=True, ge=0, le=50, examples=[5]), WholeNumber] = Field(
         0, description="percent: 1-50 off the goods; free_shipping: 0 (or left out), the delivery fee is waived.")
 
 
 class RegularPerkOut(Out):
-    kind: Literal["percent", "free_shipping"]
+    kind: RegularPerkKind
     value: int

@@ -9,12 +9,14 @@ from pydantic import Field
 from chalicelib.schemas.common import Id, ListQuery, Out, Timestamp
 from chalicelib.schemas.posts import TaggedProductPublic
 
+type FeedOrder = Literal["recent", "ranked"]
+
 
 class FeedQuery(ListQuery):
     # A ranked cursor carries the rest of its window as binary ids (16 bytes each, at most 59
     # with pages of 1): about 1.85 KB at worst, signed (tests/unit/test_ranking.py checks it).
     cursor: str | None = Field(None, max_length=2048, description="Opaque cursor from the previous page.")
-    order: Literal["recent", "ranked"] = Field(
+    order: FeedOrder = Field(
         "recent", description="`recent`: newest first. `ranked`: recency × my relationship to the shop × "
                               "the post's engagement (EdgeRank-style), ranked in windows of about 60 posts, "
                               "stable while paging.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -11,6 +11,9 @@ from chalicelib.schemas.common import Out, Query, Timestamp
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
+
+type Granularity = Annotated[Literal["day", "week", "month"], Field(
+    description="The length of a period: a KST day, a week (Monday to Sunday) or a calendar month.")]
 
 
 class InsightsQuery(Query):
@@ -20,7 +23,7 @@ class InsightsQuery(Query):
         "First KST day, `YYYY-MM-DD` (default: 29 days before `to`)."), examples=["2026-11-01"])
     to: date | None = Field(None, description="Last KST day, `YYYY-MM-DD` (default: today in Korea).",
                             examples=["2026-11-30"])
-    granularity: Literal["day", "week", "month"] = Field(
+    granularity: Granularity = Field(
         "day", description="`week` periods are named by their Monday, `month` by `YYYY-MM`; the first and last "
                            "periods hold only the range's days.")
 
@@ -58,7 +61,7 @@ class InsightsOut(Out):
     shop_id: str
     from_: str = Field(alias="from", description="First KST day of the range.")
     to: str = Field(description="Last KST day of the range.")
-    granularity: Literal["day", "week", "month"]
+    granularity: Granularity
     series: list[InsightPoint] = Field(description="Every period of the range, oldest first, zeros where nothing "
                                                    "happened.")
     totals: InsightPoint = Field(description="The whole range (`period`: `total`).")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp
 
 # The types a person can switch off for outbound channels (services.notifications.TYPES).
-NotificationTypeName = Literal["new_follower", "new_order", "order_status", "comment", "shop_reply", "review",
+type NotificationTypeName = Literal["new_follower", "new_order", "order_status", "comment", "shop_reply", "review",
                                "reward", "reorder_due", "regular_lapsed", "like", "milestone",
                                "subscription_skipped", "subscription_upcoming", "store_link", "message",
                                "coupon", "insights_weekly", "posting_nudge"]
@@ -25,6 +25,9 @@ NotificationType = Field(description=(
     "my shop's last week against the week before, data.orders, revenue, new_regulars, lapsed and their *_before; "
     "posting_nudge: my shop has not posted for posting_nudge_days, data.quiet_days and what posting weeks "
     "brought)."), examples=["new_follower"])
+
+type DevicePlatform = Annotated[Literal["ios", "android"], Field(
+    description="The device's platform.")]
 
 
 class NotificationsQuery(ListQuery):
@@ -98,12 +101,12 @@ class PreferencesOut(Out):
 
 
 class DeviceIn(Schema):
-    platform: Literal["ios", "android"]
+    platform: DevicePlatform
     token: str = Field(min_length=8, max_length=4096, pattern=r"^[!-~]+$",
                        description="The APNs device token or FCM registration token.")
 
 
 class DeviceOut(Out):
     device_id: Id
-    platform: Literal["ios", "android"]
+    platform: DevicePlatform
     token: str

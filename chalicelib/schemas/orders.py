@@ -131,9 +131,12 @@ class ShipmentOut(Out):
     carrier: str
     tracking_number: str
 
+type DiscountKind = Annotated[Literal["subscription", "store_link", "regular_perk", "coupon"], Field(
+    description="Where a discount comes from.")]
+
 
 class DiscountLineOut(Out):
-    kind: Literal["subscription", "store_link", "regular_perk", "coupon"] = Field(description=(
+    kind: DiscountKind = Field(description=(
         "In the order they apply, each on what the goods still cost: a subscription's discount, a store-link reward "
         "given to the friend, the regulars' perk (단골 우대), a coupon."))
     amount: int = Field(description="Won off.")

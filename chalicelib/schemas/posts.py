@@ -39,6 +39,8 @@ _unique = unique
 class PostCreate(Schema):
     """Text, photos or both: a post with neither (or only spaces) is refused."""
 
+    # Not (no text or blank text, and no photos): a `text` that says something, or a photo. Blank
+    # is `services.limits.SPACE`'s, which the service checks (422 `text_or_photo` on `body.text`).
     model_config = ConfigDict(json_schema_extra={"not": {"properties": {"text": {"pattern": BLANK},
                                                                         "photos": {"maxItems": 0}}}})
 
@@ -50,6 +52,14 @@ class PostCreate(Schema):
 
 
 class PostUpdate(Schema):
+    """Only what is sent changes (null: unchanged). The post must keep text or a photo: a blank `text`
+    with `photos: []` is always refused, either one alone when the post has not the other (422
+    `text_or_photo`)."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {
+        "required": ["text", "photos"],
+        "properties": {"text": {"type": "string", "pattern": BLANK}, "photos": {"type": "array", "maxItems": 0}}}})
+
     text: PostText | None = None
     photos: Photos | None = None
     product_ids: ProductIds | None = None

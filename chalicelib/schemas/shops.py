@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 from chalicelib.messages import describe_pattern
 from chalicelib.schemas.common import NOT_BLANK, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, not_null
 from chalicelib.schemas.coupons import RegularPerkIn, RegularPerkOut
+from chalicelib.schemas.orders import PaymentMethod
 from chalicelib.schemas.store_links import RewardSettingIn, RewardSettingOut
 from chalicelib.services.limits import (BANK_TRANSFER_HOURS, DEFAULT_BANK_TRANSFER_HOURS, DEFAULT_POSTING_NUDGE_DAYS,
                                         DELIVERY_FEE, FREE_OVER, POSTING_NUDGE_DAYS)
@@ -154,7 +155,7 @@ class ShopPublic(Out):
     referral_reward: RewardSettingOut | None = Field(None, description="The store-link reward; null for none.")
     fulfilment: FulfilmentSettingsOut = Field(description="How orders are handed over (a shop that never set it: "
                                                           "pickup at the shop).")
-    payment_methods: list[Literal["card", "bank_transfer"]] = Field(
+    payment_methods: list[PaymentMethod] = Field(
         description="How buyers can pay: card always; bank_transfer when the shop has a bank account (shown on the "
                     "order's payment, not here).")
     bank_transfer_hours: int = Field(description="Hours an unpaid bank-transfer order waits for its deposit.")
@@ -170,7 +171,7 @@ class ShopCheckoutSettings(Out):
     fulfilment_set: bool = Field(description="false: never set, so the default (pickup at the shop) applies.")
     bank_account: BankAccountOut | None
     bank_transfer_hours: int
-    payment_methods: list[Literal["card", "bank_transfer"]]
+    payment_methods: list[PaymentMethod]
 
 
 class ShopView(ShopPublic):

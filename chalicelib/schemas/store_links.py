@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, GetJsonSchemaHandler, StrictBool, StrictInt, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from chalicelib.schemas.common import Id, Out, Page, Schema, Timestamp
+from chalicelib.schemas.common import AmountKind, Id, Out, Page, Schema, Timestamp
 from chalicelib.services.limits import LINK_CODE_LENGTH, REWARD_FIXED, REWARD_PERCENT
 
 PERCENT_MIN, PERCENT_MAX = REWARD_PERCENT
@@ -16,11 +18,37 @@ LinkCode = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[0-9A-Za
                                 description=f"A store link's code ({LINK_CODE_LENGTH} characters).",
                                 examples=["k7m2x9qa4t"])]
 
+type LedgerEntryStatus = Annotated[Literal["pending", "confirmed", "cancelled"], Field(
+    description="`pending` until the friend's order is delivered, then `confirmed`; `cancelled` with the order.")]
+type LedgerEntryReason = Annotated[Literal["referral", "delivered", "order_cancelled", "given_to_friend"],
+                                   Field(description="Why the entry was written.")]
+type ReferralRewardStatus = Annotated[Literal["pending", "confirmed", "cancelled", "none"], Field(
+    description="The referrer's reward, as a ledger entry's status; `none`: no reward was set.")]
+
+
+class PercentReward(Schema):
+    """A store-link reward of a percentage of the friend's order (its subtotal, rounded down)."""
+
+    kind: Literal["percent"]
+    value: StrictInt = Field(ge=PERCENT_MIN, le=PERCENT_MAX, examples=[5])
+
+
+class FixedReward(Schema):
+    """A store-link reward of a number of won, never more than the friend's order's subtotal."""
+
+    kind: Literal["fixed"]
+    value: StrictInt = Field(ge=FIXED_MIN, le=FIXED_MAX, examples=[1000])
+
 
 class RewardSettingIn(Schema):
-    """What the shop pays the owner of a store link for a friend's order."""
+    """What the shop pays the owner of a store link for a friend's order: a `percent` of the subtotal
+    (rounded down) or a `fixed` number of won, never more than the subtotal.
 
-    kind: Literal["percent", "fixed"]
+    Validated here, as one model, so a value out of its kind's bounds is one problem on the setting
+    (`invalid`); documented as what it is, a union on `kind` of :class:`PercentReward` and
+    :class:`FixedReward`, so the document states each kind's bounds."""
+
+    kind: AmountKind
     value: StrictInt = Field(description=f"percent: {PERCENT_MIN}-{PERCENT_MAX} (of the subtotal, rounded down); "
                                          f"fixed: {FIXED_MIN:,}-{FIXED_MAX:,} won. Never more than the order's "
                                          "subtotal.", examples=[5])
@@ -33,9 +61,19 @@ class RewardSettingIn(Schema):
             raise ValueError(f"a {self.kind} reward is {low:,}-{high:,}{unit}")
         return self
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # The kinds as components (a reference each), the way pydantic writes a discriminated union.
+        generator = handler.generate_json_schema  # type: ignore[attr-defined]
+        kinds: dict[str, type[Schema]] = {"percent": PercentReward, "fixed": FixedReward}
+        refs = {kind: generator.generate_inner(model.__pydantic_core_schema__) for kind, model in kinds.items()}
+        return {"description": "What the shop pays the owner of a store link for a friend's order, by `kind`.",
+                "oneOf": list(refs.values()),
+                "discriminator": {"propertyName": "kind", "mapping": {k: ref["$ref"] for k, ref in refs.items()}}}
+
 
 class RewardSettingOut(Out):
-    kind: Literal["percent", "fixed"]
+    kind: AmountKind
     value: int
 
 
@@ -112,8 +150,8 @@ class LedgerEntryOut(Out):
     code: LinkCode
     order_id: Id
     amount: int = Field(description="Won; 0 when the reward was given to the friend.")
-    status: Literal["pending", "confirmed", "cancelled"]
-    reason: Literal["referral", "delivered", "order_cancelled", "given_to_friend"]
+    status: LedgerEntryStatus
+    reason: LedgerEntryReason
     created_at: Timestamp
 
 
@@ -137,6 +175,6 @@ class ReferralOut(Out):
     reward: int | None = Field(description="Won the referrer earns (0 when given to the friend); null: no reward "
                                            "was set when the order was placed.")
     given_to_friend: bool
-    reward_status: Literal["pending", "confirmed", "cancelled", "none"]
+    reward_status: ReferralRewardStatus
     order_status: str
     created_at: Timestamp

@@ -19,6 +19,17 @@ MAX_MESSAGE_CHARS = 1000
 MAX_BROADCAST_CHARS = 1000
 MAX_MESSAGE_PHOTOS = 4
 
+# White space, spelled out: what `\s` means differs between the document's regex dialect
+# (ECMA-262), the server's (Rust's regex crate) and Python's (`str.strip` keeps U+FEFF), so
+# patterns never say `\s` and a text's blankness is this set's, wherever it is checked.
+SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_BLANK = re.compile(f"[{SPACE}]*")
+
+
+def is_blank(text: str) -> bool:
+    """Empty or only white space (``SPACE``), as the document's ``pattern`` says it."""
+    return _BLANK.fullmatch(text) is not None
+
 # Uploads. The allow-list: content type -> file extension of the stored key.
 ALLOWED_TYPES: dict[str, str] = {
     "image/jpeg": "jpg",

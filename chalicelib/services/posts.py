@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
-from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS
+from chalicelib.services.limits import MAX_HASHTAG_CHARS, MAX_HASHTAGS, is_blank
 from chalicelib.services.products import ProductsStore, resolve_products
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.services.uploads import MediaStore, check_photos
@@ -55,7 +55,8 @@ def tag_products(products: ProductsStore, shop_id: str, product_ids: list[str]) 
 
 
 def _require_content(text: str, photos: list[str]) -> None:
-    if not text.strip() and not photos:
+    # Blank as the document's `PostCreate` says it (limits.SPACE), U+FEFF included.
+    if is_blank(text) and not photos:
         raise Invalid("A post needs text or at least one photo.",
                       errors=[FieldProblem("body.text", "write something or add a photo", code="text_or_photo")])
 

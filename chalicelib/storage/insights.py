@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -84,10 +84,10 @@ def _raw_day(raw: dict[str, Any]) -> Day:
 
 
 def _id_bound(day: str, upper: bool) -> str:
-    start = datetime.fromisoformat(day).replace(tzinfo=UTC) - timedelta(hours=9)  # 00:00 KST
-    if upper:
-        start += timedelta(days=1)
-    prefix = str(ULID.from_timestamp(start.timestamp()))[:10]
+    # 00:00 KST of the day (or of the next), in seconds; a day before 1970 bounds nothing below
+    # the first id (and 0001-01-01 has no 9 hours before it to subtract as a datetime).
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() - 9 * 3600 + (86400 if upper else 0)
+    prefix = str(ULID.from_timestamp(max(start, 0.0)))[:10]
     return prefix + ("0" * 16)
 
 

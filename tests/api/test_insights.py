@@ -124,6 +124,14 @@ def test_a_bad_range_is_422_with_the_field(api, shop, query, field):
     assert any(e["field"].startswith(field) for e in problem["errors"]), problem
 
 
+@pytest.mark.parametrize("query", ["to=0333-07-30", "from=0001-01-01&to=0001-01-31", "from=1969-12-31&to=1970-01-01"])
+def test_a_range_before_the_first_post_is_empty_not_an_error(api, shop, query):
+    # the posts' ranking bounds its Query by post ids (ULIDs), which start at 1970
+    for path in ("insights", "insights/posts"):
+        body = insights(api, shop, query, path=path)
+        assert body.get("posts", []) == [] and all(p["orders"] == 0 for p in body.get("series", []))
+
+
 def test_only_the_owner_reads_them(api, shop, user):
     for path in ("insights", "insights/posts", "insights.csv"):
         assert assert_problem(api.get(f"/shops/{shop['id']}/{path}", token=user["token"]), 403)["code"] == "forbidden"

@@ -645,4 +645,4 @@ def test_the_document_names_every_type_a_setting_may_switch():
     from chalicelib.schemas.notifications import NotificationTypeName
     from chalicelib.services.notifications import TYPES
 
-    assert set(get_args(NotificationTypeName)) == set(TYPES)
+    assert set(get_args(NotificationTypeName.__value__)) == set(TYPES)  # a named type: its Literal

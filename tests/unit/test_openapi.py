@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, computed_field
 from chalicelib.api.openapi import Problem, ProblemField, build_openapi
 from chalicelib.api.spec import Header, RouteSpec
 from chalicelib.errors import Forbidden, HandleTaken, NotFound, OutOfStock
+from tests.openapi_refs import inline_shared
 
 T = TypeVar("T")
 
@@ -100,6 +101,12 @@ def doc() -> dict[str, Any]:
     return build_openapi(SPECS, title="Dongne API", version="1.0.0", description="동네 가게 API")
 
 
+@pytest.fixture(scope="module")
+def flat(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with its shared answers, parameters and headers put back where they are referenced."""
+    return inline_shared(doc)
+
+
 def op(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     return doc["paths"][path][method.lower()]
 
@@ -131,22 +138,26 @@ def test_operation_ids_are_unique_declared_or_derived(doc: dict[str, Any]) -> No
     ids = [o["operationId"] for item in doc["paths"].values() for o in item.values()]
     assert len(ids) == len(set(ids)) == len(DOCUMENTED)
     assert op(doc, "POST", "/orders")["operationId"] == "placeOrder"
-    assert op(doc, "DELETE", "/shops/{shop_id}/follow")["operationId"] == "deleteShopsShopIdFollow"
+    assert op(doc, "DELETE", "/shops/{shop_id}/follow")["operationId"] == "deleteShopsFollow"
+    # derived: the method's verb and the path's fixed words, never its parameters' names
+    assert op(doc, "GET", "/shops/{shop_id}/followers")["operationId"] == "getShopsFollowers"
     with pytest.raises(ValueError, match="camelCase"):
         RouteSpec("GET", "/x", "x", "t", False, 200, operation_id="get_x")
+    with pytest.raises(ValueError, match="verb"):
+        RouteSpec("GET", "/x", "x", "t", False, 200, operation_id="shopOrders")
 
 
-def test_path_parameters_are_required_ids(doc: dict[str, Any]) -> None:
+def test_path_parameters_are_required_ids(flat: dict[str, Any]) -> None:
     for spec in DOCUMENTED:
-        path_params = params(op(doc, spec.method, spec.path), "path")
+        path_params = params(op(flat, spec.method, spec.path), "path")
         assert sorted(path_params) == sorted(re.findall(r"\{(\w+)\}", spec.path))
         for p in path_params.values():
             assert p["required"] is True
             assert p["schema"] == {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[0-9A-Za-z_-]+$"}
 
 
-def test_query_parameters_carry_constraints_defaults_and_descriptions(doc: dict[str, Any]) -> None:
-    query = params(op(doc, "GET", "/shops/{shop_id}/followers"), "query")
+def test_query_parameters_carry_constraints_defaults_and_descriptions(flat: dict[str, Any]) -> None:
+    query = params(op(flat, "GET", "/shops/{shop_id}/followers"), "query")
     assert set(query) == {"limit", "cursor"}
     limit = query["limit"]
     assert limit["required"] is False
@@ -157,11 +168,11 @@ def test_query_parameters_carry_constraints_defaults_and_descriptions(doc: dict[
     # a query parameter is there or not; it is never null
     assert query["cursor"]["schema"] == {"type": "string"}
 
-    feed = params(op(doc, "GET", "/feed"), "query")
+    feed = params(op(flat, "GET", "/feed"), "query")
     assert feed["order"]["schema"]["enum"] == ["recent", "ranked"]
     # query models are flattened into parameters, not published as components
-    assert "ListQuery" not in doc["components"]["schemas"]
-    assert "FeedQuery" not in doc["components"]["schemas"]
+    assert "ListQuery" not in flat["components"]["schemas"]
+    assert "FeedQuery" not in flat["components"]["schemas"]
 
 
 def test_auth_routes_declare_bearer_security_and_401(doc: dict[str, Any]) -> None:
@@ -177,29 +188,29 @@ def test_auth_routes_declare_bearer_security_and_401(doc: dict[str, Any]) -> Non
             assert "401" not in operation["responses"]
 
 
-def test_idempotency_header_is_a_required_header_parameter(doc: dict[str, Any]) -> None:
-    header = params(op(doc, "POST", "/orders"), "header")["Idempotency-Key"]
+def test_idempotency_header_is_a_required_header_parameter(flat: dict[str, Any]) -> None:
+    header = params(op(flat, "POST", "/orders"), "header")["Idempotency-Key"]
     assert header["required"] is True
     assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
-    created = op(doc, "POST", "/orders")["responses"]["201"]
+    created = op(flat, "POST", "/orders")["responses"]["201"]
     assert created["headers"]["Location"]["required"] is True
     assert "same key" in header["description"]
-    assert op(doc, "POST", "/orders")["description"].endswith("주문 생성.")
+    assert op(flat, "POST", "/orders")["description"].endswith("주문 생성.")
 
 
-def test_errors_are_problem_json_with_their_codes(doc: dict[str, Any]) -> None:
+def test_errors_are_problem_json_with_their_codes(flat: dict[str, Any]) -> None:
     problem = {"$ref": "#/components/schemas/Problem"}
-    create = op(doc, "POST", "/shops")["responses"]
+    create = op(flat, "POST", "/shops")["responses"]
     assert set(create) == {"201", "400", "401", "409", "413", "415", "422", "429", "503"}
     assert create["409"]["x-problem-codes"] == ["handle_taken"]
     assert create["400"]["x-problem-codes"] == ["json_too_deep", "malformed_json"]
     assert "`handle_taken`" in create["409"]["description"]
-    followers = op(doc, "GET", "/shops/{shop_id}/followers")["responses"]
+    followers = op(flat, "GET", "/shops/{shop_id}/followers")["responses"]
     # a query, no body: 400 for a foreign cursor, no 415
     assert set(followers) == {"200", "400", "401", "403", "404", "413", "422", "429", "503"}
     assert followers["400"]["x-problem-codes"] == ["invalid_cursor", "malformed_query"]
-    assert set(op(doc, "GET", "/shops/{shop_id}")["responses"]) == {"200", "304", "404", "413", "429", "503"}
-    for item in doc["paths"].values():
+    assert set(op(flat, "GET", "/shops/{shop_id}")["responses"]) == {"200", "304", "404", "413", "429", "503"}
+    for item in flat["paths"].values():
         for operation in item.values():
             for code, response in operation["responses"].items():
                 if int(code) >= 400:
@@ -209,22 +220,22 @@ def test_errors_are_problem_json_with_their_codes(doc: dict[str, Any]) -> None:
                 if code in ("429", "503"):
                     assert response["headers"]["Retry-After"]["required"] is True
 
-    schema = doc["components"]["schemas"]["Problem"]
+    schema = flat["components"]["schemas"]["Problem"]
     assert {"type", "code", "title", "status", "detail"} == set(schema["required"])
     assert {"errors", "shortages", "order_status"} <= set(schema["properties"])
     # optional members are absent when they do not apply, never null
     assert schema["properties"]["product_id"] == {**schema["properties"]["product_id"], "type": "string"}
     item_ref = schema["properties"]["errors"]["items"]["$ref"]
-    field_schema = doc["components"]["schemas"][item_ref.rsplit("/", 1)[1]]
+    field_schema = flat["components"]["schemas"][item_ref.rsplit("/", 1)[1]]
     assert set(field_schema["properties"]) == {"field", "code", "message"}
 
 
-def test_single_resources_declare_etags_and_preconditions(doc: dict[str, Any]) -> None:
-    get = op(doc, "GET", "/shops/{shop_id}")
+def test_single_resources_declare_etags_and_preconditions(flat: dict[str, Any]) -> None:
+    get = op(flat, "GET", "/shops/{shop_id}")
     assert get["responses"]["200"]["headers"]["ETag"]["required"] is True
     assert "ETag" in get["responses"]["304"]["headers"]
     assert params(get, "header")["If-None-Match"]["required"] is False
-    patch = op(doc, "PATCH", "/shops/{shop_id}")
+    patch = op(flat, "PATCH", "/shops/{shop_id}")
     assert params(patch, "header")["If-Match"]["required"] is False
     assert patch["responses"]["412"]["x-problem-codes"] == ["precondition_failed"]
 
@@ -298,7 +309,7 @@ def test_route_spec_rejects_inconsistent_metadata() -> None:
     with pytest.raises(ValueError, match="ETags"):
         RouteSpec("POST", "/x", "etag on a POST", "t", True, 201, etag=True)
     spec = RouteSpec("POST", "/shops/{shop_id}/posts", "Post", "posts", True, 201, body=ShopCreate)
-    assert spec.operation == "postShopsShopIdPosts"
+    assert spec.operation == "createShopsPosts"
     assert spec.path_params == ("shop_id",)
     assert spec.error_statuses == (400, 401, 404, 413, 415, 422, 429, 503)
     assert spec.problems[404] == ("not_found",) and spec.problems[401] == ("account_closed", "unauthorized")
@@ -313,3 +324,39 @@ def test_problem_models_round_trip() -> None:
     extended = Problem.model_validate({"type": "t", "code": "x", "title": "Out of stock", "status": 409,
                                        "detail": "d", "extension": "p1"})
     assert extended.model_dump()["extension"] == "p1"
+
+
+def test_shared_parameters_headers_and_answers_are_referenced(doc: dict[str, Any]) -> None:
+    components = doc["components"]
+    # a path parameter and a query parameter several operations take, once each
+    assert components["parameters"]["shop_id"]["in"] == "path"
+    assert components["parameters"]["limit"]["description"] == "Page size. Default: `20`."
+    followers = op(doc, "GET", "/shops/{shop_id}/followers")
+    assert {"$ref": "#/components/parameters/limit"} in followers["parameters"]
+    # every answer's headers are references; the 429 is one answer for all
+    assert followers["responses"]["429"] == {"$ref": "#/components/responses/RateLimited"}
+    assert components["responses"]["RateLimited"]["headers"]["Retry-After"] == {
+        "$ref": "#/components/headers/Retry-After"}
+    assert components["headers"]["X-Request-Id"]["schema"]["maxLength"] == 64
+    assert "Idempotency-Key" not in components["parameters"]  # one operation takes it: written in place
+
+
+def test_uses_that_differ_in_description_share_one_component() -> None:
+    key = {"type": "string", "minLength": 1}
+    specs = [RouteSpec("POST", f"/{thing}s", f"Make a {thing}", "t", True, 201,
+                       headers=(Header("Idempotency-Key", True, f"One key per {thing}.", key),),
+                       response_headers=(Header("Location", True, f"The new {thing}'s path."),))
+             for thing in ("order", "subscription")]
+    doc = build_openapi(specs, title="t", version="1")
+    validate(doc)
+    components = doc["components"]
+    assert components["parameters"]["Idempotency-Key"] == {"name": "Idempotency-Key", "in": "header",
+                                                           "required": True, "schema": key}
+    assert components["headers"]["Location"] == {"required": True, "schema": {"type": "string"}}
+    made = op(doc, "POST", "/orders")
+    assert made["parameters"][0] == {"$ref": "#/components/parameters/Idempotency-Key",
+                                     "description": "One key per order."}
+    assert made["responses"]["201"]["headers"]["Location"] == {"$ref": "#/components/headers/Location",
+                                                              "description": "The new order's path."}
+    assert inline_shared(doc)["paths"]["/subscriptions"]["post"]["parameters"][0]["description"] == (
+        "One key per subscription.")
