@@ -272,10 +272,10 @@ export interface paths {
         };
         get?: never;
         /** Register this device's push token (idempotent) */
-        put: operations["setDevice"];
+        put: operations["setMyDevice"];
         post?: never;
         /** Stop push notifications to this device (idempotent) */
-        delete: operations["deleteDevice"];
+        delete: operations["deleteMyDevice"];
         options?: never;
         head?: never;
         patch?: never;
@@ -289,7 +289,7 @@ export interface paths {
             cookie?: never;
         };
         /** The shops I follow, most recently followed first */
-        get: operations["listFollowing"];
+        get: operations["listMyFollowedShops"];
         put?: never;
         post?: never;
         delete?: never;
@@ -343,7 +343,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mark some ({ids}) or all ({all: true}) of my notifications read */
-        post: operations["setNotificationsRead"];
+        post: operations["markNotificationsRead"];
         delete?: never;
         options?: never;
         head?: never;
@@ -437,7 +437,7 @@ export interface paths {
             cookie?: never;
         };
         /** My reward ledger: confirmed balance, pending apart, entries newest first */
-        get: operations["getMyRewards"];
+        get: operations["listMyRewards"];
         put?: never;
         post?: never;
         delete?: never;
@@ -645,7 +645,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Order the same items again at today's prices (buyer only; stock-checked, idempotent) */
-        post: operations["reorder"];
+        post: operations["placeReorder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -719,7 +719,7 @@ export interface paths {
             cookie?: never;
         };
         /** A post's comments, oldest first */
-        get: operations["listComments"];
+        get: operations["listPostComments"];
         put?: never;
         /**
          * Comment on a post; the shop owner's comment is the shop's reply
@@ -833,7 +833,7 @@ export interface paths {
          * Find shops by name or handle: its start, a piece inside it, or initial consonants (초성)
          * @description Best match first (the whole name or handle, its start, the start of a word, inside it, 초성), then the most followed. `region` narrows to a region and the regions inside it. A search considers the 100 most followed shops that share the query's first two characters (in the region), so it answers at most 100; pages of `limit` with a cursor. A new or renamed shop is found a moment after it is saved.
          */
-        get: operations["listMatchingShops"];
+        get: operations["searchShops"];
         put?: never;
         post?: never;
         delete?: never;
@@ -910,10 +910,10 @@ export interface paths {
         };
         get?: never;
         /** Block a customer (owner only): no more messages, comments on the shop's posts or orders from them (403 `blocked`) */
-        put: operations["setCustomerBlock"];
+        put: operations["blockCustomer"];
         post?: never;
         /** Unblock a customer (owner only; idempotent) */
-        delete: operations["deleteCustomerBlock"];
+        delete: operations["unblockCustomer"];
         options?: never;
         head?: never;
         patch?: never;
@@ -964,7 +964,7 @@ export interface paths {
             cookie?: never;
         };
         /** How the shop hands orders over and is paid, bank account included (owner only) */
-        get: operations["getCheckoutSettings"];
+        get: operations["getShopCheckoutSettings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1024,7 +1024,7 @@ export interface paths {
          * Give the coupon to customers (owner only); each holds it at most once
          * @description `{audience: {user_ids: [...]}}` (1-100 ids): each of them who is the shop's customer gets it once, with a `coupon` notification; the others are counted in `not_customers`. Audiences by `tier` or `essential_due` → 422 `audience_not_supported`: a coupon for a segment goes with the shop's words, `POST /shops/{shop_id}/broadcasts` with `coupon_id` (each recipient holds it once; advertising rules apply). An ended coupon → 409 `coupon_ended`.
          */
-        post: operations["createCouponGrants"];
+        post: operations["grantCoupon"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1039,7 +1039,7 @@ export interface paths {
             cookie?: never;
         };
         /** The shop's customers, strongest relationship first (owner only) */
-        get: operations["listCustomers"];
+        get: operations["listShopCustomers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1108,7 +1108,7 @@ export interface paths {
             cookie?: never;
         };
         /** The shop's followers, newest first (owner only) */
-        get: operations["listFollowers"];
+        get: operations["listShopFollowers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1243,7 +1243,7 @@ export interface paths {
             cookie?: never;
         };
         /** A shop's products, newest first */
-        get: operations["listProducts"];
+        get: operations["listShopProducts"];
         put?: never;
         /** Add a product to the shop (owner only) */
         post: operations["createProduct"];
@@ -1587,6 +1587,11 @@ export interface components {
             recipient?: string;
         };
         /**
+         * @description `percent`: a percentage of what the goods cost, rounded down; `fixed`: a number of won.
+         * @enum {string}
+         */
+        AmountKind: "percent" | "fixed";
+        /**
          * AudienceIn
          * @description Exactly one of: `user_ids` (the shop's customers among them get it), `tier`, `essential_due`.
          */
@@ -1826,18 +1831,19 @@ export interface components {
              * @description Advertising not sent: no consent to the shop's advertising.
              */
             skipped_no_consent: number;
-            /**
-             * Status
-             * @description held: a morning pass waits until `held_until` (advertising that reached 21:00–08:00 KST).
-             * @enum {string}
-             */
-            status: "sending" | "held" | "done";
+            /** @description held: a morning pass waits until `held_until` (advertising that reached 21:00–08:00 KST). */
+            status: components["schemas"]["BroadcastStatus"];
             /**
              * Text
              * @description The message as each recipient reads it.
              */
             text: string;
         };
+        /**
+         * @description `sending`, `held` (a pass waits for the morning) or `done`.
+         * @enum {string}
+         */
+        BroadcastStatus: "sending" | "held" | "done";
         /** CardIn */
         CardIn: {
             /**
@@ -1961,11 +1967,7 @@ export interface components {
              * @description Usable until (after `starts_at`, in the future, at most 366 days after the start).
              */
             ends_at: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "percent" | "fixed";
+            kind: components["schemas"]["AmountKind"];
             /**
              * Max Redemptions
              * @description How many orders in all may use the coupon (a cap that holds under racing orders).
@@ -2022,11 +2024,7 @@ export interface components {
              * @example 2026-11-23T04:31:00.000Z
              */
             ends_at: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "percent" | "fixed";
+            kind: components["schemas"]["AmountKind"];
             /** Max Redemptions */
             max_redemptions: number;
             /** Min Subtotal */
@@ -2172,11 +2170,7 @@ export interface components {
         };
         /** DeviceIn */
         DeviceIn: {
-            /**
-             * Platform
-             * @enum {string}
-             */
-            platform: "ios" | "android";
+            platform: components["schemas"]["DevicePlatform"];
             /**
              * Token
              * @description The APNs device token or FCM registration token.
@@ -2187,14 +2181,20 @@ export interface components {
         DeviceOut: {
             /** Device Id */
             device_id: string;
-            /**
-             * Platform
-             * @enum {string}
-             */
-            platform: "ios" | "android";
+            platform: components["schemas"]["DevicePlatform"];
             /** Token */
             token: string;
         };
+        /**
+         * @description The device's platform.
+         * @enum {string}
+         */
+        DevicePlatform: "ios" | "android";
+        /**
+         * @description Where a discount comes from.
+         * @enum {string}
+         */
+        DiscountKind: "subscription" | "store_link" | "regular_perk" | "coupon";
         /** DiscountLineOut */
         DiscountLineOut: {
             /**
@@ -2208,12 +2208,8 @@ export interface components {
              * @default null
              */
             coupon_id: string | null;
-            /**
-             * Kind
-             * @description In the order they apply, each on what the goods still cost: a subscription's discount, a store-link reward given to the friend, the regulars' perk (단골 우대), a coupon.
-             * @enum {string}
-             */
-            kind: "subscription" | "store_link" | "regular_perk" | "coupon";
+            /** @description In the order they apply, each on what the goods still cost: a subscription's discount, a store-link reward given to the friend, the regulars' perk (단골 우대), a coupon. */
+            kind: components["schemas"]["DiscountKind"];
             /**
              * Name
              * @description The coupon's name, or the perk (`5%`, `free_shipping`).
@@ -2327,6 +2323,8 @@ export interface components {
              */
             text: string;
         };
+        /** @enum {string} */
+        FeedOrder: "recent" | "ranked";
         /** FeedPage */
         FeedPage: {
             /** Items */
@@ -2337,6 +2335,22 @@ export interface components {
              * @default null
              */
             next_cursor: string | null;
+        };
+        /**
+         * FixedReward
+         * @description A store-link reward of a number of won, never more than the friend's order's subtotal.
+         */
+        FixedReward: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "fixed";
+            /**
+             * Value
+             * @example 1000
+             */
+            value: number;
         };
         /** FollowOut */
         FollowOut: {
@@ -2380,7 +2394,7 @@ export interface components {
              * Payment Methods
              * @description How buyers can pay: card always; bank_transfer when the shop has a bank account (shown on the order's payment, not here).
              */
-            payment_methods: ("card" | "bank_transfer")[];
+            payment_methods: components["schemas"]["PaymentMethod"][];
             /** Post Count */
             post_count: number;
             /**
@@ -2463,12 +2477,13 @@ export interface components {
              * @description delivery: one of my saved addresses (copied onto the order).
              */
             address_id?: string | null;
-            /**
-             * Method
-             * @enum {string}
-             */
-            method: "delivery" | "pickup";
+            method: components["schemas"]["FulfilmentMethod"];
         };
+        /**
+         * @description `delivery` to an address, or `pickup` at the shop's place and hours.
+         * @enum {string}
+         */
+        FulfilmentMethod: "delivery" | "pickup";
         /**
          * FulfilmentOut
          * @description An order's fulfilment as placed: the delivery address, or the pickup place and hours
@@ -2477,11 +2492,7 @@ export interface components {
         FulfilmentOut: {
             /** @description delivery: where to (shown to the buyer and the shop's owner). */
             address: components["schemas"]["AddressOut"] | null;
-            /**
-             * Method
-             * @enum {string}
-             */
-            method: "delivery" | "pickup";
+            method: components["schemas"]["FulfilmentMethod"];
             /**
              * Pickup Address
              * @description pickup: the shop's pickup place.
@@ -2532,6 +2543,11 @@ export interface components {
              */
             not_customers: number;
         };
+        /**
+         * @description The length of a period: a KST day, a week (Monday to Sunday) or a calendar month.
+         * @enum {string}
+         */
+        Granularity: "day" | "week" | "month";
         /** Health */
         Health: {
             /** Stage */
@@ -2574,11 +2590,7 @@ export interface components {
              * @example 2026-11-23T04:31:00.000Z
              */
             granted_at: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "percent" | "fixed";
+            kind: components["schemas"]["AmountKind"];
             /** Min Subtotal */
             min_subtotal: number;
             /** Name */
@@ -2698,11 +2710,7 @@ export interface components {
              * @description First KST day of the range.
              */
             from: string;
-            /**
-             * Granularity
-             * @enum {string}
-             */
-            granularity: "day" | "week" | "month";
+            granularity: components["schemas"]["Granularity"];
             /**
              * Series
              * @description Every period of the range, oldest first, zeros where nothing happened.
@@ -2784,17 +2792,19 @@ export interface components {
             entry_id: string;
             /** Order Id */
             order_id: string;
-            /**
-             * Reason
-             * @enum {string}
-             */
-            reason: "referral" | "delivered" | "order_cancelled" | "given_to_friend";
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "pending" | "confirmed" | "cancelled";
+            reason: components["schemas"]["LedgerEntryReason"];
+            status: components["schemas"]["LedgerEntryStatus"];
         };
+        /**
+         * @description Why the entry was written.
+         * @enum {string}
+         */
+        LedgerEntryReason: "referral" | "delivered" | "order_cancelled" | "given_to_friend";
+        /**
+         * @description `pending` until the friend's order is delivered, then `confirmed`; `cancelled` with the order.
+         * @enum {string}
+         */
+        LedgerEntryStatus: "pending" | "confirmed" | "cancelled";
         /** LikeOut */
         LikeOut: {
             /**
@@ -2872,15 +2882,13 @@ export interface components {
              * @description Upload keys, as sent.
              */
             photos: string[];
-            /**
-             * Sender
-             * @description customer: the customer wrote it; shop: the shop's owner, as the shop.
-             * @enum {string}
-             */
-            sender: "customer" | "shop";
+            /** @description customer: the customer wrote it; shop: the shop's owner, as the shop. */
+            sender: components["schemas"]["MessageSender"];
             /** Text */
             text: string;
         };
+        /** @enum {string} */
+        MessageSender: "customer" | "shop";
         /** MyConversationPage */
         MyConversationPage: {
             /** Items */
@@ -3003,6 +3011,8 @@ export interface components {
              */
             updated_at: string;
         };
+        /** @enum {string} */
+        NotificationTypeName: "new_follower" | "new_order" | "order_status" | "comment" | "shop_reply" | "review" | "reward" | "reorder_due" | "regular_lapsed" | "like" | "milestone" | "subscription_skipped" | "subscription_upcoming" | "store_link" | "message" | "coupon" | "insights_weekly" | "posting_nudge";
         /** OrderCreate */
         OrderCreate: {
             /**
@@ -3260,6 +3270,22 @@ export interface components {
              */
             status: string;
         };
+        /**
+         * PercentReward
+         * @description A store-link reward of a percentage of the friend's order (its subtotal, rounded down).
+         */
+        PercentReward: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "percent";
+            /**
+             * Value
+             * @example 5
+             */
+            value: number;
+        };
         /** PeriodOut */
         PeriodOut: {
             /**
@@ -3444,7 +3470,12 @@ export interface components {
              */
             updated_at: string;
         };
-        /** PostUpdate */
+        /**
+         * PostUpdate
+         * @description Only what is sent changes (null: unchanged). The post must keep text or a photo: a blank `text`
+         *     with `photos: []` is always refused, either one alone when the post has not the other (422
+         *     `text_or_photo`).
+         */
         PostUpdate: {
             /** Photos */
             photos?: string[] | null;
@@ -3830,11 +3861,7 @@ export interface components {
              * @description Won the referrer earns (0 when given to the friend); null: no reward was set when the order was placed.
              */
             reward: number | null;
-            /**
-             * Reward Status
-             * @enum {string}
-             */
-            reward_status: "pending" | "confirmed" | "cancelled" | "none";
+            reward_status: components["schemas"]["ReferralRewardStatus"];
             /** Subtotal */
             subtotal: number;
             /** Total */
@@ -3851,6 +3878,11 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /**
+         * @description The referrer's reward, as a ledger entry's status; `none`: no reward was set.
+         * @enum {string}
+         */
+        ReferralRewardStatus: "pending" | "confirmed" | "cancelled" | "none";
         /** RefundOut */
         RefundOut: {
             /** Amount */
@@ -3876,11 +3908,7 @@ export interface components {
          * @description 단골 우대: for customers whose tier is `regular` when they order.
          */
         RegularPerkIn: {
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "percent" | "free_shipping";
+            kind: components["schemas"]["RegularPerkKind"];
             /**
              * Value
              * @description percent: 1-50 off the goods; free_shipping: 0 (or left out), the delivery fee is waived. Default: `0`.
@@ -3888,13 +3916,14 @@ export interface components {
              */
             value?: number;
         };
+        /**
+         * @description `percent`: percent off the goods; `free_shipping`: the delivery fee is waived.
+         * @enum {string}
+         */
+        RegularPerkKind: "percent" | "free_shipping";
         /** RegularPerkOut */
         RegularPerkOut: {
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "percent" | "free_shipping";
+            kind: components["schemas"]["RegularPerkKind"];
             /** Value */
             value: number;
         };
@@ -4066,30 +4095,11 @@ export interface components {
              */
             text: string;
         };
-        /**
-         * RewardSettingIn
-         * @description What the shop pays the owner of a store link for a friend's order.
-         */
-        RewardSettingIn: {
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "percent" | "fixed";
-            /**
-             * Value
-             * @description percent: 1-30 (of the subtotal, rounded down); fixed: 100-50,000 won. Never more than the order's subtotal.
-             * @example 5
-             */
-            value: number;
-        };
+        /** @description What the shop pays the owner of a store link for a friend's order, by `kind`. */
+        RewardSettingIn: components["schemas"]["PercentReward"] | components["schemas"]["FixedReward"];
         /** RewardSettingOut */
         RewardSettingOut: {
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "percent" | "fixed";
+            kind: components["schemas"]["AmountKind"];
             /** Value */
             value: number;
         };
@@ -4162,7 +4172,7 @@ export interface components {
              */
             fulfilment_set: boolean;
             /** Payment Methods */
-            payment_methods: ("card" | "bank_transfer")[];
+            payment_methods: components["schemas"]["PaymentMethod"][];
         };
         /** ShopConversationPage */
         ShopConversationPage: {
@@ -4351,7 +4361,7 @@ export interface components {
              * Payment Methods
              * @description How buyers can pay: card always; bank_transfer when the shop has a bank account (shown on the order's payment, not here).
              */
-            payment_methods: ("card" | "bank_transfer")[];
+            payment_methods: components["schemas"]["PaymentMethod"][];
             /** Post Count */
             post_count: number;
             /**
@@ -4806,10 +4816,252 @@ export interface components {
             outcome: string;
         };
     };
-    responses: never;
-    parameters: never;
+    responses: {
+        /** @description Unauthorized: `account_closed`, `unauthorized`. */
+        AccountClosedOrUnauthorized: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Forbidden: `blocked`. */
+        Blocked: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Conflict: `coupon_ended`. */
+        CouponEnded: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Conflict: `email_taken`, `phone_taken`. */
+        EmailTakenOrPhoneTaken: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Forbidden: `forbidden`. */
+        Forbidden: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Bad Request: `idempotency_key_invalid`, `idempotency_key_missing`, `json_too_deep`, `malformed_json`. */
+        IdempotencyKeyInvalidOrIdempotencyKeyMissingOrJsonTooDeepOrMalformedJson: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Conflict: `illegal_transition`, `order_changed`. */
+        IllegalTransitionOrOrderChanged: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
+        InvalidCursorOrMalformedQuery: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Bad Request: `json_too_deep`, `malformed_json`. */
+        JsonTooDeepOrMalformedJson: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Bad Request: `malformed_query`. */
+        MalformedQuery: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not Found: `not_found`. */
+        NotFound: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Content Too Large: `payload_too_large`. */
+        PayloadTooLarge: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Precondition Failed: `precondition_failed`. */
+        PreconditionFailed: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too Many Requests: `rate_limited`. */
+        RateLimited: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Service Unavailable: `service_unavailable`. */
+        ServiceUnavailable: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Unprocessable Content: `unknown_region`, `validation_failed`. */
+        UnknownRegionOrValidationFailed: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Unsupported Media Type: `unsupported_media_type`. */
+        UnsupportedMediaType: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Unprocessable Content: `validation_failed`. */
+        ValidationFailed: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
+    parameters: {
+        /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+        "Accept-Language": string;
+        "Idempotency-Key": string;
+        /** @description The `ETag` you edited from: 412 `precondition_failed` when the resource changed since. */
+        "If-Match": string;
+        /** @description An `ETag` you have: 304 with no body when it is still current. */
+        "If-None-Match": string;
+        address_id: string;
+        code: string;
+        conversation_id: string;
+        /** @description Opaque cursor from the previous page. */
+        cursor: string;
+        device_id: string;
+        /** @description First KST day, `YYYY-MM-DD` (default: 29 days before `to`). */
+        from: string;
+        /** @description `week` periods are named by their Monday, `month` by `YYYY-MM`; the first and last periods hold only the range's days. Default: `"day"`. */
+        granularity: components["schemas"]["Granularity"];
+        limit: number;
+        order_id: string;
+        post_id: string;
+        product_id: string;
+        shop_id: string;
+        subscription_id: string;
+        /** @description Last KST day, `YYYY-MM-DD` (default: today in Korea). */
+        to: string;
+        user_id: string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description `attachment; filename="dongne-insights-<from>-<to>-<granularity>.csv"` */
+        "Content-Disposition": string;
+        /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
+        "Content-Language": "en" | "ko";
+        /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
+        ETag: string;
+        /** @description `true` when this is the first answer to the same key, replayed. */
+        "Idempotent-Replayed": "true";
+        Location: string;
+        /** @description Seconds to wait before retrying. */
+        "Retry-After": string;
+        /** @description The id this request's log lines carry (quote it when reporting a problem); the client's own `X-Request-Id` when it sent one. */
+        "X-Request-Id": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -4817,7 +5069,10 @@ export interface operations {
     logIn: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4830,99 +5085,39 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuthOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
             /** @description Unauthorized: `invalid_credentials`. */
             401: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     logOut: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4931,64 +5126,24 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     signUp: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5001,99 +5156,29 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuthOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: `email_taken`, `phone_taken`. */
-            409: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            409: components["responses"]["EmailTakenOrPhoneTaken"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
                 comment_id: string;
             };
@@ -5104,93 +5189,32 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listConversationMessages: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                conversation_id: string;
+                conversation_id: components["parameters"]["conversation_id"];
             };
             cookie?: never;
         };
@@ -5199,101 +5223,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MessagePage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createConversationMessage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                conversation_id: string;
+                conversation_id: components["parameters"]["conversation_id"];
             };
             cookie?: never;
         };
@@ -5306,123 +5260,33 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MessagePublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `blocked`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Blocked"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     markConversationRead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                conversation_id: string;
+                conversation_id: components["parameters"]["conversation_id"];
             };
             cookie?: never;
         };
@@ -5431,84 +5295,33 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ReadOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getFeed: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
                 cursor?: string;
                 /** @description `recent`: newest first. `ranked`: recency × my relationship to the shop × the post's engagement (EdgeRank-style), ranked in windows of about 60 posts, stable while paging. Default: `"recent"`. */
-                order?: "recent" | "ranked";
+                order?: components["schemas"]["FeedOrder"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5517,93 +5330,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["FeedPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listHashtagPosts: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
                 tag: string;
             };
@@ -5614,88 +5366,38 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PostPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Unprocessable Content: `invalid_hashtag`, `validation_failed`. */
             422: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getHealth: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5704,49 +5406,16 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMe: {
@@ -5754,7 +5423,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An `ETag` you have: 304 with no body when it is still current. */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path?: never;
             cookie?: never;
@@ -5764,8 +5435,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5775,66 +5446,25 @@ export interface operations {
             /** @description Not Modified: the `If-None-Match` ETag is still current; no body. */
             304: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5843,69 +5473,26 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Conflict: `shop_has_open_orders`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateMe: {
@@ -5913,7 +5500,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The `ETag` you edited from: 412 `precondition_failed` when the resource changed since. */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["If-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path?: never;
             cookie?: never;
@@ -5927,128 +5516,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: `email_taken`, `phone_taken`. */
-            409: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed: `precondition_failed`. */
-            412: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            409: components["responses"]["EmailTakenOrPhoneTaken"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyAddresses: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6057,88 +5554,28 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AddressPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addMyAddress: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6151,112 +5588,42 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AddressPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Conflict: `too_many_addresses`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteMyAddress: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                address_id: string;
+                address_id: components["parameters"]["address_id"];
             };
             cookie?: never;
         };
@@ -6265,77 +5632,27 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateMyAddress: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                address_id: string;
+                address_id: components["parameters"]["address_id"];
             };
             cookie?: never;
         };
@@ -6348,115 +5665,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AddressPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyConversations: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6465,93 +5701,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MyConversationPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyCoupons: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6560,90 +5735,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["HeldCouponPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    setDevice: {
+    setMyDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                device_id: string;
+                device_id: components["parameters"]["device_id"];
             };
             cookie?: never;
         };
@@ -6656,123 +5771,43 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `too_many_devices`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    deleteDevice: {
+    deleteMyDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                device_id: string;
+                device_id: components["parameters"]["device_id"];
             };
             cookie?: never;
         };
@@ -6781,80 +5816,29 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    listFollowing: {
+    listMyFollowedShops: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6863,88 +5847,28 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["FollowedShopPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getNotificationSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6953,66 +5877,26 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PreferencesOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setNotificationSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7025,106 +5909,35 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PreferencesOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyNotifications: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
                 /** @description Only unread notifications. Default: `false`. */
                 unread?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7133,88 +5946,28 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InboxPagePublic"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    setNotificationsRead: {
+    markNotificationsRead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7227,104 +5980,33 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UnreadOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyOrders: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7333,88 +6015,28 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     changePassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7427,108 +6049,38 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Forbidden: `wrong_password`. */
             403: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMyCard: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7537,66 +6089,26 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CardOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setMyCard: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7609,99 +6121,39 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CardOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Unprocessable Content: `billing_key_invalid`, `validation_failed`. */
             422: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteMyCard: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7710,69 +6162,28 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyReorders: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7781,93 +6192,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ReorderPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getMyRewards: {
+    listMyRewards: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7876,90 +6226,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RewardsPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMyShopPreference: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -7968,79 +6258,29 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopPreferenceOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setMyShopPreference: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -8053,126 +6293,45 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopPreferenceOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Forbidden: `own_shop_consent`. */
             403: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyShops: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -8181,93 +6340,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MyShopPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyStoreLinks: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -8276,90 +6374,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StoreLinkPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateMyStoreLink: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                code: string;
+                code: components["parameters"]["code"];
             };
             cookie?: never;
         };
@@ -8372,126 +6410,35 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StoreLinkPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMySubscriptions: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -8500,90 +6447,28 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     placeOrder: {
         parameters: {
             query?: never;
             header: {
-                /** @description A key you choose per purchase (a UUID is ideal; 1-255 visible ASCII characters). Retrying with the same key and body returns the first order (with `Idempotent-Replayed: true`); another body → 409 `idempotency_key_reused`. Missing → 400 `idempotency_key_missing`; malformed → 400 `idempotency_key_invalid`. */
-                "Idempotency-Key": string;
+                "Idempotency-Key": components["parameters"]["Idempotency-Key"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path?: never;
             cookie?: never;
@@ -8597,43 +6482,23 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description `true` when this is the first answer to the same key, replayed. */
-                    "Idempotent-Replayed"?: "true";
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     /** @description The new order's path, `/orders/{order_id}`. */
-                    Location: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPublic"];
                 };
             };
-            /** @description Bad Request: `idempotency_key_invalid`, `idempotency_key_missing`, `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["IdempotencyKeyInvalidOrIdempotencyKeyMissingOrJsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Forbidden: `blocked`, `own_shop_order`. */
             403: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8643,73 +6508,29 @@ export interface operations {
             /** @description Conflict: `catalog_changed`, `coupon_exhausted`, `idempotency_key_reused`, `out_of_stock`, `price_changed`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Unprocessable Content: `address_required`, `coupon_not_applicable`, `fulfilment_unavailable`, `validation_failed`. */
             422: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getOrder: {
@@ -8717,10 +6538,12 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An `ETag` you have: 304 with no body when it is still current. */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                order_id: string;
+                order_id: components["parameters"]["order_id"];
             };
             cookie?: never;
         };
@@ -8729,8 +6552,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8740,79 +6563,28 @@ export interface operations {
             /** @description Not Modified: the `If-None-Match` ETag is still current; no body. */
             304: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     confirmOrderReceipt: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                order_id: string;
+                order_id: components["parameters"]["order_id"];
             };
             cookie?: never;
         };
@@ -8821,101 +6593,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPublic"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: `illegal_transition`, `order_changed`. */
-            409: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IllegalTransitionOrOrderChanged"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     confirmOrderPayment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                order_id: string;
+                order_id: components["parameters"]["order_id"];
             };
             cookie?: never;
         };
@@ -8928,123 +6630,43 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `illegal_transition`, `payment_expired`, `payment_incomplete`, `payment_mismatch`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     markOrderRefunded: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                order_id: string;
+                order_id: components["parameters"]["order_id"];
             };
             cookie?: never;
         };
@@ -9053,104 +6675,42 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPublic"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `order_changed`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    reorder: {
+    placeReorder: {
         parameters: {
             query?: never;
             header: {
-                /** @description A key you choose per purchase (a UUID is ideal; 1-255 visible ASCII characters). Retrying with the same key and body returns the first order (with `Idempotent-Replayed: true`); another body → 409 `idempotency_key_reused`. Missing → 400 `idempotency_key_missing`; malformed → 400 `idempotency_key_invalid`. */
-                "Idempotency-Key": string;
+                "Idempotency-Key": components["parameters"]["Idempotency-Key"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                order_id: string;
+                order_id: components["parameters"]["order_id"];
             };
             cookie?: never;
         };
@@ -9159,10 +6719,10 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description `true` when this is the first answer to the same key, replayed. */
-                    "Idempotent-Replayed"?: "true";
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     /** @description The new order's path, `/orders/{order_id}`. */
-                    Location: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9172,114 +6732,63 @@ export interface operations {
             /** @description Bad Request: `idempotency_key_invalid`, `idempotency_key_missing`. */
             400: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Forbidden: `blocked`, `forbidden`, `own_shop_order`. */
             403: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `catalog_changed`, `idempotency_key_reused`, `out_of_stock`, `price_changed`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Unprocessable Content: `address_required`, `fulfilment_unavailable`, `validation_failed`. */
             422: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     reviewOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                order_id: string;
+                order_id: components["parameters"]["order_id"];
             };
             cookie?: never;
         };
@@ -9292,134 +6801,44 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ReviewPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `already_reviewed`, `order_not_delivered`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     changeOrderStatus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                order_id: string;
+                order_id: components["parameters"]["order_id"];
             };
             cookie?: never;
         };
@@ -9432,126 +6851,23 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: `illegal_transition`, `order_changed`. */
-            409: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IllegalTransitionOrOrderChanged"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPost: {
@@ -9559,10 +6875,12 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An `ETag` you have: 304 with no body when it is still current. */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -9571,8 +6889,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9582,79 +6900,28 @@ export interface operations {
             /** @description Not Modified: the `If-None-Match` ETag is still current; no body. */
             304: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deletePost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -9663,80 +6930,17 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePost: {
@@ -9744,10 +6948,12 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The `ETag` you edited from: 412 `precondition_failed` when the resource changed since. */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["If-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -9760,152 +6966,50 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PostView"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `post_changed`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Precondition Failed: `precondition_failed`. */
-            412: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    listComments: {
+    listPostComments: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -9914,90 +7018,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CommentPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -10010,123 +7054,33 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CommentPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `blocked`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Blocked"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     likePost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -10135,79 +7089,29 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LikeOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     unlikePost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -10216,77 +7120,27 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     sharePost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                post_id: string;
+                post_id: components["parameters"]["post_id"];
             };
             cookie?: never;
         };
@@ -10295,71 +7149,18 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShareOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getProduct: {
@@ -10367,10 +7168,12 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An `ETag` you have: 304 with no body when it is still current. */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                product_id: string;
+                product_id: components["parameters"]["product_id"];
             };
             cookie?: never;
         };
@@ -10379,8 +7182,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10390,60 +7193,16 @@ export interface operations {
             /** @description Not Modified: the `If-None-Match` ETag is still current; no body. */
             304: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateProduct: {
@@ -10451,10 +7210,12 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The `ETag` you edited from: 412 `precondition_failed` when the resource changed since. */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["If-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                product_id: string;
+                product_id: components["parameters"]["product_id"];
             };
             cookie?: never;
         };
@@ -10467,152 +7228,50 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `stock_changed`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Precondition Failed: `precondition_failed`. */
-            412: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listProductReviews: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                product_id: string;
+                product_id: components["parameters"]["product_id"];
             };
             cookie?: never;
         };
@@ -10621,93 +7280,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ReviewPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRegionShops: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
                 region: string;
             };
@@ -10718,97 +7316,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopHitOutPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `unknown_region`, `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnknownRegionOrValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    listMatchingShops: {
+    searchShops: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
                 /** @description 1 to 40 letters or digits of a shop's name or handle: its start, a piece inside it, or initial consonants (초성, `ㄷㅂ` finds 두부가게). Spaces and punctuation are ignored; none or too many letters → 422 `invalid_search_query`. */
                 q?: string;
                 /** @description Only shops in this region (`서울`, `서울 마포구`, `서울 마포구 망원동`); an unknown one → 422 `unknown_region`. */
                 region?: string;
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -10817,77 +7354,37 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopHitOutPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Unprocessable Content: `invalid_search_query`, `unknown_region`, `validation_failed`. */
             422: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     openShop: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -10900,104 +7397,31 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopView"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Conflict: `handle_taken`, `shop_already_open`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `unknown_region`, `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnknownRegionOrValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getShop: {
@@ -11005,10 +7429,12 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An `ETag` you have: 304 with no body when it is still current. */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -11017,8 +7443,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11028,71 +7454,17 @@ export interface operations {
             /** @description Not Modified: the `If-None-Match` ETag is still current; no body. */
             304: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateShop: {
@@ -11100,10 +7472,12 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The `ETag` you edited from: 412 `precondition_failed` when the resource changed since. */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["If-Match"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -11116,147 +7490,46 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description This representation's version: send it back as `If-None-Match` (→ 304) or `If-Match` on PATCH (→ 412 when stale). */
-                    ETag: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopView"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `handle_taken`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Precondition Failed: `precondition_failed`. */
-            412: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `unknown_region`, `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnknownRegionOrValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getShopAutomations: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -11265,90 +7538,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AutomationsOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setShopAutomations: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -11361,124 +7574,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AutomationsOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    setCustomerBlock: {
+    blockCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
-                user_id: string;
+                shop_id: components["parameters"]["shop_id"];
+                user_id: components["parameters"]["user_id"];
             };
             cookie?: never;
         };
@@ -11487,91 +7610,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BlockPublic"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    deleteCustomerBlock: {
+    unblockCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
-                user_id: string;
+                shop_id: components["parameters"]["shop_id"];
+                user_id: components["parameters"]["user_id"];
             };
             cookie?: never;
         };
@@ -11580,88 +7643,28 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createBroadcast: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -11674,134 +7677,34 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BroadcastAccepted"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: `coupon_ended`. */
-            409: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["CouponEnded"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getBroadcast: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
                 broadcast_id: string;
             };
             cookie?: never;
@@ -11811,90 +7714,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BroadcastProgress"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getCheckoutSettings: {
+    getShopCheckoutSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -11903,95 +7746,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopCheckoutSettings"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listShopConversations: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -12000,117 +7782,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ShopConversationPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listShopCoupons: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -12119,112 +7820,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CouponPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCoupon: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -12237,123 +7858,33 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CouponPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    createCouponGrants: {
+    grantCoupon: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
                 coupon_id: string;
             };
             cookie?: never;
@@ -12367,141 +7898,50 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["GrantOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: `coupon_ended`. */
-            409: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["CouponEnded"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Unprocessable Content: `audience_not_supported`, `validation_failed`. */
             422: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    listCustomers: {
+    listShopCustomers: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
                 /** @description Only customers of this tier. */
                 tier?: components["schemas"]["Tier"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -12510,113 +7950,33 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCustomerCard: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
-                user_id: string;
+                shop_id: components["parameters"]["shop_id"];
+                user_id: components["parameters"]["user_id"];
             };
             cookie?: never;
         };
@@ -12625,91 +7985,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerCard"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setCustomerNote: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
-                user_id: string;
+                shop_id: components["parameters"]["shop_id"];
+                user_id: components["parameters"]["user_id"];
             };
             cookie?: never;
         };
@@ -12722,123 +8022,33 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["NoteOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     followShop: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -12847,90 +8057,40 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["FollowOut"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `own_shop_follow`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     unfollowShop: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -12939,82 +8099,31 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    listFollowers: {
+    listShopFollowers: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13023,119 +8132,39 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["FollowerPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getShopInsights: {
         parameters: {
             query?: {
                 /** @description First KST day, `YYYY-MM-DD` (default: 29 days before `to`). */
-                from?: string;
+                from?: components["parameters"]["from"];
                 /** @description Last KST day, `YYYY-MM-DD` (default: today in Korea). */
-                to?: string;
+                to?: components["parameters"]["to"];
                 /** @description `week` periods are named by their Monday, `month` by `YYYY-MM`; the first and last periods hold only the range's days. Default: `"day"`. */
-                granularity?: "day" | "week" | "month";
+                granularity?: components["parameters"]["granularity"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13144,119 +8173,39 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InsightsOut"];
                 };
             };
-            /** @description Bad Request: `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["MalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getShopInsightsCsv: {
         parameters: {
             query?: {
                 /** @description First KST day, `YYYY-MM-DD` (default: 29 days before `to`). */
-                from?: string;
+                from?: components["parameters"]["from"];
                 /** @description Last KST day, `YYYY-MM-DD` (default: today in Korea). */
-                to?: string;
+                to?: components["parameters"]["to"];
                 /** @description `week` periods are named by their Monday, `month` by `YYYY-MM`; the first and last periods hold only the range's days. Default: `"day"`. */
-                granularity?: "day" | "week" | "month";
+                granularity?: components["parameters"]["granularity"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13265,123 +8214,41 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description `attachment; filename="dongne-insights-<from>-<to>-<granularity>.csv"` */
-                    "Content-Disposition": string;
+                    "Content-Disposition": components["headers"]["Content-Disposition"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/csv; charset=utf-8": string;
                 };
             };
-            /** @description Bad Request: `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["MalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listShopPostInsights: {
         parameters: {
             query?: {
                 /** @description First KST day, `YYYY-MM-DD` (default: 29 days before `to`). */
-                from?: string;
+                from?: components["parameters"]["from"];
                 /** @description Last KST day, `YYYY-MM-DD` (default: today in Korea). */
-                to?: string;
+                to?: components["parameters"]["to"];
                 /** @description `week` periods are named by their Monday, `month` by `YYYY-MM`; the first and last periods hold only the range's days. Default: `"day"`. */
-                granularity?: "day" | "week" | "month";
-                /** @description How many posts (1..100), those that brought the most first. Default: `20`. */
-                limit?: number;
+                granularity?: components["parameters"]["granularity"];
+                limit?: components["parameters"]["limit"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13390,112 +8257,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PostInsightsOut"];
                 };
             };
-            /** @description Bad Request: `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["MalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createShopMessage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13508,130 +8295,49 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MessagePublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Forbidden: `blocked`, `own_shop_message`. */
             403: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listShopOrders: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
                 /** @description Only orders in this status. */
                 status?: components["schemas"]["OrderStatus"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13640,117 +8346,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listShopPosts: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13759,90 +8384,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PostPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13855,128 +8420,37 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PostView"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    listProducts: {
+    listShopProducts: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -13985,90 +8459,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -14081,128 +8495,37 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listShopReferrals: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -14211,119 +8534,38 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ReferralOutPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listShopSubscriptions: {
         parameters: {
             query?: {
-                /** @description Page size (1..100). Default: `20`. */
-                limit?: number;
+                limit?: components["parameters"]["limit"];
                 /** @description Opaque cursor from the previous page. */
-                cursor?: string;
+                cursor?: components["parameters"]["cursor"];
                 /** @description Only subscriptions in this status. */
                 status?: components["schemas"]["SubscriptionStatus"];
             };
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                shop_id: string;
+                shop_id: components["parameters"]["shop_id"];
             };
             cookie?: never;
         };
@@ -14332,112 +8574,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPage"];
                 };
             };
-            /** @description Bad Request: `invalid_cursor`, `malformed_query`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidCursorOrMalformedQuery"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getStoreLinkLanding: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                code: string;
+                code: components["parameters"]["code"];
             };
             cookie?: never;
         };
@@ -14446,68 +8608,28 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StoreLinkLanding"];
                 };
             };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addStoreLinkVisit: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                code: string;
+                code: components["parameters"]["code"];
             };
             cookie?: never;
         };
@@ -14520,112 +8642,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VisitOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createSubscription: {
         parameters: {
             query?: never;
             header: {
-                /** @description A key you choose per subscription (a UUID is ideal; 1-255 visible ASCII characters). Retrying with the same key and body returns the first subscription (with `Idempotent-Replayed: true`); another body → 409 `idempotency_key_reused`. Missing → 400 `idempotency_key_missing`; malformed → 400 `idempotency_key_invalid`. */
-                "Idempotency-Key": string;
+                "Idempotency-Key": components["parameters"]["Idempotency-Key"];
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
             };
             path?: never;
             cookie?: never;
@@ -14639,43 +8679,23 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description `true` when this is the first answer to the same key, replayed. */
-                    "Idempotent-Replayed"?: "true";
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     /** @description The new subscription's path, `/subscriptions/{subscription_id}`. */
-                    Location: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPublic"];
                 };
             };
-            /** @description Bad Request: `idempotency_key_invalid`, `idempotency_key_missing`, `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["IdempotencyKeyInvalidOrIdempotencyKeyMissingOrJsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             /** @description Forbidden: `own_shop_subscription`. */
             403: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14685,81 +8705,30 @@ export interface operations {
             /** @description Conflict: `idempotency_key_reused`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getSubscription: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                subscription_id: string;
+                subscription_id: components["parameters"]["subscription_id"];
             };
             cookie?: never;
         };
@@ -14768,79 +8737,29 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPublic"];
                 };
             };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateSubscription: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path: {
-                subscription_id: string;
+                subscription_id: components["parameters"]["subscription_id"];
             };
             cookie?: never;
         };
@@ -14853,132 +8772,42 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPublic"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden: `forbidden`. */
-            403: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found: `not_found`. */
-            404: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             /** @description Conflict: `subscription_cancelled`, `subscription_not_active`, `subscription_period_passed`. */
             409: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createUpload: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -14991,99 +8820,29 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UploadOut"];
                 };
             };
-            /** @description Bad Request: `json_too_deep`, `malformed_json`. */
-            400: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized: `account_closed`, `unauthorized`. */
-            401: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type: `unsupported_media_type`. */
-            415: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Content: `validation_failed`. */
-            422: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     receivePortoneWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15092,6 +8851,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15101,51 +8861,17 @@ export interface operations {
             /** @description Unauthorized: `unauthorized`. */
             401: {
                 headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Content Too Large: `payload_too_large`. */
-            413: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests: `rate_limited`. */
-            429: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable: `service_unavailable`. */
-            503: {
-                headers: {
-                    /** @description `ko` with `Accept-Language: ko` (or `ko-KR`), else `en`. */
-                    "Content-Language": "en" | "ko";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
