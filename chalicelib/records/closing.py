@@ -7,8 +7,11 @@ from dataclasses import dataclass
 # The kinds of work a closed account leaves, each walked a page per step (``services.closing``).
 SUBSCRIPTIONS = "subscriptions"
 STORE_LINKS = "store_links"
+# An owner's close also leaves the subscriptions to the shop and the shop's conversations.
+SHOP_SUBSCRIPTIONS = "shop_subscriptions"
 CONVERSATIONS = "conversations"
-KINDS = (SUBSCRIPTIONS, STORE_LINKS, CONVERSATIONS)
+ACCOUNT_KINDS = (SUBSCRIPTIONS, STORE_LINKS)
+OWNER_KINDS = (*ACCOUNT_KINDS, SHOP_SUBSCRIPTIONS, CONVERSATIONS)
 
 
 class SubscriberClosed(Exception):
