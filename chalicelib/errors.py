@@ -272,6 +272,13 @@ class ShopHasOpenOrders(Conflict):
     code = "shop_has_open_orders"
 
 
+class ShopClosed(Conflict):
+    """Following or ordering from a shop whose owner closed their account: the shop stays readable,
+    but nobody is there to fulfil an order."""
+
+    code = "shop_closed"
+
+
 class AlreadyReviewed(Conflict):
     code = "already_reviewed"
 

@@ -106,6 +106,13 @@ class Container:
         return SubscriptionsRepository(self.orders)
 
     @cached_property
+    def closing(self):
+        from chalicelib.storage.closing import ClosingRepository
+
+        self._bind()
+        return ClosingRepository()
+
+    @cached_property
     def conversations(self):
         from chalicelib.storage.conversations import ConversationsRepository
 

@@ -99,7 +99,7 @@ def delete_account(ctx: Ctx) -> None:
         for device in d.notifications.devices(user_id):
             notification_delivery.remove_device(d.notifications, d.sns, user_id, device.device_id)
 
-    accounts.close_account(d.accounts, d.orders, ctx.account, forget_devices)
+    accounts.close_account(d.accounts, d.orders, ctx.account, forget_devices, now=ctx.now)
 
 
 @route.route("PATCH", "/me", body=MeUpdate, response=UserPublic, errors=(AccountClosed, EmailTaken, PhoneTaken),

@@ -13,7 +13,7 @@ from chalice import Blueprint
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
-from chalicelib.errors import AccountClosed, Forbidden, OwnShopFollow
+from chalicelib.errors import AccountClosed, Forbidden, OwnShopFollow, ShopClosed
 
 if TYPE_CHECKING:
     from chalicelib.schemas.common import ListQuery, Page
@@ -27,7 +27,8 @@ follows_blueprint = Blueprint(__name__)
 route = Router(follows_blueprint, "follows")
 
 
-@route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(OwnShopFollow, AccountClosed), limit="follow",
+@route.route("PUT", "/shops/{shop_id}/follow", response=FollowOut, errors=(OwnShopFollow, AccountClosed, ShopClosed),
+             limit="follow",
              summary="Follow a shop (idempotent: following twice changes nothing)")
 def follow_shop(ctx: Ctx, shop_id: str) -> FollowOut:
     from chalicelib.services import follows

@@ -13,7 +13,7 @@ from chalicelib.api.spec import Header, lazy_models
 from chalicelib.errors import (AccountClosed, AlreadyReviewed, Blocked, CouponExhausted, CouponNotApplicable, Forbidden,
                                IdempotencyKeyInvalid, IdempotencyKeyMissing, IdempotencyKeyReused, IllegalTransition,
                                Invalid, OrderChanged, OrderNotDelivered, OutOfStock, OwnShopOrder, PaymentExpired,
-                               PaymentIncomplete, PaymentMismatch, PriceChanged, StaleCatalog, Unavailable, FulfilmentUnavailable, AddressRequired)
+                               PaymentIncomplete, PaymentMismatch, PriceChanged, ShopClosed, StaleCatalog, Unavailable, FulfilmentUnavailable, AddressRequired)
 
 if TYPE_CHECKING:
     from chalicelib.schemas.common import ListQuery, Page
@@ -42,7 +42,7 @@ CREATED_HEADERS = (
 )
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # What placing an order (or a reorder) can refuse beyond its input.
-_PLACING = (OwnShopOrder, Blocked, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused,
+_PLACING = (OwnShopOrder, ShopClosed, Blocked, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused,
             OutOfStock, StaleCatalog, PriceChanged, FulfilmentUnavailable, AddressRequired)
 _COUPONS = (CouponNotApplicable, CouponExhausted)
 

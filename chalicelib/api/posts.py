@@ -131,7 +131,7 @@ def list_post_comments(ctx: Ctx, post_id: str, query: ListQuery) -> dict:
 
     scope = f"comments:{post_id}"
     page = engagement.comments(ctx.deps.posts, ctx.deps.engagement, post_id, query.limit,
-                               start_key(ctx, query.cursor, scope))
+                               start_key(ctx, query.cursor, scope), accounts=ctx.deps.closing)
     return page_out(ctx, page, scope)
 
 

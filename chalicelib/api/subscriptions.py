@@ -15,7 +15,7 @@ from chalicelib.api.orders import idempotency_key
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.api.spec import Header, lazy_models
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyInvalid, IdempotencyKeyMissing,
-                               IdempotencyKeyReused, Invalid, OwnShopSubscription, SubscriptionCancelled,
+                               IdempotencyKeyReused, Invalid, OwnShopSubscription, ShopClosed, SubscriptionCancelled,
                                SubscriptionNotActive, SubscriptionPeriodPassed)
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def _public(sub) -> dict:
 
 
 @route.route("POST", "/subscriptions", status=201, body=SubscriptionCreate, response=SubscriptionPublic,
-             errors=(OwnShopSubscription, IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyReused),
+             errors=(OwnShopSubscription, ShopClosed, IdempotencyKeyMissing, IdempotencyKeyInvalid,
+                     IdempotencyKeyReused),
              headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS,
              summary="Subscribe to essentials of one shop every 7-90 days (idempotent); a treat → 422",
              description="The first order is placed at first_order_at (default: now) by the subscription job, "

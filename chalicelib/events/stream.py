@@ -91,9 +91,10 @@ def _routes() -> dict[str, tuple[Handler, ...]]:
         subscriptions,
     )
     from chalicelib.events import discovery
+    from chalicelib.events import closing
 
     ROUTED = (feed, relationships, store_links, notifications, subscriptions, accounts, automations, broadcasts,
-              coupons, insights, discovery)
+              coupons, insights, discovery, closing)
     table: dict[str, list[Handler]] = {}
     for module in ROUTED:
         for entity, handler, *events in module.HANDLERS:

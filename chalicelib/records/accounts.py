@@ -53,6 +53,9 @@ class Shop:
     # The owner's last change of the shop (None: not read from storage). An order checks it at
     # commit, so a fee, account or reward read from a container's cache can never be stale.
     updated_at: float | None = None
+    # When the owner closed their account (None: open). A closed shop stays readable and takes
+    # no new orders, subscriptions or follows (``services.closing``).
+    closed_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class Comment:
     is_shop_reply: bool
     shop_owner_id: str
     created_at: float
+    author_closed: bool = False  # the author closed their account (``services.closing.label_comments``)
 
 
 @dataclass(frozen=True)

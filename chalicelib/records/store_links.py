@@ -37,6 +37,8 @@ class StoreLink:
     products: tuple[str, ...] = ()  # products the owner bought from the shop
     recommended: tuple[str, ...] = ()  # products the owner reviewed with 4 or 5 stars
     notes: dict[str, str] = field(default_factory=dict)  # product id -> the owner's review, abridged
+    # When the link was retired (its owner closed their account): no visit or order counts any more.
+    retired_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,11 @@ class BuyerAtShop:
 class FirstBuyTaken(Exception):
     """An order through a store link found the buyer's first purchase at the shop made, or held
     by another unpaid credited order: it is placed without the link's credit."""
+
+
+class ReferrerClosed(FirstBuyTaken):
+    """An order through a store link found the link's owner closed (the placing transaction
+    checks the owner's profile): as for a taken first purchase, it is placed without credit."""
 
 
 class LinkRemembered(Exception):

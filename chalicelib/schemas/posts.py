@@ -114,7 +114,9 @@ class CommentPublic(Out):
     post_id: Id
     shop_id: Id
     author_id: Id
-    author_name: str = Field(description="The shop's name on a shop reply.")
+    author_name: str = Field(description="The shop's name on a shop reply; \"탈퇴한 회원\" when the author closed "
+                                         "their account.")
+    author_closed: bool = Field(False, description="The author closed their account (their name is hidden).")
     text: str
     is_shop_reply: bool = Field(description="Written by the shop's owner.")
     created_at: Timestamp

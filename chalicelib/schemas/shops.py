@@ -162,6 +162,9 @@ class ShopPublic(Out):
     regular_perk: RegularPerkOut | None = Field(None, description="단골 우대 for regulars; null for none.")
     posting_nudge_days: int = Field(DEFAULT_POSTING_NUDGE_DAYS, description=(
         "Days without a post after which the owner is sent a `posting_nudge` (0 = never)."))
+    closed_at: Timestamp | None = Field(None, description=(
+        "When the owner closed their account; null while open. A closed shop takes no new orders, subscriptions "
+        "or follows (409 `shop_closed`)."))
 
 
 class ShopCheckoutSettings(Out):

@@ -32,7 +32,7 @@ class AccountsStore(Protocol):
     def set_revoked(self, user: User, revoked: list[str]) -> bool: ...
     def end_all_tokens(self, user_id: str) -> None: ...
     def change_password(self, user: User, password_hash: str, now: float) -> bool: ...
-    def close(self, user: User) -> bool: ...
+    def close(self, user: User, now: float | None = None) -> bool: ...
 
 
 class OpenOrders(Protocol):
@@ -163,7 +163,7 @@ def change_password(store: AccountsStore, passwords: Passwords, locks: LoginLock
 
 
 def close_account(store: AccountsStore, orders: OpenOrders, user: User,
-                  forget_devices: Callable[[str], None] | None = None) -> None:
+                  forget_devices: Callable[[str], None] | None = None, now: float | None = None) -> None:
     """Close the account: the profile and its logins go at once, and every token with them.
 
     An owner whose shop still has open orders (pending payment, paid or shipped) is refused:
@@ -179,7 +179,7 @@ def close_account(store: AccountsStore, orders: OpenOrders, user: User,
                                     extra={"open_order_statuses": open_statuses})
     if forget_devices is not None:
         forget_devices(user.user_id)
-    store.close(user)
+    store.close(user, now)  # an owner's shop closes in the same transaction (see services.closing)
 
 
 class ClosingFollows(Protocol):

@@ -9,6 +9,7 @@ from chalicelib.errors import AccountClosed, Forbidden, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
 from chalicelib.services import store_links
+from chalicelib.services.closing import OpenAccounts, label_comments
 from chalicelib.services.pages import post_url
 from chalicelib.services.posts import PostsStore, get_post
 from chalicelib.services.store_links import StoreLinksStore
@@ -63,12 +64,14 @@ def comment(store: EngagementStore, user_id: str, post_id: str, text: str, now: 
     return item
 
 
-def comments(posts: PostsStore, store: EngagementStore, post_id: str, limit: int, start_key: dict | None) -> Page:
-    """Oldest first, one Query; an empty first page checks that the post exists (404)."""
+def comments(posts: PostsStore, store: EngagementStore, post_id: str, limit: int, start_key: dict | None,
+             accounts: OpenAccounts | None = None) -> Page:
+    """Oldest first, one Query; an empty first page checks that the post exists (404). With
+    ``accounts``, a closed account's comments show it (one BatchGetItem of the page's authors)."""
     page = store.comments(post_id, limit, start_key)
     if not page.items and start_key is None:
         get_post(posts, post_id)
-    return page
+    return label_comments(accounts, page) if accounts is not None else page
 
 
 def delete_comment(store: EngagementStore, user_id: str, comment_id: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.errors import AccountClosed, NotFound, OwnShopFollow
+from chalicelib.errors import AccountClosed, NotFound, OwnShopFollow, ShopClosed
 from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, owned_shop
 from chalicelib.records.social import Follow
@@ -34,6 +34,8 @@ def follow(store: FollowsStore, shops: ShopsStore, user_id: str, shop_id: str, n
             raise NotFound("No such shop.")
         if shop.owner_id == user_id:
             raise OwnShopFollow("You cannot follow your own shop.")
+        if shop.closed_at is not None:
+            raise ShopClosed("This shop has closed; it takes no new orders or followers.")
         raise AccountClosed("Your account no longer exists.")
     return outcome == "followed"
 

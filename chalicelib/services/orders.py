@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Protocol
 from chalicelib.records.commerce import (CURRENCY, BankAccount, DiscountLine, Fulfilment, IdempotencyRecord, Order,
                                         OrderLine, Payment, Product, Refund, Shipment, StatusChange)
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, IllegalTransition, Invalid, NotFound,
-                               OwnShopOrder, PriceChanged, StaleCatalog, FulfilmentUnavailable, AddressRequired)
+                               OwnShopOrder, PriceChanged, ShopClosed, StaleCatalog, FulfilmentUnavailable, AddressRequired)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
@@ -351,6 +351,8 @@ def _place(store: OrdersStore, buyer_id: str, shop_id: str, quantities: dict[str
             reload_pair = None
         if shop is None:
             raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
+        if shop.closed_at is not None:
+            raise ShopClosed("This shop has closed; it takes no new orders or followers.")
         if shop.owner_id == buyer_id:
             raise OwnShopOrder("A shop's owner cannot order from their own shop.")
         link = _link_of(shop_id, code, found, named=via_store_link is not None)

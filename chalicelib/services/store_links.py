@@ -132,8 +132,8 @@ def referral_for(link: StoreLink | None, shop: Shop, buyer_id: str, order_id: st
                  now: float) -> Referral | None:
     """What an order through ``link`` earns, or None when it is not credited (no link, or the
     buyer's own link: a link owner's own orders earn nothing)."""
-    if link is None or link.owner_id == buyer_id:
-        return None
+    if link is None or link.owner_id == buyer_id or link.retired_at is not None:
+        return None  # a retired link (its owner closed their account) credits nothing
     setting = shop.referral_reward
     if setting is None:
         return Referral(code=link.code, owner_id=link.owner_id, owner_name=link.owner_name, shop_id=shop.shop_id,
@@ -225,7 +225,7 @@ def _landing_order(link: StoreLink) -> list[str]:
 
 def get_link(store: StoreLinksStore, code: str) -> StoreLink:
     link = store.get_link(code)
-    if link is None:
+    if link is None or link.retired_at is not None:  # retired: its owner closed their account
         raise NotFound("No such store link.")
     return link
 

@@ -35,12 +35,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from chalicelib.errors import (FieldProblem, Forbidden, IdempotencyKeyReused, Invalid, NotFound, OutOfStock,
-                               OwnShopSubscription, StaleCatalog, SubscriptionCancelled, SubscriptionNotActive,
+                               OwnShopSubscription, ShopClosed, StaleCatalog, SubscriptionCancelled, SubscriptionNotActive,
                                SubscriptionPeriodPassed, Unavailable)
 from chalicelib.ids import iso, new_id
 from chalicelib.records.accounts import Shop
 from chalicelib.records.commerce import Order, OrderLine, Product
 from chalicelib.records.common import Page
+from chalicelib.records.closing import SubscriberClosed
 from chalicelib.records.notifications import Notice
 from chalicelib.records.subscriptions import (
     ACTIVE,
@@ -281,6 +282,8 @@ def subscribe(store: SubscriptionsStore, user_id: str, *, shop_id: str,
     shop, products, name = store.load_catalog(shop_id, list(quantities), subscriber_id=user_id)
     if shop is None:
         raise Invalid("No such shop.", errors=[FieldProblem("body.shop_id", "no such shop", code="no_such_shop")])
+    if shop.closed_at is not None:
+        raise ShopClosed("This shop has closed; it takes no new orders or followers.")
     if shop.owner_id == user_id:
         raise OwnShopSubscription("A shop's owner cannot subscribe to their own shop.")
     items = check_lines(shop_id, products, quantities)
@@ -373,9 +376,12 @@ class RunReport:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
+# A period found at order time to have nobody to order for, or nobody to order from: the
+# subscription is cancelled (``services.closing``).
+SUBSCRIBER_CLOSED, SHOP_CLOSED = "subscriber_closed", "shop_closed"
 # Outcomes after which the subscription has left the bucket it was found in.
 SETTLED = frozenset({"ordered", "replayed", "announced", OUT_OF_STOCK, UNAVAILABLE, "inactive", "charged",
-                     "charge_refunded", "charge_gone", PAYMENT_FAILED})
+                     "charge_refunded", "charge_gone", PAYMENT_FAILED, SUBSCRIBER_CLOSED, SHOP_CLOSED})
 
 
 def run_due(store: SubscriptionsStore, now: float, deadline: float | None = None,
@@ -547,6 +553,12 @@ def place_period(store: SubscriptionsStore, sub: Subscription, now: float, billi
             quantities={line.product_id: line.quantity for line in sub.items},
             subscription_id=sub.subscription_id, period=sub.period, pricing=quoted_pricing(sub), now=now,
             checkout=checkout)
+    except (SubscriberClosed, ShopClosed) as gone:
+        # the subscriber or the shop's owner closed their account: cancelled, nothing ordered
+        from chalicelib.services.closing import cancel_subscription
+
+        cancel_subscription(store, sub, now)
+        return SUBSCRIBER_CLOSED if isinstance(gone, SubscriberClosed) else SHOP_CLOSED
     except OutOfStock as error:
         store.save(sub, _moved_on(sub, OUT_OF_STOCK, now, detail=error.detail))
         return OUT_OF_STOCK

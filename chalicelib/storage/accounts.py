@@ -109,11 +109,21 @@ class AccountsRepository:
             raise
         return True
 
-    def close(self, user: User) -> bool:
+    def close(self, user: User, now: float | None = None) -> bool:
         """Erase the profile and its e-mail/phone guards in one transaction: the logins are
-        gone and every token dies with the profile. ``False`` if it was gone already."""
+        gone and every token dies with the profile. An owner's shop is closed in the same
+        transaction (``closed_at``, and ``updated_at``, which orders check at commit), so no
+        order or follow lands after the commit. ``False`` if it was gone already."""
         tx = Transaction(_connection()).delete(UserItem(user_pk(user.user_id), PROFILE),
                                                condition=UserItem.pk.exists(), label="user")
+        if user.shop_id:
+            from chalicelib import clock
+            from chalicelib.storage.models.accounts import ShopItem, shop_pk
+
+            at = clock.now() if now is None else now
+            tx.update(ShopItem(shop_pk(user.shop_id), PROFILE),
+                      [ShopItem.closed_at.set(ShopItem.closed_at | at), ShopItem.updated_at.set(at)],
+                      condition=ShopItem.owner_id == user.user_id, label="shop")
         for kind, value in (("email", user.email), ("phone", user.phone)):
             if value:
                 tx.delete(guard(kind, value, user.user_id), label=kind,

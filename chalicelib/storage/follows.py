@@ -40,7 +40,7 @@ class FollowsRepository:
         user's rate window too: ``RateLimited`` when it is full).
 
         Returns ``"followed"``, ``"already"`` (the edge existed: nothing changed) or
-        ``"refused"`` (no such shop, or the user owns it).
+        ``"refused"`` (no such shop, the user owns it, or the shop is closed).
         """
         item = FollowItem(
             shop_pk(edge.shop_id), follower_sk(edge.user_id), shop_id=edge.shop_id, user_id=edge.user_id,
@@ -51,7 +51,8 @@ class FollowsRepository:
         tx = (Transaction(_connection())
               .put(item, condition=FollowItem.pk.does_not_exist(), label="edge")
               .update(ShopItem(shop_pk(edge.shop_id), PROFILE), [ShopItem.follower_count.add(1)],
-                      condition=ShopItem.pk.exists() & (ShopItem.owner_id != edge.user_id), label="shop")
+                      condition=ShopItem.pk.exists() & (ShopItem.owner_id != edge.user_id)
+                      & ShopItem.closed_at.does_not_exist(), label="shop")
               .update(UserItem(user_pk(edge.user_id), PROFILE), [UserItem.following_count.add(1)],
                       condition=UserItem.pk.exists(), label="user"))
         add_quota(tx, quota)

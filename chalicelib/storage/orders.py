@@ -17,8 +17,8 @@ from chalicelib.records.coupons import Entitlements
 from chalicelib.errors import FieldProblem, Invalid, NotFound, OrderChanged, OutOfStock, StaleCatalog
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
-from chalicelib.records.store_links import (BuyerAtShop, FirstBuyTaken, LinkRemembered, Referral, Remembered,
-                                            Settlement, StoreLink)
+from chalicelib.records.store_links import (BuyerAtShop, FirstBuyTaken, LinkRemembered, Referral, ReferrerClosed,
+                                            Remembered, Settlement, StoreLink)
 from chalicelib.storage.accounts import PROFILE, _connection
 from chalicelib.storage.base import MainItem
 from chalicelib.storage.catalog_cache import CatalogCache
@@ -453,6 +453,9 @@ class OrdersRepository:
 
     def _store_link_cancellation(self, order: Order, referral: Referral | None, cancelled: Cancelled) -> None:
         """Raise for the store-link items that cancelled the order's transaction, if any."""
+        if referral is not None and links.REFERRER in cancelled:
+            self.cache.forget(f"link#{referral.code}")
+            raise ReferrerClosed() from None  # placed again without the credit
         if referral is not None and links.FIRST_BUY in cancelled:
             raise FirstBuyTaken() from None
         if links.REMEMBERED_CHECK in cancelled or links.REMEMBERED_USE in cancelled:

@@ -55,7 +55,7 @@ def to_shop(item: ShopItem) -> Shop:
         regular_perk=RegularPerk(kind=item.perk_kind, value=int(item.perk_value or 0)) if item.perk_kind else None,
         posting_nudge_days=DEFAULT_POSTING_NUDGE_DAYS if item.posting_nudge_days is None
         else int(item.posting_nudge_days),
-        updated_at=item.updated_at,
+        updated_at=item.updated_at, closed_at=item.closed_at,
     )
 
 

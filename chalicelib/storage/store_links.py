@@ -49,6 +49,7 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 SHOP_REWARD, LINK, LEDGER, SUMMARY = "shop-reward", "store-link", "ledger-entry", "rewards-summary"
 REMEMBERED_CHECK, REMEMBERED_USE, REMEMBERED_DROP = "remembered-check", "remembered-use", "remembered-drop"
 FIRST_BUY, FIRST_PAID = "first-buy", "first-paid"
+REFERRER = "referrer"  # the link owner's profile: a closed account's link credits nothing
 
 
 # --- conversions ------------------------------------------------------------------------------
@@ -62,6 +63,7 @@ def to_link(item: StoreLinkItem) -> StoreLink:
         pending_rewards=int(item.pending_rewards or 0), products=tuple(sorted(item.products or ())),
         recommended=tuple(sorted(item.recommended or ())),
         notes={key: str(value) for key, value in (item.notes.as_dict() if item.notes else {}).items()},
+        retired_at=item.retired_at,
     )
 
 
@@ -132,6 +134,9 @@ def add_referral(tx: Transaction, referral: Referral, shop_version: float | None
              & (StoreLinkItem.owner_id == referral.owner_id)
              & (StoreLinkItem.give_to_friend == referral.give_reward_to_friend),
              label=LINK)
+    # the link's owner still has an account: from the close on, no order is credited to it, even
+    # before the stream has retired its links
+    tx.check(UserItem, user_pk(referral.owner_id), PROFILE, condition=UserItem.pk.exists(), label=REFERRER)
     tx.put(FirstBuyItem(user_pk(buyer_id), first_buy_sk(referral.shop_id), order_id=order_id, until=hold_until,
                         paid=False),
            condition=FirstBuyItem.pk.does_not_exist() | ((FirstBuyItem.paid == False) & (FirstBuyItem.until < now)),  # noqa: E712

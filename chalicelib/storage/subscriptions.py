@@ -25,6 +25,7 @@ from chalicelib.ids import iso
 from chalicelib.records.accounts import Shop
 from chalicelib.records.common import Page
 from chalicelib.records.commerce import Order, Product
+from chalicelib.records.closing import SubscriberClosed
 from chalicelib.records.subscriptions import (
     ACTIVE,
     PendingCharge,
@@ -134,6 +135,10 @@ def subscription_from_json(text: str) -> Subscription:
     return Subscription(**data)
 
 
+# The placing transaction's check that the subscriber's profile is still there (not closed).
+SUBSCRIBER = "subscriber"
+
+
 class _PeriodOrders:
     """The order path for one period of one subscription: the catalogue as usual, and the
     placing transaction carrying the subscription's next state, conditional on the revision
@@ -151,10 +156,17 @@ class _PeriodOrders:
         condition = (SubscriptionItem.revision == self.current.revision) & (SubscriptionItem.status == ACTIVE)
 
         def explain(cancelled: Cancelled) -> None:
+            if SUBSCRIBER in cancelled:  # the subscriber closed their account: no order after the close
+                raise SubscriberClosed(self.current.subscriber_id)
             if PERIOD in cancelled:
                 raise StaleSubscription(self.current.subscription_id)
 
-        rider = Rider(add=lambda tx: tx.put(item, condition=condition, label=PERIOD), explain=explain)
+        def add(tx: Transaction) -> None:
+            tx.put(item, condition=condition, label=PERIOD)
+            tx.check(UserItem, user_pk(self.current.subscriber_id), PROFILE, condition=UserItem.pk.exists(),
+                     label=SUBSCRIBER)
+
+        rider = Rider(add=add, explain=explain)
         return self.orders.place(order, record, versions, referral=referral, remembered=remembered, rider=rider,
                                  shop_version=shop_version,
                                  quota=quota)

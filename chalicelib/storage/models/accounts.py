@@ -121,3 +121,6 @@ class ShopItem(QuietWrites, MainItem, discriminator="shop"):
     perk_kind = UnicodeAttribute(null=True)
     perk_value = NumberAttribute(null=True)
     posting_nudge_days = NumberAttribute(null=True)  # absent: the default (7)
+    # Set (with ``updated_at``) in the transaction that closes the owner's account: follows check
+    # it is absent, and orders check ``updated_at``, so the shop is closed from that commit on.
+    closed_at = NumberAttribute(null=True)

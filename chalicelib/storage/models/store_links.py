@@ -75,6 +75,8 @@ class StoreLinkItem(MainItem, discriminator="store_link"):
     recommended = UnicodeSetAttribute(null=True)
     notes: MapAttribute[str, Any] = MapAttribute(default=dict)  # product id -> the owner's review text, abridged
     created_at = NumberAttribute()
+    # Set once when the owner closed their account (``services.closing``); the counts stay.
+    retired_at = NumberAttribute(null=True)
 
 
 class LinkOwnerItem(MainItem, discriminator="store_link_owner"):
