@@ -1932,11 +1932,17 @@ export interface components {
         };
         /** CommentPublic */
         CommentPublic: {
+            /**
+             * Author Closed
+             * @description The author closed their account (their name is hidden).
+             * @default false
+             */
+            author_closed: boolean;
             /** Author Id */
             author_id: string;
             /**
              * Author Name
-             * @description The shop's name on a shop reply.
+             * @description The shop's name on a shop reply; "탈퇴한 회원" when the author closed their account.
              */
             author_name: string;
             /** Comment Id */
@@ -2368,6 +2374,12 @@ export interface components {
             bank_transfer_hours: number;
             /** Bio */
             bio: string;
+            /**
+             * Closed At
+             * @description When the owner closed their account; null while open. A closed shop takes no new orders, subscriptions or follows (409 `shop_closed`).
+             * @default null
+             */
+            closed_at: string | null;
             /**
              * Created At
              * Format: date-time
@@ -4336,6 +4348,12 @@ export interface components {
             bank_transfer_hours: number;
             /** Bio */
             bio: string;
+            /**
+             * Closed At
+             * @description When the owner closed their account; null while open. A closed shop takes no new orders, subscriptions or follows (409 `shop_closed`).
+             * @default null
+             */
+            closed_at: string | null;
             /**
              * Created At
              * Format: date-time
@@ -6505,7 +6523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: `catalog_changed`, `coupon_exhausted`, `idempotency_key_reused`, `out_of_stock`, `price_changed`. */
+            /** @description Conflict: `catalog_changed`, `coupon_exhausted`, `idempotency_key_reused`, `out_of_stock`, `price_changed`, `shop_closed`. */
             409: {
                 headers: {
                     "Content-Language": components["headers"]["Content-Language"];
@@ -6753,7 +6771,7 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
-            /** @description Conflict: `catalog_changed`, `idempotency_key_reused`, `out_of_stock`, `price_changed`. */
+            /** @description Conflict: `catalog_changed`, `idempotency_key_reused`, `out_of_stock`, `price_changed`, `shop_closed`. */
             409: {
                 headers: {
                     "Content-Language": components["headers"]["Content-Language"];
@@ -8066,7 +8084,7 @@ export interface operations {
             };
             401: components["responses"]["AccountClosedOrUnauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description Conflict: `own_shop_follow`. */
+            /** @description Conflict: `own_shop_follow`, `shop_closed`. */
             409: {
                 headers: {
                     "Content-Language": components["headers"]["Content-Language"];
@@ -8702,7 +8720,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: `idempotency_key_reused`. */
+            /** @description Conflict: `idempotency_key_reused`, `shop_closed`. */
             409: {
                 headers: {
                     "Content-Language": components["headers"]["Content-Language"];
