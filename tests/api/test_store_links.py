@@ -448,9 +448,11 @@ def test_call_budgets(api, shop, alice):
     api.post(f"/store-links/{alice['code']}/visits", token=friend["token"])
     budgets = [
         (lambda: api.get(f"/store-links/{alice['code']}"), ["GetItem", "BatchGetItem"]),
-        (lambda: api.post(f"/store-links/{alice['code']}/visits"), ["GetItem", "TransactWriteItems", "PutItem"]),
+        # a visit first counts against its address's limit (UpdateItem), token or not
+        (lambda: api.post(f"/store-links/{alice['code']}/visits"),
+         ["UpdateItem", "GetItem", "TransactWriteItems", "PutItem"]),
         (lambda: api.post(f"/store-links/{alice['code']}/visits", token=friend["token"]),
-         TOKEN_CHECK + ["GetItem", "TransactWriteItems", "PutItem"]),
+         ["UpdateItem"] + TOKEN_CHECK + ["GetItem", "TransactWriteItems", "PutItem"]),
         (lambda: api.get("/me/store-links", token=alice["token"]), TOKEN_CHECK + ["Query"]),
         (lambda: api.get("/me/rewards", token=alice["token"]), TOKEN_CHECK + ["GetItem", "Query"]),
         (lambda: api.get(f"/shops/{shop['id']}/referrals", token=shop["token"]), TOKEN_CHECK + ["GetItem", "Query"]),
