@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.wiring import container
 from devtools.callcount import dynamodb_calls
 from tests.api.commerce import advance, make_product, placed
 from tests.api.conftest import assert_problem
