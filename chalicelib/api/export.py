@@ -62,7 +62,7 @@ def _all(ctx: Ctx, kind: str, path: str, read: Callable[[Any], dict], truncated:
                          "cursor that continue it. Never a secret (password hash, token state, billing key) and "
                          "nothing of other people's that those routes do not show me. `not_included` says what "
                          "is held but not listed here yet.")
-def export_me(ctx: Ctx) -> ExportOut:
+def get_my_export(ctx: Ctx) -> ExportOut:
     from chalicelib.api import (addresses, conversations, coupons, follows, notifications, orders, payment_methods,
                                 relationships, store_links, subscriptions)
     from chalicelib.api.accounts import get_me

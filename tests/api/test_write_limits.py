@@ -27,7 +27,7 @@ _days = itertools.count()
 @pytest.fixture
 def clock(monkeypatch):
     class Clock:
-        now = T + next(_days) * 86400
+        now = T + next(_days) * 7 * 86400  # a week apart: a test may move on a day or a minute
 
     hold(monkeypatch, lambda: Clock.now)
     return Clock
