@@ -85,7 +85,7 @@ def get_my_export(ctx: Ctx) -> ExportOut:
         return page_out(ctx, consent_history(ctx.user, start_key(ctx, query.cursor, scope), query.limit), scope)
 
     def inbox_page(query: Any) -> dict:
-        return notifications.list_my_notifications(ctx, NotificationsQuery(limit=query.limit, cursor=query.cursor))
+        return notifications.list_my_notifications(ctx, NotificationsQuery(limit=query.limit, cursor=query.cursor, unread=False))
 
     out = {
         "exported_at": ctx.now,
