@@ -492,8 +492,11 @@ _TYPES = {
     "dict": ("an object", "객체"),
     "model": ("an object", "객체"),
     "model_attributes": ("an object", "객체"),
+    "datetime": ("a date-time in ISO 8601 with a time zone", "시간대가 있는 ISO 8601 날짜·시각"),
+    "date": ("a date, YYYY-MM-DD", "YYYY-MM-DD 날짜"),
 }
-_TYPE_ERROR = re.compile(r"^(string|int|float|bool|list|dict|model|model_attributes)_(type|parsing)$|"
+_TYPE_ERROR = re.compile(r"^(string|int|float|bool|list|dict|model|model_attributes|datetime|date)_(type)$|"
+                         r"^(string|int|float|bool|list|dict|model|model_attributes)_(parsing)$|"
                          r"^(int)_from_float$|^(string)_unicode$")
 
 # pattern (regex source) -> (English, Korean) description; schemas register theirs.

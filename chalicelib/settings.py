@@ -79,6 +79,14 @@ class Settings(BaseModel):
     rate_payment: str = "30/1m"
     rate_message: str = "30/1m"
     rate_broadcast: str = "5/1d"  # an owner's broadcasts (and coupon grants) a day
+    rate_upload: str = "60/10m"  # POST /uploads: presigned forms (a post or a product shows at most 10 photos)
+    rate_subscription: str = "10/1h"  # POST /subscriptions (replays with the same key count too)
+    rate_review: str = "20/1h"  # POST /orders/{id}/review
+    rate_note: str = "60/10m"  # an owner's notes about customers
+    rate_device: str = "30/1h"  # PUT and DELETE /me/devices/{id}: each may call SNS
+    # Per network address: POST /store-links/{code}/visits (anonymous or not; visits count once
+    # per visitor and day anyway, this bounds the writes).
+    rate_visit_ip: str = "120/1m"
     # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
     # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
     login_free_attempts: int = Field(5, ge=1, le=100)
@@ -145,7 +153,8 @@ class Settings(BaseModel):
 
     @field_validator("rate_signup_ip", "rate_login_ip", "rate_post", "rate_comment", "rate_share", "rate_follow",
                      "rate_like", "rate_order", "rate_webhook_ip", "rate_payment", "rate_message",
-                     "rate_broadcast")
+                     "rate_broadcast", "rate_upload", "rate_subscription", "rate_review", "rate_note",
+                     "rate_device", "rate_visit_ip")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         from chalicelib.records.rates import parse_spec

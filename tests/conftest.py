@@ -59,6 +59,7 @@ os.environ.update({
     # client address within minutes; the limit tests (tests/api/test_limits.py) use the defaults.
     "DONGNE_RATE_SIGNUP_IP": "1000000/10m",
     "DONGNE_RATE_LOGIN_IP": "1000000/10m",
+    "DONGNE_RATE_VISIT_IP": "1000000/1m",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -348,6 +348,14 @@ def _quota(request: Request, deps: Container, rate_rule: str | None, user_id: st
     return None
 
 
+def take_quota(ctx: Ctx) -> None:
+    """Count the request against its route's per-user limit now, as a write of its own (one
+    UpdateItem): for views whose work has no transaction to carry the quota (a presigned form,
+    an SNS call) or where one more item would cost more than it saves. 429 past the limit."""
+    if ctx.quota is not None:
+        ctx.deps.rates.take(ctx.quota, ctx.now)
+
+
 def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str],
             rate_rule: str | None = None, error_page: Callable[[DomainError, str], Response] | None = None,
             path_param: re.Pattern[str] = _PATH_PARAM) -> Response:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.edge import Ctx, Router, take_quota
 from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import start_key
 from chalicelib.errors import TooManyDevices, Unavailable
@@ -73,11 +73,13 @@ def set_notification_settings(ctx: Ctx, body: PreferencesIn) -> PreferencesOut:
 
 
 @route.route("PUT", "/me/devices/{device_id}", body=DeviceIn, response=DeviceOut, errors=(TooManyDevices, Unavailable),
+             limit="device",
              summary="Register this device's push token (idempotent)")
 def set_my_device(ctx: Ctx, device_id: str, body: DeviceIn) -> DeviceOut:
     from chalicelib.records.notifications import ChannelFailed
     from chalicelib.services import notification_delivery as delivery
 
+    take_quota(ctx)  # before SNS is asked
     try:
         device = delivery.register_device(ctx.deps.notifications, ctx.deps.sns, ctx.user, device_id, body.platform,
                                           body.token, ctx.now)
@@ -86,9 +88,10 @@ def set_my_device(ctx: Ctx, device_id: str, body: DeviceIn) -> DeviceOut:
     return DeviceOut(device_id=device.device_id, platform=device.platform, token=device.token)
 
 
-@route.route("DELETE", "/me/devices/{device_id}", status=204,
+@route.route("DELETE", "/me/devices/{device_id}", status=204, limit="device",
              summary="Stop push notifications to this device (idempotent)")
 def delete_my_device(ctx: Ctx, device_id: str) -> None:
     from chalicelib.services import notification_delivery as delivery
 
+    take_quota(ctx)
     delivery.remove_device(ctx.deps.notifications, ctx.deps.sns, ctx.user, device_id)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.edge import JSON, Ctx, Router
+from chalicelib.api.edge import JSON, Ctx, Router, take_quota
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.api.spec import Header, lazy_models
 from chalicelib.errors import (AccountClosed, AlreadyReviewed, Blocked, CouponExhausted, CouponNotApplicable, Forbidden,
@@ -241,11 +241,12 @@ def place_reorder(ctx: Ctx, order_id: str) -> Response:
     return _created(order, replayed)
 
 
-@route.route("POST", "/orders/{order_id}/review", status=201, body=ReviewCreate, response=ReviewPublic,
+@route.route("POST", "/orders/{order_id}/review", status=201, body=ReviewCreate, response=ReviewPublic, limit="review",
              errors=(Forbidden, OrderNotDelivered, AlreadyReviewed, AccountClosed), summary="Review a delivered order (its buyer, once)")
 def review_order(ctx: Ctx, order_id: str, body: ReviewCreate) -> ReviewPublic:
     from chalicelib.services import reviews
 
+    take_quota(ctx)
     review = reviews.review_order(ctx.deps.orders, ctx.deps.reviews, ctx.deps.accounts, ctx.user, order_id,
                                   rating=body.rating, text=body.text, now=ctx.now)
     return ReviewPublic.model_validate(review)

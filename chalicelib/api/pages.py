@@ -211,12 +211,12 @@ class _LandingView:
 
 
 def anonymous_key(ctx: Ctx) -> str:
-    """How an anonymous visit is told apart for counting: the existing keyed hash of address and
-    user agent (a client that drops its cookie still counts once a day)."""
+    """How an anonymous visit is told apart for counting: a keyed hash of the network address
+    (a client that drops its cookie or rotates its User-Agent still counts once a day)."""
     from chalicelib.services import store_links
 
     identity = (ctx.request.context or {}).get("identity") or {}
-    return store_links.visitor_key(None, str(identity.get("sourceIp") or ""), ctx.header("User-Agent") or "",
+    return store_links.visitor_key(None, str(identity.get("sourceIp") or ""),
                                    ctx.deps.settings.secret_key)
 
 

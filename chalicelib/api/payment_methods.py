@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.edge import Ctx, Router, take_quota
 from chalicelib.api.spec import lazy_models
 from chalicelib.errors import AccountClosed, BillingKeyInvalid, Unavailable
 
@@ -41,6 +41,7 @@ def get_my_card(ctx: Ctx) -> dict:
 def set_my_card(ctx: Ctx, body: CardIn) -> dict:
     from chalicelib.services import billing
 
+    take_quota(ctx)  # each save asks PortOne
     card = billing.save_card(ctx.deps.payment_methods, ctx.deps.payments, ctx.user, body.billing_key, ctx.now)
     return billing.card_view(card)
 

@@ -37,7 +37,7 @@ def create_product(ctx: Ctx, shop_id: str, body: ProductCreate) -> ProductPublic
     product = products.create_product(ctx.deps.shops, ctx.deps.products, ctx.user, shop_id, name=body.name,
                                       description=body.description, price=body.price, stock=body.stock,
                                       kind=body.kind.value, reorder_days=body.reorder_days, photos=body.photos,
-                                      now=ctx.now)
+                                      now=ctx.now, media=ctx.deps.media)
     return ProductPublic.model_validate(product)
 
 
@@ -67,7 +67,7 @@ def update_product(ctx: Ctx, product_id: str, body: ProductUpdate) -> ProductPub
 
     changes = body.model_dump(mode="json", exclude_unset=True)
     return ProductPublic.model_validate(products.edit_product(ctx.deps.products, ctx.user, product_id, changes,
-                                                              ctx.now))
+                                                              ctx.now, media=ctx.deps.media))
 
 
 @route.route("GET", "/products/{product_id}/reviews", auth=False, query=ListQuery, response=ReviewPage,

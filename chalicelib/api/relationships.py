@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.edge import Ctx, Router, take_quota
 from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import Forbidden
@@ -69,10 +69,12 @@ def get_customer_card(ctx: Ctx, shop_id: str, user_id: str) -> CustomerCard:
 
 
 @route.route("PUT", "/shops/{shop_id}/customers/{user_id}/note", body=NoteIn, response=NoteOut, errors=(Forbidden,),
+             limit="note",
              summary="Write the owner's private note about a customer (owner only)")
 def set_customer_note(ctx: Ctx, shop_id: str, user_id: str, body: NoteIn) -> NoteOut:
     from chalicelib.services import relationship_reads
 
+    take_quota(ctx)
     note = relationship_reads.set_note(ctx.deps.shops, ctx.deps.relationships, ctx.user, shop_id, user_id,
                                        body.note, ctx.now)
     return NoteOut(note=note.text, updated_at=note.updated_at)

@@ -97,12 +97,12 @@ def get_store_link_landing(ctx: Ctx, code: str) -> StoreLinkLanding:
     return landing_out(ctx, store_links.landing(ctx.deps.store_links, code))
 
 
-@route.route("POST", "/store-links/{code}/visits", body=VisitIn, response=VisitOut, auth=False,
+@route.route("POST", "/store-links/{code}/visits", body=VisitIn, response=VisitOut, auth=False, limit="visit",
              errors=(Unauthorized, AccountClosed),
              summary="Count a visit of a link; signed in, remember it for my next order from the shop; "
                      "anonymous, keep it for my visitor id",
              description="Visits are counted once per visitor, link and UTC day (signed in: the account; "
-                         "otherwise the client's address and user agent). With a bearer token the link is "
+                         "otherwise the client's network address, whatever its User-Agent). With a bearer token the link is "
                          "remembered for 14 days, so my next order from that shop is credited to it without "
                          "`via_store_link` (the first link wins). Without one the answer carries a "
                          "`visitor_id` (also set as the `dongne_visitor` cookie): signing up or logging in "
@@ -114,7 +114,7 @@ def add_store_link_visit(ctx: Ctx, code: str, body: VisitIn) -> Response:
 
     user_id = optional_user(ctx)
     if user_id is not None:
-        visitor = store_links.visitor_key(user_id, "", "", ctx.deps.settings.secret_key)
+        visitor = store_links.visitor_key(user_id, "", ctx.deps.settings.secret_key)
         store_links.visit(ctx.deps.store_links, code, user_id, visitor, ctx.now)
         return _json(VisitOut(visitor_id=None))
     secret = ctx.deps.visitor_secret

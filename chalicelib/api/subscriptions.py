@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.edge import JSON, Ctx, Router
+from chalicelib.api.edge import JSON, Ctx, Router, take_quota
 from chalicelib.api.orders import idempotency_key
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.api.spec import Header, lazy_models
@@ -50,7 +50,7 @@ def _public(sub) -> dict:
     return SubscriptionPublic.model_validate(sub).model_dump()
 
 
-@route.route("POST", "/subscriptions", status=201, body=SubscriptionCreate, response=SubscriptionPublic,
+@route.route("POST", "/subscriptions", status=201, body=SubscriptionCreate, response=SubscriptionPublic, limit="subscription",
              errors=(OwnShopSubscription, ShopClosed, IdempotencyKeyMissing, IdempotencyKeyInvalid,
                      IdempotencyKeyReused),
              headers=(IDEMPOTENCY_HEADER,), response_headers=CREATED_HEADERS,
@@ -62,6 +62,7 @@ def create_subscription(ctx: Ctx, body: SubscriptionCreate) -> Response:
     from chalicelib.services import subscriptions
 
     key = idempotency_key(ctx)
+    take_quota(ctx)  # before the catalog read; a replay with the same key counts too
     sub, replayed = subscriptions.subscribe(
         ctx.deps.subscriptions, ctx.user, shop_id=body.shop_id,
         lines=[(line.product_id, line.quantity) for line in body.items], every_days=body.every_days,

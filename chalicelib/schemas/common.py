@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from chalicelib.ids import iso
@@ -76,6 +78,33 @@ def _whole_number(value: Any) -> Any:
 
 # Money and counts: an integer by value, never "1000" or true (strict), never 1000.5.
 WholeNumber = BeforeValidator(_whole_number)
+
+_ISO_DATE_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _date_time_text(value: Any) -> Any:
+    """A date-time is ISO 8601 text, as the document says (``format: date-time``). Left to
+    itself pydantic also reads a number, or a string of digits, as Unix seconds: ``1893456000``
+    would be a date 30 years from a typo. Python callers may hand over a ``datetime``."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE_TIME.match(value)):
+        return value
+    raise PydanticCustomError("datetime_type", "Input should be a date-time in ISO 8601 with a time zone")
+
+
+# A date-time a client sends: ISO 8601 text with a time zone, never a number (422 ``wrong_type``).
+DateTimeIn = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _date_text(value: Any) -> Any:
+    """A day is ``YYYY-MM-DD`` (pydantic alone reads ``1699920000`` as Unix seconds too)."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise PydanticCustomError("date_type", "Input should be a date, YYYY-MM-DD")
+
+
+DateIn = Annotated[date, BeforeValidator(_date_text)]
 
 
 def unique(values: list[Any] | None) -> list[Any] | None:

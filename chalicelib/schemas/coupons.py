@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, StrictBool, model_validator
+from pydantic import AfterValidator, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.schemas.common import NOT_BLANK, AmountKind, Id, Out, Schema, Timestamp, Trimmed, WholeNumber, unique
+from chalicelib.schemas.common import (NOT_BLANK, AmountKind, DateTimeIn, Id, Out, Schema, Timestamp, Trimmed,
+                                       WholeNumber, unique)
 from chalicelib.schemas.relationships import TierName
 
 CouponName = Annotated[str, Field(min_length=1, max_length=60, pattern=NOT_BLANK, examples=["단골 감사 10% 쿠폰"]),
@@ -31,9 +32,9 @@ class CouponCreate(Schema):
     kind: AmountKind
     value: CouponValue
     min_subtotal: MinSubtotal = 0
-    starts_at: AwareDatetime | None = Field(None, description="Usable from (ISO 8601 with a time zone; default now; "
+    starts_at: DateTimeIn | None = Field(None, description="Usable from (ISO 8601 with a time zone; default now; "
                                                               "at most 366 days ahead).")
-    ends_at: AwareDatetime = Field(description="Usable until (after `starts_at`, in the future, at most 366 days "
+    ends_at: DateTimeIn = Field(description="Usable until (after `starts_at`, in the future, at most 366 days "
                                                 "after the start).")
     max_redemptions: MaxRedemptions
 

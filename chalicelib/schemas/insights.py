@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from chalicelib.schemas.common import Out, Query, Timestamp
+from chalicelib.schemas.common import DateIn, Out, Query, Timestamp
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
@@ -19,9 +18,9 @@ type Granularity = Annotated[Literal["day", "week", "month"], Field(
 class InsightsQuery(Query):
     model_config = ConfigDict(extra="ignore", defer_build=True, validate_by_name=True, validate_by_alias=True)
 
-    from_: date | None = Field(None, alias="from", description=(
+    from_: DateIn | None = Field(None, alias="from", description=(
         "First KST day, `YYYY-MM-DD` (default: 29 days before `to`)."), examples=["2026-11-01"])
-    to: date | None = Field(None, description="Last KST day, `YYYY-MM-DD` (default: today in Korea).",
+    to: DateIn | None = Field(None, description="Last KST day, `YYYY-MM-DD` (default: today in Korea).",
                             examples=["2026-11-30"])
     granularity: Granularity = Field(
         "day", description="`week` periods are named by their Monday, `month` by `YYYY-MM`; the first and last "

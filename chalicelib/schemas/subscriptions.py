@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StrictBool, field_validator
+from pydantic import Field, StrictBool, field_validator
 
-from chalicelib.schemas.common import Id, ListQuery, Out, Schema, Timestamp, WholeNumber, not_null
+from chalicelib.schemas.common import DateTimeIn, Id, ListQuery, Out, Schema, Timestamp, WholeNumber, not_null
 from chalicelib.schemas.orders import Quantity
 
 
@@ -46,7 +46,7 @@ class SubscriptionCreate(Schema):
                                             description="Essentials of the shop only (a treat → 422); lines "
                                                         "naming the same product are merged; at most 40 products.")
     every_days: EveryDays
-    first_order_at: AwareDatetime | None = Field(
+    first_order_at: DateTimeIn | None = Field(
         None, description="When the first order is placed (ISO 8601 with a time zone; now to 90 days ahead). "
                           "Default: now, placed within minutes by the subscription job.")
 

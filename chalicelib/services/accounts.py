@@ -80,6 +80,10 @@ def login(store: AccountsStore, passwords: Passwords, tokens: TokenService, lock
     subject = identifier_subject(kind, value)
     locks.attempt(subject, now)
     user_id = store.find_user_id(kind, value)
+    if user_id is None:  # an account stored before a fold tightened (the e-mail's root dot)
+        from chalicelib.services.identity import earlier_spellings
+
+        user_id = next(filter(None, (store.find_user_id(kind, s) for s in earlier_spellings(kind, value))), None)
     user = store.get_user(user_id) if user_id else None
     if not passwords.verify(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials(WRONG_CREDENTIALS)

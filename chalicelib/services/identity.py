@@ -9,7 +9,11 @@ sign-up, on login and on a profile change alike:
   with compatibility forms): ``ｍｉｎｊｉ@Dongne.KR`` and ``minji@dongne.kr`` are one address.
   What is left must be ASCII: NFKC cannot fold mixed-script look-alikes (a Cyrillic ``а`` for
   a Latin ``a``), and Korean shoppers' addresses are ASCII in practice, so a non-ASCII address
-  is refused (422) rather than allowed to shadow another.
+  is refused (422) rather than allowed to shadow another. A dot ending the domain (the DNS
+  root: ``minji@dongne.kr.`` reaches the same mailbox as ``minji@dongne.kr``) is dropped.
+  Accounts stored before that fold (0.7) keep their spelling with the dot:
+  ``earlier_spellings`` names it, so login finds them by either form and a new account cannot
+  take the same mailbox without the dot.
 * **Phone**: E.164 (``+821012345678``). Without a ``+`` the number is Korean and written with
   its trunk 0 (``010-1234-5678``, ``02-123-4567``); with ``+82`` a trunk 0 written after the
   country code (``+82 010 ...``, a common habit) is dropped; the national number after it never
@@ -33,7 +37,18 @@ def normalize_email(value: str) -> str:
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).strip()
     if not text.isascii():
         raise ValueError("use an e-mail address written in ASCII letters")
+    rootless = text.rstrip(".")  # the DNS root: the same domain
+    if "." in rootless.rpartition("@")[2]:
+        text = rootless
     return text
+
+
+def earlier_spellings(kind: str, value: str) -> tuple[str, ...]:
+    """Other forms the same identifier may be stored under, written before a fold tightened:
+    an e-mail address with the dot of the DNS root (stored before 0.7). Login looks them up when
+    the canonical form is not found; sign-up and a profile change refuse an address one of them
+    holds (``storage.accounts``)."""
+    return (value + ".",) if kind == "email" else ()
 
 
 def normalize_phone(value: str) -> str:

@@ -16,6 +16,7 @@ from chalicelib.errors import FieldProblem, Forbidden, Invalid, NotFound
 from chalicelib.ids import new_id
 from chalicelib.records.common import Page
 from chalicelib.services.shops import ShopsStore, get_shop, owned_shop
+from chalicelib.services.uploads import MediaStore, check_photos
 
 ESSENTIAL, TREAT = "essential", "treat"
 KINDS = (ESSENTIAL, TREAT)
@@ -43,13 +44,12 @@ def photo_prefix(user_id: str) -> str:
     return f"uploads/{user_id}/"
 
 
-def _check_photos(owner_id: str, photos: Sequence[str]) -> None:
-    prefix = photo_prefix(owner_id)
-    problems = [FieldProblem(f"body.photos.{i}", f"must be one of your uploads ('{prefix}...')", code="not_uploaded",
-                             params={"key": key})
-                for i, key in enumerate(photos) if not key.startswith(prefix)]
-    if problems:
-        raise Invalid("Photos must be keys of images you uploaded.", errors=problems)
+def _check_photos(media: MediaStore, owner_id: str, photos: Sequence[str], already: Sequence[str] = ()) -> None:
+    """As a post's photos (``services.uploads.check_photos``): the owner's own uploads
+    (``photo_prefix``), really uploaded, allowed images within the size cap. Until 0.7 only the
+    prefix was checked, so a key that was never uploaded made a broken picture. New keys cost
+    one HeadObject each, in parallel; the product's current photos were checked when first used."""
+    check_photos(media, owner_id, list(photos), already=already)
 
 
 def _check_kind(kind: str, reorder_days: int | None) -> None:
@@ -66,10 +66,11 @@ def _check_kind(kind: str, reorder_days: int | None) -> None:
 
 def create_product(shops: ShopsStore, store: ProductsStore, user_id: str, shop_id: str, *, name: str,
                    description: str, price: int, stock: int, kind: str, reorder_days: int | None,
-                   photos: Sequence[str], now: float) -> Product:
+                   photos: Sequence[str], now: float, media: MediaStore) -> Product:
     owned_shop(shops, user_id, shop_id)
     _check_kind(kind, reorder_days)
-    _check_photos(user_id, photos)
+    if photos:
+        _check_photos(media, user_id, photos)
     product = Product(product_id=new_id(), shop_id=shop_id, owner_id=user_id, name=name, description=description,
                       price=price, stock=stock, kind=kind, reorder_days=reorder_days, photos=tuple(photos),
                       created_at=now, updated_at=now, currency=CURRENCY)
@@ -84,7 +85,8 @@ def get_product(store: ProductsStore, product_id: str) -> Product:
     return product
 
 
-def edit_product(store: ProductsStore, user_id: str, product_id: str, changes: dict, now: float) -> Product:
+def edit_product(store: ProductsStore, user_id: str, product_id: str, changes: dict, now: float,
+                 media: MediaStore) -> Product:
     """Owner-only edit. Turning a product into a treat drops its reorder cycle; turning it into
     an essential needs one. Setting ``stock`` is conditional on the stock the edit was based on
     (storage answers 409 if an order changed it meanwhile)."""
@@ -97,7 +99,7 @@ def edit_product(store: ProductsStore, user_id: str, product_id: str, changes: d
     merged = replace(product, **changes)
     _check_kind(merged.kind, merged.reorder_days)
     if "photos" in changes:
-        _check_photos(user_id, changes["photos"])
+        _check_photos(media, user_id, changes["photos"], already=product.photos)
         changes["photos"] = tuple(changes["photos"])
     changes = {k: v for k, v in changes.items() if getattr(product, k) != v}
     if not changes:

@@ -40,6 +40,12 @@ RULES: dict[str, tuple[str, str]] = {
     "payment": ("rate_payment", USER),  # POST /orders/{id}/payment: each one asks the provider
     "message": ("rate_message", USER),  # a message (문의) to a shop or a customer
     "broadcast": ("rate_broadcast", USER),  # an owner's broadcast to a segment of customers
+    "upload": ("rate_upload", USER),  # a presigned upload form
+    "subscription": ("rate_subscription", USER),  # a new subscription
+    "review": ("rate_review", USER),  # a review of a delivered order
+    "note": ("rate_note", USER),  # an owner's private note about a customer
+    "device": ("rate_device", USER),  # a push token registered or removed (SNS endpoints)
+    "visit": ("rate_visit_ip", ADDRESS),  # a store-link visit: per address, token or not
 }
 
 

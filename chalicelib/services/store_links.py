@@ -184,12 +184,24 @@ def settlement_for(order: Order, target: str, now: float) -> Settlement | None:
     return None
 
 
-def visitor_key(user_id: str | None, address: str, agent: str, secret: str) -> str:
+def visitor_key(user_id: str | None, address: str, secret: str) -> str:
     """Who a visit is from, for counting distinct visitors: the account when signed in, else a
-    keyed hash of the client's address and user agent (the address itself is not stored)."""
+    keyed hash of the client's network address alone (IPv6: its /64, which one subscriber may
+    rotate freely; the address itself is not stored). Nothing the client chooses, such as the
+    User-Agent or a cookie, takes part: rotating them does not make a second visitor. People
+    behind one carrier NAT count as one visitor a day; visits are a signal to the link's owner,
+    never money (rewards come from orders)."""
     if user_id:
         return f"u:{user_id}"
-    digest = hmac.new(secret.encode(), f"store-link-visitor\x00{address}\x00{agent}".encode(), hashlib.sha256)
+    text = address.strip()
+    if ":" in text:
+        import ipaddress
+
+        try:
+            text = str(ipaddress.IPv6Network(f"{text}/64", strict=False))
+        except ValueError:
+            pass
+    digest = hmac.new(secret.encode(), f"store-link-visitor\x00{text}".encode(), hashlib.sha256)
     return f"a:{digest.hexdigest()[:24]}"
 
 

@@ -10,6 +10,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import AccountClosed, EmailTaken, PhoneTaken
 from chalicelib.records.accounts import User
+from chalicelib.services.identity import earlier_spellings
 from chalicelib.storage.models.accounts import UniqueItem, UserItem, unique_pk, user_pk
 from chalicelib.storage.retry import with_retries
 from chalicelib.storage.transactions import Cancelled, Transaction
@@ -57,6 +58,7 @@ class AccountsRepository:
         for kind, value in (("email", user.email), ("phone", user.phone)):
             if value:
                 tx.put(guard(kind, value, user.user_id), condition=UniqueItem.pk.does_not_exist(), label=kind)
+                _no_earlier_owner(tx, kind, value, None)
         try:
             tx.commit()
         except Cancelled as cancelled:
@@ -155,6 +157,7 @@ class AccountsRepository:
             actions.append(getattr(UserItem, kind).set(new))
             changes[kind] = new
             tx.put(guard(kind, new, current.user_id), condition=UniqueItem.pk.does_not_exist(), label=kind)
+            _no_earlier_owner(tx, kind, new, current.user_id, releasing=old)
             if old:
                 tx.delete(guard(kind, old, current.user_id), condition=UniqueItem.owner_id == current.user_id,
                           label=f"old-{kind}")
@@ -169,8 +172,24 @@ class AccountsRepository:
         return replace(current, **changes)
 
 
+def _no_earlier_owner(tx: Transaction, kind: str, value: str, user_id: str | None,
+                      releasing: str | None = None) -> None:
+    """The identifier's earlier spellings (``services.identity.earlier_spellings``) must not be
+    another account's guard: a ConditionCheck each, in the same transaction (no extra call).
+    ``releasing``: the guard this transaction deletes (the account's own, checked there)."""
+    for n, spelling in enumerate(earlier_spellings(kind, value)):
+        if spelling == releasing:
+            continue
+        condition = UniqueItem.pk.does_not_exist()
+        if user_id is not None:
+            condition = condition | (UniqueItem.owner_id == user_id)
+        tx.check(UniqueItem, unique_pk(kind, spelling), UNIQUE, condition=condition, label=f"{kind}-earlier-{n}")
+
+
 def _taken(cancelled: Cancelled) -> EmailTaken | PhoneTaken:
     """Which login identifier is taken (the e-mail first when both are)."""
-    taken = " and ".join(k for k in ("email", "phone") if k in cancelled) or "login"
+    taken = " and ".join(k for k in ("email", "phone")
+                         if k in cancelled or any(label.startswith(f"{k}-earlier-") for label in cancelled.failed)
+                         ) or "login"
     kind = PhoneTaken if taken == "phone" else EmailTaken
     return kind(f"An account with this {taken} already exists.")

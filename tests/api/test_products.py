@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.commerce import make_product, product_body
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, upload_photo
 
 
 def test_create_and_read_a_product(api, owner):
@@ -81,11 +81,21 @@ def test_essential_needs_reorder_days_and_treat_has_none(api, owner):
 
 def test_photos_are_the_owners_uploads(api, owner):
     uid = owner["user"]["user_id"]
-    mine = [f"uploads/{uid}/01JDQ80A1B2C3D4E5F6G7H8J9K.jpg", f"uploads/{uid}/2026/tofu.webp"]
-    assert make_product(api, owner, photos=mine)["photos"] == mine
+    mine = [upload_photo(api, owner["token"]), upload_photo(api, owner["token"])]
+    product = make_product(api, owner, photos=mine)
+    assert product["photos"] == mine
     shop_id = owner["shop"]["shop_id"]
-    for bad in (["uploads/SOMEONEELSE/x.jpg"], [f"uploads/{uid}/../x.jpg"], [f"uploads/{uid}/x.jpg"] * 11):
+    for bad in (["uploads/SOMEONEELSE/x.jpg"], [f"uploads/{uid}/../x.jpg"], [mine[0]] * 11):
         assert_problem(api.post(f"/shops/{shop_id}/products", product_body(photos=bad), token=owner["token"]), 422)
+    # a key of the owner's own prefix and form that was never uploaded: refused, as a post refuses it
+    never = f"uploads/{uid}/01JDQ80A1B2C3D4E5F6G7H8J9K.jpg"
+    created = api.post(f"/shops/{shop_id}/products", product_body(photos=[never]), token=owner["token"])
+    assert [(e["field"], e["code"]) for e in assert_problem(created, 422)["errors"]] == [
+        ("body.photos.0", "not_uploaded")]
+    edited = api.patch(f"/products/{product['product_id']}", {"photos": [mine[1], never]}, token=owner["token"])
+    assert [(e["field"], e["code"]) for e in assert_problem(edited, 422)["errors"]] == [
+        ("body.photos.1", "not_uploaded")]
+    assert api.get(f"/products/{product['product_id']}").body["photos"] == mine
 
 
 def test_owner_edits_others_get_403(api, owner, user):
@@ -135,8 +145,7 @@ def test_resolve_products_for_posts(api, owner):
     from chalicelib.services.products import resolve_products
 
     shop_id = owner["shop"]["shop_id"]
-    tofu = make_product(api, owner, name="손두부", price=4500,
-                        photos=[f"uploads/{owner['user']['user_id']}/tofu.jpg"])
+    tofu = make_product(api, owner, name="손두부", price=4500, photos=[upload_photo(api, owner["token"])])
     other_owner = api.signup()
     other_owner["shop"] = api.open_shop(other_owner["token"])
     foreign = make_product(api, other_owner)

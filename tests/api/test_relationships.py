@@ -535,7 +535,7 @@ def test_call_budgets(world, monkeypatch):
     with dynamodb_calls() as calls:
         assert world.api.put(f"/shops/{world.shop_id}/customers/{user_id}/note", {"note": "단골"},
                              token=world.owner["token"]).status == 200
-    assert calls.operations == TOKEN_CHECK + ["GetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["UpdateItem", "GetItem", "TransactWriteItems"]  # the note limit first
 
 
 def test_reader_strengths_for_the_ranked_feed(world):

@@ -187,7 +187,7 @@ def test_reads_and_writes_cost_one_call_each(world):
     assert calls.operations == TOKEN_CHECK + ["GetItem", "PutItem"]
     with dynamodb_calls() as calls:
         world.subscribed()  # the shop, products and the subscriber's name fresh, then one transaction
-    assert calls.operations == TOKEN_CHECK + ["BatchGetItem", "TransactWriteItems"]
+    assert calls.operations == TOKEN_CHECK + ["UpdateItem", "BatchGetItem", "TransactWriteItems"]  # the limit first
 
 
 def test_new_routes_are_in_the_openapi_document(api):

@@ -14,7 +14,8 @@ from chalicelib.services.identity import normalize_email, normalize_phone
 
 @pytest.mark.parametrize("spelling", [
     "minji@dongne.kr", "MINJI@Dongne.KR", " minji@dongne.kr ", "ｍｉｎｊｉ@dongne.kr", "ＭＩＮＪＩ＠ＤＯＮＧＮＥ.ＫＲ",
-    "min\u200bji@dongne.kr", "\u200dminji@dongne.kr\ufeff",
+    "min\u200bji@dongne.kr", "\u200dminji@dongne.kr\ufeff", "minji@dongne.kr.", "MINJI@DONGNE.KR.",
+    "minji@dongne.kr．",
 ])
 def test_email_look_alikes_are_one_address(spelling):
     assert normalize_email(spelling) == "minji@dongne.kr"

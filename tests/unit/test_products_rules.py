@@ -75,11 +75,42 @@ def test_kind_and_reorder_days(kind, days, ok):
             products._check_kind(kind, days)
 
 
+class FakeMedia:
+    """S3 as ``check_photos`` asks it: which keys were really uploaded."""
+
+    def __init__(self, *uploaded: str) -> None:
+        from chalicelib.records.social import StoredObject
+
+        self.stored = {key: StoredObject(key=key, size=1000, content_type="image/jpeg") for key in uploaded}
+        self.asked: list[str] = []
+
+    def presign_post(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def stat_many(self, keys: list[str]) -> dict:
+        self.asked += keys
+        return {key: self.stored.get(key) for key in keys}
+
+
+A = "uploads/U1/01JDQ80A1B2C3D4E5F6G7H8J9K.jpg"
+B = "uploads/U1/01JDQ80A1B2C3D4E5F6G7H8J9M.jpg"
+
+
 def test_photos_must_be_the_owners_uploads():
-    products._check_photos("U1", ["uploads/U1/a.jpg"])
+    products._check_photos(FakeMedia(A), "U1", [A])
     with pytest.raises(Invalid) as error:
-        products._check_photos("U1", ["uploads/U1/a.jpg", "uploads/U2/b.jpg", "uploads/U10/c.jpg"])
+        products._check_photos(FakeMedia(A), "U1", [A, "uploads/U2/01JDQ80A1B2C3D4E5F6G7H8J9K.jpg",
+                                                    "uploads/U10/01JDQ80A1B2C3D4E5F6G7H8J9K.jpg"])
     assert [p.field for p in error.value.errors] == ["body.photos.1", "body.photos.2"]
+
+
+def test_photos_that_were_never_uploaded_are_refused():
+    with pytest.raises(Invalid) as error:
+        products._check_photos(FakeMedia(A), "U1", [A, B])
+    assert [(p.field, p.code) for p in error.value.errors] == [("body.photos.1", "not_uploaded")]
+    media = FakeMedia()
+    products._check_photos(media, "U1", [A], already=[A])  # a product's current photo: checked when first used
+    assert media.asked == []
 
 
 def test_average_is_exact_sum_over_count():

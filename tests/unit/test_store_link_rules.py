@@ -118,13 +118,16 @@ def test_settlements_credit_on_payment_then_confirm_or_take_it_back():
     assert sl.settlement_for(order(**legacy), "cancelled", 2.0).orders == -1
 
 
-def test_visitors_are_accounts_or_keyed_hashes_of_address_and_agent():
-    assert sl.visitor_key("U1", "1.2.3.4", "Safari", "s" * 32) == "u:U1"
-    anon = sl.visitor_key(None, "1.2.3.4", "Safari", "s" * 32)
+def test_visitors_are_accounts_or_keyed_hashes_of_the_address_alone():
+    assert sl.visitor_key("U1", "1.2.3.4", "s" * 32) == "u:U1"
+    anon = sl.visitor_key(None, "1.2.3.4", "s" * 32)
     assert anon.startswith("a:") and "1.2.3.4" not in anon
-    assert anon == sl.visitor_key(None, "1.2.3.4", "Safari", "s" * 32)
-    assert anon != sl.visitor_key(None, "1.2.3.4", "Chrome", "s" * 32)
-    assert anon != sl.visitor_key(None, "1.2.3.4", "Safari", "t" * 32)
+    assert anon == sl.visitor_key(None, "1.2.3.4", "s" * 32)
+    assert anon != sl.visitor_key(None, "1.2.3.5", "s" * 32)
+    assert anon != sl.visitor_key(None, "1.2.3.4", "t" * 32)
+    # one IPv6 subscriber's /64 is one visitor
+    assert sl.visitor_key(None, "2001:db8:1:2::1", "s" * 32) == sl.visitor_key(None, "2001:db8:1:2:ffff::9", "s" * 32)
+    assert sl.visitor_key(None, "2001:db8:1:2::1", "s" * 32) != sl.visitor_key(None, "2001:db8:1:3::1", "s" * 32)
     assert sl.utc_day(1795400000.0) == "2026-11-23"
 
 
