@@ -281,6 +281,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything Dongne holds about me (개인정보 열람): profile, follows, orders, links, rewards, notifications, conversations, consents...
+         * @description Each list as its own `/me/...` route shows it, read in pages of 100, at most 10 pages (1,000 items) per list; a longer list is cut there and `truncated` names the route and cursor that continue it. Never a secret (password hash, token state, billing key) and nothing of other people's that those routes do not show me. `not_included` says what is held but not listed here yet.
+         */
+        get: operations["getMyExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/following": {
         parameters: {
             query?: never;
@@ -1318,7 +1338,7 @@ export interface paths {
         put?: never;
         /**
          * Count a visit of a link; signed in, remember it for my next order from the shop; anonymous, keep it for my visitor id
-         * @description Visits are counted once per visitor, link and UTC day (signed in: the account; otherwise the client's address and user agent). With a bearer token the link is remembered for 14 days, so my next order from that shop is credited to it without `via_store_link` (the first link wins). Without one the answer carries a `visitor_id` (also set as the `dongne_visitor` cookie): signing up or logging in with it within 14 days binds the visit to that account, with the same effect. A token that is sent must be valid.
+         * @description Visits are counted once per visitor, link and UTC day (signed in: the account; otherwise the client's network address, whatever its User-Agent). With a bearer token the link is remembered for 14 days, so my next order from that shop is credited to it without `via_store_link` (the first link wins). Without one the answer carries a `visitor_id` (also set as the `dongne_visitor` cookie): signing up or logging in with it within 14 days binds the visit to that account, with the same effect. A token that is sent must be valid.
          */
         post: operations["addStoreLinkVisit"];
         delete?: never;
@@ -1965,6 +1985,36 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** ConsentChange */
+        ConsentChange: {
+            /**
+             * At
+             * Format: date-time
+             * @example 2026-11-23T04:31:00.000Z
+             */
+            at: string;
+            /** Marketing */
+            marketing: boolean;
+            /** Marketing At Night */
+            marketing_at_night: boolean;
+            /** Shop Id */
+            shop_id: string;
+        };
+        /** Continuation */
+        Continuation: {
+            /** Cursor */
+            cursor: string;
+            /**
+             * Kind
+             * @description Which list of this export stopped at its bound.
+             */
+            kind: string;
+            /**
+             * Path
+             * @description The route that lists the rest: call it with `cursor` (and `limit=100`).
+             */
+            path: string;
+        };
         /** CouponCreate */
         CouponCreate: {
             /**
@@ -2196,6 +2246,19 @@ export interface components {
          * @enum {string}
          */
         DevicePlatform: "ios" | "android";
+        /** DevicePublic */
+        DevicePublic: {
+            /** Device Id */
+            device_id: string;
+            /** Platform */
+            platform: string;
+            /**
+             * Updated At
+             * Format: date-time
+             * @example 2026-11-23T04:31:00.000Z
+             */
+            updated_at: string;
+        };
         /**
          * @description Where a discount comes from.
          * @enum {string}
@@ -2231,6 +2294,73 @@ export interface components {
              * @constant
              */
             essential_due: true;
+        };
+        /** ExportOut */
+        ExportOut: {
+            /** Addresses */
+            addresses: components["schemas"]["AddressPublic"][];
+            card: components["schemas"]["CardOut"];
+            /**
+             * Consents
+             * @description Every marketing consent given or withdrawn, per shop.
+             */
+            consents: components["schemas"]["ConsentChange"][];
+            /**
+             * Conversations
+             * @description My conversations with shops as my list shows them; the messages are at each conversation's own route.
+             */
+            conversations: components["schemas"]["MyConversationPublic"][];
+            /** Coupons */
+            coupons: components["schemas"]["HeldCouponPublic"][];
+            /**
+             * Devices
+             * @description Devices registered for push (their push tokens are not shown: they are the push service's, not mine).
+             */
+            devices: components["schemas"]["DevicePublic"][];
+            /**
+             * Exported At
+             * Format: date-time
+             * @example 2026-11-23T04:31:00.000Z
+             */
+            exported_at: string;
+            /** Following */
+            following: components["schemas"]["FollowedShop"][];
+            /**
+             * My Shops
+             * @description Shops I have a relationship with, strongest first.
+             */
+            my_shops: components["schemas"]["MyShop"][];
+            /**
+             * Not Included
+             * @description What Dongne holds about me that this export does not list yet.
+             */
+            not_included: string[];
+            notification_settings: components["schemas"]["PreferencesOut"];
+            /** Notifications */
+            notifications: components["schemas"]["NotificationPublic"][];
+            /**
+             * Orders
+             * @description My orders, newest first (each names its review, if any).
+             */
+            orders: components["schemas"]["OrderPublic"][];
+            profile: components["schemas"]["UserPublic"];
+            /** Reorders */
+            reorders: components["schemas"]["ReorderPublic"][];
+            /** Rewards */
+            rewards: components["schemas"]["LedgerEntryOut"][];
+            /** Rewards Balance */
+            rewards_balance: number;
+            /** Rewards Pending */
+            rewards_pending: number;
+            /** Store Links */
+            store_links: components["schemas"]["StoreLinkPublic"][];
+            /** Subscriptions */
+            subscriptions: components["schemas"]["SubscriptionPublic"][];
+            /**
+             * Truncated
+             * @description Lists longer than the export's bound (10 pages of 100 per list): where to read the rest. Empty for a full export.
+             */
+            truncated: components["schemas"]["Continuation"][];
         };
         /** FavouriteProduct */
         FavouriteProduct: {
@@ -5841,6 +5971,34 @@ export interface operations {
             };
             401: components["responses"]["AccountClosedOrUnauthorized"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMyExport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportOut"];
+                };
+            };
+            401: components["responses"]["AccountClosedOrUnauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["ServiceUnavailable"];
