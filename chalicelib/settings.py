@@ -79,6 +79,13 @@ class Settings(BaseModel):
     rate_payment: str = "30/1m"
     rate_message: str = "30/1m"
     rate_broadcast: str = "5/1d"  # an owner's broadcasts (and coupon grants) a day
+    # Codes (services.recovery): asking for a password-reset code per network address and per
+    # e-mail/phone (known or not), trying one per network address, and asking for a
+    # verification code per user.
+    rate_reset_ip: str = "30/1h"
+    rate_reset_address: str = "5/1h"
+    rate_reset_confirm_ip: str = "60/1h"
+    rate_verify: str = "5/1h"
     # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
     # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
     login_free_attempts: int = Field(5, ge=1, le=100)
@@ -145,7 +152,7 @@ class Settings(BaseModel):
 
     @field_validator("rate_signup_ip", "rate_login_ip", "rate_post", "rate_comment", "rate_share", "rate_follow",
                      "rate_like", "rate_order", "rate_webhook_ip", "rate_payment", "rate_message",
-                     "rate_broadcast")
+                     "rate_broadcast", "rate_reset_ip", "rate_reset_address", "rate_reset_confirm_ip", "rate_verify")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         from chalicelib.records.rates import parse_spec

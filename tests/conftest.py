@@ -59,6 +59,8 @@ os.environ.update({
     # client address within minutes; the limit tests (tests/api/test_limits.py) use the defaults.
     "DONGNE_RATE_SIGNUP_IP": "1000000/10m",
     "DONGNE_RATE_LOGIN_IP": "1000000/10m",
+    "DONGNE_RATE_RESET_IP": "1000000/10m",
+    "DONGNE_RATE_RESET_CONFIRM_IP": "1000000/10m",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

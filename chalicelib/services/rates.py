@@ -40,6 +40,10 @@ RULES: dict[str, tuple[str, str]] = {
     "payment": ("rate_payment", USER),  # POST /orders/{id}/payment: each one asks the provider
     "message": ("rate_message", USER),  # a message (문의) to a shop or a customer
     "broadcast": ("rate_broadcast", USER),  # an owner's broadcast to a segment of customers
+    "reset": ("rate_reset_ip", ADDRESS),  # POST /auth/password-reset
+    "reset_address": ("rate_reset_address", ADDRESS),  # the same, per e-mail/phone asked about
+    "reset_confirm": ("rate_reset_confirm_ip", ADDRESS),  # POST /auth/password-reset/confirm
+    "verify": ("rate_verify", USER),  # POST /me/verify: a code to the account's e-mail or phone
 }
 
 
