@@ -243,3 +243,36 @@ def test_notifications_reach_only_verified_addresses(clock, api, owner, user, ch
     assert mails and all(mail.destinations["ToAddresses"] == [owner["email"]] for mail in mails)
     assert len(sns_backend().sms_messages) == sms_before  # the phone is still unverified
     del phone
+
+
+# --- no enumeration by timing ------------------------------------------------------------------------
+
+
+def test_reset_answers_as_fast_for_an_unknown_address_as_for_a_known_one(api, outbound, clock, monkeypatch):
+    """Interleaved, 50 tries each (after a warm-up): the medians are within 20% of each other."""
+    import statistics
+    import time
+
+    from chalicelib import wiring
+
+    monkeypatch.setenv("DONGNE_RATE_RESET_ADDRESS", "1000/1h")
+    wiring.reset()
+    account = api.signup()
+    known, unknown = {"email": account["email"]}, {"email": "timing-nobody@example.kr"}
+    times: dict[str, list[float]] = {"known": [], "unknown": []}
+    for n in range(55):
+        for name, body in (("known", known), ("unknown", unknown)) if n % 2 else (("unknown", unknown),
+                                                                                  ("known", known)):
+            started = time.perf_counter()
+            answer = api.post("/auth/password-reset", body)
+            elapsed = time.perf_counter() - started
+            assert answer.status == 202
+            if n >= 5:  # warm-up
+                times[name].append(elapsed)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratio = medians["known"] / medians["unknown"]
+    print(f"reset medians: known {medians['known'] * 1000:.2f} ms, unknown {medians['unknown'] * 1000:.2f} ms, "
+          f"ratio {ratio:.3f}")
+    assert 1 / 1.2 <= ratio <= 1.2
+    monkeypatch.delenv("DONGNE_RATE_RESET_ADDRESS")
+    wiring.reset()
