@@ -8,10 +8,22 @@ from chalice import Blueprint
 
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.spec import lazy_models
-from chalicelib.errors import AlreadyVerified, CodeExpired, CodeInvalid, CodeLocked, NothingToVerify
+from chalicelib.errors import (
+    AlreadyVerified,
+    CodeExpired,
+    CodeInvalid,
+    CodeLocked,
+    NothingToVerify,
+)
 
 if TYPE_CHECKING:
-    from chalicelib.schemas.recovery import CodeSentOut, ResetConfirmIn, ResetIn, VerifyConfirmIn, VerifyIn
+    from chalicelib.schemas.recovery import (
+        CodeSentOut,
+        ResetConfirmIn,
+        ResetIn,
+        VerifyConfirmIn,
+        VerifyIn,
+    )
 else:  # pydantic models, imported on the first request that needs them
     (CodeSentOut, ResetConfirmIn, ResetIn, VerifyConfirmIn, VerifyIn) = lazy_models(
         "chalicelib.schemas.recovery", "CodeSentOut", "ResetConfirmIn", "ResetIn", "VerifyConfirmIn", "VerifyIn")

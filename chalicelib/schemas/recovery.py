@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -13,16 +13,18 @@ from chalicelib.schemas.common import Out, Schema, Timestamp
 Code = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="The six-digit code the message carried.",
                             examples=["042917"])]
 Channel = Literal["email", "phone"]
+# Exactly one of the two, as LoginIn says it.
+_XOR: dict[str, Any] = {"not": {"anyOf": [_NEITHER, _BOTH]}}
 
 
 class _EmailXorPhone(Schema):
-    model_config = ConfigDict(json_schema_extra={"not": {"anyOf": [_NEITHER, _BOTH]}})
+    model_config = ConfigDict(json_schema_extra=_XOR)
 
     email: Email | None = None
     phone: Phone | None = None
 
     @model_validator(mode="after")
-    def _email_or_phone(self) -> "_EmailXorPhone":
+    def _email_or_phone(self) -> _EmailXorPhone:
         if bool(self.email) == bool(self.phone):
             raise PydanticCustomError("email_xor_phone", "give either an e-mail address or a phone number")
         return self

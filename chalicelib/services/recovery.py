@@ -32,7 +32,14 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from chalicelib.errors import AlreadyVerified, CodeExpired, CodeInvalid, CodeLocked, NothingToVerify, Unavailable
+from chalicelib.errors import (
+    AlreadyVerified,
+    CodeExpired,
+    CodeInvalid,
+    CodeLocked,
+    NothingToVerify,
+    Unavailable,
+)
 from chalicelib.ids import new_id
 from chalicelib.records.accounts import User
 from chalicelib.records.notifications import ChannelFailed
@@ -152,7 +159,7 @@ class CodeMessage:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_fields(cls, fields: dict) -> "CodeMessage":
+    def from_fields(cls, fields: dict) -> CodeMessage:
         try:
             message = cls(**{name: str(fields[name]) for name in cls.__dataclass_fields__})
         except KeyError as error:
@@ -163,8 +170,8 @@ class CodeMessage:
 
 
 TEXTS = {
-    RESET: ("동네 비밀번호 재설정 코드", "비밀번호 재설정 코드는 {code} 입니다. 15분 안에 입력해 주세요. "
-                                      "요청하지 않으셨다면 이 메시지를 무시해 주세요."),
+    RESET: ("동네 비밀번호 재설정 코드", ("비밀번호 재설정 코드는 {code} 입니다. 15분 안에 입력해 주세요. "
+                                       "요청하지 않으셨다면 이 메시지를 무시해 주세요.")),
     VERIFY: ("동네 인증 코드", "인증 코드는 {code} 입니다. 15분 안에 입력해 주세요."),
 }
 
@@ -198,7 +205,10 @@ def _queue(queue: Queue, message: CodeMessage | None) -> None:
 def send_code(marks: Marks, sms: Sms, mail: Mail, message: CodeMessage, now: float) -> str:
     """Send one queued code, once (the notification sender's claim and mark): ``sent``,
     ``duplicate`` or ``skipped``; ``ChannelFailed`` when the provider refused (the queue retries)."""
-    from chalicelib.services.notification_delivery import CLAIM_LEASE_SECONDS, MARK_KEEP_SECONDS
+    from chalicelib.services.notification_delivery import (
+        CLAIM_LEASE_SECONDS,
+        MARK_KEEP_SECONDS,
+    )
 
     if message.channel == "email" and not mail.configured():
         return "skipped"

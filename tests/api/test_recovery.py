@@ -16,8 +16,17 @@ import pytest
 
 from chalicelib.services.recovery import CODE_SECONDS, MAX_TRIES
 from tests.api.conftest import assert_problem
-from tests.api.test_notification_channels import a_phone, channels, ses_messages, sns_backend, turn_on  # noqa: F401
+from tests.api.test_notification_channels import (  # noqa: F401
+    a_phone,
+    channels,
+    ses_messages,
+    sns_backend,
+    turn_on,
+)
 from tests.clock import TestClock
+
+# SNS and SES in moto for every test here (the fixture of the notification channel tests).
+pytestmark = pytest.mark.usefixtures("channels")
 
 T0 = 1_900_000_000.0
 CODE = re.compile(r"\b(\d{6})\b")
@@ -53,7 +62,7 @@ def wrong(code: str) -> str:
 # --- password reset ----------------------------------------------------------------------------------
 
 
-def test_a_reset_code_by_email_sets_the_password_and_kills_every_earlier_token(api, channels, outbound, clock):
+def test_a_reset_code_by_email_sets_the_password_and_kills_every_earlier_token(api, outbound, clock):
     account = api.signup(password="forgotten pw 1")
     other_device = api.post("/auth/login", {"email": account["email"], "password": "forgotten pw 1"}).body["token"]
     before = len(ses_messages())
@@ -77,7 +86,7 @@ def test_a_reset_code_by_email_sets_the_password_and_kills_every_earlier_token(a
     assert assert_problem(again, 400)["code"] == "code_invalid"
 
 
-def test_a_reset_code_by_sms_reaches_the_phone(api, channels, outbound, clock):
+def test_a_reset_code_by_sms_reaches_the_phone(api, outbound, clock):
     account = api.signup()
     phone = a_phone(api, account)
     before = len(sns_backend().sms_messages)
@@ -89,13 +98,13 @@ def test_a_reset_code_by_sms_reaches_the_phone(api, channels, outbound, clock):
     assert api.post("/auth/login", {"phone": phone, "password": "by text 12345"}).status == 200
 
 
-def test_the_sixth_try_is_locked_even_with_the_right_code(api, channels, outbound, clock):
+def test_the_sixth_try_is_locked_even_with_the_right_code(api, outbound, clock):
     account = api.signup()
     before = len(ses_messages())
     ask_reset(api, email=account["email"])
     outbound()
     code = mailed_code(account["email"], before)
-    attempt = lambda c: api.post("/auth/password-reset/confirm",  # noqa: E731
+    attempt = lambda c: api.post("/auth/password-reset/confirm",
                                  {"email": account["email"], "code": c, "new_password": "never set 123"})
     for n in range(MAX_TRIES):
         problem = assert_problem(attempt(wrong(code)), 400)
@@ -110,7 +119,7 @@ def test_the_sixth_try_is_locked_even_with_the_right_code(api, channels, outboun
     assert attempt(mailed_code(account["email"], before)).status == 204
 
 
-def test_a_code_expires_after_15_minutes(api, channels, outbound, clock):
+def test_a_code_expires_after_15_minutes(api, outbound, clock):
     account = api.signup()
     before = len(ses_messages())
     ask_reset(api, email=account["email"])
@@ -126,7 +135,7 @@ def test_a_code_expires_after_15_minutes(api, channels, outbound, clock):
     assert answer.status == 204, answer.body
 
 
-def test_an_unknown_address_answers_like_a_known_one_and_nothing_is_sent(api, channels, outbound, clock):
+def test_an_unknown_address_answers_like_a_known_one_and_nothing_is_sent(api, outbound, clock):
     account = api.signup()
     known = api.post("/auth/password-reset", {"email": account["email"]})
     unknown = api.post("/auth/password-reset", {"email": "nobody-here@example.kr"})
@@ -179,7 +188,7 @@ def verify_email(api, account, outbound) -> None:
     assert api.post("/me/verify/confirm", {"code": code}, token=account["token"]).status == 204
 
 
-def test_verifying_the_email_and_phone_shows_on_me_and_a_change_clears_it(api, channels, outbound, clock):
+def test_verifying_the_email_and_phone_shows_on_me_and_a_change_clears_it(api, outbound, clock):
     account = api.signup()
     me = api.get("/me", token=account["token"]).body
     assert (me["email_verified"], me["phone_verified"]) == (False, False)
@@ -207,7 +216,7 @@ def test_verifying_the_email_and_phone_shows_on_me_and_a_change_clears_it(api, c
     assert api.get("/me", token=account["token"]).body["email_verified"] is False
 
 
-def test_a_code_for_an_address_changed_since_proves_nothing(api, channels, outbound, clock):
+def test_a_code_for_an_address_changed_since_proves_nothing(api, outbound, clock):
     account = api.signup()
     before = len(ses_messages())
     api.post("/me/verify", {}, token=account["token"])
@@ -222,7 +231,7 @@ def test_a_code_for_an_address_changed_since_proves_nothing(api, channels, outbo
 # --- outbound e-mail and SMS only to verified addresses --------------------------------------------------
 
 
-def test_notifications_reach_only_verified_addresses(clock, api, owner, user, channels, drain_stream, outbound):
+def test_notifications_reach_only_verified_addresses(clock, api, owner, user, drain_stream, outbound):
     phone = a_phone(api, owner)
     turn_on(api, owner["token"], email=True, sms=True)
     sms_before, mail_before = len(sns_backend().sms_messages), len(ses_messages())
