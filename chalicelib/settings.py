@@ -86,6 +86,10 @@ class Settings(BaseModel):
     rate_reset_address: str = "5/1h"
     rate_reset_confirm_ip: str = "60/1h"
     rate_verify: str = "5/1h"
+    # A password-reset request is answered no sooner than this after its view starts, whether or
+    # not an account has the address: the one step only a known address takes (queueing its
+    # message, one SQS call) is hidden inside it (services.recovery, docs/trust.md).
+    reset_answer_floor_ms: int = Field(250, ge=0, le=2000)
     # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
     # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
     login_free_attempts: int = Field(5, ge=1, le=100)

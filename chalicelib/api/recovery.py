@@ -40,14 +40,19 @@ CODE_ERRORS = (CodeInvalid, CodeExpired, CodeLocked)
                          "account's address gets the message). The code works for 15 minutes and 5 tries; a new "
                          "one replaces it. Limited per network address and per e-mail/phone (429).")
 def request_reset(ctx: Ctx, body: ResetIn) -> CodeSentOut:
+    import time
+
     from chalicelib.services import recovery
     from chalicelib.services.rates import identifier_subject, ticket
 
+    started = time.perf_counter()
     kind, value = body.identifier
     d = ctx.deps
     per_address = ticket(d.rate_rules["reset_address"], identifier_subject(kind, value), ctx.now)
     sent = recovery.request_reset(d.codes, d.accounts, d.rates, d.outbound_queue, d.code_secret,
                                   per_address=per_address, kind=kind, value=value, now=ctx.now)
+    # The same answer at the same moment whether or not the address is an account's.
+    recovery.wait_until(started + d.settings.reset_answer_floor_ms / 1000)
     return CodeSentOut.model_validate(sent)
 
 

@@ -5,8 +5,9 @@
   network address at the edge, per e-mail/phone here), the address is looked up, a code is
   drawn and its HMAC computed, and its item written (for an unknown address too, without a
   user, so later tries behave alike). Only a known address gets the message queued — the
-  one step that differs, a single SQS call. Confirming with the right code sets the new
-  password through ``AccountsStore.change_password``, the same write ``PUT /me/password``
+  one step that differs, a single SQS call, and the answer waits for a floor
+  (``settings.reset_answer_floor_ms``, 250 ms from the view's start) so that call ends unseen.
+  Confirming with the right code sets the new password through ``AccountsStore.change_password``, the same write ``PUT /me/password``
   makes: the token version moves on and every token issued before dies.
 * **Verification** (``request_verification`` / ``confirm_verification``): a code to the
   account's e-mail or phone; the right one marks that address verified. Outbound e-mail and
@@ -228,6 +229,16 @@ def send_code(marks: Marks, sms: Sms, mail: Mail, message: CodeMessage, now: flo
 
 
 # --- password reset ---------------------------------------------------------------------------------
+
+
+def wait_until(deadline: float) -> None:
+    """Sleep until ``deadline`` (``time.perf_counter()``), if it is still ahead. A reset's answer
+    waits for its floor: what only a known address does (one SQS call) ends inside it."""
+    import time
+
+    left = deadline - time.perf_counter()
+    if left > 0:
+        time.sleep(left)
 
 
 def request_reset(codes: Codes, accounts: AccountsStore, limits: Limits, queue: Queue, key: str, *,
