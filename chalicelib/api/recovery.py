@@ -39,7 +39,7 @@ CODE_ERRORS = (CodeInvalid, CodeExpired, CodeLocked)
              description="Always 202 with the same body, whether or not an account has the address (only an "
                          "account's address gets the message). The code works for 15 minutes and 5 tries; a new "
                          "one replaces it. Limited per network address and per e-mail/phone (429).")
-def request_reset(ctx: Ctx, body: ResetIn) -> CodeSentOut:
+def create_reset_code(ctx: Ctx, body: ResetIn) -> CodeSentOut:
     import time
 
     from chalicelib.services import recovery
@@ -77,7 +77,7 @@ def confirm_reset(ctx: Ctx, body: ResetConfirmIn) -> None:
              description="`channel` chooses; absent, the e-mail if it is not verified yet, else the phone. Only "
                          "verified addresses receive e-mail and SMS notifications. The code works for 15 minutes "
                          "and 5 tries; a new one replaces it.")
-def request_verification(ctx: Ctx, body: VerifyIn) -> CodeSentOut:
+def create_verification_code(ctx: Ctx, body: VerifyIn) -> CodeSentOut:
     from chalicelib.services import recovery
 
     d = ctx.deps
