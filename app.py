@@ -32,6 +32,7 @@ from chalicelib.api.pages import pages_blueprint
 from chalicelib.observability import observe
 from chalicelib.api.discovery import discovery_blueprint
 from chalicelib.api.export import export_blueprint
+from chalicelib.api.recovery import recovery_blueprint
 
 app = Chalice(app_name="dongne")
 observe(app)  # logs, metrics and traces for every handler (Powertools, loaded on first use)
@@ -64,5 +65,6 @@ app.register_blueprint(insights_blueprint)
 app.register_blueprint(pages_blueprint)
 app.register_blueprint(discovery_blueprint)
 app.register_blueprint(export_blueprint)
+app.register_blueprint(recovery_blueprint)
 # Last: it adds the 405 and OPTIONS routes of every path the blueprints above declared.
 app.register_blueprint(method_routes_blueprint)

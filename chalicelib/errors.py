@@ -99,6 +99,18 @@ class IdempotencyKeyInvalid(BadRequest):
     code = "idempotency_key_invalid"
 
 
+class CodeInvalid(BadRequest):
+    """A reset or verification code that is wrong, or was never asked for."""
+
+    code = "code_invalid"
+
+
+class CodeExpired(BadRequest):
+    """A reset or verification code past its 15 minutes."""
+
+    code = "code_expired"
+
+
 # --- 401 ----------------------------------------------------------------------------------------
 class Unauthorized(DomainError):
     """No valid bearer token: missing, malformed, expired or revoked."""
@@ -129,6 +141,12 @@ class WrongPassword(Forbidden):
     """A password change named a wrong current password."""
 
     code = "wrong_password"
+
+
+class CodeLocked(Forbidden):
+    """A reset or verification code tried too many times: only a new code can be used."""
+
+    code = "code_locked"
 
 
 class OwnShopOrder(Forbidden):
@@ -281,6 +299,18 @@ class ShopClosed(Conflict):
 
 class AlreadyReviewed(Conflict):
     code = "already_reviewed"
+
+
+class AlreadyVerified(Conflict):
+    """Asking to verify an e-mail address or phone number that is verified already."""
+
+    code = "already_verified"
+
+
+class NothingToVerify(Conflict):
+    """Asking to verify an e-mail address or phone number the account does not have."""
+
+    code = "nothing_to_verify"
 
 
 class TooManyDevices(Conflict):

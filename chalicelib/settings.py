@@ -87,6 +87,17 @@ class Settings(BaseModel):
     # Per network address: POST /store-links/{code}/visits (anonymous or not; visits count once
     # per visitor and day anyway, this bounds the writes).
     rate_visit_ip: str = "120/1m"
+    # Codes (services.recovery): asking for a password-reset code per network address and per
+    # e-mail/phone (known or not), trying one per network address, and asking for a
+    # verification code per user.
+    rate_reset_ip: str = "30/1h"
+    rate_reset_address: str = "5/1h"
+    rate_reset_confirm_ip: str = "60/1h"
+    rate_verify: str = "5/1h"
+    # A password-reset request is answered no sooner than this after its view starts, whether or
+    # not an account has the address: the one step only a known address takes (queueing its
+    # message, one SQS call) is hidden inside it (services.recovery, docs/trust.md).
+    reset_answer_floor_ms: int = Field(250, ge=0, le=2000)
     # Per account (e-mail or phone, known or not): free login attempts, then a lock doubling
     # from login_lock_seconds up to login_lock_max_seconds; a success resets it.
     login_free_attempts: int = Field(5, ge=1, le=100)
@@ -154,7 +165,8 @@ class Settings(BaseModel):
     @field_validator("rate_signup_ip", "rate_login_ip", "rate_post", "rate_comment", "rate_share", "rate_follow",
                      "rate_like", "rate_order", "rate_webhook_ip", "rate_payment", "rate_message",
                      "rate_broadcast", "rate_upload", "rate_subscription", "rate_review", "rate_note",
-                     "rate_device", "rate_visit_ip")
+                     "rate_device", "rate_visit_ip", "rate_reset_ip", "rate_reset_address", "rate_reset_confirm_ip",
+                     "rate_verify")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         from chalicelib.records.rates import parse_spec

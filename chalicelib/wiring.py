@@ -326,6 +326,23 @@ class Container:
         return hmac.new(self._secret.encode(), b"dongne-visitor-ids", hashlib.sha256).hexdigest()
 
     @cached_property
+    def codes(self):
+        """Password-reset and verification codes (``services.recovery``)."""
+        from chalicelib.storage.recovery import CodesRepository
+
+        self._bind()
+        return CodesRepository()
+
+    @cached_property
+    def code_secret(self) -> str:
+        """The key codes are stored under (an HMAC, ``services.recovery.code_hash``): derived from
+        the signing secret, like ``visitor_secret``."""
+        import hashlib
+        import hmac
+
+        return hmac.new(self._secret.encode(), b"dongne-codes", hashlib.sha256).hexdigest()
+
+    @cached_property
     def discovery(self):
         """Shop search, region lists, hashtag pages and viewer state (``services.discovery``)."""
         from chalicelib.storage.discovery import DiscoveryRepository

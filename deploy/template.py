@@ -5,7 +5,7 @@ DynamoDB tables (key schemas and indexes generated from the PynamoDB models, the
 table's stream, TTL, point-in-time recovery), the S3 media bucket (private, encrypted,
 CORS for presigned POST uploads from the app), the stream function wired to the table's
 real stream (partial batch responses, bisecting failed batches, bounded retries, failures
-kept in an SQS queue), the outbound queue the stream hands push, e-mail and SMS to and the
+kept in an SQS queue), the outbound queue the stream hands push, e-mail and SMS to (and the API its one-time codes) and the
 ``outbound`` function wired to it (retries, a dead-letter queue and its alarm), the bucket name and the ARN of a generated signing secret (Secrets
 Manager; the value is read at run time, never put in the environment) in every function's
 environment, PortOne's secret (made empty, filled in by operations) named to the two
@@ -507,6 +507,9 @@ def build(stage: str) -> dict[str, Any]:
     # The stream queues outbound work; the outbound function's mapping reads the queue, reporting
     # failed messages one by one (events.outbound), and the queue's redrive policy retries them.
     resources["Stream"]["Properties"]["Environment"]["Variables"]["DONGNE_OUTBOUND_QUEUE_URL"] = \
+        {"Ref": "OutboundQueue"}
+    # The API queues the password-reset and verification codes itself (services.recovery).
+    resources["APIHandler"]["Properties"]["Environment"]["Variables"]["DONGNE_OUTBOUND_QUEUE_URL"] = \
         {"Ref": "OutboundQueue"}
     resources["Outbound"]["Properties"]["Events"] = {"OutboundSqsEventSource": {"Properties": {
         "Queue": {"Fn::GetAtt": ["OutboundQueue", "Arn"]},

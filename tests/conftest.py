@@ -60,6 +60,8 @@ os.environ.update({
     "DONGNE_RATE_SIGNUP_IP": "1000000/10m",
     "DONGNE_RATE_LOGIN_IP": "1000000/10m",
     "DONGNE_RATE_VISIT_IP": "1000000/1m",
+    "DONGNE_RATE_RESET_IP": "1000000/10m",
+    "DONGNE_RATE_RESET_CONFIRM_IP": "1000000/10m",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -59,6 +59,8 @@ def send_record(record: Any) -> None:
     from chalicelib.services.notification_delivery import Job, send
     from chalicelib.wiring import container
 
+    if '"kind":"code"' in record.body:  # a one-time code (services.recovery), not a notification
+        return send_code_record(record)
     try:
         job = Job.from_json(record.body)
     except ValueError as error:  # retrying could never succeed
@@ -81,6 +83,35 @@ def send_record(record: Any) -> None:
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         raise Undelivered("; ".join(f"{o.channel} {o.target}: {o.detail}" for o in failed))
+
+
+def send_code_record(record: Any) -> None:
+    """One queued code (``services.recovery.CodeMessage``): send it once, log it (never the code
+    or the address), raise if the provider refused it (the queue retries)."""
+    import json
+
+    from chalicelib import clock, observability
+    from chalicelib.records.notifications import ChannelFailed
+    from chalicelib.services.recovery import CodeMessage, send_code
+    from chalicelib.wiring import container
+
+    try:
+        message = CodeMessage.from_fields(json.loads(record.body))
+    except (ValueError, TypeError) as error:
+        log.error("skipping an outbound message that is not a code: %s (messageId %s)", error, record.message_id)
+        return
+    deps = container()
+    fields = {"key": message.key, "recipient_id": message.user_id, "channel": message.channel,
+              "receive_count": record.attributes.approximate_receive_count}
+    try:
+        status = send_code(deps.notifications, deps.sns, deps.ses, message, clock.now())
+    except ChannelFailed as failure:
+        observability.notification_failed(message.channel, "code")
+        log.warning("code delivery", extra={**fields, "status": "failed", "detail": str(failure)})
+        raise Undelivered(f"{message.channel}: {failure}") from failure
+    if status == "sent":
+        observability.notification_sent(message.channel)
+    log.info("code delivery", extra={**fields, "status": status})
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:

@@ -21,6 +21,9 @@ class User:
     token_version: int = 0
     # Tokens logged out one by one, as "<expires_at>:<token id>", until they expire anyway.
     revoked_tokens: tuple[str, ...] = field(default=(), repr=False)
+    # Proven by a code sent there (services.recovery); a changed address starts unverified.
+    email_verified: bool = False
+    phone_verified: bool = False
 
     def revoked(self, token_id: str) -> bool:
         return any(entry.partition(":")[2] == token_id for entry in self.revoked_tokens)

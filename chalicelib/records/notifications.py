@@ -103,6 +103,9 @@ class Contact:
     name: str
     email: str | None
     phone: str | None
+    # Outbound e-mail and SMS go only to an address proven by a code (services.recovery).
+    email_verified: bool = False
+    phone_verified: bool = False
 
 
 @dataclass(frozen=True)

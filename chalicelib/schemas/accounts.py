@@ -114,6 +114,8 @@ class UserPublic(Out):
     shop_id: str | None
     created_at: Timestamp
     following_count: int = 0
+    email_verified: bool = Field(False, description="The e-mail address received a code (POST /me/verify).")
+    phone_verified: bool = Field(False, description="The phone number received a code (POST /me/verify).")
 
 
 class AuthOut(Out):

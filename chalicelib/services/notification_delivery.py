@@ -241,11 +241,15 @@ def send(store: PreferencesStore, marks: SendMarks, push: Push, sms: Sms, mail: 
     if job.channel == "email":
         if contact is None or not contact.email or not mail.configured():
             return [Outcome("email", "email", "skipped", "no address or no sender configured")]
+        if not contact.email_verified:  # only to an address proven by a code (services.recovery)
+            return [Outcome("email", "email", "skipped", "address not verified")]
         address = contact.email
         return [_once(marks, job, "email", now, lambda: mail.email(address, job.title, job.body))]
     phone = e164(contact.phone) if contact is not None and contact.phone else None
     if phone is None:
         return [Outcome("sms", "sms", "skipped", "no phone number SNS can reach")]
+    if contact is not None and not contact.phone_verified:
+        return [Outcome("sms", "sms", "skipped", "number not verified")]
     return [_once(marks, job, "sms", now, lambda: sms.sms(phone, sms_text(job.title, job.body)))]
 
 

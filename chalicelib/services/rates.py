@@ -46,6 +46,10 @@ RULES: dict[str, tuple[str, str]] = {
     "note": ("rate_note", USER),  # an owner's private note about a customer
     "device": ("rate_device", USER),  # a push token registered or removed (SNS endpoints)
     "visit": ("rate_visit_ip", ADDRESS),  # a store-link visit: per address, token or not
+    "reset": ("rate_reset_ip", ADDRESS),  # POST /auth/password-reset
+    "reset_address": ("rate_reset_address", ADDRESS),  # the same, per e-mail/phone asked about
+    "reset_confirm": ("rate_reset_confirm_ip", ADDRESS),  # POST /auth/password-reset/confirm
+    "verify": ("rate_verify", USER),  # POST /me/verify: a code to the account's e-mail or phone
 }
 
 

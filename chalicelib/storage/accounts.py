@@ -32,6 +32,8 @@ def to_user(item: UserItem) -> User:
         following_count=int(item.following_count or 0),
         token_version=int(item.token_version or 0),
         revoked_tokens=tuple(item.revoked_tokens or ()),
+        email_verified=item.email_verified_at is not None,
+        phone_verified=item.phone_verified_at is not None,
     )
 
 
@@ -155,7 +157,9 @@ class AccountsRepository:
             if new is None or new == old:
                 continue
             actions.append(getattr(UserItem, kind).set(new))
+            actions.append(getattr(UserItem, f"{kind}_verified_at").remove())  # a new address starts unverified
             changes[kind] = new
+            changes[f"{kind}_verified"] = False
             tx.put(guard(kind, new, current.user_id), condition=UniqueItem.pk.does_not_exist(), label=kind)
             _no_earlier_owner(tx, kind, new, current.user_id, releasing=old)
             if old:

@@ -451,10 +451,13 @@ class NotificationsRepository:
 
     def contact(self, user_id: str) -> Contact | None:
         try:
-            item = UserItem.get(user_pk(user_id), PROFILE, attributes_to_get=["user_id", "name", "email", "phone"])
+            item = UserItem.get(user_pk(user_id), PROFILE, attributes_to_get=[
+                "user_id", "name", "email", "phone", "email_verified_at", "phone_verified_at"])
         except UserItem.DoesNotExist:
             return None
-        return Contact(user_id=item.user_id, name=item.name, email=item.email, phone=item.phone)
+        return Contact(user_id=item.user_id, name=item.name, email=item.email, phone=item.phone,
+                       email_verified=item.email_verified_at is not None,
+                       phone_verified=item.phone_verified_at is not None)
 
     # --- outbound messages sent once -------------------------------------------------------------
 

@@ -81,6 +81,16 @@ def a_phone(api, account) -> str:
     return "+82" + local[1:]
 
 
+def verified(account, *kinds: str) -> None:
+    """Mark the account's current e-mail and/or phone verified, as a confirmed code does (the
+    code flow itself is tests/api/test_recovery.py): outbound e-mail and SMS go only there."""
+    deps = container()
+    user_id = account["user"]["user_id"]
+    user = deps.accounts.get_user(user_id, consistent=True)
+    for kind in kinds:
+        assert deps.codes.mark_verified(user_id, kind, getattr(user, kind), 0.0)
+
+
 def turn_on(api, token, **channels):
     answer = api.put("/me/notification-settings", {"channels": channels}, token=token)
     assert answer.status == 200, answer.body
@@ -213,6 +223,7 @@ def test_email_and_sms_reach_the_owner_when_turned_on(api, owner, user, channels
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     phone = a_phone(api, owner)
     turn_on(api, owner["token"], email=True, sms=True)
+    verified(owner, "email", "phone")
     sms_before, mail_before = len(sns_backend().sms_messages), len(ses_messages())
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))
     drain_stream()
@@ -229,6 +240,7 @@ def test_with_sns_failing_the_order_succeeds_the_stream_never_calls_it_and_the_s
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     turn_on(api, owner["token"], push=True, sms=True)
     a_phone(api, owner)
+    verified(owner, "phone")
     api.put("/me/devices/owner-phone", {"platform": "android", "token": "f" * 64}, token=owner["token"])
     calls = []
 
@@ -286,6 +298,7 @@ def test_a_failing_email_provider_delays_no_order_and_dead_letters_are_redriven_
         api, owner, user, channels, drain_stream, stream, outbound, monkeypatch, capsys):
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     turn_on(api, owner["token"], email=True)
+    verified(owner, "email")
     ses = FailingSes(container().ses.client)
     monkeypatch.setattr(container().ses.client, "send_email", ses.send_email)
     mail_before = len(ses_messages())

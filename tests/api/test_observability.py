@@ -15,7 +15,7 @@ from chalicelib import observability
 from tests import log_secrets
 from tests.api.commerce import buy, make_product, placed
 from tests.api.conftest import assert_problem, create_post
-from tests.api.test_notification_channels import a_phone, channels, shop_with_a_first_order, turn_on  # noqa: F401
+from tests.api.test_notification_channels import a_phone, channels, shop_with_a_first_order, turn_on, verified  # noqa: F401
 
 
 def lines_since(mark: int) -> list[dict]:
@@ -160,6 +160,7 @@ def test_notifications_sent_and_failed_are_counted_per_channel(api, owner, user,
     tofu = shop_with_a_first_order(api, owner, drain_stream)
     turn_on(api, owner["token"], sms=True)
     a_phone(api, owner)
+    verified(owner, "phone")
     outbound()
     mark = len(observability.emitted)
     placed(api, user, owner["shop"]["shop_id"], (tofu["product_id"], 1))

@@ -440,9 +440,10 @@ def test_the_outbound_function_reads_its_queue_with_retries_a_dead_letter_queue_
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["OutboundDeadLetters", "QueueName"]}}]
     assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    # only the stream queues; the redrive command finds the queue by the stack's output
+    # only the stream (notifications) and the API (reset and verification codes) queue; the
+    # redrive command finds the queue by the stack's output
     variables = {name: resources[name]["Properties"]["Environment"]["Variables"] for name in ALL_FUNCTIONS}
-    assert [n for n, v in variables.items() if "DONGNE_OUTBOUND_QUEUE_URL" in v] == ["Stream"]
+    assert [n for n, v in variables.items() if "DONGNE_OUTBOUND_QUEUE_URL" in v] == ["APIHandler", "Stream"]
     assert variables["Stream"]["DONGNE_OUTBOUND_QUEUE_URL"] == {"Ref": "OutboundQueue"}
     assert template(packaged)["Outputs"]["OutboundQueueUrl"] == {"Value": {"Ref": "OutboundQueue"}}
 

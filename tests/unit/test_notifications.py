@@ -292,7 +292,8 @@ def test_nothing_is_queued_until_a_channel_is_on():
 def test_one_job_per_channel_that_is_on_each_message_sent_once():
     prefs = Preferences({"push": True, "email": True, "sms": True}, {})
     devices = [Device("owner", "d1", "ios", "t" * 64, "arn:1", NOW), Device("owner", "d2", "ios", "u" * 64, None, NOW)]
-    store = FakePrefs(prefs, devices, Contact("owner", "박두부", "tofu@dongne.kr", "010-1234-5678"))
+    store = FakePrefs(prefs, devices, Contact("owner", "박두부", "tofu@dongne.kr", "010-1234-5678",
+                                              email_verified=True, phone_verified=True))
     jobs = delivery.plan(store, NOTE)
     assert [job.channel for job in jobs] == ["push", "email", "sms"]
     assert {job.key for job in jobs} == {f"n1:{int(NOW * 1000)}"} and jobs[0].title == "새 주문이 들어왔어요"
@@ -309,10 +310,25 @@ def test_one_job_per_channel_that_is_on_each_message_sent_once():
     assert delivery.plan(store, NOTE) == []
 
 
+def test_email_and_sms_go_only_to_verified_addresses():
+    prefs = Preferences({"email": True, "sms": True}, {})
+    store = FakePrefs(prefs, [], Contact("owner", "박두부", "tofu@dongne.kr", "010-1234-5678"))
+    jobs = delivery.plan(store, NOTE)
+    assert [job.channel for job in jobs] == ["email", "sms"]  # planned: the sender decides on the address
+    marks, channels = FakeMarks(), FakeChannels()
+    outcomes = [o for job in jobs for o in delivery.send(store, marks, channels, channels, channels, job, NOW)]
+    assert [(o.channel, o.status, o.detail) for o in outcomes] == [
+        ("email", "skipped", "address not verified"), ("sms", "skipped", "number not verified")]
+    assert channels.sent == [] and marks.marks == {}
+    store.contact_ = Contact("owner", "박두부", "tofu@dongne.kr", "010-1234-5678", email_verified=True)
+    outcomes = [o for job in jobs for o in delivery.send(store, marks, channels, channels, channels, job, NOW)]
+    assert [o.status for o in outcomes] == ["sent", "skipped"] and [s[0] for s in channels.sent] == ["email"]
+
+
 def test_a_refused_message_is_given_back_for_the_retry_and_the_rest_is_not_sent_again():
     prefs = Preferences({"push": True, "email": True}, {})
     devices = [Device("owner", "d1", "ios", "t" * 64, "arn:1", NOW), Device("owner", "d2", "android", "u" * 64, "arn:2", NOW)]
-    store = FakePrefs(prefs, devices, Contact("owner", "박두부", "tofu@dongne.kr", None))
+    store = FakePrefs(prefs, devices, Contact("owner", "박두부", "tofu@dongne.kr", None, email_verified=True))
     push, email = delivery.plan(store, NOTE)
     marks, failing = FakeMarks(), FakeChannels(fail={"email"})
     assert [o.status for o in delivery.send(store, marks, failing, failing, failing, email, NOW)] == ["failed"]

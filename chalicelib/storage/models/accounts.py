@@ -47,6 +47,10 @@ class UserItem(MainItem, discriminator="user"):
     # by the next logout).
     token_version = NumberAttribute(default=0)
     revoked_tokens: ListAttribute[Any] = ListAttribute(of=UnicodeAttribute, null=True)
+    # When the e-mail / phone was proven by a code sent to it (services.recovery); removed in
+    # the update that changes the address. Absent: unverified (outbound e-mail/SMS skip it).
+    email_verified_at = NumberAttribute(null=True)
+    phone_verified_at = NumberAttribute(null=True)
 
 
 class UniqueItem(MainItem, discriminator="unique"):
