@@ -12,7 +12,8 @@ from chalicelib.schemas.common import Out, Schema, Timestamp
 
 Code = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="The six-digit code the message carried.",
                             examples=["042917"])]
-Channel = Literal["email", "phone"]
+type CodeChannel = Annotated[Literal["email", "phone"], Field(
+    description="Where a code goes: the account's e-mail or its phone (SMS).")]
 # Exactly one of the two, as LoginIn says it.
 _XOR: dict[str, Any] = {"not": {"anyOf": [_NEITHER, _BOTH]}}
 
@@ -47,7 +48,7 @@ class ResetConfirmIn(_EmailXorPhone):
 
 
 class VerifyIn(Schema):
-    channel: Channel | None = Field(None, description=(
+    channel: CodeChannel | None = Field(None, description=(
         "Which address to verify; absent: the account's e-mail if it has one not yet verified, else its phone."))
 
 
@@ -56,5 +57,5 @@ class VerifyConfirmIn(Schema):
 
 
 class CodeSentOut(Out):
-    channel: Channel = Field(description="Where the code goes (for a reset: the kind of address sent).")
+    channel: CodeChannel = Field(description="Where the code goes (for a reset: the kind of address sent).")
     expires_at: Timestamp = Field(description="Until when the code works (15 minutes).")

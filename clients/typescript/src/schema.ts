@@ -42,6 +42,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a 6-digit password-reset code to an e-mail address or phone number
+         * @description Always 202 with the same body, whether or not an account has the address (only an account's address gets the message). The code works for 15 minutes and 5 tries; a new one replaces it. Limited per network address and per e-mail/phone (429).
+         */
+        post: operations["createResetCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the code; every token issued before stops working
+         * @description A wrong code is a 400 `code_invalid` (also for an address no account has); after 5 tries the code is `code_locked` (403), even the right one; after 15 minutes `code_expired` (400). The right code also marks the address verified.
+         */
+        post: operations["confirmReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/signup": {
         parameters: {
             query?: never;
@@ -552,6 +592,46 @@ export interface paths {
         get: operations["listMySubscriptions"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a 6-digit code to the account's e-mail address or phone number
+         * @description `channel` chooses; absent, the e-mail if it is not verified yet, else the phone. Only verified addresses receive e-mail and SMS notifications. The code works for 15 minutes and 5 tries; a new one replaces it.
+         */
+        post: operations["createVerificationCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/verify/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove the e-mail address or phone number the code went to
+         * @description The address is verified (`email_verified` / `phone_verified` on GET /me) until it changes. Wrong, locked and expired codes answer as for a password reset.
+         */
+        post: operations["confirmVerification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1930,6 +2010,23 @@ export interface components {
              * @description Chosen customers (at most 1000); those who are not the shop's customers are not reached.
              */
             user_ids: string[];
+        };
+        /**
+         * @description Where a code goes: the account's e-mail or its phone (SMS).
+         * @enum {string}
+         */
+        CodeChannel: "email" | "phone";
+        /** CodeSentOut */
+        CodeSentOut: {
+            /** @description Where the code goes (for a reset: the kind of address sent). */
+            channel: components["schemas"]["CodeChannel"];
+            /**
+             * Expires At
+             * Format: date-time
+             * @description Until when the code works (15 minutes).
+             * @example 2026-11-23T04:31:00.000Z
+             */
+            expires_at: string;
         };
         /** CommentCreate */
         CommentCreate: {
@@ -4151,6 +4248,35 @@ export interface components {
             /** Shop Name */
             shop_name: string;
         };
+        /**
+         * ResetConfirmIn
+         * @description The address the code was asked for (exactly one of `email` and `phone`), the code and the
+         *     new password.
+         */
+        ResetConfirmIn: {
+            /**
+             * Code
+             * @description The six-digit code the message carried.
+             * @example 042917
+             */
+            code: string;
+            /** Email */
+            email?: string | null;
+            /** New Password */
+            new_password: string;
+            /** Phone */
+            phone?: string | null;
+        };
+        /**
+         * ResetIn
+         * @description Exactly one of `email` and `phone`: where the account's reset code is sent.
+         */
+        ResetIn: {
+            /** Email */
+            email?: string | null;
+            /** Phone */
+            phone?: string | null;
+        };
         /** ReviewCreate */
         ReviewCreate: {
             /** Rating */
@@ -4929,6 +5055,12 @@ export interface components {
             /** Email */
             email: string | null;
             /**
+             * Email Verified
+             * @description The e-mail address received a code (POST /me/verify).
+             * @default false
+             */
+            email_verified: boolean;
+            /**
              * Following Count
              * @default 0
              */
@@ -4937,10 +5069,30 @@ export interface components {
             name: string;
             /** Phone */
             phone: string | null;
+            /**
+             * Phone Verified
+             * @description The phone number received a code (POST /me/verify).
+             * @default false
+             */
+            phone_verified: boolean;
             /** Shop Id */
             shop_id: string | null;
             /** User Id */
             user_id: string;
+        };
+        /** VerifyConfirmIn */
+        VerifyConfirmIn: {
+            /**
+             * Code
+             * @description The six-digit code the message carried.
+             * @example 042917
+             */
+            code: string;
+        };
+        /** VerifyIn */
+        VerifyIn: {
+            /** @description Which address to verify; absent: the account's e-mail if it has one not yet verified, else its phone. */
+            channel?: components["schemas"]["CodeChannel"] | null;
         };
         /**
          * VisitIn
@@ -4978,6 +5130,28 @@ export interface components {
         };
         /** @description Forbidden: `blocked`. */
         Blocked: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Bad Request: `code_expired`, `code_invalid`, `json_too_deep`, `malformed_json`. */
+        CodeExpiredOrCodeInvalidOrJsonTooDeepOrMalformedJson: {
+            headers: {
+                "Content-Language": components["headers"]["Content-Language"];
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Forbidden: `code_locked`. */
+        CodeLocked: {
             headers: {
                 "Content-Language": components["headers"]["Content-Language"];
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5281,6 +5455,73 @@ export interface operations {
             };
             401: components["responses"]["AccountClosedOrUnauthorized"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createResetCode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetIn"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSentOut"];
+                };
+            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirmReset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["CodeExpiredOrCodeInvalidOrJsonTooDeepOrMalformedJson"];
+            403: components["responses"]["CodeLocked"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -6633,6 +6874,86 @@ export interface operations {
             400: components["responses"]["InvalidCursorOrMalformedQuery"];
             401: components["responses"]["AccountClosedOrUnauthorized"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createVerificationCode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["VerifyIn"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSentOut"];
+                };
+            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            /** @description Conflict: `already_verified`, `nothing_to_verify`. */
+            409: {
+                headers: {
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirmVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["CodeExpiredOrCodeInvalidOrJsonTooDeepOrMalformedJson"];
+            401: components["responses"]["AccountClosedOrUnauthorized"];
+            403: components["responses"]["CodeLocked"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["ServiceUnavailable"];
