@@ -168,6 +168,8 @@ def test_a_big_audience_goes_in_bounded_chunks_and_a_replayed_chunk_sends_nothin
     from chalicelib.services.broadcasts import run_chunk
 
     monkeypatch.setenv("DONGNE_BROADCAST_CHUNK_SIZE", "10")
+    # Chunks end by their size here, never by the invocation's time budget (a busy machine).
+    monkeypatch.setenv("DONGNE_STREAM_BUDGET_SECONDS", "60")
     deps.reset()
     request.addfinalizer(deps.reset)
     pairs = _lapsed_pairs(owner["shop"], 25, clock.now)
