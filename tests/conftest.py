@@ -59,6 +59,10 @@ os.environ.update({
     # client address within minutes; the limit tests (tests/api/test_limits.py) use the defaults.
     "DONGNE_RATE_SIGNUP_IP": "1000000/10m",
     "DONGNE_RATE_LOGIN_IP": "1000000/10m",
+    # Many tests move the app's clock by days while one account keeps its token; access tokens
+    # live an hour on every stage, and the session tests (tests/api/test_sessions.py) run with
+    # that shipped lifetime.
+    "DONGNE_TOKEN_TTL_SECONDS": str(30 * 24 * 3600),
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from chalicelib.api.edge import Ctx, Router
 from chalicelib.api.spec import lazy_models
-from chalicelib.errors import AccountClosed, RefreshTokenReused
+from chalicelib.errors import AccountClosed, RefreshTokenReused, Unauthorized
 
 if TYPE_CHECKING:
     from chalicelib.schemas.sessions import RefreshIn, TokensOut
@@ -21,7 +21,7 @@ route = Router(sessions_blueprint, "accounts")
 
 
 @route.route("POST", "/auth/refresh", auth=False, body=RefreshIn, response=TokensOut,
-             errors=(RefreshTokenReused, AccountClosed),
+             errors=(Unauthorized, RefreshTokenReused, AccountClosed),
              summary="Exchange a refresh token for a new access token and the login's next refresh token",
              description="Access tokens live an hour, refresh tokens 60 days; each refresh token works once. "
                          "One presented again (a copy used by someone else, or a retry that raced its first try) "
