@@ -180,7 +180,7 @@ def _authenticated(request: Request, deps: Container, now: float) -> tuple[Claim
 
     claims = _claims(request, deps, now)
     accounts = deps.accounts  # built (and the tables bound) here, not on the worker
-    return claims, revocation.start(request.method, lambda: check_token(accounts, claims))
+    return claims, revocation.start(request.method, lambda: check_token(accounts, claims), deps.sessions)
 
 
 def _settled(check: TokenCheck | None, response: Response, lang: str,

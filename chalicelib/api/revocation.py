@@ -8,7 +8,9 @@ page was that GetItem and then the page's own Query, one after the other.
 
 Now a **safe** request (GET, HEAD: it changes nothing) starts the check on a worker thread and
 runs its route meanwhile; the answer waits for the check before it leaves, and a dead token
-gets its 401 with the computed body thrown away. Nothing a dead token asked to read leaves the
+gets its 401 with the computed body thrown away. The route starts once the check's GetItem is
+on its way (a few tens of microseconds), so the check is always the request's first call, as
+call budgets count it, and only the waiting for DynamoDB's answers overlaps. Nothing a dead token asked to read leaves the
 server, and the next request after a logout, a password change or a close is refused, as
 before — the reads simply overlap. A **write** waits for the check before its route runs, so
 a dead token changes nothing. A view that needs the account (``ctx.account``: ``GET /me``)
@@ -24,14 +26,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from threading import Lock
-from typing import TYPE_CHECKING
+from threading import Event, Lock
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from chalicelib.records.accounts import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 WORKERS = 2
+# How long a route waits for the check's read to go out before it starts anyway (a worker that
+# is busy: the check still decides the answer, it just may not be the first call).
+SEND_WAIT_SECONDS = 0.5
+
+
+
+class SendSignals(Protocol):
+    """Tells a waiting thread when this thread's read has gone out (``storage.sessions``)."""
+
+    def sending(self, event: Event) -> AbstractContextManager[None]: ...
+
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = Lock()
@@ -72,12 +86,23 @@ def _in_this_trace(run: Callable[[], User]) -> Callable[[], User]:
 class TokenCheck:
     """The token check of one request: run at once (``concurrent=False``) or on a worker."""
 
-    def __init__(self, run: Callable[[], User], concurrent: bool) -> None:
+    def __init__(self, run: Callable[[], User], concurrent: bool, signals: SendSignals | None = None) -> None:
         self._future: Future[User] | None = None
         self._account: User | None = None
         self._error: BaseException | None = None
         if concurrent:
-            self._future = _executor().submit(_in_this_trace(run))
+            sent = Event()
+            traced = _in_this_trace(run)
+
+            def check() -> User:
+                if signals is None:
+                    sent.set()
+                    return traced()
+                with signals.sending(sent):
+                    return traced()
+
+            self._future = _executor().submit(check)
+            sent.wait(SEND_WAIT_SECONDS)
         else:
             self._account = run()  # a dead token raises here, before the route runs
 
@@ -100,5 +125,5 @@ class TokenCheck:
         return self._account
 
 
-def start(method: str, run: Callable[[], User]) -> TokenCheck:
-    return TokenCheck(run, concurrent=method in SAFE_METHODS)
+def start(method: str, run: Callable[[], User], signals: SendSignals | None = None) -> TokenCheck:
+    return TokenCheck(run, concurrent=method in SAFE_METHODS, signals=signals)

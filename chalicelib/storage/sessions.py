@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from enum import Enum
 
 from chalicelib.records.sessions import Login
@@ -70,3 +73,43 @@ class SessionsRepository:
     def end(self, user_id: str, session_id: str) -> None:
         """Delete the login (idempotent): its refresh token refreshes nothing any more."""
         with_retries(lambda: SessionItem(user_pk(user_id), session_sk(session_id)).delete())
+
+    def sending(self, event: threading.Event) -> AbstractContextManager[None]:
+        """For the token check on a worker (``api.revocation``): while the block lasts, this
+        thread's next GetItem sets ``event`` as it goes out."""
+        announce_sends()
+        return sending(event)
+
+
+# --- telling a waiting thread that a read went out ----------------------------------------------
+
+_sending = threading.local()
+_announcing: set[int] = set()
+
+
+def _announce(**_: object) -> None:
+    event = getattr(_sending, "event", None)
+    if event is not None:
+        event.set()
+
+
+def announce_sends() -> None:
+    """Make the main table's client tell ``sending``'s event when the thread it was set on sends
+    a GetItem (botocore's ``before-call``, after every other handler). Once per client."""
+    client = UserItem._get_connection().connection.client
+    if id(client) not in _announcing:
+        client.meta.events.register_last("before-call.dynamodb.GetItem", _announce,
+                                         unique_id="dongne-token-check-sent")
+        _announcing.add(id(client))
+
+
+@contextmanager
+def sending(event: threading.Event) -> Iterator[None]:
+    """While it lasts, this thread's next GetItem sets ``event`` as it is sent (and the end
+    of the block sets it in any case, so a waiter never waits on a read that never went)."""
+    _sending.event = event
+    try:
+        yield
+    finally:
+        _sending.event = None
+        event.set()
