@@ -55,7 +55,7 @@ def test_operation_ids_read_as_verbs(doc):
     assert ids["POST /auth/signup"] == "signUp" and ids["GET /feed"] == "getFeed"
     verbs = ("get", "list", "create", "update", "delete", "place", "change", "reorder", "review", "sign", "log",
              "open", "follow", "unfollow", "like", "unlike", "add", "share", "set", "confirm", "mark", "receive",
-             "save", "remove")
+             "save", "remove", "refresh")
     for name in ids.values():
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", name) and name.startswith(verbs), name
 
