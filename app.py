@@ -19,6 +19,7 @@ from chalicelib.api.posts import posts_blueprint
 from chalicelib.api.products import products_blueprint
 from chalicelib.api.protocol import method_routes_blueprint
 from chalicelib.api.service import service_blueprint
+from chalicelib.api.sessions import sessions_blueprint
 from chalicelib.api.shops import shops_blueprint
 from chalicelib.api.store_links import store_links_blueprint
 from chalicelib.api.subscriptions import subscriptions_blueprint
@@ -39,6 +40,7 @@ observe(app)  # logs, metrics and traces for every handler (Powertools, loaded o
 
 app.register_blueprint(service_blueprint)
 app.register_blueprint(accounts_blueprint)
+app.register_blueprint(sessions_blueprint)
 app.register_blueprint(addresses_blueprint)
 app.register_blueprint(shops_blueprint)
 app.register_blueprint(follows_blueprint)

@@ -234,6 +234,16 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
             response = http.http.get(f"/feed?limit={PAGE}", headers=headers)
             assert response.status_code == 200, response.body
 
+        def check_first() -> None:
+            """The design before: the token check's GetItem finished before the route's Query."""
+            from chalicelib.api import revocation
+
+            overlapped, revocation.SAFE_METHODS = revocation.SAFE_METHODS, frozenset()
+            try:
+                ours()
+            finally:
+                revocation.SAFE_METHODS = overlapped
+
         def bare_boto3() -> None:
             client.query(TableName=feed_table, KeyConditionExpression="pk = :u",
                          ExpressionAttributeValues={":u": {"S": customer}}, ScanIndexForward=False, Limit=PAGE)
@@ -291,12 +301,13 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
             ranked_samples["later"].append(timed(lambda: ranked(first_cursor)))
 
         # (b) latency, interleaved so drift in machine load hits every contender alike
-        for fn in (ours, bare_boto3, bare_pynamodb):
+        for fn in (ours, check_first, bare_boto3, bare_pynamodb):
             for _ in range(20):
                 fn()  # warm-up: connections, caches, JIT of DynamoDB Local
-        samples: dict[str, list[float]] = {"ours": [], "boto3": [], "pynamodb": []}
+        samples: dict[str, list[float]] = {"ours": [], "check_first": [], "boto3": [], "pynamodb": []}
         for _ in range(args.rounds):
             samples["ours"].append(timed(ours))
+            samples["check_first"].append(timed(check_first))
             samples["boto3"].append(timed(bare_boto3))
             samples["pynamodb"].append(timed(bare_pynamodb))
         naive_samples = [timed(naive_merge) for _ in range(args.naive_rounds)]
@@ -331,6 +342,7 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
     ratio_naive = statistics.median(naive_samples) / statistics.median(samples["ours"])
     ratio_boto3 = statistics.median(samples["ours"]) / statistics.median(samples["boto3"])
     ratio_pynamo = statistics.median(samples["ours"]) / statistics.median(samples["pynamodb"])
+    ratio_first = statistics.median(samples["check_first"]) / statistics.median(samples["boto3"])
     ops = lambda counter: ", ".join(f"{n} {op}" for op, n in sorted(counter.items()))  # noqa: E731
     rows = [
         ("(a) DynamoDB calls per feed page (following %d shops)" % args.shops,
@@ -344,6 +356,8 @@ def run(endpoint: str, args) -> tuple[list[tuple[str, str, str]], list[str]]:
          f"ours is **{ratio_boto3:.2f}×** (budget ≤ 1.5×)"),
         ("(b) bare PynamoDB Query of the same page (median)", f"{median_ms(samples['pynamodb']):.2f} ms",
          f"ours is {ratio_pynamo:.2f}×"),
+        ("(b) the same page with the token check before the route (the design before; median)",
+         f"{median_ms(samples['check_first']):.2f} ms", f"**{ratio_first:.2f}×** a bare boto3 Query"),
         ("(c) create post: DynamoDB calls on the request path", f"**{request_calls.count}** "
          f"({', '.join(request_calls.operations)})", f"budget ≤ 2; {request_calls.capacity:g} capacity units"),
         ("(c) fan-out to %d followers: BatchWriteItem calls" % args.followers,

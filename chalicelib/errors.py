@@ -130,6 +130,12 @@ class AccountClosed(Unauthorized):
     code = "account_closed"
 
 
+class RefreshTokenReused(Unauthorized):
+    """A refresh token was presented after it had been exchanged: its login is ended."""
+
+    code = "refresh_token_reused"
+
+
 # --- 403 / 404 / 405 ----------------------------------------------------------------------------
 class Forbidden(DomainError):
     """Authenticated, but not the one allowed to do this (the owner, the buyer, the author)."""

@@ -91,6 +91,12 @@ PROBLEMS: dict[str, ProblemText] = {
     "account_closed": _p(401, "The token is genuine but its account no longer exists.",
                          "Account closed", "탈퇴한 계정",
                          "The account no longer exists.", "이 계정은 더 이상 존재하지 않아요."),
+    "refresh_token_reused": _p(401, "A refresh token was used again after it had been exchanged: its whole login "
+                                    "is ended (both the new and the old tokens).",
+                               "Login ended", "로그인 종료",
+                               "This refresh token was already used, so this login was ended to keep the account "
+                               "safe. Log in again.",
+                               "이미 사용한 리프레시 토큰이라 계정 보호를 위해 이 로그인을 종료했어요. 다시 로그인해 주세요."),
     # 403
     "forbidden": _p(403, "Logged in, but not the one allowed (the shop's owner, the order's buyer, the author).",
                     "Forbidden", "권한 없음",

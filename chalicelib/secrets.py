@@ -7,9 +7,10 @@ Locally and in tests ``settings.secret_key`` (the development default) is used i
 
 The value is cached for ``MAX_AGE_SECONDS`` by the Parameters utility, and the container keeps
 the services built from it for its lifetime, so a warm container makes no call at all and a
-cold one makes one. A rotated secret therefore reaches a container when the container is
-replaced; tokens signed with the old value stop verifying then (the secret is generated once
-per stack and is not rotated today).
+cold one makes one. The value is one secret, or a JSON array of secrets newest first
+(``signing_keys``): to rotate, put the new secret in front of the old one; the new one signs as
+containers are replaced, the old one keeps verifying (each token names its key id), and it is
+dropped from the array once the last token it signed has expired (60 days: a refresh token).
 
 PortOne's API secret and webhook secret (``portone_secrets``) follow the same path: one
 Secrets Manager secret named by ``DONGNE_PORTONE_SECRET_ARN``, read by the functions that
@@ -26,15 +27,31 @@ MAX_AGE_SECONDS = 3600
 
 
 def signing_secret(settings: Settings) -> str:
+    """The secret that signs now (the newest of ``signing_keys``)."""
+    return signing_keys(settings)[0]
+
+
+def signing_keys(settings: Settings) -> tuple[str, ...]:
+    """The signing secrets in force, newest first: the first signs, every one verifies."""
     if not settings.secret_arn:
-        return settings.secret_key
+        return settings.secret_keys or (settings.secret_key,)
     # Imported here: boto3 and the utility load on the first token a cold container handles.
     from aws_lambda_powertools.utilities import parameters
 
     value = parameters.get_secret(settings.secret_arn, max_age=MAX_AGE_SECONDS)
-    if not isinstance(value, str) or len(value) < 32:
-        raise RuntimeError("the signing secret must be a string of at least 32 characters")
-    return value
+    keys: object = value
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        import json
+
+        try:
+            keys = json.loads(value)
+        except ValueError:
+            keys = None
+    keys = (keys,) if isinstance(keys, str) else tuple(keys) if isinstance(keys, list) else ()
+    if not keys or not all(isinstance(key, str) and len(key) >= 32 for key in keys):
+        raise RuntimeError("the signing secret must be a string of at least 32 characters, "
+                           "or a JSON array of such strings (newest first)")
+    return keys
 
 
 class PortOneSecrets(NamedTuple):

@@ -56,7 +56,13 @@ class Settings(BaseModel):
     # tokens and cursors read this Secrets Manager secret at run time (chalicelib.secrets),
     # cached. Unset locally, where secret_key (the development default) is used.
     secret_arn: str | None = None
-    token_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
+    # Key rotation without Secrets Manager: the signing secrets in force, newest first, as a
+    # JSON array (the first signs; the others still verify until their tokens expire). Unset:
+    # secret_key alone. On AWS the secret named by secret_arn may hold such an array too.
+    secret_keys: tuple[str, ...] = ()
+    # Access tokens live an hour; a login's refresh token 60 days from its last use (docs/trust.md).
+    token_ttl_seconds: int = Field(3600, ge=60, le=90 * 24 * 3600)
+    refresh_ttl_seconds: int = Field(60 * 24 * 3600, ge=3600, le=365 * 24 * 3600)
     # argon2id cost. RFC 9106's second recommended option is 64 MiB / t=3; Lambda at
     # 1 GB handles that in ~50 ms. Tests lower it through the environment.
     argon2_memory_kib: int = Field(64 * 1024, ge=8, le=1024 * 1024)
@@ -174,9 +180,31 @@ class Settings(BaseModel):
         parse_spec(value)
         return value
 
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _json_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            import json
+
+            try:
+                value = json.loads(value) if value.strip() else []
+            except ValueError:
+                raise ValueError("give the signing secrets as a JSON array of strings, newest first") from None
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _long_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(key) < 32 for key in value):
+            raise ValueError("every signing secret has at least 32 characters")
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
-        if self.stage not in LOCAL_STAGES and self.secret_key == DEFAULT_SECRET and not self.secret_arn:
+        if self.stage not in LOCAL_STAGES and DEFAULT_SECRET in self.secret_keys:
+            raise ValueError(f"the development secret is only accepted on 'local' and 'test', not {self.stage!r}")
+        if self.stage not in LOCAL_STAGES and self.secret_key == DEFAULT_SECRET and not self.secret_arn \
+                and not self.secret_keys:
             raise ValueError(
                 f"DONGNE_SECRET_ARN (or DONGNE_SECRET_KEY, a private value) must be set on stage {self.stage!r}; "
                 "the development default is only accepted on 'local' and 'test'"

@@ -188,19 +188,38 @@ class Container:
     def tokens(self):
         from chalicelib.services.signing import TokenService
 
-        return TokenService(self._secret, self.settings.token_ttl_seconds)
+        return TokenService(self._keys, self.settings.token_ttl_seconds)
+
+    @cached_property
+    def refresh_tokens(self):
+        from chalicelib.services.signing import RefreshTokenService
+
+        return RefreshTokenService(self._keys, self.settings.refresh_ttl_seconds)
+
+    @cached_property
+    def sessions(self):
+        """Logins and their rotating refresh tokens (``services.sessions``)."""
+        from chalicelib.storage.sessions import SessionsRepository
+
+        self._bind()
+        return SessionsRepository()
 
     @cached_property
     def cursors(self):
         from chalicelib.services.signing import CursorCodec
 
-        return CursorCodec(self._secret)
+        return CursorCodec(self._keys)
+
+    @cached_property
+    def _keys(self):
+        from chalicelib.secrets import signing_keys
+        from chalicelib.services.signing import Keyring
+
+        return Keyring.of(*signing_keys(self.settings))
 
     @cached_property
     def _secret(self) -> str:
-        from chalicelib.secrets import signing_secret
-
-        return signing_secret(self.settings)
+        return self._keys.current
 
     @cached_property
     def passwords(self):

@@ -62,6 +62,10 @@ os.environ.update({
     "DONGNE_RATE_VISIT_IP": "1000000/1m",
     "DONGNE_RATE_RESET_IP": "1000000/10m",
     "DONGNE_RATE_RESET_CONFIRM_IP": "1000000/10m",
+    # Many tests move the app's clock by days while one account keeps its token; access tokens
+    # live an hour on every stage, and the session tests (tests/api/test_sessions.py) run with
+    # that shipped lifetime.
+    "DONGNE_TOKEN_TTL_SECONDS": str(30 * 24 * 3600),
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

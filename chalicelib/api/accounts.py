@@ -11,6 +11,8 @@ from chalicelib.api.spec import lazy_models
 from chalicelib.errors import AccountClosed, EmailTaken, InvalidCredentials, PhoneTaken, ShopHasOpenOrders, WrongPassword
 
 if TYPE_CHECKING:
+    from chalicelib.records.accounts import User
+    from chalicelib.services.sessions import SignedIn
     from chalicelib.schemas.accounts import AuthOut, LoginIn, MeUpdate, PasswordChange, SignupIn, UserPublic
 else:  # pydantic models, imported on the first request that needs them
     (AuthOut, LoginIn, MeUpdate, PasswordChange, SignupIn, UserPublic) = lazy_models(
@@ -29,7 +31,7 @@ def sign_up(ctx: Ctx, body: SignupIn) -> AuthOut:
     session = accounts.signup(deps.accounts, deps.passwords, deps.tokens, name=body.name, email=body.email,
                               phone=body.phone, password=body.password, now=ctx.now)
     bind_visitor(ctx, body.visitor_id, session.user.user_id)
-    return AuthOut.model_validate(session)
+    return AuthOut.model_validate(begin_login(ctx, session.user))
 
 
 @route.route("POST", "/auth/login", auth=False, body=LoginIn, response=AuthOut, errors=(InvalidCredentials,),
@@ -44,7 +46,15 @@ def log_in(ctx: Ctx, body: LoginIn) -> AuthOut:
     session = accounts.login(deps.accounts, deps.passwords, deps.tokens, deps.login_locks, kind=kind,
                              value=value, password=body.password, now=ctx.now)
     bind_visitor(ctx, body.visitor_id, session.user.user_id)
-    return AuthOut.model_validate(session)
+    return AuthOut.model_validate(begin_login(ctx, session.user))
+
+
+def begin_login(ctx: Ctx, user: User) -> SignedIn:
+    """A login (session) for the account: an hour's access token and a rotating refresh token."""
+    from chalicelib.services import sessions
+
+    d = ctx.deps
+    return sessions.begin(d.sessions, d.tokens, d.refresh_tokens, user, ctx.now)
 
 
 def bind_visitor(ctx: Ctx, given: str | None, user_id: str) -> None:
@@ -59,11 +69,13 @@ def bind_visitor(ctx: Ctx, given: str | None, user_id: str) -> None:
         store_links.bind_visitor(ctx.deps.store_links, visitor_id, user_id, ctx.now)
 
 
-@route.route("POST", "/auth/logout", status=204, summary="Log out: this token stops working (others keep theirs)")
+@route.route("POST", "/auth/logout", status=204,
+             summary="Log out: this login ends, its refresh token too (other logins keep theirs)")
 def log_out(ctx: Ctx) -> None:
-    from chalicelib.services import accounts
+    from chalicelib.services import sessions
 
-    accounts.logout(ctx.deps.accounts, ctx.account, ctx.claims, ctx.now)
+    d = ctx.deps
+    sessions.end(d.sessions, d.accounts, d.tokens, ctx.account, ctx.claims, ctx.now)
 
 
 @route.route("GET", "/me", response=UserPublic, errors=(AccountClosed,), etag=True, summary="The logged-in user")

@@ -52,6 +52,7 @@ from chalicelib.wiring import Container, container
 if TYPE_CHECKING:  # imported where used: off the cold start of every route
     from pydantic import BaseModel, ValidationError
 
+    from chalicelib.api.revocation import TokenCheck
     from chalicelib.records.accounts import User
     from chalicelib.records.rates import Ticket
     from chalicelib.services.signing import Claims
@@ -139,9 +140,15 @@ class Ctx:
     # The request's claim on its route's per-user limit (``Router.route(limit=...)``): the view
     # passes it to the store, which counts it inside the request's own transaction.
     quota: Ticket | None = None
-    # On signed-in routes: the token's claims, and the account as the token check read it.
+    # On signed-in routes: the token's claims, and the token check (api.revocation), whose
+    # read of the account ``account`` waits for.
     claims: Claims | None = None
-    account: User | None = None
+    check: TokenCheck | None = None
+
+    @property
+    def account(self) -> User | None:
+        """The account as the token check read it (on a safe request, waits for that read)."""
+        return self.check.account() if self.check is not None else None
 
     @property
     def user(self) -> str:
@@ -164,13 +171,29 @@ def _claims(request: Request, deps: Container, now: float) -> Claims:
     return deps.tokens.verify(value.strip(), now)
 
 
-def _authenticated(request: Request, deps: Container, now: float) -> tuple[Claims, User]:
-    """The token's claims and the account, if the token is still alive: the one read of the
-    token check (``services.accounts.check_token``)."""
+def _authenticated(request: Request, deps: Container, now: float) -> tuple[Claims, TokenCheck]:
+    """The token's claims, and the check that the token is still alive: the one read of the
+    token check (``services.accounts.check_token``), finished before a write's route runs and
+    overlapped with a safe request's route (``api.revocation``)."""
+    from chalicelib.api import revocation
     from chalicelib.services.accounts import check_token
 
     claims = _claims(request, deps, now)
-    return claims, check_token(deps.accounts, claims)
+    accounts = deps.accounts  # built (and the tables bound) here, not on the worker
+    return claims, revocation.start(request.method, lambda: check_token(accounts, claims), deps.sessions)
+
+
+def _settled(check: TokenCheck | None, response: Response, lang: str,
+             error_page: Callable[[DomainError, str], Response] | None) -> Response:
+    """The answer, once the token check has passed; a dead token's 401 in its place otherwise
+    (the computed answer never leaves)."""
+    if check is None or not check.pending:
+        return response
+    try:
+        check.account()
+    except DomainError as error:
+        return error_page(error, lang) if error_page is not None else problem_from(error, lang)
+    return response
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -362,13 +385,13 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
     started = time.perf_counter()
     now = clock.now()
     lang = language(request)
-    user_id = claims = account = None
+    user_id = claims = check = None
     deps = None
     try:
         deps = container()
         if spec.auth:
-            claims, account = _authenticated(request, deps, now)
-            user_id = account.user_id
+            claims, check = _authenticated(request, deps, now)
+            user_id = claims.user_id
             observability.signed_in(user_id)
         for name, value in path_params.items():
             if name in spec.text_params:
@@ -385,7 +408,8 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
             try:
                 kwargs["body"] = body_model.model_validate(payload)
             except ValidationError as error:
-                return _log(request, spec, _validation_problem(error, "body", lang), started, user_id, deps)
+                return _log(request, spec, _settled(check, _validation_problem(error, "body", lang), lang, error_page),
+                            started, user_id, deps)
         elif request.raw_body and len(request.raw_body) > limit:
             raise _too_large(limit)
         if query_model is not None:
@@ -394,9 +418,10 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
             try:
                 kwargs["query"] = query_model.model_validate(_query(request, query_model))
             except ValidationError as error:
-                return _log(request, spec, _validation_problem(error, "query", lang), started, user_id, deps)
+                return _log(request, spec, _settled(check, _validation_problem(error, "query", lang), lang, error_page),
+                            started, user_id, deps)
         quota = _quota(request, deps, rate_rule, user_id, now)
-        ctx = Ctx(request=request, user_id=user_id, now=now, deps=deps, quota=quota, claims=claims, account=account)
+        ctx = Ctx(request=request, user_id=user_id, now=now, deps=deps, quota=quota, claims=claims, check=check)
         if spec.if_match and request.headers.get("if-match") is not None:
             _check_if_match(ctx, spec, path_params, request.headers["if-match"])
         response = _respond(spec, view(ctx, **kwargs))
@@ -414,6 +439,15 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
         else:  # a bug, not a client error: log it, answer without internals
             log.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
             response = problem_response("internal_error", 500, lang)
+    try:
+        response = _settled(check, response, lang, error_page)
+    except Exception as error:  # the check's own read failed: as any dependency failing
+        from chalicelib.transient import is_transient
+
+        log.warning("token check failed: %s", type(error).__name__, exc_info=True)
+        busy = Unavailable("A service we depend on is busy or did not answer; retry shortly.")
+        response = (error_page(busy, lang) if error_page is not None else problem_from(busy, lang)) \
+            if is_transient(error) else problem_response("internal_error", 500, lang)
     return _log(request, spec, response, started, user_id, deps)
 
 

@@ -54,7 +54,7 @@ _OPERATION_ID = re.compile(r"^([a-z]+)(?:[A-Z][a-z0-9]*)*$")
 #: ``listShopOrders``, ``followShop``), the name a generated client gives the function.
 OPERATION_VERBS = frozenset({
     "add", "block", "change", "confirm", "create", "delete", "follow", "get", "grant", "like", "list", "log",
-    "mark", "open", "place", "receive", "review", "search", "set", "share", "sign", "unblock", "unfollow",
+    "mark", "open", "place", "receive", "refresh", "review", "search", "set", "share", "sign", "unblock", "unfollow",
     "unlike", "update",
 })
 # A route that names no operationId gets one from its method and the fixed words of its path.

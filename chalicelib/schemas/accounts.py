@@ -120,5 +120,8 @@ class UserPublic(Out):
 
 class AuthOut(Out):
     user: UserPublic
-    token: str = Field(description="Bearer token for the Authorization header.")
+    token: str = Field(description="Bearer (access) token for the Authorization header; lives an hour.")
     expires_at: Timestamp
+    refresh_token: str = Field(description="Exchange it at `POST /auth/refresh` for a new pair before or after the "
+                                           "access token expires; it lives 60 days and works once.")
+    refresh_expires_at: Timestamp

@@ -122,7 +122,7 @@ def check_token(store: AccountsStore, claims: Claims) -> User:
         raise AccountClosed("This account is closed.")
     if claims.version != user.token_version:
         raise Unauthorized("This token was ended by a password change; log in again.")
-    if claims.token_id and user.revoked(claims.token_id):
+    if (claims.token_id and user.revoked(claims.token_id)) or (claims.session_id and user.revoked(claims.session_id)):
         raise Unauthorized("This token was logged out; log in again.")
     return user
 
@@ -130,13 +130,21 @@ def check_token(store: AccountsStore, claims: Claims) -> User:
 def logout(store: AccountsStore, user: User, claims: Claims, now: float) -> None:
     """This token dies (and only this one): its id joins the account's logged-out list, from
     which expired ones are dropped. One conditional write, on the profile as read by the
-    token check."""
+    token check. (A token of a login is logged out with its whole login: services.sessions.)"""
     if not claims.token_id:  # a token from before token ids cannot be named: end them all
         store.end_all_tokens(user.user_id)
         return
+    revoke(store, user, claims.token_id, claims.expires_at, now)
+
+
+def revoke(store: AccountsStore, user: User, name: str, until: float, now: float) -> None:
+    """Every token carrying ``name`` (its own id, or its login's id) dies until ``until``,
+    when the last of them expires anyway: the name joins the account's logged-out list,
+    from which expired entries are dropped. Past ``MAX_REVOKED`` entries, every token of
+    the account ends instead."""
     for _ in range(SAVE_ATTEMPTS):
         kept = [e for e in user.revoked_tokens if float(e.partition(":")[0]) > now]
-        kept.append(f"{claims.expires_at}:{claims.token_id}")
+        kept.append(f"{int(until)}:{name}")
         if len(kept) > MAX_REVOKED:
             store.end_all_tokens(user.user_id)
             return

@@ -72,7 +72,7 @@ def test_operation_ids_read_as_verbs(doc):
     assert ids["GET /search/shops"] == "searchShops" and ids["POST /orders/{order_id}/reorder"] == "placeReorder"
     verbs = {"get", "list", "create", "update", "delete", "place", "change", "review", "sign", "log", "open",
              "follow", "unfollow", "like", "unlike", "add", "share", "set", "confirm", "mark", "receive", "grant",
-             "search", "block", "unblock"}
+             "search", "block", "unblock", "refresh"}
     for name in ids.values():
         words = re.fullmatch(r"([a-z]+)((?:[A-Z][a-z0-9]*)*)", name)
         assert words and words.group(1) in verbs and words.group(2), name

@@ -7,3 +7,4 @@ from chalicelib.storage.models import (  # noqa: F401
 from chalicelib.storage.models import automations, conversations, coupons, insights, subscriptions  # noqa: F401
 from chalicelib.storage.models import discovery  # noqa: F401
 from chalicelib.storage.models import recovery  # noqa: F401
+from chalicelib.storage.models import sessions  # noqa: F401
