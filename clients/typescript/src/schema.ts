@@ -34,7 +34,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log out: this token stops working (others keep theirs) */
+        /** Log out: this login ends, its refresh token too (other logins keep theirs) */
         post: operations["logOut"];
         delete?: never;
         options?: never;
@@ -76,6 +76,26 @@ export interface paths {
          * @description A wrong code is a 400 `code_invalid` (also for an address no account has); after 5 tries the code is `code_locked` (403), even the right one; after 15 minutes `code_expired` (400). The right code also marks the address verified.
          */
         post: operations["confirmReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for a new access token and the login's next refresh token
+         * @description Access tokens live an hour, refresh tokens 60 days; each refresh token works once. One presented again (a copy used by someone else, or a retry that raced its first try) ends its whole login: 401 `refresh_token_reused`, and every token of that login, old and new, stops working. A logged-out login, a password change or a closed account: 401.
+         */
+        post: operations["refreshTokens"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1733,8 +1753,19 @@ export interface components {
              */
             expires_at: string;
             /**
+             * Refresh Expires At
+             * Format: date-time
+             * @example 2026-11-23T04:31:00.000Z
+             */
+            refresh_expires_at: string;
+            /**
+             * Refresh Token
+             * @description Exchange it at `POST /auth/refresh` for a new pair before or after the access token expires; it lives 60 days and works once.
+             */
+            refresh_token: string;
+            /**
              * Token
-             * @description Bearer token for the Authorization header.
+             * @description Bearer (access) token for the Authorization header; lives an hour.
              */
             token: string;
             user: components["schemas"]["UserPublic"];
@@ -4122,6 +4153,14 @@ export interface components {
          * @enum {string}
          */
         ReferralRewardStatus: "pending" | "confirmed" | "cancelled" | "none";
+        /** RefreshIn */
+        RefreshIn: {
+            /**
+             * Refresh Token
+             * @description The refresh token of the last answer of `/auth/signup`, `/auth/login` or `/auth/refresh`.
+             */
+            refresh_token: string;
+        };
         /** RefundOut */
         RefundOut: {
             /** Amount */
@@ -5004,6 +5043,31 @@ export interface components {
             milestone: string | null;
             to_tier: components["schemas"]["Tier"];
         };
+        /** TokensOut */
+        TokensOut: {
+            /**
+             * Expires At
+             * Format: date-time
+             * @example 2026-11-23T04:31:00.000Z
+             */
+            expires_at: string;
+            /**
+             * Refresh Expires At
+             * Format: date-time
+             * @example 2026-11-23T04:31:00.000Z
+             */
+            refresh_expires_at: string;
+            /**
+             * Refresh Token
+             * @description The login's next refresh token; the one sent is spent now (sending it again ends the login).
+             */
+            refresh_token: string;
+            /**
+             * Token
+             * @description A new bearer (access) token; lives an hour.
+             */
+            token: string;
+        };
         /** UnreadOut */
         UnreadOut: {
             /** Unread Count */
@@ -5519,6 +5583,51 @@ export interface operations {
             };
             400: components["responses"]["CodeExpiredOrCodeInvalidOrJsonTooDeepOrMalformedJson"];
             403: components["responses"]["CodeLocked"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    refreshTokens: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `ko` (or `ko-KR`, by q-value) for a Korean `title`, `detail` and field messages in problems; English otherwise. */
+                "Accept-Language"?: components["parameters"]["Accept-Language"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensOut"];
+                };
+            };
+            400: components["responses"]["JsonTooDeepOrMalformedJson"];
+            /** @description Unauthorized: `account_closed`, `refresh_token_reused`, `unauthorized`. */
+            401: {
+                headers: {
+                    "Content-Language": components["headers"]["Content-Language"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
