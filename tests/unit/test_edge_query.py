@@ -62,6 +62,6 @@ def test_a_query_that_was_not_utf8_is_400_malformed_query(aws_backend, route, qu
 
 def test_the_same_routes_answer_utf8_queries(aws_backend):
     status, body = invoke(gateway_event(*SEARCH[:2], {"q": ["두부"], "utm_source": ["카톡"]}))
-    assert status == 200 and body["items"] == [], body
+    assert status == 200 and isinstance(body["items"], list), body  # (other tests' shops may match)
     status, body = invoke(gateway_event(*POSTS[:2], {"limit": ["5"], "utm_source": ["x"]}, POSTS[2]))
     assert body.get("code") != "malformed_query", body
