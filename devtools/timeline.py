@@ -23,7 +23,6 @@ from typing import Any
 
 DAY = 86_400.0
 KST = timedelta(hours=9)
-TOKEN_RENEW_SECONDS = 6 * DAY  # tokens live 7 days
 
 
 def stream_drainer() -> Callable[[], int]:
@@ -163,19 +162,19 @@ class TimedCaller:
         return result
 
     def fresh(self, token: str | None) -> str | None:
-        """The token, or its replacement once the timeline has moved past its week: what logging in
-        again would give (the app's token service, for the account's current token version),
+        """The token, or its replacement once the timeline has moved past half its lifetime (an access
+        token lives an hour): what logging in again would give (the app's token service, for the account's current token version),
         without verifying the password again each week of the story (a deliberately slow hash)."""
         while token in self.renewed:
             token = self.renewed[token]
         if token is None or token not in self.issued:
             return token
         user_id, issued_at = self.issued[token]
-        if self.timeline.now - issued_at < TOKEN_RENEW_SECONDS:
-            return token
         from chalicelib.wiring import container
 
         deps = container()
+        if self.timeline.now - issued_at < deps.settings.token_ttl_seconds / 2:
+            return token
         user = deps.accounts.get_user(user_id)
         if user is None:
             return token  # closed meanwhile: the old token is refused, as it should be
