@@ -79,37 +79,18 @@ class Demo:
 
 
 class Caller:
-    """Calls the app in-process and fails loudly on an unexpected answer.
-
-    Access tokens live an hour and the story's timeline moves the app's clock by days, so a token
-    a signup or login answered keeps working here: when it is refused 401, the caller logs that
-    account in again (with the signup's or login's own credentials) and sends the call once more
-    with the new token, which it then uses in its place."""
+    """Calls the app in-process and fails loudly on an unexpected answer."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self.credentials: dict[str, dict] = {}  # a first token -> the login body that renews it
-        self.renewed: dict[str, str] = {}  # a first token -> its account's latest token
-
-    def _send(self, method: str, path: str, body: Any, token: str | None, headers: dict | None) -> Any:
-        h = {"Content-Type": "application/json", **(headers or {})}
-        if token:
-            h["Authorization"] = f"Bearer {token}"
-        return self.client.http.request(method, path, headers=h,
-                                        body=json.dumps(body, ensure_ascii=False) if body is not None else b"")
 
     def __call__(self, method: str, path: str, body: Any = None, token: str | None = None,
                  expect: tuple[int, ...] = (200, 201, 204), headers: dict | None = None) -> Any:
-        current = self.renewed.get(token, token) if token else None
-        response = self._send(method, path, body, current, headers)
-        if response.status_code == 401 and token in self.credentials and 401 not in expect:
-            login = self._send("POST", "/auth/login", self.credentials[token], None, None)
-            if login.status_code == 200:
-                self.renewed[token] = json.loads(login.body)["token"]
-                response = self._send(method, path, body, self.renewed[token], headers)
-        if method == "POST" and path in ("/auth/signup", "/auth/login") and response.status_code in (200, 201):
-            key = "email" if body.get("email") else "phone"
-            self.credentials[json.loads(response.body)["token"]] = {key: body[key], "password": body["password"]}
+        h = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        response = self.client.http.request(method, path, headers=h,
+                                            body=json.dumps(body, ensure_ascii=False) if body is not None else b"")
         if response.status_code not in expect:
             raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.body[:500]!r}")
         return json.loads(response.body) if response.body else None
