@@ -1,8 +1,9 @@
 /**
  * A typed client for the Dongne HTTP API: openapi-fetch over the types `npm run generate` makes
- * from the API's OpenAPI document (src/schema.ts), plus what every app needs around it —
- * the bearer token (and a hook to log in again), `Accept-Language`, retries on 429/503 that
- * honour `Retry-After`, idempotency keys, problem+json errors by `code`, and cursor pages.
+ * from the API's OpenAPI document (src/schema.ts), plus what every app needs around it — the
+ * login (access and refresh tokens, refreshed before they expire, one refresh at a time, and a
+ * hook to persist them), `Accept-Language`, retries on 429/503 that honour `Retry-After`,
+ * idempotency keys, problem+json errors by `code`, and cursor pages.
  */
 import createClient, { type Client } from "openapi-fetch";
 
@@ -12,7 +13,14 @@ export type { components, paths } from "./schema.js";
 export type Schemas = components["schemas"];
 /** The body of every error answer (RFC 9457): switch on `code`, never on `title` or `detail`. */
 export type Problem = Schemas["Problem"];
-export type DongneClient = Client<paths>;
+
+/**
+ * A login as the client holds it: the token fields of the answer of `POST /auth/signup`,
+ * `/auth/login` or `/auth/refresh`. The access `token` lives an hour; the `refresh_token` 60 days,
+ * and it works once. Keep it in the app's secure storage (Keychain, Keystore), never in plain
+ * storage: whoever holds it holds the login.
+ */
+export type Session = Pick<Schemas["TokensOut"], "token" | "expires_at" | "refresh_token" | "refresh_expires_at">;
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -28,19 +36,42 @@ export interface RetryOptions {
 export interface DongneClientOptions {
   /** Where the API is, e.g. `https://api.dongne.app` (no trailing slash needed). */
   baseUrl: string;
-  /** The bearer token, or a function returning the current one (undefined: send none). */
-  token?: string | (() => Awaitable<string | undefined>);
+  /** The login to start with (as `onSessionChange` last gave it, from secure storage); none: signed out. */
+  session?: Session | null;
   /**
-   * Called when an answer is 401 `unauthorized` to a request that carried a token (it expired
-   * or was revoked). Return a new token (log in again) and the request is sent once more with
-   * it; return undefined to give up (the 401 comes back as it is).
+   * Called with every new session — after signing up, logging in and each refresh (the refresh
+   * token has rotated: store the new one before anything else) — and with `null` when the login
+   * has ended: logged out, the password changed, the account closed, or a refresh refused (the
+   * refresh token expired, or was used twice: `refresh_token_reused`). On `null`, show sign-in.
+   * Awaited before the request that caused it answers.
    */
-  onUnauthorized?: () => Awaitable<string | undefined>;
+  onSessionChange?: (session: Session | null) => Awaitable<void>;
+  /** Refresh when the access token expires within this many milliseconds (default 60 000). */
+  refreshLeewayMs?: number;
+  /** The clock the token expiries are read against, in epoch milliseconds (default `Date.now`). */
+  now?: () => number;
   /** `Accept-Language` for problem titles, details and field messages (default `ko`). */
   language?: string;
   retry?: RetryOptions;
   /** A fetch to use instead of the global one (tests, instrumentation). */
   fetch?: (request: Request) => Promise<Response>;
+}
+
+/** The typed calls by path (`client.GET("/me")`), and the login the client holds. */
+export interface DongneClient extends Client<paths> {
+  /** The login held now, or null when signed out. */
+  readonly session: Session | null;
+  /** Hold another login (e.g. one restored from storage), or none; `onSessionChange` is told. */
+  setSession(session: Session | null): Promise<void>;
+  /**
+   * Exchange the refresh token now (`POST /auth/refresh`); the client also does this by itself
+   * before the access token expires. Calls made while one is under way share it. Resolves to the
+   * new session, or null when the login has ended; throws a {@link DongneError} when the server
+   * could not answer (429 after the retries, 5xx), and the session is kept.
+   */
+  refresh(): Promise<Session | null>;
+  /** `POST /auth/logout` (this login ends on the server), then forget the session, whatever the answer. */
+  logout(): Promise<void>;
 }
 
 /** A new `Idempotency-Key` for one purchase: keep it with the purchase and send it on every retry. */
@@ -75,55 +106,159 @@ function retryable(request: Request, status: number): boolean {
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-/** Whether a 401 says the token is no good (not `account_closed`, where logging in again will not help). */
-async function tokenRejected(response: Response): Promise<boolean> {
-  if (response.status !== 401) return false;
+/** Routes that take no bearer token: the client sends none and refreshes nothing for them. */
+const SIGNED_OUT_ROUTES = new Set(["/auth/signup", "/auth/login", "/auth/refresh", "/auth/password-reset",
+                                   "/auth/password-reset/confirm"]);
+/** Answers that begin a login (a successful one carries a new session). */
+const SESSION_STARTS = new Set(["POST /auth/signup", "POST /auth/login", "POST /auth/refresh"]);
+/** Successful requests after which the held login is dead (the password change ends this one too). */
+const SESSION_ENDS = new Set(["POST /auth/logout", "PUT /me/password", "DELETE /me"]);
+
+/** The `code` of a 401 problem answer, or undefined for any other answer. */
+async function unauthorizedCode(response: Response): Promise<string | undefined> {
+  if (response.status !== 401) return undefined;
   try {
     const problem = (await response.clone().json()) as Partial<Problem>;
-    return problem.code === "unauthorized";
+    return typeof problem.code === "string" ? problem.code : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
+
+function sessionOf(body: Session): Session {
+  const { token, expires_at, refresh_token, refresh_expires_at } = body;
+  return { token, expires_at, refresh_token, refresh_expires_at };
+}
+
+/** How a refresh ended: a new session, the login ended (null), or no answer to act on (`failed`). */
+type Refreshed = { session: Session | null; failed?: undefined } | { session?: undefined; failed: Response };
 
 /** The client: `client.GET("/shops/{shop_id}", { params: { path: { shop_id } } })` and so on, typed by path. */
 export function createDongneClient(options: DongneClientOptions): DongneClient {
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   const retries = options.retry?.retries ?? 3;
-  let token = options.token;
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const basePath = new URL(baseUrl).pathname.replace(/\/+$/, "");
+  const now = options.now ?? Date.now;
+  const leeway = options.refreshLeewayMs ?? 60_000;
+  let held: Session | null = options.session ?? null;
+  let refreshing: Promise<Refreshed> | null = null;
 
-  const currentToken = async () => (typeof token === "function" ? await token() : token);
+  const change = async (next: Session | null) => {
+    if (held === null && next === null) return;
+    held = next;
+    await options.onSessionChange?.(next);
+  };
 
-  const attempt = async (input: Request, bearer: string | undefined) => {
+  const routeOf = (request: Request) => {
+    const path = new URL(request.url).pathname;
+    return path.startsWith(basePath) ? path.slice(basePath.length) : path;
+  };
+
+  const attempt = (input: Request, bearer: string | undefined) => {
     const request = input.clone();
     if (!request.headers.has("Accept-Language")) request.headers.set("Accept-Language", options.language ?? "ko");
-    if (bearer !== undefined && !request.headers.has("Authorization")) {
-      request.headers.set("Authorization", `Bearer ${bearer}`);
-    }
+    if (bearer !== undefined) request.headers.set("Authorization", `Bearer ${bearer}`);
     return send(request);
   };
 
-  const fetchWithRetries = async (input: Request): Promise<Response> => {
-    let bearer = input.headers.has("Authorization") ? undefined : await currentToken();
-    let relogged = false;
+  const withRetries = async (input: Request, bearer: string | undefined): Promise<Response> => {
     for (let n = 0; ; n++) {
       const response = await attempt(input, bearer);
-      if (!relogged && bearer !== undefined && options.onUnauthorized && (await tokenRejected(response))) {
-        relogged = true;
-        const fresh = await options.onUnauthorized();
-        if (fresh === undefined) return response;
-        token = fresh;
-        bearer = fresh;
-        n--; // logging in again is not a retry
-        continue;
-      }
       if (n >= retries || !retryable(input, response.status)) return response;
       await response.body?.cancel();
       await sleep(retryDelayMs(response.headers.get("Retry-After"), n, options.retry));
     }
   };
 
-  return createClient<paths>({ baseUrl: options.baseUrl.replace(/\/+$/, ""), fetch: fetchWithRetries });
+  /**
+   * One refresh at a time: refresh tokens rotate, and a second refresh with the token the first
+   * one spent would end the login (`refresh_token_reused`). Everyone who asks meanwhile shares it.
+   */
+  const refreshShared = (): Promise<Refreshed> => {
+    if (refreshing !== null) return refreshing;
+    const spent = held;
+    if (spent === null) return Promise.resolve({ session: null });
+    refreshing = (async (): Promise<Refreshed> => {
+      try {
+        const response = await withRetries(new Request(`${baseUrl}/auth/refresh`, {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ refresh_token: spent.refresh_token }),
+        }), undefined);
+        const current = held?.refresh_token === spent.refresh_token; // not replaced meanwhile
+        if (response.ok) {
+          const fresh = sessionOf((await response.json()) as Session);
+          if (current) await change(fresh);
+          return { session: held };
+        }
+        if (response.status === 401) { // reused, expired, logged out, password changed, account closed
+          if (current) await change(null);
+          return { session: held };
+        }
+        return { failed: response };
+      } finally {
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  };
+
+  const expiresSoon = (session: Session) => Date.parse(session.expires_at) - leeway <= now();
+
+  const fetchWithSession = async (input: Request): Promise<Response> => {
+    const route = `${input.method} ${routeOf(input)}`;
+    const signed = held !== null && !input.headers.has("Authorization") && !SIGNED_OUT_ROUTES.has(routeOf(input));
+    let refreshed = false;
+    if (signed && held !== null && expiresSoon(held)) {
+      refreshed = true;
+      const outcome = await refreshShared();
+      if (outcome.failed) return outcome.failed.clone();
+    }
+    let bearer = signed ? held?.token : undefined;
+    let response = await withRetries(input, bearer);
+    let code = bearer === undefined ? undefined : await unauthorizedCode(response);
+    if (code === "unauthorized") { // expired or refused: a new access token, once
+      if (!refreshed && held?.token === bearer) await refreshShared();
+      if (held !== null && held.token !== bearer) {
+        await response.body?.cancel();
+        bearer = held.token;
+        response = await withRetries(input, bearer);
+        code = await unauthorizedCode(response);
+      }
+    }
+    if (code === "account_closed" && held?.token === bearer) await change(null);
+    else if (response.ok && SESSION_STARTS.has(route)) await change(sessionOf((await response.clone().json()) as Session));
+    else if (SESSION_ENDS.has(route) && (response.ok || (route === "POST /auth/logout" && response.status === 401))) {
+      await change(null);
+    }
+    return response;
+  };
+
+  const client = createClient<paths>({ baseUrl, fetch: fetchWithSession });
+  return Object.defineProperties(client, {
+    session: { get: () => held, enumerable: true },
+    setSession: { value: (session: Session | null) => change(session === null ? null : sessionOf(session)) },
+    refresh: {
+      value: async () => {
+        const outcome = await refreshShared();
+        if (outcome.failed) {
+          const response = outcome.failed.clone();
+          const body: unknown = await response.json().catch(() => undefined);
+          ok({ error: body ?? response.statusText, response });
+        }
+        return outcome.session ?? null;
+      },
+    },
+    logout: {
+      value: async () => {
+        try {
+          if (held !== null) await client.POST("/auth/logout");
+        } finally {
+          await change(null);
+        }
+      },
+    },
+  }) as DongneClient;
 }
 
 /** An error answer as an exception: `status`, `code` and the whole problem body. */

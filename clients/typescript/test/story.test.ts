@@ -2,7 +2,8 @@
  * The app's story against a running Dongne (`make run`): a shop owner opens a shop that
  * delivers, lists a product and posts; a neighbour signs up, follows the shop, finds the post in
  * their feed, orders it to their address, pays through the PortOne stand-in, confirms receipt and
- * reviews it — and the app switches on problem codes on the way.
+ * reviews it — and the app switches on problem codes on the way. Its login is refreshed (the
+ * refresh token rotates; a spent one replayed ends the login), signed in again and logged out.
  *
  *   DONGNE_BASE_URL=http://127.0.0.1:8000 DONGNE_PORTONE_URL=http://127.0.0.1:8003 npm test
  */
@@ -10,7 +11,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 
-import { createDongneClient, DongneError, idempotencyKey, isDongneError, ok, pages } from "../src/index.js";
+import {
+  createDongneClient, DongneError, idempotencyKey, isDongneError, ok, pages, type Problem, type Session,
+} from "../src/index.js";
 
 const BASE = process.env.DONGNE_BASE_URL;
 const PORTONE = process.env.DONGNE_PORTONE_URL;
@@ -35,19 +38,54 @@ async function find<T>(items: AsyncIterable<T>, wanted: (item: T) => boolean): P
 }
 
 // Types come from paths (inferred), not from schema names: those may be renamed in the document.
+/** A new account, and a client holding its login (every session it was told of in `changes`). */
 async function signUp(name: string) {
   const email = `${randomUUID()}@example.kr`;
-  const client = createDongneClient({ baseUrl: BASE! });
-  const { token, user } = ok(await client.POST("/auth/signup", { body: { name, email, password: "correct horse 1" } }));
-  return { token, email, user };
+  const changes: Array<Session | null> = [];
+  const client = createDongneClient({ baseUrl: BASE!, onSessionChange: (session) => { changes.push(session); } });
+  const { user } = ok(await client.POST("/auth/signup", { body: { name, email, password: "correct horse 1" } }));
+  return { client, changes, email, user };
 }
+
+/** `POST /auth/refresh` sent by hand, past the client. */
+const rawRefresh = (refresh_token: string) => fetch(`${BASE}/auth/refresh`, {
+  method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token }),
+});
 
 test("the app's story: shop, follow, feed, order, pay, confirm, review", async (t) => {
   assert.ok(BASE && PORTONE, "set DONGNE_BASE_URL (the API) and DONGNE_PORTONE_URL (make run's PortOne stand-in)");
 
-  const owner = createDongneClient({ baseUrl: BASE, token: (await signUp("박사장")).token });
+  const owner = (await signUp("박사장")).client;
   const neighbour = await signUp("김민지");
-  const buyer = createDongneClient({ baseUrl: BASE, token: neighbour.token });
+  const buyer = neighbour.client;
+
+  await t.test("signing up holds the login; a refresh rotates it, and a spent refresh token ends it", async () => {
+    const first = buyer.session;
+    assert.ok(first?.token && first.refresh_token, "signup answers both tokens");
+    assert.ok(Date.parse(first.refresh_expires_at) > Date.parse(first.expires_at));
+    assert.deepEqual(neighbour.changes, [first]);
+
+    const second = await buyer.refresh();
+    assert.ok(second, "the refresh was taken");
+    assert.notEqual(second.refresh_token, first.refresh_token);
+    assert.notEqual(second.token, first.token);
+    assert.deepEqual(buyer.session, second);
+    assert.equal(ok(await buyer.GET("/me")).user_id, neighbour.user.user_id);
+
+    const replayed = await rawRefresh(first.refresh_token); // a copy of the old one, used again
+    assert.equal(replayed.status, 401);
+    assert.equal(((await replayed.json()) as Problem).code, "refresh_token_reused");
+    const me = await buyer.GET("/me"); // the whole login ended: the new tokens too
+    assert.equal(me.response.status, 401);
+    assert.equal(buyer.session, null);
+    assert.deepEqual(neighbour.changes, [first, second, null]);
+
+    const login = ok(await buyer.POST("/auth/login", { body: { email: neighbour.email, password: "correct horse 1" } }));
+    const { user: _, ...third } = login;
+    assert.deepEqual(neighbour.changes.at(-1), third, "the client holds the new login");
+    assert.notEqual(third.refresh_token, second.refresh_token);
+    assert.equal(ok(await buyer.GET("/me")).user_id, neighbour.user.user_id);
+  });
 
   const shop = ok(await owner.POST("/shops", {
     body: { name: "망원동 두부가게", handle: `tofu_${randomUUID().slice(0, 8)}`, region: "서울 마포구" },
@@ -171,21 +209,28 @@ test("the app's story: shop, follow, feed, order, pay, confirm, review", async (
     assert.equal(reviews.rating_count, 1);
   });
 
-  await t.test("a rejected token is replaced by logging in again, once", async () => {
-    let logins = 0;
-    const app = createDongneClient({
-      baseUrl: BASE, token: "not-a-token",
-      onUnauthorized: async () => {
-        logins += 1;
-        const login = createDongneClient({ baseUrl: BASE });
-        return ok(await login.POST("/auth/login", {
-          body: { email: neighbour.email, password: "correct horse 1" },
-        })).token;
-      },
+  await t.test("a login restored with a refused access token is refreshed, once", async () => {
+    const phone = createDongneClient({ baseUrl: BASE });
+    ok(await phone.POST("/auth/login", { body: { email: neighbour.email, password: "correct horse 1" } }));
+    const stored = phone.session!;
+    const changes: Array<Session | null> = [];
+    const restarted = createDongneClient({
+      baseUrl: BASE, session: { ...stored, token: "not-a-token" }, onSessionChange: (s) => { changes.push(s); },
     });
-    const me = ok(await app.GET("/me"));
-    assert.equal(me.user_id, neighbour.user.user_id);
-    ok(await app.GET("/me")); // the new token is kept
-    assert.equal(logins, 1);
+    assert.equal(ok(await restarted.GET("/me")).user_id, neighbour.user.user_id);
+    ok(await restarted.GET("/me")); // the new token is kept
+    assert.equal(changes.length, 1);
+    assert.notEqual(changes[0]?.refresh_token, stored.refresh_token);
+  });
+
+  await t.test("logging out ends the login: its token is 401 after", async () => {
+    const token = buyer.session!.token;
+    await buyer.logout();
+    assert.equal(buyer.session, null);
+    assert.equal(neighbour.changes.at(-1), null);
+    const me = await fetch(`${BASE}/me`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(me.status, 401);
+    assert.equal(((await me.json()) as Problem).code, "unauthorized");
+    assert.equal((await buyer.GET("/me")).response.status, 401);
   });
 });
