@@ -84,12 +84,15 @@ class Settings(BaseModel):
     rate_webhook_ip: str = "600/1m"
     rate_payment: str = "30/1m"
     rate_message: str = "30/1m"
-    rate_broadcast: str = "5/1d"  # an owner's broadcasts (and coupon grants) a day
+    rate_broadcast: str = "5/1d"  # an owner's broadcasts a day (a coupon sent with one included)
     rate_upload: str = "60/10m"  # POST /uploads: presigned forms (a post or a product shows at most 10 photos)
     rate_subscription: str = "10/1h"  # POST /subscriptions (replays with the same key count too)
     rate_review: str = "20/1h"  # POST /orders/{id}/review
     rate_note: str = "60/10m"  # an owner's notes about customers
     rate_device: str = "30/1h"  # PUT and DELETE /me/devices/{id}: each may call SNS
+    rate_product: str = "100/1h"  # POST /shops/{id}/products: an owner setting up the catalogue
+    rate_coupon: str = "20/1d"  # POST /shops/{id}/coupons: new coupons a day
+    rate_coupon_grant: str = "60/1h"  # POST /shops/{id}/coupons/{id}/grants (each to at most 100 people)
     # Per network address: POST /store-links/{code}/visits (anonymous or not; visits count once
     # per visitor and day anyway, this bounds the writes).
     rate_visit_ip: str = "120/1m"
@@ -172,7 +175,7 @@ class Settings(BaseModel):
                      "rate_like", "rate_order", "rate_webhook_ip", "rate_payment", "rate_message",
                      "rate_broadcast", "rate_upload", "rate_subscription", "rate_review", "rate_note",
                      "rate_device", "rate_visit_ip", "rate_reset_ip", "rate_reset_address", "rate_reset_confirm_ip",
-                     "rate_verify")
+                     "rate_verify", "rate_product", "rate_coupon", "rate_coupon_grant")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         from chalicelib.records.rates import parse_spec

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.edge import Ctx, Router, take_quota
 from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import AudienceNotSupported, CouponEnded, Forbidden
@@ -34,13 +34,14 @@ def held_out(holding: Holding) -> dict:
 
 
 @route.route("POST", "/shops/{shop_id}/coupons", status=201, body=CouponCreate, response=CouponPublic,
-             errors=(Forbidden,), summary="Create a coupon of the shop (owner only)",
+             errors=(Forbidden,), limit="coupon", summary="Create a coupon of the shop (owner only)",
              description="`percent` (1-100) or `fixed` (won) off the goods, from `starts_at` (default now) until "
                          "`ends_at`, on orders whose subtotal reaches `min_subtotal`, at most `max_redemptions` "
                          "times in all. Give it to customers with `POST .../grants`.")
 def create_coupon(ctx: Ctx, shop_id: str, body: CouponCreate) -> dict:
     from chalicelib.services import coupons
 
+    take_quota(ctx)
     coupon = coupons.create_coupon(
         ctx.deps.shops, ctx.deps.coupons, ctx.user, shop_id, name=body.name, kind=body.kind, value=body.value,
         min_subtotal=body.min_subtotal, starts_at=body.starts_at.timestamp() if body.starts_at else None,
@@ -60,7 +61,7 @@ def list_shop_coupons(ctx: Ctx, shop_id: str, query: ListQuery) -> dict:
 
 
 @route.route("POST", "/shops/{shop_id}/coupons/{coupon_id}/grants", status=202, body=GrantIn, response=GrantOut,
-             errors=(Forbidden, CouponEnded, AudienceNotSupported),
+             errors=(Forbidden, CouponEnded, AudienceNotSupported), limit="coupon_grant",
              summary="Give the coupon to customers (owner only); each holds it at most once",
              description="`{audience: {user_ids: [...]}}` (1-100 ids): each of them who is the shop's customer gets "
                          "it once, with a `coupon` notification; the others are counted in `not_customers`. "
@@ -73,6 +74,7 @@ def grant_coupon(ctx: Ctx, shop_id: str, coupon_id: str, body: GrantIn) -> dict:
 
     if body.audience.user_ids is None:
         raise AudienceNotSupported("A coupon for a segment goes with a message: send a broadcast with coupon_id.")
+    take_quota(ctx)
     report = coupons.grant_to_people(ctx.deps.shops, ctx.deps.coupons, ctx.deps.relationships, ctx.user, shop_id,
                                      coupon_id, body.audience.user_ids, ctx.now)
     return {"coupon_id": coupon_id, **vars(report)}

@@ -171,16 +171,18 @@ def _claims(request: Request, deps: Container, now: float) -> Claims:
     return deps.tokens.verify(value.strip(), now)
 
 
-def _authenticated(request: Request, deps: Container, now: float) -> tuple[Claims, TokenCheck]:
+def _authenticated(request: Request, deps: Container, now: float,
+                   writes: bool = False) -> tuple[Claims, TokenCheck]:
     """The token's claims, and the check that the token is still alive: the one read of the
-    token check (``services.accounts.check_token``), finished before a write's route runs and
-    overlapped with a safe request's route (``api.revocation``)."""
+    token check (``services.accounts.check_token``), finished before a write's route runs (and
+    a GET's declared ``writes``) and overlapped with a safe request's route (``api.revocation``)."""
     from chalicelib.api import revocation
     from chalicelib.services.accounts import check_token
 
     claims = _claims(request, deps, now)
     accounts = deps.accounts  # built (and the tables bound) here, not on the worker
-    return claims, revocation.start(request.method, lambda: check_token(accounts, claims), deps.sessions)
+    return claims, revocation.start(request.method, lambda: check_token(accounts, claims), deps.sessions,
+                                    writes=writes)
 
 
 def _settled(check: TokenCheck | None, response: Response, lang: str,
@@ -322,7 +324,8 @@ class Router:
               response_headers: tuple[Header, ...] = (), description: str = "", etag: bool = False,
               current: Callable | None = None, document: bool = True, limit: str | None = None,
               produces: str | None = None, error_page: Callable[[DomainError, str], Response] | None = None,
-              path_param: re.Pattern[str] | None = None, text_params: tuple[str, ...] = ()) -> Callable:
+              path_param: re.Pattern[str] | None = None, text_params: tuple[str, ...] = (),
+              writes: bool = False) -> Callable:
         """Declare a route; the view's name is its operationId, so name views as verbs
         (``place_order`` → ``placeOrder``). ``etag`` on a GET of a single resource, and on its
         PATCH with ``current`` = that GET's view (read to check ``If-Match``).
@@ -334,7 +337,12 @@ class Router:
         ``error_page`` answers a route's problems in its own format (the HTML pages answer an
         HTML page, not problem+json); ``path_param`` widens what a path segment may hold (a
         shop's handle may hold a dot); ``text_params`` names captures that are free text (a region,
-        a hashtag), handed to the view URL-decoded for it to validate."""
+        a hashtag), handed to the view URL-decoded for it to validate.
+
+        ``writes`` on a GET whose view writes on the caller's behalf (marks something seen,
+        builds something lazily): its token check then finishes before the view runs, as a
+        write's does, instead of beside it (``api.revocation``). No GET route needs it today
+        (``tests/api/test_safe_reads.py`` checks that none writes without it)."""
         def decorator(view: Callable) -> Callable:
             spec = RouteSpec(method=method, path=path, summary=summary, tag=self.tag, auth=auth, status=status,
                              body=body, query=query, response=response, errors=errors, headers=headers,
@@ -347,7 +355,7 @@ class Router:
             @functools.wraps(view)
             def handler(**path_params: str) -> Response:
                 return _handle(self.blueprint.current_request, spec, view, path_params, rate_rule=limit,
-                               error_page=error_page, path_param=path_param or _PATH_PARAM)
+                               error_page=error_page, path_param=path_param or _PATH_PARAM, writes=writes)
 
             self.blueprint.route(path, methods=[method], content_types=ANY_CONTENT_TYPE)(handler)
             return view
@@ -381,7 +389,7 @@ def take_quota(ctx: Ctx) -> None:
 
 def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict[str, str],
             rate_rule: str | None = None, error_page: Callable[[DomainError, str], Response] | None = None,
-            path_param: re.Pattern[str] = _PATH_PARAM) -> Response:
+            path_param: re.Pattern[str] = _PATH_PARAM, writes: bool = False) -> Response:
     started = time.perf_counter()
     now = clock.now()
     lang = language(request)
@@ -390,7 +398,7 @@ def _handle(request: Request, spec: RouteSpec, view: Callable, path_params: dict
     try:
         deps = container()
         if spec.auth:
-            claims, check = _authenticated(request, deps, now)
+            claims, check = _authenticated(request, deps, now, writes)
             user_id = claims.user_id
             observability.signed_in(user_id)
         for name, value in path_params.items():

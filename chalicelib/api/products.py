@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.edge import Ctx, Router
+from chalicelib.api.edge import Ctx, Router, take_quota
 from chalicelib.api.spec import lazy_models
 from chalicelib.api.paging import page_out, start_key
 from chalicelib.errors import Forbidden, StockChanged
@@ -30,10 +30,11 @@ def _product(product) -> dict:
 
 
 @route.route("POST", "/shops/{shop_id}/products", status=201, body=ProductCreate, response=ProductPublic,
-             errors=(Forbidden,), summary="Add a product to the shop (owner only)")
+             errors=(Forbidden,), limit="product", summary="Add a product to the shop (owner only)")
 def create_product(ctx: Ctx, shop_id: str, body: ProductCreate) -> ProductPublic:
     from chalicelib.services import products
 
+    take_quota(ctx)  # before the photos are checked
     product = products.create_product(ctx.deps.shops, ctx.deps.products, ctx.user, shop_id, name=body.name,
                                       description=body.description, price=body.price, stock=body.stock,
                                       kind=body.kind.value, reorder_days=body.reorder_days, photos=body.photos,

@@ -13,8 +13,10 @@ on its way (a few tens of microseconds), so the check is always the request's fi
 call budgets count it, and only the waiting for DynamoDB's answers overlaps. Nothing a dead token asked to read leaves the
 server, and the next request after a logout, a password change or a close is refused, as
 before — the reads simply overlap. A **write** waits for the check before its route runs, so
-a dead token changes nothing. A view that needs the account (``ctx.account``: ``GET /me``)
-waits for the same read: still one read per request.
+a dead token changes nothing; so does a GET whose route is declared ``writes=True`` (none is
+today: every GET that takes a token only reads, ``tests/api/test_safe_reads.py``). A view that
+needs the account (``ctx.account``: ``GET /me``) waits for the same read: still one read per
+request.
 
 The worker uses the shared botocore client of the table's connection (botocore clients are
 thread-safe; PynamoDB keeps the client on its connection and only the boto session per
@@ -125,5 +127,8 @@ class TokenCheck:
         return self._account
 
 
-def start(method: str, run: Callable[[], User], signals: SendSignals | None = None) -> TokenCheck:
-    return TokenCheck(run, concurrent=method in SAFE_METHODS, signals=signals)
+def start(method: str, run: Callable[[], User], signals: SendSignals | None = None, *,
+          writes: bool = False) -> TokenCheck:
+    """The check beside the route on a safe request; before it on a write, and on a safe request
+    whose route is declared to write (``Router.route(writes=True)``)."""
+    return TokenCheck(run, concurrent=method in SAFE_METHODS and not writes, signals=signals)

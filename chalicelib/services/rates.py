@@ -49,7 +49,10 @@ RULES: dict[str, tuple[str, str]] = {
     "reset": ("rate_reset_ip", ADDRESS),  # POST /auth/password-reset
     "reset_address": ("rate_reset_address", ADDRESS),  # the same, per e-mail/phone asked about
     "reset_confirm": ("rate_reset_confirm_ip", ADDRESS),  # POST /auth/password-reset/confirm
-    "verify": ("rate_verify", USER),  # POST /me/verify: a code to the account's e-mail or phone
+    "verify": ("rate_verify", USER),
+    "product": ("rate_product", USER),  # a new product in the owner's catalogue
+    "coupon": ("rate_coupon", USER),  # a new coupon of the owner's shop
+    "coupon_grant": ("rate_coupon_grant", USER),  # a coupon given to named customers  # POST /me/verify: a code to the account's e-mail or phone
 }
 
 

@@ -1,5 +1,5 @@
 """Limits on the writes a client can repeat that had none: uploads, subscriptions, reviews, notes,
-devices, the saved card and store-link visits (each a rule of ``services.rates``, 429
+devices, the saved card, store-link visits, new products, new coupons and coupon grants (each a rule of ``services.rates``, 429
 ``rate_limited`` with Retry-After), and an anonymous visit counted once per address and day
 whatever its User-Agent.
 
@@ -15,7 +15,8 @@ import uuid
 import pytest
 
 from chalicelib import wiring as deps
-from tests.api.commerce import advance, make_product, placed
+from tests.api.commerce import advance, make_product, placed, product_body
+from chalicelib.ids import iso
 from tests.api.conftest import assert_problem
 from tests.clock import hold
 
@@ -123,6 +124,58 @@ def test_saved_card_changes_are_counted_against_their_limit(api, clock, limits):
                for n in range(3)]
     assert [a.status for a in answers[:2]] != [429, 429]
     assert_limited(answers[2], 60)
+
+
+def test_new_products_are_limited_per_owner(api, clock, limits, owner):
+    limits(rate_product="2/1h")
+    shop_id = owner["shop"]["shop_id"]
+    for n in range(2):
+        make_product(api, owner, name=f"손두부 {n}")
+    assert_limited(api.post(f"/shops/{shop_id}/products", product_body(name="콩물"), token=owner["token"]), 3600)
+    listed = api.get(f"/shops/{shop_id}/products").body["items"]
+    assert sorted(p["name"] for p in listed) == ["손두부 0", "손두부 1"]  # the refused one wrote nothing
+    other = {**(neighbour := api.signup(name="이사장")), "shop": api.open_shop(neighbour["token"])}
+    make_product(api, other)  # not hers
+    clock.now += 3600  # the next window
+    make_product(api, owner, name="콩물")
+
+
+def _coupon(**overrides) -> dict:
+    from chalicelib import clock
+
+    now = clock.now()
+    return {"name": "단골 감사 쿠폰", "kind": "percent", "value": 10, "min_subtotal": 0, "starts_at": iso(now - 60),
+            "ends_at": iso(now + 7 * 86400), "max_redemptions": 100, **overrides}
+
+
+def test_new_coupons_are_limited_per_owner(api, clock, limits, owner):
+    limits(rate_coupon="2/1d")
+    path = f"/shops/{owner['shop']['shop_id']}/coupons"
+    assert [api.post(path, _coupon(name=f"쿠폰 {n}"), token=owner["token"]).status for n in range(2)] == [201, 201]
+    assert_limited(api.post(path, _coupon(), token=owner["token"]), 86400)
+    assert len(api.get(path, token=owner["token"]).body["items"]) == 2  # the refused one wrote nothing
+    clock.now += 86400
+    assert api.post(path, _coupon(), token=owner["token"]).status == 201
+
+
+def test_coupon_grants_are_limited_per_owner(api, clock, limits, owner, drain_stream):
+    limits(rate_coupon_grant="1/1h")
+    shop_id = owner["shop"]["shop_id"]
+    minji, sora = api.signup(), api.signup()
+    for person in (minji, sora):
+        assert api.put(f"/shops/{shop_id}/follow", token=person["token"]).status == 200
+    drain_stream()  # the follows make them customers
+    coupon = api.post(f"/shops/{shop_id}/coupons", _coupon(), token=owner["token"]).body
+
+    def grant(person: dict):
+        return api.post(f"/shops/{shop_id}/coupons/{coupon['coupon_id']}/grants",
+                        {"audience": {"user_ids": [person["user"]["user_id"]]}}, token=owner["token"])
+
+    assert grant(minji).body["granted"] == 1
+    assert_limited(grant(sora), 3600)
+    assert api.get("/me/coupons", token=sora["token"]).body["items"] == []  # the refused grant wrote nothing
+    clock.now += 3600
+    assert grant(sora).body["granted"] == 1
 
 
 @pytest.fixture
