@@ -463,7 +463,7 @@ Dongne is running on {base}   (docs: {base}/docs)
 Demo logins (password '{demo.PASSWORD}'): customers {', '.join(c['email'] for c in demo.CUSTOMERS)};
 shop owners {', '.join(o['email'] for o in demo.OWNERS)}
 
-  TOKEN={token}
+  TOKEN={token}   (김민지's; an access token lives an hour: log in again below)
 
   curl -s {base}/health
   curl -s {base}/me -H "Authorization: Bearer $TOKEN"
