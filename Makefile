@@ -29,8 +29,12 @@ LAMBDA_ARCHS ?= x86_64 aarch64
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (pyenv install 3.13)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
-	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
+	@mkdir -p build
+	@# uv as locked (its hashes checked by pip), then the whole dev lock by uv, hashes checked,
+	@# exactly (what the lock does not name is removed; pip is pinned there for chalice).
+	$(PY) -c "import re; t = open('requirements-dev.txt').read(); open('build/uv-lock.txt', 'w').write(re.search(r'^uv==.*?(?=^\S)', t, re.S | re.M).group(0))"
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r build/uv-lock.txt
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) --require-hashes requirements-dev.txt
 	touch $(STAMP)
 
 # Chromium and a Korean font for the sharing pages' browser test (tests/api/test_pages_browser.py),
