@@ -112,6 +112,9 @@ def live_api(aws_backend, _portone_standin):
            # PortOne: the suite's stand-in, reached through the SDK as make run does
            "DONGNE_PORTONE_BASE_URL": _portone_standin.url}
     env.pop("DONGNE_LOG_LEVEL", None)
+    # The suite's outbound queue lives in the test process's moto, out of the server's reach: codes
+    # the server would queue are logged as not sent instead (services.recovery).
+    env.pop("DONGNE_OUTBOUND_QUEUE_URL", None)
     log = Path(tempfile.mkstemp(prefix="chalice-local-", suffix=".log")[1])
     with open(log, "wb") as out:
         # The same entry point as `make run` (devtools.chalice_local): among others, its listen
@@ -152,5 +155,8 @@ def served(aws_backend, _portone_standin):
            "DONGNE_ARGON2_TIME_COST": str(settings.argon2_time_cost),
            "DONGNE_PORTONE_BASE_URL": _portone_standin.url}
     env.pop("DONGNE_LOG_LEVEL", None)
+    # The suite's outbound queue lives in the test process's moto, out of the server's reach: codes
+    # the server would queue are logged as not sent instead (services.recovery).
+    env.pop("DONGNE_OUTBOUND_QUEUE_URL", None)
     with LiveServer(env=env) as server:
         yield server
