@@ -35,8 +35,10 @@ def _all_items(self: Any) -> list[Any]:
 def _index_partition(self: Any, conditions: list[tuple[str, Any]]) -> list[Any]:
     """The items whose attributes equal each (name, value) of an index's hash key condition."""
     found = []
-    for bucket in self.items.values():
-        for item in bucket.values() if self.range_key_attr else (bucket,):
+    # Copies first: another thread's write may change the table while this loop compares (a job
+    # reads its shards on threads while it writes); list() of a dict's values is one step.
+    for bucket in list(self.items.values()):
+        for item in list(bucket.values()) if self.range_key_attr else (bucket,):
             attrs = item.attrs
             for name, value in conditions:
                 mine = attrs.get(name)
