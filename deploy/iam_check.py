@@ -36,6 +36,14 @@ ACTIONS_FILE = Path(__file__).resolve().parent / "iam_actions.json"
 # Grants no recorded call can show, each with the reason it is still needed. Keyed by
 # (function, action); "*" is any function.
 JUSTIFIED_UNUSED: dict[tuple[str, str], str] = {
+    # PortOne's secret: tests/api/test_portone_secret.py reads it as each of these three functions
+    # (and asserts the reads); run alone, the recorder attributes those reads, but in the whole
+    # suite on two workers it has not since 2026-12-08 (open: find why, then remove these three).
+    ("APIHandler", "secretsmanager:GetSecretValue"): "reads PortOne's secret (tests/api/test_portone_secret.py)",
+    ("OrderDeadlines", "secretsmanager:GetSecretValue"): "reads PortOne's secret to cancel card payments "
+                                                         "(tests/api/test_portone_secret.py)",
+    ("SubscriptionOrders", "secretsmanager:GetSecretValue"): "reads PortOne's secret to charge saved cards "
+                                                             "(tests/api/test_portone_secret.py)",
     # The Lambda service writes each function's logs with the function's role; no app code calls it.
     ("*", "logs:CreateLogGroup"): "Lambda creates the function's log group on first run with the role",
     ("*", "logs:CreateLogStream"): "Lambda creates a log stream per execution environment with the role",
